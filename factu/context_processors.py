@@ -1,0 +1,11 @@
+def tenancy(request) -> dict:
+    """The account, membership and taxpayer of an account page, for the base template."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {}
+    return {
+        "account": request.account,
+        "membership": membership,
+        "taxpayer": request.taxpayer,
+        "taxpayers": list(request.account.taxpayers.order_by("name", "id")),
+    }

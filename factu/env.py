@@ -1,0 +1,169 @@
+"""Reading settings from the environment.
+
+Every reader names the variable in its error, so a bad deployment stops at start-up with a
+message an operator can act on instead of failing later in some request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean: use one of true/false, 1/0, yes/no, on/off."
+    )
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_config(name: str, default_sqlite_path: Path) -> dict:
+    """A Django DATABASES entry from ``DATABASE_URL`` (PostgreSQL or SQLite).
+
+    SQLite is tuned for several processes at once (web, worker and beat under ``make run``):
+    WAL so readers never block the writer, a busy timeout so a writer waits for the lock
+    instead of failing, and ``BEGIN IMMEDIATE`` so a transaction takes the write lock when it
+    starts rather than failing to upgrade a read lock half-way ("database is locked").
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        raw = f"sqlite:///{default_sqlite_path}"
+    try:
+        config = dj_database_url.parse(raw, conn_max_age=0)
+    except Exception as exc:  # dj_database_url raises several types
+        raise ImproperlyConfigured(f"{name} could not be parsed: {exc}") from None
+    engine = config.get("ENGINE", "")
+    if engine == "django.db.backends.sqlite3":
+        if not config.get("NAME") or config["NAME"] == ":memory:":
+            raise ImproperlyConfigured(
+                f"{name} must name a SQLite file: the web server, the worker and beat "
+                "share it, which an in-memory database cannot do."
+            )
+        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        config["OPTIONS"] = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA busy_timeout=30000;"
+                "PRAGMA foreign_keys=ON;"
+            ),
+        }
+        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
+    elif engine in ("django.db.backends.postgresql",):
+        config.setdefault("OPTIONS", {})
+        config["CONN_HEALTH_CHECKS"] = True
+    else:
+        raise ImproperlyConfigured(
+            f"{name} must be a postgres:// or sqlite:/// URL, not {raw.split(':', 1)[0]!r}."
+        )
+    return config
+
+
+def cache_config(name: str, default_dir: Path) -> dict:
+    """A Django CACHES entry from ``CACHE_URL``.
+
+    The default is a file cache under ``.data/``: unlike per-process memory it is shared by
+    every process of ``make run``, which rate limits and the taxpayer switcher rely on.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        default_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(default_dir),
+        }
+    parsed = urlparse(raw)
+    if parsed.scheme in ("redis", "rediss"):
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": raw,
+            "KEY_PREFIX": "factu",
+        }
+    if parsed.scheme == "file":
+        if not parsed.path:
+            raise ImproperlyConfigured(f"{name}={raw!r} must name a folder: file:///path")
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": parsed.path,
+        }
+    if parsed.scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(
+        f"{name}={raw!r}: the scheme must be redis://, rediss://, file:// or locmem://."
+    )
+
+
+def broker_url(name: str) -> str:
+    """``CELERY_BROKER_URL``; empty means the embedded broker under ``.data/``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return "filesystem://"
+    scheme = urlparse(raw).scheme
+    if scheme not in ("redis", "rediss", "amqp", "amqps", "filesystem"):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: use redis://, amqp:// or leave it empty for the embedded broker."
+        )
+    return raw
+
+
+def secret_key(name: str, data_dir: Path, debug: bool, production: bool) -> str:
+    """``SECRET_KEY``, required in production; elsewhere a key kept in ``.data/``.
+
+    A key generated once and kept on disk survives restarts (sessions stay valid) and is never
+    a constant shared by every checkout.
+    """
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        if production and len(raw) < 32:
+            raise ImproperlyConfigured(f"{name} must be at least 32 characters in production.")
+        return raw
+    if production:
+        raise ImproperlyConfigured(f"{name} is required when FACTU_PRODUCTION is set.")
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+

@@ -1,0 +1,160 @@
+"""Tenancy: who may see and change what.
+
+An ``Account`` is the customer (an autónomo, a company or a gestoría). People reach it
+through a ``Membership`` with a role. The ``Taxpayer`` (obligado tributario) is whose
+invoices they are: an autónomo's account has one, a gestoría's account many.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+from factu.nif import validate_nif
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra) -> User:
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their email address."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField("correo electrónico", unique=True)
+    full_name = models.CharField("nombre", max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        AUTONOMO = "autonomo", "Autónomo"
+        COMPANY = "company", "Empresa"
+        GESTORIA = "gestoria", "Gestoría"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField("nombre", max_length=200)
+    slug = models.SlugField("identificador", max_length=60, unique=True)
+    kind = models.CharField("tipo", max_length=20, choices=Kind.choices, default=Kind.AUTONOMO)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Propietario"
+    ADMIN = "admin", "Administrador"
+    ACCOUNTANT = "accountant", "Contable"
+    VIEWER = "viewer", "Solo lectura"
+
+
+class Membership(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField("rol", max_length=20, choices=Role.choices, default=Role.VIEWER)
+    current_taxpayer = models.ForeignKey(
+        "Taxpayer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.account} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        """Create and change business data: invoices, clients, taxpayers, expenses."""
+        return self.role != Role.VIEWER
+
+    @property
+    def can_manage(self) -> bool:
+        """Account settings: members, API tokens."""
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+class Taxpayer(models.Model):
+    """The obligado tributario whose invoices are issued and registered with the AEAT."""
+
+    class VerifactuMode(models.TextChoices):
+        VERIFACTU = "verifactu", "VERI*FACTU"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="taxpayers")
+    nif = models.CharField("NIF", max_length=9, validators=[validate_nif])
+    name = models.CharField("nombre o razón social", max_length=120)
+    address = models.CharField("dirección", max_length=200, blank=True)
+    city = models.CharField("municipio", max_length=100, blank=True)
+    postal_code = models.CharField("código postal", max_length=10, blank=True)
+    province = models.CharField("provincia", max_length=100, blank=True)
+    country = models.CharField("país", max_length=2, default="ES")
+    verifactu_mode = models.CharField(
+        "modalidad", max_length=20, choices=VerifactuMode.choices, default=VerifactuMode.VERIFACTU
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "nif"], name="taxpayer_unique_nif")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.nif})"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a Celery worker ran the beat-scheduled heartbeat task.
+
+    The dashboard warns when it is stale: without a worker, no record reaches the AEAT.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    seen_at = models.DateTimeField()

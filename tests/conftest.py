@@ -1,0 +1,121 @@
+"""Shared fixtures: the personas of tenancy, and the gates for real services.
+
+A test marked ``postgres``, ``redis`` or ``browser`` is skipped with a reason when the service
+is not configured here; with ``CI=true`` a missing service fails the test instead, so CI can
+never pass by skipping what it was meant to prove.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+from factu.models import Account, Membership, Role, Taxpayer, User
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def redis_url() -> str | None:
+    for name in ("CELERY_BROKER_URL", "CACHE_URL", "REDIS_URL"):
+        value = os.environ.get(name, "")
+        if value.startswith("redis"):
+            return value
+    return None
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+def _missing(item) -> str | None:
+    if item.get_closest_marker("postgres"):
+        if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+            return "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+    if item.get_closest_marker("redis"):
+        url = redis_url()
+        if url is None:
+            return "needs Redis: set CELERY_BROKER_URL=redis://127.0.0.1:6379/0"
+        if not _reachable(url, 6379):
+            return f"needs Redis, but {url} does not answer"
+    if item.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
+        return "needs Debian's chromium: apt-get install chromium"
+    return None
+
+
+def pytest_runtest_setup(item) -> None:
+    reason = _missing(item)
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def make_user(email: str) -> User:
+    return User.objects.create_user(email, "correct horse battery", full_name=email.split("@")[0])
+
+
+@pytest.fixture
+def account(db) -> Account:
+    return Account.objects.create(name="Estudio Sol", slug="estudio-sol", kind=Account.Kind.COMPANY)
+
+
+@pytest.fixture
+def taxpayer(account) -> Taxpayer:
+    return Taxpayer.objects.create(account=account, nif="B87654323", name="Estudio Sol SL")
+
+
+@pytest.fixture
+def other_account(db) -> Account:
+    other = Account.objects.create(
+        name="Gestoría Ajena", slug="gestoria-ajena", kind=Account.Kind.GESTORIA
+    )
+    Taxpayer.objects.create(account=other, nif="A28045631", name="Cliente Ajeno SA")
+    return other
+
+
+def _member(account: Account, email: str, role: str) -> User:
+    user = make_user(email)
+    Membership.objects.create(user=user, account=account, role=role)
+    return user
+
+
+@pytest.fixture
+def owner(account, taxpayer) -> User:
+    return _member(account, "owner@example.com", Role.OWNER)
+
+
+@pytest.fixture
+def viewer(account, taxpayer) -> User:
+    return _member(account, "viewer@example.com", Role.VIEWER)
+
+
+@pytest.fixture
+def accountant_elsewhere(other_account) -> User:
+    """An accountant, but of another account: an outsider to ``account``."""
+    return _member(other_account, "accountant@elsewhere.example", Role.ACCOUNTANT)
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_user("outsider@example.com")
+
+
+@pytest.fixture
+def login(client):
+    def _login(user: User):
+        client.force_login(user)
+        return client
+
+    return _login

@@ -1,0 +1,49 @@
+from io import StringIO
+
+from django.core.management import call_command
+from django.urls import reverse
+
+from factu.models import Account, Membership, Role, Taxpayer, User
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_the_demo_accounts_and_prints_the_login(db):
+    output = seed()
+    assert "Login: demo@factu.test / demo" in output
+    assert "Account: demo-autonomo" in output and "Account: demo-gestoria" in output
+    user = User.objects.get(email="demo@factu.test")
+    autonomo = Membership.objects.get(user=user, account__slug="demo-autonomo")
+    gestoria = Membership.objects.get(user=user, account__slug="demo-gestoria")
+    assert autonomo.role == Role.OWNER
+    assert gestoria.role == Role.ACCOUNTANT
+    assert autonomo.account.taxpayers.count() == 1
+    assert gestoria.account.taxpayers.count() == 3
+
+
+def test_seed_demo_is_idempotent(db):
+    seed()
+    counts = (User.objects.count(), Account.objects.count(), Taxpayer.objects.count())
+    seed()
+    assert (User.objects.count(), Account.objects.count(), Taxpayer.objects.count()) == counts
+
+
+def test_demo_user_logs_in_and_switches_gestoria_taxpayers(client, db):
+    seed()
+    response = client.post(reverse("login"), {"username": "demo@factu.test", "password": "demo"})
+    assert response.status_code == 302
+    gestoria = Account.objects.get(slug="demo-gestoria")
+    for taxpayer in gestoria.taxpayers.all():
+        client.post(reverse("switch_taxpayer", args=["demo-gestoria"]), {"taxpayer": taxpayer.id})
+        page = client.get(reverse("dashboard", args=["demo-gestoria"]))
+        assert page.context["taxpayer"] == taxpayer
+
+
+def test_wrong_password_shows_a_spanish_message(client, db):
+    seed()
+    response = client.post(reverse("login"), {"username": "demo@factu.test", "password": "nope"})
+    assert "El correo electrónico o la contraseña no son correctos." in response.content.decode()

@@ -1,0 +1,93 @@
+"""Settings come from the environment; a bad value stops start-up naming the variable."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+from factu import env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reader"),
+    [
+        ("DEBUG", "maybe", lambda: env.env_bool("DEBUG", False)),
+        ("PORT", "eighty", lambda: env.env_int("PORT", 8000)),
+        ("DATABASE_URL", "mysql://x@y/z", lambda: env.database_config("DATABASE_URL", Path("/tmp/x"))),
+        ("DATABASE_URL", "sqlite://:memory:", lambda: env.database_config("DATABASE_URL", Path("/tmp/x"))),
+        ("CACHE_URL", "memcached://127.0.0.1", lambda: env.cache_config("CACHE_URL", Path("/tmp/x"))),
+        ("CELERY_BROKER_URL", "sqs://queue", lambda: env.broker_url("CELERY_BROKER_URL")),
+    ],
+)
+def test_bad_values_name_the_variable(monkeypatch, name, value, reader):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured, match=name):
+        reader()
+
+
+def test_production_requires_a_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        env.secret_key("SECRET_KEY", tmp_path, debug=False, production=True)
+
+
+def test_development_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = env.secret_key("SECRET_KEY", tmp_path, debug=False, production=False)
+    assert len(first) >= 50
+    assert env.secret_key("SECRET_KEY", tmp_path, debug=False, production=False) == first
+
+
+def test_defaults_are_embedded(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    db = env.database_config("DATABASE_URL", tmp_path / "f.sqlite3")
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+    cache = env.cache_config("CACHE_URL", tmp_path / "cache")
+    assert cache["BACKEND"].endswith("FileBasedCache")
+    assert env.broker_url("CELERY_BROKER_URL") == "filesystem://"
+
+
+def test_redis_and_postgres_urls_switch_backends(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/1")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    assert env.database_config("DATABASE_URL", tmp_path)["ENGINE"] == "django.db.backends.postgresql"
+    assert env.cache_config("CACHE_URL", tmp_path)["BACKEND"].endswith("RedisCache")
+    assert env.broker_url("CELERY_BROKER_URL") == "redis://127.0.0.1:6379/0"
+
+
+def test_start_up_fails_loudly_on_a_bad_value(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "maybe", "FACTU_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_sqlite_runs_in_wal_mode_when_it_is_the_database(db):
+    if connection.vendor != "sqlite":
+        pytest.skip("only meaningful on SQLite (the embedded default)")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == 30000
+
+
+def test_times_are_stored_in_utc_and_shown_in_madrid(settings):
+    assert settings.USE_TZ is True
+    assert settings.TIME_ZONE == "Europe/Madrid"
+    assert settings.LANGUAGE_CODE == "es"
