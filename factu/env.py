@@ -167,3 +167,13 @@ def secret_key(name: str, data_dir: Path, debug: bool, production: bool) -> str:
         path.chmod(0o600)
     return path.read_text().strip()
 
+
+def encryption_key(name: str, secret: str, production: bool) -> str:
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        if len(raw) < 32:
+            raise ImproperlyConfigured(f"{name} must be at least 32 characters.")
+        return raw
+    if production:
+        raise ImproperlyConfigured(f"{name} is required when FACTU_PRODUCTION is set.")
+    return "derived-from-secret-key:" + secret

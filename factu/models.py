@@ -158,3 +158,6 @@ class WorkerHeartbeat(models.Model):
 
     name = models.CharField(max_length=50, unique=True)
     seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

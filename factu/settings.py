@@ -18,6 +18,9 @@ DATA_DIR = Path(os.environ.get("FACTU_DATA_DIR") or BASE_DIR / ".data").resolve(
 PRODUCTION = env.env_bool("FACTU_PRODUCTION", False)
 DEBUG = env.env_bool("DEBUG", False)
 SECRET_KEY = env.secret_key("SECRET_KEY", DATA_DIR, DEBUG, PRODUCTION)
+# Encrypts uploaded certificates and their passwords at rest; production must set it so that
+# rotating SECRET_KEY never makes stored certificates unreadable.
+FACTU_ENCRYPTION_KEY = env.encryption_key("FACTU_ENCRYPTION_KEY", SECRET_KEY, PRODUCTION)
 ALLOWED_HOSTS = env.env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.env_list("CSRF_TRUSTED_ORIGINS", [])
 

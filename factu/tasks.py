@@ -1,4 +1,5 @@
 from celery import shared_task
+from celery.signals import worker_ready
 from django.utils import timezone
 
 from factu.models import WorkerHeartbeat
@@ -7,3 +8,9 @@ from factu.models import WorkerHeartbeat
 @shared_task(name="factu.tasks.heartbeat")
 def heartbeat() -> None:
     WorkerHeartbeat.objects.update_or_create(name="worker", defaults={"seen_at": timezone.now()})
+
+
+@worker_ready.connect
+def announce_worker(sender=None, **kwargs) -> None:
+    """Beat first fires after a full interval; a fresh worker says it is alive at once."""
+    heartbeat.delay()

@@ -55,7 +55,9 @@ def test_invalid_nifs_are_refused_with_a_reason(raw, code):
 def test_messages_are_in_spanish_and_name_the_problem():
     with pytest.raises(ValidationError) as exc:
         validate_nif("12345678A")
-    assert exc.value.messages == ["El carácter de control del NIF no es correcto: revise el número."]
+    assert exc.value.messages == [
+        "El carácter de control del NIF no es correcto: revise el número."
+    ]
     with pytest.raises(ValidationError) as exc:
         validate_nif("00000000T")
     assert exc.value.messages == ["El NIF no puede estar formado solo por ceros."]

@@ -18,9 +18,21 @@ ROOT = Path(__file__).resolve().parent.parent
     [
         ("DEBUG", "maybe", lambda: env.env_bool("DEBUG", False)),
         ("PORT", "eighty", lambda: env.env_int("PORT", 8000)),
-        ("DATABASE_URL", "mysql://x@y/z", lambda: env.database_config("DATABASE_URL", Path("/tmp/x"))),
-        ("DATABASE_URL", "sqlite://:memory:", lambda: env.database_config("DATABASE_URL", Path("/tmp/x"))),
-        ("CACHE_URL", "memcached://127.0.0.1", lambda: env.cache_config("CACHE_URL", Path("/tmp/x"))),
+        (
+            "DATABASE_URL",
+            "mysql://x@y/z",
+            lambda: env.database_config("DATABASE_URL", Path("/tmp/x")),
+        ),
+        (
+            "DATABASE_URL",
+            "sqlite://:memory:",
+            lambda: env.database_config("DATABASE_URL", Path("/tmp/x")),
+        ),
+        (
+            "CACHE_URL",
+            "memcached://127.0.0.1",
+            lambda: env.cache_config("CACHE_URL", Path("/tmp/x")),
+        ),
         ("CELERY_BROKER_URL", "sqs://queue", lambda: env.broker_url("CELERY_BROKER_URL")),
     ],
 )
@@ -59,7 +71,9 @@ def test_redis_and_postgres_urls_switch_backends(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/1")
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-    assert env.database_config("DATABASE_URL", tmp_path)["ENGINE"] == "django.db.backends.postgresql"
+    assert (
+        env.database_config("DATABASE_URL", tmp_path)["ENGINE"] == "django.db.backends.postgresql"
+    )
     assert env.cache_config("CACHE_URL", tmp_path)["BACKEND"].endswith("RedisCache")
     assert env.broker_url("CELERY_BROKER_URL") == "redis://127.0.0.1:6379/0"
 

@@ -36,7 +36,9 @@ def test_another_accounts_taxpayer_is_404_even_for_a_member(login, owner, accoun
     client = login(owner)
     foreign = other_account.taxpayers.get()
     assert client.get(reverse("taxpayer_edit", args=[account.slug, foreign.id])).status_code == 404
-    response = client.post(reverse("switch_taxpayer", args=[account.slug]), {"taxpayer": foreign.id})
+    response = client.post(
+        reverse("switch_taxpayer", args=[account.slug]), {"taxpayer": foreign.id}
+    )
     assert response.status_code == 404
     assert Membership.objects.get(user=owner).current_taxpayer is None
 
@@ -140,7 +142,9 @@ def test_gestoria_accountant_works_across_all_its_taxpayers(login, other_account
         client.post(reverse("switch_taxpayer", args=[other_account.slug]), {"taxpayer": t.id})
         page = client.get(reverse("dashboard", args=[other_account.slug]))
         assert page.context["taxpayer"] == t
-        assert client.get(reverse("taxpayer_edit", args=[other_account.slug, t.id])).status_code == 200
+        assert (
+            client.get(reverse("taxpayer_edit", args=[other_account.slug, t.id])).status_code == 200
+        )
 
 
 def test_user_in_several_accounts_picks_one(login, owner, account, other_account):

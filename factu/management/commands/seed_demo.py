@@ -8,7 +8,7 @@ from django.db import transaction
 from factu.models import Account, Membership, Role, Taxpayer, User
 
 DEMO_EMAIL = "demo@factu.test"
-DEMO_PASSWORD = "demo"
+DEMO_PASSWORD = "demo"  # noqa: S105 - the documented demo login
 
 ACCOUNTS = [
     {
@@ -17,8 +17,14 @@ ACCOUNTS = [
         "kind": Account.Kind.AUTONOMO,
         "role": Role.OWNER,
         "taxpayers": [
-            {"nif": "12345678Z", "name": "Lucía Martín Sanz", "address": "Calle Mayor 12, 2º B",
-             "postal_code": "28013", "city": "Madrid", "province": "Madrid"},
+            {
+                "nif": "12345678Z",
+                "name": "Lucía Martín Sanz",
+                "address": "Calle Mayor 12, 2º B",
+                "postal_code": "28013",
+                "city": "Madrid",
+                "province": "Madrid",
+            },
         ],
     },
     {
@@ -27,12 +33,30 @@ ACCOUNTS = [
         "kind": Account.Kind.GESTORIA,
         "role": Role.ACCOUNTANT,
         "taxpayers": [
-            {"nif": "B87654323", "name": "Talleres Ebro SL", "address": "Avenida de Cataluña 40",
-             "postal_code": "50014", "city": "Zaragoza", "province": "Zaragoza"},
-            {"nif": "A28045631", "name": "Distribuciones Norte SA", "address": "Gran Vía 7",
-             "postal_code": "48001", "city": "Bilbao", "province": "Bizkaia"},
-            {"nif": "X1234567L", "name": "Marco Rossi", "address": "Calle San Vicente 3",
-             "postal_code": "46002", "city": "Valencia", "province": "Valencia"},
+            {
+                "nif": "B87654323",
+                "name": "Talleres Ebro SL",
+                "address": "Avenida de Cataluña 40",
+                "postal_code": "50014",
+                "city": "Zaragoza",
+                "province": "Zaragoza",
+            },
+            {
+                "nif": "A28045631",
+                "name": "Distribuciones Norte SA",
+                "address": "Gran Vía 7",
+                "postal_code": "48001",
+                "city": "Bilbao",
+                "province": "Bizkaia",
+            },
+            {
+                "nif": "X1234567L",
+                "name": "Marco Rossi",
+                "address": "Calle San Vicente 3",
+                "postal_code": "46002",
+                "city": "Valencia",
+                "province": "Valencia",
+            },
         ],
     },
 ]

@@ -1,0 +1,44 @@
+"""Several processes writing at once (web, worker and beat do) never lose an update and,
+on SQLite, never fail with "database is locked": WAL, a busy timeout and BEGIN IMMEDIATE.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from factu.models import Account
+from tests.processes import ROOT, child_env
+
+pytestmark = pytest.mark.slow
+
+WRITER = """
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
+django.setup()
+from django.db import transaction
+from factu.models import Account
+for _ in range({n}):
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(slug="counter")
+        account.name = str(int(account.name) + 1)
+        account.save(update_fields=["name"])
+"""
+
+
+def test_concurrent_read_modify_write_transactions_all_commit(transactional_db):
+    Account.objects.create(name="0", slug="counter")
+    processes, per_process = 4, 40
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER.format(n=per_process)],
+            cwd=ROOT,
+            env=child_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    errors = [w.communicate(timeout=180)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * processes, "\n".join(errors)
+    assert Account.objects.get(slug="counter").name == str(processes * per_process)

@@ -1,0 +1,111 @@
+"""``make run`` on a fresh data folder: migrate, seed_demo, then ``manage.py serve``.
+
+Runs on the embedded defaults (SQLite, filesystem broker, file cache) whatever the suite
+itself uses, because that is what a newcomer gets.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.processes import ROOT, free_port, wait_for_http, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def embedded_env(data_dir: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")
+    }
+    env.update(FACTU_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    return env
+
+
+def processes_matching(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def login(session: requests.Session, base: str) -> requests.Response:
+    page = session.get(f"{base}/entrar/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    return session.post(
+        f"{base}/entrar/",
+        data={"username": "demo@factu.test", "password": "demo", "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/entrar/"},
+    )
+
+
+def test_make_run_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
+    env = embedded_env(tmp_path)
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert wait_for_http(f"{base}/entrar/", timeout=60).status_code == 200
+        session = requests.Session()
+        home = login(session, base)
+        assert home.url.endswith("/cuentas/")
+        assert "Gestoría Ebro" in home.text and "Lucía Martín (autónoma)" in home.text
+
+        dashboard = f"{base}/c/demo-gestoria/"
+        page = session.get(dashboard)
+        options = re.findall(r'<option value="([0-9a-f-]{36})"', page.text)
+        assert len(options) == 3
+        token = session.cookies["csrftoken"]
+        chosen = options[2]
+        session.post(
+            f"{base}/c/demo-gestoria/cambiar-contribuyente/",
+            data={"taxpayer": chosen, "csrfmiddlewaretoken": token},
+            headers={"Referer": dashboard},
+        )
+        page = session.get(dashboard)
+        assert f'<option value="{chosen}" selected>' in page.text
+
+        # The worker announced itself through the embedded broker, so no warning shows.
+        wait_until(
+            lambda: "no se enviarán a la AEAT" not in session.get(dashboard).text,
+            timeout=60,
+            what="worker heartbeat on the dashboard",
+        )
+        assert processes_matching(f"worker-{port}@")
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        log.close()
+    assert server.returncode == 0, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
+    wait_until(lambda: not processes_matching(f"worker-{port}@"), timeout=20, what="worker exit")
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/entrar/", timeout=2)
