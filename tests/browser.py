@@ -1,0 +1,47 @@
+"""Playwright driving Debian's chromium (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CHROMIUM
+
+SCREENSHOTS = Path(
+    os.environ.get("FACTU_TEST_OUTPUT", Path(__file__).parent.parent / "test-output")
+)
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page():
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="es-ES", viewport={"width": 1366, "height": 800})
+        tab = context.new_page()
+        tab.set_default_timeout(15000)
+        yield tab
+        context.close()
+        browser.close()
+
+
+def screenshot(tab, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    return path
