@@ -141,8 +141,28 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "factu.tasks.heartbeat", "schedule": 30.0},
+    "verifactu-reclaim": {
+        "task": "verifactu.reclaim_and_kick",
+        "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
+    },
 }
 WORKER_STALE_AFTER_SECONDS = env.env_int("WORKER_STALE_AFTER_SECONDS", 120, minimum=10)
+
+# VERI*FACTU: where records go, with which certificate, and at what pace.
+SIMULATOR_PORT = env.env_int("SIMULATOR_PORT", 8001, minimum=1)
+AEAT_ENDPOINT = env.env_str(
+    "AEAT_ENDPOINT",
+    f"http://127.0.0.1:{SIMULATOR_PORT}/wlpl/TIKE-CONT/ws/SistemaFacturacion/VerifactuSOAP",
+)
+AEAT_CERT_FILE = env.env_str("AEAT_CERT_FILE", "")
+AEAT_CERT_PASSWORD = env.env_str("AEAT_CERT_PASSWORD", "")
+AEAT_CA_FILE = env.env_str("AEAT_CA_FILE", "")
+AEAT_TIMEOUT = env.env_int("AEAT_TIMEOUT", 30, minimum=1)
+AEAT_QR_PRODUCTION = env.env_bool("AEAT_QR_PRODUCTION", False)
+VERIFACTU_BATCH_SIZE = env.env_int("VERIFACTU_BATCH_SIZE", 1000, minimum=1)
+VERIFACTU_DEFAULT_WAIT = env.env_int("VERIFACTU_DEFAULT_WAIT", 60, minimum=0)
+VERIFACTU_SENDING_LEASE = env.env_int("VERIFACTU_SENDING_LEASE", 300, minimum=5)
+VERIFACTU_MAX_BACKOFF = env.env_int("VERIFACTU_MAX_BACKOFF", 3600, minimum=1)
 
 LOGGING = {
     "version": 1,

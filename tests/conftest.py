@@ -121,3 +121,72 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def computer_system(account):
+    from verifactu.models import ComputerSystem
+
+    return ComputerSystem.objects.create(
+        account=account,
+        producer_name="Factu Software SL",
+        producer_nif="B87654323",
+        name="Factu",
+        system_id="FA",
+        version="1.0",
+        installation_number="TEST-1",
+    )
+
+
+def make_facts(**overrides):
+    """The v1 seed's example invoice as engine facts, with a valid recipient NIF."""
+    from datetime import date
+    from decimal import Decimal
+
+    from verifactu.facts import BreakdownFacts, InvoiceFacts
+
+    values = {
+        "issuer_nif": "B87654323",
+        "issuer_name": "Estudio Sol SL",
+        "invoice_number": "F-2026-042",
+        "invoice_date": date(2026, 3, 13),
+        "invoice_type": "F1",
+        "description": "Mantenimiento mensual",
+        "regime_types": ("01",),
+        "recipient_nif": "A28045631",
+        "recipient_name": "Cliente SA",
+        "breakdown": (
+            BreakdownFacts(
+                base_amount=Decimal("500.00"),
+                tax_rate=Decimal("21.00"),
+                tax_amount=Decimal("105.00"),
+            ),
+            BreakdownFacts(
+                base_amount=Decimal("200.00"),
+                tax_rate=Decimal("10.00"),
+                tax_amount=Decimal("20.00"),
+            ),
+        ),
+        "total_amount": Decimal("825.00"),
+        "total_tax_amount": Decimal("125.00"),
+    }
+    values.update(overrides)
+    return InvoiceFacts(**values)
+
+
+@pytest.fixture
+def register(account, taxpayer, computer_system):
+    """Register an invoice of ``taxpayer`` through the engine; keyword args override facts."""
+    from verifactu.records import register_invoice
+
+    def _register(now=None, **overrides):
+        return register_invoice(
+            account=account,
+            taxpayer=taxpayer,
+            system=computer_system,
+            facts=make_facts(**overrides),
+            source="api_v1",
+            now=now,
+        )
+
+    return _register

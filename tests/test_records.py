@@ -1,0 +1,113 @@
+"""Registering records: validated, chained and stored immutably in the request."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, transaction
+
+from tests.conftest import make_facts
+from verifactu import xml as vxml
+from verifactu.models import BillingRecord, ImmutableRecordError, RecordStatus
+from verifactu.records import DuplicateInvoice, RecordRefused, register_invoice
+
+
+def test_first_record_starts_the_chain(register):
+    reg = register()
+    record = reg.record
+    assert (record.position, record.previous, record.previous_huella) == (1, None, "")
+    assert record.status == RecordStatus.QUEUED
+    assert "<PrimerRegistro>S</PrimerRegistro>" in record.xml
+    assert record.importe_total_text == "825.00" and record.cuota_total_text == "125.00"
+    assert record.invoice_date_text == "13-03-2026"
+    assert reg.invoice.total_amount_cents == 82500
+
+
+def test_second_record_links_to_the_first(register):
+    first = register().record
+    second = register(invoice_number="F-2026-043").record
+    assert second.position == 2
+    assert second.previous_id == first.pk
+    assert second.previous_huella == first.huella
+    assert f"<Huella>{first.huella}</Huella>" in second.xml
+
+
+def test_stored_xml_validates_and_its_huella_recomputes_from_the_text(register):
+    register()
+    record = register(invoice_number="F-2026-043").record
+    assert vxml.validate_record(record.xml) == []
+    parsed = vxml.parse_record(record.xml)
+    assert parsed["huella"] == record.huella
+    assert vxml.recompute_huella(parsed) == record.huella
+    assert parsed["fields"]["FechaHoraHusoGenRegistro"] == record.generated_at_text
+
+
+def test_a_record_breaking_aeat_rules_is_never_chained(register):
+    bad_line = (
+        make_facts()
+        .breakdown[0]
+        .__class__(
+            base_amount=Decimal("100.00"), tax_rate=Decimal("17.00"), tax_amount=Decimal("17.00")
+        )
+    )
+    with pytest.raises(RecordRefused) as exc:
+        register(
+            breakdown=(bad_line,),
+            total_amount=Decimal("117.00"),
+            total_tax_amount=Decimal("17.00"),
+            invoice_date=date(2099, 1, 1),
+        )
+    fields = {(p.field, p.code) for p in exc.value.problems}
+    assert ("breakdown.0.tax_rate", "1124") in fields
+    assert ("invoice_date", "1112") in fields
+    assert not BillingRecord.objects.exists()
+
+
+def test_a_number_is_registered_once_per_taxpayer(register):
+    register()
+    with pytest.raises(DuplicateInvoice):
+        register()
+    assert BillingRecord.objects.count() == 1
+
+
+def test_dates_must_not_go_back_before_the_last_registered_invoice(register):
+    register()
+    with pytest.raises(RecordRefused) as exc:
+        register(invoice_number="F-2026-001", invoice_date=date(2026, 3, 1))
+    assert exc.value.problems[0].field == "invoice_date"
+
+
+def test_hashed_fields_cannot_be_changed_through_the_model(register):
+    record = register().record
+    record.huella = "0" * 64
+    with pytest.raises(ImmutableRecordError):
+        record.save(update_fields=["huella"])
+    with pytest.raises(ImmutableRecordError):
+        record.save()
+    with pytest.raises(ImmutableRecordError):
+        record.delete()
+
+
+def test_the_database_refuses_to_change_hashed_fields(register):
+    record = register().record
+    with pytest.raises(DatabaseError), transaction.atomic():
+        BillingRecord.objects.filter(pk=record.pk).update(importe_total_text="1.00")
+    BillingRecord.objects.filter(pk=record.pk).update(status=RecordStatus.ACCEPTED)
+    record.refresh_from_db()
+    assert (record.status, record.importe_total_text) == (RecordStatus.ACCEPTED, "825.00")
+
+
+def test_another_account_cannot_fork_the_chain_of_a_nif(register, other_account, computer_system):
+    from factu.models import Taxpayer
+    from verifactu.records import ChainOwnedElsewhere
+
+    register()
+    same_nif = Taxpayer.objects.create(account=other_account, nif="B87654323", name="Copia")
+    with pytest.raises(ChainOwnedElsewhere):
+        register_invoice(
+            account=other_account,
+            taxpayer=same_nif,
+            system=computer_system,
+            facts=make_facts(invoice_number="X-1"),
+            source="api_v1",
+        )

@@ -1,0 +1,292 @@
+"""The VERI*FACTU engine's data: what a record says, where it sits in AEAT's chain, and
+what the AEAT answered.
+
+A ``FiscalInvoice`` holds the fiscal facts of one invoice (from an invoice issued in Factu or
+from a ``/api/v1`` payload); each of its ``BillingRecord`` rows is one AEAT record about it
+(the registration, corrections, a cancellation). Money is integer cents here; the literal
+strings that were hashed and written to the XML are stored beside them, never recomputed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from factu.models import Account, Taxpayer
+
+
+class ImmutableRecordError(Exception):
+    """Raised on any attempt to change or delete what a chained record hashed or sent."""
+
+
+class ComputerSystem(models.Model):
+    """The SistemaInformatico block: the software (and installation) producing records."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="computer_systems")
+    producer_name = models.CharField("productor", max_length=120)
+    producer_nif = models.CharField("NIF del productor", max_length=9)
+    name = models.CharField("nombre del sistema", max_length=30)
+    system_id = models.CharField("IdSistemaInformatico", max_length=2)
+    version = models.CharField("versión", max_length=50)
+    installation_number = models.CharField("número de instalación", max_length=100)
+    only_verifactu = models.BooleanField("solo VERI*FACTU", default=True)
+    multi_taxpayer_capable = models.BooleanField("multi obligado posible", default=True)
+    multiple_taxpayers = models.BooleanField("varios obligados", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version} (instalación {self.installation_number})"
+
+
+class Chain(models.Model):
+    """AEAT's chain: one per obligado NIF and SIF installation, keyed by those values.
+
+    Keying by values rather than by rows means a NIF registered in two accounts on one
+    installation still has a single chain, so it cannot fork; the account that opened the
+    chain owns it and another account is refused. The row is also the lock appenders take.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="chains")
+    issuer_nif = models.CharField(max_length=9)
+    issuer_name = models.CharField(max_length=120, blank=True)
+    producer_nif = models.CharField(max_length=9)
+    system_id = models.CharField(max_length=2)
+    installation_number = models.CharField(max_length=100)
+    length = models.PositiveIntegerField(default=0)
+    last_huella = models.CharField(max_length=64, blank=True)
+    head = models.ForeignKey(
+        "BillingRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    next_flush_at = models.DateTimeField(null=True, blank=True)
+    flush_claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer_nif", "producer_nif", "system_id", "installation_number"],
+                name="chain_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.issuer_nif} @ {self.producer_nif}/{self.system_id}/{self.installation_number}"
+        )
+
+
+class FiscalInvoice(models.Model):
+    """The fiscal facts of one invoice of one taxpayer; the v1 API's ``{id}``."""
+
+    class Source(models.TextChoices):
+        FACTU = "factu", "Factura emitida en Factu"
+        API_V1 = "api_v1", "API VERI*FACTU"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey(Taxpayer, on_delete=models.PROTECT, related_name="fiscal_invoices")
+    computer_system = models.ForeignKey(ComputerSystem, on_delete=models.PROTECT)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    issuer_nif = models.CharField(max_length=9)
+    issuer_name = models.CharField(max_length=120)
+    invoice_number = models.CharField(max_length=60)
+    invoice_date = models.DateField()
+    invoice_type = models.CharField(max_length=2)
+    description = models.CharField(max_length=500)
+    operation_date = models.DateField(null=True, blank=True)
+    issued_by = models.CharField(max_length=12, blank=True)
+    third_party_nif = models.CharField(max_length=9, blank=True)
+    third_party_name = models.CharField(max_length=120, blank=True)
+    regime_types = models.JSONField(default=list, blank=True)
+    reverse_charge = models.BooleanField(default=False)
+    recipient_nif = models.CharField(max_length=9, blank=True)
+    recipient_name = models.CharField(max_length=120, blank=True)
+    recipient_country = models.CharField(max_length=2, blank=True)
+    recipient_id_type = models.CharField(max_length=2, blank=True)
+    recipient_id = models.CharField(max_length=20, blank=True)
+    not_subject_amount_cents = models.BigIntegerField(null=True, blank=True)
+    not_subject_cause = models.CharField(max_length=2, blank=True)
+    breakdown = models.JSONField(
+        help_text="Lines: tax_type, regime_type, operation_type, base_cents, rate_bp, "
+        "tax_cents, surcharge_rate_bp, surcharge_cents (integers; rates in basis points)."
+    )
+    total_amount_cents = models.BigIntegerField()
+    total_tax_amount_cents = models.BigIntegerField()
+    rectification_type = models.CharField(max_length=1, blank=True)
+    rectified_invoices = models.JSONField(default=list, blank=True)
+    replaced_invoices = models.JSONField(default=list, blank=True)
+    rectification_base_cents = models.BigIntegerField(null=True, blank=True)
+    rectification_tax_cents = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-invoice_date", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["taxpayer", "invoice_number"], name="fiscal_invoice_unique_number"
+            )
+        ]
+        indexes = [models.Index(fields=["taxpayer", "-invoice_date", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_number} ({self.issuer_nif})"
+
+    @property
+    def latest_record(self) -> BillingRecord | None:
+        return self.records.order_by("-position").first()
+
+
+class RecordStatus(models.TextChoices):
+    QUEUED = "queued", "En cola"
+    SENDING = "sending", "Enviando"
+    ACCEPTED = "accepted", "Aceptado"
+    ACCEPTED_WITH_ERRORS = "accepted_with_errors", "Aceptado con errores"
+    REJECTED = "rejected", "Rechazado"
+    ERROR = "error", "Error"
+
+
+class BillingRecord(models.Model):
+    """One AEAT billing record (RegistroAlta or RegistroAnulacion), chained and immutable.
+
+    Every value that went into the huella is kept as the literal string written to the XML,
+    and the XML itself is stored as generated: nothing hashed or sent is ever recomputed.
+    """
+
+    class Kind(models.TextChoices):
+        ALTA = "alta", "Alta"
+        ANULACION = "anulacion", "Anulación"
+
+    class RecordType(models.TextChoices):
+        REGISTRATION = "registration", "Registro"
+        CORRECTION = "correction", "Subsanación"
+        CANCELLATION = "cancellation", "Anulación"
+
+    HASHED_FIELDS = (
+        "fiscal_invoice_id",
+        "chain_id",
+        "position",
+        "previous_id",
+        "kind",
+        "record_type",
+        "issuer_nif",
+        "invoice_number",
+        "invoice_date_text",
+        "invoice_type",
+        "cuota_total_text",
+        "importe_total_text",
+        "previous_huella",
+        "generated_at_text",
+        "huella",
+        "subsanacion",
+        "rechazo_previo",
+        "sin_registro_previo",
+        "ref_externa",
+        "xml",
+    )
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    fiscal_invoice = models.ForeignKey(
+        FiscalInvoice, on_delete=models.PROTECT, related_name="records"
+    )
+    chain = models.ForeignKey(Chain, on_delete=models.PROTECT, related_name="records")
+    position = models.PositiveIntegerField()
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_record"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    record_type = models.CharField(max_length=12, choices=RecordType.choices)
+    issuer_nif = models.CharField(max_length=9)
+    invoice_number = models.CharField(max_length=60)
+    invoice_date_text = models.CharField(max_length=10)
+    invoice_type = models.CharField(max_length=2, blank=True)
+    cuota_total_text = models.CharField(max_length=20, blank=True)
+    importe_total_text = models.CharField(max_length=20, blank=True)
+    previous_huella = models.CharField(max_length=64, blank=True)
+    generated_at_text = models.CharField(max_length=25)
+    huella = models.CharField(max_length=64)
+    subsanacion = models.CharField(max_length=1, blank=True)
+    rechazo_previo = models.CharField(max_length=1, blank=True)
+    sin_registro_previo = models.CharField(max_length=1, blank=True)
+    ref_externa = models.CharField(max_length=60, blank=True)
+    xml = models.TextField()
+
+    status = models.CharField(
+        max_length=24, choices=RecordStatus.choices, default=RecordStatus.QUEUED, db_index=True
+    )
+    aeat_error_code = models.CharField(max_length=10, blank=True)
+    aeat_error_description = models.TextField(blank=True)
+    csv = models.CharField(max_length=100, blank=True)
+    incidencia = models.BooleanField(default=False)
+    submission = models.ForeignKey(
+        "Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["chain_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "position"], name="record_unique_position"),
+            models.CheckConstraint(
+                condition=(Q(position=1) & Q(previous__isnull=True))
+                | (Q(position__gt=1) & Q(previous__isnull=False)),
+                name="record_previous_iff_not_first",
+            ),
+        ]
+        indexes = [models.Index(fields=["chain", "status", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.invoice_number} #{self.position}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields is None:
+                raise ImmutableRecordError(
+                    "A billing record is saved only with update_fields naming status fields."
+                )
+            touched = set(update_fields) & {f.removesuffix("_id") for f in self.HASHED_FIELDS}
+            touched |= set(update_fields) & set(self.HASHED_FIELDS)
+            if touched:
+                raise ImmutableRecordError(
+                    f"Billing records are immutable; refused change of {sorted(touched)}."
+                )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError("Billing records are never deleted.")
+
+
+class Submission(models.Model):
+    """One RegFactuSistemaFacturacion call: what was sent, what came back, how long."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chain = models.ForeignKey(Chain, on_delete=models.PROTECT, related_name="submissions")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    record_count = models.PositiveIntegerField(default=0)
+    endpoint = models.CharField(max_length=300)
+    request_xml = models.TextField()
+    response_xml = models.TextField(blank=True)
+    http_status = models.PositiveIntegerField(null=True, blank=True)
+    estado_envio = models.CharField(max_length=25, blank=True)
+    csv = models.CharField(max_length=100, blank=True)
+    wait_seconds = models.PositiveIntegerField(null=True, blank=True)
+    fault_code = models.CharField(max_length=20, blank=True)
+    fault_string = models.TextField(blank=True)
+    transport_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Envío {self.started_at:%Y-%m-%d %H:%M:%S} ({self.record_count} registros)"

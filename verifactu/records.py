@@ -1,0 +1,499 @@
+"""Registering billing records: validate, chain, build, store — in the caller's transaction.
+
+This is the one door through which every record enters the chain, whether the invoice was
+issued in the browser, through the account API or posted to ``/api/v1``. The chain head is
+locked, the new record is hashed over the previous record's huella, its XML is built and
+validated against AEAT's XSD, and it is stored immutably as ``queued``. The submission task
+is enqueued only once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from factu.models import Account, Taxpayer
+from verifactu import xml as vxml
+from verifactu.facts import (
+    BreakdownFacts,
+    InvoiceFacts,
+    InvoiceRef,
+    from_cents,
+    to_cents,
+)
+from verifactu.huella import format_amount, format_date, format_timestamp
+from verifactu.models import BillingRecord, Chain, ComputerSystem, FiscalInvoice, RecordStatus
+from verifactu.rules import Problem, check_invoice
+
+
+class RecordRefused(Exception):
+    """The record would be refused by the AEAT (or conflicts with the chain): not chained."""
+
+    def __init__(self, problems: list[Problem], message: str = "The record was not registered."):
+        super().__init__(message)
+        self.problems = problems
+        self.message = message
+
+
+class DuplicateInvoice(RecordRefused):
+    """The taxpayer already registered an invoice with this number (a 409 for the APIs)."""
+
+
+class ChainOwnedElsewhere(RecordRefused):
+    """Another account already keeps the AEAT chain of this NIF on this installation."""
+
+
+def sistema_informatico(system: ComputerSystem) -> vxml.SistemaInformatico:
+    return vxml.SistemaInformatico(
+        nombre_razon=system.producer_name,
+        nif=system.producer_nif,
+        nombre_sistema=system.name,
+        id_sistema=system.system_id,
+        version=system.version,
+        numero_instalacion=system.installation_number,
+        solo_verifactu="S" if system.only_verifactu else "N",
+        multi_ot="S" if system.multi_taxpayer_capable else "N",
+        multiples_ot="S" if system.multiple_taxpayers else "N",
+    )
+
+
+def lock_chain(
+    account: Account, issuer_nif: str, issuer_name: str, system: ComputerSystem
+) -> Chain:
+    """The chain of (obligado NIF, installation), created on first use and locked."""
+    key = {
+        "issuer_nif": issuer_nif,
+        "producer_nif": system.producer_nif,
+        "system_id": system.system_id,
+        "installation_number": system.installation_number,
+    }
+    try:
+        with transaction.atomic():
+            chain, _ = Chain.objects.select_for_update().get_or_create(
+                **key, defaults={"account": account, "issuer_name": issuer_name}
+            )
+    except IntegrityError:
+        chain = Chain.objects.select_for_update().get(**key)
+    if chain.account_id != account.pk:
+        raise ChainOwnedElsewhere(
+            [
+                Problem(
+                    "taxpayer_id",
+                    f"The records of NIF {issuer_nif} on installation "
+                    f"{system.installation_number} are kept by another account; AEAT allows "
+                    "one chain per taxpayer and installation. Use another computer system "
+                    "installation.",
+                    "chain",
+                )
+            ],
+            "This taxpayer's chain belongs to another account.",
+        )
+    return chain
+
+
+def _previous(chain: Chain) -> tuple[BillingRecord | None, vxml.PreviousRecord | None]:
+    head = chain.head
+    if head is None:
+        return None, None
+    return head, vxml.PreviousRecord(
+        nif=head.issuer_nif,
+        numserie=head.invoice_number,
+        fecha=head.invoice_date_text,
+        huella=head.huella,
+    )
+
+
+def _amount(value) -> str | None:
+    return None if value is None else format_amount(value)
+
+
+def _breakdown_xml(line: BreakdownFacts) -> vxml.BreakdownLine:
+    exempt = line.operation_type.startswith("E")
+    return vxml.BreakdownLine(
+        impuesto=line.tax_type,
+        clave_regimen=line.regime_type or None,
+        calificacion=None if exempt else line.operation_type,
+        exenta=line.operation_type if exempt else None,
+        tipo_impositivo=_amount(line.tax_rate),
+        base=format_amount(line.base_amount),
+        cuota=_amount(line.tax_amount),
+        tipo_recargo=_amount(line.surcharge_rate),
+        cuota_recargo=_amount(line.surcharge_amount),
+    )
+
+
+def _recipient(facts: InvoiceFacts) -> vxml.Recipient | None:
+    if facts.recipient_nif:
+        return vxml.Recipient(nombre_razon=facts.recipient_name, nif=facts.recipient_nif)
+    if facts.recipient_id:
+        return vxml.Recipient(
+            nombre_razon=facts.recipient_name or facts.recipient_id,
+            id_otro=vxml.IDOtro(
+                id_type=facts.recipient_id_type,
+                id=facts.recipient_id,
+                country=facts.recipient_country or None,
+            ),
+        )
+    return None
+
+
+def _refs(nif: str, refs: tuple[InvoiceRef, ...]) -> tuple[vxml.InvoiceId, ...]:
+    return tuple(
+        vxml.InvoiceId(nif=nif, numserie=r.invoice_number, fecha=format_date(r.invoice_date))
+        for r in refs
+    )
+
+
+def alta_data(
+    facts: InvoiceFacts,
+    *,
+    system: ComputerSystem,
+    previous: vxml.PreviousRecord | None,
+    generated_at: str,
+    ref_externa: str = "",
+    subsanacion: str | None = None,
+    rechazo_previo: str | None = None,
+) -> vxml.AltaData:
+    recipient = _recipient(facts)
+    rectification = None
+    if facts.rectification_type == "S":
+        rectification = vxml.ImporteRectificacion(
+            base=format_amount(facts.rectification_base),
+            cuota=format_amount(facts.rectification_tax),
+        )
+    third_party = None
+    emitted_by = None
+    if facts.issued_by == "third_party":
+        emitted_by = "T"
+        third_party = vxml.Recipient(
+            nombre_razon=facts.third_party_name or facts.third_party_nif,
+            nif=facts.third_party_nif,
+        )
+    elif facts.issued_by == "recipient":
+        emitted_by = "D"
+    return vxml.AltaData(
+        nif=facts.issuer_nif,
+        numserie=facts.invoice_number,
+        fecha_expedicion=format_date(facts.invoice_date),
+        nombre_razon_emisor=facts.issuer_name,
+        tipo_factura=facts.invoice_type,
+        descripcion=facts.description,
+        lines=tuple(_breakdown_xml(line) for line in facts.breakdown),
+        cuota_total=format_amount(facts.total_tax_amount),
+        importe_total=format_amount(facts.total_amount),
+        sistema=sistema_informatico(system),
+        fecha_hora_huso=generated_at,
+        previous=previous,
+        ref_externa=ref_externa or None,
+        subsanacion=subsanacion,
+        rechazo_previo=rechazo_previo,
+        tipo_rectificativa=facts.rectification_type or None,
+        facturas_rectificadas=_refs(facts.issuer_nif, facts.rectified_invoices),
+        facturas_sustituidas=_refs(facts.issuer_nif, facts.replaced_invoices),
+        importe_rectificacion=rectification,
+        fecha_operacion=format_date(facts.operation_date) if facts.operation_date else None,
+        emitida_por_tercero_o_destinatario=emitted_by,
+        tercero=third_party,
+        recipients=(recipient,) if recipient else (),
+        macrodato="S" if abs(facts.total_amount) >= 100_000_000 else None,
+    )
+
+
+def facts_of(invoice: FiscalInvoice) -> InvoiceFacts:
+    """The facts stored on a fiscal invoice, for corrections that re-register them."""
+    return InvoiceFacts(
+        issuer_nif=invoice.issuer_nif,
+        issuer_name=invoice.issuer_name,
+        invoice_number=invoice.invoice_number,
+        invoice_date=invoice.invoice_date,
+        invoice_type=invoice.invoice_type,
+        description=invoice.description,
+        breakdown=tuple(BreakdownFacts.from_json(line) for line in invoice.breakdown),
+        total_amount=from_cents(invoice.total_amount_cents),
+        total_tax_amount=from_cents(invoice.total_tax_amount_cents),
+        operation_date=invoice.operation_date,
+        issued_by=invoice.issued_by,
+        third_party_nif=invoice.third_party_nif,
+        third_party_name=invoice.third_party_name,
+        regime_types=tuple(invoice.regime_types),
+        reverse_charge=invoice.reverse_charge,
+        recipient_nif=invoice.recipient_nif,
+        recipient_name=invoice.recipient_name,
+        recipient_country=invoice.recipient_country,
+        recipient_id_type=invoice.recipient_id_type,
+        recipient_id=invoice.recipient_id,
+        not_subject_amount=(
+            None
+            if invoice.not_subject_amount_cents is None
+            else from_cents(invoice.not_subject_amount_cents)
+        ),
+        not_subject_cause=invoice.not_subject_cause,
+        rectification_type=invoice.rectification_type,
+        rectified_invoices=tuple(
+            InvoiceRef(r["invoice_number"], datetime.fromisoformat(r["invoice_date"]).date())
+            for r in invoice.rectified_invoices
+        ),
+        replaced_invoices=tuple(
+            InvoiceRef(r["invoice_number"], datetime.fromisoformat(r["invoice_date"]).date())
+            for r in invoice.replaced_invoices
+        ),
+        rectification_base=(
+            None
+            if invoice.rectification_base_cents is None
+            else from_cents(invoice.rectification_base_cents)
+        ),
+        rectification_tax=(
+            None
+            if invoice.rectification_tax_cents is None
+            else from_cents(invoice.rectification_tax_cents)
+        ),
+    )
+
+
+def _store(
+    chain: Chain,
+    invoice: FiscalInvoice,
+    built: vxml.BuiltRecord,
+    head: BillingRecord | None,
+    *,
+    kind: str,
+    record_type: str,
+    generated_at: str,
+    hashed: dict,
+    flags: dict,
+    ref_externa: str,
+) -> BillingRecord:
+    problems = vxml.validate_record(built)
+    if problems:
+        raise RecordRefused(
+            [Problem("xml", message, "4102") for message in problems],
+            "The record does not validate against AEAT's schema.",
+        )
+    record = BillingRecord.objects.create(
+        fiscal_invoice=invoice,
+        chain=chain,
+        position=chain.length + 1,
+        previous=head,
+        kind=kind,
+        record_type=record_type,
+        previous_huella=head.huella if head else "",
+        generated_at_text=generated_at,
+        huella=built.huella,
+        ref_externa=ref_externa,
+        xml=built.xml,
+        status=RecordStatus.QUEUED,
+        **hashed,
+        **flags,
+    )
+    chain.length = record.position
+    chain.head = record
+    chain.last_huella = record.huella
+    chain.save(update_fields=["length", "head", "last_huella"])
+    chain_id = chain.pk
+    transaction.on_commit(lambda: _enqueue_flush(chain_id))
+    return record
+
+
+def _enqueue_flush(chain_id: int) -> None:
+    from verifactu.tasks import schedule_flush
+
+    schedule_flush(chain_id)
+
+
+def append_alta(
+    invoice: FiscalInvoice,
+    chain: Chain,
+    *,
+    now: datetime,
+    record_type: str = BillingRecord.RecordType.REGISTRATION,
+    subsanacion: str | None = None,
+    rechazo_previo: str | None = None,
+) -> BillingRecord:
+    """Append a RegistroAlta for ``invoice`` to the locked ``chain``."""
+    facts = facts_of(invoice)
+    head, previous = _previous(chain)
+    generated_at = format_timestamp(now)
+    ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
+    data = alta_data(
+        facts,
+        system=invoice.computer_system,
+        previous=previous,
+        generated_at=generated_at,
+        ref_externa=ref,
+        subsanacion=subsanacion,
+        rechazo_previo=rechazo_previo,
+    )
+    built = vxml.build_alta(data)
+    hashed = {
+        "issuer_nif": data.nif,
+        "invoice_number": data.numserie,
+        "invoice_date_text": data.fecha_expedicion,
+        "invoice_type": data.tipo_factura,
+        "cuota_total_text": data.cuota_total,
+        "importe_total_text": data.importe_total,
+    }
+    flags = {"subsanacion": subsanacion or "", "rechazo_previo": rechazo_previo or ""}
+    return _store(
+        chain,
+        invoice,
+        built,
+        head,
+        kind=BillingRecord.Kind.ALTA,
+        record_type=record_type,
+        generated_at=generated_at,
+        hashed=hashed,
+        flags=flags,
+        ref_externa=ref,
+    )
+
+
+def append_anulacion(
+    invoice: FiscalInvoice,
+    chain: Chain,
+    *,
+    now: datetime,
+    sin_registro_previo: bool = False,
+    rechazo_previo: bool = False,
+) -> BillingRecord:
+    head, previous = _previous(chain)
+    generated_at = format_timestamp(now)
+    ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
+    data = vxml.AnulacionData(
+        nif=invoice.issuer_nif,
+        numserie=invoice.invoice_number,
+        fecha_expedicion=format_date(invoice.invoice_date),
+        sistema=sistema_informatico(invoice.computer_system),
+        fecha_hora_huso=generated_at,
+        previous=previous,
+        ref_externa=ref,
+        sin_registro_previo="S" if sin_registro_previo else None,
+        rechazo_previo="S" if rechazo_previo else None,
+    )
+    built = vxml.build_anulacion(data)
+    hashed = {
+        "issuer_nif": data.nif,
+        "invoice_number": data.numserie,
+        "invoice_date_text": data.fecha_expedicion,
+    }
+    flags = {
+        "sin_registro_previo": "S" if sin_registro_previo else "",
+        "rechazo_previo": "S" if rechazo_previo else "",
+    }
+    return _store(
+        chain,
+        invoice,
+        built,
+        head,
+        kind=BillingRecord.Kind.ANULACION,
+        record_type=BillingRecord.RecordType.CANCELLATION,
+        generated_at=generated_at,
+        hashed=hashed,
+        flags=flags,
+        ref_externa=ref,
+    )
+
+
+def _chronology_problems(taxpayer: Taxpayer, facts: InvoiceFacts) -> list[Problem]:
+    last = (
+        FiscalInvoice.objects.filter(taxpayer=taxpayer)
+        .order_by("-invoice_date")
+        .values_list("invoice_date", "invoice_number")
+        .first()
+    )
+    if last and facts.invoice_date < last[0]:
+        return [
+            Problem(
+                "invoice_date",
+                f"Must not be earlier than the last registered invoice, {last[1]} of "
+                f"{last[0].isoformat()}.",
+                "chronology",
+            )
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class Registration:
+    invoice: FiscalInvoice
+    record: BillingRecord
+
+
+def register_invoice(
+    *,
+    account: Account,
+    taxpayer: Taxpayer,
+    system: ComputerSystem,
+    facts: InvoiceFacts,
+    source: str,
+    now: datetime | None = None,
+) -> Registration:
+    """Register a new invoice: its FiscalInvoice and its first RegistroAlta, chained.
+
+    Raises :class:`RecordRefused` (with every problem) before anything is stored.
+    """
+    now = now or timezone.now()
+    problems = check_invoice(facts, today=timezone.localdate(now))
+    if problems:
+        raise RecordRefused(problems, "The invoice breaks AEAT's rules.")
+    with transaction.atomic():
+        chain = lock_chain(account, facts.issuer_nif, facts.issuer_name, system)
+        if FiscalInvoice.objects.filter(
+            taxpayer=taxpayer, invoice_number=facts.invoice_number
+        ).exists():
+            raise DuplicateInvoice(
+                [Problem("invoice_number", "This number is already registered.", "3000")],
+                f"Invoice {facts.invoice_number} is already registered for {facts.issuer_nif}.",
+            )
+        chronology = _chronology_problems(taxpayer, facts)
+        if chronology:
+            raise RecordRefused(chronology, "The invoice date breaks the chronological order.")
+        invoice = FiscalInvoice.objects.create(
+            account=account,
+            taxpayer=taxpayer,
+            computer_system=system,
+            source=source,
+            issuer_nif=facts.issuer_nif,
+            issuer_name=facts.issuer_name,
+            invoice_number=facts.invoice_number,
+            invoice_date=facts.invoice_date,
+            invoice_type=facts.invoice_type,
+            description=facts.description,
+            operation_date=facts.operation_date,
+            issued_by=facts.issued_by,
+            third_party_nif=facts.third_party_nif,
+            third_party_name=facts.third_party_name,
+            regime_types=list(facts.regime_types),
+            reverse_charge=facts.reverse_charge,
+            recipient_nif=facts.recipient_nif,
+            recipient_name=facts.recipient_name,
+            recipient_country=facts.recipient_country,
+            recipient_id_type=facts.recipient_id_type,
+            recipient_id=facts.recipient_id,
+            not_subject_amount_cents=(
+                None if facts.not_subject_amount is None else to_cents(facts.not_subject_amount)
+            ),
+            not_subject_cause=facts.not_subject_cause,
+            breakdown=[line.to_json() for line in facts.breakdown],
+            total_amount_cents=to_cents(facts.total_amount),
+            total_tax_amount_cents=to_cents(facts.total_tax_amount),
+            rectification_type=facts.rectification_type,
+            rectified_invoices=[
+                {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
+                for r in facts.rectified_invoices
+            ],
+            replaced_invoices=[
+                {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
+                for r in facts.replaced_invoices
+            ],
+            rectification_base_cents=(
+                None if facts.rectification_base is None else to_cents(facts.rectification_base)
+            ),
+            rectification_tax_cents=(
+                None if facts.rectification_tax is None else to_cents(facts.rectification_tax)
+            ),
+        )
+        record = append_alta(invoice, chain, now=now)
+    return Registration(invoice, record)
