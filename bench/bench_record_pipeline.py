@@ -61,11 +61,22 @@ def invoices(n: int) -> list[tuple]:
         base2 = Decimal(10 + i % 50)
         cuota1 = (base1 * Decimal("0.21")).quantize(Decimal("0.01"))
         cuota2 = (base2 * Decimal("0.10")).quantize(Decimal("0.01"))
-        rows.append((
-            f"2025-A/{i:07d}", issue, base1, cuota1, base2, cuota2, cuota1 + cuota2,
-            base1 + base2 + cuota1 + cuota2, start_ts + timedelta(seconds=i),
-            f"Cliente {i % 500} SA", f"Servicios profesionales <mes {i % 12 + 1}>", f"inv-{i}",
-        ))
+        rows.append(
+            (
+                f"2025-A/{i:07d}",
+                issue,
+                base1,
+                cuota1,
+                base2,
+                cuota2,
+                cuota1 + cuota2,
+                base1 + base2 + cuota1 + cuota2,
+                start_ts + timedelta(seconds=i),
+                f"Cliente {i % 500} SA",
+                f"Servicios profesionales <mes {i % 12 + 1}>",
+                f"inv-{i}",
+            )
+        )
     return rows
 
 
@@ -87,12 +98,22 @@ def run(rows: list[tuple]) -> float:
             tipo_factura="F1",
             descripcion=desc,
             lines=(
-                BreakdownLine(impuesto="01", clave_regimen="01", calificacion="S1",
-                              tipo_impositivo="21.00", base=format_amount(b1),
-                              cuota=format_amount(c1)),
-                BreakdownLine(impuesto="01", clave_regimen="01", calificacion="S1",
-                              tipo_impositivo="10.00", base=format_amount(b2),
-                              cuota=format_amount(c2)),
+                BreakdownLine(
+                    impuesto="01",
+                    clave_regimen="01",
+                    calificacion="S1",
+                    tipo_impositivo="21.00",
+                    base=format_amount(b1),
+                    cuota=format_amount(c1),
+                ),
+                BreakdownLine(
+                    impuesto="01",
+                    clave_regimen="01",
+                    calificacion="S1",
+                    tipo_impositivo="10.00",
+                    base=format_amount(b2),
+                    cuota=format_amount(c2),
+                ),
             ),
             recipients=(Recipient(client, nif="A39200019"),),
             cuota_total=format_amount(cuota),
@@ -125,8 +146,10 @@ def main() -> None:
         rate = run(rows)
         rates.append(rate)
         print(f"run {r + 1}: {rate:,.0f} records/s")
-    print(f"median of {args.runs}: {statistics.median(rates):,.0f} records/s "
-          f"({args.records:,} RegistroAlta, {PER_ENVELOPE} per envelope, one core)")
+    print(
+        f"median of {args.runs}: {statistics.median(rates):,.0f} records/s "
+        f"({args.records:,} RegistroAlta, {PER_ENVELOPE} per envelope, one core)"
+    )
 
 
 if __name__ == "__main__":

@@ -89,7 +89,9 @@ def database_config(name: str, default_sqlite_path: Path) -> dict:
                 "PRAGMA foreign_keys=ON;"
             ),
         }
-        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
+        # One test database per test run, so that two runs on one machine never share it.
+        test_name = Path(config["NAME"]).with_suffix(f".test-{os.getpid()}.sqlite3")
+        config["TEST"] = {"NAME": str(test_name)}
     elif engine in ("django.db.backends.postgresql",):
         config.setdefault("OPTIONS", {})
         config["CONN_HEALTH_CHECKS"] = True

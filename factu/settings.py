@@ -150,6 +150,7 @@ WORKER_STALE_AFTER_SECONDS = env.env_int("WORKER_STALE_AFTER_SECONDS", 120, mini
 
 # VERI*FACTU: where records go, with which certificate, and at what pace.
 SIMULATOR_PORT = env.env_int("SIMULATOR_PORT", 8001, minimum=1)
+SIMULATOR_WAIT_SECONDS = env.env_int("SIMULATOR_WAIT_SECONDS", 60, minimum=0)
 AEAT_ENDPOINT = env.env_str(
     "AEAT_ENDPOINT",
     f"http://127.0.0.1:{SIMULATOR_PORT}/wlpl/TIKE-CONT/ws/SistemaFacturacion/VerifactuSOAP",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -94,9 +95,10 @@ def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> su
     )
 
 
-def stop(proc: subprocess.Popen, timeout: float = 15.0) -> None:
+def stop(proc: subprocess.Popen, timeout: float = 15.0, cold: bool = False) -> None:
+    """Stop a child; ``cold`` skips a Celery worker's warm shutdown (tests need no grace)."""
     if proc.poll() is None:
-        proc.terminate()
+        proc.send_signal(signal.SIGQUIT if cold else signal.SIGTERM)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -9,8 +9,9 @@ from lxml import etree
 
 from verifactu.qr import qr_png, qr_svg, qr_url
 
-ZBARIMG = shutil.which("zbarimg") or ("/usr/bin/zbarimg" if Path("/usr/bin/zbarimg").exists()
-                                      else None)
+ZBARIMG = shutil.which("zbarimg") or (
+    "/usr/bin/zbarimg" if Path("/usr/bin/zbarimg").exists() else None
+)
 
 
 def test_official_example_encoding_section_4():
@@ -33,20 +34,19 @@ def test_official_example_section_5():
         (False, True, "https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQR?"),
         (False, False, "https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQRNoVerifactu?"),
         (True, True, "https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQR?"),
-        (True, False,
-         "https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQRNoVerifactu?"),
+        (True, False, "https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQRNoVerifactu?"),
     ],
 )
 def test_bases(production, verifactu, base):
-    url = qr_url("89890001K", "A1", "01-01-2025", "10.00", production=production,
-                 verifactu=verifactu)
+    url = qr_url(
+        "89890001K", "A1", "01-01-2025", "10.00", production=production, verifactu=verifactu
+    )
     assert url == base + "nif=89890001K&numserie=A1&fecha=01-01-2025&importe=10.00"
 
 
 def test_encoding_of_slash_space_and_ampersand():
     url = qr_url("89890001K", "2025/A 1&B", "01-01-2025", "1234.50")
-    assert url.endswith("?nif=89890001K&numserie=2025%2FA+1%26B&fecha=01-01-2025"
-                        "&importe=1234.50")
+    assert url.endswith("?nif=89890001K&numserie=2025%2FA+1%26B&fecha=01-01-2025&importe=1234.50")
 
 
 def _zbar(png: bytes, tmp_path: Path) -> str:
@@ -54,8 +54,9 @@ def _zbar(png: bytes, tmp_path: Path) -> str:
         pytest.skip("zbarimg (Debian zbar-tools) is not installed: cannot decode the QR")
     image = tmp_path / "qr.png"
     image.write_bytes(png)
-    result = subprocess.run([ZBARIMG, "--quiet", "--raw", str(image)], capture_output=True,
-                            timeout=30, check=True)
+    result = subprocess.run(
+        [ZBARIMG, "--quiet", "--raw", str(image)], capture_output=True, timeout=30, check=True
+    )
     return result.stdout.decode("utf-8").rstrip("\n")
 
 

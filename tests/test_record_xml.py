@@ -44,10 +44,22 @@ SISTEMA = SistemaInformatico(
     numero_instalacion="inst-0001",
 )
 OBLIGADO = Obligado("Empresa Demo SL", "89890001K")
-LINE_21 = BreakdownLine(impuesto="01", clave_regimen="01", calificacion="S1",
-                        tipo_impositivo="21.00", base="100.00", cuota="21.00")
-LINE_10 = BreakdownLine(impuesto="01", clave_regimen="01", calificacion="S1",
-                        tipo_impositivo="10.00", base="50.00", cuota="5.00")
+LINE_21 = BreakdownLine(
+    impuesto="01",
+    clave_regimen="01",
+    calificacion="S1",
+    tipo_impositivo="21.00",
+    base="100.00",
+    cuota="21.00",
+)
+LINE_10 = BreakdownLine(
+    impuesto="01",
+    clave_regimen="01",
+    calificacion="S1",
+    tipo_impositivo="10.00",
+    base="50.00",
+    cuota="5.00",
+)
 
 
 def alta(**overrides) -> AltaData:
@@ -65,8 +77,7 @@ def alta(**overrides) -> AltaData:
         fecha_hora_huso="2025-01-15T10:00:00+01:00",
         recipients=(
             Recipient("Cliente Nacional SA", nif="A39200019"),
-            Recipient("Client GmbH", id_otro=IDOtro(id_type="02", id="DE123456789",
-                                                    country="DE")),
+            Recipient("Client GmbH", id_otro=IDOtro(id_type="02", id="DE123456789", country="DE")),
         ),
         ref_externa="inv-42",
     )
@@ -75,11 +86,23 @@ def alta(**overrides) -> AltaData:
 
 
 def vector1(**overrides) -> AltaData:
-    values = dict(numserie="12345678/G33", fecha_expedicion="01-01-2024", cuota_total="12.35",
-                  importe_total="123.45", fecha_hora_huso="2024-01-01T19:20:30+01:00",
-                  lines=(BreakdownLine(impuesto="01", clave_regimen="01", calificacion="S1",
-                                       tipo_impositivo="21.00", base="111.10",
-                                       cuota="12.35"),))
+    values = dict(
+        numserie="12345678/G33",
+        fecha_expedicion="01-01-2024",
+        cuota_total="12.35",
+        importe_total="123.45",
+        fecha_hora_huso="2024-01-01T19:20:30+01:00",
+        lines=(
+            BreakdownLine(
+                impuesto="01",
+                clave_regimen="01",
+                calificacion="S1",
+                tipo_impositivo="21.00",
+                base="111.10",
+                cuota="12.35",
+            ),
+        ),
+    )
     values.update(overrides)
     return alta(**values)
 
@@ -95,7 +118,9 @@ def test_full_alta_with_recipients_and_two_lines_validates():
     assert root.tag == f"{{{NS_SF}}}RegistroAlta"
     recipients = root.findall("sf:Destinatarios/sf:IDDestinatario", NS)
     assert [r.findtext("sf:NombreRazon", namespaces=NS) for r in recipients] == [
-        "Cliente Nacional SA", "Client GmbH"]
+        "Cliente Nacional SA",
+        "Client GmbH",
+    ]
     assert recipients[1].findtext("sf:IDOtro/sf:IDType", namespaces=NS) == "02"
     assert len(root.findall("sf:Desglose/sf:DetalleDesglose", NS)) == 2
     assert root.findtext("sf:TipoHuella", namespaces=NS) == "01"
@@ -103,8 +128,7 @@ def test_full_alta_with_recipients_and_two_lines_validates():
 
 
 def test_huella_recomputes_from_the_xml_text_alone():
-    built = build_alta(alta(previous=PreviousRecord("89890001K", "2025-A/0000", "14-01-2025",
-                                                    H1)))
+    built = build_alta(alta(previous=PreviousRecord("89890001K", "2025-A/0000", "14-01-2025", H1)))
     parsed = parse_record(built.xml)
     assert parsed["kind"] == "RegistroAlta"
     assert parsed["huella"] == built.huella
@@ -130,10 +154,13 @@ def test_official_vector_1_through_the_builder():
 
 
 def test_official_vector_2_through_the_builder():
-    built = build_alta(vector1(numserie="12345679/G34",
-                               fecha_hora_huso="2024-01-01T19:20:35+01:00",
-                               previous=PreviousRecord("89890001K", "12345678/G33",
-                                                       "01-01-2024", H1)))
+    built = build_alta(
+        vector1(
+            numserie="12345679/G34",
+            fecha_hora_huso="2024-01-01T19:20:35+01:00",
+            previous=PreviousRecord("89890001K", "12345678/G33", "01-01-2024", H1),
+        )
+    )
     assert built.huella == H2
 
 
@@ -144,8 +171,9 @@ def test_first_record_has_primer_registro_later_ones_registro_anterior():
     assert root.find("sf:Encadenamiento/sf:RegistroAnterior", NS) is None
     assert parse_record(first.xml)["fields"]["Huella"] == ""
 
-    second = build_alta(alta(previous=PreviousRecord("89890001K", "12345678/G33",
-                                                     "01-01-2024", first.huella)))
+    second = build_alta(
+        alta(previous=PreviousRecord("89890001K", "12345678/G33", "01-01-2024", first.huella))
+    )
     root = root_of(second.xml)
     assert root.find("sf:Encadenamiento/sf:PrimerRegistro", NS) is None
     prev = root.find("sf:Encadenamiento/sf:RegistroAnterior", NS)
@@ -154,47 +182,75 @@ def test_first_record_has_primer_registro_later_ones_registro_anterior():
 
 
 def test_anulacion_validates_and_matches_vector_3():
-    built = build_anulacion(AnulacionData(
-        nif="89890001K", numserie="12345679/G34", fecha_expedicion="01-01-2024",
-        sistema=SISTEMA, fecha_hora_huso="2024-01-01T19:20:40+01:00",
-        previous=PreviousRecord("89890001K", "12345679/G34", "01-01-2024", H2),
-        ref_externa="cancel-1",
-    ))
+    built = build_anulacion(
+        AnulacionData(
+            nif="89890001K",
+            numserie="12345679/G34",
+            fecha_expedicion="01-01-2024",
+            sistema=SISTEMA,
+            fecha_hora_huso="2024-01-01T19:20:40+01:00",
+            previous=PreviousRecord("89890001K", "12345679/G34", "01-01-2024", H2),
+            ref_externa="cancel-1",
+        )
+    )
     assert built.huella == H3
     assert built.kind == "RegistroAnulacion"
     assert validate_record(built) == []
     parsed = parse_record(built.xml)
     assert parsed["kind"] == "RegistroAnulacion"
-    assert list(parsed["fields"]) == ["IDEmisorFacturaAnulada", "NumSerieFacturaAnulada",
-                                      "FechaExpedicionFacturaAnulada", "Huella",
-                                      "FechaHoraHusoGenRegistro"]
+    assert list(parsed["fields"]) == [
+        "IDEmisorFacturaAnulada",
+        "NumSerieFacturaAnulada",
+        "FechaExpedicionFacturaAnulada",
+        "Huella",
+        "FechaHoraHusoGenRegistro",
+    ]
     assert recompute_huella(parsed) == H3 == parsed["huella"]
 
 
 def test_anulacion_with_all_optional_fields_validates():
-    built = build_anulacion(AnulacionData(
-        nif="89890001K", numserie="A&B", fecha_expedicion="01-01-2025", sistema=SISTEMA,
-        fecha_hora_huso="2025-01-02T10:00:00+01:00", sin_registro_previo="S",
-        rechazo_previo="N", generado_por="T",
-        generador=Recipient("Gestoría López", nif="B12345674"),
-    ))
+    built = build_anulacion(
+        AnulacionData(
+            nif="89890001K",
+            numserie="A&B",
+            fecha_expedicion="01-01-2025",
+            sistema=SISTEMA,
+            fecha_hora_huso="2025-01-02T10:00:00+01:00",
+            sin_registro_previo="S",
+            rechazo_previo="N",
+            generado_por="T",
+            generador=Recipient("Gestoría López", nif="B12345674"),
+        )
+    )
     assert validate_record(built) == []
     assert recompute_huella(parse_record(built.xml)) == built.huella
 
 
 def test_escaping_round_trips_and_the_hash_uses_the_raw_text():
-    data = alta(numserie="A&B<1>'\"", nombre_razon_emisor="Smith & Sons <Ltd>",
-                descripcion='Tom & Jerry <"quoted"> \'x\'',
-                recipients=(Recipient("R&D <Labs>", nif="A39200019"),))
+    data = alta(
+        numserie="A&B<1>'\"",
+        nombre_razon_emisor="Smith & Sons <Ltd>",
+        descripcion="Tom & Jerry <\"quoted\"> 'x'",
+        recipients=(Recipient("R&D <Labs>", nif="A39200019"),),
+    )
     built = build_alta(data)
     assert "&amp;" in built.xml and "&lt;" in built.xml
     root = root_of(built.xml)
     assert root.findtext("sf:IDFactura/sf:NumSerieFactura", namespaces=NS) == "A&B<1>'\""
     assert root.findtext("sf:NombreRazonEmisor", namespaces=NS) == "Smith & Sons <Ltd>"
     assert root.findtext("sf:DescripcionOperacion", namespaces=NS) == (
-        'Tom & Jerry <"quoted"> \'x\'')
-    assert built.huella == huella_alta("89890001K", "A&B<1>'\"", "15-01-2025", "F1",
-                                       "26.00", "176.00", "", "2025-01-15T10:00:00+01:00")
+        "Tom & Jerry <\"quoted\"> 'x'"
+    )
+    assert built.huella == huella_alta(
+        "89890001K",
+        "A&B<1>'\"",
+        "15-01-2025",
+        "F1",
+        "26.00",
+        "176.00",
+        "",
+        "2025-01-15T10:00:00+01:00",
+    )
     assert recompute_huella(parse_record(built.xml)) == built.huella
     assert validate_record(built) == []
 
@@ -210,9 +266,15 @@ def test_hashed_literals_an_xml_parser_would_alter_are_refused(numserie):
     with pytest.raises(ValueError, match="NumSerieFactura"):
         build_alta(alta(numserie=numserie))
     with pytest.raises(ValueError, match="NumSerieFacturaAnulada"):
-        build_anulacion(AnulacionData(nif="89890001K", numserie=numserie,
-                                      fecha_expedicion="01-01-2025", sistema=SISTEMA,
-                                      fecha_hora_huso="2025-01-02T10:00:00+01:00"))
+        build_anulacion(
+            AnulacionData(
+                nif="89890001K",
+                numserie=numserie,
+                fecha_expedicion="01-01-2025",
+                sistema=SISTEMA,
+                fecha_hora_huso="2025-01-02T10:00:00+01:00",
+            )
+        )
 
 
 def test_missing_descripcion_operacion_is_reported():
@@ -228,8 +290,10 @@ def test_thirteen_breakdown_lines_are_reported():
     errors = validate_record(built)
     assert errors
     assert any("DetalleDesglose" in e for e in errors)
-    assert build_alta(alta(lines=(LINE_21,) * 12)) and validate_record(
-        build_alta(alta(lines=(LINE_21,) * 12))) == []
+    assert (
+        build_alta(alta(lines=(LINE_21,) * 12))
+        and validate_record(build_alta(alta(lines=(LINE_21,) * 12))) == []
+    )
 
 
 def test_bad_literals_are_reported_by_element():
@@ -245,35 +309,61 @@ def test_not_well_formed_is_reported():
 
 def test_all_optional_alta_fields_follow_the_xsd_order():
     data = alta(
-        tipo_factura="R1", subsanacion="S", rechazo_previo="X", tipo_rectificativa="S",
-        facturas_rectificadas=(InvoiceId("89890001K", "2024-A/9", "10-12-2024"),
-                               InvoiceId("89890001K", "2024-A/10", "11-12-2024")),
+        tipo_factura="R1",
+        subsanacion="S",
+        rechazo_previo="X",
+        tipo_rectificativa="S",
+        facturas_rectificadas=(
+            InvoiceId("89890001K", "2024-A/9", "10-12-2024"),
+            InvoiceId("89890001K", "2024-A/10", "11-12-2024"),
+        ),
         importe_rectificacion=ImporteRectificacion("100.00", "21.00", "5.20"),
-        fecha_operacion="14-01-2025", simplificada_art7273="N",
-        sin_identif_destinatario_art61d="N", macrodato="N",
+        fecha_operacion="14-01-2025",
+        simplificada_art7273="N",
+        sin_identif_destinatario_art61d="N",
+        macrodato="N",
         emitida_por_tercero_o_destinatario="T",
         tercero=Recipient("Tercero SL", id_otro=IDOtro(id_type="07", id="X123")),
         cupon="N",
         lines=(
-            BreakdownLine(impuesto="01", clave_regimen="18", calificacion="S1",
-                          tipo_impositivo="21.00", base="100.00", cuota="21.00",
-                          tipo_recargo="5.20", cuota_recargo="5.20"),
+            BreakdownLine(
+                impuesto="01",
+                clave_regimen="18",
+                calificacion="S1",
+                tipo_impositivo="21.00",
+                base="100.00",
+                cuota="21.00",
+                tipo_recargo="5.20",
+                cuota_recargo="5.20",
+            ),
             BreakdownLine(impuesto="01", clave_regimen="01", exenta="E1", base="10.00"),
-            BreakdownLine(clave_regimen="06", calificacion="S1", tipo_impositivo="21.00",
-                          base="10.00", base_a_coste="8.00", cuota="2.10"),
+            BreakdownLine(
+                clave_regimen="06",
+                calificacion="S1",
+                tipo_impositivo="21.00",
+                base="10.00",
+                base_a_coste="8.00",
+                cuota="2.10",
+            ),
         ),
         previous=PreviousRecord("89890001K", "2025-A/0000", "14-01-2025", H1),
     )
     assert validate_record(build_alta(data)) == []
-    sustitutiva = alta(tipo_factura="F3", facturas_sustituidas=(
-        InvoiceId("89890001K", "T-1", "10-01-2025"),))
+    sustitutiva = alta(
+        tipo_factura="F3", facturas_sustituidas=(InvoiceId("89890001K", "T-1", "10-01-2025"),)
+    )
     assert validate_record(build_alta(sustitutiva)) == []
 
 
 def test_sistema_informatico_with_id_otro_validates():
-    sistema = SistemaInformatico(nombre_razon="Foreign Dev", nombre_sistema="Factu",
-                                 id_sistema="FC", version="1", numero_instalacion="1",
-                                 id_otro=IDOtro(id_type="04", id="ABC", country="FR"))
+    sistema = SistemaInformatico(
+        nombre_razon="Foreign Dev",
+        nombre_sistema="Factu",
+        id_sistema="FC",
+        version="1",
+        numero_instalacion="1",
+        id_otro=IDOtro(id_type="04", id="ABC", country="FR"),
+    )
     assert validate_record(build_alta(alta(sistema=sistema))) == []
 
 
@@ -301,8 +391,7 @@ def test_envelope_of_1000_records_validates():
     assert validate_envelope(envelope) == []
     root = etree.fromstring(envelope)
     assert root.tag == f"{{{NS_LR}}}RegFactuSistemaFacturacion"
-    assert root.findtext("sfLR:Cabecera/sf:ObligadoEmision/sf:NIF", namespaces=NS) == (
-        "89890001K")
+    assert root.findtext("sfLR:Cabecera/sf:ObligadoEmision/sf:NIF", namespaces=NS) == ("89890001K")
     alta_elements = root.findall("sfLR:RegistroFactura/sf:RegistroAlta", NS)
     assert len(alta_elements) == 1000
     # Each record read back from the envelope recomputes and chains to the previous one.
@@ -316,13 +405,23 @@ def test_envelope_of_1000_records_validates():
 
 def test_envelope_with_mixed_records_and_header_options():
     first = build_alta(vector1())
-    cancel = build_anulacion(AnulacionData(
-        nif="89890001K", numserie="12345678/G33", fecha_expedicion="01-01-2024",
-        sistema=SISTEMA, fecha_hora_huso="2024-01-01T19:21:00+01:00",
-        previous=PreviousRecord("89890001K", "12345678/G33", "01-01-2024", first.huella)))
-    envelope = build_envelope(OBLIGADO, [first, cancel.xml],
-                              representante=Obligado("Gestoría", "B12345674"),
-                              fecha_fin_verifactu="31-12-2025", incidencia="N")
+    cancel = build_anulacion(
+        AnulacionData(
+            nif="89890001K",
+            numserie="12345678/G33",
+            fecha_expedicion="01-01-2024",
+            sistema=SISTEMA,
+            fecha_hora_huso="2024-01-01T19:21:00+01:00",
+            previous=PreviousRecord("89890001K", "12345678/G33", "01-01-2024", first.huella),
+        )
+    )
+    envelope = build_envelope(
+        OBLIGADO,
+        [first, cancel.xml],
+        representante=Obligado("Gestoría", "B12345674"),
+        fecha_fin_verifactu="31-12-2025",
+        incidencia="N",
+    )
     assert validate_envelope(envelope) == []
 
 

@@ -111,3 +111,16 @@ def test_another_account_cannot_fork_the_chain_of_a_nif(register, other_account,
             facts=make_facts(invoice_number="X-1"),
             source="api_v1",
         )
+
+
+def test_qr_url_comes_from_the_registered_record(register, settings):
+    settings.AEAT_QR_PRODUCTION = False
+    invoice = register(invoice_number="F 2026&1").invoice
+    assert invoice.qr_url == (
+        "https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQR"
+        "?nif=B87654323&numserie=F+2026%261&fecha=13-03-2026&importe=825.00"
+    )
+    settings.AEAT_QR_PRODUCTION = True
+    assert invoice.qr_url.startswith(
+        "https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQR?"
+    )

@@ -55,6 +55,7 @@ def login(session: requests.Session, base: str) -> requests.Response:
 def test_make_run_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
     env = embedded_env(tmp_path)
     port = free_port()
+    env["SIMULATOR_PORT"] = str(free_port())
     base = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
@@ -93,6 +94,8 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
             what="worker heartbeat on the dashboard",
         )
         assert processes_matching(f"worker-{port}@")
+        simulator = f"http://127.0.0.1:{env['SIMULATOR_PORT']}/_control/state"
+        assert requests.get(simulator, timeout=5).json()["records"] == []
     finally:
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         server.wait(timeout=30)

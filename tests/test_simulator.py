@@ -181,7 +181,8 @@ def reg_factu(*records: str, obligado: str = OBLIGADO) -> bytes:
     return soap(
         "<sfLR:RegFactuSistemaFacturacion><sfLR:Cabecera><sf:ObligadoEmision>"
         f"<sf:NombreRazon>Empresa Demo SL</sf:NombreRazon><sf:NIF>{obligado}</sf:NIF>"
-        "</sf:ObligadoEmision></sfLR:Cabecera>" + "".join(records)
+        "</sf:ObligadoEmision></sfLR:Cabecera>"
+        + "".join(records)
         + "</sfLR:RegFactuSistemaFacturacion>"
     )
 
@@ -257,8 +258,11 @@ def sim():
 
 def post(sim, data: bytes, timeout: float = 10, **kwargs) -> requests.Response:
     return requests.post(
-        sim.url, data=data, headers={"Content-Type": "text/xml; charset=UTF-8"},
-        timeout=timeout, **kwargs,
+        sim.url,
+        data=data,
+        headers={"Content-Type": "text/xml; charset=UTF-8"},
+        timeout=timeout,
+        **kwargs,
     )
 
 
@@ -279,30 +283,53 @@ def test_simulator_imports_nothing_from_the_project():
                 continue
             for name in names:
                 root = name.split(".")[0]
-                assert root not in {"verifactu", "django", "factu", "api", "invoicing",
-                                    "expenses", "clients"}, f"{source.name} imports {name}"
+                assert root not in {
+                    "verifactu",
+                    "django",
+                    "factu",
+                    "api",
+                    "invoicing",
+                    "expenses",
+                    "clients",
+                }, f"{source.name} imports {name}"
 
 
 def test_hash_matches_aeat_official_vectors():
-    first = huella_alta({
-        "IDEmisorFactura": "89890001K", "NumSerieFactura": "12345678/G33",
-        "FechaExpedicionFactura": "01-01-2024", "TipoFactura": "F1", "CuotaTotal": "12.35",
-        "ImporteTotal": "123.45", "Huella": "",
-        "FechaHoraHusoGenRegistro": "2024-01-01T19:20:30+01:00",
-    })
+    first = huella_alta(
+        {
+            "IDEmisorFactura": "89890001K",
+            "NumSerieFactura": "12345678/G33",
+            "FechaExpedicionFactura": "01-01-2024",
+            "TipoFactura": "F1",
+            "CuotaTotal": "12.35",
+            "ImporteTotal": "123.45",
+            "Huella": "",
+            "FechaHoraHusoGenRegistro": "2024-01-01T19:20:30+01:00",
+        }
+    )
     assert first == "3C464DAF61ACB827C65FDA19F352A4E3BDC2C640E9E9FC4CC058073F38F12F60"
-    second = huella_alta({
-        "IDEmisorFactura": "89890001K", "NumSerieFactura": "12345679/G34",
-        "FechaExpedicionFactura": "01-01-2024", "TipoFactura": "F1", "CuotaTotal": "12.35",
-        "ImporteTotal": "123.45", "Huella": first,
-        "FechaHoraHusoGenRegistro": "2024-01-01T19:20:35+01:00",
-    })
+    second = huella_alta(
+        {
+            "IDEmisorFactura": "89890001K",
+            "NumSerieFactura": "12345679/G34",
+            "FechaExpedicionFactura": "01-01-2024",
+            "TipoFactura": "F1",
+            "CuotaTotal": "12.35",
+            "ImporteTotal": "123.45",
+            "Huella": first,
+            "FechaHoraHusoGenRegistro": "2024-01-01T19:20:35+01:00",
+        }
+    )
     assert second == "F7B94CFD8924EDFF273501B01EE5153E4CE8F259766F88CF6ACB8935802A2B97"
-    third = huella_anulacion({
-        "IDEmisorFacturaAnulada": "89890001K", "NumSerieFacturaAnulada": "12345679/G34",
-        "FechaExpedicionFacturaAnulada": "01-01-2024", "Huella": second,
-        "FechaHoraHusoGenRegistro": "2024-01-01T19:20:40+01:00",
-    })
+    third = huella_anulacion(
+        {
+            "IDEmisorFacturaAnulada": "89890001K",
+            "NumSerieFacturaAnulada": "12345679/G34",
+            "FechaExpedicionFacturaAnulada": "01-01-2024",
+            "Huella": second,
+            "FechaHoraHusoGenRegistro": "2024-01-01T19:20:40+01:00",
+        }
+    )
     assert third == "177547C0D57AC74748561D054A9CEC14B4C4EA23D1BEFD6F2E69E3A388F90C68"
 
 
@@ -353,12 +380,11 @@ def test_zeep_client_from_vendored_wsdl(sim):
 
     # W3C's xmldsig schema declares an internal DTD entity; it is our vendored local copy.
     client = Client(
-        str(SCHEMAS / "SistemaFacturacion.wsdl"), transport=LocalOnly(),
+        str(SCHEMAS / "SistemaFacturacion.wsdl"),
+        transport=LocalOnly(),
         settings=Settings(forbid_entities=False),
     )
-    service = client.create_service(
-        "{" + _AEAT + "SistemaFacturacion.wsdl}sfVerifactu", sim.url
-    )
+    service = client.create_service("{" + _AEAT + "SistemaFacturacion.wsdl}sfVerifactu", sim.url)
     chain = Chain()
     request = etree.fromstring(reg_factu(alta(chain, "Z/1"), alta(chain, "Z/2")))
     records = request.findall(".//sfLR:RegistroFactura", NS)
@@ -393,7 +419,8 @@ def test_wrong_huella_is_accepted_with_error_2000(sim):
     payload = answer(post(sim, reg_factu(alta(chain, "H/1"), alta(chain, "H/2", bad_huella=True))))
     assert payload.findtext("sfR:EstadoEnvio", None, NS) == "ParcialmenteCorrecto"
     assert [(x["estado"], x["codigo"]) for x in lines(payload)] == [
-        ("Correcto", None), ("AceptadoConErrores", "2000")
+        ("Correcto", None),
+        ("AceptadoConErrores", "2000"),
     ]
 
 
@@ -428,16 +455,17 @@ def test_duplicate_is_3000_with_registro_duplicado(sim):
 
 
 def test_chosen_code_rejects_only_that_invoice(sim):
-    response = requests.post(
-        sim.control_url, json={"reject": {"R/2": 1100}}, timeout=5
-    )
+    response = requests.post(sim.control_url, json={"reject": {"R/2": 1100}}, timeout=5)
     assert response.json()["reject"] == {"R/2": 1100}
     chain = Chain()
-    payload = answer(post(sim, reg_factu(alta(chain, "R/1"), alta(chain, "R/2"),
-                                         alta(chain, "R/3"))))
+    payload = answer(
+        post(sim, reg_factu(alta(chain, "R/1"), alta(chain, "R/2"), alta(chain, "R/3")))
+    )
     assert payload.findtext("sfR:EstadoEnvio", None, NS) == "ParcialmenteCorrecto"
     assert [(x["estado"], x["codigo"]) for x in lines(payload)] == [
-        ("Correcto", None), ("Incorrecto", "1100"), ("Correcto", None)
+        ("Correcto", None),
+        ("Incorrecto", "1100"),
+        ("Correcto", None),
     ]
     assert {r["num_serie"] for r in sim.snapshot()["records"]} == {"R/1", "R/3"}
 
@@ -480,14 +508,19 @@ def test_invalid_obligado_nif_is_fault(sim):
 def test_anulacion_and_subsanacion(sim):
     chain = Chain()
     answer(post(sim, reg_factu(alta(chain, "X/1"), alta(chain, "X/2"))))
-    payload = answer(post(sim, reg_factu(
-        anulacion(chain, "X/1"),
-        anulacion(chain, "X/1"),
-        anulacion(chain, "X/9"),
-        anulacion(chain, "X/8", sin_registro=True),
-        alta(chain, "X/2", subsanacion=True, base="200.00", cuota="42.00"),
-        alta(chain, "X/7", subsanacion=True),
-    )))
+    payload = answer(
+        post(
+            sim,
+            reg_factu(
+                anulacion(chain, "X/1"),
+                anulacion(chain, "X/1"),
+                anulacion(chain, "X/9"),
+                anulacion(chain, "X/8", sin_registro=True),
+                alta(chain, "X/2", subsanacion=True, base="200.00", cuota="42.00"),
+                alta(chain, "X/7", subsanacion=True),
+            ),
+        )
+    )
     assert [(x["estado"], x["codigo"]) for x in lines(payload)] == [
         ("Correcto", None),
         ("Incorrecto", "3001"),
@@ -509,9 +542,10 @@ def test_http500_then_normal(sim):
     response = post(sim, reg_factu(alta(Chain(), "F/1")))
     assert response.status_code == 500
     assert b"Envelope" not in response.content
-    assert answer(post(sim, reg_factu(alta(Chain(), "F/1")))).findtext(
-        "sfR:EstadoEnvio", None, NS
-    ) == "Correcto"
+    assert (
+        answer(post(sim, reg_factu(alta(Chain(), "F/1")))).findtext("sfR:EstadoEnvio", None, NS)
+        == "Correcto"
+    )
 
 
 def test_fault20009_mode(sim):
@@ -566,8 +600,9 @@ def test_consulta_returns_stored_record(sim):
         "121.00"
     )
     everything = answer(post(sim, consulta_request(year, month)), "RespuestaConsultaLR.xsd")
-    assert len(everything.findall("sfLRRC:RegistroRespuestaConsultaFactuSistemaFacturacion",
-                                  NS)) == 2
+    assert (
+        len(everything.findall("sfLRRC:RegistroRespuestaConsultaFactuSistemaFacturacion", NS)) == 2
+    )
     other_year = str(ISSUED.year - 1)
     empty = answer(post(sim, consulta_request(other_year, month)), "RespuestaConsultaLR.xsd")
     assert empty.findtext("sfLRRC:ResultadoConsulta", None, NS) == "SinDatos"
@@ -594,14 +629,18 @@ def test_https_requires_client_certificate(tmp_path):
     certs = generate_test_certs(tmp_path)
     assert certs.client_p12.read_bytes()
     simulator = start_simulator(
-        wait_seconds=0, tls_cert=certs.server_cert, tls_key=certs.server_key,
+        wait_seconds=0,
+        tls_cert=certs.server_cert,
+        tls_key=certs.server_key,
         client_ca=certs.ca_cert,
     )
     try:
         assert simulator.url.startswith("https://127.0.0.1:")
         response = post(
-            simulator, reg_factu(alta(Chain(), "TLS/1")),
-            cert=(str(certs.client_cert), str(certs.client_key)), verify=str(certs.ca_cert),
+            simulator,
+            reg_factu(alta(Chain(), "TLS/1")),
+            cert=(str(certs.client_cert), str(certs.client_key)),
+            verify=str(certs.ca_cert),
         )
         assert answer(response).findtext("sfR:EstadoEnvio", None, NS) == "Correcto"
         with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
@@ -613,9 +652,20 @@ def test_https_requires_client_certificate(tmp_path):
 
 def test_command_line_server(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "verifactu.simulator", "--port", "0", "--wait-seconds", "7",
-         "--state-file", str(tmp_path / "cli.sqlite3")],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
+        [
+            sys.executable,
+            "-m",
+            "verifactu.simulator",
+            "--port",
+            "0",
+            "--wait-seconds",
+            "7",
+            "--state-file",
+            str(tmp_path / "cli.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
     )
     try:
         line = process.stdout.readline()

@@ -141,6 +141,30 @@ class FiscalInvoice(models.Model):
     def latest_record(self) -> BillingRecord | None:
         return self.records.order_by("-position").first()
 
+    @property
+    def registration(self) -> BillingRecord | None:
+        """The latest RegistroAlta: what AEAT holds of the invoice, and what the QR shows."""
+        return self.records.filter(kind=BillingRecord.Kind.ALTA).order_by("-position").first()
+
+    @property
+    def qr_url(self) -> str:
+        """The cotejo URL, built from the literals of the registered record (SPEC §2)."""
+        from django.conf import settings
+
+        from verifactu.qr import qr_url
+
+        alta = self.registration
+        if alta is None:
+            return ""
+        return qr_url(
+            alta.issuer_nif,
+            alta.invoice_number,
+            alta.invoice_date_text,
+            alta.importe_total_text,
+            production=settings.AEAT_QR_PRODUCTION,
+            verifactu=self.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU,
+        )
+
 
 class RecordStatus(models.TextChoices):
     QUEUED = "queued", "En cola"

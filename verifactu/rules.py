@@ -8,7 +8,7 @@ record that would be refused is never chained and the caller can fix everything 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from factu.nif import is_valid_nif
@@ -30,6 +30,16 @@ SURCHARGE_FOR_RATE = {
     Decimal("10"): {Decimal("1.4")},
     Decimal("4"): {Decimal("0.5")},
 }
+# Recargo pairs of the temporary IVA rates (SPEC §4), each with the period it applied in.
+PERIOD_SURCHARGES = (
+    (Decimal("5"), Decimal("0.5"), date(2022, 7, 1), date(2022, 12, 31)),
+    (Decimal("5"), Decimal("0.62"), date(2023, 1, 1), date(2024, 9, 30)),
+    (Decimal("0"), Decimal("0"), date(2023, 1, 1), date(2024, 9, 30)),
+    (Decimal("2"), Decimal("0.26"), date(2024, 10, 1), date(2024, 12, 31)),
+    (Decimal("7.5"), Decimal("1"), date(2024, 10, 1), date(2024, 12, 31)),
+)
+NAME_MAX = 120
+FOREIGN_ID_MAX = 20
 UNCHECKED_TOTAL_REGIMES = {"03", "05", "06", "08", "09"}
 FORBIDDEN_CHARS = set("<>\"'=")
 ID_TYPES = {"02", "03", "04", "05", "06", "07"}
@@ -53,6 +63,27 @@ def _iva_rate_allowed(rate: Decimal, on: date) -> bool:
     return rate in (Decimal("2"), Decimal("7.5")) and date(2024, 10, 1) <= on <= date(2024, 12, 31)
 
 
+def _surcharge_allowed(rate: Decimal, surcharge: Decimal, on: date) -> bool:
+    if surcharge in SURCHARGE_FOR_RATE.get(rate, set()):
+        return True
+    return any(
+        rate == r and surcharge == s and start <= on <= end
+        for r, s, start, end in PERIOD_SURCHARGES
+    )
+
+
+def _operation_day(facts: InvoiceFacts) -> date:
+    """The day whose rates apply: the operation's when given, else the issue date."""
+    return facts.operation_date or facts.invoice_date
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 def _text_problems(facts: InvoiceFacts) -> list[Problem]:
     problems = []
     texts = {
@@ -61,6 +92,7 @@ def _text_problems(facts: InvoiceFacts) -> list[Problem]:
         "recipient_name": facts.recipient_name,
         "third_party_name": facts.third_party_name,
         "issuer_name": facts.issuer_name,
+        "recipient_id": facts.recipient_id,
     }
     for name, value in texts.items():
         if value and FORBIDDEN_CHARS & set(value):
@@ -68,18 +100,26 @@ def _text_problems(facts: InvoiceFacts) -> list[Problem]:
     number = facts.invoice_number
     if not number.strip():
         problems.append(Problem("invoice_number", "The invoice number is required.", "1104"))
-    elif len(number) > 60:
-        problems.append(Problem("invoice_number", "At most 60 characters.", "1104"))
-    elif any(not 32 <= ord(ch) <= 126 for ch in number):
-        problems.append(
-            Problem(
-                "invoice_number",
-                "Only printable ASCII characters (no accents, ñ or control characters).",
-                "1130",
+    else:
+        if len(number) > 60:
+            problems.append(Problem("invoice_number", "At most 60 characters.", "1104"))
+        elif number != number.strip():
+            problems.append(Problem("invoice_number", "No leading or trailing spaces.", "1104"))
+        if any(not 32 <= ord(ch) <= 126 for ch in number):
+            problems.append(
+                Problem(
+                    "invoice_number",
+                    "Only printable ASCII characters (no accents, ñ or control characters).",
+                    "1130",
+                )
             )
-        )
-    elif number != number.strip():
-        problems.append(Problem("invoice_number", "No leading or trailing spaces.", "1104"))
+    if not facts.issuer_name.strip():
+        problems.append(Problem("issuer_name", "The issuer's name is required.", "4102"))
+    for name in ("issuer_name", "recipient_name", "third_party_name"):
+        if len(getattr(facts, name)) > NAME_MAX:
+            problems.append(Problem(name, f"At most {NAME_MAX} characters.", "4102"))
+    if len(facts.recipient_id) > FOREIGN_ID_MAX:
+        problems.append(Problem("recipient_id", f"At most {FOREIGN_ID_MAX} characters.", "4102"))
     if not facts.description.strip():
         problems.append(
             Problem("description", "A description of the operation is required.", "4102")
@@ -93,7 +133,7 @@ def _date_problems(facts: InvoiceFacts, today: date) -> list[Problem]:
     problems = []
     if facts.invoice_date > today:
         problems.append(Problem("invoice_date", "The issue date cannot be in the future.", "1112"))
-    if facts.invoice_date < today - timedelta(days=20 * 365 + 5):
+    if facts.invoice_date < _years_before(today, 20):
         problems.append(Problem("invoice_date", "The issue date is over 20 years old.", "1133"))
     elif facts.invoice_date < EARLIEST_DATE:
         problems.append(Problem("invoice_date", "VERI*FACTU records start on 28-10-2024.", "1152"))
@@ -198,20 +238,24 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
         return problems
     iva = line.tax_type == "01"
     subject = line.operation_type in ("S1", "S2")
-    for name in ("tax_rate", "tax_amount", "surcharge_rate", "surcharge_amount"):
+    amounts = ("base_amount", "tax_rate", "tax_amount", "surcharge_rate", "surcharge_amount")
+    for name in amounts:
         value = getattr(line, name)
         if value is not None and value.as_tuple().exponent < -2:
             problems.append(Problem(at + name, "At most two decimals.", "1100"))
-    if iva and not subject:
-        for name in ("tax_rate", "tax_amount", "surcharge_rate", "surcharge_amount"):
-            if getattr(line, name) not in (None, Decimal(0)):
-                problems.append(
-                    Problem(
-                        at + name,
-                        f"{line.operation_type} lines carry no rate, tax or surcharge.",
-                        "1238" if line.is_exempt else "1237",
+    if abs(line.base_amount) >= Decimal("1000000000000"):
+        problems.append(Problem(at + "base_amount", "At most 12 integer digits.", "1100"))
+    if not subject:
+        if iva:
+            for name in amounts[1:]:
+                if getattr(line, name) not in (None, Decimal(0)):
+                    problems.append(
+                        Problem(
+                            at + name,
+                            f"{line.operation_type} lines carry no rate, tax or surcharge.",
+                            "1238" if line.is_exempt else "1237",
+                        )
                     )
-                )
         return problems
     if line.operation_type == "S2":
         if line.tax_rate not in (None, Decimal(0)) or line.tax_amount not in (None, Decimal(0)):
@@ -227,7 +271,7 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
     if line.tax_rate is None or line.tax_amount is None:
         problems.append(Problem(at + "tax_rate", "S1 lines need tax_rate and tax_amount.", "1100"))
         return problems
-    if iva and not _iva_rate_allowed(line.tax_rate, facts.invoice_date):
+    if iva and not _iva_rate_allowed(line.tax_rate, _operation_day(facts)):
         problems.append(
             Problem(at + "tax_rate", f"{line.tax_rate} % is not an IVA rate on that date.", "1124")
         )
@@ -249,8 +293,9 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
             problems.append(
                 Problem(at + "regime_type", "Recargo de equivalencia needs regime 18.", "1279")
             )
-        allowed = SURCHARGE_FOR_RATE.get(line.tax_rate, set())
-        if iva and line.surcharge_rate not in allowed:
+        if iva and not _surcharge_allowed(
+            line.tax_rate, line.surcharge_rate, _operation_day(facts)
+        ):
             problems.append(
                 Problem(
                     at + "surcharge_rate",
@@ -273,6 +318,10 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
 
 def _total_problems(facts: InvoiceFacts) -> list[Problem]:
     problems = []
+    if facts.invoice_type == "F2" and facts.total_amount > F2_LIMIT + TOLERANCE:
+        problems.append(
+            Problem("total_amount", "Simplified invoices (F2) are limited to 3,000 €.", "1150")
+        )
     regimes = {line.regime_type for line in facts.breakdown}
     if regimes & UNCHECKED_TOTAL_REGIMES:
         return problems
@@ -289,11 +338,6 @@ def _total_problems(facts: InvoiceFacts) -> list[Problem]:
     if abs(total - facts.total_amount) > TOLERANCE:
         problems.append(
             Problem("total_amount", f"Should be the sum of bases and taxes: {total}.", "2005")
-        )
-    limit_applies = facts.invoice_type == "F2"
-    if limit_applies and facts.total_amount > F2_LIMIT + TOLERANCE:
-        problems.append(
-            Problem("total_amount", "Simplified invoices (F2) are limited to 3,000 €.", "1150")
         )
     return problems
 

@@ -112,8 +112,7 @@ class IDOtro:
     def to_xml(self) -> str:
         country = _opt("CodigoPais", self.country)
         return (
-            f"<IDOtro>{country}<IDType>{_t(self.id_type)}</IDType>"
-            f"<ID>{_t(self.id)}</ID></IDOtro>"
+            f"<IDOtro>{country}<IDType>{_t(self.id_type)}</IDType><ID>{_t(self.id)}</ID></IDOtro>"
         )
 
 
@@ -139,9 +138,8 @@ class Recipient:
             raise ValueError("Recipient needs exactly one of nif / id_otro")
 
     def body_xml(self) -> str:
-        return (
-            f"<NombreRazon>{_t(self.nombre_razon)}</NombreRazon>"
-            + _nif_or_otro_xml(self.nif, self.id_otro)
+        return f"<NombreRazon>{_t(self.nombre_razon)}</NombreRazon>" + _nif_or_otro_xml(
+            self.nif, self.id_otro
         )
 
 
@@ -248,21 +246,27 @@ class BreakdownLine:
         impuesto, clave, tipo = self.impuesto, self.clave_regimen, self.tipo_impositivo
         coste, cuota = self.base_a_coste, self.cuota
         recargo, cuota_recargo = self.tipo_recargo, self.cuota_recargo
-        return "".join((
-            "<DetalleDesglose>",
-            "" if impuesto is None else f"<Impuesto>{_t(impuesto)}</Impuesto>",
-            "" if clave is None else f"<ClaveRegimen>{_t(clave)}</ClaveRegimen>",
-            kind,
-            "" if tipo is None else f"<TipoImpositivo>{_t(tipo)}</TipoImpositivo>",
-            "<BaseImponibleOimporteNoSujeto>", _t(self.base), "</BaseImponibleOimporteNoSujeto>",
-            "" if coste is None else f"<BaseImponibleACoste>{_t(coste)}</BaseImponibleACoste>",
-            "" if cuota is None else f"<CuotaRepercutida>{_t(cuota)}</CuotaRepercutida>",
-            "" if recargo is None
-            else f"<TipoRecargoEquivalencia>{_t(recargo)}</TipoRecargoEquivalencia>",
-            "" if cuota_recargo is None
-            else f"<CuotaRecargoEquivalencia>{_t(cuota_recargo)}</CuotaRecargoEquivalencia>",
-            "</DetalleDesglose>",
-        ))
+        return "".join(
+            (
+                "<DetalleDesglose>",
+                "" if impuesto is None else f"<Impuesto>{_t(impuesto)}</Impuesto>",
+                "" if clave is None else f"<ClaveRegimen>{_t(clave)}</ClaveRegimen>",
+                kind,
+                "" if tipo is None else f"<TipoImpositivo>{_t(tipo)}</TipoImpositivo>",
+                "<BaseImponibleOimporteNoSujeto>",
+                _t(self.base),
+                "</BaseImponibleOimporteNoSujeto>",
+                "" if coste is None else f"<BaseImponibleACoste>{_t(coste)}</BaseImponibleACoste>",
+                "" if cuota is None else f"<CuotaRepercutida>{_t(cuota)}</CuotaRepercutida>",
+                ""
+                if recargo is None
+                else f"<TipoRecargoEquivalencia>{_t(recargo)}</TipoRecargoEquivalencia>",
+                ""
+                if cuota_recargo is None
+                else f"<CuotaRecargoEquivalencia>{_t(cuota_recargo)}</CuotaRecargoEquivalencia>",
+                "</DetalleDesglose>",
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -348,10 +352,23 @@ def _check_hashed(names: tuple[str, ...], *values: str) -> None:
             raise ValueError(f"{name} contains non-printable characters: {value!r}")
 
 
-_ALTA_HASHED = ("IDEmisorFactura", "NumSerieFactura", "FechaExpedicionFactura", "TipoFactura",
-                "CuotaTotal", "ImporteTotal", "Huella", "FechaHoraHusoGenRegistro")
-_ANUL_HASHED = ("IDEmisorFacturaAnulada", "NumSerieFacturaAnulada",
-                "FechaExpedicionFacturaAnulada", "Huella", "FechaHoraHusoGenRegistro")
+_ALTA_HASHED = (
+    "IDEmisorFactura",
+    "NumSerieFactura",
+    "FechaExpedicionFactura",
+    "TipoFactura",
+    "CuotaTotal",
+    "ImporteTotal",
+    "Huella",
+    "FechaHoraHusoGenRegistro",
+)
+_ANUL_HASHED = (
+    "IDEmisorFacturaAnulada",
+    "NumSerieFacturaAnulada",
+    "FechaExpedicionFacturaAnulada",
+    "Huella",
+    "FechaHoraHusoGenRegistro",
+)
 
 
 def _chain_xml(prev: PreviousRecord | None) -> tuple[str, str]:
@@ -383,10 +400,10 @@ def _invoice_ids(wrapper: str, item: str, ids: Sequence[InvoiceId]) -> str:
 def _optional_alta_middle(d: AltaData) -> str:
     # Rare blocks between TipoFactura and DescripcionOperacion, in XSD order.
     parts = [_opt("TipoRectificativa", d.tipo_rectificativa)]
-    parts.append(_invoice_ids("FacturasRectificadas", "IDFacturaRectificada",
-                              d.facturas_rectificadas))
-    parts.append(_invoice_ids("FacturasSustituidas", "IDFacturaSustituida",
-                              d.facturas_sustituidas))
+    parts.append(
+        _invoice_ids("FacturasRectificadas", "IDFacturaRectificada", d.facturas_rectificadas)
+    )
+    parts.append(_invoice_ids("FacturasSustituidas", "IDFacturaSustituida", d.facturas_sustituidas))
     ir = d.importe_rectificacion
     if ir is not None:
         parts.append(
@@ -410,53 +427,79 @@ def build_alta(d: AltaData) -> BuiltRecord:
     importe_total = d.importe_total.strip()
     ts = d.fecha_hora_huso.strip()
     chain, prev_huella = _chain_xml(d.previous)
-    _check_hashed(_ALTA_HASHED, nif, numserie, fecha, tipo, cuota_total, importe_total,
-                  prev_huella, ts)
+    _check_hashed(
+        _ALTA_HASHED, nif, numserie, fecha, tipo, cuota_total, importe_total, prev_huella, ts
+    )
     huella = huella_alta(nif, numserie, fecha, tipo, cuota_total, importe_total, prev_huella, ts)
 
     middle = (
         _optional_alta_middle(d)
-        if (d.tipo_rectificativa is not None or d.facturas_rectificadas
-            or d.facturas_sustituidas or d.importe_rectificacion is not None
-            or d.fecha_operacion is not None)
+        if (
+            d.tipo_rectificativa is not None
+            or d.facturas_rectificadas
+            or d.facturas_sustituidas
+            or d.importe_rectificacion is not None
+            or d.fecha_operacion is not None
+        )
         else ""
     )
     tercero = d.tercero
     recipients = d.recipients
-    xml = "".join((
-        _ALTA_OPEN,
-        "<IDFactura><IDEmisorFactura>", xml_escape(nif),
-        "</IDEmisorFactura><NumSerieFactura>", xml_escape(numserie),
-        "</NumSerieFactura><FechaExpedicionFactura>", xml_escape(fecha),
-        "</FechaExpedicionFactura></IDFactura>",
-        _opt("RefExterna", d.ref_externa),
-        "<NombreRazonEmisor>", _t(d.nombre_razon_emisor), "</NombreRazonEmisor>",
-        _opt("Subsanacion", d.subsanacion),
-        _opt("RechazoPrevio", d.rechazo_previo),
-        "<TipoFactura>", xml_escape(tipo), "</TipoFactura>",
-        middle,
-        "<DescripcionOperacion>", _t(d.descripcion), "</DescripcionOperacion>",
-        _opt("FacturaSimplificadaArt7273", d.simplificada_art7273),
-        _opt("FacturaSinIdentifDestinatarioArt61d", d.sin_identif_destinatario_art61d),
-        _opt("Macrodato", d.macrodato),
-        _opt("EmitidaPorTerceroODestinatario", d.emitida_por_tercero_o_destinatario),
-        f"<Tercero>{tercero.body_xml()}</Tercero>" if tercero is not None else "",
+    xml = "".join(
         (
-            "<Destinatarios>"
-            + "".join(f"<IDDestinatario>{r.body_xml()}</IDDestinatario>"
-                      for r in recipients)
-            + "</Destinatarios>"
-        ) if recipients else "",
-        _opt("Cupon", d.cupon),
-        "<Desglose>", "".join([line.to_xml() for line in d.lines]), "</Desglose>",
-        "<CuotaTotal>", xml_escape(cuota_total), "</CuotaTotal>",
-        "<ImporteTotal>", xml_escape(importe_total), "</ImporteTotal>",
-        chain,
-        d.sistema.to_xml(),
-        "<FechaHoraHusoGenRegistro>", xml_escape(ts), "</FechaHoraHusoGenRegistro>",
-        "<TipoHuella>01</TipoHuella><Huella>", huella,
-        "</Huella></RegistroAlta>",
-    ))
+            _ALTA_OPEN,
+            "<IDFactura><IDEmisorFactura>",
+            xml_escape(nif),
+            "</IDEmisorFactura><NumSerieFactura>",
+            xml_escape(numserie),
+            "</NumSerieFactura><FechaExpedicionFactura>",
+            xml_escape(fecha),
+            "</FechaExpedicionFactura></IDFactura>",
+            _opt("RefExterna", d.ref_externa),
+            "<NombreRazonEmisor>",
+            _t(d.nombre_razon_emisor),
+            "</NombreRazonEmisor>",
+            _opt("Subsanacion", d.subsanacion),
+            _opt("RechazoPrevio", d.rechazo_previo),
+            "<TipoFactura>",
+            xml_escape(tipo),
+            "</TipoFactura>",
+            middle,
+            "<DescripcionOperacion>",
+            _t(d.descripcion),
+            "</DescripcionOperacion>",
+            _opt("FacturaSimplificadaArt7273", d.simplificada_art7273),
+            _opt("FacturaSinIdentifDestinatarioArt61d", d.sin_identif_destinatario_art61d),
+            _opt("Macrodato", d.macrodato),
+            _opt("EmitidaPorTerceroODestinatario", d.emitida_por_tercero_o_destinatario),
+            f"<Tercero>{tercero.body_xml()}</Tercero>" if tercero is not None else "",
+            (
+                "<Destinatarios>"
+                + "".join(f"<IDDestinatario>{r.body_xml()}</IDDestinatario>" for r in recipients)
+                + "</Destinatarios>"
+            )
+            if recipients
+            else "",
+            _opt("Cupon", d.cupon),
+            "<Desglose>",
+            "".join([line.to_xml() for line in d.lines]),
+            "</Desglose>",
+            "<CuotaTotal>",
+            xml_escape(cuota_total),
+            "</CuotaTotal>",
+            "<ImporteTotal>",
+            xml_escape(importe_total),
+            "</ImporteTotal>",
+            chain,
+            d.sistema.to_xml(),
+            "<FechaHoraHusoGenRegistro>",
+            xml_escape(ts),
+            "</FechaHoraHusoGenRegistro>",
+            "<TipoHuella>01</TipoHuella><Huella>",
+            huella,
+            "</Huella></RegistroAlta>",
+        )
+    )
     return BuiltRecord(xml, huella, "RegistroAlta")
 
 
@@ -470,23 +513,31 @@ def build_anulacion(d: AnulacionData) -> BuiltRecord:
     _check_hashed(_ANUL_HASHED, nif, numserie, fecha, prev_huella, ts)
     huella = huella_anulacion(nif, numserie, fecha, prev_huella, ts)
     generador = d.generador
-    xml = "".join((
-        _ANUL_OPEN,
-        "<IDFactura><IDEmisorFacturaAnulada>", xml_escape(nif),
-        "</IDEmisorFacturaAnulada><NumSerieFacturaAnulada>", xml_escape(numserie),
-        "</NumSerieFacturaAnulada><FechaExpedicionFacturaAnulada>", xml_escape(fecha),
-        "</FechaExpedicionFacturaAnulada></IDFactura>",
-        _opt("RefExterna", d.ref_externa),
-        _opt("SinRegistroPrevio", d.sin_registro_previo),
-        _opt("RechazoPrevio", d.rechazo_previo),
-        _opt("GeneradoPor", d.generado_por),
-        f"<Generador>{generador.body_xml()}</Generador>" if generador is not None else "",
-        chain,
-        d.sistema.to_xml(),
-        "<FechaHoraHusoGenRegistro>", xml_escape(ts), "</FechaHoraHusoGenRegistro>",
-        "<TipoHuella>01</TipoHuella><Huella>", huella,
-        "</Huella></RegistroAnulacion>",
-    ))
+    xml = "".join(
+        (
+            _ANUL_OPEN,
+            "<IDFactura><IDEmisorFacturaAnulada>",
+            xml_escape(nif),
+            "</IDEmisorFacturaAnulada><NumSerieFacturaAnulada>",
+            xml_escape(numserie),
+            "</NumSerieFacturaAnulada><FechaExpedicionFacturaAnulada>",
+            xml_escape(fecha),
+            "</FechaExpedicionFacturaAnulada></IDFactura>",
+            _opt("RefExterna", d.ref_externa),
+            _opt("SinRegistroPrevio", d.sin_registro_previo),
+            _opt("RechazoPrevio", d.rechazo_previo),
+            _opt("GeneradoPor", d.generado_por),
+            f"<Generador>{generador.body_xml()}</Generador>" if generador is not None else "",
+            chain,
+            d.sistema.to_xml(),
+            "<FechaHoraHusoGenRegistro>",
+            xml_escape(ts),
+            "</FechaHoraHusoGenRegistro>",
+            "<TipoHuella>01</TipoHuella><Huella>",
+            huella,
+            "</Huella></RegistroAnulacion>",
+        )
+    )
     return BuiltRecord(xml, huella, "RegistroAnulacion")
 
 
@@ -496,17 +547,14 @@ _ANUL_DECL = f'<RegistroAnulacion xmlns="{NS_SF}">'
 
 def _undeclared(fragment: str) -> str:
     if fragment.startswith(_ALTA_DECL):
-        return "<RegistroAlta>" + fragment[len(_ALTA_DECL):]
+        return "<RegistroAlta>" + fragment[len(_ALTA_DECL) :]
     if fragment.startswith(_ANUL_DECL):
-        return "<RegistroAnulacion>" + fragment[len(_ANUL_DECL):]
+        return "<RegistroAnulacion>" + fragment[len(_ANUL_DECL) :]
     return fragment
 
 
 def _persona_es(tag: str, p: Obligado) -> str:
-    return (
-        f"<{tag}><NombreRazon>{_t(p.nombre_razon)}</NombreRazon>"
-        f"<NIF>{_t(p.nif)}</NIF></{tag}>"
-    )
+    return f"<{tag}><NombreRazon>{_t(p.nombre_razon)}</NombreRazon><NIF>{_t(p.nif)}</NIF></{tag}>"
 
 
 def build_envelope(
@@ -532,26 +580,36 @@ def build_envelope(
         header.append(_persona_es("Representante", representante))
     if fecha_fin_verifactu is not None or incidencia is not None:
         header.append(
-            "<RemisionVoluntaria>" + _opt("FechaFinVeriFactu", fecha_fin_verifactu)
-            + _opt("Incidencia", incidencia) + "</RemisionVoluntaria>"
+            "<RemisionVoluntaria>"
+            + _opt("FechaFinVeriFactu", fecha_fin_verifactu)
+            + _opt("Incidencia", incidencia)
+            + "</RemisionVoluntaria>"
         )
     if ref_requerimiento is not None:
         header.append(
-            "<RemisionRequerimiento>" + _opt("RefRequerimiento", ref_requerimiento)
-            + _opt("FinRequerimiento", fin_requerimiento) + "</RemisionRequerimiento>"
+            "<RemisionRequerimiento>"
+            + _opt("RefRequerimiento", ref_requerimiento)
+            + _opt("FinRequerimiento", fin_requerimiento)
+            + "</RemisionRequerimiento>"
         )
     # Our fragments declare the default namespace on their root; inside the envelope the root
     # already declares it, and dropping the repeats makes the parse measurably cheaper.
     body = "</sfLR:RegistroFactura><sfLR:RegistroFactura>".join(
         [_undeclared(r if isinstance(r, str) else r.xml) for r in records]
     )
-    return "".join((
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<sfLR:RegFactuSistemaFacturacion xmlns:sfLR="{NS_LR}" xmlns="{NS_SF}">',
-        "<sfLR:Cabecera>", *header, "</sfLR:Cabecera>",
-        "<sfLR:RegistroFactura>", body, "</sfLR:RegistroFactura>",
-        "</sfLR:RegFactuSistemaFacturacion>",
-    )).encode("utf-8")
+    return "".join(
+        (
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<sfLR:RegFactuSistemaFacturacion xmlns:sfLR="{NS_LR}" xmlns="{NS_SF}">',
+            "<sfLR:Cabecera>",
+            *header,
+            "</sfLR:Cabecera>",
+            "<sfLR:RegistroFactura>",
+            body,
+            "</sfLR:RegistroFactura>",
+            "</sfLR:RegFactuSistemaFacturacion>",
+        )
+    ).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- validation
@@ -644,8 +702,10 @@ def validate_envelope(xml_bytes: bytes | str) -> list[str]:
     schema = _schema()
     if schema.validate(doc):
         return []
-    return [f"{_readable_path(doc, e.path)}: {_short(e.message)} (line {e.line})"
-            for e in schema.error_log]
+    return [
+        f"{_readable_path(doc, e.path)}: {_short(e.message)} (line {e.line})"
+        for e in schema.error_log
+    ]
 
 
 _MIN_OBLIGADO = Obligado("VALIDATION", "00000000T")
@@ -658,7 +718,7 @@ def validate_record(fragment: str | bytes | BuiltRecord) -> list[str]:
     if isinstance(fragment, bytes):
         fragment = fragment.decode("utf-8")
     if fragment.startswith("<?xml"):
-        fragment = fragment[fragment.index("?>") + 2:].lstrip()
+        fragment = fragment[fragment.index("?>") + 2 :].lstrip()
     return validate_envelope(build_envelope(_MIN_OBLIGADO, [fragment]))
 
 
@@ -717,11 +777,19 @@ def recompute_huella(parsed: dict[str, Any]) -> str:
     f = parsed["fields"]
     if parsed["kind"] == "RegistroAlta":
         return huella_alta(
-            f["IDEmisorFactura"], f["NumSerieFactura"], f["FechaExpedicionFactura"],
-            f["TipoFactura"], f["CuotaTotal"], f["ImporteTotal"], f["Huella"],
+            f["IDEmisorFactura"],
+            f["NumSerieFactura"],
+            f["FechaExpedicionFactura"],
+            f["TipoFactura"],
+            f["CuotaTotal"],
+            f["ImporteTotal"],
+            f["Huella"],
             f["FechaHoraHusoGenRegistro"],
         )
     return huella_anulacion(
-        f["IDEmisorFacturaAnulada"], f["NumSerieFacturaAnulada"],
-        f["FechaExpedicionFacturaAnulada"], f["Huella"], f["FechaHoraHusoGenRegistro"],
+        f["IDEmisorFacturaAnulada"],
+        f["NumSerieFacturaAnulada"],
+        f["FechaExpedicionFacturaAnulada"],
+        f["Huella"],
+        f["FechaHoraHusoGenRegistro"],
     )

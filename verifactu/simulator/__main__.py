@@ -13,8 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m verifactu.simulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
-    parser.add_argument("--wait-seconds", type=int, default=60,
-                        help="TiempoEsperaEnvio returned to clients (default 60)")
+    parser.add_argument(
+        "--wait-seconds",
+        type=int,
+        default=60,
+        help="TiempoEsperaEnvio returned to clients (default 60)",
+    )
     parser.add_argument("--tls-cert", help="server certificate (PEM); enables HTTPS")
     parser.add_argument("--tls-key", help="server private key (PEM)")
     parser.add_argument("--client-ca", help="CA (PEM) client certificates must chain to")
@@ -24,8 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.client_ca and not args.tls_cert:
         parser.error("--client-ca needs --tls-cert and --tls-key")
     sim = Simulator(
-        args.host, args.port, wait_seconds=args.wait_seconds, tls_cert=args.tls_cert,
-        tls_key=args.tls_key, client_ca=args.client_ca, state_file=args.state_file,
+        args.host,
+        args.port,
+        wait_seconds=args.wait_seconds,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        client_ca=args.client_ca,
+        state_file=args.state_file,
         verbose=args.verbose,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -200,8 +200,10 @@ class Simulator:
     # -- life cycle
     def start(self) -> Simulator:
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"aeat-simulator-{self.port}", daemon=True,
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"aeat-simulator-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -248,8 +250,9 @@ class Simulator:
             if wait_seconds is not None:
                 self._control.wait_seconds = int(wait_seconds)
 
-    def set_mode(self, mode: str, times: int | None = None, timeout_seconds: float | None = None
-                 ) -> None:
+    def set_mode(
+        self, mode: str, times: int | None = None, timeout_seconds: float | None = None
+    ) -> None:
         self.configure(mode=mode, times=times, timeout_seconds=timeout_seconds)
 
     def reject(self, num_serie: str, code: int) -> None:

@@ -228,8 +228,9 @@ def reg_factu(payload: etree._Element, state: State, options: Options) -> etree.
         accepted: list[StoredRecord] = []
         for registro in payload.iterfind(q(NS_SFLR, "RegistroFactura")):
             record = next(c for c in registro if isinstance(c.tag, str))
-            line, stored = _process_record(record, obligado, presentador, csv, stamp, now, state,
-                                           options)
+            line, stored = _process_record(
+                record, obligado, presentador, csv, stamp, now, state, options
+            )
             lines.append(line)
             if stored is not None:
                 accepted.append(stored)
@@ -244,8 +245,9 @@ def reg_factu(payload: etree._Element, state: State, options: Options) -> etree.
             state.put(stored)
         state.commit()
 
-    answer = etree.Element(q(NS_SFR, "RespuestaRegFactuSistemaFacturacion"),
-                           nsmap={"sfR": NS_SFR, "sf": NS_SF})
+    answer = etree.Element(
+        q(NS_SFR, "RespuestaRegFactuSistemaFacturacion"), nsmap={"sfR": NS_SFR, "sf": NS_SF}
+    )
     if estado_envio != "Incorrecto":
         sub(answer, NS_SFR, "CSV", csv)
         datos = sub(answer, NS_SFR, "DatosPresentacion")
@@ -265,7 +267,8 @@ def _answer_line(answer: etree._Element, line: Line) -> None:
     el = sub(answer, NS_SFR, "RespuestaLinea")
     idf = sub(el, NS_SFR, "IDFactura")
     for name, value in zip(
-        ("IDEmisorFactura", "NumSerieFactura", "FechaExpedicionFactura"), line.id_factura,
+        ("IDEmisorFactura", "NumSerieFactura", "FechaExpedicionFactura"),
+        line.id_factura,
         strict=True,
     ):
         sub(idf, NS_SF, name, value)
@@ -307,15 +310,21 @@ def _process_record(
             _text(record, f"sf:IDFactura/sf:{n}")
             for n in ("IDEmisorFactura", "NumSerieFactura", "FechaExpedicionFactura")
         )
-        expected = huella_alta({
-            "IDEmisorFactura": ids[0], "NumSerieFactura": ids[1],
-            "FechaExpedicionFactura": ids[2], "TipoFactura": _text(record, "sf:TipoFactura"),
-            "CuotaTotal": _text(record, "sf:CuotaTotal"),
-            "ImporteTotal": _text(record, "sf:ImporteTotal"),
-            "Huella": prev_huella, "FechaHoraHusoGenRegistro": fecha_hora,
-        })
+        expected = huella_alta(
+            {
+                "IDEmisorFactura": ids[0],
+                "NumSerieFactura": ids[1],
+                "FechaExpedicionFactura": ids[2],
+                "TipoFactura": _text(record, "sf:TipoFactura"),
+                "CuotaTotal": _text(record, "sf:CuotaTotal"),
+                "ImporteTotal": _text(record, "sf:ImporteTotal"),
+                "Huella": prev_huella,
+                "FechaHoraHusoGenRegistro": fecha_hora,
+            }
+        )
         flags = [("TipoOperacion", "Alta")] + [
-            (n, _text(record, f"sf:{n}")) for n in ("Subsanacion", "RechazoPrevio")
+            (n, _text(record, f"sf:{n}"))
+            for n in ("Subsanacion", "RechazoPrevio")
             if _text(record, f"sf:{n}")
         ]
     else:
@@ -323,13 +332,18 @@ def _process_record(
             _text(record, f"sf:IDFactura/sf:{n}Anulada")
             for n in ("IDEmisorFactura", "NumSerieFactura", "FechaExpedicionFactura")
         )
-        expected = huella_anulacion({
-            "IDEmisorFacturaAnulada": ids[0], "NumSerieFacturaAnulada": ids[1],
-            "FechaExpedicionFacturaAnulada": ids[2], "Huella": prev_huella,
-            "FechaHoraHusoGenRegistro": fecha_hora,
-        })
+        expected = huella_anulacion(
+            {
+                "IDEmisorFacturaAnulada": ids[0],
+                "NumSerieFacturaAnulada": ids[1],
+                "FechaExpedicionFacturaAnulada": ids[2],
+                "Huella": prev_huella,
+                "FechaHoraHusoGenRegistro": fecha_hora,
+            }
+        )
         flags = [("TipoOperacion", "Anulacion")] + [
-            (n, _text(record, f"sf:{n}")) for n in ("RechazoPrevio", "SinRegistroPrevio")
+            (n, _text(record, f"sf:{n}"))
+            for n in ("RechazoPrevio", "SinRegistroPrevio")
             if _text(record, f"sf:{n}")
         ]
     line = Line(id_factura=ids, operacion=flags, ref_externa=_text(record, "sf:RefExterna"))
@@ -360,11 +374,20 @@ def _process_record(
 
     if is_alta:
         stored = StoredRecord(
-            id_emisor=ids[0], num_serie=ids[1], fecha_expedicion=ids[2], obligado_nif=obligado,
-            estado=line.estado, huella=huella, csv=csv, nif_presentador=presentador,
-            timestamp_presentacion=stamp, timestamp_modificacion=stamp,
-            raw_xml=etree.tostring(record, encoding="unicode"), tipo="Alta",
-            ref_externa=line.ref_externa, codigo_error=line.codigo,
+            id_emisor=ids[0],
+            num_serie=ids[1],
+            fecha_expedicion=ids[2],
+            obligado_nif=obligado,
+            estado=line.estado,
+            huella=huella,
+            csv=csv,
+            nif_presentador=presentador,
+            timestamp_presentacion=stamp,
+            timestamp_modificacion=stamp,
+            raw_xml=etree.tostring(record, encoding="unicode"),
+            tipo="Alta",
+            ref_externa=line.ref_externa,
+            codigo_error=line.codigo,
             descripcion_error=description(line.codigo) if line.codigo else "",
             recipients=[
                 (n.text or "").strip()
@@ -377,10 +400,18 @@ def _process_record(
         stored.timestamp_modificacion = stamp
     else:  # SinRegistroPrevio=S: AEAT now knows the invoice only as annulled
         stored = StoredRecord(
-            id_emisor=ids[0], num_serie=ids[1], fecha_expedicion=ids[2], obligado_nif=obligado,
-            estado="Anulado", huella=huella, csv=csv, nif_presentador=presentador,
-            timestamp_presentacion=stamp, timestamp_modificacion=stamp,
-            raw_xml=etree.tostring(record, encoding="unicode"), tipo="Anulacion",
+            id_emisor=ids[0],
+            num_serie=ids[1],
+            fecha_expedicion=ids[2],
+            obligado_nif=obligado,
+            estado="Anulado",
+            huella=huella,
+            csv=csv,
+            nif_presentador=presentador,
+            timestamp_presentacion=stamp,
+            timestamp_modificacion=stamp,
+            raw_xml=etree.tostring(record, encoding="unicode"),
+            tipo="Anulacion",
             ref_externa=line.ref_externa,
         )
     # Visible to the following records of the same envelope (duplicates inside one send).
@@ -392,12 +423,14 @@ def _check_chain(
     record: etree._Element, obligado: str, huella: str, prev: str, state: State
 ) -> int | None:
     system = record.find("sf:SistemaInformatico", NSMAP)
-    chain_key = "|".join([
-        obligado,
-        _text(system, "sf:NIF") or _text(system, "sf:IDOtro/sf:ID"),
-        _text(system, "sf:IdSistemaInformatico"),
-        _text(system, "sf:NumeroInstalacion"),
-    ])
+    chain_key = "|".join(
+        [
+            obligado,
+            _text(system, "sf:NIF") or _text(system, "sf:IDOtro/sf:ID"),
+            _text(system, "sf:IdSistemaInformatico"),
+            _text(system, "sf:NumeroInstalacion"),
+        ]
+    )
     chain = state.chain(chain_key)
     if huella in chain.seen:
         return None  # a resend of something already received: not a new chain link
@@ -445,7 +478,8 @@ def _alta_rejection(
             _amount(_text(d, "sf:BaseImponibleOimporteNoSujeto"))
             + _amount(_text(d, "sf:CuotaRepercutida"))
             for d in lines
-        ) > F2_LIMIT + TOLERANCE
+        )
+        > F2_LIMIT + TOLERANCE
     ):
         return 1150, None
     if _text(record, "sf:TipoRectificativa") != "I" and tipo not in ("R2", "R3"):
@@ -495,8 +529,11 @@ def _totals_warning(record: etree._Element) -> int | None:
     if any(_text(d, "sf:ClaveRegimen") in NO_TOTALS_CHECK_REGIMES for d in lines):
         return None
     cuotas = sum(
-        (_amount(_text(d, "sf:CuotaRepercutida")) + _amount(_text(d, "sf:CuotaRecargoEquivalencia"))
-         for d in lines),
+        (
+            _amount(_text(d, "sf:CuotaRepercutida"))
+            + _amount(_text(d, "sf:CuotaRecargoEquivalencia"))
+            for d in lines
+        ),
         Decimal(0),
     )
     bases = sum((_amount(_text(d, "sf:BaseImponibleOimporteNoSujeto")) for d in lines), Decimal(0))
@@ -510,14 +547,37 @@ def _totals_warning(record: etree._Element) -> int | None:
 # ---------------------------------------------------------------------------------- consulta
 
 CONSULTA_FIELDS = (
-    "NombreRazonEmisor", "RefExterna", "Subsanacion", "RechazoPrevio", "SinRegistroPrevio",
-    "GeneradoPor", "Generador", "TipoFactura", "TipoRectificativa", "FacturasRectificadas",
-    "FacturasSustituidas", "ImporteRectificacion", "FechaOperacion", "DescripcionOperacion",
-    "FacturaSimplificadaArt7273", "FacturaSinIdentifDestinatarioArt61d", "Macrodato",
-    "EmitidaPorTerceroODestinatario", "Tercero", "Destinatarios", "Cupon", "Desglose",
-    "CuotaTotal", "ImporteTotal", "Encadenamiento", "SistemaInformatico",
-    "FechaHoraHusoGenRegistro", "NumRegistroAcuerdoFacturacion", "IdAcuerdoSistemaInformatico",
-    "TipoHuella", "Huella",
+    "NombreRazonEmisor",
+    "RefExterna",
+    "Subsanacion",
+    "RechazoPrevio",
+    "SinRegistroPrevio",
+    "GeneradoPor",
+    "Generador",
+    "TipoFactura",
+    "TipoRectificativa",
+    "FacturasRectificadas",
+    "FacturasSustituidas",
+    "ImporteRectificacion",
+    "FechaOperacion",
+    "DescripcionOperacion",
+    "FacturaSimplificadaArt7273",
+    "FacturaSinIdentifDestinatarioArt61d",
+    "Macrodato",
+    "EmitidaPorTerceroODestinatario",
+    "Tercero",
+    "Destinatarios",
+    "Cupon",
+    "Desglose",
+    "CuotaTotal",
+    "ImporteTotal",
+    "Encadenamiento",
+    "SistemaInformatico",
+    "FechaHoraHusoGenRegistro",
+    "NumRegistroAcuerdoFacturacion",
+    "IdAcuerdoSistemaInformatico",
+    "TipoHuella",
+    "Huella",
 )
 # Blocks whose (anonymous) type is declared in RespuestaConsultaLR.xsd: their direct
 # children are in that namespace too, unlike children of named sf types.
@@ -557,8 +617,10 @@ def consulta(payload: etree._Element, state: State) -> etree._Element:
     with state.lock:
         found = [rec for rec in state.records.values() if matches(rec)][:MAX_ROWS]
 
-    answer = etree.Element(q(NS_SFLRRC, "RespuestaConsultaFactuSistemaFacturacion"),
-                           nsmap={"sfLRRC": NS_SFLRRC, "sf": NS_SF})
+    answer = etree.Element(
+        q(NS_SFLRRC, "RespuestaConsultaFactuSistemaFacturacion"),
+        nsmap={"sfLRRC": NS_SFLRRC, "sf": NS_SF},
+    )
     echo = sub(answer, NS_SFLRRC, "Cabecera")
     for child in cabecera:
         echo.append(copy.deepcopy(child))

@@ -46,10 +46,13 @@ def _name(common_name: str, serial: str | None = None) -> x509.Name:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     path.chmod(0o600)
 
 
@@ -73,16 +76,20 @@ def _issue(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if ca:
         builder = builder.add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -115,7 +122,11 @@ def generate_test_certs(
 
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = _issue(
-        _name("localhost"), server_key, ca_name, ca_key, usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        _name("localhost"),
+        server_key,
+        ca_name,
+        ca_key,
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
         san=[
             x509.DNSName("localhost"),
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
@@ -124,7 +135,10 @@ def generate_test_certs(
     )
     client_key = ec.generate_private_key(ec.SECP256R1())
     client_cert = _issue(
-        _name(client_common_name, f"IDCES-{client_nif}"), client_key, ca_name, ca_key,
+        _name(client_common_name, f"IDCES-{client_nif}"),
+        client_key,
+        ca_name,
+        ca_key,
         usage=ExtendedKeyUsageOID.CLIENT_AUTH,
     )
 
@@ -145,9 +159,14 @@ def generate_test_certs(
     _write_key(certs.server_key, server_key)
     certs.client_cert.write_bytes(client_cert.public_bytes(pem))
     _write_key(certs.client_key, client_key)
-    certs.client_p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"factu-test-client", client_key, client_cert, [ca_cert],
-        serialization.BestAvailableEncryption(p12_password.encode()),
-    ))
+    certs.client_p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"factu-test-client",
+            client_key,
+            client_cert,
+            [ca_cert],
+            serialization.BestAvailableEncryption(p12_password.encode()),
+        )
+    )
     certs.client_p12.chmod(0o600)
     return certs

@@ -1,5 +1,5 @@
-"""``make run``: the web server, the Celery worker and beat (and the AEAT simulator once it
-exists) as one foreground command. Ctrl-C or SIGTERM stops every process; if one of them dies
+"""``make run``: the web server, the Celery worker, beat and the AEAT simulator as one
+foreground command. Ctrl-C or SIGTERM stops every process; if one of them dies
 the others are stopped too, so a half-running product never goes unnoticed.
 """
 
@@ -46,6 +46,19 @@ def process_specs(host: str, port: int) -> dict[str, list[str]]:
             "2",
             "--hostname",
             f"worker-{port}@%h",
+        ],
+        "simulator": [
+            py,
+            "-m",
+            "verifactu.simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.SIMULATOR_PORT),
+            "--wait-seconds",
+            str(settings.SIMULATOR_WAIT_SECONDS),
+            "--state-file",
+            str(settings.DATA_DIR / "simulator.sqlite3"),
         ],
         "beat": [
             py,

@@ -1,0 +1,643 @@
+"""AEAT's pre-chain business rules (SPEC §3.1, §4): each case pins the exact (field, code)
+pairs :func:`verifactu.rules.check_invoice` reports for one deviation from the seed example.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import make_facts
+from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef
+from verifactu.rules import Problem, check_invoice
+
+TODAY = date(2026, 6, 1)
+D = Decimal
+NO_RECIPIENT = {"recipient_nif": "", "recipient_name": ""}
+FOREIGN = {"recipient_nif": "", "recipient_name": "Kunde GmbH"}
+RECTIFIED = (InvoiceRef("F-2026-001", date(2026, 3, 1)),)
+
+
+def line(base: str, rate: str | None = None, tax: str | None = None, **kw) -> BreakdownFacts:
+    for name in ("surcharge_rate", "surcharge_amount"):
+        if kw.get(name) is not None:
+            kw[name] = D(kw[name])
+    return BreakdownFacts(
+        base_amount=D(base),
+        tax_rate=None if rate is None else D(rate),
+        tax_amount=None if tax is None else D(tax),
+        **kw,
+    )
+
+
+def single(ln: BreakdownFacts, **overrides) -> InvoiceFacts:
+    """Facts with one breakdown line and totals that add up, so only ``overrides`` matter."""
+    tax = (ln.tax_amount or D(0)) + (ln.surcharge_amount or D(0))
+    values = {"breakdown": (ln,), "total_tax_amount": tax, "total_amount": ln.base_amount + tax}
+    values.update(overrides)
+    return make_facts(**values)
+
+
+def pairs(facts: InvoiceFacts, today: date = TODAY) -> list[tuple[str, str]]:
+    return sorted((p.field, p.code) for p in check_invoice(facts, today))
+
+
+CASES = [
+    # ---- invoice type and NIFs
+    ("unknown invoice type", make_facts(invoice_type="F9"), [("invoice_type", "1100")]),
+    ("issuer NIF bad check digit", make_facts(issuer_nif="B87654320"), [("issuer_nif", "4116")]),
+    ("issuer NIF all zeros", make_facts(issuer_nif="00000000T"), [("issuer_nif", "4116")]),
+    (
+        "recipient NIF bad check digit",
+        make_facts(recipient_nif="A28045630"),
+        [("recipient_nif", "1123")],
+    ),
+    ("recipient NIF all zeros", make_facts(recipient_nif="00000000T"), [("recipient_nif", "1123")]),
+    ("recipient NIF without a name", make_facts(recipient_name=""), [("recipient_name", "1282")]),
+    # ---- recipient required / forbidden per type
+    ("F1 needs a recipient", make_facts(**NO_RECIPIENT), [("recipient_nif", "1189")]),
+    (
+        "F3 needs a recipient",
+        make_facts(invoice_type="F3", **NO_RECIPIENT),
+        [("recipient_nif", "1189")],
+    ),
+    (
+        "R4 needs a recipient",
+        make_facts(invoice_type="R4", rectification_type="I", **NO_RECIPIENT),
+        [("recipient_nif", "1189")],
+    ),
+    ("F2 carries no recipient", make_facts(invoice_type="F2"), [("recipient_nif", "1190")]),
+    (
+        "R5 carries no recipient",
+        make_facts(invoice_type="R5", rectification_type="I"),
+        [("recipient_nif", "1190")],
+    ),
+    ("F2 without recipient is fine", make_facts(invoice_type="F2", **NO_RECIPIENT), []),
+    (
+        "R5 without recipient is fine",
+        make_facts(invoice_type="R5", rectification_type="I", **NO_RECIPIENT),
+        [],
+    ),
+    # ---- F2 limit 3,000 € (+10 € tolerance), whatever the regime
+    (
+        "F2 at 3,010.00 is within tolerance",
+        single(line("2487.60", "21", "522.40"), invoice_type="F2", **NO_RECIPIENT),
+        [],
+    ),
+    (
+        "F2 over 3,010.00",
+        single(line("2487.61", "21", "522.40"), invoice_type="F2", **NO_RECIPIENT),
+        [("total_amount", "1150")],
+    ),
+    (
+        "F2 limit also under a regime whose totals are not cross-checked",
+        single(
+            line("5000.00", "21", "1050.00", regime_type="03"), invoice_type="F2", **NO_RECIPIENT
+        ),
+        [("total_amount", "1150")],
+    ),
+    # ---- forbidden characters < > " ' =
+    (
+        "description with a double quote",
+        make_facts(description='Pedido "urgente"'),
+        [("description", "1287")],
+    ),
+    ("recipient name with <", make_facts(recipient_name="A<B SA"), [("recipient_name", "1287")]),
+    (
+        "issuer name with an apostrophe",
+        make_facts(issuer_name="O'Brien SL"),
+        [("issuer_name", "1287")],
+    ),
+    ("invoice number with =", make_facts(invoice_number="F=1"), [("invoice_number", "1287")]),
+    (
+        "third party name with >",
+        make_facts(issued_by="third_party", third_party_nif="A28045631", third_party_name="X>Y"),
+        [("third_party_name", "1287")],
+    ),
+    # ---- NumSerieFactura characters and lengths
+    ("invoice number with ñ", make_facts(invoice_number="F-Año-1"), [("invoice_number", "1130")]),
+    (
+        "invoice number with an accent",
+        make_facts(invoice_number="Fé-1"),
+        [("invoice_number", "1130")],
+    ),
+    (
+        "invoice number with a control character",
+        make_facts(invoice_number="F-1\x01"),
+        [("invoice_number", "1130")],
+    ),
+    (
+        "invoice number with a non-breaking space",
+        make_facts(invoice_number="F\xa01"),
+        [("invoice_number", "1130")],
+    ),
+    ("invoice number with & and inner spaces", make_facts(invoice_number="A&B 2026 042"), []),
+    ("invoice number of 60 characters", make_facts(invoice_number="F" * 60), []),
+    (
+        "invoice number of 61 characters",
+        make_facts(invoice_number="F" * 61),
+        [("invoice_number", "1104")],
+    ),
+    (
+        "too long and non-ASCII: both reported",
+        make_facts(invoice_number="ñ" * 61),
+        [("invoice_number", "1104"), ("invoice_number", "1130")],
+    ),
+    ("invoice number blank", make_facts(invoice_number="  "), [("invoice_number", "1104")]),
+    (
+        "invoice number with a leading space",
+        make_facts(invoice_number=" F-1"),
+        [("invoice_number", "1104")],
+    ),
+    ("description of 500 characters", make_facts(description="x" * 500), []),
+    ("description of 501 characters", make_facts(description="x" * 501), [("description", "4102")]),
+    ("description missing", make_facts(description=" "), [("description", "4102")]),
+    ("issuer name missing", make_facts(issuer_name=""), [("issuer_name", "4102")]),
+    ("issuer name of 121 characters", make_facts(issuer_name="x" * 121), [("issuer_name", "4102")]),
+    (
+        "recipient name of 121 characters",
+        make_facts(recipient_name="x" * 121),
+        [("recipient_name", "4102")],
+    ),
+    ("recipient name of 120 characters", make_facts(recipient_name="x" * 120), []),
+    # ---- dates
+    ("issue date today", make_facts(invoice_date=TODAY), []),
+    ("issue date tomorrow", make_facts(invoice_date=date(2026, 6, 2)), [("invoice_date", "1112")]),
+    (
+        "issue date over 20 years old",
+        make_facts(invoice_date=date(2006, 5, 31)),
+        [("invoice_date", "1133")],
+    ),
+    (
+        "issue date exactly 20 years old is only before VERI*FACTU",
+        make_facts(invoice_date=date(2006, 6, 1)),
+        [("invoice_date", "1152")],
+    ),
+    (
+        "issue date 27-10-2024",
+        make_facts(invoice_date=date(2024, 10, 27)),
+        [("invoice_date", "1152")],
+    ),
+    ("issue date 28-10-2024", make_facts(invoice_date=date(2024, 10, 28)), []),
+    (
+        "operation date after issue date",
+        make_facts(operation_date=date(2026, 3, 14)),
+        [("operation_date", "1146")],
+    ),
+    ("operation date before issue date", make_facts(operation_date=date(2026, 3, 1)), []),
+    (
+        "operation date after issue date under regime 14",
+        single(line("100", "21", "21", regime_type="14"), operation_date=date(2026, 3, 14)),
+        [],
+    ),
+    (
+        "operation date after issue date under regime 15",
+        single(line("100", "21", "21", regime_type="15"), operation_date=date(2026, 3, 14)),
+        [],
+    ),
+    (
+        "operation date in the future",
+        make_facts(operation_date=date(2026, 6, 2)),
+        [("operation_date", "1146"), ("operation_date", "1173")],
+    ),
+    # ---- IVA rates
+    ("IVA 0 %", single(line("100", "0", "0")), []),
+    ("IVA 4 %", single(line("100", "4", "4")), []),
+    ("IVA 10 %", single(line("100", "10", "10")), []),
+    ("IVA 21 %", single(line("100", "21", "21")), []),
+    ("IVA 17 % never existed", single(line("100", "17", "17")), [("breakdown.0.tax_rate", "1124")]),
+    (
+        "IVA 5 % after September 2024",
+        single(line("100", "5", "5")),
+        [("breakdown.0.tax_rate", "1124")],
+    ),
+    (
+        "IVA 5 % for an operation of September 2024",
+        single(
+            line("100", "5", "5"), invoice_date=date(2024, 10, 28), operation_date=date(2024, 9, 15)
+        ),
+        [],
+    ),
+    ("IVA 2 % in Q4 2024", single(line("100", "2", "2"), invoice_date=date(2024, 11, 15)), []),
+    (
+        "IVA 2 % in 2025",
+        single(line("100", "2", "2"), invoice_date=date(2025, 1, 1)),
+        [("breakdown.0.tax_rate", "1124")],
+    ),
+    (
+        "IVA 7.5 % in Q4 2024",
+        single(line("100", "7.5", "7.5"), invoice_date=date(2024, 12, 31)),
+        [],
+    ),
+    ("IVA 7.5 % in 2026", single(line("100", "7.5", "7.5")), [("breakdown.0.tax_rate", "1124")]),
+    # ---- cuota vs base × rate (±10 €), and sign
+    ("cuota 10.00 € off is tolerated", single(line("100", "21", "31.00")), []),
+    ("cuota 10.01 € off", single(line("100", "21", "31.01")), [("breakdown.0.tax_amount", "1142")]),
+    (
+        "cuota 10.01 € short",
+        single(line("100", "21", "10.99")),
+        [("breakdown.0.tax_amount", "1142")],
+    ),
+    (
+        "cuota not checked on rectification by differences (I)",
+        single(
+            line("100", "21", "50"),
+            invoice_type="R1",
+            rectification_type="I",
+            rectified_invoices=RECTIFIED,
+        ),
+        [],
+    ),
+    (
+        "cuota not checked on R2",
+        single(
+            line("100", "21", "50"),
+            invoice_type="R2",
+            rectification_type="S",
+            rectification_base=D("0"),
+            rectification_tax=D("0"),
+        ),
+        [],
+    ),
+    (
+        "cuota not checked on R3",
+        single(
+            line("100", "21", "50"),
+            invoice_type="R3",
+            rectification_type="S",
+            rectification_base=D("0"),
+            rectification_tax=D("0"),
+        ),
+        [],
+    ),
+    (
+        "cuota checked on R1 by substitution",
+        single(
+            line("100", "21", "50"),
+            invoice_type="R1",
+            rectification_type="S",
+            rectification_base=D("0"),
+            rectification_tax=D("0"),
+        ),
+        [("breakdown.0.tax_amount", "1142")],
+    ),
+    (
+        "base and cuota of different signs",
+        single(line("10.00", "21", "-2.10")),
+        [("breakdown.0.tax_amount", "1140")],
+    ),
+    ("negative base and cuota", single(line("-10.00", "21", "-2.10")), []),
+    # ---- S2, N1/N2, exempt
+    ("S2 with rate and cuota 0", single(line("100", "0", "0", operation_type="S2")), []),
+    (
+        "S2 with a rate",
+        single(line("100", "21", "21", operation_type="S2")),
+        [("breakdown.0.tax_rate", "1197")],
+    ),
+    (
+        "S2 on F2",
+        single(line("100", "0", "0", operation_type="S2"), invoice_type="F2", **NO_RECIPIENT),
+        [("breakdown.0.operation_type", "1198")],
+    ),
+    ("N1 without rate", single(line("100", operation_type="N1")), []),
+    (
+        "N1 with a rate",
+        single(line("100", "21", operation_type="N1")),
+        [("breakdown.0.tax_rate", "1237")],
+    ),
+    (
+        "N2 with a cuota",
+        single(line("100", tax="21", operation_type="N2")),
+        [("breakdown.0.tax_amount", "1237")],
+    ),
+    ("E1 without rate", single(line("100", operation_type="E1")), []),
+    (
+        "E1 with a rate",
+        single(line("100", "21", operation_type="E1")),
+        [("breakdown.0.tax_rate", "1238")],
+    ),
+    (
+        "E6 with a cuota",
+        single(line("100", tax="21", operation_type="E6")),
+        [("breakdown.0.tax_amount", "1238")],
+    ),
+    (
+        "E5 with a recargo",
+        single(line("100", operation_type="E5", surcharge_rate="5.2")),
+        [("breakdown.0.surcharge_rate", "1238")],
+    ),
+    ("IGIC exempt line needs no rate", single(line("100", operation_type="E1", tax_type="03")), []),
+    (
+        "unknown operation type",
+        single(line("100", operation_type="S9")),
+        [("breakdown.0.operation_type", "1100")],
+    ),
+    # ---- regime
+    (
+        "IVA line without regime",
+        single(line("100", "21", "21", regime_type=None)),
+        [("breakdown.0.regime_type", "1245")],
+    ),
+    (
+        "IGIC line without regime",
+        single(line("100", "7", "7", tax_type="03", regime_type=None)),
+        [("breakdown.0.regime_type", "1245")],
+    ),
+    (
+        "other tax (05) needs no regime",
+        single(line("100", "7", "7", tax_type="05", regime_type=None)),
+        [],
+    ),
+    (
+        "regime 12 does not exist",
+        single(line("100", "21", "21", regime_type="12")),
+        [("breakdown.0.regime_type", "1246")],
+    ),
+    (
+        "regime 99 does not exist",
+        single(line("100", "21", "21", regime_type="99")),
+        [("breakdown.0.regime_type", "1246")],
+    ),
+    # ---- recargo de equivalencia
+    (
+        "recargo outside regime 18",
+        single(line("100", "21", "21", surcharge_rate="5.2", surcharge_amount="5.20")),
+        [("breakdown.0.regime_type", "1279")],
+    ),
+    (
+        "regime 18 with 21 % and 5.2 %",
+        single(
+            line("100", "21", "21", regime_type="18", surcharge_rate="5.2", surcharge_amount="5.20")
+        ),
+        [],
+    ),
+    (
+        "regime 18 with 21 % and 1.75 % (tobacco)",
+        single(
+            line(
+                "100", "21", "21", regime_type="18", surcharge_rate="1.75", surcharge_amount="1.75"
+            )
+        ),
+        [],
+    ),
+    (
+        "regime 18 with 10 % and 1.4 %",
+        single(
+            line("100", "10", "10", regime_type="18", surcharge_rate="1.4", surcharge_amount="1.40")
+        ),
+        [],
+    ),
+    (
+        "regime 18 with 4 % and 0.5 %",
+        single(
+            line("100", "4", "4", regime_type="18", surcharge_rate="0.5", surcharge_amount="0.50")
+        ),
+        [],
+    ),
+    (
+        "regime 18 with 21 % and 1.4 %",
+        single(
+            line("100", "21", "21", regime_type="18", surcharge_rate="1.4", surcharge_amount="1.40")
+        ),
+        [("breakdown.0.surcharge_rate", "1127")],
+    ),
+    (
+        "regime 18 with 2 % and 0.26 % in Q4 2024",
+        single(
+            line("100", "2", "2", regime_type="18", surcharge_rate="0.26", surcharge_amount="0.26"),
+            invoice_date=date(2024, 11, 15),
+        ),
+        [],
+    ),
+    (
+        "regime 18 with 7.5 % and 1 % in Q4 2024",
+        single(
+            line(
+                "100", "7.5", "7.5", regime_type="18", surcharge_rate="1", surcharge_amount="1.00"
+            ),
+            invoice_date=date(2024, 11, 15),
+        ),
+        [],
+    ),
+    (
+        "recargo rate without amount",
+        single(line("100", "21", "21", regime_type="18", surcharge_rate="5.2")),
+        [("breakdown.0.surcharge_rate", "1281")],
+    ),
+    (
+        "recargo amount without rate",
+        single(line("100", "21", "21", surcharge_amount="5.20")),
+        [("breakdown.0.surcharge_rate", "1281")],
+    ),
+    (
+        "regime 18 without recargo",
+        single(line("100", "21", "21", regime_type="18")),
+        [("breakdown.0.surcharge_rate", "1280")],
+    ),
+    (
+        "recargo amount 10.01 € off",
+        single(
+            line(
+                "100", "21", "21", regime_type="18", surcharge_rate="5.2", surcharge_amount="15.21"
+            )
+        ),
+        [("breakdown.0.surcharge_amount", "1142")],
+    ),
+    # ---- totals (±10 €)
+    ("total tax 10.00 € off is tolerated", make_facts(total_tax_amount=D("135.00")), []),
+    (
+        "total tax 10.01 € off",
+        make_facts(total_tax_amount=D("135.01")),
+        [("total_tax_amount", "2006")],
+    ),
+    ("total amount 10.00 € off is tolerated", make_facts(total_amount=D("815.00")), []),
+    ("total amount 10.01 € off", make_facts(total_amount=D("814.99")), [("total_amount", "2005")]),
+    (
+        "total amount with three decimals",
+        make_facts(total_amount=D("825.001")),
+        [("total_amount", "1100")],
+    ),
+    ("no breakdown line", make_facts(breakdown=()), [("breakdown", "4102")]),
+    (
+        "13 breakdown lines",
+        single(
+            line("100", "21", "21"),
+            breakdown=(line("10", "21", "2.10"),) * 13,
+            total_amount=D("157.30"),
+            total_tax_amount=D("27.30"),
+        ),
+        [("breakdown", "4102")],
+    ),
+    # ---- rectificativas
+    ("rectificativa without type", make_facts(invoice_type="R1"), [("rectification_type", "1114")]),
+    (
+        "rectificativa with an unknown type",
+        make_facts(invoice_type="R1", rectification_type="X"),
+        [("rectification_type", "1114")],
+    ),
+    (
+        "rectification type on an F1",
+        make_facts(rectification_type="I"),
+        [("rectification_type", "1115")],
+    ),
+    (
+        "replaced invoices on an F1",
+        make_facts(replaced_invoices=RECTIFIED),
+        [("replaced_invoices", "1116")],
+    ),
+    ("replaced invoices on an F3", make_facts(invoice_type="F3", replaced_invoices=RECTIFIED), []),
+    (
+        "rectified invoices on an F1",
+        make_facts(rectified_invoices=RECTIFIED),
+        [("rectified_invoices", "1117")],
+    ),
+    (
+        "substitution without amounts",
+        make_facts(invoice_type="R1", rectification_type="S", rectified_invoices=RECTIFIED),
+        [("rectification_base", "1118")],
+    ),
+    (
+        "substitution with only the base",
+        make_facts(invoice_type="R1", rectification_type="S", rectification_base=D("100")),
+        [("rectification_base", "1118")],
+    ),
+    (
+        "differences with substitution amounts",
+        make_facts(
+            invoice_type="R1",
+            rectification_type="I",
+            rectification_base=D("100"),
+            rectification_tax=D("21"),
+        ),
+        [("rectification_base", "1119")],
+    ),
+    (
+        "substitution complete",
+        make_facts(
+            invoice_type="R1",
+            rectification_type="S",
+            rectified_invoices=RECTIFIED,
+            rectification_base=D("500"),
+            rectification_tax=D("105"),
+        ),
+        [],
+    ),
+    # ---- foreign recipient (IDOtro)
+    (
+        "foreign VAT number (02) without country",
+        make_facts(recipient_id="DE123456789", recipient_id_type="02", **FOREIGN),
+        [],
+    ),
+    (
+        "passport (03) with country",
+        make_facts(
+            recipient_id="X1234567", recipient_id_type="03", recipient_country="FR", **FOREIGN
+        ),
+        [],
+    ),
+    (
+        "passport (03) without country",
+        make_facts(recipient_id="X1234567", recipient_id_type="03", **FOREIGN),
+        [("recipient_country", "1239")],
+    ),
+    (
+        "unknown ID type",
+        make_facts(
+            recipient_id="X1234567", recipient_id_type="08", recipient_country="FR", **FOREIGN
+        ),
+        [("recipient_id_type", "1239")],
+    ),
+    (
+        "both a NIF and a foreign ID",
+        make_facts(recipient_id="DE123456789", recipient_id_type="02"),
+        [("recipient_id", "1239")],
+    ),
+    (
+        "foreign ID of 21 characters",
+        make_facts(recipient_id="D" * 21, recipient_id_type="02", **FOREIGN),
+        [("recipient_id", "4102")],
+    ),
+    (
+        "foreign ID with a quote",
+        make_facts(recipient_id="DE'1", recipient_id_type="02", **FOREIGN),
+        [("recipient_id", "1287")],
+    ),
+    # ---- third party / recipient issuing
+    (
+        "issued by a third party with a valid NIF",
+        make_facts(issued_by="third_party", third_party_nif="A28045631", third_party_name="T SA"),
+        [],
+    ),
+    (
+        "issued by a third party without NIF",
+        make_facts(issued_by="third_party"),
+        [("third_party_nif", "1100")],
+    ),
+    (
+        "issued by a third party with a bad NIF",
+        make_facts(issued_by="third_party", third_party_nif="A28045630"),
+        [("third_party_nif", "1123")],
+    ),
+    ("issued by the recipient", make_facts(issued_by="recipient"), []),
+    ("issued by someone unknown", make_facts(issued_by="someone"), [("issued_by", "1100")]),
+]
+
+
+def test_the_seed_example_has_no_problems():
+    assert check_invoice(make_facts(), TODAY) == []
+
+
+@pytest.mark.parametrize(("facts", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_check_invoice_reports_exactly_these_fields_and_codes(facts, expected):
+    assert pairs(facts) == sorted(expected)
+
+
+@pytest.mark.parametrize("regime", ["03", "05", "06", "08", "09"])
+def test_totals_are_not_cross_checked_under_regime(regime):
+    lines = tuple(
+        BreakdownFacts(
+            base_amount=ln.base_amount,
+            tax_rate=ln.tax_rate,
+            tax_amount=ln.tax_amount,
+            regime_type=regime,
+        )
+        for ln in make_facts().breakdown
+    )
+    facts = make_facts(breakdown=lines, total_amount=D("999.00"), total_tax_amount=D("1.00"))
+    assert pairs(facts) == []
+    # the same totals under the general regime are refused, so the exemption is what passes
+    assert pairs(make_facts(total_amount=D("999.00"), total_tax_amount=D("1.00"))) == [
+        ("total_amount", "2005"),
+        ("total_tax_amount", "2006"),
+    ]
+
+
+def test_several_problems_are_all_reported_at_once():
+    facts = make_facts(
+        invoice_date=date(2026, 7, 1),
+        recipient_nif="A28045630",
+        description="<script>",
+        invoice_number="F-Año",
+        breakdown=(line("100", "17", "17"), line("100", "21", "21", regime_type="18")),
+        total_amount=D("500.00"),
+        total_tax_amount=D("38.00"),
+    )
+    assert pairs(facts) == sorted(
+        [
+            ("invoice_date", "1112"),
+            ("recipient_nif", "1123"),
+            ("description", "1287"),
+            ("invoice_number", "1130"),
+            ("breakdown.0.tax_rate", "1124"),
+            ("breakdown.1.surcharge_rate", "1280"),
+            ("total_amount", "2005"),
+        ]
+    )
+
+
+def test_problems_carry_a_message_and_the_aeat_code():
+    (problem,) = check_invoice(make_facts(invoice_date=date(2026, 6, 2)), TODAY)
+    assert isinstance(problem, Problem)
+    assert problem.message and problem.as_list() == [problem.message, "AEAT 1112"]

@@ -1,0 +1,217 @@
+"""Verifying AEAT chains from what is stored: the XML text first, the columns against it.
+
+Every huella is recomputed from the literals read back out of the stored XML (never from the
+columns, which could have been changed alone), every ``RegistroAnterior`` is compared with
+its predecessor's XML, the columns are compared with the XML, positions must run 1..n, and
+the chain row's head and length must match the last record. The command
+``verifactu_verify`` and any scheduled check call these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from verifactu import xml as vxml
+from verifactu.models import BillingRecord, Chain
+
+_NS = {"sf": vxml.NS_SF}
+_PARSER = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+_COLUMNS = (
+    "id",
+    "chain_id",
+    "position",
+    "previous_id",
+    "kind",
+    "issuer_nif",
+    "invoice_number",
+    "invoice_date_text",
+    "invoice_type",
+    "cuota_total_text",
+    "importe_total_text",
+    "previous_huella",
+    "generated_at_text",
+    "huella",
+    "xml",
+)
+_KIND = {"RegistroAlta": BillingRecord.Kind.ALTA, "RegistroAnulacion": BillingRecord.Kind.ANULACION}
+
+
+@dataclass(frozen=True)
+class Break:
+    """One thing wrong in a chain; ``position`` etc. are ``None`` for the chain row itself."""
+
+    chain_id: int
+    position: int | None
+    invoice_number: str
+    record_id: str
+    problem: str
+
+    def __str__(self) -> str:
+        if self.position is None:
+            return f"chain {self.chain_id}: {self.problem}"
+        return (
+            f"chain {self.chain_id}, record #{self.position} (invoice {self.invoice_number}, "
+            f"id {self.record_id}): {self.problem}"
+        )
+
+
+@dataclass
+class ChainReport:
+    chain: Chain
+    records: int = 0
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks
+
+
+@dataclass(frozen=True)
+class _Link:
+    """What the next record must point to: the predecessor as its own XML says."""
+
+    record_id: object
+    nif: str
+    numserie: str
+    fecha: str
+    huella: str
+
+
+def _record_problems(
+    record: BillingRecord, previous: _Link | None, position: int
+) -> tuple[list[str], _Link | None]:
+    """Problems of one record, and the link its successor must carry (None if unreadable)."""
+    problems: list[str] = []
+    if record.position != position:
+        problems.append(f"position is {record.position}, expected {position} (gap or repeat)")
+    expected_previous = previous.record_id if previous else None
+    if record.previous_id != expected_previous:
+        problems.append(f"previous points to {record.previous_id}, expected {expected_previous}")
+    try:
+        root = etree.fromstring(record.xml.encode("utf-8"), _PARSER)
+        parsed = vxml.parse_record(root)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        problems.append(f"stored XML cannot be read: {exc}")
+        return problems, None
+    fields = parsed["fields"]
+    recomputed = vxml.recompute_huella(parsed)
+    if recomputed != parsed["huella"]:
+        problems.append(
+            f"huella recomputed from the XML is {recomputed}, the XML says {parsed['huella']}"
+        )
+    if record.huella != parsed["huella"]:
+        problems.append(
+            f"huella column {record.huella!r} differs from the XML {parsed['huella']!r}"
+        )
+    alta = parsed["kind"] == "RegistroAlta"
+    suffix = "" if alta else "Anulada"
+    columns = {
+        "kind": (record.kind, _KIND[parsed["kind"]]),
+        "issuer_nif": (record.issuer_nif, fields["IDEmisorFactura" + suffix]),
+        "invoice_number": (record.invoice_number, fields["NumSerieFactura" + suffix]),
+        "invoice_date_text": (record.invoice_date_text, fields["FechaExpedicionFactura" + suffix]),
+        "previous_huella": (record.previous_huella, fields["Huella"]),
+        "generated_at_text": (record.generated_at_text, fields["FechaHoraHusoGenRegistro"]),
+    }
+    if alta:
+        columns["invoice_type"] = (record.invoice_type, fields["TipoFactura"])
+        columns["cuota_total_text"] = (record.cuota_total_text, fields["CuotaTotal"])
+        columns["importe_total_text"] = (record.importe_total_text, fields["ImporteTotal"])
+    for name, (stored, in_xml) in columns.items():
+        if stored != in_xml:
+            problems.append(f"column {name} is {stored!r} but the XML says {in_xml!r}")
+    problems += _encadenamiento_problems(root, previous)
+    link = _Link(
+        record_id=record.pk,
+        nif=fields["IDEmisorFactura" + suffix],
+        numserie=fields["NumSerieFactura" + suffix],
+        fecha=fields["FechaExpedicionFactura" + suffix],
+        huella=parsed["huella"],
+    )
+    return problems, link
+
+
+def _encadenamiento_problems(root: etree._Element, previous: _Link | None) -> list[str]:
+    first = root.findtext("sf:Encadenamiento/sf:PrimerRegistro", namespaces=_NS)
+    anterior = root.find("sf:Encadenamiento/sf:RegistroAnterior", namespaces=_NS)
+    if previous is None:
+        if first != "S" or anterior is not None:
+            return ["the first record of the chain lacks PrimerRegistro=S"]
+        return []
+    if anterior is None:
+        return ["RegistroAnterior is missing (the record claims to start a chain)"]
+    said = {
+        "IDEmisorFactura": previous.nif,
+        "NumSerieFactura": previous.numserie,
+        "FechaExpedicionFactura": previous.fecha,
+        "Huella": previous.huella,
+    }
+    problems = []
+    for tag, expected in said.items():
+        value = anterior.findtext(f"sf:{tag}", default="", namespaces=_NS)
+        if value != expected:
+            problems.append(
+                f"RegistroAnterior/{tag} is {value!r} but the previous record's is {expected!r}"
+            )
+    return problems
+
+
+def verify_records(chain: Chain, records: Iterable[BillingRecord]) -> ChainReport:
+    """Check ``records`` (in position order) as the whole of ``chain``."""
+    report = ChainReport(chain)
+    previous: _Link | None = None
+    last: BillingRecord | None = None
+    for record in records:
+        report.records += 1
+        problems, link = _record_problems(record, previous, report.records)
+        report.breaks += [
+            Break(chain.pk, record.position, record.invoice_number, str(record.pk), problem)
+            for problem in problems
+        ]
+        # An unreadable record still links by its columns, so one bad XML is one break.
+        previous = link or _Link(
+            record.pk,
+            record.issuer_nif,
+            record.invoice_number,
+            record.invoice_date_text,
+            record.huella,
+        )
+        last = record
+    head_id = last.pk if last else None
+
+    def chain_break(problem: str) -> None:
+        report.breaks.append(Break(chain.pk, None, "", "", problem))
+
+    if chain.length != report.records:
+        chain_break(f"chain length is {chain.length} but it holds {report.records} records")
+    if chain.head_id != head_id:
+        chain_break(f"chain head is {chain.head_id}, the last record is {head_id}")
+    if last is not None and chain.last_huella != previous.huella:
+        chain_break(f"chain last_huella {chain.last_huella!r} is not the last record's huella")
+    return report
+
+
+def verify_chain(chain: Chain) -> list[Break]:
+    """Every break in ``chain``, in position order (chain-row problems last)."""
+    return check_chain(chain).breaks
+
+
+def check_chain(chain: Chain) -> ChainReport:
+    records = (
+        BillingRecord.objects.filter(chain=chain)
+        .order_by("position")
+        .only(*_COLUMNS)
+        .iterator(chunk_size=500)
+    )
+    return verify_records(chain, records)
+
+
+def verify_all(nif: str | None = None) -> list[ChainReport]:
+    """A report per chain (of one issuer NIF when given), in a stable order."""
+    chains = Chain.objects.order_by("issuer_nif", "pk")
+    if nif:
+        chains = chains.filter(issuer_nif=nif)
+    return [check_chain(chain) for chain in chains]

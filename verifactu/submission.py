@@ -1,0 +1,282 @@
+"""Sending a chain's queued records to the AEAT and recording what it answered.
+
+The Celery tasks are thin wrappers around :func:`flush`. A flush owns its chain through a
+lease taken with a conditional UPDATE (so two workers never send one chain at once, and a
+dead worker's lease simply expires), sends up to 1,000 records in chain order in one
+``RegFactuSistemaFacturacion`` envelope, and maps each ``RespuestaLinea`` back to its record.
+A transport failure leaves the records queued, to be resent as they are: never regenerated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from verifactu import aeat
+from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
+from verifactu.xml import Obligado, build_envelope
+
+log = logging.getLogger(__name__)
+
+PENDING = (RecordStatus.QUEUED, RecordStatus.SENDING)
+DUPLICATE_STATES = {
+    "Correcta": RecordStatus.ACCEPTED,
+    "AceptadaConErrores": RecordStatus.ACCEPTED_WITH_ERRORS,
+    "Anulada": RecordStatus.ACCEPTED,
+}
+LINE_STATES = {
+    "Correcto": RecordStatus.ACCEPTED,
+    "AceptadoConErrores": RecordStatus.ACCEPTED_WITH_ERRORS,
+    "Incorrecto": RecordStatus.REJECTED,
+}
+
+
+@dataclass(frozen=True)
+class FlushOutcome:
+    """What happened, and when the chain wants its next flush (``None``: nothing pending)."""
+
+    state: str  # busy | idle | wait | sent | retry | fault
+    next_at: datetime | None = None
+    sent: int = 0
+    pending: int = 0
+
+
+def backoff_seconds(attempts: int) -> int:
+    return min(settings.VERIFACTU_MAX_BACKOFF, 15 * 2 ** max(0, attempts - 1))
+
+
+def client_for(chain: Chain) -> aeat.AeatClient:
+    """The AEAT client for a chain: the deployment's certificate, when one is configured."""
+    certificate = None
+    if settings.AEAT_CERT_FILE:
+        certificate = aeat.ClientCertificate.from_file(
+            settings.AEAT_CERT_FILE, settings.AEAT_CERT_PASSWORD or None
+        )
+    return aeat.AeatClient(
+        settings.AEAT_ENDPOINT,
+        certificate=certificate,
+        verify=settings.AEAT_CA_FILE or True,
+        timeout=settings.AEAT_TIMEOUT,
+    )
+
+
+def claim_chain(chain_id: int, now: datetime) -> bool:
+    lease_until = now + timedelta(seconds=settings.VERIFACTU_SENDING_LEASE)
+    claimed = (
+        Chain.objects.filter(pk=chain_id)
+        .filter(Q(flush_claimed_until__isnull=True) | Q(flush_claimed_until__lt=now))
+        .update(flush_claimed_until=lease_until)
+    )
+    return claimed == 1
+
+
+def release_chain(chain_id: int) -> None:
+    Chain.objects.filter(pk=chain_id).update(flush_claimed_until=None)
+
+
+def sendable(chain: Chain):
+    """Pending records in chain order, up to (not past) a record stuck in ``error``.
+
+    Records after a failed one wait for it: sending them first would break the chain AEAT
+    sees. The error is shown to the user, whose retry puts the record back in the queue.
+    """
+    records = chain.records.filter(status__in=PENDING)
+    blocked_at = (
+        chain.records.filter(status=RecordStatus.ERROR)
+        .order_by("position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    if blocked_at is not None:
+        records = records.filter(position__lt=blocked_at)
+    return records.order_by("position")
+
+
+def _apply_lines(batch: list[BillingRecord], result: aeat.SendResult, submission: Submission):
+    by_ref = {record.ref_externa: record for record in batch}
+    accepted: list = []
+    answered: set = set()
+    for index, line in enumerate(result.lines):
+        record = by_ref.get(line.ref_externa)
+        if record is None and index < len(batch):
+            record = batch[index]
+        if record is None or record.pk in answered:
+            log.error("AEAT answered a line we cannot match: %s", line)
+            continue
+        answered.add(record.pk)
+        status = LINE_STATES.get(line.estado, RecordStatus.ERROR)
+        code, description = line.code, line.description
+        if line.code == "3000" and line.duplicate_state and record.attempts > 1:
+            # Sent before and the answer was lost: AEAT holds it, so adopt what it holds.
+            status = DUPLICATE_STATES.get(line.duplicate_state, RecordStatus.ACCEPTED)
+            code, description = line.duplicate_code, line.duplicate_description
+        if status == RecordStatus.ACCEPTED and not code:
+            accepted.append(record.pk)
+            continue
+        BillingRecord.objects.filter(pk=record.pk).update(
+            status=status,
+            aeat_error_code=code,
+            aeat_error_description=description,
+            csv="" if status == RecordStatus.REJECTED else result.csv,
+            submission=submission,
+            claimed_at=None,
+        )
+    if accepted:
+        BillingRecord.objects.filter(pk__in=accepted).update(
+            status=RecordStatus.ACCEPTED,
+            aeat_error_code="",
+            aeat_error_description="",
+            csv=result.csv,
+            submission=submission,
+            claimed_at=None,
+        )
+    unanswered = [r.pk for r in batch if r.pk not in answered]
+    if unanswered:
+        # No line for them: their fate is unknown, so they go back to the queue as they are.
+        BillingRecord.objects.filter(pk__in=unanswered).update(
+            status=RecordStatus.QUEUED, claimed_at=None
+        )
+
+
+def flush(chain_id: int, *, now: datetime | None = None, client_factory=client_for) -> FlushOutcome:
+    now = now or timezone.now()
+    if not claim_chain(chain_id, now):
+        return FlushOutcome("busy")
+    try:
+        return _flush_claimed(Chain.objects.get(pk=chain_id), now, client_factory)
+    finally:
+        release_chain(chain_id)
+
+
+def _flush_claimed(chain: Chain, now: datetime, client_factory) -> FlushOutcome:
+    batch_size = settings.VERIFACTU_BATCH_SIZE
+    pending = sendable(chain)
+    count = pending.count()
+    if count == 0:
+        return FlushOutcome("idle")
+    if chain.next_flush_at and chain.next_flush_at > now and count < batch_size:
+        return FlushOutcome("wait", next_at=chain.next_flush_at, pending=count)
+
+    batch = list(pending[:batch_size])
+    ids = [r.pk for r in batch]
+    incidencia = any(r.attempts > 0 for r in batch)
+    BillingRecord.objects.filter(pk__in=ids, status__in=PENDING).update(
+        status=RecordStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    for record in batch:
+        record.attempts += 1
+    if incidencia:
+        BillingRecord.objects.filter(pk__in=ids).update(incidencia=True)
+    body = build_envelope(
+        Obligado(chain.issuer_name or chain.issuer_nif, chain.issuer_nif),
+        [r.xml for r in batch],
+        incidencia="S" if incidencia else None,
+    )
+    submission = Submission.objects.create(
+        chain=chain,
+        started_at=now,
+        endpoint=settings.AEAT_ENDPOINT,
+        request_xml=body.decode("utf-8"),
+        record_count=len(batch),
+    )
+    client = client_factory(chain)
+    try:
+        result = client.send(body)
+    except aeat.AeatTransportError as exc:
+        retry_at = timezone.now() + timedelta(
+            seconds=backoff_seconds(max(r.attempts for r in batch))
+        )
+        with transaction.atomic():
+            _finish(
+                submission,
+                transport_error=exc.message,
+                http_status=exc.http_status,
+                response_xml=exc.response_xml,
+            )
+            BillingRecord.objects.filter(pk__in=ids).update(
+                status=RecordStatus.QUEUED, claimed_at=None
+            )
+            Chain.objects.filter(pk=chain.pk).update(next_flush_at=retry_at)
+        log.warning("AEAT unreachable for chain %s: %s; retry at %s", chain.pk, exc, retry_at)
+        return FlushOutcome("retry", next_at=retry_at, pending=count)
+    except aeat.AeatFault as exc:
+        next_at = timezone.now() + timedelta(seconds=settings.VERIFACTU_DEFAULT_WAIT)
+        with transaction.atomic():
+            _finish(
+                submission,
+                fault_code=exc.code,
+                fault_string=exc.message,
+                http_status=exc.http_status,
+                response_xml=exc.response_xml,
+            )
+            BillingRecord.objects.filter(pk__in=ids).update(
+                status=RecordStatus.ERROR,
+                aeat_error_code=exc.code,
+                aeat_error_description=exc.message,
+                submission=submission,
+                claimed_at=None,
+            )
+            Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
+        log.error("AEAT refused the envelope of chain %s: %s %s", chain.pk, exc.code, exc.message)
+        return FlushOutcome("fault", pending=0)
+    finally:
+        client.close()
+
+    wait = (
+        result.wait_seconds if result.wait_seconds is not None else settings.VERIFACTU_DEFAULT_WAIT
+    )
+    next_at = timezone.now() + timedelta(seconds=wait)
+    with transaction.atomic():
+        _finish(
+            submission,
+            http_status=result.http_status,
+            response_xml=result.response_xml,
+            estado_envio=result.estado_envio,
+            csv=result.csv,
+            wait_seconds=wait,
+            duration_ms=result.duration_ms,
+        )
+        _apply_lines(batch, result, submission)
+        Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
+    remaining = sendable(chain).count()
+    return FlushOutcome(
+        "sent", next_at=next_at if remaining else None, sent=len(batch), pending=remaining
+    )
+
+
+def _finish(submission: Submission, **fields) -> None:
+    fields.setdefault("finished_at", timezone.now())
+    if "duration_ms" not in fields:
+        elapsed = fields["finished_at"] - submission.started_at
+        fields["duration_ms"] = max(0, int(elapsed.total_seconds() * 1000))
+    fields = {k: ("" if v is None and k in ("response_xml",) else v) for k, v in fields.items()}
+    Submission.objects.filter(pk=submission.pk).update(**fields)
+
+
+def reclaim_stale(now: datetime | None = None) -> int:
+    """Put back in the queue records a dead worker left in ``sending``; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.VERIFACTU_SENDING_LEASE)
+    stale_chains = Chain.objects.filter(
+        Q(flush_claimed_until__isnull=True) | Q(flush_claimed_until__lt=now)
+    )
+    return BillingRecord.objects.filter(
+        status=RecordStatus.SENDING, claimed_at__lt=cutoff, chain__in=stale_chains
+    ).update(status=RecordStatus.QUEUED, claimed_at=None)
+
+
+def chains_due(now: datetime | None = None) -> list[int]:
+    """Chains with pending records whose flow-control wait is over."""
+    now = now or timezone.now()
+    return list(
+        Chain.objects.filter(records__status__in=PENDING)
+        .filter(Q(next_flush_at__isnull=True) | Q(next_flush_at__lte=now))
+        .values_list("pk", flat=True)
+        .distinct()
+    )

@@ -1,0 +1,64 @@
+"""Celery tasks of the VERI*FACTU engine: thin wrappers that take ids.
+
+The work is in :mod:`verifactu.submission`; here only the pacing: when to flush a chain
+again, deduplicated so that a burst of registrations enqueues one flush, not hundreds.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from verifactu import submission
+from verifactu.models import Chain
+
+SCHEDULED_KEY = "verifactu:flush-scheduled:{}"
+
+
+def schedule_flush(chain_id: int, *, countdown: float | None = None) -> bool:
+    """Enqueue a flush of the chain when its flow-control wait allows, once.
+
+    Returns False when a flush is already scheduled. The beat task ``reclaim_and_kick`` is
+    the safety net should a scheduled message ever be lost.
+    """
+    if countdown is None:
+        chain = Chain.objects.filter(pk=chain_id).values("next_flush_at").first()
+        next_at = chain and chain["next_flush_at"]
+        pending = submission.sendable(Chain(pk=chain_id)).count()
+        countdown = 0.0
+        if next_at and pending < settings.VERIFACTU_BATCH_SIZE:
+            countdown = max(0.0, (next_at - timezone.now()).total_seconds())
+    if not cache.add(SCHEDULED_KEY.format(chain_id), 1, timeout=int(countdown) + 60):
+        return False
+    flush_chain.apply_async(args=[chain_id], countdown=countdown)
+    return True
+
+
+@shared_task(name="verifactu.flush_chain", acks_late=True)
+def flush_chain(chain_id: int) -> str:
+    cache.delete(SCHEDULED_KEY.format(chain_id))
+    outcome = submission.flush(chain_id)
+    if outcome.state == "sent" and outcome.pending:
+        if outcome.pending >= settings.VERIFACTU_BATCH_SIZE:
+            schedule_flush(chain_id, countdown=0)
+        else:
+            schedule_flush(chain_id)
+    elif outcome.state == "busy":
+        # Another flush holds the chain; look again shortly in case it missed our records.
+        schedule_flush(chain_id, countdown=5)
+    elif outcome.state in ("wait", "retry") and outcome.next_at:
+        countdown = max(0.0, (outcome.next_at - timezone.now()).total_seconds())
+        schedule_flush(chain_id, countdown=countdown)
+    return outcome.state
+
+
+@shared_task(name="verifactu.reclaim_and_kick")
+def reclaim_and_kick() -> int:
+    """Requeue what a dead worker left in ``sending``, and flush every chain that is due."""
+    submission.reclaim_stale()
+    due = submission.chains_due()
+    for chain_id in due:
+        schedule_flush(chain_id, countdown=0)
+    return len(due)
