@@ -254,13 +254,20 @@ class ClientCertificate:
         cls, path: str | os.PathLike[str], password: str | None = None
     ) -> ClientCertificate:
         """A .p12/.pfx file, or one PEM file holding the certificate(s) and the key."""
-        data = Path(path).read_bytes()
-        secret = password.encode() if password is not None else None
+        try:
+            return cls.from_bytes(Path(path).read_bytes(), password)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, password: str | None = None) -> ClientCertificate:
+        """PKCS#12 bytes, or PEM bytes holding the certificate(s) and the key."""
+        secret = password.encode() if password else None
         if b"-----BEGIN" not in data:
             return cls.from_pkcs12(data, secret)
         key = _PEM_KEY.search(data)
         if key is None:
-            raise ValueError(f"{path}: no private key in the PEM file")
+            raise ValueError("no private key in the PEM data")
         return cls.from_pem(data, key.group(0), secret)
 
     # -- use

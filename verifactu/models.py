@@ -314,3 +314,30 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"Envío {self.started_at:%Y-%m-%d %H:%M:%S} ({self.record_count} registros)"
+
+
+class Certificate(models.Model):
+    """A client certificate for mutual TLS with the AEAT, encrypted at rest.
+
+    With a taxpayer it is that obligado's own; without one it is the account's representative
+    certificate (a gestoría acting for its clients), named in the envelope's Representante.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="certificates")
+    taxpayer = models.ForeignKey(
+        Taxpayer, null=True, blank=True, on_delete=models.CASCADE, related_name="certificates"
+    )
+    representative_nif = models.CharField(max_length=9, blank=True)
+    representative_name = models.CharField(max_length=120, blank=True)
+    subject = models.CharField(max_length=300)
+    not_valid_after = models.DateTimeField()
+    encrypted_data = models.BinaryField()
+    encrypted_password = models.BinaryField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} (hasta {self.not_valid_after:%d/%m/%Y})"

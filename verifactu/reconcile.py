@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from verifactu import aeat
 from verifactu.models import BillingRecord, Chain, FiscalInvoice, RecordStatus
-from verifactu.submission import client_for
+from verifactu.submission import connect
 
 HELD = (RecordStatus.ACCEPTED, RecordStatus.ACCEPTED_WITH_ERRORS)
 
@@ -114,15 +114,15 @@ def reconcile_chain(chain: Chain, client: aeat.AeatClient) -> list[Difference]:
     return differences
 
 
-def reconcile(nif: str | None = None, client_factory=client_for) -> list[Difference]:
+def reconcile(nif: str | None = None, connector=connect) -> list[Difference]:
     chains = Chain.objects.all().order_by("issuer_nif", "pk")
     if nif:
         chains = chains.filter(issuer_nif=nif)
     differences: list[Difference] = []
     for chain in chains:
-        client = client_factory(chain)
+        connection = connector(chain)
         try:
-            differences += reconcile_chain(chain, client)
+            differences += reconcile_chain(chain, connection.client)
         finally:
-            client.close()
+            connection.close()
     return differences

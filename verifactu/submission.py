@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from verifactu import aeat
+from verifactu.certificates import Credentials, credentials_for
 from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
 from verifactu.xml import Obligado, build_envelope
 
@@ -51,19 +52,28 @@ def backoff_seconds(attempts: int) -> int:
     return min(settings.VERIFACTU_MAX_BACKOFF, 15 * 2 ** max(0, attempts - 1))
 
 
-def client_for(chain: Chain) -> aeat.AeatClient:
-    """The AEAT client for a chain: the deployment's certificate, when one is configured."""
-    certificate = None
-    if settings.AEAT_CERT_FILE:
-        certificate = aeat.ClientCertificate.from_file(
-            settings.AEAT_CERT_FILE, settings.AEAT_CERT_PASSWORD or None
-        )
-    return aeat.AeatClient(
+@dataclass
+class Connection:
+    """An AEAT client set up with the chain's credentials, and who presents the records."""
+
+    client: aeat.AeatClient
+    representante: Obligado | None
+    credentials: Credentials
+
+    def close(self) -> None:
+        self.client.close()
+        self.credentials.close()
+
+
+def connect(chain: Chain) -> Connection:
+    credentials = credentials_for(chain)
+    client = aeat.AeatClient(
         settings.AEAT_ENDPOINT,
-        certificate=certificate,
+        certificate=credentials.certificate,
         verify=settings.AEAT_CA_FILE or True,
         timeout=settings.AEAT_TIMEOUT,
     )
+    return Connection(client, credentials.representante, credentials)
 
 
 def claim_chain(chain_id: int, now: datetime) -> bool:
@@ -144,17 +154,17 @@ def _apply_lines(batch: list[BillingRecord], result: aeat.SendResult, submission
         )
 
 
-def flush(chain_id: int, *, now: datetime | None = None, client_factory=client_for) -> FlushOutcome:
+def flush(chain_id: int, *, now: datetime | None = None, connector=connect) -> FlushOutcome:
     now = now or timezone.now()
     if not claim_chain(chain_id, now):
         return FlushOutcome("busy")
     try:
-        return _flush_claimed(Chain.objects.get(pk=chain_id), now, client_factory)
+        return _flush_claimed(Chain.objects.get(pk=chain_id), now, connector)
     finally:
         release_chain(chain_id)
 
 
-def _flush_claimed(chain: Chain, now: datetime, client_factory) -> FlushOutcome:
+def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     batch_size = settings.VERIFACTU_BATCH_SIZE
     pending = sendable(chain)
     count = pending.count()
@@ -173,9 +183,11 @@ def _flush_claimed(chain: Chain, now: datetime, client_factory) -> FlushOutcome:
         record.attempts += 1
     if incidencia:
         BillingRecord.objects.filter(pk__in=ids).update(incidencia=True)
+    connection = connector(chain)
     body = build_envelope(
         Obligado(chain.issuer_name or chain.issuer_nif, chain.issuer_nif),
         [r.xml for r in batch],
+        representante=connection.representante,
         incidencia="S" if incidencia else None,
     )
     submission = Submission.objects.create(
@@ -185,9 +197,8 @@ def _flush_claimed(chain: Chain, now: datetime, client_factory) -> FlushOutcome:
         request_xml=body.decode("utf-8"),
         record_count=len(batch),
     )
-    client = client_factory(chain)
     try:
-        result = client.send(body)
+        result = connection.client.send(body)
     except aeat.AeatTransportError as exc:
         retry_at = timezone.now() + timedelta(
             seconds=backoff_seconds(max(r.attempts for r in batch))
@@ -226,7 +237,7 @@ def _flush_claimed(chain: Chain, now: datetime, client_factory) -> FlushOutcome:
         log.error("AEAT refused the envelope of chain %s: %s %s", chain.pk, exc.code, exc.message)
         return FlushOutcome("fault", pending=0)
     finally:
-        client.close()
+        connection.close()
 
     wait = (
         result.wait_seconds if result.wait_seconds is not None else settings.VERIFACTU_DEFAULT_WAIT
