@@ -11,6 +11,7 @@ account_patterns = [
     path("contribuyentes/", views.taxpayer_list, name="taxpayer_list"),
     path("contribuyentes/nuevo/", views.taxpayer_create, name="taxpayer_create"),
     path("contribuyentes/<uuid:taxpayer_id>/", views.taxpayer_edit, name="taxpayer_edit"),
+    path("clientes/", include("clients.urls")),
 ]
 
 urlpatterns = [

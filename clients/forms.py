@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django import forms
+
+from clients.models import Client
+from clients.services import EDITABLE_FIELDS
+from factu.models import Taxpayer
+
+
+class ClientForm(forms.ModelForm):
+    """The client's fields; the rules are :meth:`Client.clean`'s, run by ``is_valid()``.
+
+    Saving goes through ``clients.services`` (see the views), not ``form.save()``.
+    """
+
+    class Meta:
+        model = Client
+        fields = list(EDITABLE_FIELDS)
+
+    def __init__(self, *args, taxpayer: Taxpayer, read_only: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            self.instance.taxpayer = taxpayer
+            self.instance.account_id = taxpayer.account_id
+        # Lengths are checked after normalising ("ES 12345678-Z" is a 9-character NIF).
+        for name in ("nif", "foreign_id", "postal_code", "country"):
+            self.fields[name].validators = []
+            self.fields[name].max_length = None
+            self.fields[name].widget.attrs.pop("maxlength", None)
+            self.fields[name].widget.attrs.update(autocapitalize="characters", spellcheck="false")
+        self.fields["country"].widget.attrs.update(size=3)
+        self.fields["id_type"].choices = [("", "— (tiene NIF español)")] + list(
+            self.fields["id_type"].choices
+        )[1:]
+        if read_only:
+            for field in self.fields.values():
+                field.disabled = True
+
+    @property
+    def data_for_service(self) -> dict:
+        """The validated values, as the model normalised them, for ``clients.services``."""
+        return {name: getattr(self.instance, name) for name in self._meta.fields}

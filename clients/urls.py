@@ -1,0 +1,11 @@
+from django.urls import path
+
+from clients import views
+
+urlpatterns = [
+    path("", views.client_list, name="client_list"),
+    path("nuevo/", views.client_create, name="client_create"),
+    path("<uuid:client_id>/", views.client_edit, name="client_edit"),
+    path("<uuid:client_id>/archivar/", views.client_archive, name="client_archive"),
+    path("<uuid:client_id>/restaurar/", views.client_restore, name="client_restore"),
+]
