@@ -141,6 +141,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "factu.tasks.heartbeat", "schedule": 30.0},
+    "invoicing-overdue": {"task": "invoicing.mark_overdue", "schedule": 3600.0},
     "verifactu-reclaim": {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
@@ -160,6 +161,12 @@ AEAT_CERT_PASSWORD = env.env_str("AEAT_CERT_PASSWORD", "")
 AEAT_CA_FILE = env.env_str("AEAT_CA_FILE", "")
 AEAT_TIMEOUT = env.env_int("AEAT_TIMEOUT", 30, minimum=1)
 AEAT_QR_PRODUCTION = env.env_bool("AEAT_QR_PRODUCTION", False)
+# Factu's own SistemaInformatico (the producer's declaración responsable names these).
+FACTU_PRODUCER_NAME = env.env_str("FACTU_PRODUCER_NAME", "Factu Software SL")
+FACTU_PRODUCER_NIF = env.env_str("FACTU_PRODUCER_NIF", "B87654323")
+FACTU_SYSTEM_ID = env.env_str("FACTU_SYSTEM_ID", "FA")
+FACTU_VERSION = env.env_str("FACTU_VERSION", "1.0")
+FACTU_INSTALLATION_PREFIX = env.env_str("FACTU_INSTALLATION_PREFIX", "factu-")
 VERIFACTU_BATCH_SIZE = env.env_int("VERIFACTU_BATCH_SIZE", 1000, minimum=1)
 VERIFACTU_DEFAULT_WAIT = env.env_int("VERIFACTU_DEFAULT_WAIT", 60, minimum=0)
 VERIFACTU_SENDING_LEASE = env.env_int("VERIFACTU_SENDING_LEASE", 300, minimum=5)

@@ -1,0 +1,272 @@
+"""Invoices as Factu issues them: series, drafts, lines, and the legal snapshot at issue.
+
+Money is integer cents, quantities hundredths of a unit, rates basis points. Once issued,
+an invoice is a legal document: its lines, parties and amounts never change again (guarded
+``save``/``delete``); what can still change is its payment state. Corrections are new
+invoices (rectificativas) or a cancellation, never edits.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from factu.models import Account, Taxpayer
+from invoicing import taxes
+
+
+class InvoiceLocked(Exception):
+    """Raised on any attempt to change what an issued invoice says."""
+
+
+class Series(models.Model):
+    class Kind(models.TextChoices):
+        NORMAL = "F1", "Ordinaria (F1)"
+        SIMPLIFIED = "F2", "Simplificada (F2)"
+        RECTIFYING = "R", "Rectificativa"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey(Taxpayer, on_delete=models.PROTECT, related_name="series")
+    code = models.CharField("código", max_length=20)
+    kind = models.CharField("tipo", max_length=2, choices=Kind.choices, default=Kind.NORMAL)
+    number_format = models.CharField(
+        "formato",
+        max_length=40,
+        default="{year}-{code}-{number}",
+        help_text="Con {year}, {code} y {number}: 2026-A-001.",
+    )
+    padding = models.PositiveSmallIntegerField("cifras", default=3)
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "series"
+        constraints = [
+            models.UniqueConstraint(fields=["taxpayer", "code"], name="series_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_kind_display()})"
+
+    def format_number(self, year: int, number: int) -> str:
+        return self.number_format.format(
+            year=year, code=self.code, number=str(number).zfill(self.padding)
+        )
+
+
+class SeriesCounter(models.Model):
+    """The next number of a series in a year: the row locked while a number is taken."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="counters")
+    year = models.PositiveSmallIntegerField()
+    next_number = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "year"], name="counter_unique_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series.code} {self.year}: {self.next_number}"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Borrador"
+    SENT = "sent", "Emitida"
+    PAID = "paid", "Cobrada"
+    OVERDUE = "overdue", "Vencida"
+    CANCELLED = "cancelled", "Anulada"
+
+
+class Invoice(models.Model):
+    # What may still change once the invoice is issued.
+    MUTABLE_AFTER_ISSUE = {"status", "paid_at", "cancelled_at", "updated_at", "search_text"}
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey(Taxpayer, on_delete=models.PROTECT, related_name="invoices")
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="invoices")
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField("número", max_length=60)
+    invoice_type = models.CharField(max_length=2, default="F1")
+    status = models.CharField(
+        max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    issue_date = models.DateField("fecha de expedición")
+    due_date = models.DateField("vencimiento", null=True, blank=True)
+    operation_date = models.DateField("fecha de operación", null=True, blank=True)
+    client = models.ForeignKey(
+        "clients.Client", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
+    description = models.CharField("descripción", max_length=500, blank=True)
+    irpf_bp = models.PositiveSmallIntegerField("IRPF", default=0)
+    surcharge = models.BooleanField("recargo de equivalencia", default=False)
+    notes = models.TextField("notas", blank=True)
+    payment_details = models.CharField("forma de pago", max_length=200, blank=True)
+
+    # Snapshot of the parties, frozen when the invoice is issued.
+    issuer_name = models.CharField(max_length=120, blank=True)
+    issuer_nif = models.CharField(max_length=9, blank=True)
+    issuer_address = models.CharField(max_length=300, blank=True)
+    client_name = models.CharField(max_length=120, blank=True)
+    client_nif = models.CharField(max_length=9, blank=True)
+    client_country = models.CharField(max_length=2, blank=True)
+    client_id_type = models.CharField(max_length=2, blank=True)
+    client_foreign_id = models.CharField(max_length=20, blank=True)
+    client_address = models.CharField(max_length=300, blank=True)
+    client_email = models.EmailField(blank=True)
+
+    subtotal_cents = models.BigIntegerField(default=0)
+    iva_cents = models.BigIntegerField(default=0)
+    surcharge_cents = models.BigIntegerField(default=0)
+    irpf_cents = models.BigIntegerField(default=0)
+    total_cents = models.BigIntegerField(default=0)
+
+    rectified_invoice = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rectifications"
+    )
+    rectification_type = models.CharField(max_length=1, blank=True)
+    fiscal_invoice = models.OneToOneField(
+        "verifactu.FiscalInvoice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="factu_invoice",
+    )
+    issued_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    search_text = models.TextField(blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "year", "sequence"], name="invoice_unique_sequence"
+            ),
+            models.UniqueConstraint(fields=["taxpayer", "number"], name="invoice_unique_number"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False), name="paid_needs_paid_at"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-issue_date", "-id"], name="invoice_account_order"),
+            models.Index(
+                fields=["account", "status", "-issue_date", "-id"], name="invoice_status_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            issued = (
+                Invoice.objects.filter(pk=self.pk, issued_at__isnull=False).exists()
+                if self.pk
+                else False
+            )
+            if issued and (update_fields is None or set(update_fields) - self.MUTABLE_AFTER_ISSUE):
+                raise InvoiceLocked(
+                    "An issued invoice cannot be changed: rectify or cancel it instead."
+                )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise InvoiceLocked("Invoices are never deleted: cancel it and its number stays.")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def is_issued(self) -> bool:
+        return self.issued_at is not None
+
+    @property
+    def cancelled_before_issue(self) -> bool:
+        """A draft cancelled before issue keeps its number: "anulada antes de emitir"."""
+        return self.status == InvoiceStatus.CANCELLED and self.issued_at is None
+
+    @property
+    def total_display(self) -> str:
+        return taxes.format_euros(self.total_cents)
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField("concepto", max_length=500)
+    quantity = models.IntegerField("cantidad", help_text="Centésimas de unidad: 100 = 1.")
+    unit_price_cents = models.BigIntegerField("precio unitario")
+    discount_bp = models.PositiveSmallIntegerField("descuento", default=0)
+    iva_type = models.CharField("IVA", max_length=30, default=taxes.GENERAL)
+    cause = models.CharField("causa", max_length=2, blank=True)
+    amount_cents = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="line_unique_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    def save(self, *args, **kwargs) -> None:
+        self._check_draft()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._check_draft()
+        return super().delete(*args, **kwargs)
+
+    def as_input(self) -> taxes.LineInput:
+        return taxes.LineInput(
+            quantity=self.quantity,
+            unit_price=self.unit_price_cents,
+            iva_type=self.iva_type,
+            discount_bp=self.discount_bp,
+            cause=self.cause,
+        )
+
+    def _check_draft(self) -> None:
+        if Invoice.objects.filter(pk=self.invoice_id, issued_at__isnull=False).exists():
+            raise InvoiceLocked("The lines of an issued invoice never change.")
+
+
+class InvoiceEvent(models.Model):
+    """The audit log: who did what to an invoice, written in the same transaction."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_label = models.CharField(max_length=120, blank=True)
+    action = models.CharField(max_length=40)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} @ {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def actor(self) -> str:
+        if self.token_label:
+            return f"API: {self.token_label}"
+        return str(self.user) if self.user else "Sistema"

@@ -1,0 +1,607 @@
+"""What people do with invoices: the service functions the browser, the account API and the
+Celery tasks all call (``create_draft``, ``update_draft``, ``issue_invoice``, ``mark_paid``,
+``mark_overdue``, ``cancel_invoice``, ``rectify_invoice``).
+
+Each is one transaction that also writes its audit event. Issuing hands the invoice to the
+VERI*FACTU engine (``verifactu.records.register_invoice``), inside the same transaction, so
+an invoice is issued if and only if its billing record is chained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clients.models import Client
+from factu.models import Taxpayer, User
+from factu.text import normalize_search
+from invoicing import taxes
+from invoicing.models import (
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceStatus,
+    Series,
+    SeriesCounter,
+)
+from verifactu import corrections
+from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, from_cents
+from verifactu.models import ComputerSystem, FiscalInvoice
+from verifactu.records import RecordRefused, register_invoice
+
+
+class InvalidTransition(Exception):
+    """The invoice's status does not allow this action (a 409 for the APIs)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user, or an API token (named by its label)."""
+
+    user: User | None = None
+    token_label: str = ""
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    description: str
+    quantity: int
+    unit_price: int
+    iva_type: str = taxes.GENERAL
+    discount_bp: int = 0
+    cause: str = ""
+
+
+TRANSITIONS = {
+    InvoiceStatus.DRAFT: {InvoiceStatus.SENT, InvoiceStatus.CANCELLED},
+    InvoiceStatus.SENT: {InvoiceStatus.PAID, InvoiceStatus.OVERDUE, InvoiceStatus.CANCELLED},
+    InvoiceStatus.OVERDUE: {InvoiceStatus.PAID, InvoiceStatus.CANCELLED},
+    InvoiceStatus.PAID: {InvoiceStatus.CANCELLED},
+    InvoiceStatus.CANCELLED: set(),
+}
+
+
+def _log(invoice: Invoice, actor: Actor, action: str, **detail) -> None:
+    InvoiceEvent.objects.create(
+        invoice=invoice,
+        user=actor.user,
+        token_label=actor.token_label,
+        action=action,
+        detail=detail,
+    )
+
+
+def _check_transition(invoice: Invoice, target: str) -> None:
+    if target not in TRANSITIONS[InvoiceStatus(invoice.status)]:
+        raise InvalidTransition(
+            f"Una factura {invoice.get_status_display().lower()} no puede pasar a "
+            f"{InvoiceStatus(target).label.lower()}."
+        )
+
+
+def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.LineInput]:
+    errors: dict[str, list[str]] = {}
+    inputs = []
+    if not lines:
+        raise ValidationError({"lines": ["Añada al menos una línea."]})
+    for i, line in enumerate(lines):
+        if not (line.description or "").strip():
+            errors.setdefault(f"lines.{i}.description", []).append("Indique el concepto.")
+        try:
+            inputs.append(
+                taxes.LineInput(
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    iva_type=line.iva_type,
+                    discount_bp=line.discount_bp,
+                    cause=line.cause,
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            errors.setdefault(f"lines.{i}", []).append(str(exc))
+    if errors:
+        raise ValidationError(errors)
+    try:
+        taxes.compute_totals(inputs, rectificativa=rectificativa)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"lines": [str(exc)]}) from None
+    return inputs
+
+
+def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
+    InvoiceLine.objects.filter(invoice=invoice).delete()
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=i + 1,
+            description=line.description.strip(),
+            quantity=line.quantity,
+            unit_price_cents=line.unit_price,
+            discount_bp=line.discount_bp,
+            iva_type=line.iva_type,
+            cause=line.cause,
+            amount_cents=totals.lines[i],
+        )
+        for i, line in enumerate(lines)
+    )
+
+
+def _apply_totals(invoice: Invoice, totals: taxes.InvoiceTotals) -> None:
+    invoice.subtotal_cents = totals.subtotal_cents
+    invoice.iva_cents = totals.iva_cents
+    invoice.surcharge_cents = totals.surcharge_cents
+    invoice.irpf_cents = totals.irpf_cents
+    invoice.total_cents = totals.total_cents
+
+
+def preview_totals(
+    lines: Sequence[DraftLine],
+    *,
+    irpf_bp: int = 0,
+    surcharge: bool = False,
+    rectificativa: bool = False,
+) -> taxes.InvoiceTotals:
+    """Totals of lines not yet saved (the draft form's live totals use this)."""
+    inputs = _line_inputs(lines, rectificativa)
+    return taxes.compute_totals(
+        inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
+    )
+
+
+def _validate_parties(taxpayer: Taxpayer, series: Series, client: Client | None) -> None:
+    errors = {}
+    if series.taxpayer_id != taxpayer.pk:
+        errors["series"] = ["Esa serie es de otro contribuyente."]
+    elif series.archived:
+        errors["series"] = ["Esa serie está archivada."]
+    if client is not None:
+        if client.taxpayer_id != taxpayer.pk:
+            errors["client"] = ["Ese cliente es de otro contribuyente."]
+        elif client.archived_at is not None:
+            errors["client"] = ["Ese cliente está archivado."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _take_number(series: Series, year: int) -> tuple[int, str]:
+    """The next correlative number of the series for the year, from the locked counter."""
+    SeriesCounter.objects.get_or_create(series=series, year=year)
+    counter = SeriesCounter.objects.select_for_update().get(series=series, year=year)
+    number = counter.next_number
+    counter.next_number = number + 1
+    counter.save(update_fields=["next_number"])
+    return number, series.format_number(year, number)
+
+
+def _search_text(invoice: Invoice) -> str:
+    client = invoice.client
+    parts = [
+        invoice.number,
+        invoice.description,
+        invoice.client_name,
+        invoice.client_nif,
+        invoice.client_email,
+    ]
+    if client is not None and not invoice.is_issued:
+        parts += [client.name, client.nif, client.email]
+    return normalize_search(" ".join(p for p in parts if p))
+
+
+def create_draft(
+    taxpayer: Taxpayer,
+    *,
+    series: Series,
+    client: Client | None,
+    issue_date: date,
+    lines: Sequence[DraftLine],
+    due_date: date | None = None,
+    irpf_bp: int = 0,
+    description: str = "",
+    notes: str = "",
+    payment_details: str = "",
+    actor: Actor,
+    rectified_invoice: Invoice | None = None,
+    rectification_type: str = "",
+    invoice_type: str | None = None,
+) -> Invoice:
+    """A draft with its number taken now, as the account API's seed shows."""
+    _validate_parties(taxpayer, series, client)
+    if due_date and due_date < issue_date:
+        raise ValidationError({"dueDate": ["El vencimiento no puede ser anterior a la fecha."]})
+    rectificativa = series.kind == Series.Kind.RECTIFYING
+    surcharge = bool(client and client.recargo_equivalencia)
+    inputs = _line_inputs(lines, rectificativa)
+    try:
+        totals = taxes.compute_totals(
+            inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
+        )
+    except ValueError as exc:
+        raise ValidationError({"irpfRate": [str(exc)]}) from None
+    with transaction.atomic():
+        sequence, number = _take_number(series, issue_date.year)
+        invoice = Invoice(
+            account=taxpayer.account,
+            taxpayer=taxpayer,
+            series=series,
+            year=issue_date.year,
+            sequence=sequence,
+            number=number,
+            invoice_type=invoice_type or (series.kind if not rectificativa else "R1"),
+            issue_date=issue_date,
+            due_date=due_date,
+            client=client,
+            description=description.strip(),
+            irpf_bp=irpf_bp,
+            surcharge=surcharge,
+            notes=notes,
+            payment_details=payment_details,
+            rectified_invoice=rectified_invoice,
+            rectification_type=rectification_type,
+            created_by=actor.user,
+        )
+        _apply_totals(invoice, totals)
+        invoice.search_text = _search_text(invoice)
+        invoice.save()
+        _store_lines(invoice, lines, totals)
+        _log(invoice, actor, "created", number=number, total_cents=totals.total_cents)
+    return invoice
+
+
+def update_draft(
+    invoice: Invoice,
+    *,
+    client: Client | None,
+    issue_date: date,
+    lines: Sequence[DraftLine],
+    due_date: date | None = None,
+    irpf_bp: int = 0,
+    description: str = "",
+    notes: str = "",
+    payment_details: str = "",
+    actor: Actor,
+) -> Invoice:
+    """Change a draft. Its number stays; its year cannot change (the number carries it)."""
+    if not invoice.is_draft:
+        raise InvalidTransition("Solo se pueden modificar los borradores.")
+    _validate_parties(invoice.taxpayer, invoice.series, client)
+    if issue_date.year != invoice.year:
+        raise ValidationError(
+            {"issueDate": [f"El número {invoice.number} es del año {invoice.year}."]}
+        )
+    rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
+    surcharge = bool(client and client.recargo_equivalencia)
+    inputs = _line_inputs(lines, rectificativa)
+    totals = taxes.compute_totals(
+        inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
+    )
+    with transaction.atomic():
+        invoice.client = client
+        invoice.issue_date = issue_date
+        invoice.due_date = due_date
+        invoice.irpf_bp = irpf_bp
+        invoice.surcharge = surcharge
+        invoice.description = description.strip()
+        invoice.notes = notes
+        invoice.payment_details = payment_details
+        _apply_totals(invoice, totals)
+        invoice.search_text = _search_text(invoice)
+        invoice.save()
+        _store_lines(invoice, lines, totals)
+        _log(invoice, actor, "updated", total_cents=totals.total_cents)
+    return invoice
+
+
+def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
+    """Factu's own SistemaInformatico, one installation per account."""
+    account = taxpayer.account
+    system, _ = ComputerSystem.objects.get_or_create(
+        account=account,
+        producer_nif=settings.FACTU_PRODUCER_NIF,
+        system_id=settings.FACTU_SYSTEM_ID,
+        installation_number=f"{settings.FACTU_INSTALLATION_PREFIX}{account.slug}"[:100],
+        defaults={
+            "producer_name": settings.FACTU_PRODUCER_NAME,
+            "name": "Factu",
+            "version": settings.FACTU_VERSION,
+            "only_verifactu": True,
+            "multi_taxpayer_capable": True,
+            "multiple_taxpayers": account.taxpayers.count() > 1,
+        },
+    )
+    return system
+
+
+def _date_problems(invoice: Invoice) -> dict[str, list[str]]:
+    issued = Invoice.objects.filter(
+        series=invoice.series, year=invoice.year, issued_at__isnull=False
+    )
+    later_dated = (
+        issued.filter(sequence__lt=invoice.sequence, issue_date__gt=invoice.issue_date)
+        .order_by("sequence")
+        .first()
+    )
+    if later_dated:
+        return {
+            "issueDate": [
+                f"La factura {later_dated.number}, anterior en la serie, tiene fecha "
+                f"{later_dated.issue_date:%d/%m/%Y}: esta no puede ser de una fecha anterior."
+            ]
+        }
+    earlier_dated = (
+        issued.filter(sequence__gt=invoice.sequence, issue_date__lt=invoice.issue_date)
+        .order_by("sequence")
+        .first()
+    )
+    if earlier_dated:
+        return {
+            "issueDate": [
+                f"La factura {earlier_dated.number}, posterior en la serie, tiene fecha "
+                f"{earlier_dated.issue_date:%d/%m/%Y}: esta no puede ser de una fecha posterior."
+            ]
+        }
+    last = FiscalInvoice.objects.filter(taxpayer=invoice.taxpayer).order_by("-invoice_date").first()
+    if last and last.invoice_date > invoice.issue_date:
+        return {
+            "issueDate": [
+                f"El último registro de facturación ({last.invoice_number}) es del "
+                f"{last.invoice_date:%d/%m/%Y}: la fecha no puede ser anterior."
+            ]
+        }
+    if invoice.issue_date > timezone.localdate():
+        return {"issueDate": ["La fecha de expedición no puede ser futura."]}
+    original = invoice.rectified_invoice
+    if original and invoice.issue_date < original.issue_date:
+        return {
+            "issueDate": [
+                f"Una rectificativa no puede ser anterior a la factura {original.number}."
+            ]
+        }
+    return {}
+
+
+def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
+    totals = taxes.compute_totals(
+        [line.as_input() for line in lines],
+        irpf_bp=invoice.irpf_bp,
+        surcharge=invoice.surcharge,
+        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
+    )
+    breakdown = tuple(
+        BreakdownFacts(
+            tax_type="01",
+            regime_type=group.regime_type,
+            operation_type=group.operation_type,
+            base_amount=from_cents(group.base_cents),
+            tax_rate=taxes.percent(group.rate_bp) if group.reports_rate else None,
+            tax_amount=from_cents(group.iva_cents) if group.reports_rate else None,
+            surcharge_rate=taxes.percent(group.surcharge_rate_bp) if group.has_surcharge else None,
+            surcharge_amount=from_cents(group.surcharge_cents) if group.has_surcharge else None,
+        )
+        for group in totals.groups
+    )
+    description = invoice.description or "; ".join(line.description for line in lines)
+    original = invoice.rectified_invoice
+    rectified = ()
+    base = tax = None
+    if original is not None:
+        rectified = (InvoiceRef(original.number, original.issue_date),)
+        if invoice.rectification_type == "S":
+            base = from_cents(original.subtotal_cents)
+            tax = from_cents(original.iva_cents + original.surcharge_cents)
+    spanish = invoice.client_nif != ""
+    return InvoiceFacts(
+        issuer_nif=invoice.issuer_nif,
+        issuer_name=invoice.issuer_name,
+        invoice_number=invoice.number,
+        invoice_date=invoice.issue_date,
+        invoice_type=invoice.invoice_type,
+        description=description[:500],
+        breakdown=breakdown,
+        total_amount=from_cents(totals.fiscal_total_cents),
+        total_tax_amount=from_cents(totals.tax_total_cents),
+        operation_date=invoice.operation_date,
+        recipient_nif=invoice.client_nif,
+        recipient_name=invoice.client_name if (spanish or invoice.client_foreign_id) else "",
+        recipient_country="" if spanish else invoice.client_country,
+        recipient_id_type="" if spanish else invoice.client_id_type,
+        recipient_id="" if spanish else invoice.client_foreign_id,
+        rectification_type=invoice.rectification_type,
+        rectified_invoices=rectified,
+        rectification_base=base,
+        rectification_tax=tax,
+    )
+
+
+def _freeze_parties(invoice: Invoice) -> None:
+    taxpayer = invoice.taxpayer
+    invoice.issuer_name = taxpayer.name
+    invoice.issuer_nif = taxpayer.nif
+    invoice.issuer_address = ", ".join(
+        p
+        for p in (
+            taxpayer.address,
+            f"{taxpayer.postal_code} {taxpayer.city}".strip(),
+            taxpayer.province,
+        )
+        if p
+    )
+    client = invoice.client
+    if client is None:
+        return
+    invoice.client_name = client.name
+    invoice.client_nif = client.nif
+    invoice.client_country = client.country
+    invoice.client_id_type = client.id_type
+    invoice.client_foreign_id = client.foreign_id
+    invoice.client_email = client.email
+    invoice.client_address = ", ".join(
+        p
+        for p in (client.address, f"{client.postal_code} {client.city}".strip(), client.province)
+        if p
+    )
+
+
+FROZEN_AT_ISSUE = [
+    "status",
+    "issued_at",
+    "fiscal_invoice",
+    "issuer_name",
+    "issuer_nif",
+    "issuer_address",
+    "client_name",
+    "client_nif",
+    "client_country",
+    "client_id_type",
+    "client_foreign_id",
+    "client_address",
+    "client_email",
+    "search_text",
+    "updated_at",
+]
+
+
+def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None) -> Invoice:
+    """Issue a draft: check its dates, freeze the parties, and register its billing record.
+
+    Raises ``ValidationError`` (dates, parties) or ``RecordRefused`` (AEAT's rules) before
+    anything changes; on success the invoice is ``sent`` and its record ``queued``.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _check_transition(invoice, InvoiceStatus.SENT)
+        if invoice.client is None and invoice.invoice_type not in ("F2", "R5"):
+            raise ValidationError({"clientId": ["Una factura completa necesita un cliente."]})
+        problems = _date_problems(invoice)
+        if problems:
+            raise ValidationError(problems)
+        _freeze_parties(invoice)
+        lines = list(invoice.lines.all())
+        registration = register_invoice(
+            account=invoice.account,
+            taxpayer=invoice.taxpayer,
+            system=factu_computer_system(invoice.taxpayer),
+            facts=_facts(invoice, lines),
+            source=FiscalInvoice.Source.FACTU,
+            now=now,
+        )
+        invoice.fiscal_invoice = registration.invoice
+        invoice.status = InvoiceStatus.SENT
+        invoice.issued_at = now
+        invoice.search_text = _search_text(invoice)
+        invoice.save(update_fields=FROZEN_AT_ISSUE)
+        _log(invoice, actor, "issued", huella=registration.record.huella)
+    return invoice
+
+
+def mark_paid(invoice: Invoice, *, paid_at: datetime, actor: Actor) -> Invoice:
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _check_transition(invoice, InvoiceStatus.PAID)
+        if paid_at is None:
+            raise ValidationError({"paidAt": ["Indique la fecha de cobro."]})
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at = paid_at
+        invoice.save(update_fields=["status", "paid_at", "updated_at"])
+        _log(invoice, actor, "paid", paid_at=paid_at.isoformat())
+    return invoice
+
+
+def mark_overdue(today: date | None = None) -> int:
+    """Sent invoices past their due date become overdue (the periodic task calls this)."""
+    today = today or timezone.localdate()
+    count = 0
+    due = Invoice.objects.filter(status=InvoiceStatus.SENT, due_date__lt=today)
+    for invoice in due.iterator():
+        with transaction.atomic():
+            updated = Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.SENT).update(
+                status=InvoiceStatus.OVERDUE, updated_at=timezone.now()
+            )
+            if updated:
+                _log(invoice, Actor(), "overdue", due_date=invoice.due_date.isoformat())
+                count += 1
+    return count
+
+
+def cancel_invoice(invoice: Invoice, *, actor: Actor, reason: str = "") -> Invoice:
+    """A draft is cancelled keeping its number ("anulada antes de emitir"); an issued one
+    gets a RegistroAnulacion chained for it."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _check_transition(invoice, InvoiceStatus.CANCELLED)
+        record = None
+        if invoice.fiscal_invoice_id:
+            record = corrections.cancel(invoice.fiscal_invoice)
+        invoice.status = InvoiceStatus.CANCELLED
+        invoice.cancelled_at = timezone.now()
+        invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _log(invoice, actor, "cancelled", reason=reason, huella=record.huella if record else "")
+    return invoice
+
+
+def rectify_invoice(
+    original: Invoice,
+    *,
+    series: Series,
+    rectification_type: str,
+    lines: Sequence[DraftLine],
+    issue_date: date,
+    invoice_type: str = "R1",
+    actor: Actor,
+    description: str = "",
+) -> Invoice:
+    """A draft rectificativa of an issued invoice, by substitution (S) or differences (I)."""
+    if not original.is_issued:
+        raise InvalidTransition("Solo se rectifican facturas emitidas; un borrador se edita.")
+    if series.kind != Series.Kind.RECTIFYING:
+        raise ValidationError({"series": ["Use una serie rectificativa."]})
+    if rectification_type not in ("S", "I"):
+        raise ValidationError({"rectificationType": ["S (sustitución) o I (diferencias)."]})
+    if invoice_type not in ("R1", "R2", "R3", "R4", "R5"):
+        raise ValidationError({"invoiceType": ["R1 a R5."]})
+    if (original.invoice_type == "F2") != (invoice_type == "R5"):
+        raise ValidationError(
+            {"invoiceType": ["R5 rectifica facturas simplificadas, y solo ellas."]}
+        )
+    if issue_date < original.issue_date:
+        raise ValidationError(
+            {"issueDate": [f"No puede ser anterior a la factura {original.number}."]}
+        )
+    with transaction.atomic():
+        draft = create_draft(
+            original.taxpayer,
+            series=series,
+            client=original.client,
+            issue_date=issue_date,
+            lines=lines,
+            irpf_bp=original.irpf_bp,
+            description=description or f"Rectificación de la factura {original.number}",
+            actor=actor,
+            rectified_invoice=original,
+            rectification_type=rectification_type,
+            invoice_type=invoice_type,
+        )
+        _log(original, actor, "rectified", by=draft.number)
+    return draft
+
+
+__all__ = [
+    "Actor",
+    "DraftLine",
+    "InvalidTransition",
+    "RecordRefused",
+    "cancel_invoice",
+    "create_draft",
+    "issue_invoice",
+    "mark_overdue",
+    "mark_paid",
+    "preview_totals",
+    "rectify_invoice",
+    "update_draft",
+]

@@ -1,0 +1,76 @@
+"""Concurrent issues in one series on PostgreSQL: consecutive numbers, none duplicated,
+and one unbroken chain of billing records."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from clients.services import create_client
+from invoicing.models import Invoice, InvoiceStatus, Series
+from tests.processes import ROOT, child_env
+from verifactu.integrity import verify_all
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+WRITERS = 12
+PER_WRITER = 3
+
+WRITER = """
+import os, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
+django.setup()
+from django.db import connections
+from django.utils import timezone
+from clients.models import Client
+from invoicing.models import Series
+from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
+
+series = Series.objects.select_related("taxpayer").get(pk="{series}")
+client = Client.objects.get(pk="{client}")
+while not os.path.exists("{go}"):
+    time.sleep(0.01)
+for _ in range({n}):
+    draft = create_draft(series.taxpayer, series=series, client=client,
+                         issue_date=timezone.localdate(), actor=Actor(),
+                         lines=[DraftLine("Servicio", 100, 10000, "general")])
+    issue_invoice(draft, actor=Actor())
+connections.close_all()
+"""
+
+
+def test_concurrent_issues_in_one_series_give_consecutive_numbers(
+    transactional_db, taxpayer, tmp_path
+):
+    series = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="C")
+    client = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
+    go = tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WRITER.format(series=series.pk, client=client.pk, go=go, n=PER_WRITER),
+            ],
+            cwd=ROOT,
+            env=child_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(WRITERS)
+    ]
+    time.sleep(3)
+    go.touch()
+    errors = [w.communicate(timeout=240)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * WRITERS, "\n".join(errors)
+
+    invoices = Invoice.objects.filter(series=series)
+    total = WRITERS * PER_WRITER
+    assert sorted(invoices.values_list("sequence", flat=True)) == list(range(1, total + 1))
+    assert invoices.values("number").distinct().count() == total
+    assert set(invoices.values_list("status", flat=True)) == {InvoiceStatus.SENT}
+    assert all(report.ok for report in verify_all())
