@@ -25,11 +25,34 @@ def test_seed_demo_creates_the_demo_accounts_and_prints_the_login(db):
     assert gestoria.account.taxpayers.count() == 3
 
 
+def counts() -> tuple[int, ...]:
+    from clients.models import Client
+    from invoicing.models import Invoice
+    from verifactu.models import BillingRecord
+
+    models = (User, Account, Taxpayer, Client, Invoice, BillingRecord)
+    return tuple(model.objects.count() for model in models)
+
+
 def test_seed_demo_is_idempotent(db):
     seed()
-    counts = (User.objects.count(), Account.objects.count(), Taxpayer.objects.count())
+    before = counts()
     seed()
-    assert (User.objects.count(), Account.objects.count(), Taxpayer.objects.count()) == counts
+    assert counts() == before
+
+
+def test_demo_taxpayers_have_invoices_in_every_status(db):
+    from invoicing.models import Invoice, InvoiceStatus
+
+    seed()
+    autonomo = Taxpayer.objects.get(account__slug="demo-autonomo")
+    statuses = set(Invoice.objects.filter(taxpayer=autonomo).values_list("status", flat=True))
+    assert statuses == set(InvoiceStatus.values)
+    assert Invoice.objects.filter(
+        taxpayer=autonomo, issued_at__isnull=True, status=InvoiceStatus.CANCELLED
+    ).exists()
+    for taxpayer in Taxpayer.objects.filter(account__slug="demo-gestoria"):
+        assert taxpayer.fiscal_invoices.exists()
 
 
 def test_demo_user_logs_in_and_switches_gestoria_taxpayers(client, db):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -85,6 +90,19 @@ class Command(BaseCommand):
                 fields = {k: v for k, v in data.items() if k != "nif"}
                 Taxpayer.objects.update_or_create(account=account, nif=data["nif"], defaults=fields)
 
+        self.seed_apps(user)
         self.stdout.write(f"Login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         for spec in ACCOUNTS:
             self.stdout.write(f"Account: {spec['slug']} ({spec['role']})")
+
+    def seed_apps(self, user: User) -> None:
+        """Each app that has a ``demo`` module seeds its own data for every demo taxpayer,
+        so this command (in ``factu``) never imports the apps that depend on it."""
+        taxpayers = Taxpayer.objects.filter(account__slug__in=[a["slug"] for a in ACCOUNTS])
+        for config in apps.get_app_configs():
+            own = config.path.startswith(str(settings.BASE_DIR))
+            if config.name == "factu" or not own or find_spec(f"{config.name}.demo") is None:
+                continue
+            demo = import_module(f"{config.name}.demo")
+            for taxpayer in taxpayers.order_by("name"):
+                demo.seed(taxpayer, user)
