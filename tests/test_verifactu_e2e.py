@@ -284,3 +284,17 @@ def test_reconcile_reports_what_the_aeat_does_not_hold(
     simulator.reset()  # the AEAT lost everything
     with pytest.raises(CommandError, match="2 difference"):
         call_command("verifactu_reconcile", "--taxpayer", "B87654323")
+
+
+def test_two_workers_share_the_work_without_sending_a_record_twice(run_worker, register, simulator):
+    run_worker("first")
+    run_worker("second")
+    records = []
+    for burst in range(3):
+        records += register_many(register, 10, prefix=f"B{burst}")
+        time.sleep(0.5)
+    rows = settled(records)
+    assert {r.status for r in rows} == {RecordStatus.ACCEPTED}
+    received = simulator.snapshot()["received"]
+    assert all(count == 1 for count in received.values()), received
+    stored_once(simulator, records)

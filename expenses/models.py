@@ -1,0 +1,82 @@
+"""What a taxpayer spends: expenses in integer cents, with their category and receipt."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from factu.models import Account, Taxpayer
+
+DEFAULT_CATEGORIES = [
+    "Software y tecnologia",
+    "Suministros",
+    "Alquiler",
+    "Material de oficina",
+    "Servicios profesionales",
+    "Viajes y dietas",
+    "Formación",
+    "Seguros",
+    "Publicidad",
+    "Vehículo",
+    "Otros",
+]
+
+
+class ExpenseCategory(models.Model):
+    """A category: the seeded Spanish set (no account) or one an account added."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="expense_categories"
+    )
+    name = models.CharField("nombre", max_length=80)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "expense categories"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="category_unique_name"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(account__isnull=True), name="category_unique_global"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Expense(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey(Taxpayer, on_delete=models.PROTECT, related_name="expenses")
+    date = models.DateField("fecha")
+    description = models.CharField("descripción", max_length=300)
+    supplier_name = models.CharField("proveedor", max_length=120, blank=True)
+    supplier_nif = models.CharField("NIF del proveedor", max_length=20, blank=True)
+    amount_cents = models.BigIntegerField("importe total")
+    base_cents = models.BigIntegerField("base imponible", null=True, blank=True)
+    iva_rate_bp = models.PositiveIntegerField("tipo de IVA", null=True, blank=True)
+    iva_cents = models.BigIntegerField("cuota de IVA", null=True, blank=True)
+    is_deductible = models.BooleanField("deducible", default=True)
+    deductible_bp = models.PositiveIntegerField("porcentaje deducible", default=10000)
+    category = models.ForeignKey(
+        ExpenseCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="expenses"
+    )
+    paid = models.BooleanField("pagado", default=True)
+    receipt = models.FileField("justificante", upload_to="receipts/%Y/%m/", blank=True)
+    search_text = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["account", "-date", "-id"], name="expense_account_order")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(deductible_bp__lte=10000), name="expense_deductible_bp_max"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.description}"
