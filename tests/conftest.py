@@ -190,3 +190,19 @@ def register(account, taxpayer, computer_system):
         )
 
     return _register
+
+
+@pytest.fixture
+def api_token(account, owner) -> str:
+    """A raw API token of ``account``, created by its owner."""
+    from api.services import create_token
+
+    _, raw = create_token(account, owner, "tests")
+    return raw
+
+
+@pytest.fixture
+def api_client(client, api_token):
+    """The Django test client sending ``Authorization: Bearer <token>`` on every request."""
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_token}"
+    return client

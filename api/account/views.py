@@ -1,0 +1,440 @@
+"""The account API (seed 000): thin views over the same services the browser uses."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.account import serializers as s
+from api.exceptions import Conflict
+from api.idempotency import IdempotentMixin
+from clients.models import Client
+from clients.services import create_client, search_clients
+from expenses.models import Expense
+from expenses.services import categories_for, create_expense
+from factu.models import Taxpayer
+from factu.text import normalize_search
+from invoicing import services
+from invoicing.models import Invoice, InvoiceStatus, Series
+from verifactu.records import RecordRefused
+
+PAGE_SIZE = 50
+
+
+def _query_date(request, name: str) -> date | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: ["Use YYYY-MM-DD."]}) from None
+
+
+def _page(request) -> int:
+    raw = request.query_params.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValidationError({"page": ["Must be a positive integer."]})
+    return int(raw)
+
+
+def paginated(request, queryset, item) -> Response:
+    page = _page(request)
+    total = queryset.count()
+    rows = queryset[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return Response(
+        {"items": [item(row) for row in rows], "total": total, "page": page, "limit": PAGE_SIZE}
+    )
+
+
+def django_errors(exc: DjangoValidationError) -> ValidationError:
+    if hasattr(exc, "error_dict"):
+        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
+    return ValidationError({"non_field_errors": exc.messages})
+
+
+def refused(exc: RecordRefused) -> ValidationError:
+    errors: dict[str, list[str]] = {}
+    for p in exc.problems:
+        errors.setdefault(p.field, []).append(
+            f"{p.message} (AEAT {p.code})" if p.code.isdigit() else p.message
+        )
+    return ValidationError(errors)
+
+
+class AccountView(IdempotentMixin, APIView):
+    @property
+    def account(self):
+        return self.request.auth.account
+
+    def taxpayer(self, taxpayer_id) -> Taxpayer:
+        taxpayers = Taxpayer.objects.filter(account=self.account)
+        if taxpayer_id is None:
+            only = list(taxpayers[:2])
+            if len(only) != 1:
+                raise ValidationError(
+                    {"taxpayerId": ["Required: this account has several taxpayers."]}
+                    if only
+                    else {"taxpayerId": ["This account has no taxpayer yet."]}
+                )
+            return only[0]
+        taxpayer = taxpayers.filter(pk=taxpayer_id).first()
+        if taxpayer is None:
+            raise Http404("No such taxpayer.")
+        return taxpayer
+
+    def invoice(self, invoice_id) -> Invoice:
+        invoice = (
+            Invoice.objects.filter(account=self.account, pk=invoice_id)
+            .select_related("client", "taxpayer", "series")
+            .first()
+        )
+        if invoice is None:
+            raise Http404("No such invoice.")
+        return invoice
+
+    def actor(self) -> services.Actor:
+        token = self.request.auth
+        return services.Actor(user=token.created_by, token_label=f"{token.name} ({token.prefix}…)")
+
+
+class InvoiceListView(AccountView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("status", str),
+            OpenApiParameter("dateFrom", str),
+            OpenApiParameter("dateTo", str),
+            OpenApiParameter("search", str),
+            OpenApiParameter("taxpayerId", str),
+        ]
+    )
+    def get(self, request):
+        invoices = Invoice.objects.filter(account=self.account).select_related("client")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in InvoiceStatus.values:
+                raise ValidationError({"status": [f"One of {', '.join(InvoiceStatus.values)}."]})
+            invoices = invoices.filter(status=wanted)
+        date_from, date_to = _query_date(request, "dateFrom"), _query_date(request, "dateTo")
+        if date_from:
+            invoices = invoices.filter(issue_date__gte=date_from)
+        if date_to:
+            invoices = invoices.filter(issue_date__lte=date_to)
+        taxpayer_id = request.query_params.get("taxpayerId")
+        if taxpayer_id:
+            invoices = invoices.filter(taxpayer=self.taxpayer(taxpayer_id))
+        for term in normalize_search(request.query_params.get("search", "")).split():
+            invoices = invoices.filter(search_text__contains=term)
+        return paginated(request, invoices.order_by("-issue_date", "-id"), s.invoice_item)
+
+    @extend_schema(request=s.InvoiceInputSerializer)
+    def post(self, request):
+        serializer = s.InvoiceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        series = Series.objects.filter(account=self.account, pk=data["seriesId"]).first()
+        if series is None:
+            raise Http404("No such series.")
+        taxpayer = series.taxpayer
+        if data.get("taxpayerId") and data["taxpayerId"] != taxpayer.pk:
+            raise ValidationError({"taxpayerId": ["The series belongs to another taxpayer."]})
+        client = None
+        if data.get("clientId"):
+            client = Client.objects.filter(account=self.account, pk=data["clientId"]).first()
+            if client is None:
+                raise Http404("No such client.")
+        lines = [
+            services.DraftLine(
+                description=line["description"],
+                quantity=line["quantity"],
+                unit_price=line["unitPrice"],
+                iva_type=line["ivaType"],
+                discount_bp=line.get("discount", 0),
+                cause=line.get("exemptionCause") or line.get("notSubjectCause") or "",
+            )
+            for line in data["lines"]
+        ]
+        try:
+            invoice = services.create_draft(
+                taxpayer,
+                series=series,
+                client=client,
+                issue_date=data["issueDate"],
+                due_date=data.get("dueDate"),
+                lines=lines,
+                irpf_bp=data["irpfRate"] if data["applyIrpf"] else 0,
+                description=data["description"],
+                notes=data["notes"],
+                actor=self.actor(),
+            )
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from None
+        return Response(
+            {
+                "id": str(invoice.pk),
+                "invoiceNumber": invoice.number,
+                "status": invoice.status,
+                "total": invoice.total_cents,
+                "subtotal": invoice.subtotal_cents,
+                "ivaAmount": invoice.iva_cents,
+                "irpfAmount": invoice.irpf_cents,
+                "surchargeAmount": invoice.surcharge_cents,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InvoiceDetailView(AccountView):
+    def get(self, request, invoice_id):
+        invoice = self.invoice(invoice_id)
+        client = invoice.client
+        return Response(
+            {
+                "invoice": {
+                    "id": str(invoice.pk),
+                    "invoiceNumber": invoice.number,
+                    "issueDate": invoice.issue_date.isoformat(),
+                    "dueDate": invoice.due_date.isoformat() if invoice.due_date else None,
+                    "status": invoice.status,
+                    "total": invoice.total_cents,
+                    "subtotal": invoice.subtotal_cents,
+                    "ivaAmount": invoice.iva_cents,
+                    "irpfAmount": invoice.irpf_cents,
+                    "surchargeAmount": invoice.surcharge_cents,
+                    "paidAt": s.iso_millis(invoice.paid_at),
+                    "fiscalInvoiceId": (
+                        str(invoice.fiscal_invoice_id) if invoice.fiscal_invoice_id else None
+                    ),
+                },
+                "lines": [
+                    {
+                        "description": line.description,
+                        "quantity": line.quantity,
+                        "unitPrice": line.unit_price_cents,
+                        "amount": line.amount_cents,
+                        "ivaType": line.iva_type,
+                        "discount": line.discount_bp,
+                    }
+                    for line in invoice.lines.all()
+                ],
+                "clientName": invoice.client_name or (client.name if client else ""),
+                "clientNif": invoice.client_nif or (client.nif if client else ""),
+            }
+        )
+
+
+class InvoiceStatusView(AccountView):
+    @extend_schema(request=s.StatusInputSerializer)
+    def patch(self, request, invoice_id):
+        invoice = self.invoice(invoice_id)
+        serializer = s.StatusInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = serializer.validated_data["status"]
+        actor = self.actor()
+        try:
+            if target == InvoiceStatus.SENT:
+                invoice = services.issue_invoice(invoice, actor=actor)
+            elif target == InvoiceStatus.PAID:
+                paid_at = serializer.validated_data.get("paidAt")
+                if paid_at is None:
+                    raise ValidationError({"paidAt": ["Required when the status is paid."]})
+                invoice = services.mark_paid(invoice, paid_at=paid_at, actor=actor)
+            elif target == InvoiceStatus.CANCELLED:
+                invoice = services.cancel_invoice(invoice, actor=actor)
+            else:
+                raise Conflict(f"An invoice cannot be set to {target} by hand.")
+        except services.InvalidTransition as exc:
+            raise Conflict(str(exc)) from None
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from None
+        except RecordRefused as exc:
+            raise refused(exc) from None
+        return Response(
+            {
+                "id": str(invoice.pk),
+                "invoiceNumber": invoice.number,
+                "status": invoice.status,
+                "paidAt": s.iso_millis(invoice.paid_at),
+            }
+        )
+
+
+class InvoicePdfView(AccountView):
+    def get(self, request, invoice_id):
+        from invoicing.documents import document_for
+        from invoicing.pdf import InvoiceRenderer
+
+        filename, mimetype, data = InvoiceRenderer().render(document_for(self.invoice(invoice_id)))
+        response = HttpResponse(data, content_type=mimetype)
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        return response
+
+
+def client_item(client: Client) -> dict:
+    return {
+        "id": str(client.pk),
+        "name": client.name,
+        "nif": client.nif,
+        "email": client.email,
+        "address": client.address,
+        "city": client.city,
+        "postalCode": client.postal_code,
+        "country": client.country,
+        "taxpayerId": str(client.taxpayer_id),
+    }
+
+
+class ClientListView(AccountView):
+    @extend_schema(parameters=[OpenApiParameter("search", str)])
+    def get(self, request):
+        clients = search_clients(self.account, request.query_params.get("search", ""))
+        return Response([client_item(c) for c in clients.order_by("name", "id")])
+
+    @extend_schema(request=s.ClientInputSerializer)
+    def post(self, request):
+        serializer = s.ClientInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        taxpayer = self.taxpayer(data.get("taxpayerId"))
+        try:
+            client = create_client(
+                taxpayer,
+                {
+                    "name": data["name"],
+                    "nif": data["nif"],
+                    "email": data["email"],
+                    "address": data["address"],
+                    "city": data["city"],
+                    "postal_code": data["postalCode"],
+                    "province": data["province"],
+                    "country": data["country"].upper(),
+                    "id_type": data["idType"],
+                    "foreign_id": data["foreignId"],
+                    "recargo_equivalencia": data["recargoEquivalencia"],
+                },
+            )
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from None
+        return Response(client_item(client), status=status.HTTP_201_CREATED)
+
+
+class SeriesListView(AccountView):
+    def get(self, request):
+        series = Series.objects.filter(account=self.account, archived=False).order_by(
+            "taxpayer__name", "code"
+        )
+        year = timezone.localdate().year
+        counters = {}
+        for item in series:
+            counter = item.counters.filter(year=year).first()
+            counters[item.pk] = counter.next_number if counter else 1
+        return Response(
+            [
+                {
+                    "id": str(item.pk),
+                    "code": item.code,
+                    "kind": item.kind,
+                    "taxpayerId": str(item.taxpayer_id),
+                    "nextNumber": item.format_number(year, counters[item.pk]),
+                }
+                for item in series
+            ]
+        )
+
+
+def expense_item(expense: Expense) -> dict:
+    return {
+        "id": str(expense.pk),
+        "date": expense.date.isoformat(),
+        "description": expense.description,
+        "amount": expense.amount_cents,
+        "isDeductible": expense.is_deductible,
+        "categoryName": expense.category.name if expense.category else None,
+        "receiptUrl": None,
+        "baseAmount": expense.base_cents,
+        "ivaRate": expense.iva_rate_bp,
+        "ivaAmount": expense.iva_cents,
+        "supplierName": expense.supplier_name,
+        "supplierNif": expense.supplier_nif,
+        "taxpayerId": str(expense.taxpayer_id),
+    }
+
+
+class ExpenseListView(AccountView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int),
+            OpenApiParameter("dateFrom", str),
+            OpenApiParameter("dateTo", str),
+            OpenApiParameter("deductible", str),
+            OpenApiParameter("search", str),
+        ]
+    )
+    def get(self, request):
+        expenses = Expense.objects.filter(account=self.account).select_related("category")
+        date_from, date_to = _query_date(request, "dateFrom"), _query_date(request, "dateTo")
+        if date_from:
+            expenses = expenses.filter(date__gte=date_from)
+        if date_to:
+            expenses = expenses.filter(date__lte=date_to)
+        deductible = request.query_params.get("deductible")
+        if deductible is not None:
+            if deductible not in ("true", "false"):
+                raise ValidationError({"deductible": ["Use true or false."]})
+            expenses = expenses.filter(is_deductible=deductible == "true")
+        for term in normalize_search(request.query_params.get("search", "")).split():
+            expenses = expenses.filter(search_text__contains=term)
+        return paginated(request, expenses.order_by("-date", "-id"), expense_item)
+
+    @extend_schema(request=s.ExpenseInputSerializer)
+    def post(self, request):
+        serializer = s.ExpenseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        taxpayer = self.taxpayer(data.get("taxpayerId"))
+        category = None
+        if data.get("categoryId"):
+            category = categories_for(self.account).filter(pk=data["categoryId"]).first()
+            if category is None:
+                raise Http404("No such category.")
+        try:
+            expense = create_expense(
+                taxpayer,
+                {
+                    "date": data["date"],
+                    "description": data["description"],
+                    "amount_cents": data["amount"],
+                    "base_cents": data.get("baseAmount"),
+                    "iva_rate_bp": data.get("ivaRate"),
+                    "is_deductible": data["isDeductible"],
+                    "supplier_name": data["supplierName"],
+                    "supplier_nif": data["supplierNif"],
+                    "category": category,
+                },
+            )
+        except DjangoValidationError as exc:
+            raise django_errors(exc) from None
+        return Response(
+            {
+                "id": str(expense.pk),
+                "date": expense.date.isoformat(),
+                "description": expense.description,
+                "amount": expense.amount_cents,
+                "isDeductible": expense.is_deductible,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ExpenseCategoryListView(AccountView):
+    def get(self, request):
+        return Response([{"id": str(c.pk), "name": c.name} for c in categories_for(self.account)])

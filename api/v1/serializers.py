@@ -1,0 +1,231 @@
+"""Serializers of the VERI*FACTU API (seed 003): snake_case, ``Decimal`` amounts.
+
+They only shape and type the payload; AEAT's rules are checked by the engine
+(``verifactu.rules``), whose problems come back per field with the AEAT code.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from api.v1.fields import AmountField, RateField
+from factu.models import Taxpayer
+from factu.nif import normalize_nif, validate_nif
+from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef
+from verifactu.models import ComputerSystem
+
+
+def no_control_characters(value: str) -> None:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise serializers.ValidationError("Control characters are not allowed.")
+
+
+def Text(max_length: int, **kwargs) -> serializers.CharField:  # noqa: N802 - a field factory
+    kwargs.setdefault("validators", [no_control_characters])
+    return serializers.CharField(max_length=max_length, **kwargs)
+
+
+def nif_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(max_length=20, **kwargs)
+
+
+class TaxpayerSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(read_only=True)
+    nif = nif_field()
+    name = Text(120)
+    verifactu_mode = serializers.ChoiceField(
+        choices=Taxpayer.VerifactuMode.choices, default=Taxpayer.VerifactuMode.VERIFACTU
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = Taxpayer
+        fields = ["id", "nif", "name", "verifactu_mode", "created_at"]
+
+    def validate_nif(self, value: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        try:
+            return validate_nif(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class ComputerSystemSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(read_only=True)
+    producer_name = Text(120)
+    producer_nif = nif_field()
+    name = Text(30)
+    system_id = Text(2)
+    version = Text(50)
+    installation_number = Text(100)
+    only_verifactu = serializers.BooleanField(default=True)
+    multi_taxpayer_capable = serializers.BooleanField(default=True)
+    multiple_taxpayers = serializers.BooleanField(default=False)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = ComputerSystem
+        fields = [
+            "id",
+            "producer_name",
+            "producer_nif",
+            "name",
+            "system_id",
+            "version",
+            "installation_number",
+            "only_verifactu",
+            "multi_taxpayer_capable",
+            "multiple_taxpayers",
+            "created_at",
+        ]
+
+    def validate_producer_nif(self, value: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        try:
+            return validate_nif(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class BreakdownSerializer(serializers.Serializer):
+    tax_type = serializers.ChoiceField(choices=["01", "02", "03", "05"], default="01")
+    regime_type = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    operation_type = serializers.ChoiceField(
+        choices=["S1", "S2", "N1", "N2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8"]
+    )
+    base_amount = AmountField()
+    tax_rate = RateField(required=False, allow_null=True)
+    tax_amount = AmountField(required=False, allow_null=True)
+    surcharge_rate = RateField(required=False, allow_null=True)
+    surcharge_amount = AmountField(required=False, allow_null=True)
+
+
+class InvoiceRefSerializer(serializers.Serializer):
+    invoice_number = Text(60)
+    invoice_date = serializers.DateField()
+
+
+class InvoiceInputSerializer(serializers.Serializer):
+    """POST /api/v1/invoices: every field of the seed, plus the rectification fields."""
+
+    taxpayer_id = serializers.UUIDField(required=False)
+    computer_system_id = serializers.UUIDField(required=False)
+    invoice_number = Text(60, trim_whitespace=False)
+    invoice_date = serializers.DateField()
+    invoice_type = serializers.ChoiceField(choices=["F1", "F2", "F3", "R1", "R2", "R3", "R4", "R5"])
+    description = Text(500)
+    breakdown = BreakdownSerializer(many=True, allow_empty=False, max_length=12)
+    total_amount = AmountField()
+    total_tax_amount = AmountField()
+    operation_date = serializers.DateField(required=False, allow_null=True)
+    issued_by = serializers.ChoiceField(
+        choices=["issuer", "recipient", "third_party"], required=False
+    )
+    third_party_nif = nif_field(required=False, allow_blank=True)
+    third_party_name = Text(120, required=False, allow_blank=True)
+    regime_types = serializers.ListField(
+        child=serializers.CharField(max_length=2), required=False, max_length=3
+    )
+    reverse_charge = serializers.BooleanField(required=False, default=False)
+    recipient_nif = nif_field(required=False, allow_blank=True)
+    recipient_name = Text(120, required=False, allow_blank=True)
+    recipient_country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    recipient_id_type = serializers.ChoiceField(
+        choices=["02", "03", "04", "05", "06", "07"], required=False
+    )
+    recipient_id = Text(20, required=False, allow_blank=True)
+    not_subject_amount = AmountField(required=False, allow_null=True)
+    not_subject_cause = serializers.ChoiceField(choices=["RL", "OT"], required=False)
+    rectification_type = serializers.ChoiceField(choices=["S", "I"], required=False)
+    rectified_invoices = InvoiceRefSerializer(many=True, required=False, max_length=1000)
+    replaced_invoices = InvoiceRefSerializer(many=True, required=False, max_length=1000)
+    rectification_base = AmountField(required=False, allow_null=True)
+    rectification_tax = AmountField(required=False, allow_null=True)
+
+    def validate(self, data: dict) -> dict:
+        errors: dict[str, list[str]] = {}
+        regimes = data.get("regime_types") or []
+        for i, line in enumerate(data["breakdown"]):
+            regime = line.get("regime_type") or ""
+            if regime and regimes and regime not in regimes:
+                errors[f"breakdown.{i}.regime_type"] = [
+                    f"{regime} contradicts regime_types {regimes}."
+                ]
+        if data.get("reverse_charge") and not any(
+            line["operation_type"] == "S2" for line in data["breakdown"]
+        ):
+            errors["reverse_charge"] = ["Reverse charge needs at least one S2 breakdown line."]
+        if (data.get("not_subject_amount") is None) != ("not_subject_cause" not in data):
+            errors["not_subject_cause"] = [
+                "Give not_subject_amount and not_subject_cause together."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
+def facts_from(data: dict, taxpayer: Taxpayer) -> InvoiceFacts:
+    """Engine facts from a validated POST /api/v1/invoices payload."""
+    regimes = tuple(data.get("regime_types") or ())
+    default_regime = regimes[0] if regimes else "01"
+    lines = []
+    for line in data["breakdown"]:
+        needs_regime = line["tax_type"] in ("01", "03")
+        lines.append(
+            BreakdownFacts(
+                tax_type=line["tax_type"],
+                regime_type=line.get("regime_type") or (default_regime if needs_regime else None),
+                operation_type=line["operation_type"],
+                base_amount=line["base_amount"],
+                tax_rate=line.get("tax_rate"),
+                tax_amount=line.get("tax_amount"),
+                surcharge_rate=line.get("surcharge_rate"),
+                surcharge_amount=line.get("surcharge_amount"),
+            )
+        )
+    not_subject = data.get("not_subject_amount")
+    if not_subject is not None:
+        operation = "N2" if data.get("not_subject_cause") == "RL" else "N1"
+        if not any(line.operation_type == operation for line in lines):
+            lines.append(
+                BreakdownFacts(
+                    regime_type=default_regime, operation_type=operation, base_amount=not_subject
+                )
+            )
+    return InvoiceFacts(
+        issuer_nif=taxpayer.nif,
+        issuer_name=taxpayer.name,
+        invoice_number=data["invoice_number"],
+        invoice_date=data["invoice_date"],
+        invoice_type=data["invoice_type"],
+        description=data["description"],
+        breakdown=tuple(lines),
+        total_amount=data["total_amount"],
+        total_tax_amount=data["total_tax_amount"],
+        operation_date=data.get("operation_date"),
+        issued_by=data.get("issued_by", ""),
+        third_party_nif=normalize_nif(data.get("third_party_nif", "")),
+        third_party_name=data.get("third_party_name", ""),
+        regime_types=regimes,
+        reverse_charge=data.get("reverse_charge", False),
+        recipient_nif=normalize_nif(data.get("recipient_nif", "")),
+        recipient_name=data.get("recipient_name", ""),
+        recipient_country=data.get("recipient_country", "").upper(),
+        recipient_id_type=data.get("recipient_id_type", ""),
+        recipient_id=data.get("recipient_id", ""),
+        not_subject_amount=not_subject,
+        not_subject_cause=data.get("not_subject_cause", ""),
+        rectification_type=data.get("rectification_type", ""),
+        rectified_invoices=tuple(
+            InvoiceRef(r["invoice_number"], r["invoice_date"])
+            for r in data.get("rectified_invoices", [])
+        ),
+        replaced_invoices=tuple(
+            InvoiceRef(r["invoice_number"], r["invoice_date"])
+            for r in data.get("replaced_invoices", [])
+        ),
+        rectification_base=data.get("rectification_base"),
+        rectification_tax=data.get("rectification_tax"),
+    )

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from api.v1 import views
+
+urlpatterns = [
+    path("taxpayers", views.TaxpayerListView.as_view(), name="v1-taxpayers"),
+    path(
+        "taxpayers/<str:nif>/invoices",
+        views.TaxpayerInvoicesView.as_view(),
+        name="v1-taxpayer-invoices",
+    ),
+    path("computer-systems", views.ComputerSystemListView.as_view(), name="v1-computer-systems"),
+    path("invoices", views.InvoiceCreateView.as_view(), name="v1-invoices"),
+    path("invoices/<uuid:invoice_id>", views.InvoiceDetailView.as_view(), name="v1-invoice"),
+    path("invoices/<uuid:invoice_id>/status", views.InvoiceStatusView.as_view(), name="v1-status"),
+    path("invoices/<uuid:invoice_id>/xml", views.InvoiceXmlView.as_view(), name="v1-xml"),
+    path("invoices/<uuid:invoice_id>/qr", views.InvoiceQrView.as_view(), name="v1-qr"),
+    path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="v1-pdf"),
+    path("invoices/<uuid:invoice_id>/retry", views.InvoiceRetryView.as_view(), name="v1-retry"),
+    path("invoices/<uuid:invoice_id>/cancel", views.InvoiceCancelView.as_view(), name="v1-cancel"),
+]
