@@ -12,6 +12,10 @@ account_patterns = [
     path("contribuyentes/nuevo/", views.taxpayer_create, name="taxpayer_create"),
     path("contribuyentes/<uuid:taxpayer_id>/", views.taxpayer_edit, name="taxpayer_edit"),
     path("clientes/", include("clients.urls")),
+    path("facturas/", include("invoicing.urls")),
+    path("gastos/", include("expenses.urls")),
+    path("ajustes/tokens/", include("api.urls_settings")),
+    path("mesa/", include("desk.urls")),
 ]
 
 urlpatterns = [
@@ -26,5 +30,6 @@ urlpatterns = [
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
     path("cuentas/", views.account_list, name="account_list"),
     path("c/<slug:account_slug>/", include(account_patterns)),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,95 @@
+"""``Authorization: Bearer kf_…`` for both APIs: the only way in (no sessions, no CSRF).
+
+A request authenticates as ``(user, token)``: ``request.user`` is the token's creator and
+``request.auth`` the :class:`~api.models.ApiToken`, whose ``account`` scopes every query. The
+creator's role in the account is read with the token, in the same query, at every request
+(``token.role``): a viewer's token is read-only and a token whose creator left the account
+stops working.
+
+Each failure has its own code, so an integrator can tell a typo from a revoked token:
+``token_missing`` (raised by the permission, see :mod:`api.permissions`), ``token_malformed``,
+``token_unknown``, ``token_revoked`` and ``token_inactive``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from api.models import ApiToken
+from api.services import hash_token, looks_like_token
+from factu.models import Membership
+
+KEYWORD = "Bearer"
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def bearer_credentials(header: str) -> str | None:
+    """The credentials of a ``Bearer`` Authorization header; None for another scheme."""
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != KEYWORD.lower():
+        return None
+    return credentials.strip()
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    keyword = KEYWORD
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header.strip():
+            return None
+        raw = bearer_credentials(header)
+        if raw is None:
+            raise exceptions.AuthenticationFailed(
+                "Use the Bearer scheme: 'Authorization: Bearer kf_…'.", code="token_malformed"
+            )
+        if not looks_like_token(raw):
+            raise exceptions.AuthenticationFailed(
+                "Malformed token: expected 'kf_' and 32 letters and digits.",
+                code="token_malformed",
+            )
+        return self.authenticate_credentials(raw)
+
+    def authenticate_credentials(self, raw: str):
+        role = Membership.objects.filter(
+            user=OuterRef("created_by"), account=OuterRef("account")
+        ).values("role")[:1]
+        token = (
+            ApiToken.objects.select_related("account", "created_by")
+            .annotate(role=Subquery(role))
+            .filter(token_hash=hash_token(raw))
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed("Unknown token.", code="token_unknown")
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(
+                "This token has been revoked.", code="token_revoked"
+            )
+        user = token.created_by
+        if user is None or not user.is_active or token.role is None:
+            raise exceptions.AuthenticationFailed(
+                "This token's creator is no longer a member of the account.",
+                code="token_inactive",
+            )
+        self.touch(token)
+        return user, token
+
+    @staticmethod
+    def touch(token: ApiToken) -> None:
+        """Record the use, at most once a minute per token (one conditional UPDATE)."""
+        now = timezone.now()
+        if token.last_used_at is not None and now - token.last_used_at < TOUCH_EVERY:
+            return
+        ApiToken.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - TOUCH_EVERY), pk=token.pk
+        ).update(last_used_at=now)
+        token.last_used_at = now
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="api"'

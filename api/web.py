@@ -1,0 +1,73 @@
+"""Settings → API tokens: list, create (the raw token shown once), revoke.
+
+Owners and admins manage tokens; other members see the list read-only. The raw token is
+rendered only in the response to the POST that created it (never stored, never redirected
+through the session or a URL), on a page marked ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from api.forms import ApiTokenForm
+from api.models import ApiToken
+from api.services import create_token, revoke_token
+from factu.access import account_view, require_manage
+from factu.models import Membership
+
+
+def token_or_404(request: HttpRequest, token_id) -> ApiToken:
+    try:
+        return ApiToken.objects.get(pk=token_id, account=request.account)
+    except (ApiToken.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No existe ese token en esta cuenta.") from None
+
+
+def _list_context(request: HttpRequest, form: ApiTokenForm) -> dict:
+    tokens = list(ApiToken.objects.filter(account=request.account).select_related("created_by"))
+    members = set(
+        Membership.objects.filter(account=request.account).values_list("user_id", flat=True)
+    )
+    for token in tokens:
+        if token.revoked_at is not None:
+            token.status_label, token.status_class = "Revocado", "revoked"
+        elif token.created_by_id not in members:
+            token.status_label, token.status_class = "Inactivo", "inactive"
+        else:
+            token.status_label, token.status_class = "Activo", "active"
+    return {"tokens": tokens, "form": form, "can_manage": request.membership.can_manage}
+
+
+@never_cache
+@account_view(manage=True)
+def token_list(request: HttpRequest) -> HttpResponse:
+    """GET lists the tokens; POST creates one and shows it, this once."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, raw = create_token(request.account, request.user, form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return render(
+                request, "api/token_created.html", {"token": token, "raw_token": raw}, status=201
+            )
+    return render(request, "api/token_list.html", _list_context(request, form))
+
+
+@never_cache
+@account_view(manage=True)
+def token_revoke(request: HttpRequest, token_id) -> HttpResponse:
+    """GET asks for confirmation; POST revokes at once."""
+    require_manage(request)
+    token = token_or_404(request, token_id)
+    if request.method == "POST":
+        if token.revoked_at is None:
+            revoke_token(token)
+            messages.success(request, f"Token «{token.name}» revocado: ya no da acceso a la API.")
+        return redirect("api_token_list", account_slug=request.account.slug)
+    return render(request, "api/token_confirm_revoke.html", {"object": token})
