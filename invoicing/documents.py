@@ -1,0 +1,167 @@
+"""From an Invoice to what is shown of it: its parties, its tax breakdown, and the PDF's
+:class:`invoicing.pdf.InvoiceDocument`.
+
+An issued invoice shows the parties frozen on it at issue, never the client as it is today;
+a draft shows the taxpayer and the client as they are now (nothing is frozen yet). The tax
+breakdown is recomputed from the stored lines with :func:`invoicing.taxes.compute_totals`,
+the same arithmetic that produced the stored totals.
+"""
+
+from __future__ import annotations
+
+from clients.models import IdType
+from factu.models import Taxpayer
+from invoicing import pdf, taxes
+from invoicing.models import Invoice, InvoiceStatus, Series
+
+_ID_TYPE_LABELS = {
+    IdType.NIF_IVA: "NIF-IVA",
+    IdType.PASSPORT: "Pasaporte",
+    IdType.RESIDENCE_ID: "Documento de identidad",
+    IdType.RESIDENCE_CERTIFICATE: "Certificado de residencia",
+    IdType.OTHER: "Documento",
+    IdType.NOT_CENSUSED: "No censado",
+}
+TITLES = {"F2": "Factura simplificada"}
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p).strip()
+
+
+def totals_of(invoice: Invoice, lines=None) -> taxes.InvoiceTotals:
+    """The invoice's totals and tax groups, from its stored lines."""
+    lines = list(invoice.lines.all()) if lines is None else lines
+    return taxes.compute_totals(
+        [line.as_input() for line in lines],
+        irpf_bp=invoice.irpf_bp,
+        surcharge=invoice.surcharge,
+        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
+    )
+
+
+def tax_label(iva_type: str, cause: str = "", rate_bp: int = 0) -> str:
+    """How a line's or a group's tax is named: "IVA 21 %", "Exento (E1)", "No sujeto (N2)"."""
+    if iva_type == taxes.EXENTO:
+        return f"Exento ({cause})" if cause else "Exento"
+    if iva_type == taxes.NO_SUJETO:
+        return f"No sujeto ({cause})" if cause else "No sujeto"
+    if iva_type == taxes.INVERSION_SUJETO_PASIVO:
+        return "Inversión del sujeto pasivo"
+    return f"IVA {taxes.format_percent(rate_bp)}"
+
+
+def issuer_party(invoice: Invoice) -> pdf.Party:
+    if invoice.is_issued:
+        address = tuple(a for a in [invoice.issuer_address] if a)
+        return pdf.Party(invoice.issuer_name, invoice.issuer_nif, address_lines=address)
+    taxpayer = invoice.taxpayer
+    return pdf.Party(
+        taxpayer.name,
+        taxpayer.nif,
+        address_lines=tuple(
+            a
+            for a in (
+                taxpayer.address,
+                _join(taxpayer.postal_code, taxpayer.city),
+                taxpayer.province,
+            )
+            if a
+        ),
+    )
+
+
+def client_party(invoice: Invoice) -> pdf.Party | None:
+    if invoice.is_issued:
+        if not (invoice.client_name or invoice.client_nif or invoice.client_foreign_id):
+            return None
+        name, nif = invoice.client_name, invoice.client_nif
+        country, id_type, foreign_id = (
+            invoice.client_country,
+            invoice.client_id_type,
+            invoice.client_foreign_id,
+        )
+        address = tuple(a for a in [invoice.client_address] if a)
+    else:
+        client = invoice.client
+        if client is None:
+            return None
+        name, nif = client.name, client.nif
+        country, id_type, foreign_id = client.country, client.id_type, client.foreign_id
+        address = tuple(
+            a
+            for a in (client.address, _join(client.postal_code, client.city), client.province)
+            if a
+        )
+    if nif:
+        return pdf.Party(name, nif, "NIF", address)
+    label = _ID_TYPE_LABELS.get(id_type, "Identificación")
+    tax_id = _join(country, foreign_id) if id_type != IdType.NIF_IVA else foreign_id
+    return pdf.Party(name, tax_id, label, address)
+
+
+def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
+    """The PDF's frozen snapshot of ``invoice`` (an issued invoice carries its QR)."""
+    lines = list(invoice.lines.all())
+    totals = totals_of(invoice, lines)
+    rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
+    title = (
+        "Factura rectificativa" if rectificativa else TITLES.get(invoice.invoice_type, "Factura")
+    )
+    if not invoice.is_issued:
+        title = f"{title} (borrador)"
+    groups = tuple(
+        pdf.TaxGroup(
+            label=tax_label(g.iva_type, g.cause, g.rate_bp),
+            base_cents=g.base_cents,
+            rate_bp=g.rate_bp if g.reports_rate else None,
+            cuota_cents=g.iva_cents,
+            recargo_rate_bp=g.surcharge_rate_bp,
+            recargo_cents=g.surcharge_cents,
+        )
+        for g in totals.groups
+    )
+    doc_lines = tuple(
+        pdf.InvoiceLine(
+            description=line.description,
+            quantity_hundredths=line.quantity,
+            unit_price_cents=line.unit_price_cents,
+            amount_cents=line.amount_cents,
+            discount_bp=line.discount_bp,
+            tax_label=tax_label(line.iva_type, line.cause, taxes.IVA_RATES_BP[line.iva_type]),
+        )
+        for line in lines
+    )
+    qr_url = None
+    if invoice.is_issued and invoice.fiscal_invoice_id:
+        qr_url = invoice.fiscal_invoice.qr_url or None
+    original = invoice.rectified_invoice
+    return pdf.InvoiceDocument(
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        issuer=issuer_party(invoice),
+        client=client_party(invoice),
+        lines=doc_lines,
+        tax_groups=groups,
+        subtotal_cents=invoice.subtotal_cents,
+        iva_cents=invoice.iva_cents,
+        recargo_cents=invoice.surcharge_cents,
+        irpf_rate_bp=invoice.irpf_bp,
+        irpf_cents=invoice.irpf_cents,
+        total_cents=invoice.total_cents,
+        title=title,
+        due_date=invoice.due_date,
+        operation_date=invoice.operation_date,
+        rectified_number=original.number if original else None,
+        rectified_date=original.issue_date if original else None,
+        payment_method=invoice.payment_details,
+        notes=invoice.notes,
+        qr_url=qr_url,
+        verifactu=invoice.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU,
+        cancelled=invoice.status == InvoiceStatus.CANCELLED,
+    )
+
+
+def render_pdf(invoice: Invoice) -> tuple[str, str, bytes]:
+    """``(filename, mimetype, bytes)`` of the invoice's PDF."""
+    return pdf.InvoiceRenderer().render(document_for(invoice))

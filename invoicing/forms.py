@@ -1,0 +1,414 @@
+"""Invoice forms: they parse what people type (Spanish or plain decimals) into integers.
+
+Money goes in as euros with up to two decimals and comes out as integer cents; quantities
+as units with up to two decimals and come out as hundredths; percentages as basis points.
+Parsing uses ``Decimal``, never ``float``. The business rules (what may be issued, which
+lines are valid together) stay in :mod:`invoicing.services`: the forms only read input and
+show the service's errors next to the fields they concern.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms import formset_factory
+from django.utils import timezone
+
+from clients.models import Client
+from invoicing import taxes
+from invoicing.models import InvoiceStatus, Series
+from invoicing.services import DraftLine
+
+IVA_LABELS = {
+    taxes.GENERAL: "General (21 %)",
+    taxes.REDUCIDO: "Reducido (10 %)",
+    taxes.SUPERREDUCIDO: "Superreducido (4 %)",
+    taxes.CERO: "Tipo cero (0 %)",
+    taxes.EXENTO: "Exento",
+    taxes.NO_SUJETO: "No sujeto",
+    taxes.INVERSION_SUJETO_PASIVO: "Inversión del sujeto pasivo",
+}
+CAUSE_LABELS = {
+    "E1": "E1 · Exenta por el art. 20 LIVA",
+    "E2": "E2 · Exenta por el art. 21 LIVA (exportación)",
+    "E3": "E3 · Exenta por el art. 22 LIVA",
+    "E4": "E4 · Exenta por los arts. 23 y 24 LIVA",
+    "E5": "E5 · Exenta por el art. 25 LIVA (entrega intracomunitaria)",
+    "E6": "E6 · Exenta por otros motivos",
+    "N1": "N1 · No sujeta por los arts. 7 y 14 LIVA y otros",
+    "N2": "N2 · No sujeta por reglas de localización",
+}
+IRPF_CHOICES = [(0, "Sin retención"), (700, "7 %"), (1500, "15 %"), (1900, "19 %")]
+RECTIFICATION_INVOICE_TYPES = [
+    ("R1", "R1 · Error fundado en derecho y art. 80.1, 80.2 y 80.6 LIVA"),
+    ("R2", "R2 · Art. 80.3 LIVA (concurso)"),
+    ("R3", "R3 · Art. 80.4 LIVA (créditos incobrables)"),
+    ("R4", "R4 · Resto de causas"),
+]
+R5 = ("R5", "R5 · Rectificativa de factura simplificada")
+
+_THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_THOUSANDS_DOT_DECIMAL_COMMA = re.compile(r"^\d{1,3}(\.\d{3})*(,\d+)?$")
+_THOUSANDS_COMMA_DECIMAL_DOT = re.compile(r"^\d{1,3}(,\d{3})*(\.\d+)?$")
+_PLAIN = re.compile(r"^\d+([.,]\d+)?$")
+
+
+def parse_decimal(text: str, places: int = 2) -> int:
+    """A number as people type it, scaled to an integer of ``places`` decimals.
+
+    Accepted: ``1234.56``, ``1234,56``, ``1.234,56``, ``1,234.56``, ``1.234`` (thousands),
+    ``1,5``, ``-3``, with spaces and a trailing ``€`` or ``%`` ignored. With both separators
+    the last one is the decimal mark; a lone dot followed by exactly three digits in groups
+    (``1.234``, ``12.345.678``) groups thousands, since no amount here has three decimals.
+    ``parse_decimal("1.234,56") == 123456``; more than ``places`` decimals is an error.
+    """
+    raw = (text or "").strip().replace("\u00a0", "").replace(" ", "").rstrip("€%").strip()
+    if not raw:
+        raise ValidationError("Indique un número.", code="required")
+    sign = ""
+    if raw[0] in "+-":
+        sign, raw = ("-" if raw[0] == "-" else ""), raw[1:]
+    if "," in raw and "." in raw:
+        if raw.rfind(",") > raw.rfind("."):
+            ok = _THOUSANDS_DOT_DECIMAL_COMMA.match(raw)
+            normal = raw.replace(".", "").replace(",", ".")
+        else:
+            ok = _THOUSANDS_COMMA_DECIMAL_DOT.match(raw)
+            normal = raw.replace(",", "")
+    elif _THOUSANDS_DOT.match(raw):
+        ok, normal = True, raw.replace(".", "")
+    else:
+        ok = _PLAIN.match(raw)
+        normal = raw.replace(",", ".")
+    if not ok:
+        raise ValidationError("Escriba un número, como 1.234,56 o 1234.56.", code="invalid")
+    try:
+        value = Decimal(sign + normal)
+    except InvalidOperation:
+        raise ValidationError("Escriba un número, como 1.234,56.", code="invalid") from None
+    scaled = value.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise ValidationError(f"Como mucho {places} decimales.", code="places")
+    return int(scaled)
+
+
+def format_decimal(value: int, places: int = 2, group: bool = True) -> str:
+    """The inverse of :func:`parse_decimal`, in Spanish: 123456 → ``1.234,56``, 150 → ``1,5``."""
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 10**places)
+    text = f"{whole:,}".replace(",", ".") if group else str(whole)
+    if frac:
+        text += "," + f"{frac:0{places}d}".rstrip("0")
+    return sign + text
+
+
+class ScaledDecimalField(forms.CharField):
+    """A decimal typed by a person, cleaned to an integer (cents, hundredths, basis points)."""
+
+    def __init__(self, *, places: int = 2, minimum: int | None = None, maximum=None, **kwargs):
+        self.places = places
+        self.minimum = minimum
+        self.maximum = maximum
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return format_decimal(value, self.places)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        number = parse_decimal(text, self.places)
+        if self.minimum is not None and number < self.minimum:
+            raise ValidationError(
+                f"No puede ser menor que {format_decimal(self.minimum, self.places)}."
+            )
+        if self.maximum is not None and number > self.maximum:
+            raise ValidationError(
+                f"No puede ser mayor que {format_decimal(self.maximum, self.places)}."
+            )
+        return number
+
+    def has_changed(self, initial, data) -> bool:
+        return (self.prepare_value(initial) or "") != (data or "")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
+
+
+class LineForm(forms.Form):
+    """One line of a draft. Quantity and price may be negative only in a rectificativa
+    (the service says so); a cause is kept only for the types that take one."""
+
+    description = forms.CharField(
+        label="Concepto", max_length=500, widget=forms.TextInput(attrs={"size": 40})
+    )
+    quantity = ScaledDecimalField(label="Cantidad", initial=100)
+    unit_price = ScaledDecimalField(label="Precio unitario (€)")
+    discount = ScaledDecimalField(
+        label="Dto. %", required=False, minimum=0, maximum=taxes.BP_DENOMINATOR, initial=None
+    )
+    iva_type = forms.ChoiceField(
+        label="IVA", choices=list(IVA_LABELS.items()), initial=taxes.GENERAL
+    )
+    cause = forms.ChoiceField(
+        label="Causa",
+        required=False,
+        choices=[("", "—")] + list(CAUSE_LABELS.items()),
+        help_text="Solo para exento (E1–E6) o no sujeto (N1, N2).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", field.label)
+        self.fields["description"].widget.attrs["size"] = 36
+        self.fields["discount"].widget.attrs["size"] = 4
+        self.fields["quantity"].widget.attrs["size"] = 6
+
+    def clean(self):
+        data = super().clean()
+        iva_type = data.get("iva_type")
+        allowed = taxes.CAUSES.get(iva_type)
+        if allowed is None:
+            data["cause"] = ""  # a stale choice left over after changing the type
+        elif data.get("cause") not in allowed:
+            self.add_error(
+                "cause",
+                "Indique la causa: E1–E6 para una operación exenta."
+                if iva_type == taxes.EXENTO
+                else "Indique la causa: N1 o N2 para una operación no sujeta.",
+            )
+        return data
+
+    def draft_line(self) -> DraftLine:
+        data = self.cleaned_data
+        return DraftLine(
+            description=data["description"],
+            quantity=data["quantity"],
+            unit_price=data["unit_price"],
+            iva_type=data["iva_type"],
+            discount_bp=data.get("discount") or 0,
+            cause=data.get("cause") or "",
+        )
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    def live_forms(self) -> list[LineForm]:
+        """The lines to save: filled in and not removed, in order."""
+        initial = self.initial_form_count()
+        return [
+            form
+            for i, form in enumerate(self.forms)
+            if (i < initial or form.has_changed()) and not self._should_delete_form(form)
+        ]
+
+    def draft_lines(self) -> list[DraftLine]:
+        return [form.draft_line() for form in self.live_forms()]
+
+
+LineFormSet = formset_factory(LineForm, formset=BaseLineFormSet, extra=1, can_delete=True)
+
+
+def line_initial(invoice_lines) -> list[dict]:
+    return [
+        {
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price_cents,
+            "discount": line.discount_bp or None,
+            "iva_type": line.iva_type,
+            "cause": line.cause,
+        }
+        for line in invoice_lines
+    ]
+
+
+class InvoiceForm(forms.Form):
+    """The header of a draft. ``series`` only when creating: the number is taken at once."""
+
+    series = forms.ModelChoiceField(label="Serie", queryset=Series.objects.none(), empty_label=None)
+    client = forms.ModelChoiceField(
+        label="Cliente",
+        queryset=Client.objects.none(),
+        required=False,
+        empty_label="— Sin cliente (solo facturas simplificadas)",
+    )
+    issue_date = forms.DateField(
+        label="Fecha de expedición", input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    due_date = forms.DateField(
+        label="Vencimiento", required=False, input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    description = forms.CharField(
+        label="Descripción",
+        max_length=500,
+        required=False,
+        help_text="Si la deja vacía, la AEAT recibe los conceptos de las líneas.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    irpf_bp = forms.TypedChoiceField(
+        label="Retención IRPF", choices=IRPF_CHOICES, coerce=int, initial=0
+    )
+    notes = forms.CharField(label="Notas", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    payment_details = forms.CharField(
+        label="Forma de pago",
+        max_length=200,
+        required=False,
+        help_text="Por ejemplo: transferencia a ES12 3456 7890 1234 5678 9012.",
+    )
+
+    # The service's error keys and the fields they belong to.
+    SERVICE_FIELDS = {
+        "series": "series",
+        "client": "client",
+        "clientId": "client",
+        "issueDate": "issue_date",
+        "dueDate": "due_date",
+        "irpfRate": "irpf_bp",
+        "description": "description",
+    }
+
+    def __init__(self, *args, taxpayer, with_series: bool = True, client=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_series:
+            self.fields["series"].queryset = taxpayer.series.filter(archived=False).exclude(
+                kind=Series.Kind.RECTIFYING
+            )
+        else:
+            del self.fields["series"]
+        current_irpf = self.initial.get("irpf_bp")
+        if current_irpf and current_irpf not in dict(IRPF_CHOICES):  # e.g. set through the API
+            self.fields["irpf_bp"].choices = [
+                *IRPF_CHOICES,
+                (current_irpf, taxes.format_percent(current_irpf)),
+            ]
+        clients = Client.objects.filter(taxpayer=taxpayer, archived_at__isnull=True)
+        if client is not None:  # an archived client stays selectable on its own draft
+            clients = clients | Client.objects.filter(pk=client.pk)
+        self.fields["client"].queryset = clients.order_by("name")
+
+
+class RectifyForm(forms.Form):
+    series = forms.ModelChoiceField(
+        label="Serie rectificativa", queryset=Series.objects.none(), empty_label=None
+    )
+    invoice_type = forms.ChoiceField(label="Tipo de rectificativa")
+    rectification_type = forms.ChoiceField(
+        label="Modalidad",
+        choices=[("S", "Por sustitución (S)"), ("I", "Por diferencias (I)")],
+        widget=forms.HiddenInput,
+    )
+    issue_date = forms.DateField(
+        label="Fecha de expedición", input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    description = forms.CharField(
+        label="Motivo o descripción",
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    SERVICE_FIELDS = {
+        "series": "series",
+        "invoiceType": "invoice_type",
+        "rectificationType": "rectification_type",
+        "issueDate": "issue_date",
+    }
+
+    def __init__(self, *args, original, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["series"].queryset = original.taxpayer.series.filter(
+            archived=False, kind=Series.Kind.RECTIFYING
+        )
+        simplified = original.invoice_type == "F2"
+        self.fields["invoice_type"].choices = [R5] if simplified else RECTIFICATION_INVOICE_TYPES
+
+
+class PaidForm(forms.Form):
+    paid_on = forms.DateField(
+        label="Fecha de cobro", input_formats=DATE_FORMATS, widget=DateInput()
+    )
+
+    def clean_paid_on(self):
+        value = self.cleaned_data["paid_on"]
+        if value > timezone.localdate():
+            raise ValidationError("La fecha de cobro no puede ser futura.")
+        return value
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Motivo (queda en el historial)",
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class InvoiceFilterForm(forms.Form):
+    estado = forms.ChoiceField(
+        label="Estado", required=False, choices=[("", "Todos")] + list(InvoiceStatus.choices)
+    )
+    desde = forms.DateField(
+        label="Desde", required=False, input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    hasta = forms.DateField(
+        label="Hasta", required=False, input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    q = forms.CharField(label="Buscar", required=False, max_length=200)
+
+
+class SeriesForm(forms.ModelForm):
+    class Meta:
+        model = Series
+        fields = ["code", "kind", "number_format", "padding"]
+
+    def __init__(self, *args, taxpayer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.taxpayer = taxpayer
+        self.fields["code"].help_text = "Letras, cifras o guiones: A, R, 2026-WEB."
+        self.fields["padding"].help_text = "Cifras del número, con ceros a la izquierda: 3 → 001."
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]*", code):
+            raise ValidationError("Use solo letras sin acentos, cifras y guiones.")
+        if self.taxpayer.series.filter(code=code).exists():
+            raise ValidationError(f"{self.taxpayer.name} ya tiene una serie {code}.")
+        return code
+
+    def clean_padding(self):
+        padding = self.cleaned_data["padding"]
+        if not 1 <= padding <= 10:
+            raise ValidationError("Entre 1 y 10 cifras.")
+        return padding
+
+    def clean(self):
+        data = super().clean()
+        fmt = data.get("number_format")
+        if fmt:
+            if "{number}" not in fmt:
+                self.add_error("number_format", "El formato debe incluir {number}.")
+                return data
+            try:
+                sample = fmt.format(year=2026, code=data.get("code") or "A", number="001")
+            except (KeyError, IndexError, ValueError):
+                self.add_error("number_format", "Use solo {year}, {code} y {number}.")
+                return data
+            if len(sample) > 50 or not sample.isascii() or not sample.isprintable():
+                self.add_error("number_format", "El número resultante debe ser corto y ASCII.")
+        return data
