@@ -1,0 +1,309 @@
+"""The accountant's desk: what the AEAT said about every taxpayer's records, and the fixes.
+
+Plain functions the views call. The summary and the inbox read the *latest* record of each
+fiscal invoice (the highest chain position among its records: all of them sit in one chain)
+with a handful of aggregate queries, however many invoices there are. The fixes only route
+to the engine's services (:mod:`verifactu.corrections`) or, for an invoice issued in Factu,
+to :func:`invoicing.services.cancel_invoice`, so that the invoice is marked cancelled too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet
+from django.utils import timezone
+
+from factu.models import Account, Taxpayer, User
+from invoicing import services as invoicing_services
+from verifactu import corrections
+from verifactu.errors import describe
+from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
+from verifactu.records import RecordRefused
+
+NEEDS_ACTION = (
+    RecordStatus.REJECTED,
+    RecordStatus.ERROR,
+    RecordStatus.ACCEPTED_WITH_ERRORS,
+)
+UNSENT = (RecordStatus.QUEUED, RecordStatus.SENDING)
+
+# The fixes, by key: what the button says.
+SUBSANAR = "subsanar"
+REINTENTAR = "reintentar"
+ANULAR = "anular"
+ACTION_LABELS = {SUBSANAR: "Subsanar", REINTENTAR: "Reintentar", ANULAR: "Anular"}
+
+STATUS_TONES = {
+    RecordStatus.QUEUED: "pending",
+    RecordStatus.SENDING: "pending",
+    RecordStatus.ACCEPTED: "ok",
+    RecordStatus.ACCEPTED_WITH_ERRORS: "warn",
+    RecordStatus.REJECTED: "bad",
+    RecordStatus.ERROR: "bad",
+}
+
+
+def latest_records(account: Account) -> QuerySet[BillingRecord]:
+    """Each fiscal invoice's latest record, for the invoices of ``account``."""
+    later = BillingRecord.objects.filter(
+        fiscal_invoice=OuterRef("fiscal_invoice"), position__gt=OuterRef("position")
+    )
+    return BillingRecord.objects.filter(fiscal_invoice__account=account).filter(~Exists(later))
+
+
+# ---------------------------------------------------------------------------------------
+# Summary per taxpayer
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+    tone: str
+
+
+@dataclass
+class TaxpayerSummary:
+    taxpayer: Taxpayer
+    counts: dict[str, int] = field(default_factory=dict)
+    oldest_unsent_at: datetime | None = None
+
+    def count(self, status: str) -> int:
+        return self.counts.get(str(status), 0)
+
+    @property
+    def queued(self) -> int:
+        return self.count(RecordStatus.QUEUED)
+
+    @property
+    def sending(self) -> int:
+        return self.count(RecordStatus.SENDING)
+
+    @property
+    def accepted(self) -> int:
+        return self.count(RecordStatus.ACCEPTED)
+
+    @property
+    def accepted_with_errors(self) -> int:
+        return self.count(RecordStatus.ACCEPTED_WITH_ERRORS)
+
+    @property
+    def rejected(self) -> int:
+        return self.count(RecordStatus.REJECTED)
+
+    @property
+    def error(self) -> int:
+        return self.count(RecordStatus.ERROR)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def needs_action(self) -> int:
+        return sum(self.count(status) for status in NEEDS_ACTION)
+
+    @property
+    def badges(self) -> list[StatusCount]:
+        """The non-zero counts, in the order a record goes through them."""
+        return [
+            StatusCount(status.value, status.label, self.count(status), STATUS_TONES[status])
+            for status in RecordStatus
+            if self.count(status)
+        ]
+
+    def oldest_unsent_age(self, now: datetime | None = None) -> timedelta | None:
+        if self.oldest_unsent_at is None:
+            return None
+        return (now or timezone.now()) - self.oldest_unsent_at
+
+
+def desk_summary(account: Account) -> list[TaxpayerSummary]:
+    """Every taxpayer of ``account`` with the latest status of its invoices, counted.
+
+    Three queries whatever the number of invoices: the taxpayers, the counts grouped by
+    taxpayer and latest status, and the oldest unsent record per taxpayer.
+    """
+    summaries = {
+        t.pk: TaxpayerSummary(taxpayer=t) for t in account.taxpayers.order_by("name", "id")
+    }
+    counted = (
+        latest_records(account)
+        .values("fiscal_invoice__taxpayer_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in counted:
+        summary = summaries.get(row["fiscal_invoice__taxpayer_id"])
+        if summary is not None:
+            summary.counts[row["status"]] = row["n"]
+    oldest = (
+        BillingRecord.objects.filter(fiscal_invoice__account=account, status__in=UNSENT)
+        .values("fiscal_invoice__taxpayer_id")
+        .annotate(oldest=Min("created_at"))
+        .order_by()
+    )
+    for row in oldest:
+        summary = summaries.get(row["fiscal_invoice__taxpayer_id"])
+        if summary is not None:
+            summary.oldest_unsent_at = row["oldest"]
+    return list(summaries.values())
+
+
+# ---------------------------------------------------------------------------------------
+# The inbox: what needs the accountant
+# ---------------------------------------------------------------------------------------
+
+
+def actions_for(record: BillingRecord) -> tuple[str, ...]:
+    """The fixes that apply to a fiscal invoice whose latest record is ``record``."""
+    is_alta = record.kind == BillingRecord.Kind.ALTA
+    if record.status == RecordStatus.ERROR:
+        return (REINTENTAR,)
+    if record.status == RecordStatus.REJECTED:
+        # A rejected anulación is fixed by a new anulación (RechazoPrevio=S): "Subsanar".
+        return (SUBSANAR, ANULAR) if is_alta else (SUBSANAR,)
+    if record.status == RecordStatus.ACCEPTED_WITH_ERRORS and is_alta:
+        return (SUBSANAR, ANULAR)
+    return ()
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    record: BillingRecord
+    fiscal_invoice: FiscalInvoice
+    taxpayer: Taxpayer
+    code: str
+    aeat_description: str
+    explanation: str
+    actions: tuple[str, ...]
+    invoice: object | None  # the Factu invoice, when the fiscal invoice came from one
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    @property
+    def status_label(self) -> str:
+        return self.record.get_status_display()
+
+    @property
+    def tone(self) -> str:
+        return STATUS_TONES[RecordStatus(self.record.status)]
+
+
+def factu_invoice_of(fiscal_invoice: FiscalInvoice):
+    try:
+        return fiscal_invoice.factu_invoice
+    except FiscalInvoice.factu_invoice.RelatedObjectDoesNotExist:
+        return None
+
+
+def _explanation(record: BillingRecord) -> str:
+    if record.aeat_error_code or record.aeat_error_description:
+        return describe(record.aeat_error_code, record.aeat_error_description)
+    if record.status == RecordStatus.ERROR:
+        return (
+            "No se pudo enviar a la AEAT (sin respuesta o fallo de conexión). "
+            "La factura no tiene por qué estar mal: reintente el envío."
+        )
+    return ""
+
+
+def inbox(
+    account: Account, taxpayer: Taxpayer | None = None, limit: int | None = None
+) -> list[InboxItem]:
+    """The fiscal invoices whose latest record was rejected, failed or accepted with errors,
+    newest first, with AEAT's code and description, our explanation and the fixes."""
+    records = (
+        latest_records(account)
+        .filter(status__in=NEEDS_ACTION)
+        .select_related("fiscal_invoice__taxpayer", "fiscal_invoice__factu_invoice")
+        .order_by("-created_at", "-position")
+    )
+    if taxpayer is not None:
+        records = records.filter(fiscal_invoice__taxpayer=taxpayer)
+    if limit is not None:
+        records = records[:limit]
+    return [
+        InboxItem(
+            record=record,
+            fiscal_invoice=record.fiscal_invoice,
+            taxpayer=record.fiscal_invoice.taxpayer,
+            code=record.aeat_error_code,
+            aeat_description=record.aeat_error_description,
+            explanation=_explanation(record),
+            actions=actions_for(record),
+            invoice=factu_invoice_of(record.fiscal_invoice),
+        )
+        for record in records
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# The fixes
+# ---------------------------------------------------------------------------------------
+
+
+def _latest(fiscal_invoice: FiscalInvoice) -> BillingRecord | None:
+    return fiscal_invoice.records.order_by("-position").first()
+
+
+def subsanar(fiscal_invoice: FiscalInvoice, *, now: datetime | None = None) -> BillingRecord:
+    """A new chained record fixing the latest: after a rejection ``corrections.retry``
+    (Subsanacion=S, RechazoPrevio=X), after acceptance with errors ``corrections.correct``."""
+    latest = _latest(fiscal_invoice)
+    if latest is not None and latest.status == RecordStatus.REJECTED:
+        return corrections.retry(fiscal_invoice, now=now)
+    if latest is not None and latest.status == RecordStatus.ACCEPTED_WITH_ERRORS:
+        return corrections.correct(fiscal_invoice, now=now)
+    raise corrections.InvalidCorrection("Nothing to correct in the latest record.")
+
+
+def reintentar(fiscal_invoice: FiscalInvoice) -> BillingRecord:
+    """Resend the same record after a failed submission (back to ``queued``)."""
+    latest = _latest(fiscal_invoice)
+    if latest is None or latest.status != RecordStatus.ERROR:
+        raise corrections.InvalidCorrection("Only a failed record is resent.")
+    return corrections.retry(fiscal_invoice)
+
+
+def anular(
+    fiscal_invoice: FiscalInvoice, *, user: User | None = None, reason: str = ""
+) -> BillingRecord:
+    """Chain a RegistroAnulacion; an invoice issued in Factu is cancelled through invoicing,
+    so that the invoice is marked cancelled along with its record."""
+    invoice = factu_invoice_of(fiscal_invoice)
+    if invoice is None:
+        return corrections.cancel(fiscal_invoice)
+    invoicing_services.cancel_invoice(
+        invoice, actor=invoicing_services.Actor(user=user), reason=reason
+    )
+    return _latest(fiscal_invoice)
+
+
+def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
+    """Why a fix was refused, in Spanish for the accountant."""
+    if isinstance(exc, RecordRefused):
+        problems = [
+            f"{describe(p.code, p.message)} (AEAT {p.code})"
+            if p.code and p.code.isdigit()
+            else p.message
+            for p in exc.problems
+        ]
+        return "La AEAT lo rechazaría: " + " ".join(problems or [exc.message])
+    if isinstance(exc, invoicing_services.InvalidTransition):
+        return str(exc)
+    latest = _latest(fiscal_invoice)
+    if latest is None:
+        return "La factura no tiene ningún registro."
+    if corrections.is_cancelled(fiscal_invoice):
+        return "La factura ya está anulada (o su anulación está en camino a la AEAT)."
+    return (
+        f"Su último registro está «{latest.get_status_display().lower()}»: "
+        "esta acción no se aplica en ese estado."
+    )

@@ -1,0 +1,168 @@
+"""The accountant's desk ("Mesa AEAT"): thin views over :mod:`desk.services`."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from desk import services
+from factu.access import account_view, require_write, taxpayer_or_404
+from invoicing.services import InvalidTransition
+from verifactu.corrections import InvalidCorrection
+from verifactu.models import FiscalInvoice
+from verifactu.records import RecordRefused
+
+INBOX_LIMIT = 200
+REFUSALS = (InvalidCorrection, RecordRefused, InvalidTransition)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Motivo (opcional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+def _invoice_url(request: HttpRequest, invoice) -> str:
+    if invoice is None:
+        return ""
+    try:
+        return reverse(
+            "invoice_detail",
+            kwargs={"account_slug": request.account.slug, "invoice_id": invoice.pk},
+        )
+    except NoReverseMatch:
+        return ""
+
+
+def _safe_next(request: HttpRequest, target: str) -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = _safe_next(request, request.POST.get("next", ""))
+    return redirect(target or reverse("desk", kwargs={"account_slug": request.account.slug}))
+
+
+def _fiscal_invoice_or_404(request: HttpRequest, fiscal_invoice_id) -> FiscalInvoice:
+    return get_object_or_404(
+        FiscalInvoice.objects.select_related("taxpayer"),
+        pk=fiscal_invoice_id,
+        account=request.account,
+    )
+
+
+@account_view()
+def desk(request: HttpRequest) -> HttpResponse:
+    chosen = None
+    taxpayer_id = request.GET.get("contribuyente", "")
+    if taxpayer_id:
+        chosen = taxpayer_or_404(request, taxpayer_id)
+    summary = services.desk_summary(request.account)
+    items = services.inbox(request.account, taxpayer=chosen, limit=INBOX_LIMIT)
+    rows = [
+        {
+            "item": item,
+            "invoice_url": _invoice_url(request, item.invoice),
+            "actions": [(key, services.ACTION_LABELS[key]) for key in item.actions],
+        }
+        for item in items
+    ]
+    pending = sum(s.needs_action for s in summary if chosen is None or s.taxpayer == chosen)
+    return render(
+        request,
+        "desk/desk.html",
+        {
+            "summary": summary,
+            "rows": rows,
+            "chosen": chosen,
+            "pending": pending,
+            "truncated": pending > len(rows),
+        },
+    )
+
+
+def _fix(request: HttpRequest, fiscal_invoice_id, action) -> HttpResponse:
+    fiscal_invoice = _fiscal_invoice_or_404(request, fiscal_invoice_id)
+    number = fiscal_invoice.invoice_number
+    try:
+        record = action(fiscal_invoice)
+    except REFUSALS as exc:
+        messages.error(
+            request, f"{number}: no se ha hecho. {services.refusal_reason(exc, fiscal_invoice)}"
+        )
+    else:
+        messages.success(request, _done_message(number, record))
+    return _back(request)
+
+
+def _done_message(number: str, record) -> str:
+    if record.record_type == record.RecordType.CANCELLATION:
+        return (
+            f"{number}: registro de anulación encadenado (n.º {record.position}); "
+            "queda en cola para enviarse a la AEAT."
+        )
+    if record.record_type == record.RecordType.CORRECTION:
+        flags = "Subsanación=S" + (
+            f", RechazoPrevio={record.rechazo_previo}" if record.rechazo_previo else ""
+        )
+        return (
+            f"{number}: subsanación encadenada (n.º {record.position}, {flags}); "
+            "queda en cola para enviarse a la AEAT."
+        )
+    return (
+        f"{number}: el registro n.º {record.position} vuelve a la cola para reenviarse a la AEAT."
+    )
+
+
+@require_POST
+@account_view(write=True)
+def subsanar(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
+    return _fix(request, fiscal_invoice_id, services.subsanar)
+
+
+@require_POST
+@account_view(write=True)
+def reintentar(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
+    return _fix(request, fiscal_invoice_id, services.reintentar)
+
+
+@account_view(write=True)
+def anular(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
+    """GET explains and asks for confirmation; POST chains the anulación."""
+    require_write(request)
+    fiscal_invoice = _fiscal_invoice_or_404(request, fiscal_invoice_id)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        return _fix(
+            request,
+            fiscal_invoice_id,
+            lambda fi: services.anular(fi, user=request.user, reason=reason),
+        )
+    latest = fiscal_invoice.latest_record
+    invoice = services.factu_invoice_of(fiscal_invoice)
+    return render(
+        request,
+        "desk/confirm_cancel.html",
+        {
+            "object": fiscal_invoice,
+            "latest": latest,
+            "invoice": invoice,
+            "invoice_url": _invoice_url(request, invoice),
+            "form": form,
+            "next": _safe_next(request, request.POST.get("next") or request.GET.get("next", "")),
+        },
+        status=400 if form.is_bound else 200,
+    )
