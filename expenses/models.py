@@ -66,6 +66,10 @@ class Expense(models.Model):
     )
     paid = models.BooleanField("pagado", default=True)
     receipt = models.FileField("justificante", upload_to="receipts/%Y/%m/", blank=True)
+    # What the receipt's bytes turned out to be (never the browser's word), and the name the
+    # person gave the file, for display only: the stored name is random.
+    receipt_content_type = models.CharField(max_length=40, blank=True)
+    receipt_name = models.CharField(max_length=200, blank=True)
     search_text = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

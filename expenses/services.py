@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from expenses.models import Expense, ExpenseCategory
 from factu.models import Account, Taxpayer
 from factu.nif import validate_nif
-from factu.text import normalize_search
+from factu.text import normalize_search, search_terms
+from invoicing.taxes import round_half_up
 
 
 def categories_for(account: Account) -> QuerySet[ExpenseCategory]:
@@ -31,8 +36,8 @@ def _supplier_nif(raw: str) -> str:
     return validate_nif(raw)
 
 
-def create_expense(taxpayer: Taxpayer, data: Mapping[str, Any]) -> Expense:
-    """``data`` uses the model's names; amounts are integer cents, rates basis points."""
+def _validated(taxpayer: Taxpayer, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The expense's fields from ``data``, or ``ValidationError`` keyed like the account API."""
     errors: dict[str, list[str]] = {}
     amount = data.get("amount_cents")
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -65,26 +70,121 @@ def create_expense(taxpayer: Taxpayer, data: Mapping[str, Any]) -> Expense:
         errors["deductiblePercent"] = ["Entre 0 y 10000 puntos básicos."]
     if errors:
         raise ValidationError(errors)
-    expense = Expense(
-        account=taxpayer.account,
-        taxpayer=taxpayer,
-        date=when,
-        description=description,
-        supplier_name=(data.get("supplier_name") or "").strip(),
-        supplier_nif=supplier_nif,
-        amount_cents=amount,
-        base_cents=base,
-        iva_rate_bp=rate,
-        iva_cents=iva,
-        is_deductible=data.get("is_deductible", True),
-        deductible_bp=deductible_bp,
-        category=category,
-        paid=data.get("paid", True),
-    )
-    expense.search_text = normalize_search(
-        " ".join(
-            [description, expense.supplier_name, supplier_nif, category.name if category else ""]
-        )
-    )
+    supplier_name = (data.get("supplier_name") or "").strip()
+    return {
+        "date": when,
+        "description": description,
+        "supplier_name": supplier_name,
+        "supplier_nif": supplier_nif,
+        "amount_cents": amount,
+        "base_cents": base,
+        "iva_rate_bp": rate,
+        "iva_cents": iva,
+        "is_deductible": data.get("is_deductible", True),
+        "deductible_bp": deductible_bp,
+        "category": category,
+        "paid": data.get("paid", True),
+        "search_text": normalize_search(
+            " ".join([description, supplier_name, supplier_nif, category.name if category else ""])
+        ),
+    }
+
+
+def create_expense(taxpayer: Taxpayer, data: Mapping[str, Any]) -> Expense:
+    """``data`` uses the model's names; amounts are integer cents, rates basis points."""
+    expense = Expense(account=taxpayer.account, taxpayer=taxpayer, **_validated(taxpayer, data))
     expense.save()
     return expense
+
+
+def update_expense(expense: Expense, data: Mapping[str, Any]) -> Expense:
+    """Replace the expense's fields with ``data`` (all of them, as for :func:`create_expense`).
+
+    The receipt is not touched here: see :mod:`expenses.receipts`.
+    """
+    for field, value in _validated(expense.taxpayer, data).items():
+        setattr(expense, field, value)
+    expense.save()
+    return expense
+
+
+def delete_expense(expense: Expense) -> None:
+    """Delete the expense and, once the transaction commits, its receipt file."""
+    name = expense.receipt.name if expense.receipt else ""
+    with transaction.atomic():
+        expense.delete()
+        if name:
+            transaction.on_commit(lambda: default_storage.delete(name))
+
+
+def create_category(account: Account, name: str) -> ExpenseCategory:
+    """An account's own category; its name must differ from every category it can use."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": ["Indique el nombre de la categoría."]})
+    if len(name) > 80:
+        raise ValidationError({"name": ["Como mucho 80 caracteres."]})
+    wanted = normalize_search(name)
+    if any(normalize_search(c.name) == wanted for c in categories_for(account)):
+        raise ValidationError({"name": [f"Ya existe la categoría «{name}»."]})
+    try:
+        with transaction.atomic():
+            return ExpenseCategory.objects.create(account=account, name=name)
+    except IntegrityError:
+        raise ValidationError({"name": [f"Ya existe la categoría «{name}»."]}) from None
+
+
+def delete_category(category: ExpenseCategory) -> None:
+    """Delete an account's own category; its expenses keep existing, without category."""
+    if category.account_id is None:
+        raise ValidationError("Las categorías de Factu no se pueden borrar.")
+    category.delete()
+
+
+@dataclass(frozen=True)
+class ExpenseFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    category: ExpenseCategory | None = None
+    uncategorised: bool = False
+    deductible: bool | None = None
+    text: str = ""
+
+
+def filter_expenses(taxpayer: Taxpayer, filters: ExpenseFilters) -> QuerySet[Expense]:
+    """The taxpayer's expenses matching ``filters``, newest first."""
+    expenses = Expense.objects.filter(account=taxpayer.account, taxpayer=taxpayer)
+    if filters.date_from:
+        expenses = expenses.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        expenses = expenses.filter(date__lte=filters.date_to)
+    if filters.category is not None:
+        expenses = expenses.filter(category=filters.category)
+    elif filters.uncategorised:
+        expenses = expenses.filter(category__isnull=True)
+    if filters.deductible is not None:
+        expenses = expenses.filter(is_deductible=filters.deductible)
+    for term in search_terms(filters.text):
+        expenses = expenses.filter(search_text__contains=term)
+    return expenses.select_related("category").order_by("-date", "-id")
+
+
+def expense_totals(expenses: QuerySet[Expense]) -> dict[str, int]:
+    """Count and sums (cents) of a set of expenses: total, base, IVA and deductible amount.
+
+    The deductible amount is, per deductible expense, its base (or its total when it has no
+    base) times its deductible percentage, rounded half away from zero.
+    """
+    sums = expenses.aggregate(
+        count=Count("id"),
+        amount=Coalesce(Sum("amount_cents"), 0),
+        base=Coalesce(Sum("base_cents"), 0),
+        iva=Coalesce(Sum("iva_cents"), 0),
+    )
+    deductible = 0
+    for base, amount, bp in expenses.filter(is_deductible=True).values_list(
+        "base_cents", "amount_cents", "deductible_bp"
+    ):
+        deductible += round_half_up((amount if base is None else base) * bp, 10000)
+    sums["deductible"] = deductible
+    return sums

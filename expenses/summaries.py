@@ -1,0 +1,407 @@
+"""Quarterly tax summaries: IVA (modelo 303), IRPF fractional payment (modelo 130) and the
+annual list of third parties (modelo 347), in integer cents.
+
+The arithmetic is in pure functions over invoices and expenses (:func:`vat_303`,
+:func:`irpf_130`, :func:`third_parties_347`); the ``modelo_*`` functions only choose the rows
+(:func:`declared_invoices`, :func:`deductible_expenses`) and call them. Box numbers and
+labels are data per fiscal year (``expenses/boxes/<year>.json``), never constants here:
+when AEAT renumbers a form, add the year's file.
+
+What counts:
+
+* Invoices issued (``issued_at`` set) and not cancelled: ``sent``, ``paid``, ``overdue``. An
+  issued invoice cancelled afterwards is annulled (RegistroAnulacion) and counts nowhere;
+  a draft never counts. Invoices fall in the period of their issue date.
+* A rectificativa counts with its sign. By differences (``I``) its own amounts are the
+  difference; by substitution (``S``) its amounts replace the original's, so its effect is
+  its amounts less the original's.
+* IVA devengado is taken per rate group of each invoice, exactly as the invoice declared it
+  (one cuota per group, rounded once, as in :func:`invoicing.taxes.compute_totals`).
+* IVA soportado comes from deductible expenses with IVA data (a cuota other than zero): the
+  deductible percentage applies to the cuota and, so that box 28 is the base *of the
+  deductible cuotas*, to the base too; each rounded per expense, halves away from zero.
+* Modelo 130 (estimación directa): income is the bases of the invoices; expenses are, per
+  deductible expense, its base (its total when no base was given) × its deductible
+  percentage. 20 % of a positive net, less the IRPF withheld on the invoices, less the
+  earlier quarters' payments (each computed the same way, never negative); never below 0.
+* Modelo 347: per NIF, the year's total with IVA and recargo (IRPF is not subtracted) of
+  clients (key B) and suppliers (key A) when it exceeds the threshold (3.005,06 €).
+  Invoices with IRPF withheld are left out (those operations go in the modelo 190, not the
+  347), and so are third parties without a Spanish NIF.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from expenses.models import Expense
+from factu.models import Taxpayer
+from factu.nif import validate_nif
+from invoicing import taxes
+from invoicing.models import Invoice, InvoiceStatus, Series
+
+BOXES_DIR = Path(__file__).resolve().parent / "boxes"
+DECLARED_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.OVERDUE)
+IVA_RATES = (400, 1000, 2100)
+SURCHARGE_RATES = (50, 140, 520)
+IRPF_PAYMENT_BP = 2000  # 20 % of the net income, estimación directa
+DEFAULT_347_THRESHOLD = 300506
+
+
+# --- box data -------------------------------------------------------------------------------
+
+
+def available_years() -> list[int]:
+    return sorted(int(p.stem) for p in BOXES_DIR.glob("*.json") if p.stem.isdigit())
+
+
+@lru_cache(maxsize=16)
+def boxes_for(year: int) -> dict:
+    """The box numbers and labels of ``year``: its file, else the latest earlier one (else the
+    earliest). ``result["year"]`` says which year's file was used."""
+    years = available_years()
+    if not years:
+        raise FileNotFoundError(f"No box definitions in {BOXES_DIR}")
+    earlier = [y for y in years if y <= year]
+    chosen = earlier[-1] if earlier else years[0]
+    data = json.loads((BOXES_DIR / f"{chosen}.json").read_text(encoding="utf-8"))
+    data["year"] = chosen
+    return data
+
+
+@dataclass(frozen=True)
+class BoxRow:
+    key: str
+    box: str
+    label: str
+    cents: int
+
+    @property
+    def display(self) -> str:
+        return taxes.format_euros(self.cents)
+
+
+def box_rows(model: str, values: dict[str, int], boxes: dict) -> list[BoxRow]:
+    """``values`` in the order of the year's box data; keys it does not know go last."""
+    spec = boxes.get(model, {})
+    rows = [
+        BoxRow(key, spec[key]["box"], spec[key]["label"], values.get(key, 0))
+        for key in spec
+        if isinstance(spec[key], dict) and key in values
+    ]
+    rows += [BoxRow(key, "", key, cents) for key, cents in values.items() if key not in spec]
+    return rows
+
+
+# --- periods --------------------------------------------------------------------------------
+
+
+def quarter_range(year: int, quarter: int) -> tuple[date, date]:
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError(f"quarter must be 1-4, got {quarter}")
+    last_month = quarter * 3
+    return (
+        date(year, last_month - 2, 1),
+        date(year, last_month, calendar.monthrange(year, last_month)[1]),
+    )
+
+
+def quarter_of(day: date) -> int:
+    return (day.month - 1) // 3 + 1
+
+
+# --- what an invoice declares ---------------------------------------------------------------
+
+
+@dataclass
+class InvoiceEffect:
+    """What one invoice adds to the summaries, in signed cents."""
+
+    iva_base: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    iva_cuota: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    surcharge_base: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    surcharge_cuota: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    other_base: int = 0
+    subtotal: int = 0
+    irpf: int = 0
+    fiscal_total: int = 0
+
+    def add(self, other: InvoiceEffect, sign: int = 1) -> None:
+        for mine, theirs in (
+            (self.iva_base, other.iva_base),
+            (self.iva_cuota, other.iva_cuota),
+            (self.surcharge_base, other.surcharge_base),
+            (self.surcharge_cuota, other.surcharge_cuota),
+        ):
+            for rate, cents in theirs.items():
+                mine[rate] += sign * cents
+        self.other_base += sign * other.other_base
+        self.subtotal += sign * other.subtotal
+        self.irpf += sign * other.irpf
+        self.fiscal_total += sign * other.fiscal_total
+
+
+def _own_effect(invoice: Invoice) -> InvoiceEffect:
+    totals = taxes.compute_totals(
+        [line.as_input() for line in invoice.lines.all()],
+        irpf_bp=invoice.irpf_bp,
+        surcharge=invoice.surcharge,
+        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
+    )
+    effect = InvoiceEffect()
+    for group in totals.groups:
+        if group.operation_type == "S1" and group.rate_bp:
+            effect.iva_base[group.rate_bp] += group.base_cents
+            effect.iva_cuota[group.rate_bp] += group.iva_cents
+        else:
+            effect.other_base += group.base_cents
+        if group.surcharge_rate_bp:
+            effect.surcharge_base[group.surcharge_rate_bp] += group.base_cents
+            effect.surcharge_cuota[group.surcharge_rate_bp] += group.surcharge_cents
+    # The stored totals are what the invoice says; the groups must agree with them.
+    effect.subtotal = invoice.subtotal_cents
+    effect.irpf = invoice.irpf_cents
+    effect.fiscal_total = invoice.subtotal_cents + invoice.iva_cents + invoice.surcharge_cents
+    return effect
+
+
+def invoice_effect(invoice: Invoice) -> InvoiceEffect:
+    """The invoice's signed effect; a rectificativa by substitution nets out its original."""
+    effect = _own_effect(invoice)
+    original = invoice.rectified_invoice
+    if original is not None and invoice.rectification_type == "S":
+        effect.add(_own_effect(original), sign=-1)
+    return effect
+
+
+def declared_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Invoice]:
+    """The taxpayer's issued, not annulled invoices dated ``start``–``end``."""
+    return (
+        Invoice.objects.filter(
+            account=taxpayer.account,
+            taxpayer=taxpayer,
+            issued_at__isnull=False,
+            status__in=DECLARED_STATUSES,
+            issue_date__gte=start,
+            issue_date__lte=end,
+        )
+        .select_related("series", "rectified_invoice__series")
+        .prefetch_related("lines", "rectified_invoice__lines")
+        .order_by("issue_date", "sequence")
+    )
+
+
+def taxpayer_expenses(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Expense]:
+    return Expense.objects.filter(
+        account=taxpayer.account, taxpayer=taxpayer, date__gte=start, date__lte=end
+    ).order_by("date", "id")
+
+
+def deductible_expenses(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Expense]:
+    return taxpayer_expenses(taxpayer, start, end).filter(is_deductible=True)
+
+
+# --- modelo 303 -----------------------------------------------------------------------------
+
+
+def _share(cents: int, bp: int) -> int:
+    return taxes.round_half_up(cents * bp, taxes.BP_DENOMINATOR)
+
+
+def vat_303(invoices: Iterable[Invoice], expenses: Iterable[Expense]) -> dict[str, int]:
+    """The 303's figures (keys as in the box data) from a quarter's invoices and expenses."""
+    total = InvoiceEffect()
+    for invoice in invoices:
+        total.add(invoice_effect(invoice))
+    values: dict[str, int] = {}
+    devengado = 0
+    for rate in sorted(set(IVA_RATES) | set(total.iva_base)):
+        values[f"devengado_{rate}_base"] = total.iva_base.get(rate, 0)
+        values[f"devengado_{rate}_cuota"] = total.iva_cuota.get(rate, 0)
+        devengado += total.iva_cuota.get(rate, 0)
+    for rate in sorted(set(SURCHARGE_RATES) | set(total.surcharge_base)):
+        values[f"recargo_{rate}_base"] = total.surcharge_base.get(rate, 0)
+        values[f"recargo_{rate}_cuota"] = total.surcharge_cuota.get(rate, 0)
+        devengado += total.surcharge_cuota.get(rate, 0)
+    values["total_devengado"] = devengado
+    base = cuota = 0
+    for expense in expenses:
+        if not expense.is_deductible or not expense.iva_cents:
+            continue
+        expense_base = (
+            expense.base_cents
+            if expense.base_cents is not None
+            else expense.amount_cents - expense.iva_cents
+        )
+        base += _share(expense_base, expense.deductible_bp)
+        cuota += _share(expense.iva_cents, expense.deductible_bp)
+    values["soportado_base"] = base
+    values["soportado_cuota"] = cuota
+    values["total_deducir"] = cuota
+    values["resultado"] = devengado - cuota
+    values["otras_bases"] = total.other_base
+    return values
+
+
+@dataclass(frozen=True)
+class Modelo303:
+    year: int
+    quarter: int
+    values: dict[str, int]
+
+    @property
+    def result(self) -> int:
+        return self.values["resultado"]
+
+    def rows(self) -> list[BoxRow]:
+        return box_rows("303", self.values, boxes_for(self.year))
+
+
+def modelo_303(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo303:
+    start, end = quarter_range(year, quarter)
+    values = vat_303(
+        declared_invoices(taxpayer, start, end), deductible_expenses(taxpayer, start, end)
+    )
+    return Modelo303(year, quarter, values)
+
+
+# --- modelo 130 -----------------------------------------------------------------------------
+
+
+def deductible_expense_cents(expense: Expense) -> int:
+    """What an expense deducts from the IRPF income: base (or total) × deductible %."""
+    if not expense.is_deductible:
+        return 0
+    amount = expense.base_cents if expense.base_cents is not None else expense.amount_cents
+    return _share(amount, expense.deductible_bp)
+
+
+def irpf_130(
+    invoices: Iterable[Invoice], expenses: Iterable[Expense], quarter: int
+) -> dict[str, int]:
+    """The 130's figures for ``quarter`` from the year's invoices and expenses up to its end.
+
+    Earlier quarters are recomputed from the same rows (those dated in them), so their
+    payments are what this function said for them: each ``max(0, ...)``.
+    """
+    invoices, expenses = list(invoices), list(expenses)
+    effects = [(quarter_of(i.issue_date), invoice_effect(i)) for i in invoices]
+    deductions = [(quarter_of(e.date), deductible_expense_cents(e)) for e in expenses]
+    paid_before = 0
+    values: dict[str, int] = {}
+    for q in range(1, quarter + 1):
+        income = sum(e.subtotal for iq, e in effects if iq <= q)
+        retentions = sum(e.irpf for iq, e in effects if iq <= q)
+        costs = sum(cents for eq, cents in deductions if eq <= q)
+        net = income - costs
+        twenty = _share(net, IRPF_PAYMENT_BP) if net > 0 else 0
+        result = max(0, twenty - paid_before - retentions)
+        values = {
+            "ingresos": income,
+            "gastos": costs,
+            "rendimiento": net,
+            "veinte_por_ciento": twenty,
+            "pagos_anteriores": paid_before,
+            "retenciones": retentions,
+            "resultado": result,
+        }
+        paid_before += result
+    return values
+
+
+@dataclass(frozen=True)
+class Modelo130:
+    year: int
+    quarter: int
+    values: dict[str, int]
+
+    @property
+    def result(self) -> int:
+        return self.values["resultado"]
+
+    def rows(self) -> list[BoxRow]:
+        return box_rows("130", self.values, boxes_for(self.year))
+
+
+def modelo_130(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo130:
+    start, _ = quarter_range(year, 1)
+    _, end = quarter_range(year, quarter)
+    values = irpf_130(
+        declared_invoices(taxpayer, start, end),
+        deductible_expenses(taxpayer, start, end),
+        quarter,
+    )
+    return Modelo130(year, quarter, values)
+
+
+# --- modelo 347 -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThirdParty:
+    key: str  # "B" clients (ventas), "A" suppliers (compras)
+    nif: str
+    name: str
+    total_cents: int
+    quarters: tuple[int, int, int, int]
+
+    @property
+    def display(self) -> str:
+        return taxes.format_euros(self.total_cents)
+
+    @property
+    def quarters_display(self) -> list[str]:
+        return [taxes.format_euros(q) for q in self.quarters]
+
+
+def _spanish_nif(nif: str) -> str:
+    try:
+        return validate_nif(nif) if nif else ""
+    except ValidationError:
+        return ""
+
+
+def third_parties_347(
+    invoices: Iterable[Invoice], expenses: Iterable[Expense], threshold: int
+) -> list[ThirdParty]:
+    """Clients and suppliers whose year total (with IVA) exceeds ``threshold`` cents."""
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    names: dict[tuple[str, str], str] = {}
+    for invoice in invoices:
+        nif = _spanish_nif(invoice.client_nif)
+        if not nif or invoice.irpf_cents:
+            continue
+        key = ("B", nif)
+        sums[key][quarter_of(invoice.issue_date) - 1] += invoice_effect(invoice).fiscal_total
+        names[key] = invoice.client_name or names.get(key, "")
+    for expense in expenses:
+        nif = _spanish_nif(expense.supplier_nif)
+        if not nif:
+            continue
+        key = ("A", nif)
+        sums[key][quarter_of(expense.date) - 1] += expense.amount_cents
+        names[key] = expense.supplier_name or names.get(key, "")
+    parties = [
+        ThirdParty(key, nif, names.get((key, nif), ""), sum(quarters), tuple(quarters))
+        for (key, nif), quarters in sums.items()
+        if sum(quarters) > threshold
+    ]
+    return sorted(parties, key=lambda p: (p.key != "B", -p.total_cents, p.nif))
+
+
+def modelo_347(taxpayer: Taxpayer, year: int) -> list[ThirdParty]:
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    threshold = int(boxes_for(year).get("347", {}).get("threshold_cents", DEFAULT_347_THRESHOLD))
+    return third_parties_347(
+        declared_invoices(taxpayer, start, end), taxpayer_expenses(taxpayer, start, end), threshold
+    )
