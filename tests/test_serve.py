@@ -95,7 +95,15 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
         )
         assert processes_matching(f"worker-{port}@")
         simulator = f"http://127.0.0.1:{env['SIMULATOR_PORT']}/_control/state"
-        assert requests.get(simulator, timeout=5).json()["records"] == []
+        # The demo's issued invoices (4 per taxpayer, one of them annulled) reach the AEAT
+        # simulator through the worker and the embedded broker.
+        wait_until(
+            lambda: len(requests.get(simulator, timeout=5).json()["records"]) == 16,
+            timeout=90,
+            what="demo records accepted by the simulator",
+        )
+        states = {r["estado"] for r in requests.get(simulator, timeout=5).json()["records"]}
+        assert states == {"Correcto", "Anulado"}
     finally:
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         server.wait(timeout=30)
