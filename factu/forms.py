@@ -21,7 +21,16 @@ class EmailLoginForm(AuthenticationForm):
 class TaxpayerForm(forms.ModelForm):
     class Meta:
         model = Taxpayer
-        fields = ["nif", "name", "address", "postal_code", "city", "province", "country"]
+        fields = [
+            "nif",
+            "name",
+            "address",
+            "postal_code",
+            "city",
+            "province",
+            "country",
+            "default_irpf_bp",
+        ]
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
@@ -29,6 +38,13 @@ class TaxpayerForm(forms.ModelForm):
         self.fields["nif"].validators = []
         self.fields["nif"].widget.attrs.update(autocapitalize="characters", spellcheck="false")
         self.fields["country"].widget.attrs.update(maxlength=2)
+        self.fields["default_irpf_bp"].required = False
+
+    def clean_default_irpf_bp(self) -> int:
+        value = self.cleaned_data.get("default_irpf_bp") or 0
+        if value > 10000:
+            raise forms.ValidationError("Como mucho 10000 (100 %).")
+        return value
 
     def clean_nif(self) -> str:
         nif = validate_nif(self.cleaned_data["nif"])

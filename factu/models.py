@@ -138,6 +138,11 @@ class Taxpayer(models.Model):
     verifactu_mode = models.CharField(
         "modalidad", max_length=20, choices=VerifactuMode.choices, default=VerifactuMode.VERIFACTU
     )
+    default_irpf_bp = models.PositiveSmallIntegerField(
+        "retención IRPF por defecto",
+        default=0,
+        help_text="En puntos básicos: 1500 = 15 %, 700 = 7 % (nuevos autónomos).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

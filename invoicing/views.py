@@ -267,7 +267,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
         return no_taxpayer(request)
     if not taxpayer.series.filter(archived=False).exclude(kind=Series.Kind.RECTIFYING).exists():
         return render(request, "invoicing/no_series.html")
-    initial = {"issue_date": timezone.localdate()}
+    initial = {"issue_date": timezone.localdate(), "irpf_bp": taxpayer.default_irpf_bp}
     if request.GET.get("cliente"):
         initial["client"] = request.GET["cliente"]
     form = InvoiceForm(_posted(request), taxpayer=taxpayer, initial=initial)

@@ -283,3 +283,17 @@ def test_pdf_of_an_invoice(api_client, series, acme, owner, taxpayer):
     )
     response = api_client.get(f"/api/invoices/{draft.pk}/pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
+
+
+def test_irpf_defaults_to_the_taxpayers_rate(api_client, series, acme, taxpayer):
+    taxpayer.default_irpf_bp = 700
+    taxpayer.save()
+    payload = {
+        "clientId": str(acme.pk),
+        "seriesId": str(series.pk),
+        "issueDate": "2026-03-13",
+        "lines": [{"description": "X", "quantity": 100, "unitPrice": 100000}],
+    }
+    assert post(api_client, "/api/invoices", payload).json()["irpfAmount"] == 7000
+    payload["applyIrpf"] = False
+    assert post(api_client, "/api/invoices", payload).json()["irpfAmount"] == 0

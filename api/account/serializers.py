@@ -58,7 +58,7 @@ class InvoiceInputSerializer(serializers.Serializer):
     seriesId = serializers.UUIDField()  # noqa: N815
     issueDate = serializers.DateField()  # noqa: N815
     dueDate = serializers.DateField(required=False, allow_null=True)  # noqa: N815
-    irpfRate = StrictInt(min_value=0, max_value=10000, required=False, default=0)  # noqa: N815
+    irpfRate = StrictInt(min_value=0, max_value=10000, required=False)  # noqa: N815
     applyIrpf = serializers.BooleanField(required=False, default=True)  # noqa: N815
     description = Text(500, required=False, allow_blank=True, default="")
     notes = Text(2000, required=False, allow_blank=True, default="")

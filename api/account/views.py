@@ -171,7 +171,9 @@ class InvoiceListView(AccountView):
                 issue_date=data["issueDate"],
                 due_date=data.get("dueDate"),
                 lines=lines,
-                irpf_bp=data["irpfRate"] if data["applyIrpf"] else 0,
+                irpf_bp=(
+                    data.get("irpfRate", taxpayer.default_irpf_bp) if data["applyIrpf"] else 0
+                ),
                 description=data["description"],
                 notes=data["notes"],
                 actor=self.actor(),
