@@ -93,6 +93,12 @@ def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.
     for i, line in enumerate(lines):
         if not (line.description or "").strip():
             errors.setdefault(f"lines.{i}.description", []).append("Indique el concepto.")
+        if not rectificativa:
+            for name, value in (("quantity", line.quantity), ("unitPrice", line.unit_price)):
+                if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                    errors.setdefault(f"lines.{i}.{name}", []).append(
+                        "Solo una rectificativa admite cantidades o precios negativos."
+                    )
         try:
             inputs.append(
                 taxes.LineInput(
@@ -146,8 +152,11 @@ def preview_totals(
     irpf_bp: int = 0,
     surcharge: bool = False,
     rectificativa: bool = False,
+    client: Client | None = None,
 ) -> taxes.InvoiceTotals:
-    """Totals of lines not yet saved (the draft form's live totals use this)."""
+    """Totals of lines not yet saved (the draft form's live totals use this). With a
+    ``client``, recargo de equivalencia follows the client, as when the draft is saved."""
+    surcharge = surcharge or bool(client and client.recargo_equivalencia)
     inputs = _line_inputs(lines, rectificativa)
     return taxes.compute_totals(
         inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa

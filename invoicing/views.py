@@ -82,7 +82,6 @@ STATUS_TONES = {
     InvoiceStatus.CANCELLED: "bad",
 }
 LINE_FIELDS = {"description": "description", "quantity": "quantity", "unitPrice": "unit_price"}
-_NEGATIVE = re.compile(r"lines\[(\d+)\]\.(quantity|unit_price) is negative")
 
 
 # ---------------------------------------------------------------------------------------
@@ -132,13 +131,6 @@ def apply_service_errors(exc: ValidationError, form, formset=None) -> None:
     live = formset.live_forms() if formset is not None else []
     for key, errors in _errors_of(exc).items():
         for message in errors:
-            negative = _NEGATIVE.search(message)
-            if negative and int(negative.group(1)) < len(live):
-                live[int(negative.group(1))].add_error(
-                    negative.group(2),
-                    "Solo una rectificativa admite cantidades o precios negativos.",
-                )
-                continue
             if key.startswith("lines") and formset is not None:
                 parts = key.split(".")
                 if len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(live):
@@ -409,13 +401,11 @@ def invoice_totals(request: HttpRequest, invoice_id=None) -> HttpResponse:
         totals = services.preview_totals(
             readable,
             irpf_bp=irpf_bp,
-            surcharge=bool(client and client.recargo_equivalencia),
+            client=client,
             rectificativa=bool(series and series.kind == Series.Kind.RECTIFYING),
         )
     except ValidationError as exc:
-        problems = [m for errors in _errors_of(exc).values() for m in errors]
-        if any(_NEGATIVE.search(m) for m in problems):
-            problems = ["Solo una rectificativa admite cantidades o precios negativos."]
+        problems = sorted({m for errors in _errors_of(exc).values() for m in errors})
     amounts = iter(totals.lines if totals else [])
     line_amounts = [
         (prefix, taxes.format_euros(next(amounts)) if line is not None and totals else "")
