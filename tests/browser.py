@@ -32,7 +32,11 @@ def page():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="es-ES", viewport={"width": 1366, "height": 800})
+        context = browser.new_context(
+            locale="es-ES",
+            viewport={"width": 1366, "height": 800},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
         tab = context.new_page()
         tab.set_default_timeout(15000)
         yield tab
