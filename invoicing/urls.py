@@ -4,6 +4,7 @@ from invoicing import views
 
 urlpatterns = [
     path("", views.invoice_list, name="invoice_list"),
+    path("exportar.csv", views.invoice_export, name="invoice_export"),
     path("nueva/", views.invoice_create, name="invoice_create"),
     path("totales/", views.invoice_totals, name="invoice_totals"),
     path("series/", views.series_list, name="series_list"),

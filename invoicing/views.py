@@ -25,8 +25,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clients.models import Client
 from factu.access import account_view, require_write
+from factu.spreadsheets import csv_response
 from factu.text import search_terms
 from invoicing import documents, services, taxes
+from invoicing.exports import invoices_csv
 from invoicing.forms import (
     CancelForm,
     InvoiceFilterForm,
@@ -175,13 +177,8 @@ def _latest_record_status():
     )
 
 
-@account_view()
-def invoice_list(request: HttpRequest) -> HttpResponse:
-    if request.taxpayer is None:
-        return no_taxpayer(request)
-    filters = InvoiceFilterForm(request.GET or None)
+def _filtered_invoices(request: HttpRequest, filters: InvoiceFilterForm):
     invoices = Invoice.objects.filter(account=request.account, taxpayer=request.taxpayer)
-    any_invoice = invoices.exists()
     values = filters.cleaned_data if filters.is_valid() else {}
     status = values.get("estado") or ""
     if status:
@@ -190,9 +187,32 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         invoices = invoices.filter(issue_date__gte=values["desde"])
     if values.get("hasta"):
         invoices = invoices.filter(issue_date__lte=values["hasta"])
-    q = (values.get("q") or "").strip()
-    for term in search_terms(q):
+    for term in search_terms((values.get("q") or "").strip()):
         invoices = invoices.filter(search_text__contains=term)
+    return invoices
+
+
+@account_view()
+def invoice_export(request: HttpRequest) -> HttpResponse:
+    """The filtered list as CSV for Excel (the same filters as the list page)."""
+    if request.taxpayer is None:
+        return no_taxpayer(request)
+    invoices = _filtered_invoices(request, InvoiceFilterForm(request.GET or None))
+    rows = invoices.select_related("client").order_by("-issue_date", "-id")
+    return csv_response(invoices_csv(rows.iterator()), f"facturas-{request.taxpayer.nif}.csv")
+
+
+@account_view()
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    if request.taxpayer is None:
+        return no_taxpayer(request)
+    filters = InvoiceFilterForm(request.GET or None)
+    any_invoice = Invoice.objects.filter(
+        account=request.account, taxpayer=request.taxpayer
+    ).exists()
+    values = filters.cleaned_data if filters.is_valid() else {}
+    status = values.get("estado") or ""
+    invoices = _filtered_invoices(request, filters)
     counted = (
         invoices
         if status == InvoiceStatus.CANCELLED

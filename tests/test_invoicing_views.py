@@ -739,3 +739,19 @@ def test_service_error_keys_map_onto_form_fields_and_lines(taxpayer, series):
     assert form.errors["issue_date"] == ["Fecha imposible."]
     assert form.errors["client"] == ["Una factura completa necesita un cliente."]
     assert list(formset.non_form_errors()) == ["Añada al menos una línea."]
+
+
+def test_csv_export_follows_the_filters_and_opens_in_spanish_excel(login, owner, account, draft):
+    from invoicing.models import InvoiceStatus
+
+    draft()
+    other = draft()
+    other.status = InvoiceStatus.CANCELLED
+    other.save()
+    response = login(owner).get(url(account, "invoice_export"), {"estado": "draft"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeffNúmero;Fecha;")
+    lines = text.strip().splitlines()
+    assert len(lines) == 2
+    assert ";Borrador;1000,00;210,00;" in lines[1] and lines[1].endswith(";1210,00")
