@@ -161,6 +161,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
     },
+    # NO VERI*FACTU: sign what was chained, and the periodic anomaly-detection run.
+    "verifactu-sign": {"task": "verifactu.sign_pending", "schedule": 60.0},
+    "verifactu-anomalies": {"task": "verifactu.anomaly_check", "schedule": 6 * 3600.0},
 }
 WORKER_STALE_AFTER_SECONDS = env.env_int("WORKER_STALE_AFTER_SECONDS", 120, minimum=10)
 

@@ -62,3 +62,28 @@ def reclaim_and_kick() -> int:
     for chain_id in due:
         schedule_flush(chain_id, countdown=0)
     return len(due)
+
+
+@shared_task(name="verifactu.sign_pending")
+def sign_pending() -> int:
+    """Sign, in the worker, the events and NO VERI*FACTU records not signed yet."""
+    from verifactu import events
+
+    return sum(events.sign_pending(chain) for chain in events.chains_with_event_log())
+
+
+@shared_task(name="verifactu.anomaly_check")
+def anomaly_check() -> int:
+    """Verify both chains and every signature of each event-logging chain; log anomalies."""
+    from pathlib import Path
+
+    from verifactu import events
+
+    ca_file = getattr(settings, "VERIFACTU_SIGNATURE_CA_FILE", "")
+    ca_pem = Path(ca_file).read_bytes() if ca_file else None
+    found = 0
+    for chain in events.chains_with_event_log():
+        events.sign_pending(chain)
+        found += len(events.run_anomaly_check(chain, ca_pem=ca_pem))
+        events.sign_pending(chain)
+    return found
