@@ -3,8 +3,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from factu.models import Account, Taxpayer
+from factu.models import Account, Role, Taxpayer
 from factu.nif import validate_nif
+from factu.services import email_taken
+
+# The usual withholdings; kept apart from the invoicing app's list (factu imports no app).
+IRPF_CHOICES = [
+    (0, "Sin retención"),
+    (700, "7 % (inicio de actividad)"),
+    (1500, "15 % (profesionales)"),
+    (1900, "19 %"),
+]
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -29,6 +38,7 @@ class TaxpayerForm(forms.ModelForm):
             "city",
             "province",
             "country",
+            "verifactu_mode",
             "default_irpf_bp",
         ]
 
@@ -38,7 +48,30 @@ class TaxpayerForm(forms.ModelForm):
         self.fields["nif"].validators = []
         self.fields["nif"].widget.attrs.update(autocapitalize="characters", spellcheck="false")
         self.fields["country"].widget.attrs.update(maxlength=2)
-        self.fields["default_irpf_bp"].required = False
+        mode = self.fields["verifactu_mode"]
+        if len(Taxpayer.VerifactuMode.choices) == 1:
+            mode.disabled = True
+            mode.required = False
+            mode.help_text = (
+                "Factu trabaja en modalidad VERI*FACTU: cada factura emitida se registra y se "
+                "envía a la AEAT en el momento. Es la única modalidad disponible por ahora."
+            )
+        irpf_choices = list(IRPF_CHOICES)
+        current = self.instance.default_irpf_bp if self.instance.pk else 0
+        if current not in dict(irpf_choices):  # e.g. set through the API
+            irpf_choices.append((current, f"{current / 100:.2f} %".replace(".", ",")))
+        self.fields["default_irpf_bp"] = forms.TypedChoiceField(
+            label="Retención IRPF por defecto",
+            choices=irpf_choices,
+            coerce=int,
+            required=False,
+            empty_value=0,
+            help_text="Se propone al crear cada factura de este contribuyente.",
+        )
+
+    def clean_verifactu_mode(self) -> str:
+        value = self.cleaned_data.get("verifactu_mode") or self.instance.verifactu_mode
+        return value or Taxpayer.VerifactuMode.VERIFACTU
 
     def clean_default_irpf_bp(self) -> int:
         value = self.cleaned_data.get("default_irpf_bp") or 0
@@ -62,3 +95,80 @@ class TaxpayerForm(forms.ModelForm):
     def save(self, commit: bool = True) -> Taxpayer:
         self.instance.account = self.account
         return super().save(commit)
+
+
+def _password_field(label: str = "Contraseña") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Al menos 8 caracteres; que no sea solo números ni una contraseña común.",
+    )
+
+
+class SignUpForm(forms.Form):
+    """The fields of :func:`factu.services.sign_up`; the service has the last word."""
+
+    full_name = forms.CharField(
+        label="Su nombre", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        label="Correo electrónico", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = _password_field()
+    account_kind = forms.ChoiceField(
+        label="¿Quién va a facturar?",
+        choices=Account.Kind.choices,
+        initial=Account.Kind.AUTONOMO,
+        widget=forms.RadioSelect,
+        help_text="Una gestoría lleva la facturación de varios contribuyentes.",
+    )
+    account_name = forms.CharField(
+        label="Nombre de la cuenta",
+        max_length=200,
+        help_text="Cómo la verá en Factu: su nombre, el de su empresa o el de su gestoría.",
+    )
+    taxpayer_nif = forms.CharField(
+        label="NIF del primer contribuyente",
+        max_length=20,
+        help_text="El NIF con el que se emitirán las facturas. Una gestoría podrá añadir más.",
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    taxpayer_name = forms.CharField(label="Nombre o razón social", max_length=120)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if email_taken(email):
+            raise forms.ValidationError(
+                "Ya hay un usuario con este correo electrónico. ¿Quiere entrar o recuperar "
+                "su contraseña?"
+            )
+        return email
+
+    def clean_taxpayer_nif(self) -> str:
+        return validate_nif(self.cleaned_data["taxpayer_nif"])
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label="Correo electrónico", widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    role = forms.ChoiceField(label="Rol", choices=Role.choices, initial=Role.ACCOUNTANT)
+
+    def __init__(self, *args, actor_role: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if actor_role != Role.OWNER:
+            self.fields["role"].choices = [c for c in Role.choices if c[0] != Role.OWNER]
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Rol", choices=Role.choices)
+
+
+class AcceptInvitationForm(forms.Form):
+    """A new person joining through an invitation: their name and a password."""
+
+    full_name = forms.CharField(
+        label="Su nombre", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    password = _password_field("Elija una contraseña")

@@ -155,6 +155,43 @@ class Taxpayer(models.Model):
         return f"{self.name} ({self.nif})"
 
 
+INVITATION_VALID_DAYS = 7
+
+
+class Invitation(models.Model):
+    """An invitation to join an account with a role, sent by email.
+
+    Only the SHA-256 of the token is stored: the raw token travels once, in the email's link.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("correo electrónico")
+    role = models.CharField("rol", max_length=20, choices=Role.choices, default=Role.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.account} ({self.role})"
+
+    def is_expired(self, now=None) -> bool:
+        return (now or timezone.now()) >= self.expires_at
+
+    def is_pending(self, now=None) -> bool:
+        return self.accepted_at is None and not self.is_expired(now)
+
+
 class WorkerHeartbeat(models.Model):
     """The last time a Celery worker ran the beat-scheduled heartbeat task.
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "verifactu",
     "api",
     "desk",
+    "transfers",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

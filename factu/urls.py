@@ -15,7 +15,21 @@ account_patterns = [
     path("facturas/", include("invoicing.urls")),
     path("gastos/", include("expenses.urls")),
     path("ajustes/tokens/", include("api.urls_settings")),
+    path("ajustes/miembros/", views.member_list, name="member_list"),
+    path("ajustes/miembros/<uuid:membership_id>/rol/", views.member_role, name="member_role"),
+    path(
+        "ajustes/miembros/<uuid:membership_id>/quitar/",
+        views.member_remove,
+        name="member_remove",
+    ),
+    path(
+        "ajustes/invitaciones/<uuid:invitation_id>/anular/",
+        views.invitation_cancel,
+        name="invitation_cancel",
+    ),
+    path("ajustes/", include("desk.settings_urls")),
     path("mesa/", include("desk.urls")),
+    path("datos/", include("transfers.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +42,31 @@ urlpatterns = [
         name="login",
     ),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "entrar/olvido/",
+        auth_views.PasswordResetView.as_view(
+            email_template_name="registration/password_reset_email.txt",
+            subject_template_name="registration/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "entrar/olvido/enviado/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "entrar/olvido/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "entrar/olvido/hecho/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("registro/", views.sign_up, name="sign_up"),
+    path("invitacion/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("cuentas/", views.account_list, name="account_list"),
     path("c/<slug:account_slug>/", include(account_patterns)),
     path("api/", include("api.urls")),

@@ -1,19 +1,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from factu import services
 from factu.access import account_view, taxpayer_or_404
-from factu.forms import TaxpayerForm
-from factu.models import Membership, WorkerHeartbeat
+from factu.forms import AcceptInvitationForm, InvitationForm, RoleForm, SignUpForm, TaxpayerForm
+from factu.models import Invitation, Membership, Role, WorkerHeartbeat
 from factu.services import accounts_of, choose_taxpayer
 
 
@@ -88,4 +95,207 @@ def taxpayer_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
         return redirect("taxpayer_list", account_slug=request.account.slug)
     return render(
         request, "factu/taxpayer_form.html", {"form": form, "object": taxpayer, "creating": False}
+    )
+
+
+# -- sign-up --------------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("password")
+@never_cache
+def sign_up(request: HttpRequest) -> HttpResponse:
+    """Create a user, their account and its first taxpayer; sign in; go to the dashboard."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, account, _ = services.sign_up(**form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            login(request, user)
+            messages.success(
+                request,
+                f"Bienvenido a Factu. La cuenta {account.name} está lista: "
+                "ya puede dar de alta clientes y emitir su primera factura.",
+            )
+            return redirect("dashboard", account_slug=account.slug)
+    return render(request, "registration/sign_up.html", {"form": form})
+
+
+# -- members and invitations ----------------------------------------------------------------
+
+
+def _member_or_404(request: HttpRequest, membership_id) -> Membership:
+    try:
+        return request.account.memberships.select_related("user").get(pk=membership_id)
+    except (Membership.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No existe ese miembro en esta cuenta.") from None
+
+
+def _may_touch(actor: Membership, member: Membership) -> bool:
+    return actor.can_manage and (member.role != Role.OWNER or actor.role == Role.OWNER)
+
+
+@never_cache
+@account_view(manage=True)
+def member_list(request: HttpRequest) -> HttpResponse:
+    """Members with their roles; owners and admins invite, change roles and remove."""
+    actor = request.membership
+    form = InvitationForm(request.POST or None, actor_role=actor.role)
+    if request.method == "POST" and form.is_valid():
+
+        def link_for(raw: str) -> str:
+            return request.build_absolute_uri(reverse("invitation_accept", args=[raw]))
+
+        try:
+            invitation, _ = services.invite(
+                actor, form.cleaned_data["email"], form.cleaned_data["role"], link_for=link_for
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Invitación enviada a {invitation.email}. El enlace caduca el "
+                f"{timezone.localtime(invitation.expires_at):%d/%m/%Y}.",
+            )
+            return redirect("member_list", account_slug=request.account.slug)
+    members = list(request.account.memberships.select_related("user").order_by("user__email", "id"))
+    owners = sum(1 for m in members if m.role == Role.OWNER)
+    for member in members:
+        member.is_me = member.pk == actor.pk
+        member.last_owner = member.role == Role.OWNER and owners == 1
+        member.editable = _may_touch(actor, member) and not member.last_owner
+        member.removable = (member.is_me or _may_touch(actor, member)) and not member.last_owner
+    now = timezone.now()
+    invitations = [
+        i
+        for i in request.account.invitations.filter(accepted_at__isnull=True).select_related(
+            "invited_by"
+        )
+        if not i.is_expired(now)
+    ]
+    role_choices = (
+        Role.choices
+        if actor.role == Role.OWNER
+        else [c for c in Role.choices if c[0] != Role.OWNER]
+    )
+    return render(
+        request,
+        "factu/member_list.html",
+        {
+            "members": members,
+            "invitations": invitations,
+            "form": form,
+            "can_manage": actor.can_manage,
+            "role_choices": role_choices,
+        },
+    )
+
+
+@require_POST
+@account_view(manage=True)
+def member_role(request: HttpRequest, membership_id) -> HttpResponse:
+    member = _member_or_404(request, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Elija un rol válido.")
+    else:
+        try:
+            services.change_role(request.membership, member, form.cleaned_data["role"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, f"{member.user.email} ahora es {member.get_role_display().lower()}."
+            )
+    return redirect("member_list", account_slug=request.account.slug)
+
+
+@never_cache
+@account_view()
+def member_remove(request: HttpRequest, membership_id) -> HttpResponse:
+    """GET asks for confirmation; POST removes (a member may also leave on their own)."""
+    member = _member_or_404(request, membership_id)
+    leaving = member.pk == request.membership.pk
+    if request.method == "POST":
+        try:
+            services.remove_member(request.membership, member)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("member_list", account_slug=request.account.slug)
+        if leaving:
+            messages.success(request, f"Ha salido de la cuenta {request.account.name}.")
+            return redirect("account_list")
+        messages.success(request, f"{member.user.email} ya no es miembro de la cuenta.")
+        return redirect("member_list", account_slug=request.account.slug)
+    if not leaving and not _may_touch(request.membership, member):
+        raise PermissionDenied("Solo el propietario o un administrador pueden quitar miembros.")
+    return render(
+        request, "factu/member_confirm_remove.html", {"member": member, "leaving": leaving}
+    )
+
+
+@require_POST
+@account_view(manage=True)
+def invitation_cancel(request: HttpRequest, invitation_id) -> HttpResponse:
+    try:
+        invitation = request.account.invitations.get(pk=invitation_id)
+    except (Invitation.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No existe esa invitación en esta cuenta.") from None
+    services.cancel_invitation(request.membership, invitation)
+    messages.success(request, f"Invitación a {invitation.email} anulada.")
+    return redirect("member_list", account_slug=request.account.slug)
+
+
+def _invitation_refused(request: HttpRequest, refused) -> HttpResponse:
+    status = 404 if refused.code == "unknown" else 410
+    return render(
+        request, "factu/invitation_refused.html", {"reason": refused.message}, status=status
+    )
+
+
+@sensitive_post_parameters("password")
+@never_cache
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the invitation email: join, signing in or creating a user as needed."""
+    try:
+        invitation = services.find_invitation(token)
+    except services.InvitationRefused as refused:
+        return _invitation_refused(request, refused)
+    user = request.user if request.user.is_authenticated else None
+    mismatch = user is not None and user.email.lower() != invitation.email.lower()
+    existing = user is None and services.email_taken(invitation.email)
+    form = AcceptInvitationForm(request.POST or None) if user is None and not existing else None
+    if request.method == "POST" and not mismatch and not existing:
+        membership = None
+        try:
+            if user is not None:
+                membership = services.accept_invitation(token, user=user)
+            elif form.is_valid():
+                membership = services.accept_invitation(token, **form.cleaned_data)
+        except ValidationError as error:
+            if form is None:
+                raise
+            form.add_error(None, error)
+        except services.InvitationRefused as refused:  # used or expired meanwhile
+            return _invitation_refused(request, refused)
+        if membership is not None:
+            if user is None:
+                login(request, membership.user)
+            messages.success(request, f"Ya forma parte de {membership.account.name}.")
+            return redirect("dashboard", account_slug=membership.account.slug)
+    login_url = f"{reverse('login')}?{urlencode({'next': request.path})}"
+    return render(
+        request,
+        "factu/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "mismatch": mismatch,
+            "existing": existing,
+            "login_url": login_url,
+        },
     )

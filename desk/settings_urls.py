@@ -1,0 +1,10 @@
+"""Settings pages that read ``verifactu``, under ``/c/<account_slug>/ajustes/``."""
+
+from django.urls import path
+
+from desk import settings_views
+
+urlpatterns = [
+    path("certificados/", settings_views.certificate_list, name="certificate_list"),
+    path("sistema/", settings_views.computer_systems, name="computer_systems"),
+]
