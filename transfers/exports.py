@@ -1,0 +1,181 @@
+"""The gestoría's ZIP of a quarter: issued invoices as PDFs, expenses as CSV, receipts.
+
+Contents of ``factu-<NIF>-<year>-<q>T.zip``::
+
+    facturas/<número>.pdf      every invoice issued in the quarter (cancelled ones too,
+                               marked as such on the PDF), drawn by invoicing's renderer
+    facturas.csv               their list: number, date, client, amounts, status, origin
+    gastos.csv                 the quarter's expenses (expenses.exports.expenses_csv)
+    justificantes/...          each expense's receipt, named by date and description
+    resumen-impuestos.csv      modelos 303 and 130 of the quarter and the 347 of the year
+
+The file is written under ``MEDIA_ROOT/exports/`` (a temporary name, then renamed), and
+served only by the download view to members of the job's account.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+
+from expenses import summaries
+from expenses.exports import csv_amount, csv_bytes, csv_text, expenses_csv, summary_csv
+from invoicing import documents
+from invoicing.models import Invoice
+from transfers import jobs
+from transfers.imports import IMPORTED_SERIES_PREFIX
+from transfers.models import Job
+
+EXPORT_DIR = "exports"
+INVOICE_HEADER = [
+    "Número",
+    "Fecha",
+    "Tipo",
+    "Cliente",
+    "NIF cliente",
+    "Base imponible",
+    "Cuota IVA",
+    "Recargo",
+    "Retención IRPF",
+    "Total",
+    "Estado",
+    "Origen",
+    "Archivo",
+]
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """A file name anyone's unzip accepts: ASCII letters, digits, ``-``, ``_`` and ``.``."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return text[:limit] or "archivo"
+
+
+def _unique(name: str, used: set[str]) -> str:
+    stem, ext = os.path.splitext(name)
+    candidate, n = name, 2
+    while candidate in used:
+        candidate = f"{stem}-{n}{ext}"
+        n += 1
+    used.add(candidate)
+    return candidate
+
+
+def period_invoices(job: Job):
+    start, end = summaries.quarter_range(job.params["year"], job.params["quarter"])
+    return (
+        Invoice.objects.filter(
+            account=job.account,
+            taxpayer=job.taxpayer,
+            issued_at__isnull=False,
+            issue_date__gte=start,
+            issue_date__lte=end,
+        )
+        .select_related("series", "taxpayer", "fiscal_invoice", "rectified_invoice")
+        .prefetch_related("lines")
+        .order_by("issue_date", "number")
+    )
+
+
+def export_filename(job: Job) -> str:
+    return f"factu-{job.taxpayer.nif}-{job.params['year']}-{job.params['quarter']}T.zip"
+
+
+def build_zip(job: Job) -> None:
+    year, quarter = job.params["year"], job.params["quarter"]
+    taxpayer = job.taxpayer
+    start, end = summaries.quarter_range(year, quarter)
+    invoices = list(period_invoices(job))
+    expenses = list(summaries.taxpayer_expenses(taxpayer, start, end).select_related("category"))
+    with_receipt = [e for e in expenses if e.receipt]
+    progress = jobs.Progress(job, len(invoices) + len(with_receipt) + 2)
+
+    relative = f"{EXPORT_DIR}/{job.pk}.zip"
+    target = Path(settings.MEDIA_ROOT) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".zip.part")
+    missing_receipts = []
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        used: set[str] = set()
+        rows = []
+        for invoice in invoices:
+            _, _, data = documents.render_pdf(invoice)
+            name = _unique(f"facturas/{safe_name(invoice.number)}.pdf", used)
+            archive.writestr(name, data)
+            imported = invoice.series.code.startswith(IMPORTED_SERIES_PREFIX) and (
+                invoice.fiscal_invoice_id is None
+            )
+            rows.append(
+                [
+                    csv_text(invoice.number),
+                    f"{invoice.issue_date:%d/%m/%Y}",
+                    invoice.invoice_type,
+                    csv_text(invoice.client_name),
+                    csv_text(invoice.client_nif or invoice.client_foreign_id),
+                    csv_amount(invoice.subtotal_cents),
+                    csv_amount(invoice.iva_cents),
+                    csv_amount(invoice.surcharge_cents),
+                    csv_amount(invoice.irpf_cents),
+                    csv_amount(invoice.total_cents),
+                    invoice.get_status_display(),
+                    "Importada" if imported else "Factu (VERI*FACTU)",
+                    name,
+                ]
+            )
+            progress.advance()
+        archive.writestr("facturas.csv", csv_bytes(INVOICE_HEADER, rows))
+        archive.writestr("gastos.csv", expenses_csv(expenses))
+        progress.advance()
+        for expense in with_receipt:
+            label = expense.receipt_name or os.path.basename(expense.receipt.name)
+            stem, ext = os.path.splitext(label)
+            name = _unique(
+                f"justificantes/{expense.date:%Y-%m-%d}-{safe_name(expense.description, 40)}-"
+                f"{safe_name(stem, 40)}{ext.lower() or '.bin'}",
+                used,
+            )
+            try:
+                with expense.receipt.open("rb") as handle:
+                    archive.writestr(name, handle.read())
+            except FileNotFoundError:
+                missing_receipts.append(expense.description)
+            progress.advance()
+        m303 = summaries.modelo_303(taxpayer, year, quarter)
+        m130 = summaries.modelo_130(taxpayer, year, quarter)
+        m347 = summaries.modelo_347(taxpayer, year)
+        archive.writestr("resumen-impuestos.csv", summary_csv(m303, m130, m347))
+        progress.advance()
+    os.replace(partial, target)
+    progress.flush()
+    report = {
+        "year": year,
+        "quarter": quarter,
+        "invoices": len(invoices),
+        "expenses": len(expenses),
+        "receipts": len(with_receipt) - len(missing_receipts),
+        "missing_receipts": missing_receipts,
+        "size": target.stat().st_size,
+        "filename": export_filename(job),
+        "message": (
+            f"ZIP listo: {len(invoices)} factura(s), {len(expenses)} gasto(s) y "
+            f"{len(with_receipt) - len(missing_receipts)} justificante(s)."
+        ),
+        "errors": [],
+    }
+    jobs.finish(job, report, result_path=relative)
+
+
+def result_file(job: Job) -> Path | None:
+    if not job.result_path:
+        return None
+    path = (Path(settings.MEDIA_ROOT) / job.result_path).resolve()
+    root = (Path(settings.MEDIA_ROOT) / EXPORT_DIR).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path

@@ -1,0 +1,96 @@
+"""Starting jobs: the row is written and its task enqueued once the transaction commits."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from factu.models import Account, Taxpayer, User
+from transfers.models import Job
+
+IMPORT_DIR = "imports"
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _task_for(kind: str):
+    from transfers import tasks
+
+    return {
+        Job.Kind.IMPORT_CLIENTS: tasks.import_clients,
+        Job.Kind.IMPORT_INVOICES: tasks.import_invoices,
+        Job.Kind.EXPORT_ZIP: tasks.export_zip,
+    }[kind]
+
+
+def enqueue(job: Job) -> None:
+    job_id, kind = str(job.pk), job.kind
+    transaction.on_commit(lambda: _task_for(kind).delay(job_id))
+
+
+def start_import(
+    account: Account,
+    taxpayer: Taxpayer,
+    user: User | None,
+    kind: str,
+    upload: UploadedFile,
+    mode: str,
+) -> Job:
+    """Store the upload privately and queue its import."""
+    if kind not in (Job.Kind.IMPORT_CLIENTS, Job.Kind.IMPORT_INVOICES):
+        raise ValueError(f"Not an import: {kind}")
+    if taxpayer.account_id != account.pk:
+        raise ValueError("That taxpayer belongs to another account.")
+    if mode not in Job.Mode.values:
+        raise ValidationError({"mode": ["Elija «todo o nada» o «solo las filas válidas»."]})
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {"file": [f"El archivo ocupa más de {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."]}
+        )
+    job_id = uuid.uuid4()
+    relative = f"{IMPORT_DIR}/{job_id}.csv"
+    path = Path(settings.MEDIA_ROOT) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    with transaction.atomic():
+        job = Job.objects.create(
+            id=job_id,
+            account=account,
+            taxpayer=taxpayer,
+            user=user,
+            kind=kind,
+            mode=mode,
+            params={"filename": Path(upload.name or "archivo.csv").name[:200]},
+            source_path=relative,
+        )
+        enqueue(job)
+    return job
+
+
+def start_export(
+    account: Account, taxpayer: Taxpayer, user: User | None, year: int, quarter: int
+) -> Job:
+    if taxpayer.account_id != account.pk:
+        raise ValueError("That taxpayer belongs to another account.")
+    if quarter not in (1, 2, 3, 4):
+        raise ValidationError({"quarter": ["Trimestre 1 a 4."]})
+    with transaction.atomic():
+        job = Job.objects.create(
+            account=account,
+            taxpayer=taxpayer,
+            user=user,
+            kind=Job.Kind.EXPORT_ZIP,
+            params={"year": year, "quarter": quarter},
+        )
+        enqueue(job)
+    return job
+
+
+def jobs_of(account: Account):
+    return Job.objects.filter(account=account).select_related("taxpayer", "user")
