@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from desk import services
+from desk import overview, services
 from factu.access import account_view, require_write, taxpayer_or_404
 from invoicing.services import InvalidTransition
 from verifactu.corrections import InvalidCorrection
@@ -166,3 +167,14 @@ def anular(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
         },
         status=400 if form.is_bound else 200,
     )
+
+
+@account_view()
+def taxpayer_overview(request: HttpRequest) -> HttpResponse:
+    """The current taxpayer's figures; ``?fragment=1`` (htmx, the dashboard) omits the page."""
+    if request.taxpayer is None:
+        return render(request, "invoicing/no_taxpayer.html")
+    figures = overview.build(request.taxpayer, timezone.localdate())
+    fragment = request.GET.get("fragment") == "1"
+    template = "desk/_overview.html" if fragment else "desk/overview.html"
+    return render(request, template, {"overview": figures, "fragment": fragment})

@@ -483,3 +483,193 @@ def test_desk_query_count_is_constant_as_invoices_grow(
     many = _desk_queries(client, account)
     assert many == few, (few, many)
     assert many <= 12
+
+
+# ---------------------------------------------------------------------------------------
+# The taxpayer overview ("Resumen"): figures, the SVG chart, the page and the dashboard
+# ---------------------------------------------------------------------------------------
+
+
+def _months_ago(today: date, n: int) -> date:
+    y, m = divmod(today.year * 12 + today.month - 1 - n, 12)
+    return date(y, m + 1, 1)
+
+
+@pytest.fixture
+def overview_data(account, taxpayer, owner):
+    """Invoices issued 11, 2 and 0 months ago (one overdue, one paid, one cancelled, one
+    draft), one 13 months ago (outside the window) and expenses in three months."""
+    from clients.services import create_client
+    from expenses.models import Expense
+    from invoicing.models import Series
+    from invoicing.services import (
+        Actor,
+        DraftLine,
+        cancel_invoice,
+        create_draft,
+        issue_invoice,
+        mark_paid,
+    )
+
+    today = timezone.localdate()
+    actor = Actor(user=owner)
+    series = Series.objects.create(account=account, taxpayer=taxpayer, code="O")
+    acme = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
+
+    def issue(day, euros, due=None):
+        line = DraftLine("Servicio", quantity=100, unit_price=euros * 100, iva_type="general")
+        invoice = create_draft(
+            taxpayer,
+            series=series,
+            client=acme,
+            issue_date=day,
+            lines=[line],
+            actor=actor,
+            due_date=due,
+        )
+        return issue_invoice(invoice, actor=actor)
+
+    old = issue(_months_ago(today, 13), 5000)  # outside the 12 months, paid
+    mark_paid(old, paid_at=timezone.now(), actor=actor)
+    overdue_1 = issue(_months_ago(today, 11), 1000, due=_months_ago(today, 10))
+    overdue_2 = issue(_months_ago(today, 2), 200, due=_months_ago(today, 1))
+    paid = issue(_months_ago(today, 2), 300)
+    mark_paid(paid, paid_at=timezone.now(), actor=actor)
+    cancelled = issue(today, 700)
+    cancel_invoice(cancelled, actor=actor)
+    current = issue(today, 400, due=today + timedelta(days=30))
+    create_draft(  # a draft counts nowhere
+        taxpayer,
+        series=series,
+        client=acme,
+        issue_date=today,
+        actor=actor,
+        lines=[DraftLine("Borrador", quantity=100, unit_price=999900, iva_type="general")],
+    )
+    for day, base, iva in ((_months_ago(today, 2), 10000, 2100), (today, 5000, 1050)):
+        Expense.objects.create(
+            account=account,
+            taxpayer=taxpayer,
+            date=day,
+            description="Gasto",
+            amount_cents=base + iva,
+            base_cents=base,
+            iva_rate_bp=2100,
+            iva_cents=iva,
+        )
+    Expense.objects.create(  # no base given: total less IVA
+        account=account,
+        taxpayer=taxpayer,
+        date=_months_ago(today, 5),
+        description="Sin base",
+        amount_cents=12100,
+        iva_cents=2100,
+        iva_rate_bp=2100,
+    )
+    return {
+        "today": today,
+        "old": old,
+        "overdue": [overdue_1, overdue_2],
+        "paid": paid,
+        "current": current,
+    }
+
+
+def test_overview_figures(overview_data, taxpayer):
+    from desk import overview
+    from expenses.summaries import modelo_303, quarter_of
+
+    today = overview_data["today"]
+    figures = overview.build(taxpayer, today)
+    months = {m.key: m for m in figures.months}
+    assert len(figures.months) == 12
+    assert figures.months[-1].key == f"{today.year}-{today.month:02d}"
+    assert _months_ago(today, 11).strftime("%Y-%m") == figures.months[0].key
+    assert _months_ago(today, 13).strftime("%Y-%m") not in months
+
+    def at(n):
+        return months[_months_ago(today, n).strftime("%Y-%m")]
+
+    assert at(11).invoiced == 100000
+    assert at(2).invoiced == 20000 + 30000  # overdue + paid; bases, without IVA
+    assert at(0).invoiced == 40000  # the cancelled invoice and the draft count nowhere
+    assert at(2).expenses == 10000 and at(0).expenses == 5000 and at(5).expenses == 10000
+    assert figures.invoiced_12m == 190000 and figures.expenses_12m == 25000
+
+    # Pending collection: sent + overdue, by total with IVA.
+    assert figures.pending_count == 3
+    assert figures.pending_cents == 121000 + 24200 + 48400
+    # Overdue: past their due date, whether or not the periodic task marked them yet.
+    assert figures.overdue_count == 2 and figures.overdue_cents == 121000 + 24200
+    assert [i.pk for i in figures.oldest_overdue] == [i.pk for i in overview_data["overdue"]]
+
+    m303 = modelo_303(taxpayer, today.year, quarter_of(today))
+    assert figures.iva_result == m303.result == figures.iva_devengado - figures.iva_soportado
+    assert figures.iva_devengado >= 8400 and figures.iva_soportado >= 1050
+
+
+def test_overview_counts_the_task_marked_overdue_and_lists_only_five(overview_data, taxpayer):
+    from desk import overview
+    from invoicing.services import mark_overdue
+
+    assert mark_overdue() == 2
+    figures = overview.build(taxpayer, overview_data["today"])
+    assert figures.overdue_count == 2 and figures.pending_count == 3
+    assert len(figures.oldest_overdue) <= overview.OLDEST_OVERDUE
+
+
+def test_overview_svg_is_well_formed_with_twelve_bars_per_series(overview_data, taxpayer):
+    from lxml import etree
+
+    from desk import overview
+
+    svg = str(overview.build(taxpayer, overview_data["today"]).chart())
+    root = etree.fromstring(svg.encode())  # well-formed XML, or it raises
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg"
+    bars = [r for r in root.iter(f"{ns}rect") if "bar" in r.get("class", "").split()]
+    for series in ("invoiced", "expenses"):
+        mine = [b for b in bars if b.get("data-series") == series]
+        assert len(mine) == 12, series
+        assert all(float(b.get("height")) >= 0 for b in mine)
+    tallest = max(bars, key=lambda b: float(b.get("height")))
+    assert tallest.get("data-series") == "invoiced" and tallest.get("data-cents") == "100000"
+    assert "1.000,00 €" in tallest.find(f"{ns}title").text
+
+
+def test_overview_svg_escapes_and_handles_empty_and_negative_months():
+    from lxml import etree
+
+    from desk.overview import Month, bar_chart_svg
+
+    months = [Month(2026, m, 0, 0) for m in range(1, 13)]
+    months[3] = Month(2026, 4, -5000, 0)
+    root = etree.fromstring(str(bar_chart_svg(months)).encode())
+    heights = [
+        float(r.get("height"))
+        for r in root.iter("{http://www.w3.org/2000/svg}rect")
+        if r.get("data-series")
+    ]
+    assert len(heights) == 24 and set(heights) == {0.0}
+
+
+def test_overview_page_and_dashboard_fragment(login, owner, account, overview_data):
+    client = login(owner)
+    url = reverse("taxpayer_overview", args=[account.slug])
+    page = client.get(url).content.decode()
+    assert "Pendiente de cobro" in page and "1.936,00 €" in page  # 1210 + 242 + 484
+    assert f"T {timezone.localdate().year}<" in page
+    assert "<svg" in page and "<script" not in page.split('id="overview"')[1]
+    for invoice in overview_data["overdue"]:
+        detail = reverse("invoice_detail", args=[account.slug, invoice.pk])
+        assert f'href="{detail}"' in page
+    fragment = client.get(url + "?fragment=1").content.decode()
+    assert "<html" not in fragment and "data-overview" in fragment
+    dashboard = client.get(reverse("dashboard", args=[account.slug])).content.decode()
+    assert f'href="{url}"' in dashboard and f'hx-get="{url}?fragment=1"' in dashboard
+
+
+def test_overview_is_scoped_to_the_account(login, outsider, viewer, account, overview_data):
+    url = reverse("taxpayer_overview", args=[account.slug])
+    assert login(outsider).get(url).status_code == 404
+    assert login(viewer).get(url).status_code == 200
