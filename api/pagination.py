@@ -13,13 +13,17 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+MAX_VALUE = 1_000_000
+
 
 def positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError({name: ["Must be a positive integer."]})
+    # isascii: "²" and "١" are digits to str.isdigit but not to int(); the cap keeps an
+    # offset within the database's integers.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_VALUE:
+        raise ValidationError({name: [f"Must be an integer from 1 to {MAX_VALUE}."]})
     value = int(raw)
     if maximum is not None and value > maximum:
         raise ValidationError({name: [f"Must be at most {maximum}."]})
@@ -68,7 +72,7 @@ class AccountPagination(BasePagination):
                 "required": False,
                 "in": "query",
                 "description": "Page number, from 1.",
-                "schema": {"type": "integer", "minimum": 1, "default": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_VALUE, "default": 1},
             },
             {
                 "name": self.limit_query_param,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import schema as common
+from api.account import schema as doc
 from api.idempotency import idempotent
 from api.models import ApiPing
 
@@ -28,20 +30,29 @@ class PingSerializer(serializers.ModelSerializer):
 class PingView(APIView):
     """``GET`` says which account the token is of; ``POST`` inserts one row."""
 
-    @extend_schema(
-        responses=inline_serializer(
-            "PingStatus",
-            {"ok": serializers.BooleanField(), "account": serializers.SlugField()},
-        ),
+    @doc.operation(
+        operation_id="ping_retrieve",
+        tags=doc.TAGS_TOKEN,
         summary="Check a token",
+        description="Which account the token is of.",
+        responses={
+            200: inline_serializer(
+                "PingStatus",
+                {"ok": serializers.BooleanField(), "account": serializers.SlugField()},
+            )
+        },
     )
     def get(self, request):
         return Response({"ok": True, "account": request.auth.account.slug})
 
-    @extend_schema(
+    @doc.operation(
+        operation_id="ping_create",
+        tags=doc.TAGS_TOKEN,
+        summary="Insert one row (the minimal authenticated write)",
         request=PingInputSerializer,
         responses={201: PingSerializer},
-        summary="Insert one row (the minimal authenticated write)",
+        errors=common.BODY,
+        idempotent=True,
     )
     @idempotent
     def post(self, request):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from invoicing import taxes
@@ -40,6 +41,7 @@ def Text(max_length: int, **kwargs) -> serializers.CharField:  # noqa: N802 - fi
     return serializers.CharField(max_length=max_length, **kwargs)
 
 
+@extend_schema_serializer(component_name="AccountLineInput")
 class LineInputSerializer(serializers.Serializer):
     description = Text(500)
     quantity = StrictInt(min_value=-(10**9), max_value=10**9)
@@ -52,6 +54,7 @@ class LineInputSerializer(serializers.Serializer):
     notSubjectCause = serializers.ChoiceField(choices=["N1", "N2"], required=False)  # noqa: N815
 
 
+@extend_schema_serializer(component_name="AccountInvoiceInput")
 class InvoiceInputSerializer(serializers.Serializer):
     taxpayerId = serializers.UUIDField(required=False)  # noqa: N815
     clientId = serializers.UUIDField(required=False, allow_null=True)  # noqa: N815
@@ -65,6 +68,7 @@ class InvoiceInputSerializer(serializers.Serializer):
     lines = LineInputSerializer(many=True, allow_empty=False, max_length=500)
 
 
+@extend_schema_serializer(component_name="AccountStatusInput")
 class StatusInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["draft", "sent", "paid", "overdue", "cancelled"])
     paidAt = serializers.DateTimeField(required=False, allow_null=True)  # noqa: N815
@@ -78,6 +82,7 @@ class StatusInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+@extend_schema_serializer(component_name="AccountClientInput")
 class ClientInputSerializer(serializers.Serializer):
     taxpayerId = serializers.UUIDField(required=False)  # noqa: N815
     name = Text(120)
@@ -93,6 +98,7 @@ class ClientInputSerializer(serializers.Serializer):
     recargoEquivalencia = serializers.BooleanField(required=False, default=False)  # noqa: N815
 
 
+@extend_schema_serializer(component_name="AccountExpenseInput")
 class ExpenseInputSerializer(serializers.Serializer):
     taxpayerId = serializers.UUIDField(required=False)  # noqa: N815
     date = serializers.DateField()

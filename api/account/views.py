@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import schema as common
+from api.account import schema as doc
 from api.account import serializers as s
 from api.exceptions import Conflict
 from api.idempotency import IdempotentMixin
@@ -27,6 +31,7 @@ from invoicing.models import Invoice, InvoiceStatus, Series
 from verifactu.records import RecordRefused
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # past it an offset no longer fits the database's integers
 
 
 def _query_date(request, name: str) -> date | None:
@@ -41,9 +46,29 @@ def _query_date(request, name: str) -> date | None:
 
 def _page(request) -> int:
     raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError({"page": ["Must be a positive integer."]})
+    # isascii: "²" and "١" are digits to str.isdigit but not to int().
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+        raise ValidationError({"page": [f"Must be an integer from 1 to {MAX_PAGE}."]})
     return int(raw)
+
+
+def _query_uuid(request, name: str) -> uuid.UUID | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ValidationError({name: ["Must be a UUID."]}) from None
+
+
+def _search(request) -> str:
+    """``?search=``: plain text; control characters other than tab and newlines are refused
+    (they are no text, and PostgreSQL refuses NUL in a query)."""
+    raw = request.query_params.get("search", "")
+    if any((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in raw):
+        raise ValidationError({"search": ["Control characters are not allowed."]})
+    return raw
 
 
 def paginated(request, queryset, item) -> Response:
@@ -106,16 +131,41 @@ class AccountView(IdempotentMixin, APIView):
         return services.Actor(user=token.created_by, token_label=f"{token.name} ({token.prefix}…)")
 
 
+PAGE = OpenApiParameter(
+    "page",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+    description="Page number; 50 items per page.",
+)
+SEARCH = OpenApiParameter(
+    "search",
+    OpenApiTypes.STR,
+    description="Words to find (all of them), ignoring case and accents. Plain text; "
+    "control characters (but tab and newlines) are refused.",
+)
+DATE_FROM = OpenApiParameter("dateFrom", OpenApiTypes.DATE, description="From (inclusive).")
+DATE_TO = OpenApiParameter("dateTo", OpenApiTypes.DATE, description="To (inclusive).")
+
+
 class InvoiceListView(AccountView):
-    @extend_schema(
+    @doc.operation(
+        operation_id="account_invoices_list",
+        tags=doc.TAGS_INVOICES,
+        summary="List invoices",
+        description="The account's invoices, by issue date descending, 50 per page.",
         parameters=[
-            OpenApiParameter("page", int),
-            OpenApiParameter("status", str),
-            OpenApiParameter("dateFrom", str),
-            OpenApiParameter("dateTo", str),
-            OpenApiParameter("search", str),
-            OpenApiParameter("taxpayerId", str),
-        ]
+            PAGE,
+            OpenApiParameter("status", OpenApiTypes.STR, enum=InvoiceStatus.values),
+            DATE_FROM,
+            DATE_TO,
+            SEARCH,
+            OpenApiParameter(
+                "taxpayerId", OpenApiTypes.UUID, description="Only this taxpayer's invoices."
+            ),
+        ],
+        responses={200: doc.AccountInvoicePage},
+        examples=doc.INVOICE_LIST_EXAMPLES,
+        errors=[400, 404],
+        error_descriptions={404: "No such taxpayer (`taxpayerId`)."},
     )
     def get(self, request):
         invoices = Invoice.objects.filter(account=self.account).select_related("client")
@@ -129,14 +179,28 @@ class InvoiceListView(AccountView):
             invoices = invoices.filter(issue_date__gte=date_from)
         if date_to:
             invoices = invoices.filter(issue_date__lte=date_to)
-        taxpayer_id = request.query_params.get("taxpayerId")
+        taxpayer_id = _query_uuid(request, "taxpayerId")
         if taxpayer_id:
             invoices = invoices.filter(taxpayer=self.taxpayer(taxpayer_id))
-        for term in normalize_search(request.query_params.get("search", "")).split():
+        for term in normalize_search(_search(request)).split():
             invoices = invoices.filter(search_text__contains=term)
         return paginated(request, invoices.order_by("-issue_date", "-id"), s.invoice_item)
 
-    @extend_schema(request=s.InvoiceInputSerializer)
+    @doc.operation(
+        operation_id="account_invoices_create",
+        tags=doc.TAGS_INVOICES,
+        summary="Create a draft invoice",
+        description="Amounts are computed by the server. `quantity` is in hundredths of a unit "
+        "(100 = 1; negative only in a rectificativa series), `unitPrice` in euro cents, "
+        "`irpfRate` and `discount` in basis points (1500 = 15 %). The number is taken from "
+        "the series now.",
+        request=s.InvoiceInputSerializer,
+        responses={201: doc.AccountInvoiceCreated},
+        examples=doc.INVOICE_CREATE_EXAMPLES,
+        errors=[*common.BODY, 404],
+        idempotent=True,
+        error_descriptions={404: "No such series (`seriesId`) or client (`clientId`)."},
+    )
     def post(self, request):
         serializer = s.InvoiceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -196,6 +260,14 @@ class InvoiceListView(AccountView):
 
 
 class InvoiceDetailView(AccountView):
+    @doc.operation(
+        operation_id="account_invoice_retrieve",
+        tags=doc.TAGS_INVOICES,
+        summary="Get an invoice with its lines",
+        responses={200: doc.AccountInvoiceDetail},
+        examples=doc.INVOICE_DETAIL_EXAMPLES,
+        errors=[404],
+    )
     def get(self, request, invoice_id):
         invoice = self.invoice(invoice_id)
         client = invoice.client
@@ -235,7 +307,18 @@ class InvoiceDetailView(AccountView):
 
 
 class InvoiceStatusView(AccountView):
-    @extend_schema(request=s.StatusInputSerializer)
+    @doc.operation(
+        operation_id="account_invoice_status_update",
+        tags=doc.TAGS_INVOICES,
+        summary="Change an invoice's status",
+        description="draft → sent (issues it: numbered, registered with VERI*FACTU) → paid "
+        "(`paidAt` required: a date or an ISO 8601 date-time); sent → cancelled.",
+        request=s.StatusInputSerializer,
+        responses={200: doc.AccountInvoiceStatus},
+        examples=doc.STATUS_EXAMPLES,
+        errors=[*common.BODY, 404, 409],
+        error_descriptions={409: "The transition is not allowed from the current status."},
+    )
     def patch(self, request, invoice_id):
         invoice = self.invoice(invoice_id)
         serializer = s.StatusInputSerializer(data=request.data)
@@ -271,6 +354,13 @@ class InvoiceStatusView(AccountView):
 
 
 class InvoicePdfView(AccountView):
+    @doc.operation(
+        operation_id="account_invoice_pdf",
+        tags=doc.TAGS_INVOICES,
+        summary="Download an invoice's PDF",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        errors=[404],
+    )
     def get(self, request, invoice_id):
         from invoicing.documents import document_for
         from invoicing.pdf import InvoiceRenderer
@@ -296,12 +386,33 @@ def client_item(client: Client) -> dict:
 
 
 class ClientListView(AccountView):
-    @extend_schema(parameters=[OpenApiParameter("search", str)])
+    @doc.operation(
+        operation_id="account_clients_list",
+        tags=doc.TAGS_CLIENTS,
+        summary="List clients",
+        description="Every client of the account, by name; `search` filters by name, NIF, "
+        "email or city.",
+        parameters=[SEARCH],
+        responses={200: doc.AccountClient.__class__(many=True)},
+        examples=doc.CLIENT_LIST_EXAMPLES,
+        errors=[400],
+    )
     def get(self, request):
-        clients = search_clients(self.account, request.query_params.get("search", ""))
+        clients = search_clients(self.account, _search(request))
         return Response([client_item(c) for c in clients.order_by("name", "id")])
 
-    @extend_schema(request=s.ClientInputSerializer)
+    @doc.operation(
+        operation_id="account_clients_create",
+        tags=doc.TAGS_CLIENTS,
+        summary="Create a client",
+        description="The NIF is validated for Spanish clients (country ES).",
+        request=s.ClientInputSerializer,
+        responses={201: doc.AccountClient},
+        examples=doc.CLIENT_CREATE_EXAMPLES,
+        errors=[*common.BODY, 404],
+        idempotent=True,
+        error_descriptions={404: "No such taxpayer (`taxpayerId`)."},
+    )
     def post(self, request):
         serializer = s.ClientInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -330,6 +441,14 @@ class ClientListView(AccountView):
 
 
 class SeriesListView(AccountView):
+    @doc.operation(
+        operation_id="account_series_list",
+        tags=doc.TAGS_SERIES,
+        summary="List invoice series",
+        description="The series not archived, with the number the next invoice will take.",
+        responses={200: doc.AccountSeries.__class__(many=True)},
+        examples=doc.SERIES_EXAMPLES,
+    )
     def get(self, request):
         series = Series.objects.filter(account=self.account, archived=False).order_by(
             "taxpayer__name", "code"
@@ -372,14 +491,22 @@ def expense_item(expense: Expense) -> dict:
 
 
 class ExpenseListView(AccountView):
-    @extend_schema(
+    @doc.operation(
+        operation_id="account_expenses_list",
+        tags=doc.TAGS_EXPENSES,
+        summary="List expenses",
+        description="The account's expenses, by date descending, 50 per page. Amounts in "
+        "euro cents.",
         parameters=[
-            OpenApiParameter("page", int),
-            OpenApiParameter("dateFrom", str),
-            OpenApiParameter("dateTo", str),
-            OpenApiParameter("deductible", str),
-            OpenApiParameter("search", str),
-        ]
+            PAGE,
+            DATE_FROM,
+            DATE_TO,
+            OpenApiParameter("deductible", OpenApiTypes.STR, enum=["true", "false"]),
+            SEARCH,
+        ],
+        responses={200: doc.AccountExpensePage},
+        examples=doc.EXPENSE_LIST_EXAMPLES,
+        errors=[400],
     )
     def get(self, request):
         expenses = Expense.objects.filter(account=self.account).select_related("category")
@@ -393,11 +520,23 @@ class ExpenseListView(AccountView):
             if deductible not in ("true", "false"):
                 raise ValidationError({"deductible": ["Use true or false."]})
             expenses = expenses.filter(is_deductible=deductible == "true")
-        for term in normalize_search(request.query_params.get("search", "")).split():
+        for term in normalize_search(_search(request)).split():
             expenses = expenses.filter(search_text__contains=term)
         return paginated(request, expenses.order_by("-date", "-id"), expense_item)
 
-    @extend_schema(request=s.ExpenseInputSerializer)
+    @doc.operation(
+        operation_id="account_expenses_create",
+        tags=doc.TAGS_EXPENSES,
+        summary="Create an expense",
+        description="`amount` and `baseAmount` in euro cents, `ivaRate` in basis points; "
+        "`categoryId` from `GET /api/expenses/categories`.",
+        request=s.ExpenseInputSerializer,
+        responses={201: doc.AccountExpenseCreated},
+        examples=doc.EXPENSE_CREATE_EXAMPLES,
+        errors=[*common.BODY, 404],
+        idempotent=True,
+        error_descriptions={404: "No such taxpayer or category."},
+    )
     def post(self, request):
         serializer = s.ExpenseInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -438,5 +577,12 @@ class ExpenseListView(AccountView):
 
 
 class ExpenseCategoryListView(AccountView):
+    @doc.operation(
+        operation_id="account_expense_categories_list",
+        tags=doc.TAGS_EXPENSES,
+        summary="List expense categories",
+        responses={200: doc.AccountExpenseCategory.__class__(many=True)},
+        examples=doc.CATEGORY_EXAMPLES,
+    )
     def get(self, request):
         return Response([{"id": str(c.pk), "name": c.name} for c in categories_for(self.account)])

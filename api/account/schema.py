@@ -1,0 +1,434 @@
+"""OpenAPI of the account API (seed 000): response shapes, the error envelope and examples.
+
+These serializers only *describe* what the views answer (the views build plain dicts); each
+shape here is checked against the live API by ``tests/test_api_schema.py`` (schemathesis).
+Amounts are integers in euro cents; rates and discounts are basis points (1500 = 15 %).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, inline_serializer
+from rest_framework import serializers
+
+from api import schema as common
+from invoicing import taxes
+from invoicing.models import InvoiceStatus, Series
+
+TAGS_INVOICES = ["account: invoices"]
+TAGS_CLIENTS = ["account: clients"]
+TAGS_SERIES = ["account: series"]
+TAGS_EXPENSES = ["account: expenses"]
+TAGS_TOKEN = ["account: token"]
+
+
+class AccountErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine code: `validation_error`, …")
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per field (dotted path for nested ones), its messages. Only on 400s.",
+    )
+
+
+class AccountErrorSerializer(serializers.Serializer):
+    error = AccountErrorDetailSerializer()
+
+
+def error_example(code: str, message: str) -> dict:
+    if code == "validation_error":
+        return {
+            "error": {
+                "code": code,
+                "message": "Some fields are not valid: see fields.",
+                "fields": {"lines.0.unitPrice": ["Must be an integer number of cents, like 4999."]},
+            }
+        }
+    return {"error": {"code": code, "message": message}}
+
+
+def operation(**kwargs):
+    """:func:`api.schema.operation` in the account API's error envelope."""
+    return common.operation(envelope=AccountErrorSerializer, example_body=error_example, **kwargs)
+
+
+def cents(help_text: str = "Euro cents.", **kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(help_text=help_text, **kwargs)
+
+
+UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+CLIENT_UUID = "9b2f6c1e-8d4a-4f3b-a2e1-7c5d9e0f1a2b"
+SERIES_UUID = "0c7e2d54-1a9b-4c8e-b6f3-5d2a8e9c4b17"
+TAXPAYER_UUID = "5e8a1c3d-7b2f-4e9a-8c6d-1f0b3a5e7d92"
+CATEGORY_UUID = "b1d4e7a2-3c6f-4a8b-9e0d-2f5c8a1b4e73"
+STATUSES = list(InvoiceStatus.values)
+
+
+# -- Invoices ---------------------------------------------------------------------------------
+
+_INVOICE_AMOUNTS = {
+    "total": cents(),
+    "subtotal": cents(),
+    "ivaAmount": cents(),
+    "irpfAmount": cents(help_text="Euro cents withheld (IRPF), subtracted from the total."),
+    "surchargeAmount": cents(help_text="Euro cents of recargo de equivalencia."),
+}
+
+AccountInvoiceItem = inline_serializer(
+    "AccountInvoiceItem",
+    {
+        "id": serializers.UUIDField(),
+        "invoiceNumber": serializers.CharField(),
+        "issueDate": serializers.DateField(),
+        "dueDate": serializers.DateField(allow_null=True),
+        "clientName": serializers.CharField(allow_blank=True),
+        "status": serializers.ChoiceField(choices=STATUSES),
+        **_INVOICE_AMOUNTS,
+        "taxpayerId": serializers.UUIDField(),
+    },
+)
+
+
+def page_of(name: str, item) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        {
+            "items": item,
+            "total": serializers.IntegerField(min_value=0, help_text="Items in all pages."),
+            "page": serializers.IntegerField(min_value=1),
+            "limit": serializers.IntegerField(min_value=1, help_text="Items per page (50)."),
+        },
+    )
+
+
+AccountInvoicePage = page_of("AccountInvoicePage", AccountInvoiceItem.__class__(many=True))
+
+AccountInvoiceCreated = inline_serializer(
+    "AccountInvoiceCreated",
+    {
+        "id": serializers.UUIDField(),
+        "invoiceNumber": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=STATUSES),
+        **_INVOICE_AMOUNTS,
+    },
+)
+
+AccountInvoiceLine = inline_serializer(
+    "AccountInvoiceLine",
+    {
+        "description": serializers.CharField(allow_blank=True),
+        "quantity": serializers.IntegerField(help_text="Hundredths of a unit: 100 = 1."),
+        "unitPrice": cents(),
+        "amount": cents(help_text="Euro cents, after the discount, before taxes."),
+        "ivaType": serializers.ChoiceField(choices=list(taxes.IVA_TYPES)),
+        "discount": serializers.IntegerField(help_text="Basis points: 1000 = 10 %."),
+    },
+)
+
+AccountInvoiceDetail = inline_serializer(
+    "AccountInvoiceDetail",
+    {
+        "invoice": inline_serializer(
+            "AccountInvoiceHeader",
+            {
+                "id": serializers.UUIDField(),
+                "invoiceNumber": serializers.CharField(),
+                "issueDate": serializers.DateField(),
+                "dueDate": serializers.DateField(allow_null=True),
+                "status": serializers.ChoiceField(choices=STATUSES),
+                **_INVOICE_AMOUNTS,
+                "paidAt": serializers.DateTimeField(allow_null=True),
+                "fiscalInvoiceId": serializers.UUIDField(
+                    allow_null=True,
+                    help_text="The VERI*FACTU record's invoice in `/api/v1/invoices/{id}`, once "
+                    "issued.",
+                ),
+            },
+        ),
+        "lines": AccountInvoiceLine.__class__(many=True),
+        "clientName": serializers.CharField(allow_blank=True),
+        "clientNif": serializers.CharField(allow_blank=True),
+    },
+)
+
+AccountInvoiceStatus = inline_serializer(
+    "AccountInvoiceStatus",
+    {
+        "id": serializers.UUIDField(),
+        "invoiceNumber": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=STATUSES),
+        "paidAt": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+INVOICE_ITEM_EXAMPLE = {
+    "id": UUID,
+    "invoiceNumber": "2026-A-001",
+    "issueDate": "2026-03-01",
+    "dueDate": "2026-04-01",
+    "clientName": "Acme SL",
+    "status": "paid",
+    "total": 121000,
+    "subtotal": 100000,
+    "ivaAmount": 21000,
+    "irpfAmount": 0,
+    "surchargeAmount": 0,
+    "taxpayerId": TAXPAYER_UUID,
+}
+INVOICE_LIST_EXAMPLES = [
+    OpenApiExample(
+        "Seed 000",
+        value={"items": [INVOICE_ITEM_EXAMPLE], "total": 42, "page": 1, "limit": 50},
+        response_only=True,
+        status_codes=["200"],
+    )
+]
+INVOICE_CREATE_EXAMPLES = [
+    OpenApiExample(
+        "Seed 000",
+        value={
+            "clientId": CLIENT_UUID,
+            "seriesId": SERIES_UUID,
+            "issueDate": "2026-03-13",
+            "irpfRate": 1500,
+            "applyIrpf": True,
+            "lines": [
+                {
+                    "description": "Consulting services",
+                    "quantity": 100,
+                    "unitPrice": 100000,
+                    "ivaType": "general",
+                }
+            ],
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Seed 000",
+        value={
+            "id": UUID,
+            "invoiceNumber": "2026-A-042",
+            "status": "draft",
+            "total": 106500,
+            "subtotal": 100000,
+            "ivaAmount": 21000,
+            "irpfAmount": 15000,
+            "surchargeAmount": 0,
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
+INVOICE_DETAIL_EXAMPLES = [
+    OpenApiExample(
+        "Seed 000",
+        value={
+            "invoice": {
+                "id": UUID,
+                "invoiceNumber": "2026-A-001",
+                "issueDate": "2026-03-01",
+                "dueDate": "2026-04-01",
+                "status": "paid",
+                "total": 121000,
+                "subtotal": 100000,
+                "ivaAmount": 21000,
+                "irpfAmount": 0,
+                "surchargeAmount": 0,
+                "paidAt": "2026-03-13T00:00:00.000Z",
+                "fiscalInvoiceId": "7d3e9a1b-2c4f-4b6a-8e0d-9f1a2b3c4d5e",
+            },
+            "lines": [
+                {
+                    "description": "Consulting",
+                    "quantity": 100,
+                    "unitPrice": 100000,
+                    "amount": 100000,
+                    "ivaType": "general",
+                    "discount": 0,
+                }
+            ],
+            "clientName": "Acme SL",
+            "clientNif": "A12345678",
+        },
+        response_only=True,
+        status_codes=["200"],
+    )
+]
+STATUS_EXAMPLES = [
+    OpenApiExample("Seed 000", value={"status": "paid", "paidAt": "2026-03-13"}, request_only=True),
+    OpenApiExample(
+        "Seed 000",
+        value={
+            "id": UUID,
+            "invoiceNumber": "2026-A-001",
+            "status": "paid",
+            "paidAt": "2026-03-13T00:00:00.000Z",
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]
+
+# -- Clients, series, expenses ----------------------------------------------------------------
+
+AccountClient = inline_serializer(
+    "AccountClient",
+    {
+        "id": serializers.UUIDField(),
+        "name": serializers.CharField(),
+        "nif": serializers.CharField(allow_blank=True),
+        "email": serializers.CharField(allow_blank=True),
+        "address": serializers.CharField(allow_blank=True),
+        "city": serializers.CharField(allow_blank=True),
+        "postalCode": serializers.CharField(allow_blank=True),
+        "country": serializers.CharField(help_text="ISO 3166-1 alpha-2: ES, PT, FR…"),
+        "taxpayerId": serializers.UUIDField(),
+    },
+)
+CLIENT_EXAMPLE = {
+    "id": CLIENT_UUID,
+    "name": "Acme SL",
+    "nif": "A12345678",
+    "email": "billing@acme.es",
+    "address": "Calle Mayor 1",
+    "city": "Madrid",
+    "postalCode": "28001",
+    "country": "ES",
+    "taxpayerId": TAXPAYER_UUID,
+}
+CLIENT_LIST_EXAMPLES = [
+    OpenApiExample("Seed 000", value=[CLIENT_EXAMPLE], response_only=True, status_codes=["200"])
+]
+CLIENT_CREATE_EXAMPLES = [
+    OpenApiExample(
+        "Seed 000",
+        value={k: v for k, v in CLIENT_EXAMPLE.items() if k not in ("id", "taxpayerId")},
+        request_only=True,
+    ),
+    OpenApiExample("Seed 000", value=CLIENT_EXAMPLE, response_only=True, status_codes=["201"]),
+]
+
+AccountSeries = inline_serializer(
+    "AccountSeries",
+    {
+        "id": serializers.UUIDField(),
+        "code": serializers.CharField(),
+        "kind": serializers.ChoiceField(
+            choices=list(Series.Kind.values), help_text="F1, F2, or R (rectificativas)."
+        ),
+        "taxpayerId": serializers.UUIDField(),
+        "nextNumber": serializers.CharField(help_text="The number the next invoice will take."),
+    },
+)
+SERIES_EXAMPLES = [
+    OpenApiExample(
+        "Series",
+        value=[
+            {
+                "id": SERIES_UUID,
+                "code": "A",
+                "kind": "F1",
+                "taxpayerId": TAXPAYER_UUID,
+                "nextNumber": "2026-A-042",
+            }
+        ],
+        response_only=True,
+        status_codes=["200"],
+    )
+]
+
+AccountExpenseItem = inline_serializer(
+    "AccountExpenseItem",
+    {
+        "id": serializers.UUIDField(),
+        "date": serializers.DateField(),
+        "description": serializers.CharField(),
+        "amount": cents(help_text="Euro cents, taxes included."),
+        "isDeductible": serializers.BooleanField(),
+        "categoryName": serializers.CharField(allow_null=True),
+        "receiptUrl": serializers.CharField(allow_null=True, help_text="Always null for now."),
+        "baseAmount": cents(allow_null=True),
+        "ivaRate": serializers.IntegerField(allow_null=True, help_text="Basis points."),
+        "ivaAmount": cents(allow_null=True),
+        "supplierName": serializers.CharField(allow_blank=True),
+        "supplierNif": serializers.CharField(allow_blank=True),
+        "taxpayerId": serializers.UUIDField(),
+    },
+)
+AccountExpensePage = page_of("AccountExpensePage", AccountExpenseItem.__class__(many=True))
+AccountExpenseCreated = inline_serializer(
+    "AccountExpenseCreated",
+    {
+        "id": serializers.UUIDField(),
+        "date": serializers.DateField(),
+        "description": serializers.CharField(),
+        "amount": cents(),
+        "isDeductible": serializers.BooleanField(),
+    },
+)
+AccountExpenseCategory = inline_serializer(
+    "AccountExpenseCategory", {"id": serializers.UUIDField(), "name": serializers.CharField()}
+)
+EXPENSE_LIST_EXAMPLES = [
+    OpenApiExample(
+        "Seed 000",
+        value={
+            "items": [
+                {
+                    "id": UUID,
+                    "date": "2026-03-10",
+                    "description": "Cloud hosting",
+                    "amount": 4999,
+                    "isDeductible": True,
+                    "categoryName": "Software y tecnologia",
+                    "receiptUrl": None,
+                    "baseAmount": 4131,
+                    "ivaRate": 2100,
+                    "ivaAmount": 868,
+                    "supplierName": "AWS",
+                    "supplierNif": "",
+                    "taxpayerId": TAXPAYER_UUID,
+                }
+            ],
+            "total": 18,
+            "page": 1,
+            "limit": 50,
+        },
+        response_only=True,
+        status_codes=["200"],
+    )
+]
+EXPENSE_CREATE_EXAMPLES = [
+    OpenApiExample(
+        "Seed 000",
+        value={
+            "date": "2026-03-13",
+            "description": "Cloud hosting March",
+            "amount": 4999,
+            "categoryId": CATEGORY_UUID,
+            "isDeductible": True,
+            "supplierName": "AWS",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Seed 000",
+        value={
+            "id": UUID,
+            "date": "2026-03-13",
+            "description": "Cloud hosting March",
+            "amount": 4999,
+            "isDeductible": True,
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
+CATEGORY_EXAMPLES = [
+    OpenApiExample(
+        "Categories",
+        value=[{"id": CATEGORY_UUID, "name": "Software y tecnologia"}],
+        response_only=True,
+        status_codes=["200"],
+    )
+]
