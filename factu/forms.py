@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from factu.models import Account, Role, Taxpayer
 from factu.nif import validate_nif
 from factu.services import email_taken
+from factu.signals import verifactu_mode_requested
 
 # The usual withholdings; kept apart from the invoicing app's list (factu imports no app).
 IRPF_CHOICES = [
@@ -25,6 +26,16 @@ class EmailLoginForm(AuthenticationForm):
         "invalid_login": "El correo electrónico o la contraseña no son correctos.",
         "inactive": "Esta cuenta de usuario está desactivada.",
     }
+
+
+MODE_HELP = (
+    "VERI*FACTU: cada registro de facturación se envía a la AEAT en el momento. "
+    "NO VERI*FACTU: los registros se firman con el certificado del contribuyente, se guardan "
+    "con un registro de eventos y solo se envían a la AEAT si ésta lo requiere. "
+    "Se puede pasar a VERI*FACTU en cualquier momento. Para volver a NO VERI*FACTU, si este "
+    "año ya se han emitido registros en VERI*FACTU, hay que seguir en VERI*FACTU hasta el 31 de "
+    "diciembre: el cambio se aplica el 1 de enero siguiente."
+)
 
 
 class TaxpayerForm(forms.ModelForm):
@@ -48,13 +59,17 @@ class TaxpayerForm(forms.ModelForm):
         self.fields["nif"].validators = []
         self.fields["nif"].widget.attrs.update(autocapitalize="characters", spellcheck="false")
         self.fields["country"].widget.attrs.update(maxlength=2)
+        self._saved_mode = self.instance.verifactu_mode if self.instance.pk else None
+        self.mode_change = None
         mode = self.fields["verifactu_mode"]
-        if len(Taxpayer.VerifactuMode.choices) == 1:
-            mode.disabled = True
-            mode.required = False
-            mode.help_text = (
-                "Factu trabaja en modalidad VERI*FACTU: cada factura emitida se registra y se "
-                "envía a la AEAT en el momento. Es la única modalidad disponible por ahora."
+        mode.required = False  # absent: the taxpayer's current mode (VERI*FACTU when new)
+        mode.help_text = MODE_HELP
+        if self.instance.pk and self.instance.verifactu_until:
+            # What was asked for is shown; saving the form unchanged keeps it scheduled.
+            self.initial["verifactu_mode"] = Taxpayer.VerifactuMode.NO_VERIFACTU
+            mode.help_text += (
+                " Cambio pedido: sigue en VERI*FACTU hasta el "
+                f"{self.instance.verifactu_until:%d/%m/%Y} y pasa a NO VERI*FACTU el 1 de enero."
             )
         irpf_choices = list(IRPF_CHOICES)
         current = self.instance.default_irpf_bp if self.instance.pk else 0
@@ -93,8 +108,24 @@ class TaxpayerForm(forms.ModelForm):
         return country
 
     def save(self, commit: bool = True) -> Taxpayer:
+        """A new taxpayer starts in the chosen mode; an existing one changes it only through
+        the ``verifactu_mode_requested`` signal, whose receiver (``verifactu.modes``) applies
+        the year-end rule and logs events 01/02."""
         self.instance.account = self.account
-        return super().save(commit)
+        requested = self.cleaned_data.get("verifactu_mode")
+        if self._saved_mode is None:
+            return super().save(commit)
+        self.instance.verifactu_mode = self._saved_mode  # never changed by a plain save
+        taxpayer = super().save(commit)
+        if not commit:
+            return taxpayer
+        if (requested and requested != self._saved_mode) or taxpayer.verifactu_until:
+            # The mode rule lives with the records (verifactu.modes), which listens for this.
+            responses = verifactu_mode_requested.send(
+                sender=Taxpayer, taxpayer=taxpayer, mode=requested
+            )
+            self.mode_change = next((r for _, r in responses if r is not None), None)
+        return taxpayer
 
 
 def _password_field(label: str = "Contraseña") -> forms.CharField:

@@ -125,6 +125,7 @@ class Taxpayer(models.Model):
 
     class VerifactuMode(models.TextChoices):
         VERIFACTU = "verifactu", "VERI*FACTU"
+        NO_VERIFACTU = "no_verifactu", "NO VERI*FACTU"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="taxpayers")
@@ -137,6 +138,14 @@ class Taxpayer(models.Model):
     country = models.CharField("país", max_length=2, default="ES")
     verifactu_mode = models.CharField(
         "modalidad", max_length=20, choices=VerifactuMode.choices, default=VerifactuMode.VERIFACTU
+    )
+    verifactu_until = models.DateField(
+        "VERI*FACTU hasta",
+        null=True,
+        blank=True,
+        help_text="Pedido el paso a NO VERI*FACTU tras usar VERI*FACTU en el año: sigue en "
+        "VERI*FACTU hasta este día (31 de diciembre) y cambia el 1 de enero. Lo gestiona "
+        "verifactu.modes.change_mode.",
     )
     default_irpf_bp = models.PositiveSmallIntegerField(
         "retención IRPF por defecto",

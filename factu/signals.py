@@ -9,3 +9,7 @@ from django.dispatch import Signal
 
 # Sent with: user, account, taxpayer.
 signed_up = Signal()
+
+# Sent with: taxpayer, mode (when a user asks to change a taxpayer's VERI*FACTU mode). The
+# receiver returns what it did; factu never applies the legal rule itself.
+verifactu_mode_requested = Signal()

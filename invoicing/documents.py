@@ -133,8 +133,12 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         for line in lines
     )
     qr_url = None
+    # The legend follows the mode the invoice was registered in (its record), not the
+    # taxpayer's mode today: NO VERI*FACTU prints the QR (ValidarQRNoVerifactu) without it.
+    verifactu = invoice.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU
     if invoice.is_issued and invoice.fiscal_invoice_id:
         qr_url = invoice.fiscal_invoice.qr_url or None
+        verifactu = not invoice.fiscal_invoice.no_verifactu
     original = invoice.rectified_invoice
     return pdf.InvoiceDocument(
         number=invoice.number,
@@ -157,7 +161,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         payment_method=invoice.payment_details,
         notes=invoice.notes,
         qr_url=qr_url,
-        verifactu=invoice.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU,
+        verifactu=verifactu,
         cancelled=invoice.status == InvoiceStatus.CANCELLED,
     )
 

@@ -157,16 +157,30 @@ def test_settings_navigation_is_on_the_settings_pages(login, owner, account):
 # -- taxpayers ------------------------------------------------------------------------------
 
 
-def test_taxpayer_form_shows_the_single_mode_read_only_and_saves_the_irpf(
+def test_taxpayer_form_offers_both_modes_with_the_rule_and_saves_the_irpf(
     login, owner, account, taxpayer
 ):
     client = login(owner)
     url = reverse("taxpayer_edit", args=[account.slug, taxpayer.id])
     page = client.get(url).content.decode()
-    assert 'name="verifactu_mode"' in page and "disabled" in page
-    assert "única modalidad disponible" in page
+    assert 'value="verifactu"' in page and 'value="no_verifactu"' in page
+    assert "hasta el 31 de" in page  # the year-end rule is explained
     assert "15 % (profesionales)" in page
     response = client.post(
+        url,
+        {
+            "nif": taxpayer.nif,
+            "name": taxpayer.name,
+            "country": "ES",
+            "default_irpf_bp": "1500",
+            "verifactu_mode": "verifactu",
+        },
+    )
+    assert response.status_code == 302
+    taxpayer.refresh_from_db()
+    assert taxpayer.default_irpf_bp == 1500
+    assert taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU
+    bogus = client.post(
         url,
         {
             "nif": taxpayer.nif,
@@ -176,10 +190,7 @@ def test_taxpayer_form_shows_the_single_mode_read_only_and_saves_the_irpf(
             "verifactu_mode": "no-verifactu",
         },
     )
-    assert response.status_code == 302
-    taxpayer.refresh_from_db()
-    assert taxpayer.default_irpf_bp == 1500
-    assert taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU
+    assert bogus.status_code == 200 and "verifactu_mode" in bogus.context["form"].errors
 
 
 def test_a_gestoria_adds_taxpayers_with_their_irpf(login, owner, account, taxpayer):

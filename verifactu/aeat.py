@@ -339,6 +339,21 @@ class LocalOnlyTransport(Transport):
 # --------------------------------------------------------------------------- client
 
 
+_PLAIN_ENVELOPE_OPEN = (
+    f'<?xml version="1.0" encoding="UTF-8"?><Envelope xmlns="{SOAP_ENV}"><Header/><Body>'
+).encode()
+_PLAIN_ENVELOPE_CLOSE = b"</Body></Envelope>"
+
+
+def plain_soap_envelope(body: bytes) -> bytes:
+    """A SOAP 1.1 envelope with a default namespace and no prefix (signed records inside).
+
+    No namespace prefix is declared above the body, so nothing extra is in scope at the
+    signed records (see :func:`verifactu.xml.build_requerimiento_envelope`).
+    """
+    return _PLAIN_ENVELOPE_OPEN + _XML_DECL.sub(b"", body, count=1) + _PLAIN_ENVELOPE_CLOSE
+
+
 def soap_envelope(body: bytes) -> bytes:
     """Wrap a request document in a SOAP 1.1 envelope, keeping its bytes untouched."""
     return _ENVELOPE_OPEN + _XML_DECL.sub(b"", body, count=1) + _ENVELOPE_CLOSE
@@ -396,6 +411,24 @@ class AeatClient:
         if b"RegFactuSistemaFacturacion" not in body[:600]:
             raise ValueError("body is not a RegFactuSistemaFacturacion document")
         envelope = soap_envelope(body)
+        status, result, response_xml, duration_ms = self._call(OP_SEND, envelope)
+        return SendResult(
+            http_status=status,
+            estado_envio=_s(result.EstadoEnvio),
+            csv=_s(result.CSV),
+            wait_seconds=_int(result.TiempoEsperaEnvio),
+            lines=[_line(linea) for linea in (result.RespuestaLinea or [])],
+            request_xml=_text(envelope),
+            response_xml=response_xml,
+            duration_ms=duration_ms,
+        )
+
+    def send_requerimiento(self, body: bytes) -> SendResult:
+        """POST a :func:`~verifactu.xml.build_requerimiento_envelope` document (signed records)
+        to this client's endpoint, which should be the Requerimiento one."""
+        if b"RegFactuSistemaFacturacion" not in body[:600] or b"RemisionRequerimiento" not in body:
+            raise ValueError("body is not a requerimiento RegFactuSistemaFacturacion document")
+        envelope = plain_soap_envelope(body)
         status, result, response_xml, duration_ms = self._call(OP_SEND, envelope)
         return SendResult(
             http_status=status,

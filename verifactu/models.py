@@ -162,8 +162,20 @@ class FiscalInvoice(models.Model):
             alta.invoice_date_text,
             alta.importe_total_text,
             production=settings.AEAT_QR_PRODUCTION,
-            verifactu=self.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU,
+            verifactu=not alta.no_verifactu,
         )
+
+    @property
+    def no_verifactu(self) -> bool:
+        """Whether the invoice's registration was generated in NO VERI*FACTU mode.
+
+        The mode of the record, not the taxpayer's mode today: an invoice registered (and sent)
+        under VERI*FACTU keeps ``ValidarQR`` after a later switch, and vice versa.
+        """
+        alta = self.registration
+        if alta is None:
+            return self.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.NO_VERIFACTU
+        return alta.no_verifactu
 
 
 class RecordStatus(models.TextChoices):
@@ -213,6 +225,8 @@ class BillingRecord(models.Model):
         "ref_externa",
         "xml",
     )
+    # Fixed at creation like what was hashed (the database trigger guards them all).
+    IMMUTABLE_FIELDS = (*HASHED_FIELDS, "no_verifactu")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     fiscal_invoice = models.ForeignKey(
@@ -240,6 +254,9 @@ class BillingRecord(models.Model):
     ref_externa = models.CharField(max_length=60, blank=True)
     xml = models.TextField()
 
+    # Generated while the taxpayer ran NO VERI*FACTU: kept and signed, never flushed to the
+    # VERI*FACTU endpoint (only sent on an AEAT requerimiento). Set once, at creation; not hashed.
+    no_verifactu = models.BooleanField(default=False, editable=False)
     status = models.CharField(
         max_length=24, choices=RecordStatus.choices, default=RecordStatus.QUEUED, db_index=True
     )
@@ -277,8 +294,9 @@ class BillingRecord(models.Model):
                 raise ImmutableRecordError(
                     "A billing record is saved only with update_fields naming status fields."
                 )
-            touched = set(update_fields) & {f.removesuffix("_id") for f in self.HASHED_FIELDS}
-            touched |= set(update_fields) & set(self.HASHED_FIELDS)
+            immutable = self.IMMUTABLE_FIELDS
+            touched = set(update_fields) & {f.removesuffix("_id") for f in immutable}
+            touched |= set(update_fields) & set(immutable)
             if touched:
                 raise ImmutableRecordError(
                     f"Billing records are immutable; refused change of {sorted(touched)}."

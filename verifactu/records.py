@@ -272,6 +272,9 @@ def _store(
             [Problem("xml", message, "4102") for message in problems],
             "The record does not validate against AEAT's schema.",
         )
+    from verifactu.modes import mode_for_new_record
+
+    no_verifactu = mode_for_new_record(invoice.taxpayer, chain, invoice.computer_system)
     record = BillingRecord.objects.create(
         fiscal_invoice=invoice,
         chain=chain,
@@ -285,6 +288,7 @@ def _store(
         ref_externa=ref_externa,
         xml=built.xml,
         status=RecordStatus.QUEUED,
+        no_verifactu=no_verifactu,
         **hashed,
         **flags,
     )
@@ -293,7 +297,8 @@ def _store(
     chain.last_huella = record.huella
     chain.save(update_fields=["length", "head", "last_huella"])
     chain_id = chain.pk
-    transaction.on_commit(lambda: _enqueue_flush(chain_id))
+    if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
+        transaction.on_commit(lambda: _enqueue_flush(chain_id))
     return record
 
 

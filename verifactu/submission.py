@@ -21,6 +21,7 @@ from django.utils import timezone
 from verifactu import aeat
 from verifactu.certificates import Credentials, credentials_for
 from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
+from verifactu.modes import fecha_fin_verifactu
 from verifactu.xml import Obligado, build_envelope
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,13 @@ def sendable(chain: Chain):
 
     Records after a failed one wait for it: sending them first would break the chain AEAT
     sees. The error is shown to the user, whose retry puts the record back in the queue.
+
+    NO VERI*FACTU records are never sendable: they are kept (and signed) and reach the AEAT
+    only through a requerimiento (:mod:`verifactu.requerimiento`). So the chain of a NO
+    VERI*FACTU taxpayer has nothing to flush, while VERI*FACTU records it generated before
+    the switch (if any were still queued) still go out.
     """
-    records = chain.records.filter(status__in=PENDING)
+    records = chain.records.filter(status__in=PENDING, no_verifactu=False)
     blocked_at = (
         chain.records.filter(status=RecordStatus.ERROR)
         .order_by("position")
@@ -188,6 +194,7 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
         Obligado(chain.issuer_name or chain.issuer_nif, chain.issuer_nif),
         [r.xml for r in batch],
         representante=connection.representante,
+        fecha_fin_verifactu=fecha_fin_verifactu(chain),
         incidencia="S" if incidencia else None,
     )
     submission = Submission.objects.create(
@@ -283,10 +290,10 @@ def reclaim_stale(now: datetime | None = None) -> int:
 
 
 def chains_due(now: datetime | None = None) -> list[int]:
-    """Chains with pending records whose flow-control wait is over."""
+    """Chains with pending VERI*FACTU records whose flow-control wait is over."""
     now = now or timezone.now()
     return list(
-        Chain.objects.filter(records__status__in=PENDING)
+        Chain.objects.filter(records__status__in=PENDING, records__no_verifactu=False)
         .filter(Q(next_flush_at__isnull=True) | Q(next_flush_at__lte=now))
         .values_list("pk", flat=True)
         .distinct()

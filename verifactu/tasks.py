@@ -21,8 +21,11 @@ def schedule_flush(chain_id: int, *, countdown: float | None = None) -> bool:
     """Enqueue a flush of the chain when its flow-control wait allows, once.
 
     Returns False when a flush is already scheduled. The beat task ``reclaim_and_kick`` is
-    the safety net should a scheduled message ever be lost.
+    the safety net should a scheduled message ever be lost. Returns False too when the chain
+    has nothing to send (a NO VERI*FACTU taxpayer's chain: its records are never flushed).
     """
+    if not submission.sendable(Chain(pk=chain_id)).exists():
+        return False
     if countdown is None:
         chain = Chain.objects.filter(pk=chain_id).values("next_flush_at").first()
         next_at = chain and chain["next_flush_at"]
@@ -70,6 +73,14 @@ def sign_pending() -> int:
     from verifactu import events
 
     return sum(events.sign_pending(chain) for chain in events.chains_with_event_log())
+
+
+@shared_task(name="verifactu.apply_mode_changes")
+def apply_mode_changes() -> int:
+    """Make scheduled switches to NO VERI*FACTU effective on 1 January (run it daily)."""
+    from verifactu import modes
+
+    return modes.apply_due_changes()
 
 
 @shared_task(name="verifactu.anomaly_check")

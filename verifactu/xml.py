@@ -612,6 +612,64 @@ def build_envelope(
     ).encode("utf-8")
 
 
+def build_requerimiento_envelope(
+    obligado: Obligado,
+    records: Sequence[str],
+    *,
+    ref_requerimiento: str,
+    fin_requerimiento: str = "S",
+    representante: Obligado | None = None,
+) -> bytes:
+    """``RegFactuSistemaFacturacion`` for the Requerimiento endpoint, without prefixes.
+
+    ``records`` are signed record fragments (``RegistroAlta`` / ``RegistroAnulacion`` with
+    their enveloped XAdES signature), kept byte for byte, each with its own default namespace
+    declaration. Every element around them uses a *default* namespace declaration and no
+    prefix, so no namespace declaration is in scope at a record other than its own: the
+    inclusive C14N 1.0 of a record taken out of this document (in place, or serialised on its
+    own) equals that of the standalone record that was signed, and its ``URI=""`` signature
+    still verifies. (With :func:`build_envelope`'s ``sfLR:`` prefix, the inherited
+    ``xmlns:sfLR`` enters the canonical form and both the digest and SignatureValue fail.)
+    """
+    if not 1 <= len(records) <= MAX_RECORDS_PER_ENVELOPE:
+        raise ValueError(
+            f"an envelope holds 1..{MAX_RECORDS_PER_ENVELOPE} records, got {len(records)}"
+        )
+    ref = ref_requerimiento.strip()
+    if not 1 <= len(ref) <= 18:
+        raise ValueError("RefRequerimiento has 1 to 18 characters")
+    if fin_requerimiento not in ("S", "N"):
+        raise ValueError("FinRequerimiento is S or N")
+
+    def persona(tag: str, p: Obligado) -> str:
+        return (
+            f'<{tag} xmlns="{NS_SF}"><NombreRazon>{_t(p.nombre_razon)}</NombreRazon>'
+            f"<NIF>{_t(p.nif)}</NIF></{tag}>"
+        )
+
+    header = [persona("ObligadoEmision", obligado)]
+    if representante is not None:
+        header.append(persona("Representante", representante))
+    header.append(
+        f'<RemisionRequerimiento xmlns="{NS_SF}">'
+        f"<RefRequerimiento>{_t(ref)}</RefRequerimiento>"
+        f"<FinRequerimiento>{fin_requerimiento}</FinRequerimiento>"
+        "</RemisionRequerimiento>"
+    )
+    body = "".join(f"<RegistroFactura>{record}</RegistroFactura>" for record in records)
+    return "".join(
+        (
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<RegFactuSistemaFacturacion xmlns="{NS_LR}">',
+            "<Cabecera>",
+            *header,
+            "</Cabecera>",
+            body,
+            "</RegFactuSistemaFacturacion>",
+        )
+    ).encode("utf-8")
+
+
 # --------------------------------------------------------------------------- validation
 
 

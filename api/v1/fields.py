@@ -2,9 +2,21 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+MAX_AMOUNT = 999_999_999_999.99  # |amount| < 10**12 with two decimals
 
+
+@extend_schema_field(
+    {
+        "type": "number",
+        "multipleOf": 0.01,
+        "minimum": -MAX_AMOUNT,
+        "maximum": MAX_AMOUNT,
+        "description": "Euros: a JSON number with at most two decimals (825.00).",
+    }
+)
 class AmountField(serializers.Field):
     """An amount: a JSON number or a numeric string, at most two decimals, to ``Decimal``.
 
@@ -47,6 +59,15 @@ class AmountField(serializers.Field):
         return Decimal(value)
 
 
+@extend_schema_field(
+    {
+        "type": "number",
+        "multipleOf": 0.01,
+        "minimum": 0,
+        "maximum": 100,
+        "description": "Percent: a JSON number with at most two decimals (21.00).",
+    }
+)
 class RateField(AmountField):
     """A tax rate in percent (21.00), 0 to 100."""
 

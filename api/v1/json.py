@@ -22,11 +22,15 @@ _MARKED = re.compile(rf'"{_MARK}(-?\d+\.\d\d)"'.encode())
 CENT = Decimal("0.01")
 
 
+def _not_json(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class DecimalJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             raw = stream.read().decode((parser_context or {}).get("encoding", "utf-8"))
-            return json.loads(raw, parse_float=Decimal)
+            return json.loads(raw, parse_float=Decimal, parse_constant=_not_json)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
 

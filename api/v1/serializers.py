@@ -6,6 +6,7 @@ They only shape and type the payload; AEAT's rules are checked by the engine
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from api.v1.fields import AmountField, RateField
@@ -25,10 +26,18 @@ def Text(max_length: int, **kwargs) -> serializers.CharField:  # noqa: N802 - a 
     return serializers.CharField(max_length=max_length, **kwargs)
 
 
+def regime_field(**kwargs) -> serializers.RegexField:
+    """A ClaveRegimen: two digits ("01")."""
+    return serializers.RegexField(
+        r"^[0-9]{2}$", error_messages={"invalid": 'Two digits, like "01".'}, **kwargs
+    )
+
+
 def nif_field(**kwargs) -> serializers.CharField:
     return serializers.CharField(max_length=20, **kwargs)
 
 
+@extend_schema_serializer(component_name="V1Taxpayer")
 class TaxpayerSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(read_only=True)
     nif = nif_field()
@@ -51,6 +60,7 @@ class TaxpayerSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(exc.messages) from None
 
 
+@extend_schema_serializer(component_name="V1ComputerSystem")
 class ComputerSystemSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(read_only=True)
     producer_name = Text(120)
@@ -89,9 +99,10 @@ class ComputerSystemSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(exc.messages) from None
 
 
+@extend_schema_serializer(component_name="V1BreakdownInput")
 class BreakdownSerializer(serializers.Serializer):
     tax_type = serializers.ChoiceField(choices=["01", "02", "03", "05"], default="01")
-    regime_type = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    regime_type = regime_field(required=False, allow_blank=True)
     operation_type = serializers.ChoiceField(
         choices=["S1", "S2", "N1", "N2", "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8"]
     )
@@ -102,11 +113,13 @@ class BreakdownSerializer(serializers.Serializer):
     surcharge_amount = AmountField(required=False, allow_null=True)
 
 
+@extend_schema_serializer(component_name="V1InvoiceRefInput")
 class InvoiceRefSerializer(serializers.Serializer):
     invoice_number = Text(60)
     invoice_date = serializers.DateField()
 
 
+@extend_schema_serializer(component_name="V1InvoiceInput")
 class InvoiceInputSerializer(serializers.Serializer):
     """POST /api/v1/invoices: every field of the seed, plus the rectification fields."""
 
@@ -125,13 +138,16 @@ class InvoiceInputSerializer(serializers.Serializer):
     )
     third_party_nif = nif_field(required=False, allow_blank=True)
     third_party_name = Text(120, required=False, allow_blank=True)
-    regime_types = serializers.ListField(
-        child=serializers.CharField(max_length=2), required=False, max_length=3
-    )
+    regime_types = serializers.ListField(child=regime_field(), required=False, max_length=3)
     reverse_charge = serializers.BooleanField(required=False, default=False)
     recipient_nif = nif_field(required=False, allow_blank=True)
     recipient_name = Text(120, required=False, allow_blank=True)
-    recipient_country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    recipient_country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "A two-letter country code (ISO 3166-1), like FR."},
+    )
     recipient_id_type = serializers.ChoiceField(
         choices=["02", "03", "04", "05", "06", "07"], required=False
     )

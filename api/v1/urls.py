@@ -9,6 +9,11 @@ urlpatterns = [
         views.TaxpayerInvoicesView.as_view(),
         name="v1-taxpayer-invoices",
     ),
+    path(
+        "taxpayers/<str:nif>/requerimiento",
+        views.TaxpayerRequerimientoView.as_view(),
+        name="v1-requerimiento",
+    ),
     path("computer-systems", views.ComputerSystemListView.as_view(), name="v1-computer-systems"),
     path("invoices", views.InvoiceCreateView.as_view(), name="v1-invoices"),
     path("invoices/<uuid:invoice_id>", views.InvoiceDetailView.as_view(), name="v1-invoice"),

@@ -5,14 +5,17 @@ from __future__ import annotations
 from django.db import IntegrityError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import schema as common
 from api.idempotency import IdempotentMixin
 from api.v1 import representations as rep
+from api.v1 import schema as doc
 from api.v1.json import DecimalJSONParser, DecimalJSONRenderer
 from api.v1.serializers import (
     ComputerSystemSerializer,
@@ -28,6 +31,7 @@ from verifactu.qr import qr_png, qr_svg
 from verifactu.records import ChainOwnedElsewhere, DuplicateInvoice, RecordRefused, register_invoice
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # past it an offset no longer fits the database's integers
 
 
 def problems_body(exc: RecordRefused) -> dict:
@@ -41,8 +45,9 @@ def problems_body(exc: RecordRefused) -> dict:
 
 def page_number(request) -> int:
     raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValidationError({"page": ["Must be a positive integer."]})
+    # isascii: "²" and "١" are digits to str.isdigit but not to int().
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+        raise ValidationError({"page": [f"Must be an integer from 1 to {MAX_PAGE}."]})
     return int(raw)
 
 
@@ -94,12 +99,27 @@ class V1View(IdempotentMixin, APIView):
 
 
 class TaxpayerListView(V1View):
-    @extend_schema(responses=TaxpayerSerializer(many=True))
+    @doc.operation(
+        operation_id="v1_taxpayers_list",
+        tags=doc.TAGS_TAXPAYERS,
+        summary="List taxpayers",
+        responses={200: doc.V1TaxpayerList},
+    )
     def get(self, request):
         taxpayers = Taxpayer.objects.filter(account=self.account).order_by("name", "id")
         return Response({"data": TaxpayerSerializer(taxpayers, many=True).data})
 
-    @extend_schema(request=TaxpayerSerializer, responses={201: TaxpayerSerializer})
+    @doc.operation(
+        operation_id="v1_taxpayers_create",
+        tags=doc.TAGS_TAXPAYERS,
+        summary="Create a taxpayer",
+        request=TaxpayerSerializer,
+        responses={201: doc.V1TaxpayerCreated},
+        examples=doc.TAXPAYER_EXAMPLES,
+        errors=common.BODY,
+        idempotent=True,
+        error_descriptions={409: "A taxpayer with this NIF is already in the account."},
+    )
     def post(self, request):
         serializer = TaxpayerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -120,12 +140,25 @@ class TaxpayerListView(V1View):
 
 
 class ComputerSystemListView(V1View):
-    @extend_schema(responses=ComputerSystemSerializer(many=True))
+    @doc.operation(
+        operation_id="v1_computer_systems_list",
+        tags=doc.TAGS_SYSTEMS,
+        summary="List computer systems (SIF)",
+        responses={200: doc.V1ComputerSystemList},
+    )
     def get(self, request):
         systems = ComputerSystem.objects.filter(account=self.account).order_by("created_at", "id")
         return Response({"data": ComputerSystemSerializer(systems, many=True).data})
 
-    @extend_schema(request=ComputerSystemSerializer, responses={201: ComputerSystemSerializer})
+    @doc.operation(
+        operation_id="v1_computer_systems_create",
+        tags=doc.TAGS_SYSTEMS,
+        summary="Declare a computer system (SIF)",
+        request=ComputerSystemSerializer,
+        responses={201: doc.V1ComputerSystemCreated},
+        errors=common.BODY,
+        idempotent=True,
+    )
     def post(self, request):
         serializer = ComputerSystemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -137,7 +170,25 @@ class ComputerSystemListView(V1View):
 
 
 class InvoiceCreateView(V1View):
-    @extend_schema(request=InvoiceInputSerializer)
+    @doc.operation(
+        operation_id="v1_invoices_create",
+        tags=doc.TAGS_INVOICES,
+        summary="Register an invoice (RegistroAlta)",
+        description="The invoice is checked against AEAT's rules (a broken rule names the "
+        "field and adds its AEAT code, e.g. `AEAT 1130`), chained and queued for AEAT. "
+        "`taxpayer_id` and `computer_system_id` may be left out when the account has only "
+        "one.",
+        request=InvoiceInputSerializer,
+        responses={201: doc.V1InvoiceRegistered},
+        examples=doc.REGISTER_EXAMPLES,
+        errors=[*common.BODY, 404],
+        idempotent=True,
+        error_descriptions={
+            404: "No such taxpayer or computer system in this account.",
+            409: "The number is already registered for this NIF, the date is before the "
+            "last registered invoice's, or the `Idempotency-Key` was reused.",
+        },
+    )
     def post(self, request):
         serializer = InvoiceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -187,6 +238,14 @@ IMMUTABLE = "accepted invoices are immutable: cancel it or issue a rectifying in
 
 
 class InvoiceDetailView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_retrieve",
+        tags=doc.TAGS_INVOICES,
+        summary="Get an invoice",
+        description="Every registered fact, with the breakdown, hash, QR URL and AEAT status.",
+        responses={200: doc.V1InvoiceDetail},
+        errors=[404],
+    )
     def get(self, request, invoice_id):
         return Response({"data": rep.invoice_detail(self.fiscal_invoice(invoice_id))})
 
@@ -206,22 +265,80 @@ class InvoiceDetailView(V1View):
             headers={"Allow": "GET, HEAD, OPTIONS"},
         )
 
+    @doc.operation(
+        operation_id="v1_invoice_replace",
+        tags=doc.TAGS_INVOICES,
+        summary="Not allowed: registered invoices are not edited",
+        description="Always refused: 405 (use retry, cancel or a rectifying invoice), or 409 "
+        "once AEAT accepted it.",
+        request=None,
+        responses={},
+        errors=[*common.WRITE, 404, 405, 409],
+        error_descriptions={
+            405: "Registered invoices are not edited: use retry, cancel or a rectifying invoice.",
+            409: "Accepted invoices are immutable.",
+        },
+    )
     def put(self, request, invoice_id):
         return self._refuse_change(invoice_id)
 
+    @doc.operation(
+        operation_id="v1_invoice_update",
+        tags=doc.TAGS_INVOICES,
+        summary="Not allowed: registered invoices are not edited",
+        description="Always refused: 405 (use retry, cancel or a rectifying invoice), or 409 "
+        "once AEAT accepted it.",
+        request=None,
+        responses={},
+        errors=[*common.WRITE, 404, 405, 409],
+        error_descriptions={
+            405: "Registered invoices are not edited: use retry, cancel or a rectifying invoice.",
+            409: "Accepted invoices are immutable.",
+        },
+    )
     def patch(self, request, invoice_id):
         return self._refuse_change(invoice_id)
 
+    @doc.operation(
+        operation_id="v1_invoice_delete",
+        tags=doc.TAGS_INVOICES,
+        summary="Not allowed: registered invoices are not edited",
+        description="Always refused: 405 (use retry, cancel or a rectifying invoice), or 409 "
+        "once AEAT accepted it.",
+        request=None,
+        responses={},
+        errors=[*common.WRITE, 404, 405, 409],
+        error_descriptions={
+            405: "Registered invoices are not edited: use retry, cancel or a rectifying invoice.",
+            409: "Accepted invoices are immutable.",
+        },
+    )
     def delete(self, request, invoice_id):
         return self._refuse_change(invoice_id)
 
 
 class InvoiceStatusView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_status",
+        tags=doc.TAGS_INVOICES,
+        summary="Get an invoice's AEAT status",
+        responses={200: doc.V1InvoiceStatus},
+        examples=doc.STATUS_EXAMPLES,
+        errors=[404],
+    )
     def get(self, request, invoice_id):
         return Response({"data": rep.status_detail(self.fiscal_invoice(invoice_id))})
 
 
 class InvoiceXmlView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_xml",
+        tags=doc.TAGS_INVOICES,
+        summary="Get the XML of the latest record",
+        description="The record as generated for AEAT (RegistroAlta or RegistroAnulacion).",
+        responses={(200, "application/xml"): OpenApiTypes.STR},
+        errors=[404],
+    )
     def get(self, request, invoice_id):
         record = rep.latest(self.fiscal_invoice(invoice_id))
         body = '<?xml version="1.0" encoding="UTF-8"?>\n' + record.xml
@@ -231,6 +348,26 @@ class InvoiceXmlView(V1View):
 
 
 class InvoiceQrView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_qr",
+        tags=doc.TAGS_INVOICES,
+        summary="Get the QR's URL, or the QR as PNG or SVG",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["png", "svg"],
+                description="Leave out for the URL as JSON.",
+            )
+        ],
+        responses={
+            (200, "application/json"): doc.V1QrUrl,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "image/svg+xml"): OpenApiTypes.STR,
+        },
+        examples=doc.QR_EXAMPLES,
+        errors=[400, 404],
+    )
     def get(self, request, invoice_id):
         invoice = self.fiscal_invoice(invoice_id)
         url = invoice.qr_url
@@ -245,6 +382,14 @@ class InvoiceQrView(V1View):
 
 
 class InvoicePdfView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_pdf",
+        tags=doc.TAGS_INVOICES,
+        summary="Download the invoice's PDF",
+        description="With the verification QR and the VERI*FACTU legend.",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        errors=[404],
+    )
     def get(self, request, invoice_id):
         from api.v1.documents import render_fiscal_invoice
 
@@ -255,6 +400,18 @@ class InvoicePdfView(V1View):
 
 
 class InvoiceRetryView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_retry",
+        tags=doc.TAGS_INVOICES,
+        summary="Resubmit a rejected invoice",
+        description="Only for invoices whose latest record is `rejected` or `error`: a new "
+        "record (subsanación) is chained and queued. No body.",
+        request=None,
+        responses={200: doc.V1RecordQueued},
+        errors=[*common.WRITE, 404, 409],
+        idempotent=True,
+        error_descriptions={409: "The invoice is not rejected, or its retry was refused."},
+    )
     def post(self, request, invoice_id):
         invoice = self.fiscal_invoice(invoice_id)
         try:
@@ -277,6 +434,20 @@ class InvoiceRetryView(V1View):
 
 
 class InvoiceCancelView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_cancel",
+        tags=doc.TAGS_INVOICES,
+        summary="Cancel an invoice (RegistroAnulacion)",
+        description="Chains and queues a cancellation record. No body.",
+        request=None,
+        responses={201: doc.V1RecordQueued},
+        errors=[*common.WRITE, 404, 409],
+        idempotent=True,
+        error_descriptions={
+            409: "Already cancelled, or issued in Factu (cancel it there or through "
+            "`PATCH /api/invoices/{id}/status`)."
+        },
+    )
     def post(self, request, invoice_id):
         invoice = self.fiscal_invoice(invoice_id)
         if invoice.source == FiscalInvoice.Source.FACTU:
@@ -307,8 +478,37 @@ class InvoiceCancelView(V1View):
 
 
 class TaxpayerInvoicesView(V1View):
+    @doc.operation(
+        operation_id="v1_taxpayer_invoices_list",
+        tags=doc.TAGS_TAXPAYERS,
+        summary="List a taxpayer's invoices",
+        description="By invoice date descending, 50 per page.",
+        parameters=[
+            OpenApiParameter(
+                "nif", OpenApiTypes.STR, OpenApiParameter.PATH, description="The taxpayer's NIF."
+            ),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=RecordStatus.values,
+                description="Only invoices whose latest record has this AEAT status.",
+            ),
+            OpenApiParameter(
+                "page",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                description="Page number; 50 invoices per page.",
+            ),
+        ],
+        responses={200: doc.V1InvoicePage},
+        examples=doc.PAGE_EXAMPLES,
+        errors=[400, 404],
+        error_descriptions={404: "No taxpayer with this NIF in the account."},
+    )
     def get(self, request, nif):
-        taxpayer = Taxpayer.objects.filter(account=self.account, nif=normalize_nif(nif)).first()
+        nif = normalize_nif(nif)
+        if not (nif.isascii() and nif.isalnum() and len(nif) <= 20):  # never a stored NIF
+            raise Http404("No such taxpayer in this account.")
+        taxpayer = Taxpayer.objects.filter(account=self.account, nif=nif).first()
         if taxpayer is None:
             raise Http404("No such taxpayer in this account.")
         page = page_number(request)
@@ -335,3 +535,117 @@ class TaxpayerInvoicesView(V1View):
                 "meta": {"total": total, "page": page, "limit": PAGE_SIZE},
             }
         )
+
+
+# -- Requerimiento (NO VERI*FACTU records sent on the AEAT's request) --------------------------
+
+from drf_spectacular.utils import inline_serializer  # noqa: E402
+from rest_framework import serializers  # noqa: E402
+
+
+class TaxpayerRequerimientoView(V1View):
+    """``POST /api/v1/taxpayers/{nif}/requerimiento``: answer an AEAT requerimiento."""
+
+    @doc.operation(
+        operation_id="v1_taxpayer_requerimiento",
+        tags=doc.TAGS_TAXPAYERS,
+        summary="Send NO VERI*FACTU records the AEAT asked for (requerimiento)",
+        description="Sends the taxpayer's signed NO VERI*FACTU records issued between "
+        "`date_from` and `date_to` (both optional, inclusive) to the AEAT's Requerimiento "
+        "endpoint with `RemisionRequerimiento/RefRequerimiento` = `ref` (1–18 characters). "
+        "409 when a requested record is not signed yet (the worker signs them) or none match.",
+        request=inline_serializer(
+            "V1RequerimientoRequest",
+            {
+                "ref": serializers.CharField(max_length=18),
+                "date_from": serializers.DateField(required=False),
+                "date_to": serializers.DateField(required=False),
+            },
+        ),
+        responses={
+            201: inline_serializer(
+                "V1RequerimientoSent",
+                {
+                    "message": serializers.CharField(),
+                    "data": inline_serializer(
+                        "V1RequerimientoSentData",
+                        {
+                            "ref": serializers.CharField(),
+                            "sent": serializers.IntegerField(),
+                            "accepted": serializers.IntegerField(),
+                            "envelopes": serializers.IntegerField(),
+                        },
+                    ),
+                },
+            )
+        },
+        parameters=[
+            OpenApiParameter(
+                "nif", OpenApiTypes.STR, OpenApiParameter.PATH, description="The taxpayer's NIF."
+            )
+        ],
+        errors=[*common.WRITE, 404, 409, 502],
+        idempotent=True,
+    )
+    def post(self, request, nif):
+        from verifactu.requerimiento import (
+            RequerimientoFailed,
+            RequerimientoRefused,
+            send_requested,
+        )
+
+        nif = normalize_nif(nif)
+        if not (nif.isascii() and nif.isalnum() and len(nif) <= 20):
+            raise Http404("No such taxpayer in this account.")
+        taxpayer = Taxpayer.objects.filter(account=self.account, nif=nif).first()
+        if taxpayer is None:
+            raise Http404("No such taxpayer in this account.")
+        body = _RequerimientoInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = body.validated_data
+        try:
+            result = send_requested(
+                taxpayer,
+                values["ref"],
+                date_from=values.get("date_from"),
+                date_to=values.get("date_to"),
+            )
+        except RequerimientoRefused as exc:
+            return Response(
+                {
+                    "message": exc.message,
+                    "errors": {"records": [r.invoice_number for r in exc.records]}
+                    if exc.records
+                    else {},
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except RequerimientoFailed as exc:
+            return Response(
+                {"message": exc.message, "errors": {"sent": [str(exc.sent)]}},
+                status=status.HTTP_502_BAD_GATEWAY,
+            )
+        return Response(
+            {
+                "message": f"{result.sent} record(s) sent to the AEAT.",
+                "data": {
+                    "ref": result.ref,
+                    "sent": result.sent,
+                    "accepted": result.accepted,
+                    "envelopes": len(result.envelopes),
+                },
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class _RequerimientoInput(serializers.Serializer):
+    ref = serializers.CharField(max_length=18)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start and end and start > end:
+            raise ValidationError({"date_to": ["Must not be before date_from."]})
+        return attrs

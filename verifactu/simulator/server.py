@@ -7,7 +7,10 @@ Control API (same host/port as the SOAP endpoint; over HTTPS it needs the client
   "wait_seconds": W}`` — every key optional. ``times`` = the mode applies to the next N SOAP
   requests, then ``normal`` resumes (absent/null = until changed). ``reject`` replaces the
   map of forced per-invoice codes (2xxx codes give AceptadoConErrores, others Incorrecto).
-- ``GET /_control/state`` — accepted records, per-record receive counts, control settings.
+- ``GET /_control/state`` — accepted records, per-record receive counts, control settings,
+  and ``requerimientos``: the records received on the Requerimiento endpoint
+  (``…/RequerimientoSOAP``, which requires ``Cabecera/RemisionRequerimiento``), by
+  RefRequerimiento — kept apart from the VERI*FACTU registrations.
 - ``POST /_control/reset`` — forget every record and chain, back to normal mode.
 
 Fault modes: ``http500`` answers a bare HTTP 500 (no SOAP); ``fault20009`` a SOAP Fault
@@ -33,6 +36,7 @@ from .service import Options, SoapFault, fault_envelope, handle_soap
 from .state import State
 
 SOAP_PATH = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/VerifactuSOAP"
+REQUERIMIENTO_PATH = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/RequerimientoSOAP"
 MODES = ("normal", "http500", "timeout", "fault20009", "drop_response")
 
 
@@ -114,9 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
             sim.reset()
             self._send_json(200, sim.control_state())
             return
-        self._soap(sim, body)
+        self._soap(sim, body, requerimiento=path.endswith("/RequerimientoSOAP"))
 
-    def _soap(self, sim: Simulator, body: bytes) -> None:
+    def _soap(self, sim: Simulator, body: bytes, *, requerimiento: bool = False) -> None:
         mode, timeout_seconds = sim.take_mode()
         if mode == "http500":
             self.close_connection = True
@@ -128,10 +132,12 @@ class _Handler(BaseHTTPRequestHandler):
             sim.stopping.wait(timeout_seconds)
             self._hang_up()
         elif mode == "drop_response":
-            handle_soap(body, sim.state, sim.options())
+            handle_soap(body, sim.state, sim.options(), requerimiento=requerimiento)
             self._hang_up()
         else:
-            status, answer = handle_soap(body, sim.state, sim.options())
+            status, answer = handle_soap(
+                body, sim.state, sim.options(), requerimiento=requerimiento
+            )
             self._send(status, answer, "text/xml; charset=UTF-8")
 
     def _hang_up(self) -> None:
@@ -192,6 +198,11 @@ class Simulator:
     def url(self) -> str:
         """The SOAP endpoint (AEAT's path; any POST path other than /_control works)."""
         return self.base_url + SOAP_PATH
+
+    @property
+    def requerimiento_url(self) -> str:
+        """The Requerimiento endpoint (``sfRequerimiento``): NO VERI*FACTU records on request."""
+        return self.base_url + REQUERIMIENTO_PATH
 
     @property
     def control_url(self) -> str:

@@ -153,15 +153,24 @@ def new_csv() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
-def handle_soap(body: bytes, state: State, options: Options) -> tuple[int, bytes]:
-    """Answer one SOAP request: (HTTP status, response bytes)."""
+def handle_soap(
+    body: bytes, state: State, options: Options, *, requerimiento: bool = False
+) -> tuple[int, bytes]:
+    """Answer one SOAP request: (HTTP status, response bytes).
+
+    ``requerimiento``: the request came to the Requerimiento endpoint (``sfRequerimiento``,
+    path ``…/RequerimientoSOAP``), where only RegFactuSistemaFacturacion with
+    ``Cabecera/RemisionRequerimiento`` is accepted.
+    """
     try:
-        return 200, envelope(_dispatch(body, state, options))
+        return 200, envelope(_dispatch(body, state, options, requerimiento))
     except SoapFault as fault:
         return 500, fault_envelope(fault)
 
 
-def _dispatch(body: bytes, state: State, options: Options) -> etree._Element:
+def _dispatch(
+    body: bytes, state: State, options: Options, requerimiento: bool = False
+) -> etree._Element:
     if not body.strip():
         raise SoapFault(4138, "Petición vacía o con codificación incorrecta.")
     try:
@@ -178,7 +187,25 @@ def _dispatch(body: bytes, state: State, options: Options) -> etree._Element:
         if len(payload.findall(q(NS_SFLR, "RegistroFactura"))) > MAX_RECORDS:
             raise SoapFault(4114, "El número de registros supera el máximo permitido (1000).")
         _validate(payload)
+        remision = payload.find(f"{q(NS_SFLR, 'Cabecera')}/{q(NS_SF, 'RemisionRequerimiento')}")
+        if requerimiento:
+            if remision is None:
+                raise SoapFault(
+                    4102,
+                    "El XML no cumple el esquema. En el servicio de requerimiento es obligatorio "
+                    "informar RemisionRequerimiento.",
+                )
+            return reg_factu_requerimiento(payload, remision, state, options)
+        if remision is not None:
+            raise SoapFault(
+                4102,
+                "RemisionRequerimiento solo puede informarse en el servicio de requerimiento.",
+            )
         return reg_factu(payload, state, options)
+    if requerimiento:
+        raise SoapFault(
+            4102, "El servicio de requerimiento solo admite RegFactuSistemaFacturacion."
+        )
     if payload.tag == q(NS_SFLRC, "ConsultaFactuSistemaFacturacion"):
         _validate(payload)
         return consulta(payload, state)
@@ -261,6 +288,118 @@ def reg_factu(payload: etree._Element, state: State, options: Options) -> etree.
     for line in lines:
         _answer_line(answer, line)
     return answer
+
+
+def reg_factu_requerimiento(
+    payload: etree._Element, remision: etree._Element, state: State, options: Options
+) -> etree._Element:
+    """NO VERI*FACTU records sent because the AEAT asked for them (Requerimiento endpoint).
+
+    They are stored apart from the VERI*FACTU registrations (``state.requerimientos``, keyed
+    by RefRequerimiento): they neither register invoices nor advance the VERI*FACTU chains.
+    Each record's huella is recomputed (2000 if wrong: AceptadoConErrores) and whether it
+    carries its enveloped ``ds:Signature`` is noted; the simulator does not verify XAdES.
+    """
+    cabecera = payload.find(q(NS_SFLR, "Cabecera"))
+    obligado = _text(cabecera, "sf:ObligadoEmision/sf:NIF")
+    presentador = _text(cabecera, "sf:Representante/sf:NIF") or obligado
+    if not is_valid_nif(obligado):
+        raise SoapFault(4116, "Error en la cabecera. El NIF del ObligadoEmision no es válido.")
+    ref = _text(remision, "sf:RefRequerimiento")
+    fin = _text(remision, "sf:FinRequerimiento") or "N"
+    stamp = options.now().replace(microsecond=0).isoformat()
+    csv = new_csv()
+    lines: list[Line] = []
+    received: list[dict] = []
+    for registro in payload.iterfind(q(NS_SFLR, "RegistroFactura")):
+        record = next(c for c in registro if isinstance(c.tag, str))
+        is_alta = record.tag == q(NS_SF, "RegistroAlta")
+        suffix = "" if is_alta else "Anulada"
+        ids = tuple(
+            _text(record, f"sf:IDFactura/sf:{n}{suffix}")
+            for n in ("IDEmisorFactura", "NumSerieFactura", "FechaExpedicionFactura")
+        )
+        prev = _text(record, "sf:Encadenamiento/sf:RegistroAnterior/sf:Huella")
+        fecha_hora = _text(record, "sf:FechaHoraHusoGenRegistro")
+        huella = _text(record, "sf:Huella")
+        if is_alta:
+            expected = huella_alta(
+                {
+                    "IDEmisorFactura": ids[0],
+                    "NumSerieFactura": ids[1],
+                    "FechaExpedicionFactura": ids[2],
+                    "TipoFactura": _text(record, "sf:TipoFactura"),
+                    "CuotaTotal": _text(record, "sf:CuotaTotal"),
+                    "ImporteTotal": _text(record, "sf:ImporteTotal"),
+                    "Huella": prev,
+                    "FechaHoraHusoGenRegistro": fecha_hora,
+                }
+            )
+        else:
+            expected = huella_anulacion(
+                {
+                    "IDEmisorFacturaAnulada": ids[0],
+                    "NumSerieFacturaAnulada": ids[1],
+                    "FechaExpedicionFacturaAnulada": ids[2],
+                    "Huella": prev,
+                    "FechaHoraHusoGenRegistro": fecha_hora,
+                }
+            )
+        line = Line(
+            id_factura=ids,
+            operacion=[("TipoOperacion", "Alta" if is_alta else "Anulacion")],
+            ref_externa=_text(record, "sf:RefExterna"),
+        )
+        if ids[0] != obligado:
+            line.estado, line.codigo = "Incorrecto", 1108
+        elif huella != expected:
+            line.estado, line.codigo = "AceptadoConErrores", 2000
+        lines.append(line)
+        received.append(
+            {
+                "tipo": "Alta" if is_alta else "Anulacion",
+                "id_emisor": ids[0],
+                "num_serie": ids[1],
+                "fecha_expedicion": ids[2],
+                "huella": huella,
+                "estado": line.estado,
+                "signed": record.find("ds:Signature", NSMAP_DS) is not None,
+                "raw_xml": etree.tostring(record, encoding="unicode"),
+                "csv": csv,
+                "timestamp": stamp,
+                "fin_requerimiento": fin,
+            }
+        )
+    estados = {line.estado for line in lines}
+    estado_envio = (
+        "Incorrecto"
+        if estados == {"Incorrecto"}
+        else "Correcto"
+        if estados == {"Correcto"}
+        else "ParcialmenteCorrecto"
+    )
+    with state.lock:
+        state.add_requerimiento(ref, received)
+        state.commit()
+    answer = etree.Element(
+        q(NS_SFR, "RespuestaRegFactuSistemaFacturacion"), nsmap={"sfR": NS_SFR, "sf": NS_SF}
+    )
+    if estado_envio != "Incorrecto":
+        sub(answer, NS_SFR, "CSV", csv)
+        datos = sub(answer, NS_SFR, "DatosPresentacion")
+        sub(datos, NS_SF, "NIFPresentador", presentador)
+        sub(datos, NS_SF, "TimestampPresentacion", stamp)
+    echo = sub(answer, NS_SFR, "Cabecera")
+    for child in cabecera:
+        echo.append(copy.deepcopy(child))
+    sub(answer, NS_SFR, "TiempoEsperaEnvio", str(options.wait_seconds))
+    sub(answer, NS_SFR, "EstadoEnvio", estado_envio)
+    for line in lines:
+        _answer_line(answer, line)
+    return answer
+
+
+NSMAP_DS = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
 
 
 def _answer_line(answer: etree._Element, line: Line) -> None:

@@ -59,6 +59,8 @@ class State:
         self.records: dict[str, StoredRecord] = {}
         self.chains: dict[str, Chain] = {}
         self.received: dict[str, int] = {}
+        # RefRequerimiento -> records received on the Requerimiento endpoint, in order.
+        self.requerimientos: dict[str, list[dict]] = {}
         self._db: sqlite3.Connection | None = None
         if state_file:
             self._db = sqlite3.connect(str(state_file), check_same_thread=False)
@@ -69,6 +71,8 @@ class State:
                 CREATE TABLE IF NOT EXISTS seen (
                     chain TEXT NOT NULL, huella TEXT NOT NULL, PRIMARY KEY (chain, huella));
                 CREATE TABLE IF NOT EXISTS received (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS requerimiento (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, ref TEXT NOT NULL, data TEXT NOT NULL);
                 """
             )
             self._load()
@@ -84,6 +88,8 @@ class State:
             self.chains.setdefault(chain_key, Chain()).seen.add(huella)
         for key, n in self._db.execute("SELECT key, n FROM received"):
             self.received[key] = n
+        for ref, data in self._db.execute("SELECT ref, data FROM requerimiento ORDER BY seq"):
+            self.requerimientos.setdefault(ref, []).append(json.loads(data))
 
     def chain(self, key: str) -> Chain:
         return self.chains.setdefault(key, Chain())
@@ -103,6 +109,14 @@ class State:
                 "INSERT OR REPLACE INTO received VALUES (?, ?)", (key, self.received[key])
             )
 
+    def add_requerimiento(self, ref: str, records: list[dict]) -> None:
+        self.requerimientos.setdefault(ref, []).extend(records)
+        if self._db is not None:
+            self._db.executemany(
+                "INSERT INTO requerimiento (ref, data) VALUES (?, ?)",
+                [(ref, json.dumps(r)) for r in records],
+            )
+
     def put(self, record: StoredRecord) -> None:
         self.records[record.key] = record
         if self._db is not None:
@@ -120,9 +134,11 @@ class State:
             self.records.clear()
             self.chains.clear()
             self.received.clear()
+            self.requerimientos.clear()
             if self._db is not None:
                 self._db.executescript(
                     "DELETE FROM record; DELETE FROM chain; DELETE FROM seen; DELETE FROM received;"
+                    " DELETE FROM requerimiento;"
                 )
                 self._db.commit()
 
@@ -132,6 +148,7 @@ class State:
                 "records": [asdict(r) for r in self.records.values()],
                 "received": dict(self.received),
                 "chains": {k: c.tail for k, c in self.chains.items()},
+                "requerimientos": {k: list(v) for k, v in self.requerimientos.items()},
             }
 
     def close(self) -> None:

@@ -1,0 +1,453 @@
+"""NO VERI*FACTU mode: switching rules, kept (never flushed) records, QR/PDF, requerimientos."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pypdf
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from lxml import etree
+
+from factu.models import Taxpayer
+from tests.test_pdf import decode, rasterise
+from tests.test_signing import Pki
+from verifactu import aeat, events, modes, requerimiento, signing, submission, tasks
+from verifactu import xml as vxml
+from verifactu.models import BillingRecord, Chain, EventRecord, RecordSignature, Submission
+from verifactu.simulator.server import start_simulator
+
+NO = Taxpayer.VerifactuMode.NO_VERIFACTU
+VF = Taxpayer.VerifactuMode.VERIFACTU
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    return Pki()
+
+
+@pytest.fixture
+def stored_certificate(account, taxpayer, pki):
+    from verifactu.certificates import store_certificate
+
+    return store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
+
+
+@pytest.fixture
+def simulator(settings):
+    sim = start_simulator(wait_seconds=0)
+    settings.AEAT_ENDPOINT = sim.url
+    settings.AEAT_CERT_FILE = ""
+    settings.VERIFACTU_DEFAULT_WAIT = 0
+    yield sim
+    sim.stop()
+
+
+def tipos(chain) -> list[str]:
+    return list(
+        EventRecord.objects.filter(chain=chain)
+        .order_by("position")
+        .values_list("tipo_evento", flat=True)
+    )
+
+
+def go_no_verifactu(taxpayer) -> None:
+    result = modes.change_mode(taxpayer, NO)
+    assert (result.mode, result.changed, result.scheduled) == (NO, True, False)
+
+
+# --------------------------------------------------------------------------- switching rules
+
+
+def test_without_verifactu_records_this_year_the_switch_is_immediate(taxpayer, register):
+    go_no_verifactu(taxpayer)
+    taxpayer.refresh_from_db()
+    assert taxpayer.verifactu_mode == NO and taxpayer.verifactu_until is None
+    record = register().record
+    assert record.no_verifactu
+    # The chain's event log opens with 01 (start of NO VERI*FACTU) with the first record.
+    assert tipos(record.chain) == ["01"]
+    assert events.no_verifactu_active(record.chain)
+
+
+def test_verifactu_used_this_year_means_waiting_until_1_january(taxpayer, register):
+    today = timezone.localdate()
+    first = register().record  # a VERI*FACTU record generated this year
+    assert not first.no_verifactu
+    result = modes.change_mode(taxpayer, NO, today)
+    assert (result.mode, result.scheduled) == (VF, True)
+    assert result.effective_from == date(today.year + 1, 1, 1)
+    assert "1/01" in result.message or "01/01" in result.message
+    taxpayer.refresh_from_db()
+    assert (taxpayer.verifactu_mode, taxpayer.verifactu_until) == (VF, date(today.year, 12, 31))
+    # Until then records are still VERI*FACTU, and no event is logged.
+    second = register(invoice_number="F-2026-043").record
+    assert not second.no_verifactu and tipos(first.chain) == []
+    assert not modes.apply_due_change(taxpayer, date(today.year, 12, 31))
+    # On 1 January the switch happens and event 01 is logged on the taxpayer's chain.
+    assert modes.apply_due_change(taxpayer, date(today.year + 1, 1, 1))
+    taxpayer.refresh_from_db()
+    assert (taxpayer.verifactu_mode, taxpayer.verifactu_until) == (NO, None)
+    assert tipos(first.chain) == ["01"]
+
+
+def test_asking_for_verifactu_again_cancels_the_scheduled_switch(taxpayer, register):
+    register()
+    modes.change_mode(taxpayer, NO)
+    result = modes.change_mode(taxpayer, VF)
+    assert (result.mode, result.changed, result.scheduled) == (VF, True, False)
+    taxpayer.refresh_from_db()
+    assert taxpayer.verifactu_until is None
+    assert modes.apply_due_changes(timezone.localdate() + timedelta(days=400)) == 0
+
+
+def test_verifactu_used_only_last_year_does_not_block(taxpayer, register):
+    record = register().record
+    last_year = timezone.now().replace(year=timezone.now().year - 1)
+    BillingRecord.objects.filter(pk=record.pk).update(created_at=last_year)
+    go_no_verifactu(taxpayer)
+    assert tipos(record.chain) == ["01"]
+
+
+def test_back_to_verifactu_at_any_time_logs_02(taxpayer, register):
+    go_no_verifactu(taxpayer)
+    kept = register().record
+    result = modes.change_mode(taxpayer, VF, date(2026, 6, 15))
+    assert (result.mode, result.effective_from) == (VF, date(2026, 6, 15))
+    assert tipos(kept.chain) == ["01", "02"]
+    assert not events.no_verifactu_active(kept.chain)
+    sent = register(invoice_number="F-2026-043").record
+    assert not sent.no_verifactu
+    # Only the VERI*FACTU record is sendable: the kept one is never flushed, even now.
+    assert list(submission.sendable(sent.chain)) == [sent]
+    # And NO VERI*FACTU again at once is refused this year: VERI*FACTU was used.
+    assert modes.change_mode(taxpayer, NO).scheduled
+
+
+def test_the_daily_task_applies_due_switches(taxpayer, register):
+    register()
+    modes.change_mode(taxpayer, NO)
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(verifactu_until=date(2020, 12, 31))
+    assert tasks.apply_mode_changes() == 1
+    taxpayer.refresh_from_db()
+    assert taxpayer.verifactu_mode == NO
+
+
+def test_fecha_fin_verifactu_goes_in_the_envelopes_of_a_leaving_taxpayer(
+    taxpayer, register, simulator
+):
+    record = register().record
+    modes.change_mode(taxpayer, NO)
+    assert submission.flush(record.chain_id).state == "sent"
+    year = timezone.localdate().year
+    request = Submission.objects.get().request_xml
+    assert f"<FechaFinVeriFactu>31-12-{year}</FechaFinVeriFactu>" in request
+
+
+# --------------------------------------------------------------------------- kept, signed
+
+
+def test_no_verifactu_records_are_signed_and_never_flushed(
+    taxpayer, register, simulator, stored_certificate, pki
+):
+    go_no_verifactu(taxpayer)
+    records = [register(invoice_number=f"N-{i}").record for i in (1, 2)]
+    chain = records[0].chain
+    assert list(submission.sendable(chain)) == []
+    assert chain.pk not in submission.chains_due()
+    assert tasks.schedule_flush(chain.pk) is False
+    assert submission.flush(chain.pk).state == "idle"
+    assert simulator.snapshot()["records"] == [] and not Submission.objects.exists()
+    # The worker signs them (and the 01 event).
+    assert events.sign_pending(chain) == 3
+    for record in records:
+        signing.verify_record_signature(
+            RecordSignature.objects.get(record=record).signed_xml, pki.ca_pem
+        )
+
+
+def test_a_verifactu_chain_is_still_due(register):
+    record = register().record
+    assert record.chain_id in submission.chains_due()
+
+
+def test_factu_declares_it_is_not_only_verifactu(taxpayer):
+    from invoicing.services import factu_computer_system
+    from verifactu.records import sistema_informatico
+
+    system = factu_computer_system(taxpayer)
+    assert system.only_verifactu is False
+    assert "<TipoUsoPosibleSoloVerifactu>N<" in sistema_informatico(system).to_xml()
+
+
+# --------------------------------------------------------------------------- QR and PDF
+
+
+@pytest.fixture
+def issued(taxpayer, owner):
+    from clients.services import create_client
+    from invoicing.models import Series
+    from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
+
+    actor = Actor(user=owner)
+    series = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
+    client = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
+
+    def _issue():
+        draft = create_draft(
+            taxpayer,
+            series=series,
+            client=client,
+            issue_date=date(2026, 3, 13),
+            lines=[DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")],
+            actor=actor,
+        )
+        return issue_invoice(draft, actor=actor)
+
+    return _issue
+
+
+def pdf_text_and_qr(invoice) -> tuple[str, list[str]]:
+    from invoicing.documents import render_pdf
+
+    _name, _mime, data = render_pdf(invoice)
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+    image, _height = rasterise(data)
+    return text, [code.text for code in decode(image)]
+
+
+def test_no_verifactu_invoice_prints_the_no_verifactu_qr_without_the_legend(taxpayer, issued):
+    go_no_verifactu(taxpayer)
+    invoice = issued()
+    url = invoice.fiscal_invoice.qr_url
+    assert url.startswith("https://prewww2.aeat.es/wlpl/TIKE-CONT/ValidarQRNoVerifactu?nif=")
+    assert "numserie=2026-A-001&fecha=13-03-2026&importe=1210.00" in url
+    text, codes = pdf_text_and_qr(invoice)
+    assert "QR tributario:" in text
+    assert "VERI*FACTU" not in text and "Factura verificable" not in text
+    assert codes == [url]
+    # The QR follows the record's mode: switching back later does not change this invoice.
+    modes.change_mode(taxpayer, VF)
+    invoice.refresh_from_db()
+    assert invoice.fiscal_invoice.qr_url == url
+    assert "VERI*FACTU" not in pdf_text_and_qr(invoice)[0]
+
+
+def test_verifactu_invoice_keeps_validar_qr_and_the_legend(taxpayer, issued):
+    invoice = issued()
+    text, codes = pdf_text_and_qr(invoice)
+    assert codes == [invoice.fiscal_invoice.qr_url]
+    assert "/ValidarQR?" in codes[0]
+    assert "VERI*FACTU" in text
+
+
+# --------------------------------------------------------------------------- requerimiento
+
+
+@pytest.fixture
+def kept(taxpayer, register, stored_certificate):
+    """Three NO VERI*FACTU records (March x2, April), signed by the worker."""
+    go_no_verifactu(taxpayer)
+    records = [
+        register(invoice_number="N-1", invoice_date=date(2026, 3, 2)).record,
+        register(invoice_number="N-2", invoice_date=date(2026, 3, 20)).record,
+        register(invoice_number="N-3", invoice_date=date(2026, 4, 5)).record,
+    ]
+    events.sign_pending(records[0].chain)
+    return records
+
+
+def test_a_requerimiento_sends_exactly_the_requested_signed_records(taxpayer, kept, simulator, pki):
+    result = requerimiento.send_requested(
+        taxpayer, "REQ-2026-000001", date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)
+    )
+    assert (result.sent, result.accepted, len(result.envelopes)) == (2, 2, 1)
+    state = simulator.snapshot()
+    received = state["requerimientos"]["REQ-2026-000001"]
+    assert [r["num_serie"] for r in received] == ["N-1", "N-2"]
+    assert all(r["signed"] and r["estado"] == "Correcto" for r in received)
+    assert received[-1]["fin_requerimiento"] == "S"
+    # Not registrations: the AEAT's VERI*FACTU holdings and chains are untouched.
+    assert state["records"] == [] and state["chains"] == {}
+    # The record as the AEAT reads it out of the envelope still verifies (URI="").
+    for got, record in zip(received, kept, strict=False):
+        verified = signing.verify_record_signature(got["raw_xml"], pki.ca_pem)
+        assert etree.QName(verified.signed_xml).localname == "RegistroAlta"
+        assert signing.signed_content(got["raw_xml"]) == etree.tostring(
+            etree.fromstring(record.xml.encode()), method="c14n"
+        )
+    envelope = Submission.objects.get()
+    assert envelope.endpoint.endswith("/RequerimientoSOAP")
+    assert "<RefRequerimiento>REQ-2026-000001</RefRequerimiento>" in envelope.request_xml
+    assert envelope.estado_envio == "Correcto" and envelope.csv
+    # The records' own status is not touched, and nothing went to the normal endpoint.
+    assert {r.status for r in BillingRecord.objects.all()} == {"queued"}
+
+
+def test_requerimiento_by_invoice_numbers(taxpayer, kept, simulator):
+    result = requerimiento.send_requested(taxpayer, "R-2", ["N-3"])
+    assert result.invoice_numbers == ["N-3"]
+    assert [r["num_serie"] for r in simulator.snapshot()["requerimientos"]["R-2"]] == ["N-3"]
+
+
+def test_unsigned_records_are_refused_unless_signed_first(taxpayer, kept, register, simulator):
+    register(invoice_number="N-4", invoice_date=date(2026, 4, 6))
+    with pytest.raises(requerimiento.RequerimientoRefused) as refused:
+        requerimiento.send_requested(taxpayer, "R-3", date_from=date(2026, 4, 1))
+    assert [r.invoice_number for r in refused.value.records] == ["N-4"]
+    assert "R-3" not in simulator.snapshot()["requerimientos"]
+    result = requerimiento.send_requested(
+        taxpayer, "R-3", date_from=date(2026, 4, 1), sign_missing=True
+    )
+    assert result.invoice_numbers == ["N-3", "N-4"]
+
+
+def test_requerimiento_refusals(taxpayer, kept, simulator):
+    with pytest.raises(requerimiento.RequerimientoRefused):
+        requerimiento.send_requested(taxpayer, "X" * 19)
+    with pytest.raises(requerimiento.RequerimientoRefused):
+        requerimiento.send_requested(taxpayer, "R", date_from=date(2027, 1, 1))
+
+
+def test_records_batches_and_fin_requerimiento(taxpayer, kept, simulator, settings):
+    settings.VERIFACTU_BATCH_SIZE = 2
+    result = requerimiento.send_requested(taxpayer, "R-4")
+    assert (result.sent, len(result.envelopes)) == (3, 2)
+    fins = [r["fin_requerimiento"] for r in simulator.snapshot()["requerimientos"]["R-4"]]
+    assert fins == ["N", "N", "S"]
+
+
+def test_the_prefixed_envelope_would_break_the_signature(kept, pki):
+    """Why the requerimiento envelope has no prefixes: inclusive C14N inherits xmlns:sfLR."""
+    signed = kept[0].signature.signed_xml
+    prefixed = vxml.build_envelope(
+        vxml.Obligado("Estudio Sol SL", "B87654323"), [signed], ref_requerimiento="R"
+    )
+    alta = etree.fromstring(prefixed).find(f".//{{{vxml.NS_SF}}}RegistroAlta")
+    with pytest.raises(signing.SignatureProblem):
+        signing.verify_record_signature(etree.tostring(alta), pki.ca_pem)
+    plain = aeat.plain_soap_envelope(
+        vxml.build_requerimiento_envelope(
+            vxml.Obligado("Estudio Sol SL", "B87654323"), [signed], ref_requerimiento="R"
+        )
+    )
+    alta = etree.fromstring(plain).find(f".//{{{vxml.NS_SF}}}RegistroAlta")
+    signing.verify_record_signature(etree.tostring(alta), pki.ca_pem)
+    signing.independent_digest_check(alta)
+
+
+def test_the_simulator_keeps_the_two_endpoints_apart(kept, simulator):
+    signed = kept[0].signature.signed_xml
+    obligado = vxml.Obligado("Estudio Sol SL", "B87654323")
+    body = vxml.build_requerimiento_envelope(obligado, [signed], ref_requerimiento="R")
+    with aeat.AeatClient(simulator.url) as client, pytest.raises(aeat.AeatFault) as fault:
+        client.send_requerimiento(body)
+    assert fault.value.code == "4102"
+    normal = vxml.build_envelope(obligado, [kept[0].xml])
+    with (
+        aeat.AeatClient(simulator.requerimiento_url) as client,
+        pytest.raises(aeat.AeatFault) as fault,
+    ):
+        client.send(normal)
+    assert "RemisionRequerimiento" in fault.value.message
+    assert simulator.snapshot()["records"] == []
+
+
+def test_management_command(taxpayer, kept, simulator):
+    out = io.StringIO()
+    call_command(
+        "verifactu_requerimiento",
+        "--taxpayer",
+        taxpayer.nif,
+        "--ref",
+        "R-CMD",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        stdout=out,
+    )
+    assert "2 record(s) sent" in out.getvalue()
+    assert len(simulator.snapshot()["requerimientos"]["R-CMD"]) == 2
+
+
+def test_api_endpoint(taxpayer, kept, simulator, api_client):
+    url = f"/api/v1/taxpayers/{taxpayer.nif}/requerimiento"
+    response = api_client.post(
+        url,
+        {"ref": "R-API", "date_from": "2026-03-01", "date_to": "2026-03-31"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["data"]["sent"] == 2
+    assert [r["num_serie"] for r in simulator.snapshot()["requerimientos"]["R-API"]] == [
+        "N-1",
+        "N-2",
+    ]
+    bad = api_client.post(url, {"ref": "X" * 19}, content_type="application/json")
+    assert bad.status_code == 400
+    none = api_client.post(
+        url, {"ref": "R", "date_from": "2030-01-01"}, content_type="application/json"
+    )
+    assert none.status_code == 409
+    assert (
+        api_client.post(
+            "/api/v1/taxpayers/A28045631/requerimiento",
+            {"ref": "R"},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
+
+
+# --------------------------------------------------------------------------- the form
+
+
+def test_the_form_explains_the_rule_and_schedules_the_switch(
+    login, owner, account, taxpayer, register
+):
+    register()
+    client = login(owner)
+    url = reverse("taxpayer_edit", args=[account.slug, taxpayer.id])
+    page = client.get(url).content.decode()
+    assert 'value="no_verifactu"' in page and "1 de enero" in page
+    data = {"nif": taxpayer.nif, "name": taxpayer.name, "country": "ES", "default_irpf_bp": "0"}
+    response = client.post(url, {**data, "verifactu_mode": "no_verifactu"})
+    assert response.status_code == 302
+    taxpayer.refresh_from_db()
+    year = timezone.localdate().year
+    assert (taxpayer.verifactu_mode, taxpayer.verifactu_until) == (VF, date(year, 12, 31))
+    page = client.get(url).content.decode()
+    assert f"31/12/{year}" in page
+    # Saving other fields unchanged keeps the scheduled switch; choosing VERI*FACTU cancels it.
+    client.post(url, {**data, "name": "Estudio Sol SLU", "verifactu_mode": "no_verifactu"})
+    taxpayer.refresh_from_db()
+    assert taxpayer.verifactu_until == date(year, 12, 31) and taxpayer.name == "Estudio Sol SLU"
+    client.post(url, {**data, "verifactu_mode": "verifactu"})
+    taxpayer.refresh_from_db()
+    assert (taxpayer.verifactu_mode, taxpayer.verifactu_until) == (VF, None)
+
+
+def test_the_form_switches_at_once_and_logs_the_events(login, owner, account, taxpayer, register):
+    client = login(owner)
+    url = reverse("taxpayer_edit", args=[account.slug, taxpayer.id])
+    data = {"nif": taxpayer.nif, "name": taxpayer.name, "country": "ES", "default_irpf_bp": "0"}
+    client.post(url, {**data, "verifactu_mode": "no_verifactu"})
+    taxpayer.refresh_from_db()
+    assert taxpayer.verifactu_mode == NO
+    chain = register().record.chain
+    client.post(url, {**data, "verifactu_mode": "verifactu"})
+    taxpayer.refresh_from_db()
+    assert taxpayer.verifactu_mode == VF
+    assert tipos(Chain.objects.get(pk=chain.pk)) == ["01", "02"]
+
+
+def test_the_database_guards_the_mode_of_a_record(register):
+    from django.db import DatabaseError, transaction
+
+    record = register().record
+    with pytest.raises(DatabaseError), transaction.atomic():
+        BillingRecord.objects.filter(pk=record.pk).update(no_verifactu=True)

@@ -1,0 +1,230 @@
+"""Sending NO VERI*FACTU records because the AEAT asked for them (SPEC §3 and §5).
+
+A NO VERI*FACTU taxpayer keeps its records (chained and XAdES-signed) instead of sending
+them; when the AEAT issues a *requerimiento* it answers by sending the records asked for to
+the Requerimiento endpoint (``sfRequerimiento`` / ``…/RequerimientoSOAP``), in
+``RegFactuSistemaFacturacion`` envelopes whose ``Cabecera`` carries
+``RemisionRequerimiento`` (``RefRequerimiento``, the AEAT's reference, ≤18 characters, and
+``FinRequerimiento`` = ``S`` on the last envelope of the answer, ``N`` before).
+
+Signed, never unsigned (decision): what a NO VERI*FACTU SIF must keep, and produce on
+request, is the signed record; an unsigned copy would prove nothing about integrity. So the
+records go as their signed copies (``RecordSignature.signed_xml``, byte for byte), and a
+requerimiento that includes a record not signed yet is refused (:class:`RequerimientoRefused`)
+unless ``sign_missing=True`` signs it first (the management command does; the API does not,
+as signing is the worker's job and never done in a request).
+
+The envelope is written without namespace prefixes
+(:func:`verifactu.xml.build_requerimiento_envelope`, :func:`verifactu.aeat.plain_soap_envelope`):
+the signatures use ``URI=""`` and inclusive C14N 1.0, so any prefix declared above a record
+(``xmlns:sfLR``, ``xmlns:soapenv``) would be inherited by the record taken out of the
+envelope and break both its digest and its SignatureValue. Without prefixes, the record read
+back from the envelope verifies with signxml exactly as the standalone signed copy does.
+
+Each envelope is kept as a :class:`~verifactu.models.Submission` of its chain (endpoint,
+request, answer). The records' own VERI*FACTU status is not touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.conf import settings
+from django.utils import timezone
+
+from factu.models import Taxpayer
+from verifactu import aeat
+from verifactu.certificates import credentials_for
+from verifactu.models import BillingRecord, Chain, Submission
+from verifactu.submission import Connection, _finish
+from verifactu.xml import MAX_RECORDS_PER_ENVELOPE, Obligado, build_requerimiento_envelope
+
+log = logging.getLogger(__name__)
+
+REQUERIMIENTO_PATH = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/RequerimientoSOAP"
+
+
+class RequerimientoRefused(Exception):
+    """Nothing was sent: a bad reference, no matching records, or unsigned records."""
+
+    def __init__(self, message: str, records: Iterable[BillingRecord] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.records = list(records)
+
+
+class RequerimientoFailed(Exception):
+    """An envelope could not be delivered (transport error or SOAP fault); ``sent`` went."""
+
+    def __init__(self, message: str, sent: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sent = sent
+
+
+@dataclass
+class RequerimientoResult:
+    ref: str
+    sent: int = 0
+    accepted: int = 0  # Correcto or AceptadoConErrores
+    envelopes: list[Submission] = field(default_factory=list)
+    invoice_numbers: list[str] = field(default_factory=list)
+
+
+def requerimiento_endpoint() -> str:
+    """``AEAT_REQUERIMIENTO_ENDPOINT``, else the Requerimiento path on AEAT_ENDPOINT's host."""
+    configured = getattr(settings, "AEAT_REQUERIMIENTO_ENDPOINT", "")
+    if configured:
+        return configured
+    base = settings.AEAT_ENDPOINT
+    if base.endswith("/VerifactuSOAP"):
+        return base[: -len("VerifactuSOAP")] + "RequerimientoSOAP"
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, REQUERIMIENTO_PATH, "", ""))
+
+
+def connect(chain: Chain) -> Connection:
+    credentials = credentials_for(chain)
+    client = aeat.AeatClient(
+        requerimiento_endpoint(),
+        certificate=credentials.certificate,
+        verify=settings.AEAT_CA_FILE or True,
+        timeout=settings.AEAT_TIMEOUT,
+    )
+    return Connection(client, credentials.representante, credentials)
+
+
+def records_requested(
+    taxpayer: Taxpayer,
+    numbers: Iterable[str] | None = None,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+):
+    """The taxpayer's NO VERI*FACTU records asked for, by invoice number and/or issue date."""
+    records = BillingRecord.objects.filter(fiscal_invoice__taxpayer=taxpayer, no_verifactu=True)
+    if numbers is not None:
+        records = records.filter(invoice_number__in=list(numbers))
+    if date_from is not None:
+        records = records.filter(fiscal_invoice__invoice_date__gte=date_from)
+    if date_to is not None:
+        records = records.filter(fiscal_invoice__invoice_date__lte=date_to)
+    return records.select_related("chain").order_by("chain_id", "position")
+
+
+def _check_ref(ref: str) -> str:
+    ref = (ref or "").strip()
+    if not 1 <= len(ref) <= 18:
+        raise RequerimientoRefused("RefRequerimiento must have 1 to 18 characters.")
+    if not ref.isprintable():
+        raise RequerimientoRefused("RefRequerimiento must be printable text.")
+    return ref
+
+
+def send_requested(
+    taxpayer: Taxpayer,
+    ref: str,
+    numbers: Iterable[str] | None = None,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sign_missing: bool = False,
+    connector=connect,
+) -> RequerimientoResult:
+    """Send the requested signed records to the Requerimiento endpoint; see the module doc."""
+    from verifactu import events
+
+    ref = _check_ref(ref)
+    if date_from and date_to and date_from > date_to:
+        raise RequerimientoRefused("date_from is after date_to.")
+    query = records_requested(taxpayer, numbers, date_from=date_from, date_to=date_to)
+    if not query.exists():
+        raise RequerimientoRefused("No NO VERI*FACTU record of this taxpayer matches.")
+    if sign_missing:
+        for chain in Chain.objects.filter(pk__in=query.values("chain_id")):
+            events.sign_pending(chain)
+    records = list(query.select_related("signature"))
+    unsigned = [r for r in records if not hasattr(r, "signature")]
+    if unsigned:
+        raise RequerimientoRefused(
+            f"{len(unsigned)} requested record(s) are not signed yet (the worker signs them "
+            "with the taxpayer's certificate); nothing was sent.",
+            unsigned,
+        )
+
+    batches: list[tuple[Chain, list[BillingRecord]]] = []
+    size = min(settings.VERIFACTU_BATCH_SIZE, MAX_RECORDS_PER_ENVELOPE)
+    for record in records:
+        if not batches or batches[-1][0].pk != record.chain_id or len(batches[-1][1]) >= size:
+            batches.append((record.chain, []))
+        batches[-1][1].append(record)
+
+    result = RequerimientoResult(ref)
+    for index, (chain, batch) in enumerate(batches):
+        fin = "S" if index == len(batches) - 1 else "N"
+        connection = connector(chain)
+        try:
+            body = build_requerimiento_envelope(
+                Obligado(taxpayer.name or chain.issuer_name, chain.issuer_nif),
+                [r.signature.signed_xml for r in batch],
+                ref_requerimiento=ref,
+                fin_requerimiento=fin,
+                representante=connection.representante,
+            )
+            submission = Submission.objects.create(
+                chain=chain,
+                started_at=timezone.now(),
+                endpoint=connection.client.endpoint,
+                request_xml=body.decode("utf-8"),
+                record_count=len(batch),
+            )
+            try:
+                answer = connection.client.send_requerimiento(body)
+            except aeat.AeatFault as exc:
+                _finish(
+                    submission,
+                    fault_code=exc.code,
+                    fault_string=exc.message,
+                    http_status=exc.http_status,
+                    response_xml=exc.response_xml,
+                )
+                raise RequerimientoFailed(f"AEAT refused: {exc}", result.sent) from exc
+            except aeat.AeatTransportError as exc:
+                _finish(
+                    submission,
+                    transport_error=exc.message,
+                    http_status=exc.http_status,
+                    response_xml=exc.response_xml,
+                )
+                raise RequerimientoFailed(f"AEAT unreachable: {exc}", result.sent) from exc
+        finally:
+            connection.close()
+        _finish(
+            submission,
+            http_status=answer.http_status,
+            response_xml=answer.response_xml,
+            estado_envio=answer.estado_envio,
+            csv=answer.csv,
+            wait_seconds=answer.wait_seconds,
+            duration_ms=answer.duration_ms,
+        )
+        result.sent += len(batch)
+        result.accepted += sum(
+            1 for line in answer.lines if line.estado in ("Correcto", "AceptadoConErrores")
+        )
+        result.envelopes.append(submission)
+        result.invoice_numbers.extend(r.invoice_number for r in batch)
+        log.info(
+            "requerimiento %s: %d record(s) of %s sent (FinRequerimiento=%s, %s)",
+            ref,
+            len(batch),
+            chain,
+            fin,
+            answer.estado_envio,
+        )
+    return result
