@@ -243,3 +243,59 @@ def test_an_unreachable_counter_is_a_json_503_not_a_crash(client, raw, monkeypat
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
     assert response["Retry-After"] == "5"
+
+
+HTTP_CHILD = """
+import json, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
+django.setup()
+from django.test import Client
+raw, n = sys.argv[1], int(sys.argv[2])
+client = Client()
+statuses = [
+    client.get("/api/ping", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code for _ in range(n)
+]
+print(json.dumps(statuses))
+"""
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_two_processes_share_one_limit_and_request_101_is_429(transactional_db, account, owner):
+    from tests.processes import child_env
+
+    url, window = redis_url(), 3600
+    while True:  # a token whose hour-long window does not end during the test
+        token, raw = create_token(account, owner, f"ERP {uuid.uuid4().hex[:6]}")
+        if ratelimit_core._get_window(hash_token(raw), window) - time.time() > 120:
+            break
+    env = child_env(
+        CACHE_URL=url, API_RATE_LIMIT="100", API_RATE_WINDOW=str(window), ALLOWED_HOSTS="testserver"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", HTTP_CHILD, raw, "50"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    statuses = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        statuses += json.loads(out.strip().splitlines()[-1])
+    assert statuses == [200] * 100
+    with override_settings(
+        CACHES=redis_cache(url, "factu"), API_RATE_LIMIT=100, API_RATE_WINDOW=window
+    ):
+        from django.test import Client
+
+        refused = Client().get(PING, headers=bearer(raw))
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= window
+    assert refused["X-RateLimit-Remaining"] == "0"

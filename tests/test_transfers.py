@@ -660,3 +660,23 @@ def test_an_imported_invoice_shows_and_prints_like_any_issued_one(login, owner, 
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     listing = client.get(BASE + "facturas-importadas/").content.decode()
     assert "OLD/7" in listing and "121,00" in listing
+
+
+def test_a_10000_row_import_reports_its_progress_while_it_runs(taxpayer, owner, monkeypatch):
+    rows = ["nombre;pais;tipo_id;id_extranjero"] + [
+        f"Cliente {i};FR;02;FR{i:09d}" for i in range(10_000)
+    ]
+    seen: list[int] = []
+    original = jobs.Progress.flush
+
+    def watching_flush(self):
+        original(self)
+        seen.append(Job.objects.get(pk=self.job.pk).done)
+
+    monkeypatch.setattr(jobs.Progress, "flush", watching_flush)
+    job = run_clients(taxpayer, owner, csv_file(rows))
+    assert job.status == Job.Status.DONE
+    assert (job.total, job.done) == (10_000, 10_000)
+    assert Client.objects.filter(taxpayer=taxpayer).count() == 10_000
+    progress = [n for n in seen if 0 < n < 10_000]
+    assert len(progress) >= 10 and progress == sorted(progress)
