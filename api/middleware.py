@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 
 from api import ratelimit
 from api.authentication import bearer_credentials
@@ -84,6 +86,19 @@ class ApiMiddleware:
         if known is not None:  # raised outside a DRF view: same envelope as inside one
             code, message, fields = describe(known, request.path)
             return error_response(request.path, known.status_code, code, message, fields)
+        if isinstance(exception, (DatabaseOperationalError, DatabaseInterfaceError)):
+            # The database is down or restarting: nothing was half-written (the request's
+            # transaction rolled back), so say so and invite a retry instead of a 500.
+            logger.warning(
+                "Database unavailable for %s %s: %s", request.method, request.path, exception
+            )
+            return error_response(
+                request.path,
+                503,
+                "service_unavailable",
+                "The database is unavailable; retry in a few seconds.",
+                headers={"Retry-After": "5"},
+            )
         logger.exception("Unhandled error in %s %s", request.method, request.path)
         return error_response(
             request.path, 500, "server_error", "Internal server error. It has been logged."

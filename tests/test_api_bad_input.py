@@ -598,3 +598,59 @@ def test_the_shared_paginator_refuses_the_same_pages():
         request = type("R", (), {"query_params": {"page": page}})()
         with pytest.raises(ValidationError):
             positive_int(request, "page", 1)
+
+
+def test_a_broker_outage_never_fails_a_registration(
+    api_client, taxpayer, computer_system, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The record is committed and queued; the enqueue after commit fails quietly and the
+    beat task flushes the chain later."""
+    from kombu.exceptions import OperationalError
+
+    from verifactu import tasks
+    from verifactu.models import BillingRecord, RecordStatus
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks, "schedule_flush", broker_down)
+    payload = {
+        "taxpayer_id": str(taxpayer.pk),
+        "computer_system_id": str(computer_system.pk),
+        "invoice_number": "OUT-1",
+        "invoice_date": "2026-03-13",
+        "invoice_type": "F1",
+        "description": "Servicio",
+        "recipient_nif": "A28045631",
+        "recipient_name": "Cliente SA",
+        "breakdown": [
+            {
+                "operation_type": "S1",
+                "base_amount": "100.00",
+                "tax_rate": "21",
+                "tax_amount": "21.00",
+            }
+        ],
+        "total_amount": "121.00",
+        "total_tax_amount": "21.00",
+    }
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = api_client.post("/api/v1/invoices", payload, content_type="application/json")
+    assert len(callbacks) == 1
+    assert response.status_code == 201
+    assert BillingRecord.objects.get().status == RecordStatus.QUEUED
+
+
+def test_a_database_outage_is_a_503_with_retry_after(api_client, monkeypatch):
+    from django.db import OperationalError
+
+    from api.account import views
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(views.InvoiceListView, "get", database_down)
+    response = api_client.get("/api/invoices")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "service_unavailable"

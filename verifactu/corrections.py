@@ -61,7 +61,7 @@ def retry(invoice: FiscalInvoice, *, now: datetime | None = None) -> BillingReco
             )
             latest.refresh_from_db()
             chain_id = chain.pk
-            transaction.on_commit(lambda: _enqueue(chain_id))
+            transaction.on_commit(lambda: _enqueue(chain_id), robust=True)
             return latest
         if latest.kind == BillingRecord.Kind.ANULACION:
             return append_anulacion(

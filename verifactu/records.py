@@ -298,7 +298,9 @@ def _store(
     chain.save(update_fields=["length", "head", "last_huella"])
     chain_id = chain.pk
     if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
-        transaction.on_commit(lambda: _enqueue_flush(chain_id))
+        # robust: if the broker is down the record is safe and queued; the beat task
+        # reclaim_and_kick flushes it later, so the caller still gets its 201.
+        transaction.on_commit(lambda: _enqueue_flush(chain_id), robust=True)
     return record
 
 
