@@ -20,6 +20,7 @@ from api.account import schema as doc
 from api.account import serializers as s
 from api.exceptions import Conflict
 from api.idempotency import IdempotentMixin
+from api.tenancy import account_taxpayer
 from clients.models import Client
 from clients.services import create_client, search_clients
 from expenses.models import Expense
@@ -101,20 +102,7 @@ class AccountView(IdempotentMixin, APIView):
         return self.request.auth.account
 
     def taxpayer(self, taxpayer_id) -> Taxpayer:
-        taxpayers = Taxpayer.objects.filter(account=self.account)
-        if taxpayer_id is None:
-            only = list(taxpayers[:2])
-            if len(only) != 1:
-                raise ValidationError(
-                    {"taxpayerId": ["Required: this account has several taxpayers."]}
-                    if only
-                    else {"taxpayerId": ["This account has no taxpayer yet."]}
-                )
-            return only[0]
-        taxpayer = taxpayers.filter(pk=taxpayer_id).first()
-        if taxpayer is None:
-            raise Http404("No such taxpayer.")
-        return taxpayer
+        return account_taxpayer(self.account, taxpayer_id, field="taxpayerId")
 
     def invoice(self, invoice_id) -> Invoice:
         invoice = (

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from api import schema as common
 from api.idempotency import IdempotentMixin
+from api.tenancy import account_taxpayer, one_or_named
 from api.v1 import representations as rep
 from api.v1 import schema as doc
 from api.v1.json import DecimalJSONParser, DecimalJSONRenderer
@@ -60,32 +61,15 @@ class V1View(IdempotentMixin, APIView):
         return self.request.auth.account
 
     def taxpayer(self, taxpayer_id) -> Taxpayer:
-        taxpayers = Taxpayer.objects.filter(account=self.account)
-        if taxpayer_id is None:
-            only = list(taxpayers[:2])
-            if len(only) != 1:
-                raise ValidationError(
-                    {"taxpayer_id": ["Required: this account has several taxpayers."]}
-                    if only
-                    else {"taxpayer_id": ["Create a taxpayer first."]}
-                )
-            return only[0]
-        taxpayer = taxpayers.filter(pk=taxpayer_id).first()
-        if taxpayer is None:
-            raise Http404("No such taxpayer in this account.")
-        return taxpayer
+        return account_taxpayer(self.account, taxpayer_id, field="taxpayer_id")
 
     def computer_system(self, system_id) -> ComputerSystem:
-        systems = ComputerSystem.objects.filter(account=self.account)
-        if system_id is None:
-            only = list(systems[:2])
-            if len(only) != 1:
-                raise ValidationError({"computer_system_id": ["Required."]})
-            return only[0]
-        system = systems.filter(pk=system_id).first()
-        if system is None:
-            raise Http404("No such computer system in this account.")
-        return system
+        return one_or_named(
+            ComputerSystem.objects.filter(account=self.account),
+            system_id,
+            field="computer_system_id",
+            noun="computer system",
+        )
 
     def fiscal_invoice(self, invoice_id) -> FiscalInvoice:
         invoice = (

@@ -1,0 +1,37 @@
+"""Resolving the objects a request names, always within the token's account.
+
+One rule for both APIs: an id of another account is a 404, never a 403; an omitted taxpayer
+is fine only when the account has exactly one.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from rest_framework.exceptions import ValidationError
+
+from factu.models import Account, Taxpayer
+
+
+def one_or_named(queryset: QuerySet, object_id, *, field: str, noun: str) -> Model:
+    """The object ``object_id`` of ``queryset`` (404 if absent), or, when no id is given,
+    the only one there is (400 naming ``field`` when there are none or several)."""
+    if object_id is None:
+        only = list(queryset[:2])
+        if len(only) != 1:
+            raise ValidationError(
+                {field: [f"Required: this account has several {noun}s."]}
+                if only
+                else {field: [f"This account has no {noun} yet: create one first."]}
+            )
+        return only[0]
+    found = queryset.filter(pk=object_id).first()
+    if found is None:
+        raise Http404(f"No such {noun} in this account.")
+    return found
+
+
+def account_taxpayer(account: Account, taxpayer_id, *, field: str) -> Taxpayer:
+    return one_or_named(
+        Taxpayer.objects.filter(account=account), taxpayer_id, field=field, noun="taxpayer"
+    )
