@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clients.models import Client
-from factu.models import Taxpayer, User
+from factu.models import Account, Taxpayer, User
 from factu.text import normalize_search
 from invoicing import taxes
 from invoicing.models import (
@@ -307,24 +307,32 @@ def update_draft(
 
 
 def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
-    """Factu's own SistemaInformatico, one installation per account."""
-    account = taxpayer.account
-    system, _ = ComputerSystem.objects.get_or_create(
-        account=account,
-        producer_nif=settings.FACTU_PRODUCER_NIF,
-        system_id=settings.FACTU_SYSTEM_ID,
-        installation_number=f"{settings.FACTU_INSTALLATION_PREFIX}{account.slug}"[:100],
-        defaults={
-            "producer_name": settings.FACTU_PRODUCER_NAME,
-            "name": "Factu",
-            "version": settings.FACTU_VERSION,
-            # Factu also runs NO VERI*FACTU (SPEC §5): TipoUsoPosibleSoloVerifactu=N for
-            # installations created from now on; older ones keep what their records hashed.
-            "only_verifactu": False,
-            "multi_taxpayer_capable": True,
-            "multiple_taxpayers": account.taxpayers.count() > 1,
-        },
-    )
+    """Factu's own SistemaInformatico, one installation per account.
+
+    Called while issuing, inside its transaction: the account row is locked first, so that
+    concurrent first issues of an account create the installation once, not once each.
+    """
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=taxpayer.account_id)
+        key = {
+            "account": account,
+            "producer_nif": settings.FACTU_PRODUCER_NIF,
+            "system_id": settings.FACTU_SYSTEM_ID,
+            "installation_number": f"{settings.FACTU_INSTALLATION_PREFIX}{account.slug}"[:100],
+        }
+        system = ComputerSystem.objects.filter(**key).order_by("created_at", "id").first()
+        if system is None:
+            system = ComputerSystem.objects.create(
+                **key,
+                producer_name=settings.FACTU_PRODUCER_NAME,
+                name="Factu",
+                version=settings.FACTU_VERSION,
+                # Factu also runs NO VERI*FACTU (SPEC §5): TipoUsoPosibleSoloVerifactu=N for
+                # installations created from now on; older ones keep what their records hashed.
+                only_verifactu=False,
+                multi_taxpayer_capable=True,
+                multiple_taxpayers=account.taxpayers.count() > 1,
+            )
     return system
 
 
