@@ -221,6 +221,24 @@ class InvoiceCreateView(V1View):
 IMMUTABLE = "accepted invoices are immutable: cancel it or issue a rectifying invoice"
 
 
+def _refused_change_doc(operation_id: str):
+    """The OpenAPI of PUT, PATCH and DELETE on an invoice: the same refusal, three verbs."""
+    return doc.operation(
+        operation_id=operation_id,
+        tags=doc.TAGS_INVOICES,
+        summary="Not allowed: registered invoices are not edited",
+        description="Always refused: 405 (use retry, cancel or a rectifying invoice), or 409 "
+        "once AEAT accepted it.",
+        request=None,
+        responses={},
+        errors=[*common.WRITE, 404, 405, 409],
+        error_descriptions={
+            405: "Registered invoices are not edited: use retry, cancel or a rectifying invoice.",
+            409: "Accepted invoices are immutable.",
+        },
+    )
+
+
 class InvoiceDetailView(V1View):
     @doc.operation(
         operation_id="v1_invoice_retrieve",
@@ -249,54 +267,15 @@ class InvoiceDetailView(V1View):
             headers={"Allow": "GET, HEAD, OPTIONS"},
         )
 
-    @doc.operation(
-        operation_id="v1_invoice_replace",
-        tags=doc.TAGS_INVOICES,
-        summary="Not allowed: registered invoices are not edited",
-        description="Always refused: 405 (use retry, cancel or a rectifying invoice), or 409 "
-        "once AEAT accepted it.",
-        request=None,
-        responses={},
-        errors=[*common.WRITE, 404, 405, 409],
-        error_descriptions={
-            405: "Registered invoices are not edited: use retry, cancel or a rectifying invoice.",
-            409: "Accepted invoices are immutable.",
-        },
-    )
+    @_refused_change_doc("v1_invoice_replace")
     def put(self, request, invoice_id):
         return self._refuse_change(invoice_id)
 
-    @doc.operation(
-        operation_id="v1_invoice_update",
-        tags=doc.TAGS_INVOICES,
-        summary="Not allowed: registered invoices are not edited",
-        description="Always refused: 405 (use retry, cancel or a rectifying invoice), or 409 "
-        "once AEAT accepted it.",
-        request=None,
-        responses={},
-        errors=[*common.WRITE, 404, 405, 409],
-        error_descriptions={
-            405: "Registered invoices are not edited: use retry, cancel or a rectifying invoice.",
-            409: "Accepted invoices are immutable.",
-        },
-    )
+    @_refused_change_doc("v1_invoice_update")
     def patch(self, request, invoice_id):
         return self._refuse_change(invoice_id)
 
-    @doc.operation(
-        operation_id="v1_invoice_delete",
-        tags=doc.TAGS_INVOICES,
-        summary="Not allowed: registered invoices are not edited",
-        description="Always refused: 405 (use retry, cancel or a rectifying invoice), or 409 "
-        "once AEAT accepted it.",
-        request=None,
-        responses={},
-        errors=[*common.WRITE, 404, 405, 409],
-        error_descriptions={
-            405: "Registered invoices are not edited: use retry, cancel or a rectifying invoice.",
-            409: "Accepted invoices are immutable.",
-        },
-    )
+    @_refused_change_doc("v1_invoice_delete")
     def delete(self, request, invoice_id):
         return self._refuse_change(invoice_id)
 
