@@ -28,6 +28,9 @@ NEEDS_ACTION = (
     RecordStatus.ACCEPTED_WITH_ERRORS,
 )
 UNSENT = (RecordStatus.QUEUED, RecordStatus.SENDING)
+# What "send it to the AEAT again" applies to: a failed submission is resent as it is
+# (reintentar), a rejected record is followed by a subsanación (subsanar).
+RESUBMITTABLE = (RecordStatus.ERROR, RecordStatus.REJECTED)
 
 # The fixes, by key: what the button says.
 SUBSANAR = "subsanar"
@@ -286,6 +289,28 @@ def anular(
     return _latest(fiscal_invoice)
 
 
+# What the engine raises when a fix does not apply; the views and the bulk job report it.
+REFUSALS = (corrections.InvalidCorrection, RecordRefused, invoicing_services.InvalidTransition)
+
+
+def done_message(record: BillingRecord) -> str:
+    """What a fix did, in Spanish, without the invoice number (the caller adds it)."""
+    if record.record_type == record.RecordType.CANCELLATION:
+        return (
+            f"registro de anulación encadenado (n.º {record.position}); "
+            "queda en cola para enviarse a la AEAT."
+        )
+    if record.record_type == record.RecordType.CORRECTION:
+        flags = "Subsanación=S" + (
+            f", RechazoPrevio={record.rechazo_previo}" if record.rechazo_previo else ""
+        )
+        return (
+            f"subsanación encadenada (n.º {record.position}, {flags}); "
+            "queda en cola para enviarse a la AEAT."
+        )
+    return f"el registro n.º {record.position} vuelve a la cola para reenviarse a la AEAT."
+
+
 def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
     """Why a fix was refused, in Spanish for the accountant."""
     if isinstance(exc, RecordRefused):
@@ -306,4 +331,120 @@ def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
     return (
         f"Su último registro está «{latest.get_status_display().lower()}»: "
         "esta acción no se aplica en ese estado."
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Sending many records again (the desk's bulk re-submission, run as a background job)
+# ---------------------------------------------------------------------------------------
+
+
+def resubmit_action(record: BillingRecord | None) -> str | None:
+    """The fix that sends a fiscal invoice whose latest record is ``record`` to the AEAT
+    again: reintentar after a failed submission, subsanar after a rejection; else None."""
+    if record is None:
+        return None
+    if record.status == RecordStatus.ERROR:
+        return REINTENTAR
+    if record.status == RecordStatus.REJECTED:
+        return SUBSANAR
+    return None
+
+
+def resubmit_candidates(
+    account: Account,
+    *,
+    fiscal_invoice_ids: list | None = None,
+    taxpayer: Taxpayer | None = None,
+    statuses: tuple = RESUBMITTABLE,
+) -> QuerySet[BillingRecord]:
+    """The latest records of ``account``'s fiscal invoices that can be sent again, oldest
+    first; only among ``fiscal_invoice_ids`` when given. Another account's ids never match."""
+    records = (
+        latest_records(account)
+        .filter(status__in=statuses)
+        .select_related("fiscal_invoice__taxpayer")
+        .order_by("fiscal_invoice__taxpayer__name", "created_at", "position")
+    )
+    if fiscal_invoice_ids is not None:
+        records = records.filter(fiscal_invoice_id__in=fiscal_invoice_ids)
+    if taxpayer is not None:
+        records = records.filter(fiscal_invoice__taxpayer=taxpayer)
+    return records
+
+
+@dataclass(frozen=True)
+class ResubmitOutcome:
+    """What the bulk re-submission did with one fiscal invoice, for the job's report."""
+
+    fiscal_invoice_id: str
+    number: str
+    taxpayer: str
+    action: str
+    ok: bool
+    message: str
+
+    def as_report(self) -> dict:
+        return {
+            "fiscal_invoice": self.fiscal_invoice_id,
+            "number": self.number,
+            "taxpayer": self.taxpayer,
+            "action": self.action,
+            "ok": self.ok,
+            "message": self.message,
+        }
+
+
+_STATE_REFUSALS = {
+    RecordStatus.QUEUED: (
+        "Ya estaba en cola para enviarse a la AEAT (otra petición se adelantó): "
+        "no se ha vuelto a encolar."
+    ),
+    RecordStatus.SENDING: (
+        "Se estaba enviando a la AEAT en ese momento: no se ha vuelto a encolar."
+    ),
+    RecordStatus.ACCEPTED: "La AEAT ya lo ha aceptado: no hay nada que reenviar.",
+    RecordStatus.ACCEPTED_WITH_ERRORS: (
+        "La AEAT lo aceptó con errores: no se reenvía en bloque. Corrija el dato y use "
+        "«Subsanar» en la mesa."
+    ),
+}
+
+
+def _not_resubmitted(fiscal_invoice: FiscalInvoice, action: str, exc: Exception):
+    latest = _latest(fiscal_invoice)
+    reason = _STATE_REFUSALS.get(latest.status) if latest is not None else None
+    return ResubmitOutcome(
+        str(fiscal_invoice.pk),
+        fiscal_invoice.invoice_number,
+        fiscal_invoice.taxpayer.name,
+        action,
+        False,
+        reason or refusal_reason(exc, fiscal_invoice),
+    )
+
+
+def resubmit(fiscal_invoice: FiscalInvoice) -> ResubmitOutcome:
+    """Send one fiscal invoice to the AEAT again with the desk's own fix for its state
+    (:func:`reintentar` or :func:`subsanar`), or say why not.
+
+    The state is read again here, and the fixes re-check it under the chain's lock, so a
+    record another click already requeued is reported, never queued twice.
+    """
+    action = resubmit_action(_latest(fiscal_invoice))
+    if action is None:
+        return _not_resubmitted(fiscal_invoice, "", corrections.InvalidCorrection())
+    fix = reintentar if action == REINTENTAR else subsanar
+    try:
+        record = fix(fiscal_invoice)
+    except REFUSALS as exc:
+        return _not_resubmitted(fiscal_invoice, action, exc)
+    message = done_message(record)
+    return ResubmitOutcome(
+        str(fiscal_invoice.pk),
+        fiscal_invoice.invoice_number,
+        fiscal_invoice.taxpayer.name,
+        action,
+        True,
+        message[0].upper() + message[1:],
     )

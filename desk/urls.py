@@ -5,6 +5,7 @@ from desk import views
 urlpatterns = [
     path("", views.desk, name="desk"),
     path("resumen/", views.taxpayer_overview, name="taxpayer_overview"),
+    path("reenviar/", views.resubmit, name="desk_resubmit"),
     path("<uuid:fiscal_invoice_id>/subsanar/", views.subsanar, name="desk_subsanar"),
     path("<uuid:fiscal_invoice_id>/reintentar/", views.reintentar, name="desk_reintentar"),
     path("<uuid:fiscal_invoice_id>/anular/", views.anular, name="desk_anular"),

@@ -11,15 +11,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from desk import overview, services
+from desk import overview, resubmission, services
 from factu.access import account_view, require_write, taxpayer_or_404
-from invoicing.services import InvalidTransition
-from verifactu.corrections import InvalidCorrection
 from verifactu.models import FiscalInvoice
-from verifactu.records import RecordRefused
 
 INBOX_LIMIT = 200
-REFUSALS = (InvalidCorrection, RecordRefused, InvalidTransition)
+REFUSALS = services.REFUSALS
 
 
 class CancelForm(forms.Form):
@@ -77,10 +74,12 @@ def desk(request: HttpRequest) -> HttpResponse:
             "item": item,
             "invoice_url": _invoice_url(request, item.invoice),
             "actions": [(key, services.ACTION_LABELS[key]) for key in item.actions],
+            "resubmittable": services.resubmit_action(item.record) is not None,
         }
         for item in items
     ]
-    pending = sum(s.needs_action for s in summary if chosen is None or s.taxpayer == chosen)
+    in_scope = [s for s in summary if chosen is None or s.taxpayer == chosen]
+    pending = sum(s.needs_action for s in in_scope)
     return render(
         request,
         "desk/desk.html",
@@ -90,6 +89,8 @@ def desk(request: HttpRequest) -> HttpResponse:
             "chosen": chosen,
             "pending": pending,
             "truncated": pending > len(rows),
+            "errors_in_scope": sum(s.error for s in in_scope),
+            "any_resubmittable": any(row["resubmittable"] for row in rows),
         },
     )
 
@@ -109,22 +110,7 @@ def _fix(request: HttpRequest, fiscal_invoice_id, action) -> HttpResponse:
 
 
 def _done_message(number: str, record) -> str:
-    if record.record_type == record.RecordType.CANCELLATION:
-        return (
-            f"{number}: registro de anulación encadenado (n.º {record.position}); "
-            "queda en cola para enviarse a la AEAT."
-        )
-    if record.record_type == record.RecordType.CORRECTION:
-        flags = "Subsanación=S" + (
-            f", RechazoPrevio={record.rechazo_previo}" if record.rechazo_previo else ""
-        )
-        return (
-            f"{number}: subsanación encadenada (n.º {record.position}, {flags}); "
-            "queda en cola para enviarse a la AEAT."
-        )
-    return (
-        f"{number}: el registro n.º {record.position} vuelve a la cola para reenviarse a la AEAT."
-    )
+    return f"{number}: {services.done_message(record)}"
 
 
 @require_POST
@@ -166,6 +152,55 @@ def anular(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
             "next": _safe_next(request, request.POST.get("next") or request.GET.get("next", "")),
         },
         status=400 if form.is_bound else 200,
+    )
+
+
+def _selection(request: HttpRequest, data) -> resubmission.Selection:
+    everything = data.get("todos") == "1"
+    taxpayer_id = data.get("contribuyente", "")
+    taxpayer = taxpayer_or_404(request, taxpayer_id) if everything and taxpayer_id else None
+    return resubmission.select(
+        request.account,
+        fiscal_invoice_ids=data.getlist("registro"),
+        everything=everything,
+        taxpayer=taxpayer,
+    )
+
+
+@account_view(write=True)
+def resubmit(request: HttpRequest) -> HttpResponse:
+    """Send many records again as one background job.
+
+    The desk's form (the ticked records) or the "every record in error" link shows this
+    confirmation first; its POST with ``confirmar`` starts the job and goes to its progress.
+    Viewers are refused (403) on GET too: it is a page to start a change.
+    """
+    require_write(request)
+    data = request.POST if request.method == "POST" else request.GET
+    selection = _selection(request, data)
+    if request.method == "POST" and data.get("confirmar") == "1":
+        try:
+            job = resubmission.start(request.account, request.user, selection)
+        except resubmission.NothingToResubmit:
+            messages.error(
+                request,
+                "No se ha reenviado nada: ninguno de los registros elegidos sigue con error "
+                "o rechazado. Compruebe la mesa.",
+            )
+            return redirect("desk", request.account.slug)
+        return redirect("transfers_job", request.account.slug, job.pk)
+    back = reverse("desk", kwargs={"account_slug": request.account.slug})
+    if selection.taxpayer is not None:
+        back += f"?contribuyente={selection.taxpayer.pk}"
+    return render(
+        request,
+        "desk/confirm_resubmit.html",
+        {
+            "selection": selection,
+            "back": back,
+            "shown": selection.records[:INBOX_LIMIT],
+            "reintentar": services.REINTENTAR,
+        },
     )
 
 

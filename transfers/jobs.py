@@ -104,6 +104,11 @@ def run(job_id, work: Callable[[Job], None]) -> str:
         report["message"] = f"Error inesperado: {exc.__class__.__name__}. No se ha importado nada."
         if job.kind == Job.Kind.EXPORT_ZIP:
             report["message"] = f"Error inesperado al preparar el ZIP: {exc.__class__.__name__}."
+        if job.kind == Job.Kind.RESUBMIT:
+            report["message"] = (
+                f"Error inesperado al reenviar: {exc.__class__.__name__}. Los registros ya "
+                "reenviados siguen en cola; los demás siguen en la mesa para volver a intentarlo."
+            )
         finish(job, report, status=Job.Status.FAILED)
         return "failed"
     return Job.objects.filter(pk=job.pk).values_list("status", flat=True).get()

@@ -1,9 +1,10 @@
-"""Background jobs that move data in and out of Factu: CSV imports and the gestoría's ZIP.
+"""Background jobs with progress: CSV imports, the gestoría's ZIP, and re-sending records.
 
-A :class:`Job` belongs to one account and one taxpayer, and is run by a Celery task that
-takes its id (``transfers.tasks``). The uploaded CSV and the ZIP built live under
-``MEDIA_ROOT`` (``imports/`` and ``exports/``) with random names; no URL reaches them but the
-download view, which checks the account first.
+A :class:`Job` belongs to one account and (except a re-submission over several taxpayers)
+one taxpayer, and is run by a Celery task that takes its id (``transfers.tasks``; the
+re-submission's is ``desk.tasks``, as the desk owns those rules). The uploaded CSV and the
+ZIP built live under ``MEDIA_ROOT`` (``imports/`` and ``exports/``) with random names; no
+URL reaches them but the download view, which checks the account first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Job(models.Model):
         IMPORT_CLIENTS = "import_clients", "Importar clientes"
         IMPORT_INVOICES = "import_invoices", "Importar facturas históricas"
         EXPORT_ZIP = "export_zip", "Exportar para la gestoría"
+        RESUBMIT = "resubmit", "Reenviar registros a la AEAT"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "En cola"
@@ -34,14 +36,18 @@ class Job(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    taxpayer = models.ForeignKey(Taxpayer, on_delete=models.CASCADE, related_name="+")
+    # None for a job over several taxpayers (a re-submission from the desk).
+    taxpayer = models.ForeignKey(
+        Taxpayer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     mode = models.CharField(max_length=5, choices=Mode.choices, blank=True)
-    # What the job was asked: the upload's name, or the export's year and quarter.
+    # What the job was asked: the upload's name, the export's year and quarter, or the
+    # fiscal invoices to send again with their taxpayers' names.
     params = models.JSONField(default=dict, blank=True)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -69,6 +75,10 @@ class Job(models.Model):
     @property
     def is_import(self) -> bool:
         return self.kind in (self.Kind.IMPORT_CLIENTS, self.Kind.IMPORT_INVOICES)
+
+    @property
+    def is_resubmit(self) -> bool:
+        return self.kind == self.Kind.RESUBMIT
 
     @property
     def percent(self) -> int:
