@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 
 from api.forms import ApiTokenForm
 from api.models import ApiToken
@@ -42,6 +43,9 @@ def _list_context(request: HttpRequest, form: ApiTokenForm) -> dict:
     return {"tokens": tokens, "form": form, "can_manage": request.membership.can_manage}
 
 
+# Every local of this view and below it (the raw token, the context that renders it) is
+# hidden from error reports.
+@sensitive_variables()
 @never_cache
 @account_view(manage=True)
 def token_list(request: HttpRequest) -> HttpResponse:

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from factu.access import account_view
 from verifactu.certificates import store_certificate
@@ -99,6 +99,8 @@ def _certificate_rows(account) -> list[Certificate]:
     return rows
 
 
+# The password is in the POST and, once cleaned, in this view's locals and below.
+@sensitive_variables()
 @sensitive_post_parameters("password")
 @never_cache
 @account_view(manage=True)

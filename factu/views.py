@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from factu import services
@@ -101,6 +101,7 @@ def taxpayer_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
 # -- sign-up --------------------------------------------------------------------------------
 
 
+@sensitive_variables()
 @sensitive_post_parameters("password")
 @never_cache
 def sign_up(request: HttpRequest) -> HttpResponse:
@@ -257,6 +258,7 @@ def _invitation_refused(request: HttpRequest, refused) -> HttpResponse:
     )
 
 
+@sensitive_variables()
 @sensitive_post_parameters("password")
 @never_cache
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:

@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from factu.models import Account, Taxpayer
 from factu.nif import validate_nif
@@ -42,6 +43,7 @@ def decrypt(token: bytes) -> bytes:
         ) from None
 
 
+@sensitive_variables()  # the password and the private key, in every frame below
 def store_certificate(
     account: Account,
     data: bytes,
@@ -93,6 +95,7 @@ class Credentials:
             self.certificate.close()
 
 
+@sensitive_variables()
 def open_certificate(stored: Certificate) -> ClientCertificate:
     password = decrypt(stored.encrypted_password).decode() or None
     return ClientCertificate.from_bytes(decrypt(stored.encrypted_data), password)
