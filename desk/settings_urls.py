@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from desk import settings_views
+from desk import event_log, settings_views
 
 urlpatterns = [
     path("certificados/", settings_views.certificate_list, name="certificate_list"),
     path("sistema/", settings_views.computer_systems, name="computer_systems"),
+    path("sistema/eventos/<uuid:taxpayer_id>.xml", event_log.download, name="event_log_download"),
 ]

@@ -165,6 +165,7 @@ CELERY_BEAT_SCHEDULE = {
     # NO VERI*FACTU: sign what was chained, and the periodic anomaly-detection run.
     "verifactu-sign": {"task": "verifactu.sign_pending", "schedule": 60.0},
     "verifactu-anomalies": {"task": "verifactu.anomaly_check", "schedule": 6 * 3600.0},
+    "verifactu-summary": {"task": "verifactu.event_summary", "schedule": 6 * 3600.0},
     # A switch to NO VERI*FACTU asked for during a VERI*FACTU year takes effect on 1 January.
     "verifactu-modes": {"task": "verifactu.apply_mode_changes", "schedule": 3600.0},
 }

@@ -42,6 +42,7 @@ from invoicing.forms import (
 )
 from invoicing.models import Invoice, InvoiceStatus, Series
 from verifactu.corrections import InvalidCorrection
+from verifactu.events import log_export
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.qr import qr_svg
 from verifactu.records import RecordRefused
@@ -743,6 +744,7 @@ def invoice_xml(request: HttpRequest, invoice_id) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="registro-{kind}-{safe_number}-{record.position}.xml"'
     )
+    log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
     return response
 
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from lxml import etree
 
 from tests.test_signing import Pki
 from verifactu import events, signing
 from verifactu import xml as vxml
-from verifactu.models import BillingRecord, EventRecord, ImmutableRecordError, RecordSignature
+from verifactu.models import (
+    BillingRecord,
+    Chain,
+    EventRecord,
+    ImmutableRecordError,
+    RecordSignature,
+)
 
 # SPEC §1.2, derived event vector (field order of SPEC §1.1).
 VECTOR_STRING = (
@@ -170,6 +179,27 @@ def chain(register, account, taxpayer, computer_system):
 
 
 @pytest.fixture
+def tamper(db):
+    """Lift the database's guard of the event log and signatures, as an attacker with database
+    access would, so that a test can write behind the models' back (cf. test_verify.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table, trigger in TRIGGERS.items():
+            if connection.vendor == "postgresql":
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+            else:
+                cursor.execute(f"DROP TRIGGER {trigger}")
+
+
+TRIGGERS = {
+    "verifactu_eventrecord": "verifactu_event_immutable",
+    "verifactu_recordsignature": "verifactu_signature_immutable",
+}
+
+
+@pytest.fixture
 def stored_certificate(settings, account, taxpayer, pki):
     from verifactu.certificates import store_certificate
 
@@ -229,7 +259,7 @@ def test_anomaly_check_on_a_clean_chain_logs_only_the_runs(chain, stored_certifi
     assert "<NumeroDeRegistrosFacturacionProcesadosSobreIntegridadFirmas>2<" in run.xml
 
 
-def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate, pki):
+def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate, pki, tamper):
     events.sign_pending(chain)
     record = BillingRecord.objects.get(chain=chain, position=1)
     signed = record.signature.signed_xml
@@ -253,7 +283,7 @@ def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate
     assert count == 6 and event_anomalies == []
 
 
-def test_tampered_event_signature_is_logged_as_06(chain, stored_certificate, pki):
+def test_tampered_event_signature_is_logged_as_06(chain, stored_certificate, pki, tamper):
     events.sign_pending(chain)
     event = EventRecord.objects.get(chain=chain, position=1)
     signed = event.signature.signed_xml
@@ -266,7 +296,7 @@ def test_tampered_event_signature_is_logged_as_06(chain, stored_certificate, pki
     assert "<RegEventoAnomalo><TipoEvento>01</TipoEvento>" in logged.xml
 
 
-def test_broken_event_chain_is_detected(chain):
+def test_broken_event_chain_is_detected(chain, tamper):
     events.log_event(chain, "90")
     # Rewrite event 2 behind the model's back: its HuellaEvento no longer recomputes.
     event = EventRecord.objects.get(chain=chain, position=2)
@@ -284,3 +314,454 @@ def test_celery_tasks_sign_and_check(chain, stored_certificate):
     assert tasks.anomaly_check() == 0
     assert not EventRecord.objects.filter(signature__isnull=True).exists()
     assert not BillingRecord.objects.filter(signature__isnull=True).exists()
+
+
+# --------------------------------------------------------------------------- the database guard
+
+
+def test_the_database_refuses_to_change_an_event(chain):
+    from django.db import DatabaseError, transaction
+
+    event = EventRecord.objects.get(chain=chain, position=1)
+    for column, value in [
+        ("huella", "0" * 64),
+        ("previous_huella", "A" * 64),
+        ("tipo_evento", "02"),
+        ("generated_at_text", "2020-01-01T00:00:00+01:00"),
+        ("xml", event.xml.replace("<TipoEvento>01<", "<TipoEvento>02<")),
+    ]:
+        # QuerySet.update skips the model's guard: only the trigger stands in the way.
+        with pytest.raises(DatabaseError), transaction.atomic():
+            EventRecord.objects.filter(pk=event.pk).update(**{column: value})
+    stored = EventRecord.objects.get(pk=event.pk)
+    assert (stored.huella, stored.xml) == (event.huella, event.xml)
+
+
+def test_the_database_refuses_to_change_a_signature(chain, stored_certificate):
+    from django.db import DatabaseError, transaction
+
+    events.sign_pending(chain)
+    signature = RecordSignature.objects.get(event__isnull=False)
+    other = RecordSignature.objects.filter(record__isnull=False).first()
+    for column, value in [
+        ("signed_xml", signature.signed_xml.replace("<TipoEvento>01<", "<TipoEvento>02<")),
+        ("certificate_subject", "CN=Otro"),
+        ("event_id", None),
+        ("record_id", other.record_id),
+    ]:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            RecordSignature.objects.filter(pk=signature.pk).update(**{column: value})
+    assert RecordSignature.objects.get(pk=signature.pk).signed_xml == signature.signed_xml
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_to_delete_events_and_signatures(chain, stored_certificate):
+    from django.db import DatabaseError, connection, transaction
+
+    events.sign_pending(chain)
+    last = events.log_event(chain, "90")  # no successor, no signature: no foreign key objects
+    signature = RecordSignature.objects.get(event__isnull=False)
+    statements = (
+        ("DELETE FROM verifactu_eventrecord WHERE id = %s", last.pk),
+        ("DELETE FROM verifactu_recordsignature WHERE id = %s", signature.pk),
+    )
+    for sql, pk in statements:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [pk])
+    assert EventRecord.objects.filter(pk=last.pk).exists()
+    assert RecordSignature.objects.filter(pk=signature.pk).exists()
+
+
+# --------------------------------------------------------------------------- 07, 08, 09, 10: XML
+
+LINK = events.RecordLink("89890002E", "A&B/1", "01-01-2024", VECTOR_HUELLA)
+EVENT = events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
+
+
+@pytest.mark.parametrize(
+    ("tipo", "datos"),
+    [
+        (
+            "08",
+            events.exportacion_facturacion(
+                inicio="2024-01-01T00:00:00+01:00",
+                fin="2024-03-31T23:59:59+02:00",
+                primero=LINK,
+                ultimo=LINK,
+                altas=3,
+                suma_cuota=Decimal("-12.5"),
+                suma_importe=Decimal("123456789012.34"),
+                anulaciones=0,
+            ),
+        ),
+        (
+            "09",
+            events.exportacion_evento(
+                inicio="2024-01-01T00:00:00+01:00",
+                fin="2024-01-02T00:00:00+01:00",
+                primero=EVENT,
+                ultimo=EVENT,
+                exportados=10**8,  # capped at the seven digits of the XSD
+            ),
+        ),
+        (
+            "10",
+            events.resumen_eventos(
+                {"01": 1, "03": 4},
+                altas=0,
+                suma_cuota=Decimal(0),
+                suma_importe=Decimal(0),
+                anulaciones=0,
+            ),
+        ),
+        (
+            "10",
+            events.resumen_eventos(
+                {},
+                altas=2,
+                suma_cuota=Decimal(1),
+                suma_importe=Decimal(2),
+                anulaciones=1,
+                primero=LINK,
+                ultimo=LINK,
+            ),
+        ),
+    ],
+)
+def test_export_and_summary_events_validate(tipo, datos):
+    built = events.build_evento(
+        events.EventoData(
+            sistema=SISTEMA,
+            obligado=OBLIGADO,
+            tipo_evento=tipo,
+            fecha_hora_huso="2024-01-01T19:20:30+01:00",
+            datos_propios=datos,
+        )
+    )
+    assert events.validate_evento(built.xml) == []
+
+
+def test_summary_lists_every_event_type_and_refuses_unknown_ones():
+    datos = events.resumen_eventos(
+        {"03": 2}, altas=0, suma_cuota=Decimal(0), suma_importe=Decimal(0), anulaciones=0
+    )
+    blocks = etree.fromstring(datos).findall("TipoEvento")
+    counts = {b.findtext("TipoEvento"): b.findtext("NumeroDeEventos") for b in blocks}
+    assert counts == {t: ("2" if t == "03" else "0") for t in sorted(events.TIPOS_EVENTO)}
+    with pytest.raises(ValueError):
+        events.resumen_eventos(
+            {"11": 1}, altas=0, suma_cuota=Decimal(0), suma_importe=Decimal(0), anulaciones=0
+        )
+
+
+# --------------------------------------------------------------------------- 07, 08, 09, 10: log
+
+
+@pytest.fixture
+def kept(taxpayer, register):
+    """A NO VERI*FACTU taxpayer's chain: event 01, two altas, the cancellation of the second."""
+    from factu.models import Taxpayer
+    from verifactu import corrections, modes
+
+    modes.change_mode(taxpayer, Taxpayer.VerifactuMode.NO_VERIFACTU)
+    register()
+    second = register(invoice_number="F-2026-043")
+    corrections.cancel(second.invoice)
+    return Chain.objects.get(pk=second.record.chain_id)
+
+
+def tipos(chain) -> list[str]:
+    return list(
+        EventRecord.objects.filter(chain=chain)
+        .order_by("position")
+        .values_list("tipo_evento", flat=True)
+    )
+
+
+def text(event: EventRecord, path: str) -> str | None:
+    root = etree.fromstring(event.xml.encode())
+    return root.findtext(
+        "ev:Evento/ev:DatosPropiosEvento/" + "/".join(f"ev:{p}" for p in path.split("/")),
+        namespaces=events._NSMAP,
+    )
+
+
+def test_backup_restored_logs_07_on_no_verifactu_chains_only(kept, account, computer_system):
+    from django.db import transaction
+
+    from verifactu.records import lock_chain
+
+    event = events.log_backup_restored(kept, note=" Copia del 21-11-2026 ")
+    assert tipos(kept) == ["01", "07"]
+    assert "<OtrosDatosEvento>Copia del 21-11-2026</OtrosDatosEvento>" in event.xml
+    assert events.validate_evento(event.xml) == []
+    with transaction.atomic():
+        verifactu_chain = lock_chain(account, "A28045631", "Otra SA", computer_system)
+    assert events.log_backup_restored(verifactu_chain) is None
+    assert tipos(verifactu_chain) == []
+
+
+def test_backup_restored_command(kept, taxpayer):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("verifactu_backup_restored", "--note", "copia de anoche", stdout=out)
+    assert "1 event(s) 07 logged" in out.getvalue()
+    assert tipos(kept) == ["01", "07"]
+    call_command("verifactu_backup_restored", "--taxpayer", taxpayer.nif, stdout=StringIO())
+    assert tipos(kept) == ["01", "07", "07"]
+    with pytest.raises(CommandError, match="No chain runs NO VERI"):
+        call_command("verifactu_backup_restored", "--taxpayer", "A28045631")
+    with pytest.raises(CommandError, match="100"):
+        call_command("verifactu_backup_restored", "--note", "x" * 101)
+
+
+def test_backup_restored_command_without_any_no_verifactu_chain(register):
+    from django.core.management import CommandError, call_command
+
+    register()
+    with pytest.raises(CommandError, match="No chain runs NO VERI"):
+        call_command("verifactu_backup_restored")
+    assert not EventRecord.objects.exists()
+
+
+def test_an_export_of_billing_records_logs_08_with_its_totals(kept):
+    records = BillingRecord.objects.filter(chain=kept).order_by("position")
+    first, last = records.first(), records.last()
+    [event] = events.log_export(records, period=(date(2026, 3, 1), date(2026, 3, 31)))
+    assert (event.tipo_evento, tipos(kept)) == ("08", ["01", "08"])
+    assert events.validate_evento(event.xml) == []
+    block = "ExportacionRegFacturacionPeriodo/"
+    # Madrid time: winter at the start of March, summer (DST since the 29th) at its end.
+    assert text(event, block + "FechaHoraHusoInicioPeriodoExport") == "2026-03-01T00:00:00+01:00"
+    assert text(event, block + "FechaHoraHusoFinPeriodoExport") == "2026-03-31T23:59:59+02:00"
+    assert text(event, block + "RegistroFacturacionInicialPeriodo/Huella") == first.huella
+    assert text(event, block + "RegistroFacturacionInicialPeriodo/NumSerieFactura") == "F-2026-042"
+    assert text(event, block + "RegistroFacturacionFinalPeriodo/Huella") == last.huella
+    assert text(event, block + "NumeroDeRegistrosFacturacionAltaExportados") == "2"
+    assert text(event, block + "SumaCuotaTotalAlta") == "250.00"
+    assert text(event, block + "SumaImporteTotalAlta") == "1650.00"
+    assert text(event, block + "NumeroDeRegistrosFacturacionAnulacionExportados") == "1"
+    assert text(event, block + "RegistrosFacturacionExportadosDejanDeConservarse") == "N"
+    # Without a period, the generation times of the first and last record exported.
+    [again] = events.log_export([last, first, first])
+    assert text(again, block + "FechaHoraHusoInicioPeriodoExport") == first.generated_at_text
+    assert text(again, block + "FechaHoraHusoFinPeriodoExport") == last.generated_at_text
+    assert text(again, block + "NumeroDeRegistrosFacturacionAltaExportados") == "1"
+
+
+def test_exports_of_verifactu_chains_log_nothing(register):
+    record = register().record
+    assert events.log_export([record]) == []
+    assert events.log_export([]) == []
+    assert not EventRecord.objects.exists()
+    with pytest.raises(TypeError):
+        events.log_export([record.chain])
+
+
+def test_the_summary_counts_what_happened_since_the_previous_one(kept):
+    first = events.log_summary(kept)
+    assert first.tipo_evento == "10" and events.validate_evento(first.xml) == []
+    root = etree.fromstring(first.xml.encode())
+    counts = {
+        b.findtext("ev:TipoEvento", namespaces=events._NSMAP): b.findtext(
+            "ev:NumeroDeEventos", namespaces=events._NSMAP
+        )
+        for b in root.iterfind(".//ev:ResumenEventos/ev:TipoEvento", events._NSMAP)
+    }
+    assert counts["01"] == "1" and counts["10"] == "0" and set(counts.values()) == {"0", "1"}
+    assert text(first, "ResumenEventos/NumeroDeRegistrosFacturacionAltaGenerados") == "2"
+    assert text(first, "ResumenEventos/NumeroDeRegistrosFacturacionAnulacionGenerados") == "1"
+    assert text(first, "ResumenEventos/SumaCuotaTotalAlta") == "250.00"
+    assert text(first, "ResumenEventos/SumaImporteTotalAlta") == "1650.00"
+    records = BillingRecord.objects.filter(chain=kept).order_by("position")
+    initial = "ResumenEventos/RegistroFacturacionInicialPeriodo/"
+    assert text(first, initial + "Huella") == records.first().huella
+    final = "ResumenEventos/RegistroFacturacionFinalPeriodo/"
+    assert text(first, final + "Huella") == records.last().huella
+    # Nothing since: no summary. Then only what came after the first one is counted.
+    assert events.log_summary(kept) is None
+    events.log_event(kept, "90")
+    second = events.log_summary(kept)
+    assert events.validate_evento(second.xml) == []
+    assert "<TipoEvento>90</TipoEvento><NumeroDeEventos>1</NumeroDeEventos>" in second.xml
+    assert "<TipoEvento>01</TipoEvento><NumeroDeEventos>0</NumeroDeEventos>" in second.xml
+    assert "<TipoEvento>10</TipoEvento><NumeroDeEventos>0</NumeroDeEventos>" in second.xml
+    assert text(second, "ResumenEventos/NumeroDeRegistrosFacturacionAltaGenerados") == "0"
+    assert "RegistroFacturacionInicialPeriodo" not in second.xml
+    assert tipos(kept) == ["01", "10", "90", "10"]
+
+
+def test_no_summary_on_a_verifactu_chain(register):
+    record = register().record
+    assert events.log_summary(record.chain) is None
+
+
+def test_the_summary_task_logs_and_signs(kept, stored_certificate, pki, settings):
+    from verifactu import tasks
+
+    assert "verifactu.event_summary" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert tasks.event_summary() == 1
+    summary = EventRecord.objects.get(chain=kept, tipo_evento="10")
+    signing.verify_record_signature(summary.signature.signed_xml, pki.ca_pem)
+    assert tasks.event_summary() == 0
+
+
+# --------------------------------------------------------------------------- exporting the log
+
+
+def signed_children(xml: bytes) -> tuple[etree._Element, list[str]]:
+    root = etree.fromstring(xml)
+    return root, [etree.tostring(child, encoding="unicode", with_tail=False) for child in root]
+
+
+def test_the_event_log_export_holds_each_signed_event_and_logs_09(
+    kept, taxpayer, stored_certificate, pki
+):
+    events.log_event(kept, "90")
+    export = events.export_events(taxpayer, sign_missing=True)
+    root, children = signed_children(export.xml)
+    assert root.tag == events.EXPORT_ROOT
+    assert (root.get("NIF"), root.get("Exportados"), root.get("PendientesDeFirma")) == (
+        taxpayer.nif,
+        "2",
+        "0",
+    )
+    exported = list(EventRecord.objects.filter(chain=kept).order_by("position")[:2])
+    assert [e.pk for e in export.events] == [e.pk for e in exported]
+    for child, event in zip(children, exported, strict=True):
+        # Read out of the document, each event is the very document that was signed.
+        assert child == event.signature.signed_xml
+        verified = signing.verify_record_signature(child, pki.ca_pem)
+        assert etree.QName(verified.signed_xml).localname == "RegistroEvento"
+        assert events.validate_evento(child) == []
+    [logged] = export.logged
+    assert tipos(kept) == ["01", "90", "09"]
+    block = "ExportacionRegEventoPeriodo/"
+    assert text(logged, block + "NumeroDeRegEventoExportados") == "2"
+    assert text(logged, block + "RegistroEventoInicialPeriodo/HuellaEvento") == exported[0].huella
+    assert text(logged, block + "RegistroEventoFinalPeriodo/HuellaEvento") == exported[1].huella
+    assert text(logged, block + "FechaHoraHusoInicioPeriodoExport") == exported[0].generated_at_text
+    assert events.validate_evento(logged.xml) == []
+    # The next export carries the 09 of this one.
+    again = events.export_events(taxpayer, sign_missing=True)
+    assert [e.tipo_evento for e in again.events] == ["01", "90", "09"]
+
+
+def test_unsigned_events_stay_out_of_an_export_made_in_a_request(kept, taxpayer):
+    export = events.export_events(taxpayer)
+    root, children = signed_children(export.xml)
+    assert (children, export.unsigned, export.logged) == ([], 1, [])
+    assert root.get("PendientesDeFirma") == "1" and root.get("Exportados") == "0"
+    assert tipos(kept) == ["01"]  # nothing exported: no 09
+
+
+def test_the_export_command_writes_the_file(kept, taxpayer, stored_certificate, pki, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    target = tmp_path / "eventos.xml"
+    out = StringIO()
+    call_command(
+        "verifactu_export_events", "--nif", taxpayer.nif, "--output", str(target), stdout=out
+    )
+    assert "1 event(s) written" in out.getvalue() and "1 event(s) 09 logged" in out.getvalue()
+    _, children = signed_children(target.read_bytes())
+    assert len(children) == 1
+    signing.verify_record_signature(children[0], pki.ca_pem)
+    today = timezone.localdate()
+    out = StringIO()
+    call_command(
+        "verifactu_export_events",
+        "--nif",
+        taxpayer.nif,
+        "--from",
+        str(today + timedelta(days=1)),
+        "--output",
+        "-",
+        stdout=out,
+    )
+    root, children = signed_children(out.getvalue().encode())
+    assert children == [] and root.get("Desde") == str(today + timedelta(days=1))
+    call_command(
+        "verifactu_export_events",
+        "--nif",
+        taxpayer.nif,
+        "--from",
+        str(today),
+        "--to",
+        str(today),
+        "--output",
+        str(target),
+        stdout=StringIO(),
+    )
+    # 01 and the 09 of the first export; the empty export logged nothing.
+    assert len(signed_children(target.read_bytes())[1]) == 2
+    assert tipos(kept) == ["01", "09", "09"]
+    for bad in (["--from", "2026-13-01"], ["--from", "2026-03-02", "--to", "2026-03-01"]):
+        with pytest.raises(CommandError):
+            call_command("verifactu_export_events", "--nif", taxpayer.nif, "--output", "-", *bad)
+    with pytest.raises(CommandError, match="No taxpayer"):
+        call_command("verifactu_export_events", "--nif", "A28045631", "--output", "-")
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def test_the_api_lists_the_events_and_exports_the_signed_log(
+    api_client, taxpayer, kept, stored_certificate, pki
+):
+    url = f"/api/v1/taxpayers/{taxpayer.nif}/events"
+    events.log_event(kept, "90")
+    events.sign_pending(kept)
+    events.log_event(kept, "90")  # not signed yet
+    response = api_client.get(url)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["meta"] == {"total": 3, "page": 1, "limit": 50}
+    first, second, third = body["data"]
+    assert (first["event_type"], first["previous_hash"], first["signed"]) == ("01", None, True)
+    assert second["previous_hash"] == first["hash"] and second["position"] == 2
+    assert (third["signed"], third["signed_at"]) == (False, None)
+    assert first["event_type_label"].startswith("Inicio del funcionamiento")
+    assert api_client.get(url, {"page": 2}).json()["data"] == []
+
+    for pending, xml_response in enumerate(
+        (api_client.get(url, {"format": "xml"}), api_client.get(url + ".xml")), start=1
+    ):
+        assert xml_response.status_code == 200
+        assert xml_response["Content-Type"].startswith("application/xml")
+        root, children = signed_children(xml_response.content)
+        # the last 90, then also the 09 of the first export: a request never signs
+        assert (root.get("Exportados"), root.get("PendientesDeFirma")) == ("2", str(pending))
+        for child in children:
+            signing.verify_record_signature(child, pki.ca_pem)
+    assert tipos(kept) == ["01", "90", "90", "09", "09"]  # each export is logged
+
+    tomorrow = str(timezone.localdate() + timedelta(days=1))
+    assert api_client.get(url, {"date_from": tomorrow}).json()["meta"]["total"] == 0
+    assert api_client.get(url, {"date_from": "ayer"}).status_code == 400
+    assert api_client.get(url, {"date_from": tomorrow, "date_to": "2026-01-01"}).status_code == 400
+    assert api_client.get(url, {"format": "pdf"}).status_code == 400
+    assert api_client.get(url + ".xml", {"date_to": "x"}).status_code == 400
+
+
+def test_another_accounts_event_log_is_not_found(api_client, other_account):
+    for suffix in ("", ".xml"):
+        response = api_client.get(f"/api/v1/taxpayers/A28045631/events{suffix}")
+        assert response.status_code == 404
+        assert response.json()["message"]
+
+
+def test_a_verifactu_taxpayer_has_an_empty_log(api_client, taxpayer, register):
+    register()
+    url = f"/api/v1/taxpayers/{taxpayer.nif}/events"
+    assert api_client.get(url).json() == {"data": [], "meta": {"total": 0, "page": 1, "limit": 50}}
+    root, children = signed_children(api_client.get(url + ".xml").content)
+    assert children == [] and root.get("Exportados") == "0"
+    assert not EventRecord.objects.exists()

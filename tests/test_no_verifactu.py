@@ -268,7 +268,9 @@ def test_a_requerimiento_sends_exactly_the_requested_signed_records(taxpayer, ke
     state = simulator.snapshot()
     received = state["requerimientos"]["REQ-2026-000001"]
     assert [r["num_serie"] for r in received] == ["N-1", "N-2"]
+    # The simulator verified each XAdES signature before accepting the record.
     assert all(r["signed"] and r["estado"] == "Correcto" for r in received)
+    assert [r["signature_error"] for r in received] == ["", ""]
     assert received[-1]["fin_requerimiento"] == "S"
     # Not registrations: the AEAT's VERI*FACTU holdings and chains are untouched.
     assert state["records"] == [] and state["chains"] == {}
@@ -354,6 +356,106 @@ def test_the_simulator_keeps_the_two_endpoints_apart(kept, simulator):
         client.send(normal)
     assert "RemisionRequerimiento" in fault.value.message
     assert simulator.snapshot()["records"] == []
+
+
+def send_to(url: str, records: list[str], ref: str):
+    body = vxml.build_requerimiento_envelope(
+        vxml.Obligado("Estudio Sol SL", "B87654323"), records, ref_requerimiento=ref
+    )
+    with aeat.AeatClient(url) as client:
+        return client.send_requerimiento(body)
+
+
+def test_the_simulator_rejects_a_record_tampered_after_signing(kept, simulator):
+    good, victim = kept[0].signature.signed_xml, kept[1].signature.signed_xml
+    tampered = victim.replace(
+        "<DescripcionOperacion>Mantenimiento mensual<", "<DescripcionOperacion>Mantenimiento anual<"
+    )
+    assert tampered != victim
+    # DescripcionOperacion is not hashed: the huella still matches, only the signature can tell.
+    assert vxml.recompute_huella(vxml.parse_record(tampered)) == kept[1].huella
+    answer = send_to(simulator.requerimiento_url, [good, tampered, kept[2].xml], "R-TAMPER")
+    assert answer.estado_envio == "ParcialmenteCorrecto"
+    assert [(line.numserie, line.estado, line.code) for line in answer.lines] == [
+        ("N-1", "Correcto", ""),
+        ("N-2", "Incorrecto", "1100"),
+        ("N-3", "Incorrecto", "1100"),  # unsigned
+    ]
+    assert "ds:Signature: la firma no es válida" in answer.lines[1].description
+    assert "no está firmado" in answer.lines[2].description
+    received = simulator.snapshot()["requerimientos"]["R-TAMPER"]
+    assert [r["estado"] for r in received] == ["Correcto", "Incorrecto", "Incorrecto"]
+    assert received[0]["signature_error"] == "" and received[1]["signature_error"]
+
+
+def test_a_simulator_given_a_ca_accepts_only_signatures_that_chain_to_it(kept, pki, tmp_path):
+    records = [kept[0].signature.signed_xml]
+    for name, ca_pem, estado in (
+        ("ours", pki.ca_pem, "Correcto"),
+        ("theirs", Pki().ca_pem, "Incorrecto"),
+    ):
+        ca_file = tmp_path / f"{name}.pem"
+        ca_file.write_bytes(ca_pem)
+        sim = start_simulator(wait_seconds=0, signature_ca=ca_file)
+        try:
+            answer = send_to(sim.requerimiento_url, records, f"R-{name}")
+        finally:
+            sim.stop()
+        assert [line.estado for line in answer.lines] == [estado], answer.lines
+
+
+def test_exports_and_xml_downloads_log_08(
+    taxpayer, account, owner, issued, login, api_client, settings, tmp_path
+):
+    from transfers import services as transfer_services
+    from transfers import tasks as transfer_tasks
+
+    settings.MEDIA_ROOT = tmp_path
+    go_no_verifactu(taxpayer)
+    invoice = issued()
+    record = invoice.fiscal_invoice.latest_record
+    chain = record.chain
+    assert tipos(chain) == ["01"]
+    response = login(owner).get(reverse("invoice_xml", args=[account.slug, invoice.pk]))
+    assert response.status_code == 200
+    assert tipos(chain) == ["01", "08"]
+    response = api_client.get(f"/api/v1/invoices/{invoice.fiscal_invoice_id}/xml")
+    assert response.status_code == 200
+    assert tipos(chain) == ["01", "08", "08"]
+    job = transfer_services.start_export(account, taxpayer, owner, 2026, 1)
+    transfer_tasks.export_zip(str(job.pk))
+    job.refresh_from_db()
+    assert job.status == job.Status.DONE, job.report
+    assert tipos(chain) == ["01", "08", "08", "08"]
+    zipped = EventRecord.objects.filter(chain=chain).order_by("position").last()
+    assert "<FechaHoraHusoInicioPeriodoExport>2026-01-01T00:00:00+01:00<" in zipped.xml
+    assert "<FechaHoraHusoFinPeriodoExport>2026-03-31T23:59:59+02:00<" in zipped.xml
+    assert f"<Huella>{record.huella}</Huella>" in zipped.xml
+    assert "<NumeroDeRegistrosFacturacionAltaExportados>1<" in zipped.xml
+    assert events.validate_evento(zipped.xml) == []
+    # A quarter without invoices exports no record: nothing to log.
+    job = transfer_services.start_export(account, taxpayer, owner, 2026, 2)
+    transfer_tasks.export_zip(str(job.pk))
+    assert tipos(chain) == ["01", "08", "08", "08"]
+
+
+def test_the_settings_page_links_the_signed_event_log(
+    login, owner, account, taxpayer, kept, pki, other_account
+):
+    client = login(owner)
+    page = client.get(reverse("computer_systems", args=[account.slug])).content.decode()
+    url = reverse("event_log_download", args=[account.slug, taxpayer.pk])
+    assert f'href="{url}"' in page
+    chain = kept[0].chain
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="eventos-B87654323.xml"'
+    root = etree.fromstring(response.content)
+    assert root.get("Exportados") == "1"
+    signing.verify_record_signature(etree.tostring(root[0], with_tail=False), pki.ca_pem)
+    assert tipos(chain) == ["01", "09"]  # the download is an export of the log
+    theirs = other_account.taxpayers.get()
+    assert client.get(url.replace(str(taxpayer.pk), str(theirs.pk))).status_code == 404
 
 
 def test_management_command(taxpayer, kept, simulator):

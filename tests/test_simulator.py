@@ -269,6 +269,58 @@ def post(sim, data: bytes, timeout: float = 10, **kwargs) -> requests.Response:
 # ------------------------------------------------------------------------------------ tests
 
 
+def requerimiento(*records: str, ref: str = "REQ-1") -> bytes:
+    return soap(
+        "<sfLR:RegFactuSistemaFacturacion><sfLR:Cabecera><sf:ObligadoEmision>"
+        f"<sf:NombreRazon>Empresa Demo SL</sf:NombreRazon><sf:NIF>{OBLIGADO}</sf:NIF>"
+        "</sf:ObligadoEmision><sf:RemisionRequerimiento>"
+        f"<sf:RefRequerimiento>{ref}</sf:RefRequerimiento>"
+        "<sf:FinRequerimiento>S</sf:FinRequerimiento></sf:RemisionRequerimiento></sfLR:Cabecera>"
+        + "".join(records)
+        + "</sfLR:RegFactuSistemaFacturacion>"
+    )
+
+
+# Schema-valid, but it signs nothing: no certificate, a digest and a value of one zero byte.
+BOGUS_SIGNATURE = (
+    '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>'
+    '<ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
+    '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+    '<ds:Reference URI=""><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+    "<ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+    "<ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature>"
+)
+
+
+def test_requerimiento_records_without_a_valid_signature_are_incorrecto_1100(sim):
+    chain = Chain()
+    unsigned = alta(chain, "U/1")
+    bogus = alta(chain, "U/2").replace("</sf:RegistroAlta>", BOGUS_SIGNATURE + "</sf:RegistroAlta>")
+    response = requests.post(
+        sim.requerimiento_url,
+        data=requerimiento(unsigned, bogus),
+        headers={"Content-Type": "text/xml; charset=UTF-8"},
+        timeout=10,
+    )
+    payload = answer(response)
+    assert payload.findtext("sfR:EstadoEnvio", None, NS) == "Incorrecto"
+    assert [(x["num"], x["estado"], x["codigo"]) for x in lines(payload)] == [
+        ("U/1", "Incorrecto", "1100"),
+        ("U/2", "Incorrecto", "1100"),
+    ]
+    descriptions = [
+        el.findtext("sfR:DescripcionErrorRegistro", None, NS)
+        for el in payload.findall("sfR:RespuestaLinea", NS)
+    ]
+    assert "no está firmado" in descriptions[0]
+    assert "ds:Signature" in descriptions[1] and "certificado" in descriptions[1]
+    received = sim.snapshot()["requerimientos"]["REQ-1"]
+    assert [(r["signed"], r["estado"]) for r in received] == [
+        (False, "Incorrecto"),
+        (True, "Incorrecto"),
+    ]
+
+
 def test_simulator_imports_nothing_from_the_project():
     import ast
 

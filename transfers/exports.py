@@ -30,6 +30,8 @@ from invoicing.models import Invoice
 from transfers import jobs
 from transfers.imports import IMPORTED_SERIES_PREFIX
 from transfers.models import Job
+from verifactu.events import log_export
+from verifactu.models import BillingRecord
 
 EXPORT_DIR = "exports"
 INVOICE_HEADER = [
@@ -152,6 +154,8 @@ def build_zip(job: Job) -> None:
         archive.writestr("resumen-impuestos.csv", summary_csv(m303, m130, m347))
         progress.advance()
     os.replace(partial, target)
+    fiscal_ids = [invoice.fiscal_invoice_id for invoice in invoices]
+    log_export(BillingRecord.objects.filter(fiscal_invoice__in=fiscal_ids), period=(start, end))
     progress.flush()
     report = {
         "year": year,

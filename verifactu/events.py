@@ -9,7 +9,12 @@ Database part: :func:`log_event` appends an :class:`~verifactu.models.EventRecor
 chain of (obligado NIF, installation) under the same row lock as billing records;
 :func:`sign_pending` signs, in the worker, what is not signed yet; :func:`run_anomaly_check`
 verifies both chains and every signature and logs events 03/05 (the runs) and 04/06 (each
-anomaly found, once).
+anomaly found, once); :func:`log_backup_restored` logs 07; :func:`log_export` logs 08/09
+whenever billing or event records leave Factu (every export calls it); :func:`log_summary`
+logs the periodic 10; :func:`export_events` writes the signed event log of a taxpayer.
+
+The event log is kept only where the law asks for it: on chains running NO VERI*FACTU (their
+last 01/02 event is a 01). Exports and summaries of other chains log nothing.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
-from datetime import datetime
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
 
 from verifactu import xml as vxml
-from verifactu.huella import format_timestamp, huella_evento
+from verifactu.huella import MADRID, format_timestamp, huella_evento
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +42,7 @@ _EV_OPEN = f'<RegistroEvento xmlns="{NS_EV}"><IDVersion>1.0</IDVersion><Evento>'
 _t = vxml._t
 
 TIPOS_EVENTO = frozenset({"01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "90"})
-TIPOS_ANOMALIA = frozenset({f"{n:02d}" for n in range(1, 11)} | {"90"})
+TIPOS_ANOMALIA = frozenset({f"{n:02d}" for n in range(1, 16)} | {"90"})
 
 
 # --------------------------------------------------------------------------- pure XML
@@ -189,6 +197,138 @@ def deteccion_evento(
         + vxml._opt("OtrosDatosAnomalia", otros[:100] if otros else None)
         + reg
         + "</DeteccionAnomaliasRegEvento>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLink:
+    """A billing record as IDFacturaExpedidaHuellaType names it: its invoice id and huella."""
+
+    nif: str
+    numserie: str
+    fecha: str
+    huella: str
+
+    def to_xml(self, tag: str) -> str:
+        return (
+            f"<{tag}>"
+            f"<IDEmisorFactura>{_t(self.nif)}</IDEmisorFactura>"
+            f"<NumSerieFactura>{_t(self.numserie)}</NumSerieFactura>"
+            f"<FechaExpedicionFactura>{_t(self.fecha)}</FechaExpedicionFactura>"
+            f"<Huella>{_t(self.huella)}</Huella>"
+            f"</{tag}>"
+        )
+
+
+def _reg_evento(tag: str, event: PreviousEvent) -> str:
+    return (
+        f"<{tag}>"
+        f"<TipoEvento>{_t(event.tipo_evento)}</TipoEvento>"
+        f"<FechaHoraHusoEvento>{_t(event.fecha_hora_huso)}</FechaHoraHusoEvento>"
+        f"<HuellaEvento>{_t(event.huella)}</HuellaEvento>"
+        f"</{tag}>"
+    )
+
+
+def _digits(count: int, width: int) -> str:
+    """A DigitosMaxN value: the count, capped at N digits as the 03/05 counts are."""
+    return str(max(0, min(count, 10**width - 1)))
+
+
+def _importe(value: Decimal) -> str:
+    """ImporteSgn12.2Type, written as every amount of Factu is: two decimals."""
+    return f"{value.quantize(Decimal('0.01')):.2f}"
+
+
+def exportacion_facturacion(
+    *,
+    inicio: str,
+    fin: str,
+    primero: RecordLink,
+    ultimo: RecordLink,
+    altas: int,
+    suma_cuota: Decimal,
+    suma_importe: Decimal,
+    anulaciones: int,
+    dejan_de_conservarse: bool = False,
+) -> str:
+    """DatosPropiosEvento of an 08 event (billing records of a period exported)."""
+    return (
+        "<ExportacionRegFacturacionPeriodo>"
+        f"<FechaHoraHusoInicioPeriodoExport>{_t(inicio)}</FechaHoraHusoInicioPeriodoExport>"
+        f"<FechaHoraHusoFinPeriodoExport>{_t(fin)}</FechaHoraHusoFinPeriodoExport>"
+        + primero.to_xml("RegistroFacturacionInicialPeriodo")
+        + ultimo.to_xml("RegistroFacturacionFinalPeriodo")
+        + "<NumeroDeRegistrosFacturacionAltaExportados>"
+        f"{_digits(altas, 9)}</NumeroDeRegistrosFacturacionAltaExportados>"
+        f"<SumaCuotaTotalAlta>{_importe(suma_cuota)}</SumaCuotaTotalAlta>"
+        f"<SumaImporteTotalAlta>{_importe(suma_importe)}</SumaImporteTotalAlta>"
+        "<NumeroDeRegistrosFacturacionAnulacionExportados>"
+        f"{_digits(anulaciones, 9)}</NumeroDeRegistrosFacturacionAnulacionExportados>"
+        "<RegistrosFacturacionExportadosDejanDeConservarse>"
+        f"{_sn(dejan_de_conservarse)}</RegistrosFacturacionExportadosDejanDeConservarse>"
+        "</ExportacionRegFacturacionPeriodo>"
+    )
+
+
+def exportacion_evento(
+    *,
+    inicio: str,
+    fin: str,
+    primero: PreviousEvent,
+    ultimo: PreviousEvent,
+    exportados: int,
+    dejan_de_conservarse: bool = False,
+) -> str:
+    """DatosPropiosEvento of a 09 event (event records of a period exported)."""
+    return (
+        "<ExportacionRegEventoPeriodo>"
+        f"<FechaHoraHusoInicioPeriodoExport>{_t(inicio)}</FechaHoraHusoInicioPeriodoExport>"
+        f"<FechaHoraHusoFinPeriodoExport>{_t(fin)}</FechaHoraHusoFinPeriodoExport>"
+        + _reg_evento("RegistroEventoInicialPeriodo", primero)
+        + _reg_evento("RegistroEventoFinalPeriodo", ultimo)
+        + f"<NumeroDeRegEventoExportados>{_digits(exportados, 7)}</NumeroDeRegEventoExportados>"
+        "<RegEventoExportadosDejanDeConservarse>"
+        f"{_sn(dejan_de_conservarse)}</RegEventoExportadosDejanDeConservarse>"
+        "</ExportacionRegEventoPeriodo>"
+    )
+
+
+def resumen_eventos(
+    counts: Mapping[str, int],
+    *,
+    altas: int,
+    suma_cuota: Decimal,
+    suma_importe: Decimal,
+    anulaciones: int,
+    primero: RecordLink | None = None,
+    ultimo: RecordLink | None = None,
+) -> str:
+    """DatosPropiosEvento of a 10 event (summary of a period).
+
+    One ``TipoEvento`` block per event type of the XSD (11, within its maximum of 20), zero
+    counts included: the schema needs at least one, and a fixed list reads the same every time.
+    """
+    unknown = set(counts) - TIPOS_EVENTO
+    if unknown:
+        raise ValueError(f"unknown TipoEvento {sorted(unknown)}")
+    blocks = "".join(
+        f"<TipoEvento><TipoEvento>{tipo}</TipoEvento>"
+        f"<NumeroDeEventos>{_digits(counts.get(tipo, 0), 4)}</NumeroDeEventos></TipoEvento>"
+        for tipo in sorted(TIPOS_EVENTO)
+    )
+    return (
+        "<ResumenEventos>"
+        + blocks
+        + (primero.to_xml("RegistroFacturacionInicialPeriodo") if primero else "")
+        + (ultimo.to_xml("RegistroFacturacionFinalPeriodo") if ultimo else "")
+        + "<NumeroDeRegistrosFacturacionAltaGenerados>"
+        f"{_digits(altas, 6)}</NumeroDeRegistrosFacturacionAltaGenerados>"
+        f"<SumaCuotaTotalAlta>{_importe(suma_cuota)}</SumaCuotaTotalAlta>"
+        f"<SumaImporteTotalAlta>{_importe(suma_importe)}</SumaImporteTotalAlta>"
+        "<NumeroDeRegistrosFacturacionAnulacionGenerados>"
+        f"{_digits(anulaciones, 6)}</NumeroDeRegistrosFacturacionAnulacionGenerados>"
+        "</ResumenEventos>"
     )
 
 
@@ -652,3 +792,263 @@ def chains_with_event_log():
     from verifactu.models import Chain
 
     return Chain.objects.filter(events__isnull=False).distinct().order_by("pk")
+
+
+# --------------------------------------------------------------------------- 07, 08, 09, 10
+
+Period = tuple[date | datetime | None, date | datetime | None]
+
+
+def log_backup_restored(chain, *, note: str | None = None, now: datetime | None = None):
+    """Log 07 (backup restored) on a NO VERI*FACTU chain; ``None`` on any other chain."""
+    if not no_verifactu_active(chain):
+        return None
+    return log_event(chain, "07", now=now, otros_datos=note.strip()[:100] if note else None)
+
+
+def _record_link(record) -> RecordLink:
+    # For an anulación the id columns hold the annulled invoice's id, as its XML does.
+    return RecordLink(
+        record.issuer_nif, record.invoice_number, record.invoice_date_text, record.huella
+    )
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text) if text else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _totals(records) -> tuple[int, Decimal, Decimal, int]:
+    """(altas, Σ CuotaTotal of the altas, Σ ImporteTotal of the altas, anulaciones)."""
+    from verifactu.models import BillingRecord
+
+    altas = [r for r in records if r.kind == BillingRecord.Kind.ALTA]
+    return (
+        len(altas),
+        sum((_decimal(r.cuota_total_text) for r in altas), Decimal(0)),
+        sum((_decimal(r.importe_total_text) for r in altas), Decimal(0)),
+        len(records) - len(altas),
+    )
+
+
+def _local_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, MADRID)
+
+
+def _bound(value: date | datetime | None, *, end: bool) -> str | None:
+    """A period bound as FechaHoraHuso: a date covers its whole day in Madrid time."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return format_timestamp(datetime.combine(value, time(23, 59, 59) if end else time.min, MADRID))
+
+
+def log_export(
+    items: Iterable[Any], *, period: Period = (None, None), now: datetime | None = None
+) -> list:
+    """Log that ``items`` left Factu: an 08 per chain of billing records, a 09 per chain of
+    event records. Returns the events logged.
+
+    Every export calls this once, after producing its file: the gestoría's ZIP, the XML
+    downloads and :func:`export_events`. ``period`` is what the export covered (dates, or
+    aware datetimes); by default the generation times of the first and last item exported
+    from each chain. Chains not running NO VERI*FACTU log nothing.
+    """
+    from verifactu.models import BillingRecord, Chain, EventRecord
+
+    groups: dict[tuple[str, int], dict[Any, Any]] = {}
+    for item in items:
+        if isinstance(item, BillingRecord):
+            kind = "08"
+        elif isinstance(item, EventRecord):
+            kind = "09"
+        else:
+            raise TypeError(f"exports are of BillingRecord or EventRecord, not {type(item)}")
+        groups.setdefault((kind, item.chain_id), {})[item.pk] = item
+    chains = Chain.objects.in_bulk({chain_id for _, chain_id in groups})
+    logged = []
+    for (kind, chain_id), by_pk in sorted(groups.items(), key=lambda g: (g[0][1], g[0][0])):
+        chain = chains[chain_id]
+        if not no_verifactu_active(chain):
+            continue
+        group = sorted(by_pk.values(), key=lambda item: item.position)
+        first, last = group[0], group[-1]
+        inicio = _bound(period[0], end=False) or first.generated_at_text
+        fin = _bound(period[1], end=True) or last.generated_at_text
+        if kind == "08":
+            altas, cuota, importe, anulaciones = _totals(group)
+            datos = exportacion_facturacion(
+                inicio=inicio,
+                fin=fin,
+                primero=_record_link(first),
+                ultimo=_record_link(last),
+                altas=altas,
+                suma_cuota=cuota,
+                suma_importe=importe,
+                anulaciones=anulaciones,
+            )
+        else:
+            datos = exportacion_evento(
+                inicio=inicio,
+                fin=fin,
+                primero=PreviousEvent(first.tipo_evento, first.generated_at_text, first.huella),
+                ultimo=PreviousEvent(last.tipo_evento, last.generated_at_text, last.huella),
+                exportados=len(group),
+            )
+        logged.append(log_event(chain, kind, now=now, datos_propios=datos))
+    return logged
+
+
+def log_summary(chain, *, now: datetime | None = None):
+    """Log 10 (summary) on a NO VERI*FACTU chain: what happened since its previous 10.
+
+    Counts the events of each type and the NO VERI*FACTU billing records generated since the
+    previous summary (since the start of the log for the first one), under the chain's lock,
+    so nothing appended meanwhile falls between two summaries. Returns ``None`` (nothing
+    logged) on other chains and when nothing happened.
+    """
+    from django.db import transaction
+
+    from verifactu.models import BillingRecord, Chain, EventRecord
+
+    with transaction.atomic():
+        chain = Chain.objects.select_for_update().get(pk=chain.pk)
+        if not no_verifactu_active(chain):
+            return None
+        previous = (
+            EventRecord.objects.filter(chain=chain, tipo_evento="10").order_by("-position").first()
+        )
+        events = EventRecord.objects.filter(chain=chain)
+        records = BillingRecord.objects.filter(chain=chain, no_verifactu=True)
+        if previous is not None:
+            events = events.filter(position__gt=previous.position)
+            records = records.filter(created_at__gt=previous.created_at)
+        counts = Counter(events.values_list("tipo_evento", flat=True))
+        generated = list(
+            records.order_by("position").only(
+                "chain_id",
+                "position",
+                "kind",
+                "issuer_nif",
+                "invoice_number",
+                "invoice_date_text",
+                "cuota_total_text",
+                "importe_total_text",
+                "huella",
+            )
+        )
+        if not counts and not generated:
+            return None
+        altas, cuota, importe, anulaciones = _totals(generated)
+        datos = resumen_eventos(
+            counts,
+            altas=altas,
+            suma_cuota=cuota,
+            suma_importe=importe,
+            anulaciones=anulaciones,
+            primero=_record_link(generated[0]) if generated else None,
+            ultimo=_record_link(generated[-1]) if generated else None,
+        )
+        return log_event(chain, "10", now=now, datos_propios=datos)
+
+
+# --------------------------------------------------------------------------- the log's export
+
+EXPORT_ROOT = "ExportacionRegistrosEvento"
+
+
+@dataclass
+class EventExport:
+    """An export of a taxpayer's event log: the XML, what went in it, and the 09s logged."""
+
+    xml: bytes
+    events: list
+    unsigned: int = 0
+    logged: list = field(default_factory=list)
+
+
+def taxpayer_events(taxpayer, *, date_from: date | None = None, date_to: date | None = None):
+    """The events of every chain of ``taxpayer``, created between the dates (inclusive, Madrid
+    time), in chain and position order."""
+    from verifactu.models import EventRecord
+    from verifactu.modes import chains_of
+
+    events = EventRecord.objects.filter(chain__in=chains_of(taxpayer))
+    if date_from is not None:
+        events = events.filter(created_at__gte=_local_start(date_from))
+    if date_to is not None:
+        events = events.filter(created_at__lt=_local_start(date_to + timedelta(days=1)))
+    return events.order_by("chain_id", "position")
+
+
+def render_event_export(
+    nif: str,
+    events: list,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    unsigned: int = 0,
+    generated_at: datetime | None = None,
+) -> bytes:
+    """The export document: the signed ``RegistroEvento`` of each event, byte for byte, inside
+    an ``ExportacionRegistrosEvento`` element with no namespace and no prefix.
+
+    Nothing is declared above the events, so each one, read out of the document, is the very
+    document that was signed (``URI=""``, inclusive C14N) and verifies on its own.
+    """
+    from xml.sax.saxutils import quoteattr
+
+    from django.utils import timezone
+
+    attributes = {
+        "NIF": nif,
+        "Desde": date_from.isoformat() if date_from else "",
+        "Hasta": date_to.isoformat() if date_to else "",
+        "Generado": format_timestamp(generated_at or timezone.now()),
+        "Exportados": str(len(events)),
+        "PendientesDeFirma": str(unsigned),
+    }
+    head = "".join(f" {name}={quoteattr(value)}" for name, value in attributes.items() if value)
+    body = "".join(f"{event.signature.signed_xml}\n" for event in events)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<{EXPORT_ROOT}{head}>\n{body}</{EXPORT_ROOT}>\n'
+    ).encode()
+
+
+def export_events(
+    taxpayer,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sign_missing: bool = False,
+    now: datetime | None = None,
+) -> EventExport:
+    """Export the signed event log of ``taxpayer`` and log the 09 of the export.
+
+    Only signed events go in (the log's value is its signatures); events the worker has not
+    signed yet are counted in ``unsigned`` and left out, unless ``sign_missing`` signs them
+    first (commands may; requests never sign). The 09 is logged after the document is built,
+    so it is not part of it: the next export carries it.
+    """
+    from verifactu.modes import chains_of
+
+    if sign_missing:
+        for chain in chains_of(taxpayer):
+            sign_pending(chain)
+    events = list(
+        taxpayer_events(taxpayer, date_from=date_from, date_to=date_to).select_related("signature")
+    )
+    signed = [event for event in events if hasattr(event, "signature")]
+    xml = render_event_export(
+        taxpayer.nif,
+        signed,
+        date_from=date_from,
+        date_to=date_to,
+        unsigned=len(events) - len(signed),
+        generated_at=now,
+    )
+    logged = log_export(signed, period=(date_from, date_to), now=now)
+    return EventExport(xml, signed, len(events) - len(signed), logged)

@@ -98,3 +98,17 @@ def anomaly_check() -> int:
         found += len(events.run_anomaly_check(chain, ca_pem=ca_pem))
         events.sign_pending(chain)
     return found
+
+
+@shared_task(name="verifactu.event_summary")
+def event_summary() -> int:
+    """Log the periodic summary event (10) on every NO VERI*FACTU chain where something
+    happened since its previous one, and sign it. Scheduled every 6 hours (SPEC §5)."""
+    from verifactu import events
+
+    logged = 0
+    for chain in events.chains_with_event_log():
+        if events.log_summary(chain) is not None:
+            logged += 1
+            events.sign_pending(chain)
+    return logged

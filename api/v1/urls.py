@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.v1 import views
+from api.v1 import events, views
 
 urlpatterns = [
     path("taxpayers", views.TaxpayerListView.as_view(), name="v1-taxpayers"),
@@ -14,6 +14,12 @@ urlpatterns = [
         views.TaxpayerRequerimientoView.as_view(),
         name="v1-requerimiento",
     ),
+    path(
+        "taxpayers/<str:nif>/events.xml",
+        events.TaxpayerEventsXmlView.as_view(),
+        name="v1-taxpayer-events-xml",
+    ),
+    path("taxpayers/<str:nif>/events", events.TaxpayerEventsView.as_view(), name="v1-events"),
     path("computer-systems", views.ComputerSystemListView.as_view(), name="v1-computer-systems"),
     path("invoices", views.InvoiceCreateView.as_view(), name="v1-invoices"),
     path("invoices/<uuid:invoice_id>", views.InvoiceDetailView.as_view(), name="v1-invoice"),

@@ -27,6 +27,7 @@ from api.v1.serializers import (
 from factu.models import Taxpayer
 from factu.nif import normalize_nif
 from verifactu import corrections
+from verifactu.events import log_export
 from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice, RecordStatus
 from verifactu.qr import qr_png, qr_svg
 from verifactu.records import ChainOwnedElsewhere, DuplicateInvoice, RecordRefused, register_invoice
@@ -307,6 +308,7 @@ class InvoiceXmlView(V1View):
         body = '<?xml version="1.0" encoding="UTF-8"?>\n' + record.xml
         response = HttpResponse(body.encode(), content_type="application/xml; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{record.invoice_number}.xml"'
+        log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
         return response
 
 

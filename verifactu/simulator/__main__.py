@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-key", help="server private key (PEM)")
     parser.add_argument("--client-ca", help="CA (PEM) client certificates must chain to")
     parser.add_argument("--state-file", help="SQLite file keeping accepted records")
+    parser.add_argument(
+        "--signature-ca",
+        help="CA (PEM) the signing certificates of NO VERI*FACTU records must chain to",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request")
     args = parser.parse_args(argv)
     if args.client_ca and not args.tls_cert:
@@ -35,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         tls_key=args.tls_key,
         client_ca=args.client_ca,
         state_file=args.state_file,
+        signature_ca=args.signature_ca,
         verbose=args.verbose,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

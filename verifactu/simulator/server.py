@@ -10,7 +10,9 @@ Control API (same host/port as the SOAP endpoint; over HTTPS it needs the client
 - ``GET /_control/state`` — accepted records, per-record receive counts, control settings,
   and ``requerimientos``: the records received on the Requerimiento endpoint
   (``…/RequerimientoSOAP``, which requires ``Cabecera/RemisionRequerimiento``), by
-  RefRequerimiento — kept apart from the VERI*FACTU registrations.
+  RefRequerimiento — kept apart from the VERI*FACTU registrations. Their XAdES signatures
+  are verified (``signature_ca``: the CAs the signing certificates must chain to; without
+  it, each signature is checked against the certificate it carries).
 - ``POST /_control/reset`` — forget every record and chain, back to normal mode.
 
 Fault modes: ``http500`` answers a bare HTTP 500 (no SOAP); ``fault20009`` a SOAP Fault
@@ -159,9 +161,11 @@ class Simulator:
         tls_key: str | Path | None = None,
         client_ca: str | Path | None = None,
         state_file: str | Path | None = None,
+        signature_ca: str | Path | None = None,
         verbose: bool = False,
     ) -> None:
         self.verbose = verbose
+        self.signature_ca = str(signature_ca) if signature_ca else None
         self.state = State(state_file)
         self.stopping = threading.Event()
         self._default_wait = wait_seconds
@@ -285,7 +289,9 @@ class Simulator:
     def options(self) -> Options:
         with self._lock:
             return Options(
-                wait_seconds=self._control.wait_seconds, reject=dict(self._control.reject)
+                wait_seconds=self._control.wait_seconds,
+                reject=dict(self._control.reject),
+                signature_ca=self.signature_ca,
             )
 
     def control_state(self) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from .schemas import (
     parse_xml,
     validate_element,
 )
+from .signatures import BadSignature, check_record_signature
 from .state import State, StoredRecord, record_key
 
 MAX_RECORDS = 1000
@@ -44,6 +45,7 @@ F2_LIMIT = Decimal("3000.00")
 NO_TOTALS_CHECK_REGIMES = {"03", "05", "06", "08", "09"}
 
 DESCRIPTIONS = {
+    1100: "Valor o tipo incorrecto del campo.",
     1105: "El campo FechaExpedicionFactura no es correcto.",
     1108: "El NIF del IDEmisorFactura debe ser el mismo que el NIF del ObligadoEmision.",
     1112: "El campo FechaExpedicionFactura es superior a la fecha actual.",
@@ -107,6 +109,8 @@ class Options:
 
     wait_seconds: int = 60
     reject: dict[str, int] = field(default_factory=dict)
+    # PEM file of the CAs a NO VERI*FACTU record's signing certificate must chain to.
+    signature_ca: str | None = None
     now: Callable[[], datetime] = field(default=lambda: madrid_now())
 
 
@@ -118,6 +122,7 @@ class Line:
     estado: str = "Correcto"
     codigo: int | None = None
     duplicado: StoredRecord | None = None
+    detalle: str = ""  # appended to the code's description
 
 
 def q(ns: str, name: str) -> str:
@@ -297,8 +302,11 @@ def reg_factu_requerimiento(
 
     They are stored apart from the VERI*FACTU registrations (``state.requerimientos``, keyed
     by RefRequerimiento): they neither register invoices nor advance the VERI*FACTU chains.
-    Each record's huella is recomputed (2000 if wrong: AceptadoConErrores) and whether it
-    carries its enveloped ``ds:Signature`` is noted; the simulator does not verify XAdES.
+    Each record's XAdES signature is verified (:mod:`.signatures`): a record unsigned, or
+    whose signature fails, is rejected (Incorrecto) with 1100, «valor o tipo incorrecto del
+    campo», naming ``ds:Signature`` and the reason (AEAT's list has no code of its own for a
+    bad signature in the notes we have; 1100 is its generic "wrong value" code). Then its
+    huella is recomputed (2000 if wrong: AceptadoConErrores).
     """
     cabecera = payload.find(q(NS_SFLR, "Cabecera"))
     obligado = _text(cabecera, "sf:ObligadoEmision/sf:NIF")
@@ -350,8 +358,15 @@ def reg_factu_requerimiento(
             operacion=[("TipoOperacion", "Alta" if is_alta else "Anulacion")],
             ref_externa=_text(record, "sf:RefExterna"),
         )
+        signature_error = ""
+        try:
+            check_record_signature(record, options.signature_ca)
+        except BadSignature as exc:
+            signature_error = f"ds:Signature: {exc}"
         if ids[0] != obligado:
             line.estado, line.codigo = "Incorrecto", 1108
+        elif signature_error:
+            line.estado, line.codigo, line.detalle = "Incorrecto", 1100, signature_error
         elif huella != expected:
             line.estado, line.codigo = "AceptadoConErrores", 2000
         lines.append(line)
@@ -364,6 +379,7 @@ def reg_factu_requerimiento(
                 "huella": huella,
                 "estado": line.estado,
                 "signed": record.find("ds:Signature", NSMAP_DS) is not None,
+                "signature_error": signature_error,
                 "raw_xml": etree.tostring(record, encoding="unicode"),
                 "csv": csv,
                 "timestamp": stamp,
@@ -419,7 +435,8 @@ def _answer_line(answer: etree._Element, line: Line) -> None:
     sub(el, NS_SFR, "EstadoRegistro", line.estado)
     if line.codigo is not None:
         sub(el, NS_SFR, "CodigoErrorRegistro", str(line.codigo))
-        sub(el, NS_SFR, "DescripcionErrorRegistro", description(line.codigo))
+        text = description(line.codigo) + (f" {line.detalle}" if line.detalle else "")
+        sub(el, NS_SFR, "DescripcionErrorRegistro", text[:1500])
     if line.duplicado is not None:
         dup = line.duplicado
         block = sub(el, NS_SFR, "RegistroDuplicado")
