@@ -733,14 +733,15 @@ def invoice_pdf(request: HttpRequest, invoice_id) -> HttpResponse:
 
 @account_view()
 def invoice_xml(request: HttpRequest, invoice_id) -> HttpResponse:
-    """The XML of the invoice's latest billing record, as stored (and hashed)."""
+    """The XML of the invoice's latest billing record, as stored (and hashed), signed when
+    the taxpayer keeps its records (NO VERI*FACTU)."""
     invoice = invoice_or_404(request, invoice_id)
     record = invoice.fiscal_invoice.latest_record if invoice.fiscal_invoice_id else None
     if record is None:
         raise Http404("Esta factura aún no tiene registro de facturación.")
     kind = "anulacion" if record.kind == BillingRecord.Kind.ANULACION else "alta"
     safe_number = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number)
-    response = HttpResponse(record.xml, content_type="application/xml; charset=utf-8")
+    response = HttpResponse(record.exported_xml, content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="registro-{kind}-{safe_number}-{record.position}.xml"'
     )

@@ -439,6 +439,24 @@ def test_exports_and_xml_downloads_log_08(
     assert tipos(chain) == ["01", "08", "08", "08"]
 
 
+def test_xml_downloads_serve_the_signed_copy_once_signed(
+    taxpayer, account, owner, issued, login, api_client, stored_certificate, pki
+):
+    go_no_verifactu(taxpayer)
+    invoice = issued()
+    record = invoice.fiscal_invoice.latest_record
+    web = reverse("invoice_xml", args=[account.slug, invoice.pk])
+    api = f"/api/v1/invoices/{invoice.fiscal_invoice_id}/xml"
+    assert "Signature" not in login(owner).get(web).content.decode()
+    events.sign_pending(record.chain)
+    record = BillingRecord.objects.get(pk=record.pk)
+    for body in (login(owner).get(web).content, api_client.get(api).content):
+        text = body.decode()
+        assert "<ds:Signature" in text
+        assert text.endswith(record.signature.signed_xml)
+        signing.verify_record_signature(text.split("?>", 1)[-1].strip(), pki.ca_pem)
+
+
 def test_the_settings_page_links_the_signed_event_log(
     login, owner, account, taxpayer, kept, pki, other_account
 ):

@@ -306,6 +306,15 @@ class BillingRecord(models.Model):
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("Billing records are never deleted.")
 
+    @property
+    def exported_xml(self) -> str:
+        """The XML that leaves Factu: the XAdES-signed copy once the worker has signed the
+        record (NO VERI*FACTU, where the law requires it), else the record as hashed."""
+        try:
+            return self.signature.signed_xml
+        except RecordSignature.DoesNotExist:
+            return self.xml
+
 
 class Submission(models.Model):
     """One RegFactuSistemaFacturacion call: what was sent, what came back, how long."""

@@ -299,13 +299,16 @@ class InvoiceXmlView(V1View):
         operation_id="v1_invoice_xml",
         tags=doc.TAGS_INVOICES,
         summary="Get the XML of the latest record",
-        description="The record as generated for AEAT (RegistroAlta or RegistroAnulacion).",
+        description=(
+            "The record as generated for AEAT (RegistroAlta or RegistroAnulacion); for a"
+            " NO VERI*FACTU taxpayer, the XAdES-signed copy once signed."
+        ),
         responses={(200, "application/xml"): OpenApiTypes.STR},
         errors=[404],
     )
     def get(self, request, invoice_id):
         record = rep.latest(self.fiscal_invoice(invoice_id))
-        body = '<?xml version="1.0" encoding="UTF-8"?>\n' + record.xml
+        body = '<?xml version="1.0" encoding="UTF-8"?>\n' + record.exported_xml
         response = HttpResponse(body.encode(), content_type="application/xml; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{record.invoice_number}.xml"'
         log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
