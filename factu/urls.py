@@ -66,6 +66,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("registro/", views.sign_up, name="sign_up"),
+    path("invitacion/aceptar/", views.invitation_continue, name="invitation_continue"),
     path("invitacion/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("cuentas/", views.account_list, name="account_list"),
     path("c/<slug:account_slug>/", include(account_patterns)),

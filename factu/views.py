@@ -258,11 +258,34 @@ def _invitation_refused(request: HttpRequest, refused) -> HttpResponse:
     )
 
 
+INVITATION_SESSION_KEY = "_invitation_token"
+
+
 @sensitive_variables()
 @sensitive_post_parameters("password")
 @never_cache
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in the invitation email: join, signing in or creating a user as needed."""
+    """The link in the invitation email: join, signing in or creating a user as needed.
+
+    Like Django's password reset, a GET moves the link's token into the session and sends the
+    browser on to a URL without it (:func:`invitation_continue`), so the credential never
+    reaches the Referer header, the browser history or the access log of a later request.
+    """
+    request.session[INVITATION_SESSION_KEY] = token
+    if request.method == "GET":
+        return redirect("invitation_continue")
+    return _accept_invitation(request, token)
+
+
+@sensitive_variables()
+@sensitive_post_parameters("password")
+@never_cache
+def invitation_continue(request: HttpRequest) -> HttpResponse:
+    return _accept_invitation(request, request.session.get(INVITATION_SESSION_KEY, ""))
+
+
+@sensitive_variables()
+def _accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.find_invitation(token)
     except services.InvitationRefused as refused:
@@ -285,6 +308,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except services.InvitationRefused as refused:  # used or expired meanwhile
             return _invitation_refused(request, refused)
         if membership is not None:
+            request.session.pop(INVITATION_SESSION_KEY, None)
             if user is None:
                 login(request, membership.user)
             messages.success(request, f"Ya forma parte de {membership.account.name}.")

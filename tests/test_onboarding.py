@@ -166,9 +166,13 @@ def test_invitation_for_a_new_person(login, owner, account, client):
     assert invitation.token_hash == services.hash_invitation_token(raw)
 
     client.logout()
-    page = client.get(link)
+    moved = client.get(link)
+    assert moved.status_code == 302 and raw not in moved["Location"]
+    page = client.get(moved["Location"])
     assert page.status_code == 200 and "Estudio Sol" in page.content.decode()
-    response = client.post(link, {"full_name": "Nuevo Contable", "password": "clave de nuevo 2026"})
+    response = client.post(
+        moved["Location"], {"full_name": "Nuevo Contable", "password": "clave de nuevo 2026"}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("dashboard", args=[account.slug])
     user = User.objects.get(email="nuevo@example.com")
@@ -184,14 +188,14 @@ def test_invitation_for_an_existing_user_asks_them_to_sign_in(login, owner, acco
     invite_by_page(login(owner), account, "ya@example.com", Role.VIEWER)
     link = link_in(mail.outbox[0])
     client.logout()
-    page = client.get(link).content.decode()
+    page = client.get(link, follow=True).content.decode()
     assert "Entrar para aceptar" in page and 'name="password"' not in page
     # Posting a password does not create or change anything without signing in.
     client.post(link, {"full_name": "X", "password": "clave de intruso 2026"})
     assert not Membership.objects.filter(user=existing, account=account).exists()
 
     login(existing)
-    assert "Unirme a Estudio Sol" in client.get(link).content.decode()
+    assert "Unirme a Estudio Sol" in client.get(link, follow=True).content.decode()
     response = client.post(link)
     assert response.status_code == 302
     assert Membership.objects.get(user=existing, account=account).role == Role.VIEWER
@@ -203,7 +207,8 @@ def test_a_signed_in_user_with_another_address_cannot_accept(login, owner, accou
     link = link_in(mail.outbox[0])
     intruder = make_user("intruso@example.com")
     login(intruder)
-    assert "Esta invitación es para destino@example.com" in client.get(link).content.decode()
+    page = client.get(link, follow=True).content.decode()
+    assert "Esta invitación es para destino@example.com" in page
     client.post(link)
     assert not Membership.objects.filter(user=intruder, account=account).exists()
     assert Invitation.objects.get().accepted_at is None
@@ -241,7 +246,7 @@ def test_inviting_a_member_again_is_refused_and_reinviting_replaces(login, owner
     assert pending.role == Role.ADMIN
     first = link_in(mail.outbox[0])
     client.logout()
-    assert client.get(first).status_code == 404  # the replaced link is dead
+    assert client.get(first, follow=True).status_code == 404  # the replaced link is dead
 
 
 def test_an_invitation_can_be_cancelled(login, owner, account, client):
@@ -251,7 +256,7 @@ def test_an_invitation_can_be_cancelled(login, owner, account, client):
     assert client.post(url).status_code == 302
     assert not Invitation.objects.exists()
     client.logout()
-    assert client.get(link_in(mail.outbox[0])).status_code == 404
+    assert client.get(link_in(mail.outbox[0]), follow=True).status_code == 404
 
 
 def test_sign_up_gives_the_new_taxpayer_its_first_series(db):
