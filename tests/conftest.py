@@ -206,3 +206,21 @@ def api_client(client, api_token):
     """The Django test client sending ``Authorization: Bearer <token>`` on every request."""
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_token}"
     return client
+
+
+@pytest.fixture
+def series(taxpayer):
+    """The taxpayer's ordinary series "A"."""
+    from invoicing.models import Series
+
+    return Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
+
+
+@pytest.fixture
+def rect_series(taxpayer):
+    """The taxpayer's series "R" for facturas rectificativas."""
+    from invoicing.models import Series
+
+    return Series.objects.create(
+        account=taxpayer.account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING
+    )

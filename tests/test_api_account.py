@@ -14,11 +14,6 @@ from invoicing.services import Actor, DraftLine, create_draft
 
 
 @pytest.fixture
-def series(taxpayer):
-    return Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
-
-
-@pytest.fixture
 def acme(taxpayer):
     return create_client(
         taxpayer,

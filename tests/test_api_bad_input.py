@@ -100,11 +100,6 @@ def fields_of(path: str, response) -> dict:
 
 
 @pytest.fixture
-def series(taxpayer):
-    return Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
-
-
-@pytest.fixture
 def rectifying_series(taxpayer):
     return Series.objects.create(
         account=taxpayer.account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING

@@ -33,18 +33,6 @@ def actor(owner):
 
 
 @pytest.fixture
-def series(taxpayer):
-    return Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
-
-
-@pytest.fixture
-def rect_series(taxpayer):
-    return Series.objects.create(
-        account=taxpayer.account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING
-    )
-
-
-@pytest.fixture
 def client_acme(taxpayer):
     return create_client(
         taxpayer,

@@ -10,7 +10,6 @@ from clients.services import create_client
 from expenses import summaries
 from expenses.exports import BOM
 from expenses.services import create_expense
-from invoicing.models import Series
 from invoicing.services import (
     Actor,
     DraftLine,
@@ -24,18 +23,6 @@ from invoicing.services import (
 @pytest.fixture
 def actor(owner):
     return Actor(user=owner)
-
-
-@pytest.fixture
-def series(taxpayer):
-    return Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
-
-
-@pytest.fixture
-def rect_series(taxpayer):
-    return Series.objects.create(
-        account=taxpayer.account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING
-    )
 
 
 @pytest.fixture
