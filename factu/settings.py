@@ -138,6 +138,9 @@ DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "Factu <no-reply@factu.te
 # Celery: tasks are sent on commit and carry ids; acks_late so a killed worker's task is
 # delivered again instead of being lost.
 CELERY_BROKER_URL = env.broker_url("CELERY_BROKER_URL")
+if CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's Redis transport, fixed so that a worker survives Redis going away (factu.broker).
+    CELERY_BROKER_TRANSPORT = "factu.broker:RedisTransport"
 BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
     for sub in ("queue", "processed", "control"):
