@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import InterfaceError as DatabaseInterfaceError
@@ -28,6 +29,22 @@ def is_api(path: str) -> bool:
     return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
 
 
+OUTAGE_LOG_INTERVAL = 30.0
+_outage_logged_at = float("-inf")
+
+
+def log_counter_outage() -> None:
+    """Log a lost rate-limit counter with its traceback once per interval, not per request:
+    during an outage every API call lands here, and a traceback each would bury the logs."""
+    global _outage_logged_at
+    now = time.monotonic()
+    if now - _outage_logged_at >= OUTAGE_LOG_INTERVAL:
+        _outage_logged_at = now
+        logger.exception("Rate limit counter unavailable; API calls get 503 until it is back")
+    else:
+        logger.debug("Rate limit counter still unavailable")
+
+
 class ApiMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -41,7 +58,7 @@ class ApiMiddleware:
             try:
                 usage = ratelimit.hit(request, hash_token(raw))
             except Exception:  # the cache is down: say so rather than a bare 500
-                logger.exception("Rate limit counter unavailable")
+                log_counter_outage()
                 return error_response(
                     request.path,
                     503,

@@ -245,6 +245,28 @@ def test_an_unreachable_counter_is_a_json_503_not_a_crash(client, raw, monkeypat
     assert response["Retry-After"] == "5"
 
 
+def test_an_outage_logs_one_traceback_per_interval_not_one_per_request(
+    client, raw, monkeypatch, caplog
+):
+    from api import middleware
+
+    def down(request, key):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(ratelimit, "hit", down)
+    monkeypatch.setattr(middleware, "_outage_logged_at", float("-inf"))
+    with caplog.at_level("DEBUG", logger="api"):
+        statuses = [client.get(PING, headers=bearer(raw)).status_code for _ in range(5)]
+    assert statuses == [503] * 5
+    ours = [r for r in caplog.records if r.name == "api"]
+    errors = [r for r in ours if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].exc_info is not None
+    assert sum(r.levelname == "DEBUG" for r in ours) == 4
+    monkeypatch.setattr(middleware, "_outage_logged_at", float("-inf"))  # the interval passed
+    client.get(PING, headers=bearer(raw))
+    assert sum(r.name == "api" and r.levelname == "ERROR" for r in caplog.records) == 2
+
+
 HTTP_CHILD = """
 import json, os, sys
 import django
