@@ -233,6 +233,9 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)
 API_RATE_WINDOW = env.env_int("API_RATE_WINDOW", 60, minimum=1)
 
+# Error reports mask the password inside broker, cache and database URLs too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "factu.reporting.CredentialsFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -105,3 +105,22 @@ def test_times_are_stored_in_utc_and_shown_in_madrid(settings):
     assert settings.USE_TZ is True
     assert settings.TIME_ZONE == "Europe/Madrid"
     assert settings.LANGUAGE_CODE == "es"
+
+
+def test_error_reports_mask_passwords_inside_urls(settings):
+    from django.views.debug import get_default_exception_reporter_filter
+
+    settings.CELERY_BROKER_URL = "redis://:br0ker-pw@redis.internal:6379/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://cache:c4che-pw@redis.internal:6379/1",
+        }
+    }
+    settings.AEAT_ENDPOINT = "https://www1.agenciatributaria.gob.es/wlpl/x"
+    shown = get_default_exception_reporter_filter().get_safe_settings()
+    text = repr(shown)
+    assert "br0ker-pw" not in text and "c4che-pw" not in text
+    assert shown["CELERY_BROKER_URL"] == "redis://:********************@redis.internal:6379/0"
+    assert shown["CACHES"]["default"]["LOCATION"].startswith("redis://cache:****")
+    assert shown["AEAT_ENDPOINT"] == settings.AEAT_ENDPOINT
