@@ -30,8 +30,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Every bench/bench_*.py, full size (~15 min on 2 cores); BENCH_ARGS="--quick" for a minute's
+# try, BENCH_ARGS="--only reads" for one. PostgreSQL: DATABASE_URL or .../factu_bench.
+BENCH_ARGS ?=
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .data .pytest_cache

@@ -52,7 +52,9 @@ def hit(request, key: str) -> Usage:
     limit = int(settings.API_RATE_LIMIT)
     if usage is None:  # RATELIMIT_ENABLE = False
         return Usage(limit=limit, count=0, reset=int(settings.API_RATE_WINDOW))
-    if usage["time_left"] < 0:  # the cache failed and django-ratelimit fails closed
+    if usage["limit"] == 0:  # the cache failed and django-ratelimit fails closed
         return Usage(limit=limit, count=limit + 1, reset=1)
     # The window's last whole second is ``time_left`` seconds away; it resets just after it.
-    return Usage(limit=limit, count=usage["count"], reset=usage["time_left"] + 1)
+    # ``time_left`` is -1 when that second ended while the request was being counted: a
+    # count like any other, not the failure above (which reports a limit of 0).
+    return Usage(limit=limit, count=usage["count"], reset=max(1, usage["time_left"] + 1))

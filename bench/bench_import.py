@@ -6,7 +6,7 @@ root), or against ``DATABASE_URL`` when set. Each run builds a fresh taxpayer an
 ``transfers.jobs.run`` on it: read and decode, validate every row with ``Client.full_clean``,
 bulk insert, progress updates and the report. Prints rows/s per run and the median.
 
-    .venv/bin/python bench/bench_import.py [--rows N] [--runs R]
+    .venv/bin/python bench/bench_import.py [--quick] [--rows N] [--runs R]
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
 
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
@@ -46,7 +49,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="1,000 rows, 1 run")
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.runs = 1_000, 1
 
     scratch = tempfile.mkdtemp(prefix="factu-bench-import-")
     os.environ.setdefault("FACTU_DATA_DIR", scratch)
@@ -101,6 +107,11 @@ def main() -> int:
         )
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(f"median: {statistics.median(rates):,.0f} rows/s ({engine})")
+    common.report(
+        "import",
+        [common.row("import", f"{args.rows:,}-row clients CSV import ({engine})", rates, "rows/s")],
+        quick=args.quick,
+    )
     return 0
 
 

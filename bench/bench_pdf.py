@@ -4,7 +4,7 @@ Renders one-page invoices (3 lines, QR tributario) and ten-page invoices (lines 
 fill ten A4 pages), each with its own number and so its own QR URL: no QR is served from the
 cache. Prints invoices/s for each of R runs and the median. Target: >= 50 one-page invoices/s.
 
-    .venv/bin/python bench/bench_pdf.py [--one N] [--ten N] [--runs R]
+    .venv/bin/python bench/bench_pdf.py [--quick] [--one N] [--ten N] [--runs R]
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
 
 from invoicing.pdf import (  # noqa: E402
     InvoiceDocument,
@@ -82,11 +85,15 @@ def main() -> int:
     parser.add_argument("--one", type=int, default=200, help="one-page invoices per run")
     parser.add_argument("--ten", type=int, default=20, help="ten-page invoices per run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20 + 2 invoices, 1 run")
     args = parser.parse_args()
+    if args.quick:
+        args.one, args.ten, args.runs = 20, 2, 1
 
     renderer = InvoiceRenderer()
     renderer.render(document(0, 3))  # warm-up: styles, fonts, imports
     serial = 1
+    rows = []
     for label, lines, count in (
         ("one-page", 3, args.one),
         ("ten-page", TEN_PAGE_LINES, args.ten),
@@ -99,7 +106,20 @@ def main() -> int:
             rate = measure(renderer, docs)
             rates.append(rate)
             print(f"  run {run + 1}: {count} in {count / rate:.2f} s = {rate:.1f} invoices/s")
-        print(f"{label}: median {statistics.median(rates):.1f} invoices/s")
+        median = statistics.median(rates)
+        print(f"{label}: median {median:.1f} invoices/s")
+        one_page = label == "one-page"
+        rows.append(
+            common.row(
+                "pdf",
+                f"{label} invoice PDFs",
+                rates,
+                "invoices/s",
+                "≥ 50 invoices/s" if one_page else None,
+                common.at_least(median, 50) if one_page else None,
+            )
+        )
+    common.report("pdf", rows, quick=args.quick)
     return 0
 
 

@@ -321,3 +321,28 @@ def test_two_processes_share_one_limit_and_request_101_is_429(transactional_db, 
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= window
     assert refused["X-RateLimit-Remaining"] == "0"
+
+
+class TickingClock(Clock):
+    """A clock whose second ends between two readings, as it does for a request counted
+    across the last tick of its window."""
+
+    def time(self) -> float:
+        now = self.now
+        self.now += 1
+        return now
+
+
+def test_a_request_counted_across_the_windows_last_tick_is_not_refused(
+    client, raw, settings, monkeypatch
+):
+    settings.API_RATE_LIMIT = 1000
+    start = Clock(1_800_000_000.0)
+    monkeypatch.setattr(ratelimit_core, "time", start)
+    window_start(start, raw, 60)
+    ticking = TickingClock(start.now + 59)  # the window's last second, then the next
+    monkeypatch.setattr(ratelimit_core, "time", ticking)
+    response = client.get(PING, headers=bearer(raw))
+    assert response.status_code == 200
+    assert response["X-RateLimit-Remaining"] == "999"
+    assert response["X-RateLimit-Reset"] == "1"

@@ -24,6 +24,10 @@ def schedule_flush(chain_id: int, *, countdown: float | None = None) -> bool:
     the safety net should a scheduled message ever be lost. Returns False too when the chain
     has nothing to send (a NO VERI*FACTU taxpayer's chain: its records are never flushed).
     """
+    if cache.get(SCHEDULED_KEY.format(chain_id)):
+        # Already scheduled (the usual case during a burst): the add below would refuse
+        # too; returning now spares every registration the queries on the queue.
+        return False
     if not submission.sendable(Chain(pk=chain_id)).exists():
         return False
     if countdown is None:

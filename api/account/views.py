@@ -28,6 +28,7 @@ from expenses.services import categories_for, create_expense
 from factu.models import Taxpayer
 from factu.text import normalize_search
 from invoicing import services
+from invoicing.counts import account_invoice_count
 from invoicing.models import Invoice, InvoiceStatus, Series
 from verifactu.records import RecordRefused
 
@@ -72,10 +73,20 @@ def _search(request) -> str:
     return raw
 
 
-def paginated(request, queryset, item) -> Response:
+def paginated(request, queryset, item, total: int | None = None) -> Response:
+    """One page and the exact total (``total`` when the caller knows it without counting).
+
+    The page's ids are read first, from the index that serves the order, and only those 50
+    rows are fetched: an OFFSET over whole rows reads every skipped row from the table
+    (page 2,000 of 1,000,000 invoices: 75 ms instead of 20, bench/README.md).
+    """
     page = _page(request)
-    total = queryset.count()
-    rows = queryset[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    if total is None:
+        total = queryset.count()
+    start = (page - 1) * PAGE_SIZE
+    ids = list(queryset.values_list("pk", flat=True)[start : start + PAGE_SIZE])
+    by_id = {row.pk: row for row in queryset.filter(pk__in=ids)} if ids else {}
+    rows = [by_id[pk] for pk in ids if pk in by_id]
     return Response(
         {"items": [item(row) for row in rows], "total": total, "page": page, "limit": PAGE_SIZE}
     )
@@ -170,9 +181,16 @@ class InvoiceListView(AccountView):
         taxpayer_id = _query_uuid(request, "taxpayerId")
         if taxpayer_id:
             invoices = invoices.filter(taxpayer=self.taxpayer(taxpayer_id))
-        for term in normalize_search(_search(request)).split():
+        terms = normalize_search(_search(request)).split()
+        for term in terms:
             invoices = invoices.filter(search_text__contains=term)
-        return paginated(request, invoices.order_by("-issue_date", "-id"), s.invoice_item)
+        unfiltered = not (wanted or date_from or date_to or taxpayer_id or terms)
+        return paginated(
+            request,
+            invoices.order_by("-issue_date", "-id"),
+            s.invoice_item,
+            total=account_invoice_count(self.account.pk) if unfiltered else None,
+        )
 
     @doc.operation(
         operation_id="account_invoices_create",

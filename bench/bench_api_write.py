@@ -1,0 +1,190 @@
+"""Benchmark: the API write path, ``POST /api/v1/invoices``, against this machine's ceiling.
+
+gunicorn (sync workers, 2 per core) serves the project on PostgreSQL (the bench database)
+with Redis as broker and cache, as in production. A separate load process (``load.py``)
+sends the seed 003 example invoice, each with its own number, at concurrency 8 and 32; the
+same load against ``POST /api/ping`` (bearer-authenticated DRF view inserting one row) is
+the ceiling of this stack. Runs alternate ping / invoices so that noise from other work on
+the machine hits both alike. Also reports the peak RSS (``VmHWM``) of the web workers.
+
+Targets: invoices ≥ 40 % of the ping throughput; p99 < 250 ms at concurrency 32.
+
+    .venv/bin/python bench/bench_api_write.py [--quick] [--runs R] [--duration S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+NAME = "api_write"
+CONCURRENCY = (8, 32)
+
+
+def invoice_body(tenant: common.Tenant, today: str) -> str:
+    return json.dumps(
+        {
+            "taxpayer_id": str(tenant.taxpayer.pk),
+            "computer_system_id": str(tenant.system.pk),
+            "invoice_number": "B-@@N@@",
+            "invoice_date": today,
+            "invoice_type": "F1",
+            "description": "Mantenimiento mensual",
+            "regime_types": ["01"],
+            "recipient_nif": "A28045631",
+            "recipient_name": "Cliente SA",
+            "breakdown": [
+                {
+                    "tax_type": "01",
+                    "regime_type": "01",
+                    "operation_type": "S1",
+                    "base_amount": 500.00,
+                    "tax_rate": 21.00,
+                    "tax_amount": 105.00,
+                },
+                {
+                    "tax_type": "01",
+                    "regime_type": "01",
+                    "operation_type": "S1",
+                    "base_amount": 200.00,
+                    "tax_rate": 10.00,
+                    "tax_amount": 20.00,
+                },
+            ],
+            "total_amount": 825.00,
+            "total_tax_amount": 125.00,
+        }
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 run of 3 s per case")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--requests", type=int, default=20_000, help="cap per run")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.duration, args.requests = 1, 3.0, 300
+
+    url = common.bench_database_url()
+    common.setup_django(url)
+    common.flush_redis()
+    from django.utils import timezone
+
+    from api.models import ApiPing
+    from verifactu.models import BillingRecord
+
+    tenant = common.make_tenant("write")
+    body = invoice_body(tenant, timezone.localdate().isoformat())
+    workers = 2 * common.cores()
+    log = common.DATA_DIR / "gunicorn-write.log"
+    server, base = common.start_gunicorn(common.bench_env(url), workers, log)
+    results: dict[tuple[str, int], list[dict]] = {}
+    try:
+        for path, payload in (
+            ("/api/ping", '{"note": "bench @@N@@"}'),
+            ("/api/v1/invoices", body),
+        ):  # warm every worker up: imports, connections, XSD
+            common.load(
+                base + path,
+                token=tenant.token,
+                concurrency=workers,
+                requests=workers * 5,
+                duration=10,
+                method="POST",
+                body=payload,
+            )
+        for concurrency in CONCURRENCY:
+            for run in range(args.runs):
+                for endpoint, path, payload in (
+                    ("ping", "/api/ping", '{"note": "bench @@N@@"}'),
+                    ("invoices", "/api/v1/invoices", body),
+                ):
+                    result = common.load(
+                        base + path,
+                        token=tenant.token,
+                        concurrency=concurrency,
+                        requests=args.requests,
+                        duration=args.duration,
+                        method="POST",
+                        body=payload,
+                    )
+                    results.setdefault((endpoint, concurrency), []).append(result)
+                    print(
+                        f"c={concurrency} run {run + 1} {endpoint}: {result['rps']:.1f} req/s, "
+                        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+                        f"statuses {result['statuses']}",
+                        flush=True,
+                    )
+                    for status, text in result["sample"].items():
+                        print(f"   {status}: {text[:300]}")
+        rss = [common.peak_rss_mib(pid) for pid in common.children(server.pid)]
+    finally:
+        common.stop(server)
+
+    rows = []
+    for concurrency in CONCURRENCY:
+        ping, ours = results[("ping", concurrency)], results[("invoices", concurrency)]
+        errors = sum(r["sent"] - r["ok"] for r in ours) + sum(r["sent"] - r["ok"] for r in ping)
+        fractions = [o["rps"] / p["rps"] for o, p in zip(ours, ping, strict=True) if p["rps"]]
+        p99 = [o["p99_ms"] for o in ours]
+        rows += [
+            common.row(NAME, f"ping (ceiling) c={concurrency}", [r["rps"] for r in ping], "req/s"),
+            common.row(
+                NAME,
+                f"ping p99 c={concurrency}",
+                [r["p99_ms"] for r in ping],
+                "ms",
+            ),
+            common.row(
+                NAME,
+                f"POST /api/v1/invoices c={concurrency}",
+                [r["rps"] for r in ours],
+                "req/s",
+                errors=errors,
+            ),
+            common.row(
+                NAME,
+                f"invoices / ceiling c={concurrency}",
+                [f * 100 for f in fractions],
+                "%",
+                "≥ 40 %",
+                common.at_least(statistics.median(fractions) * 100, 40) and errors == 0,
+            ),
+            common.row(NAME, f"invoices p50 c={concurrency}", [o["p50_ms"] for o in ours], "ms"),
+            common.row(
+                NAME,
+                f"invoices p99 c={concurrency}",
+                p99,
+                "ms",
+                *(("< 250 ms", statistics.median(p99) < 250) if concurrency == 32 else ()),
+            ),
+        ]
+    peak = max((r for r in rss if r is not None), default=None)
+    rows.append(
+        common.row(
+            "memory",
+            "gunicorn web worker peak RSS (during api_write)",
+            [r for r in rss if r is not None],
+            "MiB",
+            workers=len(rss),
+            peak=peak,
+        )
+    )
+    stored = BillingRecord.objects.filter(chain__account=tenant.account).count()
+    pings = ApiPing.objects.filter(account=tenant.account).count()
+    print(f"stored: {stored} billing records, {pings} ping rows")
+    common.report(NAME, rows, quick=args.quick, gunicorn_workers=workers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The bench scripts must not rot: the cheapest one runs with tiny counts, and its figures
+come out in the shape ``bench/run.py`` collects. Timing is never asserted here."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.processes import ROOT
+
+ROW_KEYS = {"benchmark", "metric", "median", "unit", "runs", "target", "met"}
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    """``bench/common.py`` and ``bench/run.py``, importable for this test only."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    return importlib.import_module("common"), importlib.import_module("run")
+
+
+def test_a_row_is_the_median_of_its_runs_with_its_target(bench):
+    common, _ = bench
+    row = common.row("x", "speed", [3.0, 1.0, 2.0], "ops/s", "≥ 2 ops/s", common.at_least(2, 2))
+    assert set(row) == ROW_KEYS | {"cores"}
+    assert (row["median"], row["runs"], row["met"]) == (2.0, [3.0, 1.0, 2.0], True)
+    assert common.at_most(None, 1) is None
+
+
+def test_the_table_shows_every_row_and_marks_a_missed_target(bench):
+    common, run = bench
+    rows = [
+        common.row("a", "fast", [10.0], "ops/s", "≥ 5", True),
+        common.row("b", "slow", [1.0, 2.0], "ms", "≤ 1 ms", False),
+    ]
+    lines = run.table(rows).splitlines()
+    assert lines[0].split()[:3] == ["benchmark", "metric", "median"]
+    assert len(lines) == 4
+    assert lines[3].split()[-1] == "NO" and lines[2].split()[-1] == "yes"
+
+
+@pytest.mark.slow
+def test_the_record_pipeline_bench_reports_its_figures_as_bench_json(tmp_path):
+    marker = "BENCH-JSON "
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_record_pipeline.py"),
+            "--records",
+            "50",
+            "--runs",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith(marker)
+    doc = json.loads(last[len(marker) :])
+    assert doc == json.loads((tmp_path / "record_pipeline.json").read_text())
+    assert doc["name"] == "record_pipeline" and doc["cores"] >= 1
+    (row,) = doc["rows"]
+    assert set(row) >= ROW_KEYS
+    assert row["unit"] == "records/s" and len(row["runs"]) == 2
+    assert row["median"] == pytest.approx(sum(row["runs"]) / 2, abs=0.01)
+    assert isinstance(row["met"], bool)
