@@ -149,21 +149,8 @@ class FiscalInvoice(models.Model):
     @property
     def qr_url(self) -> str:
         """The cotejo URL, built from the literals of the registered record (SPEC §2)."""
-        from django.conf import settings
-
-        from verifactu.qr import qr_url
-
         alta = self.registration
-        if alta is None:
-            return ""
-        return qr_url(
-            alta.issuer_nif,
-            alta.invoice_number,
-            alta.invoice_date_text,
-            alta.importe_total_text,
-            production=settings.AEAT_QR_PRODUCTION,
-            verifactu=not alta.no_verifactu,
-        )
+        return alta.qr_url if alta is not None else ""
 
     @property
     def no_verifactu(self) -> bool:
@@ -305,6 +292,22 @@ class BillingRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRecordError("Billing records are never deleted.")
+
+    @property
+    def qr_url(self) -> str:
+        """The cotejo URL of this RegistroAlta, from the literals it was hashed with (SPEC §2)."""
+        from django.conf import settings
+
+        from verifactu.qr import qr_url
+
+        return qr_url(
+            self.issuer_nif,
+            self.invoice_number,
+            self.invoice_date_text,
+            self.importe_total_text,
+            production=settings.AEAT_QR_PRODUCTION,
+            verifactu=not self.no_verifactu,
+        )
 
     @property
     def exported_xml(self) -> str:

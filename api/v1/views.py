@@ -213,7 +213,7 @@ class InvoiceCreateView(V1View):
                     "id": invoice.pk,
                     "invoice_number": invoice.invoice_number,
                     "hash": record.huella,
-                    "qr_url": invoice.qr_url,
+                    "qr_url": record.qr_url,  # the new record is the alta the QR shows
                     "aeat_status": record.status,
                     "record_type": record.record_type,
                 },
