@@ -94,6 +94,9 @@ def database_config(name: str, default_sqlite_path: Path) -> dict:
         config["TEST"] = {"NAME": str(test_name)}
     elif engine in ("django.db.backends.postgresql",):
         config.setdefault("OPTIONS", {})
+        # A connection per request costs more than the request itself (bench/README.md): keep
+        # it for a while, checked before reuse so a restarted server costs one retry, no error.
+        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True
     else:
         raise ImproperlyConfigured(
