@@ -70,13 +70,16 @@ def lock_chain(
         "system_id": system.system_id,
         "installation_number": system.installation_number,
     }
-    try:
-        with transaction.atomic():
-            chain, _ = Chain.objects.select_for_update().get_or_create(
-                **key, defaults={"account": account, "issuer_name": issuer_name}
-            )
-    except IntegrityError:
+    try:  # the chain exists but on a taxpayer's first record: no savepoint needed then
         chain = Chain.objects.select_for_update().get(**key)
+    except Chain.DoesNotExist:
+        try:
+            with transaction.atomic():
+                chain, _ = Chain.objects.select_for_update().get_or_create(
+                    **key, defaults={"account": account, "issuer_name": issuer_name}
+                )
+        except IntegrityError:  # another first record created it meanwhile
+            chain = Chain.objects.select_for_update().get(**key)
     if chain.account_id != account.pk:
         raise ChainOwnedElsewhere(
             [
@@ -94,10 +97,20 @@ def lock_chain(
     return chain
 
 
+HEAD_FIELDS = ("id", "issuer_nif", "invoice_number", "invoice_date_text", "huella")
+
+
 def _previous(chain: Chain) -> tuple[BillingRecord | None, vxml.PreviousRecord | None]:
-    head = chain.head
-    if head is None:
+    """The chain's last record and what the next one quotes of it (``RegistroAnterior``).
+
+    Only the quoted fields are read: the head's stored XML is not needed to chain after it.
+    """
+    if chain.head_id is None:
         return None, None
+    if Chain.head.is_cached(chain):
+        head = chain.head
+    else:
+        head = BillingRecord.objects.only(*HEAD_FIELDS).get(pk=chain.head_id)
     return head, vxml.PreviousRecord(
         nif=head.issuer_nif,
         numserie=head.invoice_number,
