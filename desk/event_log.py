@@ -7,18 +7,15 @@ the worker has not signed yet (a minute at most) are left out, as in the API.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 
-from factu.access import account_view
-from factu.models import Taxpayer
+from factu.access import account_view, taxpayer_or_404
 from verifactu.events import export_events
 
 
 @account_view()
 def download(request: HttpRequest, taxpayer_id) -> HttpResponse:
-    taxpayer = Taxpayer.objects.filter(account=request.account, pk=taxpayer_id).first()
-    if taxpayer is None:
-        raise Http404("No existe ese contribuyente en esta cuenta.")
+    taxpayer = taxpayer_or_404(request, taxpayer_id)
     export = export_events(taxpayer)
     response = HttpResponse(export.xml, content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="eventos-{taxpayer.nif}.xml"'
