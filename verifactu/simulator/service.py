@@ -243,6 +243,45 @@ def _parse_fecha(text: str) -> date | None:
         return None
 
 
+def _estado_envio(lines: list[Line]) -> str:
+    estados = {line.estado for line in lines}
+    if estados == {"Incorrecto"}:
+        return "Incorrecto"
+    if estados == {"Correcto"}:
+        return "Correcto"
+    return "ParcialmenteCorrecto"
+
+
+def _respuesta(
+    cabecera: etree._Element,
+    lines: list[Line],
+    *,
+    csv: str,
+    presentador: str,
+    stamp: str,
+    options: Options,
+) -> etree._Element:
+    """RespuestaRegFactuSistemaFacturacion for ``lines``: the same for registrations and for
+    records sent on a requerimiento."""
+    estado_envio = _estado_envio(lines)
+    answer = etree.Element(
+        q(NS_SFR, "RespuestaRegFactuSistemaFacturacion"), nsmap={"sfR": NS_SFR, "sf": NS_SF}
+    )
+    if estado_envio != "Incorrecto":
+        sub(answer, NS_SFR, "CSV", csv)
+        datos = sub(answer, NS_SFR, "DatosPresentacion")
+        sub(datos, NS_SF, "NIFPresentador", presentador)
+        sub(datos, NS_SF, "TimestampPresentacion", stamp)
+    echo = sub(answer, NS_SFR, "Cabecera")
+    for child in cabecera:
+        echo.append(copy.deepcopy(child))
+    sub(answer, NS_SFR, "TiempoEsperaEnvio", str(options.wait_seconds))
+    sub(answer, NS_SFR, "EstadoEnvio", estado_envio)
+    for line in lines:
+        _answer_line(answer, line)
+    return answer
+
+
 # --------------------------------------------------------------------------------- alta/baja
 
 
@@ -266,33 +305,13 @@ def reg_factu(payload: etree._Element, state: State, options: Options) -> etree.
             lines.append(line)
             if stored is not None:
                 accepted.append(stored)
-        estados = {line.estado for line in lines}
-        if estados == {"Incorrecto"}:
-            estado_envio = "Incorrecto"
-        elif estados == {"Correcto"}:
-            estado_envio = "Correcto"
-        else:
-            estado_envio = "ParcialmenteCorrecto"
         for stored in accepted:
             state.put(stored)
         state.commit()
 
-    answer = etree.Element(
-        q(NS_SFR, "RespuestaRegFactuSistemaFacturacion"), nsmap={"sfR": NS_SFR, "sf": NS_SF}
+    return _respuesta(
+        cabecera, lines, csv=csv, presentador=presentador, stamp=stamp, options=options
     )
-    if estado_envio != "Incorrecto":
-        sub(answer, NS_SFR, "CSV", csv)
-        datos = sub(answer, NS_SFR, "DatosPresentacion")
-        sub(datos, NS_SF, "NIFPresentador", presentador)
-        sub(datos, NS_SF, "TimestampPresentacion", stamp)
-    echo = sub(answer, NS_SFR, "Cabecera")
-    for child in cabecera:
-        echo.append(copy.deepcopy(child))
-    sub(answer, NS_SFR, "TiempoEsperaEnvio", str(options.wait_seconds))
-    sub(answer, NS_SFR, "EstadoEnvio", estado_envio)
-    for line in lines:
-        _answer_line(answer, line)
-    return answer
 
 
 def reg_factu_requerimiento(
@@ -386,33 +405,12 @@ def reg_factu_requerimiento(
                 "fin_requerimiento": fin,
             }
         )
-    estados = {line.estado for line in lines}
-    estado_envio = (
-        "Incorrecto"
-        if estados == {"Incorrecto"}
-        else "Correcto"
-        if estados == {"Correcto"}
-        else "ParcialmenteCorrecto"
-    )
     with state.lock:
         state.add_requerimiento(ref, received)
         state.commit()
-    answer = etree.Element(
-        q(NS_SFR, "RespuestaRegFactuSistemaFacturacion"), nsmap={"sfR": NS_SFR, "sf": NS_SF}
+    return _respuesta(
+        cabecera, lines, csv=csv, presentador=presentador, stamp=stamp, options=options
     )
-    if estado_envio != "Incorrecto":
-        sub(answer, NS_SFR, "CSV", csv)
-        datos = sub(answer, NS_SFR, "DatosPresentacion")
-        sub(datos, NS_SF, "NIFPresentador", presentador)
-        sub(datos, NS_SF, "TimestampPresentacion", stamp)
-    echo = sub(answer, NS_SFR, "Cabecera")
-    for child in cabecera:
-        echo.append(copy.deepcopy(child))
-    sub(answer, NS_SFR, "TiempoEsperaEnvio", str(options.wait_seconds))
-    sub(answer, NS_SFR, "EstadoEnvio", estado_envio)
-    for line in lines:
-        _answer_line(answer, line)
-    return answer
 
 
 NSMAP_DS = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
