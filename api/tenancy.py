@@ -11,6 +11,7 @@ from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
 from factu.models import Account, Taxpayer
+from factu.nif import normalize_nif
 
 
 def one_or_named(queryset: QuerySet, object_id, *, field: str, noun: str) -> Model:
@@ -35,3 +36,14 @@ def account_taxpayer(account: Account, taxpayer_id, *, field: str) -> Taxpayer:
     return one_or_named(
         Taxpayer.objects.filter(account=account), taxpayer_id, field=field, noun="taxpayer"
     )
+
+
+def account_taxpayer_by_nif(account: Account, nif: str) -> Taxpayer:
+    """The taxpayer of ``account`` a URL names by NIF (``/taxpayers/{nif}/...``), or 404."""
+    nif = normalize_nif(nif)
+    taxpayer = None
+    if nif.isascii() and nif.isalnum() and len(nif) <= 20:  # else never a stored NIF
+        taxpayer = Taxpayer.objects.filter(account=account, nif=nif).first()
+    if taxpayer is None:
+        raise Http404("No such taxpayer in this account.")
+    return taxpayer

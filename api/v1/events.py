@@ -9,7 +9,7 @@ signs); the document says how many in its ``PendientesDeFirma`` attribute.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from api.v1 import schema as doc
 from api.v1.views import MAX_PAGE, PAGE_SIZE, V1View, page_number
 from factu.models import Taxpayer
-from factu.nif import normalize_nif
 from verifactu import events
 from verifactu.models import EventRecord
 
@@ -92,15 +91,6 @@ class _EventQuery(serializers.Serializer):
 
 
 class _EventsBase(V1View):
-    def owned_taxpayer(self, nif: str) -> Taxpayer:
-        nif = normalize_nif(nif)
-        if not (nif.isascii() and nif.isalnum() and len(nif) <= 20):  # never a stored NIF
-            raise Http404("No such taxpayer in this account.")
-        taxpayer = Taxpayer.objects.filter(account=self.account, nif=nif).first()
-        if taxpayer is None:
-            raise Http404("No such taxpayer in this account.")
-        return taxpayer
-
     def query(self) -> dict:
         query = _EventQuery(data=self.request.query_params)
         query.is_valid(raise_exception=True)
@@ -162,7 +152,7 @@ class TaxpayerEventsView(_EventsBase):
         error_descriptions={404: "No taxpayer with this NIF in the account."},
     )
     def get(self, request, nif):
-        taxpayer = self.owned_taxpayer(nif)
+        taxpayer = self.taxpayer_by_nif(nif)
         query = self.query()
         if query.get("format") == "xml":
             return self.xml_export(taxpayer, query)
@@ -192,5 +182,5 @@ class TaxpayerEventsXmlView(_EventsBase):
         error_descriptions={404: "No taxpayer with this NIF in the account."},
     )
     def get(self, request, nif):
-        taxpayer = self.owned_taxpayer(nif)
+        taxpayer = self.taxpayer_by_nif(nif)
         return self.xml_export(taxpayer, self.query())

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from api import schema as common
 from api.idempotency import IdempotentMixin
-from api.tenancy import account_taxpayer, one_or_named
+from api.tenancy import account_taxpayer, account_taxpayer_by_nif, one_or_named
 from api.v1 import representations as rep
 from api.v1 import schema as doc
 from api.v1.json import DecimalJSONParser, DecimalJSONRenderer
@@ -25,7 +25,6 @@ from api.v1.serializers import (
     facts_from,
 )
 from factu.models import Taxpayer
-from factu.nif import normalize_nif
 from verifactu import corrections
 from verifactu.events import log_export
 from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice, RecordStatus
@@ -63,6 +62,9 @@ class V1View(IdempotentMixin, APIView):
 
     def taxpayer(self, taxpayer_id) -> Taxpayer:
         return account_taxpayer(self.account, taxpayer_id, field="taxpayer_id")
+
+    def taxpayer_by_nif(self, nif: str) -> Taxpayer:
+        return account_taxpayer_by_nif(self.account, nif)
 
     def computer_system(self, system_id) -> ComputerSystem:
         return one_or_named(
@@ -476,12 +478,7 @@ class TaxpayerInvoicesView(V1View):
         error_descriptions={404: "No taxpayer with this NIF in the account."},
     )
     def get(self, request, nif):
-        nif = normalize_nif(nif)
-        if not (nif.isascii() and nif.isalnum() and len(nif) <= 20):  # never a stored NIF
-            raise Http404("No such taxpayer in this account.")
-        taxpayer = Taxpayer.objects.filter(account=self.account, nif=nif).first()
-        if taxpayer is None:
-            raise Http404("No such taxpayer in this account.")
+        taxpayer = self.taxpayer_by_nif(nif)
         page = page_number(request)
         latest = BillingRecord.objects.filter(fiscal_invoice=OuterRef("pk")).order_by("-position")
         invoices = (
@@ -565,12 +562,7 @@ class TaxpayerRequerimientoView(V1View):
             send_requested,
         )
 
-        nif = normalize_nif(nif)
-        if not (nif.isascii() and nif.isalnum() and len(nif) <= 20):
-            raise Http404("No such taxpayer in this account.")
-        taxpayer = Taxpayer.objects.filter(account=self.account, nif=nif).first()
-        if taxpayer is None:
-            raise Http404("No such taxpayer in this account.")
+        taxpayer = self.taxpayer_by_nif(nif)
         body = _RequerimientoInput(data=request.data)
         body.is_valid(raise_exception=True)
         values = body.validated_data
