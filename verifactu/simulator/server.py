@@ -80,10 +80,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.simulator.verbose:
             super().log_message(format, *args)
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, *, close: bool = False) -> None:
+        """Reply; with ``close`` say ``Connection: close`` so the client never reuses a socket
+        this side is about to shut (a silent close races the client's next request)."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -125,8 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _soap(self, sim: Simulator, body: bytes, *, requerimiento: bool = False) -> None:
         mode, timeout_seconds = sim.take_mode()
         if mode == "http500":
-            self.close_connection = True
-            self._send(500, b"Internal Server Error\n", "text/plain")
+            self._send(500, b"Internal Server Error\n", "text/plain", close=True)
         elif mode == "fault20009":
             fault = SoapFault(20009, "Error interno en el servidor", faultcode="env:Server")
             self._send(500, fault_envelope(fault), "text/xml; charset=UTF-8")
