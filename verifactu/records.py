@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.utils import timezone
 
 from factu.models import Account, Taxpayer
@@ -416,23 +417,39 @@ def append_anulacion(
     )
 
 
-def _chronology_problems(taxpayer: Taxpayer, facts: InvoiceFacts) -> list[Problem]:
+def _refuse_reused_number_or_earlier_date(taxpayer: Taxpayer, facts: InvoiceFacts) -> None:
+    """Refuse a number the taxpayer already registered, or a date before its last invoice's.
+
+    One query for both (it runs under the chain lock on every registration): the latest
+    invoice, and whether one has this number.
+    """
+    registered = FiscalInvoice.objects.filter(taxpayer=taxpayer)
     last = (
-        FiscalInvoice.objects.filter(taxpayer=taxpayer)
-        .order_by("-invoice_date")
-        .values_list("invoice_date", "invoice_number")
+        registered.order_by("-invoice_date")
+        .annotate(duplicate=Exists(registered.filter(invoice_number=facts.invoice_number)))
+        .values_list("invoice_date", "invoice_number", "duplicate")
         .first()
     )
-    if last and facts.invoice_date < last[0]:
-        return [
-            Problem(
-                "invoice_date",
-                f"Must not be earlier than the last registered invoice, {last[1]} of "
-                f"{last[0].isoformat()}.",
-                "chronology",
-            )
-        ]
-    return []
+    if last is None:
+        return
+    last_date, last_number, duplicate = last
+    if duplicate:
+        raise DuplicateInvoice(
+            [Problem("invoice_number", "This number is already registered.", "3000")],
+            f"Invoice {facts.invoice_number} is already registered for {facts.issuer_nif}.",
+        )
+    if facts.invoice_date < last_date:
+        raise RecordRefused(
+            [
+                Problem(
+                    "invoice_date",
+                    f"Must not be earlier than the last registered invoice, {last_number} of "
+                    f"{last_date.isoformat()}.",
+                    "chronology",
+                )
+            ],
+            "The invoice date breaks the chronological order.",
+        )
 
 
 @dataclass(frozen=True)
@@ -460,16 +477,7 @@ def register_invoice(
         raise RecordRefused(problems, "The invoice breaks AEAT's rules.")
     with transaction.atomic():
         chain = lock_chain(account, facts.issuer_nif, facts.issuer_name, system)
-        if FiscalInvoice.objects.filter(
-            taxpayer=taxpayer, invoice_number=facts.invoice_number
-        ).exists():
-            raise DuplicateInvoice(
-                [Problem("invoice_number", "This number is already registered.", "3000")],
-                f"Invoice {facts.invoice_number} is already registered for {facts.issuer_nif}.",
-            )
-        chronology = _chronology_problems(taxpayer, facts)
-        if chronology:
-            raise RecordRefused(chronology, "The invoice date breaks the chronological order.")
+        _refuse_reused_number_or_earlier_date(taxpayer, facts)
         invoice = FiscalInvoice.objects.create(
             account=account,
             taxpayer=taxpayer,
