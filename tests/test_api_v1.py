@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.v1.json import DecimalJSONRenderer
@@ -181,6 +183,25 @@ def test_dates_must_not_go_back(v1):
     response = register(v1, invoice_number="F-2026-001", invoice_date="2026-03-01")
     assert response.status_code == 409
     assert "invoice_date" in response.json()["errors"]
+
+
+def test_a_reused_number_dated_earlier_is_reported_as_the_reused_number(v1):
+    register(v1)
+    response = register(v1, invoice_date="2026-03-01")
+    assert response.status_code == 409
+    assert list(response.json()["errors"]) == ["invoice_number"]
+
+
+def test_the_number_and_date_checks_read_the_taxpayers_invoices_once(v1):
+    register(v1)
+    with CaptureQueriesContext(connection) as queries:
+        assert register(v1, invoice_number="F-2026-777").status_code == 201
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "verifactu_fiscalinvoice"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
 
 
 def test_regime_contradiction_is_a_400(v1):
