@@ -545,7 +545,14 @@ def test_desk_keyboard_skip_link_focus_outlines_and_no_overflow_on_a_laptop(
     assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
     buttons = page.locator("table.desk-inbox .actions button, table.desk-inbox .actions a")
     assert buttons.count() > 0
+    one_line = """el => {
+        const cs = getComputedStyle(el);
+        const line = parseFloat(cs.lineHeight) || 1.3 * parseFloat(cs.fontSize);
+        const text = el.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+        return text < 1.5 * line;
+    }"""
     for i in range(buttons.count()):
         box = buttons.nth(i).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+        assert buttons.nth(i).evaluate(one_line), buttons.nth(i).inner_text()  # not «S u b…»
     screenshot(page, "desk-laptop-1280x720")
