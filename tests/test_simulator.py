@@ -594,6 +594,8 @@ def test_http500_then_normal(sim):
     response = post(sim, reg_factu(alta(Chain(), "F/1")))
     assert response.status_code == 500
     assert b"Envelope" not in response.content
+    # It hangs up after a bare 500 and says so, or a client would reuse the dying socket.
+    assert response.headers["Connection"] == "close"
     assert (
         answer(post(sim, reg_factu(alta(Chain(), "F/1")))).findtext("sfR:EstadoEnvio", None, NS)
         == "Correcto"
