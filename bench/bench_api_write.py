@@ -49,6 +49,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--requests", type=int, default=20_000, help="cap per run")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (2 per core)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.duration, args.requests = 1, 3.0, 300
@@ -63,9 +65,9 @@ def main() -> int:
 
     tenant = common.make_tenant("write")
     body = invoice_body(tenant, timezone.localdate().isoformat())
-    workers = 2 * common.cores()
+    workers = args.workers or 2 * common.cores()
     log = common.DATA_DIR / "gunicorn-write.log"
-    server, base = common.start_gunicorn(common.bench_env(url), workers, log)
+    server, base = common.start_gunicorn(common.bench_env(url), workers, log, args.threads)
     results: dict[tuple[str, int], list[dict]] = {}
     try:
         for path, payload in (
@@ -75,8 +77,8 @@ def main() -> int:
             common.load(
                 base + path,
                 token=tenant.token,
-                concurrency=workers,
-                requests=workers * 5,
+                concurrency=workers * args.threads,
+                requests=workers * args.threads * 5,
                 duration=10,
                 method="POST",
                 body=payload,
@@ -161,7 +163,9 @@ def main() -> int:
     stored = BillingRecord.objects.filter(chain__account=tenant.account).count()
     pings = ApiPing.objects.filter(account=tenant.account).count()
     print(f"stored: {stored} billing records, {pings} ping rows")
-    common.report(NAME, rows, quick=args.quick, gunicorn_workers=workers)
+    common.report(
+        NAME, rows, quick=args.quick, gunicorn_workers=workers, gunicorn_threads=args.threads
+    )
     return 0
 
 

@@ -231,8 +231,11 @@ def wait_for_http(url: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"{url} did not answer in {timeout}s: {last}")
 
 
-def start_gunicorn(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Popen, str]:
-    """gunicorn (sync workers, as in the Dockerfile) on a free loopback port."""
+def start_gunicorn(
+    env: dict[str, str], workers: int, log: Path, threads: int = 1
+) -> tuple[subprocess.Popen, str]:
+    """gunicorn on a free loopback port: sync workers (as in the Dockerfile), or gthread
+    workers with ``threads`` threads each (as ``make run`` serves)."""
     port = free_port()
     out = open(log, "wb")  # noqa: SIM115 - lives as long as the process
     proc = subprocess.Popen(
@@ -245,6 +248,8 @@ def start_gunicorn(env: dict[str, str], workers: int, log: Path) -> tuple[subpro
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--backlog",
             "2048",
             "--log-level",
