@@ -33,7 +33,7 @@ from invoicing.models import (
 from verifactu import corrections
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, from_cents
 from verifactu.models import ComputerSystem, FiscalInvoice
-from verifactu.records import RecordRefused, register_invoice
+from verifactu.records import RecordRefused, latest_registration, register_invoice
 
 
 class InvalidTransition(Exception):
@@ -364,7 +364,7 @@ def _date_problems(invoice: Invoice) -> dict[str, list[str]]:
                 f"{earlier_dated.issue_date:%d/%m/%Y}: esta no puede ser de una fecha posterior."
             ]
         }
-    last = FiscalInvoice.objects.filter(taxpayer=invoice.taxpayer).order_by("-invoice_date").first()
+    last = latest_registration(invoice.taxpayer)
     if last and last.invoice_date > invoice.issue_date:
         return {
             "issueDate": [

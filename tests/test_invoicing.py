@@ -208,6 +208,29 @@ def test_a_lower_number_cannot_be_issued_with_a_later_date(draft, actor):
     assert "2026-A-002" in exc.value.message_dict["issueDate"][0]
 
 
+def test_no_series_may_go_back_before_the_taxpayers_last_registered_invoice(
+    draft, actor, taxpayer, client_acme
+):
+    issue_invoice(draft(issue_date=date(2026, 3, 10)), actor=actor)
+    other = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="B")
+    earlier = create_draft(
+        taxpayer,
+        series=other,
+        client=client_acme,
+        issue_date=date(2026, 3, 5),
+        lines=[CONSULTING],
+        actor=actor,
+    )
+    with pytest.raises(ValidationError) as exc:
+        issue_invoice(earlier, actor=actor)
+    assert exc.value.message_dict["issueDate"] == [
+        "El último registro de facturación (2026-A-001) es del 10/03/2026: "
+        "la fecha no puede ser anterior."
+    ]
+    earlier.refresh_from_db()
+    assert earlier.status == InvoiceStatus.DRAFT
+
+
 def test_rectificativa_by_differences(draft, actor, rect_series):
     original = issue_invoice(draft(), actor=actor)
     rect = rectify_invoice(

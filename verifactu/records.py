@@ -10,7 +10,7 @@ is enqueued only once the transaction commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists
@@ -417,34 +417,46 @@ def append_anulacion(
     )
 
 
-def _refuse_reused_number_or_earlier_date(taxpayer: Taxpayer, facts: InvoiceFacts) -> None:
-    """Refuse a number the taxpayer already registered, or a date before its last invoice's.
+@dataclass(frozen=True)
+class LatestRegistration:
+    invoice_date: date
+    invoice_number: str
+    number_taken: bool  # whether the number asked about is already registered
 
-    One query for both (it runs under the chain lock on every registration): the latest
-    invoice, and whether one has this number.
+
+def latest_registration(taxpayer: Taxpayer, invoice_number: str = "") -> LatestRegistration | None:
+    """The taxpayer's latest registered invoice, and whether ``invoice_number`` is taken.
+
+    One query: it runs under the chain lock on every registration, and the invoicing pages
+    ask it before issuing to explain the chronology rule in the form.
     """
     registered = FiscalInvoice.objects.filter(taxpayer=taxpayer)
-    last = (
+    row = (
         registered.order_by("-invoice_date")
-        .annotate(duplicate=Exists(registered.filter(invoice_number=facts.invoice_number)))
-        .values_list("invoice_date", "invoice_number", "duplicate")
+        .annotate(taken=Exists(registered.filter(invoice_number=invoice_number)))
+        .values_list("invoice_date", "invoice_number", "taken")
         .first()
     )
+    return LatestRegistration(*row) if row else None
+
+
+def _refuse_reused_number_or_earlier_date(taxpayer: Taxpayer, facts: InvoiceFacts) -> None:
+    """Refuse a number the taxpayer already registered, or a date before its last invoice's."""
+    last = latest_registration(taxpayer, facts.invoice_number)
     if last is None:
         return
-    last_date, last_number, duplicate = last
-    if duplicate:
+    if last.number_taken:
         raise DuplicateInvoice(
             [Problem("invoice_number", "This number is already registered.", "3000")],
             f"Invoice {facts.invoice_number} is already registered for {facts.issuer_nif}.",
         )
-    if facts.invoice_date < last_date:
+    if facts.invoice_date < last.invoice_date:
         raise RecordRefused(
             [
                 Problem(
                     "invoice_date",
-                    f"Must not be earlier than the last registered invoice, {last_number} of "
-                    f"{last_date.isoformat()}.",
+                    f"Must not be earlier than the last registered invoice, "
+                    f"{last.invoice_number} of {last.invoice_date.isoformat()}.",
                     "chronology",
                 )
             ],
