@@ -32,7 +32,7 @@ def seed_chain(
     from verifactu.facts import BreakdownFacts, InvoiceFacts
     from verifactu.huella import format_timestamp
     from verifactu.models import BillingRecord, Chain, FiscalInvoice
-    from verifactu.records import alta_data, lock_chain
+    from verifactu.records import alta_data, lock_chain, previous_record
 
     taxpayer, system = tenant.taxpayer, tenant.system
     breakdown = (
@@ -48,14 +48,8 @@ def seed_chain(
         size = min(BATCH, count - done)
         with transaction.atomic():
             chain = lock_chain(tenant.account, taxpayer.nif, taxpayer.name, system)
-            head = chain.head
-            previous = (
-                None
-                if head is None
-                else vxml.PreviousRecord(
-                    head.issuer_nif, head.invoice_number, head.invoice_date_text, head.huella
-                )
-            )
+            head_id, head_huella = chain.head_id, chain.last_huella
+            previous = previous_record(chain)
             generated_at = format_timestamp(timezone.now())
             invoices, records = [], []
             for i in range(size):
@@ -105,7 +99,7 @@ def seed_chain(
                     fiscal_invoice=invoice,
                     chain=chain,
                     position=position,
-                    previous=head,
+                    previous_id=head_id,
                     kind=BillingRecord.Kind.ALTA,
                     record_type=BillingRecord.RecordType.REGISTRATION,
                     issuer_nif=data.nif,
@@ -114,7 +108,7 @@ def seed_chain(
                     invoice_type=data.tipo_factura,
                     cuota_total_text=data.cuota_total,
                     importe_total_text=data.importe_total,
-                    previous_huella=head.huella if head else "",
+                    previous_huella=head_huella,
                     generated_at_text=generated_at,
                     huella=built.huella,
                     ref_externa=ref,
@@ -123,16 +117,21 @@ def seed_chain(
                 )
                 invoices.append(invoice)
                 records.append(record)
-                head = record
+                head_id, head_huella = record.pk, record.huella
                 previous = vxml.PreviousRecord(
                     data.nif, data.numserie, data.fecha_expedicion, built.huella
                 )
             FiscalInvoice.objects.bulk_create(invoices)
             BillingRecord.objects.bulk_create(records)
             Chain.objects.filter(pk=chain.pk).update(
-                length=head.position, head=head, last_huella=head.huella
+                length=record.position,
+                head=record,
+                last_huella=record.huella,
+                head_invoice_number=record.invoice_number,
+                head_invoice_date_text=record.invoice_date_text,
             )
+            length = record.position
         done += size
         if progress:
             print(f"  seeded {done:,} / {count:,}", flush=True)
-    return head.position
+    return length

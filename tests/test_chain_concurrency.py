@@ -19,8 +19,9 @@ pytestmark = pytest.mark.postgres
 WRITERS = 16
 PER_WRITER = 5
 
-WRITER = """
-import os, sys, time
+# A child process on the test database: the objects of the test, then wait for {go}.
+CHILD = """
+import os, time
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
 django.setup()
@@ -29,13 +30,16 @@ from django.utils import timezone
 from factu.models import Account, Taxpayer
 from tests.conftest import make_facts
 from verifactu.models import ComputerSystem
-from verifactu.records import register_invoice
+from verifactu.records import DuplicateInvoice, register_invoice
 
 account = Account.objects.get(pk="{account}")
 taxpayer = Taxpayer.objects.get(pk="{taxpayer}")
 system = ComputerSystem.objects.get(pk="{system}")
 while not os.path.exists("{go}"):
     time.sleep(0.01)
+"""
+
+WRITER = CHILD + """
 for i in range({n}):
     register_invoice(
         account=account, taxpayer=taxpayer, system=system, source="api_v1",
@@ -94,6 +98,47 @@ def test_concurrent_writers_of_one_taxpayer_make_one_unbroken_chain(
     )
     (report,) = verify_all()
     assert report.ok and report.records == total, report.breaks
+
+
+TWIN = CHILD + """
+try:
+    register_invoice(
+        account=account, taxpayer=taxpayer, system=system, source="api_v1",
+        facts=make_facts(invoice_number="TWIN-1", invoice_date=timezone.localdate()),
+    )
+    print("stored")
+except DuplicateInvoice:
+    print("duplicate")
+connections.close_all()
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_registrations_of_one_number_store_one_and_refuse_the_rest_as_duplicates(
+    transactional_db, account, taxpayer, computer_system, tmp_path
+):
+    """The number is guarded by the unique index the invoice row is inserted into before
+    the chain is locked: twins racing past every check still end as a clean refusal."""
+    go = tmp_path / "go"
+    script = TWIN.format(account=account.pk, taxpayer=taxpayer.pk, system=computer_system.pk, go=go)
+    twins = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    time.sleep(3)
+    go.touch()
+    outcomes = [twin.communicate(timeout=120) for twin in twins]
+    assert [twin.returncode for twin in twins] == [0] * 6, [err for _, err in outcomes]
+    assert sorted(out.strip() for out, _ in outcomes) == ["duplicate"] * 5 + ["stored"]
+    (record,) = BillingRecord.objects.all()
+    assert (record.invoice_number, record.position) == ("TWIN-1", 1)
 
 
 def _copy(record: BillingRecord, **changes) -> BillingRecord:

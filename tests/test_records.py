@@ -4,7 +4,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from lxml import etree
 
 from tests.conftest import make_facts
 from verifactu import xml as vxml
@@ -30,6 +32,30 @@ def test_second_record_links_to_the_first(register):
     assert second.previous_id == first.pk
     assert second.previous_huella == first.huella
     assert f"<Huella>{first.huella}</Huella>" in second.xml
+
+
+def test_appending_quotes_the_head_from_the_locked_chain_row_without_reading_records(register):
+    first = register().record
+    with CaptureQueriesContext(connection) as queries:
+        second = register(invoice_number="F-2026-043").record
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert reads and not [sql for sql in reads if 'FROM "verifactu_billingrecord"' in sql]
+    anterior = etree.fromstring(second.xml.encode()).find(
+        "sf:Encadenamiento/sf:RegistroAnterior", {"sf": vxml.NS_SF}
+    )
+    assert [child.text for child in anterior] == [
+        first.issuer_nif,
+        first.invoice_number,
+        first.invoice_date_text,
+        first.huella,
+    ]
+    chain = second.chain
+    chain.refresh_from_db()
+    assert (chain.head_invoice_number, chain.head_invoice_date_text, chain.last_huella) == (
+        "F-2026-043",
+        second.invoice_date_text,
+        second.huella,
+    )
 
 
 def test_stored_xml_validates_and_its_huella_recomputes_from_the_text(register):
@@ -123,4 +149,22 @@ def test_qr_url_comes_from_the_registered_record(register, settings):
     settings.AEAT_QR_PRODUCTION = True
     assert invoice.qr_url.startswith(
         "https://www2.agenciatributaria.gob.es/wlpl/TIKE-CONT/ValidarQR?"
+    )
+
+
+def test_the_migration_fills_the_head_quote_of_existing_chains_from_their_head(register):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("verifactu.migrations.0007_chain_head_quoted_fields")
+    register()
+    head = register(invoice_number="F-2026-043").record
+    Chain = apps.get_model("verifactu", "Chain")
+    Chain.objects.update(head_invoice_number="", head_invoice_date_text="")  # as before 0007
+    migration.fill_from_head(apps, None)
+    chain = Chain.objects.get()
+    assert (chain.head_invoice_number, chain.head_invoice_date_text) == (
+        "F-2026-043",
+        head.invoice_date_text,
     )

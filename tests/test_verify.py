@@ -154,3 +154,20 @@ def test_a_chain_head_that_does_not_match_is_caught(chain_of_three):
         f"chain {chain.pk}: chain length is 2 but it holds 3 records"
     ]
     verify_fails()
+
+
+def test_a_chain_row_quoting_another_head_is_caught(chain_of_three):
+    """The next record quotes the head's number and date from the chain row: a stale
+    copy there would chain the next record to the wrong predecessor."""
+    chain = fresh_chain(chain_of_three[0])
+    second = chain_of_three[1]
+    chain.head_invoice_number = second.invoice_number
+    chain.save(update_fields=["head_invoice_number"])
+    (report,) = verify_all()
+    last = chain_of_three[2]
+    assert [str(b) for b in report.breaks] == [
+        f"chain {chain.pk}: chain head quotes {second.invoice_number!r} of "
+        f"{last.invoice_date_text!r}, the last record is {last.invoice_number!r} of "
+        f"{last.invoice_date_text!r}"
+    ]
+    verify_fails()

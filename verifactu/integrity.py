@@ -191,6 +191,15 @@ def verify_records(chain: Chain, records: Iterable[BillingRecord]) -> ChainRepor
         chain_break(f"chain head is {chain.head_id}, the last record is {head_id}")
     if last is not None and chain.last_huella != previous.huella:
         chain_break(f"chain last_huella {chain.last_huella!r} is not the last record's huella")
+    if last is not None and (chain.head_invoice_number, chain.head_invoice_date_text) != (
+        previous.numserie,
+        previous.fecha,
+    ):
+        chain_break(
+            f"chain head quotes {chain.head_invoice_number!r} of "
+            f"{chain.head_invoice_date_text!r}, the last record is {previous.numserie!r} "
+            f"of {previous.fecha!r}"
+        )
     return report
 
 

@@ -63,6 +63,10 @@ class Chain(models.Model):
     head = models.ForeignKey(
         "BillingRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # What the next record quotes of the head (RegistroAnterior: the NIF is the chain's and
+    # the huella is last_huella), kept on the row appenders lock so appending reads no record.
+    head_invoice_number = models.CharField(max_length=60, blank=True)
+    head_invoice_date_text = models.CharField(max_length=10, blank=True)
     next_flush_at = models.DateTimeField(null=True, blank=True)
     flush_claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -164,13 +164,18 @@ def apply_due_changes(today: date | None = None) -> int:
     return sum(apply_due_change(t, today) for t in due)
 
 
-def mode_for_new_record(taxpayer: Taxpayer, chain, system, today: date | None = None) -> bool:
+def mode_for_new_record(
+    taxpayer: Taxpayer, chain, system, today: date | None = None, *, reread: bool = True
+) -> bool:
     """Called under the chain lock before a record is stored: True for NO VERI*FACTU.
 
     Applies a due switch first and opens the chain's event log (event 01) if this is the
-    first NO VERI*FACTU record of the installation.
+    first NO VERI*FACTU record of the installation. The mode is reread here unless the
+    caller did so after taking the lock (``reread=False``): a switch commits under the
+    chain's lock, so a mode read before it may be stale.
     """
-    taxpayer.refresh_from_db(fields=["verifactu_mode", "verifactu_until"])
+    if reread:
+        taxpayer.refresh_from_db(fields=["verifactu_mode", "verifactu_until"])
     apply_due_change(taxpayer, today)
     if taxpayer.verifactu_mode != NO_VERIFACTU:
         return False

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from factu.models import Account, Taxpayer
@@ -98,25 +98,18 @@ def lock_chain(
     return chain
 
 
-HEAD_FIELDS = ("id", "issuer_nif", "invoice_number", "invoice_date_text", "huella")
+def previous_record(chain: Chain) -> vxml.PreviousRecord | None:
+    """What the next record of ``chain`` quotes of its head (``RegistroAnterior``).
 
-
-def _previous(chain: Chain) -> tuple[BillingRecord | None, vxml.PreviousRecord | None]:
-    """The chain's last record and what the next one quotes of it (``RegistroAnterior``).
-
-    Only the quoted fields are read: the head's stored XML is not needed to chain after it.
+    Read from the locked chain row itself: appending reads no billing record.
     """
     if chain.head_id is None:
-        return None, None
-    if Chain.head.is_cached(chain):
-        head = chain.head
-    else:
-        head = BillingRecord.objects.only(*HEAD_FIELDS).get(pk=chain.head_id)
-    return head, vxml.PreviousRecord(
-        nif=head.issuer_nif,
-        numserie=head.invoice_number,
-        fecha=head.invoice_date_text,
-        huella=head.huella,
+        return None
+    return vxml.PreviousRecord(
+        nif=chain.issuer_nif,
+        numserie=chain.head_invoice_number,
+        fecha=chain.head_invoice_date_text,
+        huella=chain.last_huella,
     )
 
 
@@ -267,11 +260,19 @@ def facts_of(invoice: FiscalInvoice) -> InvoiceFacts:
     )
 
 
+CHAIN_HEAD_FIELDS = [
+    "length",
+    "head",
+    "last_huella",
+    "head_invoice_number",
+    "head_invoice_date_text",
+]
+
+
 def _store(
     chain: Chain,
     invoice: FiscalInvoice,
     built: vxml.BuiltRecord,
-    head: BillingRecord | None,
     *,
     kind: str,
     record_type: str,
@@ -279,6 +280,7 @@ def _store(
     hashed: dict,
     flags: dict,
     ref_externa: str,
+    mode_read_under_lock: bool = False,
 ) -> BillingRecord:
     problems = vxml.validate_record(built)
     if problems:
@@ -288,15 +290,17 @@ def _store(
         )
     from verifactu.modes import mode_for_new_record
 
-    no_verifactu = mode_for_new_record(invoice.taxpayer, chain, invoice.computer_system)
+    no_verifactu = mode_for_new_record(
+        invoice.taxpayer, chain, invoice.computer_system, reread=not mode_read_under_lock
+    )
     record = BillingRecord.objects.create(
         fiscal_invoice=invoice,
         chain=chain,
         position=chain.length + 1,
-        previous=head,
+        previous_id=chain.head_id,
         kind=kind,
         record_type=record_type,
-        previous_huella=head.huella if head else "",
+        previous_huella=chain.last_huella,
         generated_at_text=generated_at,
         huella=built.huella,
         ref_externa=ref_externa,
@@ -309,7 +313,9 @@ def _store(
     chain.length = record.position
     chain.head = record
     chain.last_huella = record.huella
-    chain.save(update_fields=["length", "head", "last_huella"])
+    chain.head_invoice_number = record.invoice_number
+    chain.head_invoice_date_text = record.invoice_date_text
+    chain.save(update_fields=CHAIN_HEAD_FIELDS)
     chain_id = chain.pk
     if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
         # robust: if the broker is down the record is safe and queued; the beat task
@@ -332,10 +338,15 @@ def append_alta(
     record_type: str = BillingRecord.RecordType.REGISTRATION,
     subsanacion: str | None = None,
     rechazo_previo: str | None = None,
+    mode_read_under_lock: bool = False,
 ) -> BillingRecord:
-    """Append a RegistroAlta for ``invoice`` to the locked ``chain``."""
+    """Append a RegistroAlta for ``invoice`` to the locked ``chain``.
+
+    ``mode_read_under_lock``: the caller already reread ``invoice.taxpayer``'s mode after
+    taking the lock, so it is not read again.
+    """
     facts = facts_of(invoice)
-    head, previous = _previous(chain)
+    previous = previous_record(chain)
     generated_at = format_timestamp(now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = alta_data(
@@ -361,13 +372,13 @@ def append_alta(
         chain,
         invoice,
         built,
-        head,
         kind=BillingRecord.Kind.ALTA,
         record_type=record_type,
         generated_at=generated_at,
         hashed=hashed,
         flags=flags,
         ref_externa=ref,
+        mode_read_under_lock=mode_read_under_lock,
     )
 
 
@@ -379,7 +390,7 @@ def append_anulacion(
     sin_registro_previo: bool = False,
     rechazo_previo: bool = False,
 ) -> BillingRecord:
-    head, previous = _previous(chain)
+    previous = previous_record(chain)
     generated_at = format_timestamp(now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = vxml.AnulacionData(
@@ -407,7 +418,6 @@ def append_anulacion(
         chain,
         invoice,
         built,
-        head,
         kind=BillingRecord.Kind.ANULACION,
         record_type=BillingRecord.RecordType.CANCELLATION,
         generated_at=generated_at,
@@ -421,47 +431,61 @@ def append_anulacion(
 class LatestRegistration:
     invoice_date: date
     invoice_number: str
-    number_taken: bool  # whether the number asked about is already registered
 
 
-def latest_registration(taxpayer: Taxpayer, invoice_number: str = "") -> LatestRegistration | None:
-    """The taxpayer's latest registered invoice, and whether ``invoice_number`` is taken.
+def _latest(registered: QuerySet) -> QuerySet:
+    return registered.order_by("-invoice_date", "-id")  # the index's order: one entry read
 
-    One query: it runs under the chain lock on every registration, and the invoicing pages
-    ask it before issuing to explain the chronology rule in the form.
-    """
-    registered = FiscalInvoice.objects.filter(taxpayer=taxpayer)
+
+def latest_registration(taxpayer: Taxpayer) -> LatestRegistration | None:
+    """The taxpayer's latest registered invoice (the invoicing form explains the rule)."""
     row = (
-        registered.order_by("-invoice_date")
-        .annotate(taken=Exists(registered.filter(invoice_number=invoice_number)))
-        .values_list("invoice_date", "invoice_number", "taken")
+        _latest(FiscalInvoice.objects.filter(taxpayer=taxpayer))
+        .values_list("invoice_date", "invoice_number")
         .first()
     )
     return LatestRegistration(*row) if row else None
 
 
-def _refuse_reused_number_or_earlier_date(taxpayer: Taxpayer, facts: InvoiceFacts) -> None:
-    """Refuse a number the taxpayer already registered, or a date before its last invoice's."""
-    last = latest_registration(taxpayer, facts.invoice_number)
-    if last is None:
-        return
-    if last.number_taken:
-        raise DuplicateInvoice(
-            [Problem("invoice_number", "This number is already registered.", "3000")],
-            f"Invoice {facts.invoice_number} is already registered for {facts.issuer_nif}.",
+def _refresh_mode_and_refuse_an_earlier_date(
+    taxpayer: Taxpayer, invoice: FiscalInvoice, facts: InvoiceFacts
+) -> None:
+    """Under the chain lock, in one query: reread the taxpayer's VERI*FACTU mode (a switch
+    may have committed while this request waited for the lock) and refuse a date before
+    the taxpayer's latest other invoice."""
+    others = _latest(FiscalInvoice.objects.filter(taxpayer=OuterRef("pk")).exclude(pk=invoice.pk))[
+        :1
+    ]
+    mode, until, last_date, last_number = (
+        Taxpayer.objects.filter(pk=taxpayer.pk)
+        .values_list(
+            "verifactu_mode",
+            "verifactu_until",
+            Subquery(others.values("invoice_date")),
+            Subquery(others.values("invoice_number")),
         )
-    if facts.invoice_date < last.invoice_date:
+        .get()
+    )
+    taxpayer.verifactu_mode, taxpayer.verifactu_until = mode, until
+    if last_date is not None and facts.invoice_date < last_date:
         raise RecordRefused(
             [
                 Problem(
                     "invoice_date",
                     f"Must not be earlier than the last registered invoice, "
-                    f"{last.invoice_number} of {last.invoice_date.isoformat()}.",
+                    f"{last_number} of {last_date.isoformat()}.",
                     "chronology",
                 )
             ],
             "The invoice date breaks the chronological order.",
         )
+
+
+def _duplicate(facts: InvoiceFacts) -> DuplicateInvoice:
+    return DuplicateInvoice(
+        [Problem("invoice_number", "This number is already registered.", "3000")],
+        f"Invoice {facts.invoice_number} is already registered for {facts.issuer_nif}.",
+    )
 
 
 @dataclass(frozen=True)
@@ -482,58 +506,74 @@ def register_invoice(
     """Register a new invoice: its FiscalInvoice and its first RegistroAlta, chained.
 
     Raises :class:`RecordRefused` (with every problem) before anything is stored.
+
+    The invoice row is inserted before the chain is locked: its unique number is the
+    database's to guard (a concurrent twin waits on the index, then fails), and every
+    statement taken out of the locked section shortens the queue of a busy chain.
     """
     now = now or timezone.now()
     problems = check_invoice(facts, today=timezone.localdate(now))
     if problems:
         raise RecordRefused(problems, "The invoice breaks AEAT's rules.")
-    with transaction.atomic():
-        chain = lock_chain(account, facts.issuer_nif, facts.issuer_name, system)
-        _refuse_reused_number_or_earlier_date(taxpayer, facts)
-        invoice = FiscalInvoice.objects.create(
-            account=account,
-            taxpayer=taxpayer,
-            computer_system=system,
-            source=source,
-            issuer_nif=facts.issuer_nif,
-            issuer_name=facts.issuer_name,
-            invoice_number=facts.invoice_number,
-            invoice_date=facts.invoice_date,
-            invoice_type=facts.invoice_type,
-            description=facts.description,
-            operation_date=facts.operation_date,
-            issued_by=facts.issued_by,
-            third_party_nif=facts.third_party_nif,
-            third_party_name=facts.third_party_name,
-            regime_types=list(facts.regime_types),
-            reverse_charge=facts.reverse_charge,
-            recipient_nif=facts.recipient_nif,
-            recipient_name=facts.recipient_name,
-            recipient_country=facts.recipient_country,
-            recipient_id_type=facts.recipient_id_type,
-            recipient_id=facts.recipient_id,
-            not_subject_amount_cents=(
-                None if facts.not_subject_amount is None else to_cents(facts.not_subject_amount)
-            ),
-            not_subject_cause=facts.not_subject_cause,
-            breakdown=[line.to_json() for line in facts.breakdown],
-            total_amount_cents=to_cents(facts.total_amount),
-            total_tax_amount_cents=to_cents(facts.total_tax_amount),
-            rectification_type=facts.rectification_type,
-            rectified_invoices=[
-                {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
-                for r in facts.rectified_invoices
-            ],
-            replaced_invoices=[
-                {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
-                for r in facts.replaced_invoices
-            ],
-            rectification_base_cents=(
-                None if facts.rectification_base is None else to_cents(facts.rectification_base)
-            ),
-            rectification_tax_cents=(
-                None if facts.rectification_tax is None else to_cents(facts.rectification_tax)
-            ),
-        )
-        record = append_alta(invoice, chain, now=now)
+    try:
+        with transaction.atomic():
+            invoice = _create_fiscal_invoice(account, taxpayer, system, facts, source)
+            chain = lock_chain(account, facts.issuer_nif, facts.issuer_name, system)
+            _refresh_mode_and_refuse_an_earlier_date(taxpayer, invoice, facts)
+            record = append_alta(invoice, chain, now=now, mode_read_under_lock=True)
+    except IntegrityError:
+        taken = FiscalInvoice.objects.filter(taxpayer=taxpayer, invoice_number=facts.invoice_number)
+        if taken.exists():
+            raise _duplicate(facts) from None
+        raise
     return Registration(invoice, record)
+
+
+def _create_fiscal_invoice(
+    account: Account, taxpayer: Taxpayer, system: ComputerSystem, facts: InvoiceFacts, source: str
+) -> FiscalInvoice:
+    return FiscalInvoice.objects.create(
+        account=account,
+        taxpayer=taxpayer,
+        computer_system=system,
+        source=source,
+        issuer_nif=facts.issuer_nif,
+        issuer_name=facts.issuer_name,
+        invoice_number=facts.invoice_number,
+        invoice_date=facts.invoice_date,
+        invoice_type=facts.invoice_type,
+        description=facts.description,
+        operation_date=facts.operation_date,
+        issued_by=facts.issued_by,
+        third_party_nif=facts.third_party_nif,
+        third_party_name=facts.third_party_name,
+        regime_types=list(facts.regime_types),
+        reverse_charge=facts.reverse_charge,
+        recipient_nif=facts.recipient_nif,
+        recipient_name=facts.recipient_name,
+        recipient_country=facts.recipient_country,
+        recipient_id_type=facts.recipient_id_type,
+        recipient_id=facts.recipient_id,
+        not_subject_amount_cents=(
+            None if facts.not_subject_amount is None else to_cents(facts.not_subject_amount)
+        ),
+        not_subject_cause=facts.not_subject_cause,
+        breakdown=[line.to_json() for line in facts.breakdown],
+        total_amount_cents=to_cents(facts.total_amount),
+        total_tax_amount_cents=to_cents(facts.total_tax_amount),
+        rectification_type=facts.rectification_type,
+        rectified_invoices=[
+            {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
+            for r in facts.rectified_invoices
+        ],
+        replaced_invoices=[
+            {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
+            for r in facts.replaced_invoices
+        ],
+        rectification_base_cents=(
+            None if facts.rectification_base is None else to_cents(facts.rectification_base)
+        ),
+        rectification_tax_cents=(
+            None if facts.rectification_tax is None else to_cents(facts.rectification_tax)
+        ),
+    )
