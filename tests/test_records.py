@@ -8,9 +8,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from lxml import etree
 
+from factu.models import Taxpayer
 from tests.conftest import make_facts
 from verifactu import xml as vxml
-from verifactu.models import BillingRecord, ImmutableRecordError, RecordStatus
+from verifactu.models import BillingRecord, FiscalInvoice, ImmutableRecordError, RecordStatus
 from verifactu.records import DuplicateInvoice, RecordRefused, register_invoice
 
 
@@ -100,7 +101,45 @@ def test_dates_must_not_go_back_before_the_last_registered_invoice(register):
     register()
     with pytest.raises(RecordRefused) as exc:
         register(invoice_number="F-2026-001", invoice_date=date(2026, 3, 1))
-    assert exc.value.problems[0].field == "invoice_date"
+    assert [(p.field, p.code, p.message) for p in exc.value.problems] == [
+        (
+            "invoice_date",
+            "chronology",
+            "Must not be earlier than the last registered invoice, F-2026-042 of 2026-03-13.",
+        )
+    ]
+    # the invoice row inserted before the chain lock went with the refused transaction
+    assert list(FiscalInvoice.objects.values_list("invoice_number", flat=True)) == ["F-2026-042"]
+
+
+def test_an_invoice_of_the_same_day_as_the_last_is_registered(register):
+    register()
+    assert register(invoice_number="F-2026-043").record.position == 2
+
+
+def test_a_refused_duplicate_leaves_the_first_invoice_and_the_chain_as_they_were(register):
+    first = register()
+    with pytest.raises(DuplicateInvoice) as exc:
+        register(invoice_date=date(2026, 3, 20))
+    assert [(p.field, p.code) for p in exc.value.problems] == [("invoice_number", "3000")]
+    assert list(FiscalInvoice.objects.values_list("pk", flat=True)) == [first.invoice.pk]
+    chain = first.record.chain
+    chain.refresh_from_db()
+    assert (chain.length, chain.head_id) == (1, first.record.pk)
+
+
+def test_a_mode_switch_committed_after_the_taxpayer_was_read_applies_to_the_record(
+    register, taxpayer
+):
+    """The request's taxpayer object is stale once a switch commits; the mode is read again
+    under the chain lock, where a switch cannot be half-way."""
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(
+        verifactu_mode=Taxpayer.VerifactuMode.NO_VERIFACTU
+    )
+    assert taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU
+    record = register().record
+    assert record.no_verifactu is True
+    assert taxpayer.verifactu_mode == Taxpayer.VerifactuMode.NO_VERIFACTU
 
 
 def test_hashed_fields_cannot_be_changed_through_the_model(register):
