@@ -121,7 +121,7 @@ def cache_config(name: str, default_dir: Path) -> dict:
     parsed = urlparse(raw)
     if parsed.scheme in ("redis", "rediss"):
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "factu.cache.RedisCache",
             "LOCATION": raw,
             "KEY_PREFIX": "factu",
         }

@@ -173,7 +173,7 @@ print(json.dumps(counts))
 def redis_cache(url: str, prefix: str) -> dict:
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "factu.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
         }

@@ -39,7 +39,9 @@ while not os.path.exists("{go}"):
     time.sleep(0.01)
 """
 
-WRITER = CHILD + """
+WRITER = (
+    CHILD
+    + """
 for i in range({n}):
     register_invoice(
         account=account, taxpayer=taxpayer, system=system, source="api_v1",
@@ -48,6 +50,7 @@ for i in range({n}):
     )
 connections.close_all()
 """
+)
 
 
 @pytest.mark.slow
@@ -100,7 +103,9 @@ def test_concurrent_writers_of_one_taxpayer_make_one_unbroken_chain(
     assert report.ok and report.records == total, report.breaks
 
 
-TWIN = CHILD + """
+TWIN = (
+    CHILD
+    + """
 try:
     register_invoice(
         account=account, taxpayer=taxpayer, system=system, source="api_v1",
@@ -111,6 +116,7 @@ except DuplicateInvoice:
     print("duplicate")
 connections.close_all()
 """
+)
 
 
 @pytest.mark.slow

@@ -126,3 +126,25 @@ def test_error_reports_mask_passwords_inside_urls(settings):
     assert shown["CELERY_BROKER_URL"] == "redis://:********************@redis.internal:6379/0"
     assert shown["CACHES"]["default"]["LOCATION"].startswith("redis://cache:****")
     assert shown["AEAT_ENDPOINT"] == settings.AEAT_ENDPOINT
+
+
+def test_a_redis_cache_url_selects_the_backend_that_shares_its_redis_client(monkeypatch):
+    monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/3")
+    assert env.cache_config("CACHE_URL", Path("/tmp/x"))["BACKEND"] == "factu.cache.RedisCache"
+
+
+@pytest.mark.redis
+def test_the_redis_cache_reuses_one_client_and_still_counts_exactly():
+    import uuid
+
+    from factu.cache import RedisCache
+    from tests.conftest import redis_url
+
+    cache = RedisCache(redis_url(), {"KEY_PREFIX": f"factu-test-{uuid.uuid4().hex[:8]}"})
+    client = cache._cache.get_client()
+    assert cache._cache.get_client(write=True) is client
+    assert cache.add("hits", 0, timeout=60) is True
+    assert [cache.incr("hits") for _ in range(3)] == [1, 2, 3]
+    assert cache.get("hits") == 3
+    assert cache._cache.get_client() is client
+    cache.delete("hits")
