@@ -6,12 +6,15 @@ is fine only when the account has exactly one.
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
 from factu.models import Account, Taxpayer
 from factu.nif import normalize_nif
+from factu.rows import columns, instances
+from verifactu.models import ComputerSystem
 
 
 def one_or_named(queryset: QuerySet, object_id, *, field: str, noun: str) -> Model:
@@ -47,3 +50,46 @@ def account_taxpayer_by_nif(account: Account, nif: str) -> Taxpayer:
     if taxpayer is None:
         raise Http404("No such taxpayer in this account.")
     return taxpayer
+
+
+def account_computer_system(account: Account, system_id, *, field: str) -> ComputerSystem:
+    return one_or_named(
+        ComputerSystem.objects.filter(account=account),
+        system_id,
+        field=field,
+        noun="computer system",
+    )
+
+
+_TAXPAYER_AND_SYSTEM = """
+SELECT {taxpayer_columns}, {system_columns}
+FROM {taxpayer} t, {system} s
+WHERE t.id = %s AND t.account_id = %s AND s.id = %s AND s.account_id = %s
+"""
+
+
+def account_taxpayer_and_system(
+    account: Account, taxpayer_id, system_id, *, taxpayer_field: str, system_field: str
+) -> tuple[Taxpayer, ComputerSystem]:
+    """The taxpayer and the computer system an invoice names, in one query when both ids
+    are given (the hottest write of the API: two lookups were some 15 % of its time under
+    load); otherwise, or when one is not found, each alone, for its own 400 or 404."""
+    if taxpayer_id is not None and system_id is not None:
+        sql = _TAXPAYER_AND_SYSTEM.format(
+            taxpayer_columns=columns(Taxpayer, "t"),
+            system_columns=columns(ComputerSystem, "s"),
+            taxpayer=Taxpayer._meta.db_table,
+            system=ComputerSystem._meta.db_table,
+        )
+        uuid = Taxpayer._meta.pk.get_db_prep_value
+        ids = (taxpayer_id, account.pk, system_id, account.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [uuid(value, connection) for value in ids])
+            row = cursor.fetchone()
+        if row is not None:
+            taxpayer, system = instances(row, Taxpayer, ComputerSystem)
+            return taxpayer, system
+    return (
+        account_taxpayer(account, taxpayer_id, field=taxpayer_field),
+        account_computer_system(account, system_id, field=system_field),
+    )

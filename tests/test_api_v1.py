@@ -193,15 +193,18 @@ def test_a_reused_number_dated_earlier_is_reported_as_the_reused_number(v1):
     assert list(response.json()["errors"]) == ["invoice_number"]
 
 
-def test_the_number_and_date_checks_read_the_taxpayers_invoices_once(v1):
+def statements_of_a_second_registration(v1) -> list[str]:
     register(v1)
     with CaptureQueriesContext(connection) as queries:
         assert register(v1, invoice_number="F-2026-777").status_code == 201
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_number_and_date_checks_read_the_taxpayers_invoices_once(v1):
     reads = [
-        q["sql"]
-        for q in queries.captured_queries
-        if q["sql"].lstrip().startswith("SELECT")
-        and re.search(r'FROM "?verifactu_fiscalinvoice\b', q["sql"])
+        sql
+        for sql in statements_of_a_second_registration(v1)
+        if sql.lstrip().startswith("SELECT") and re.search(r'FROM "?verifactu_fiscalinvoice\b', sql)
     ]
     assert len(reads) == 1, reads
 
@@ -380,6 +383,40 @@ def test_another_accounts_ids_are_404(v1, other_account):
     assert v1.post_json(f"invoices/{invoice_id}/retry", {}).status_code == 404
     assert v1.post_json(f"invoices/{invoice_id}/cancel", {}).status_code == 404
     assert v1.get(f"/api/v1/taxpayers/{foreign_taxpayer.nif}/invoices").status_code == 404
+
+
+def test_a_registration_reads_the_taxpayer_and_the_computer_system_in_one_query(v1):
+    statements = statements_of_a_second_registration(v1)
+    lookups = [
+        sql
+        for sql in statements
+        if re.search(r'FROM "?(factu_taxpayer|verifactu_computersystem)\b', sql)
+        and "verifactu_fiscalinvoice" not in sql  # the chronology check under the lock
+    ]
+    assert len(lookups) == 1, lookups
+    assert len(statements) <= 9, [sql[:60] for sql in statements]
+
+
+def test_the_one_query_lookup_builds_the_same_objects_as_the_orm(
+    account, taxpayer, computer_system
+):
+    from api.tenancy import account_taxpayer_and_system
+    from factu.models import Taxpayer
+    from verifactu.models import ComputerSystem
+
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(verifactu_until=date(2026, 12, 31))
+    found = account_taxpayer_and_system(
+        account, taxpayer.pk, str(computer_system.pk), taxpayer_field="t", system_field="s"
+    )
+    expected = (Taxpayer.objects.get(pk=taxpayer.pk), ComputerSystem.objects.get())
+    for got, orm in zip(found, expected, strict=True):
+        fields = type(orm)._meta.concrete_fields
+        values = {f.attname: getattr(got, f.attname) for f in fields}
+        assert values == {f.attname: getattr(orm, f.attname) for f in fields}
+        assert {type(v) for v in values.values()} == {type(getattr(orm, f.attname)) for f in fields}
+        assert got._state.adding is False and got.get_deferred_fields() == set()
+    assert found[0].verifactu_until == date(2026, 12, 31)
+    assert found[0].created_at.tzinfo is not None
 
 
 def test_invoice_date_today_is_fine_and_tomorrow_is_not(v1):

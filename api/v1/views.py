@@ -14,7 +14,12 @@ from rest_framework.views import APIView
 
 from api import schema as common
 from api.idempotency import IdempotentMixin
-from api.tenancy import account_taxpayer, account_taxpayer_by_nif, one_or_named
+from api.tenancy import (
+    account_computer_system,
+    account_taxpayer,
+    account_taxpayer_and_system,
+    account_taxpayer_by_nif,
+)
 from api.v1 import representations as rep
 from api.v1 import schema as doc
 from api.v1.json import DecimalJSONParser, DecimalJSONRenderer
@@ -67,11 +72,15 @@ class V1View(IdempotentMixin, APIView):
         return account_taxpayer_by_nif(self.account, nif)
 
     def computer_system(self, system_id) -> ComputerSystem:
-        return one_or_named(
-            ComputerSystem.objects.filter(account=self.account),
+        return account_computer_system(self.account, system_id, field="computer_system_id")
+
+    def taxpayer_and_system(self, taxpayer_id, system_id) -> tuple[Taxpayer, ComputerSystem]:
+        return account_taxpayer_and_system(
+            self.account,
+            taxpayer_id,
             system_id,
-            field="computer_system_id",
-            noun="computer system",
+            taxpayer_field="taxpayer_id",
+            system_field="computer_system_id",
         )
 
     def fiscal_invoice(self, invoice_id) -> FiscalInvoice:
@@ -183,8 +192,9 @@ class InvoiceCreateView(V1View):
         serializer = InvoiceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        taxpayer = self.taxpayer(data.get("taxpayer_id"))
-        system = self.computer_system(data.get("computer_system_id"))
+        taxpayer, system = self.taxpayer_and_system(
+            data.get("taxpayer_id"), data.get("computer_system_id")
+        )
         try:
             registration = register_invoice(
                 account=self.account,
