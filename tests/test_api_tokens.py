@@ -180,6 +180,43 @@ def test_a_token_whose_creator_left_the_account_stops_working(client, owner_toke
     _unauthorized(client.get(PING, headers=bearer(raw)), "token_inactive")
 
 
+def test_a_token_whose_creator_was_deleted_or_deactivated_stops_working(
+    client, account, owner, viewer
+):
+    _, deleted_creators = create_token(account, viewer, "Viewer's")
+    _, deactivated_creators = create_token(account, owner, "Owner's")
+    viewer.delete()  # the token stays, created_by SET NULL
+    _unauthorized(client.get(PING, headers=bearer(deleted_creators)), "token_inactive")
+    type(owner).objects.filter(pk=owner.pk).update(is_active=False)
+    _unauthorized(client.get(PING, headers=bearer(deactivated_creators)), "token_inactive")
+
+
+def test_a_role_in_another_account_does_not_lend_itself_to_the_token(
+    client, owner_token, owner, other_account
+):
+    _, raw = owner_token
+    Membership.objects.filter(user=owner).update(account=other_account)
+    _unauthorized(client.get(PING, headers=bearer(raw)), "token_inactive")
+
+
+def test_the_authenticated_token_carries_its_account_creator_and_role(
+    owner_token, owner, account, django_assert_num_queries
+):
+    from api.authentication import token_with_account_creator_and_role
+
+    token, raw = owner_token
+    with django_assert_num_queries(1):
+        found = token_with_account_creator_and_role(hash_token(raw))
+        assert (found.pk, found.account.slug, found.created_by.email, found.role) == (
+            token.pk,
+            account.slug,
+            owner.email,
+            Role.OWNER,
+        )
+    assert found.created_by == owner and found.account == account
+    assert token_with_account_creator_and_role(hash_token("kf_" + "B" * 32)) is None
+
+
 def test_a_session_does_not_authenticate_the_api(client, owner):
     client.force_login(owner)
     _unauthorized(client.get(PING), "token_missing")
