@@ -148,3 +148,33 @@ def test_the_redis_cache_reuses_one_client_and_still_counts_exactly():
     assert cache.get("hits") == 3
     assert cache._cache.get_client() is client
     cache.delete("hits")
+
+
+FROZEN_PROBE = """
+import gc, json
+import factu.wsgi
+from django.urls import get_resolver
+print(json.dumps({"frozen": gc.get_freeze_count(), "urls": get_resolver()._populated,
+                  "young": len(gc.get_objects())}))
+"""
+
+
+def test_a_web_worker_freezes_what_it_builds_at_start_up(tmp_path):
+    """The objects made at start-up (URL patterns included) are frozen for the collector,
+    so its full passes walk only what requests create (see factu/wsgi.py)."""
+    import json
+
+    from tests.processes import child_env
+
+    result = subprocess.run(
+        [sys.executable, "-c", FROZEN_PROBE],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["urls"] is True
+    assert probe["frozen"] > 50_000 and probe["young"] < probe["frozen"] / 10, probe
