@@ -3,8 +3,9 @@
 Each record is built and hashed exactly as ``verifactu.records.append_alta`` does (same
 ``alta_data``, same ``build_alta``, chained to the previous one) but the invoices and records
 are written with ``bulk_create`` in batches instead of one transaction per invoice, so
-10,000 records take seconds, not minutes. The chain's head and length are updated at the end,
-so the chain tail is a real record the write path appends to.
+10,000 records take seconds, not minutes. The chain row follows each inserted record (the
+trigger of verifactu migration 0008), so the chain tail is a real record the write path
+appends to.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def seed_chain(
     from verifactu import xml as vxml
     from verifactu.facts import BreakdownFacts, InvoiceFacts
     from verifactu.huella import format_timestamp
-    from verifactu.models import BillingRecord, Chain, FiscalInvoice
+    from verifactu.models import BillingRecord, FiscalInvoice
     from verifactu.records import alta_data, lock_chain, previous_record
 
     taxpayer, system = tenant.taxpayer, tenant.system
@@ -122,14 +123,7 @@ def seed_chain(
                     data.nif, data.numserie, data.fecha_expedicion, built.huella
                 )
             FiscalInvoice.objects.bulk_create(invoices)
-            BillingRecord.objects.bulk_create(records)
-            Chain.objects.filter(pk=chain.pk).update(
-                length=record.position,
-                head=record,
-                last_huella=record.huella,
-                head_invoice_number=record.invoice_number,
-                head_invoice_date_text=record.invoice_date_text,
-            )
+            BillingRecord.objects.bulk_create(records)  # the chain row follows (trigger)
             length = record.position
         done += size
         if progress:

@@ -41,6 +41,8 @@ def test_appending_quotes_the_head_from_the_locked_chain_row_without_reading_rec
         second = register(invoice_number="F-2026-043").record
     reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
     assert reads and not [sql for sql in reads if 'FROM "verifactu_billingrecord"' in sql]
+    # the insert moves the chain row (the trigger of migration 0008), not a statement of ours
+    assert not [q["sql"] for q in queries if q["sql"].startswith('UPDATE "verifactu_chain"')]
     anterior = etree.fromstring(second.xml.encode()).find(
         "sf:Encadenamiento/sf:RegistroAnterior", {"sf": vxml.NS_SF}
     )
@@ -206,4 +208,25 @@ def test_the_migration_fills_the_head_quote_of_existing_chains_from_their_head(r
     assert (chain.head_invoice_number, chain.head_invoice_date_text) == (
         "F-2026-043",
         head.invoice_date_text,
+    )
+
+
+def test_any_inserted_record_moves_its_chain_row_in_the_database(register):
+    """Even one stored without the engine (as the benchmarks' bulk seeding does)."""
+    first = register().record
+    values = {
+        f.attname: getattr(first, f.attname)
+        for f in BillingRecord._meta.concrete_fields
+        if f.attname not in ("id", "position", "previous_id", "huella", "invoice_number")
+    }
+    second = BillingRecord.objects.create(
+        **values, position=2, previous_id=first.pk, huella="A" * 64, invoice_number="X-2"
+    )
+    chain = first.chain
+    chain.refresh_from_db()
+    assert (chain.length, chain.head_id, chain.last_huella, chain.head_invoice_number) == (
+        2,
+        second.pk,
+        "A" * 64,
+        "X-2",
     )

@@ -260,15 +260,6 @@ def facts_of(invoice: FiscalInvoice) -> InvoiceFacts:
     )
 
 
-CHAIN_HEAD_FIELDS = [
-    "length",
-    "head",
-    "last_huella",
-    "head_invoice_number",
-    "head_invoice_date_text",
-]
-
-
 def _store(
     chain: Chain,
     invoice: FiscalInvoice,
@@ -310,12 +301,13 @@ def _store(
         **hashed,
         **flags,
     )
+    # The insert moved the chain row's head (the trigger of migration 0008): no UPDATE round
+    # trip under the lock. The locked row in memory follows, for a next append.
     chain.length = record.position
     chain.head = record
     chain.last_huella = record.huella
     chain.head_invoice_number = record.invoice_number
     chain.head_invoice_date_text = record.invoice_date_text
-    chain.save(update_fields=CHAIN_HEAD_FIELDS)
     chain_id = chain.pk
     if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
         # robust: if the broker is down the record is safe and queued; the beat task
