@@ -42,6 +42,12 @@ def page():
         yield tab
         context.close()
         browser.close()
+        # Django code the test ran inside Playwright's event loop had connections of that
+        # loop's own context (asgiref locals), which pytest-django never sees: without this,
+        # one stayed open and PostgreSQL refused to drop the test database at the end.
+        from django.db import connections
+
+        connections.close_all()
 
 
 def screenshot(tab, name: str) -> Path:
