@@ -60,8 +60,16 @@ class Chain(models.Model):
     installation_number = models.CharField(max_length=100)
     length = models.PositiveIntegerField(default=0)
     last_huella = models.CharField(max_length=64, blank=True)
+    # No index: nothing looks a chain up by its head, and without one the update that moves
+    # the head at every append (the trigger of migration 0008) is a HOT update, leaving no
+    # dead entries in the chain's indexes.
     head = models.ForeignKey(
-        "BillingRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "BillingRecord",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # What the next record quotes of the head (RegistroAnterior: the NIF is the chain's and
     # the huella is last_huella), kept on the row appenders lock so appending reads no record.

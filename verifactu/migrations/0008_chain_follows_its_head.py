@@ -6,7 +6,8 @@ the inserting statement. Before, the appender sent that ``UPDATE`` itself, one m
 trip while it held the chain's lock, which every other appender of the chain waits for.
 
 As with the immutability trigger (0002, recreated in 0005): a later migration that makes
-SQLite rebuild ``verifactu_billingrecord`` drops this trigger and must call ``create``.
+SQLite rebuild ``verifactu_billingrecord`` drops this trigger and must call ``create``, and
+one that rebuilds ``verifactu_chain`` must ``drop`` it first and ``create`` it after (0009).
 """
 
 from django.db import migrations
