@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 
 from factu.models import Account, Taxpayer
 from factu.nif import normalize_nif
-from factu.rows import columns, instances
+from factu.rows import columns, db_id, instances
 from verifactu.models import ComputerSystem
 
 
@@ -81,10 +81,15 @@ def account_taxpayer_and_system(
             taxpayer=Taxpayer._meta.db_table,
             system=ComputerSystem._meta.db_table,
         )
-        uuid = Taxpayer._meta.pk.get_db_prep_value
-        ids = (taxpayer_id, account.pk, system_id, account.pk)
+        account_id = db_id(Account, account.pk)
+        ids = [
+            db_id(Taxpayer, taxpayer_id),
+            account_id,
+            db_id(ComputerSystem, system_id),
+            account_id,
+        ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [uuid(value, connection) for value in ids])
+            cursor.execute(sql, ids)
             row = cursor.fetchone()
         if row is not None:
             taxpayer, system = instances(row, Taxpayer, ComputerSystem)

@@ -2,8 +2,9 @@
 
 For the few hot paths where one query can replace several lookups the ORM cannot join (rows
 of unrelated tables): :func:`columns` writes the select list of a model, :func:`instances`
-turns the row back into instances, each value through the same database converters the ORM's
-compiler applies (SQLite hands back text for UUIDs, dates and times, integers for booleans).
+turns the row back into instances (:func:`values`: single columns), each value through the
+same database converters the ORM's compiler applies (SQLite hands back text for UUIDs, dates
+and times, integers for booleans).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
-_converters: dict[tuple[str, str, type[Model]], list] = {}
+_converters: dict[tuple[str, str, Field], tuple] = {}
 
 
 def columns(model: type[Model], alias: str) -> str:
@@ -22,16 +23,21 @@ def columns(model: type[Model], alias: str) -> str:
     return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
 
 
-def _field_converters(model: type[Model]) -> list:
-    key = (connection.alias, connection.vendor, model)
+def _converted(value, field: Field):
+    key = (connection.alias, connection.vendor, field)
     if key not in _converters:
-        found = []
-        for field in model._meta.concrete_fields:
-            col = field.get_col(model._meta.db_table)  # a foreign key's is its target's type
-            convert = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            found.append((col, convert))
-        _converters[key] = found
-    return _converters[key]
+        col = field.get_col(field.model._meta.db_table)  # a foreign key's is its target's type
+        convert = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        _converters[key] = (col, convert)
+    col, convert = _converters[key]
+    for converter in convert:
+        value = converter(value, col, connection)
+    return value
+
+
+def values(row: Sequence, *fields: Field) -> list:
+    """The values of ``row``, a column per model field given, as the ORM would read them."""
+    return [_converted(value, field) for value, field in zip(row, fields, strict=True)]
 
 
 def instances(row: Sequence, *models: type[Model]) -> list[Model]:
@@ -39,15 +45,14 @@ def instances(row: Sequence, *models: type[Model]) -> list[Model]:
     built, start = [], 0
     for model in models:
         fields = model._meta.concrete_fields
-        values = []
-        for value, (col, convert) in zip(
-            row[start : start + len(fields)], _field_converters(model), strict=True
-        ):
-            for converter in convert:
-                value = converter(value, col, connection)
-            values.append(value)
-        built.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+        loaded = values(row[start : start + len(fields)], *fields)
+        built.append(model.from_db(connection.alias, [f.attname for f in fields], loaded))
         start += len(fields)
     if start != len(row):
         raise ValueError(f"the row has {len(row)} columns, the models {start}")
     return built
+
+
+def db_id(model: type[Model], value):
+    """``value`` as a parameter for ``model``'s primary key column (SQLite keeps UUIDs as hex)."""
+    return model._meta.pk.get_db_prep_value(value, connection)

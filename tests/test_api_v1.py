@@ -413,7 +413,9 @@ def test_the_one_query_lookup_builds_the_same_objects_as_the_orm(
         fields = type(orm)._meta.concrete_fields
         values = {f.attname: getattr(got, f.attname) for f in fields}
         assert values == {f.attname: getattr(orm, f.attname) for f in fields}
-        assert {type(v) for v in values.values()} == {type(getattr(orm, f.attname)) for f in fields}
+        assert {name: type(value) for name, value in values.items()} == {
+            f.attname: type(getattr(orm, f.attname)) for f in fields
+        }
         assert got._state.adding is False and got.get_deferred_fields() == set()
     assert found[0].verifactu_until == date(2026, 12, 31)
     assert found[0].created_at.tzinfo is not None

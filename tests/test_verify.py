@@ -167,7 +167,7 @@ def test_a_chain_row_quoting_another_head_is_caught(chain_of_three):
     last = chain_of_three[2]
     assert [str(b) for b in report.breaks] == [
         f"chain {chain.pk}: chain head quotes {second.invoice_number!r} of "
-        f"{last.invoice_date_text!r}, the last record is {last.invoice_number!r} of "
-        f"{last.invoice_date_text!r}"
+        f"{last.invoice_date_text!r} ({last.issuer_nif}), the last record is "
+        f"{last.invoice_number!r} of {last.invoice_date_text!r} ({last.issuer_nif})"
     ]
     verify_fails()

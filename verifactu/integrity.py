@@ -191,14 +191,11 @@ def verify_records(chain: Chain, records: Iterable[BillingRecord]) -> ChainRepor
         chain_break(f"chain head is {chain.head_id}, the last record is {head_id}")
     if last is not None and chain.last_huella != previous.huella:
         chain_break(f"chain last_huella {chain.last_huella!r} is not the last record's huella")
-    if last is not None and (chain.head_invoice_number, chain.head_invoice_date_text) != (
-        previous.numserie,
-        previous.fecha,
-    ):
+    quoted = (chain.issuer_nif, chain.head_invoice_number, chain.head_invoice_date_text)
+    if last is not None and quoted != (previous.nif, previous.numserie, previous.fecha):
         chain_break(
-            f"chain head quotes {chain.head_invoice_number!r} of "
-            f"{chain.head_invoice_date_text!r}, the last record is {previous.numserie!r} "
-            f"of {previous.fecha!r}"
+            f"chain head quotes {quoted[1]!r} of {quoted[2]!r} ({quoted[0]}), the last "
+            f"record is {previous.numserie!r} of {previous.fecha!r} ({previous.nif})"
         )
     return report
 

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Account, Taxpayer
+from factu.rows import db_id, values
 from verifactu import xml as vxml
 from verifactu.facts import (
     BreakdownFacts,
@@ -454,10 +455,6 @@ WHERE t.id = %s
 """
 
 
-def _as_date(value: date | str | None) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value  # SQLite: text
-
-
 def _refresh_mode_and_refuse_an_earlier_date(
     taxpayer: Taxpayer, invoice: FiscalInvoice, facts: InvoiceFacts
 ) -> None:
@@ -467,12 +464,19 @@ def _refresh_mode_and_refuse_an_earlier_date(
     sql = _MODE_AND_LATEST_OTHER.format(
         taxpayer=Taxpayer._meta.db_table, invoice=FiscalInvoice._meta.db_table
     )
-    pk = FiscalInvoice._meta.pk.get_db_prep_value
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pk(invoice.pk, connection), pk(taxpayer.pk, connection)])
-        mode, until, last_date, last_number = cursor.fetchone()
-    taxpayer.verifactu_mode, taxpayer.verifactu_until = mode, _as_date(until)
-    last_date = _as_date(last_date)
+        cursor.execute(sql, [db_id(FiscalInvoice, invoice.pk), db_id(Taxpayer, taxpayer.pk)])
+        row = cursor.fetchone()
+    field = Taxpayer._meta.get_field
+    invoice_field = FiscalInvoice._meta.get_field
+    mode, until, last_date, last_number = values(
+        row,
+        field("verifactu_mode"),
+        field("verifactu_until"),
+        invoice_field("invoice_date"),
+        invoice_field("invoice_number"),
+    )
+    taxpayer.verifactu_mode, taxpayer.verifactu_until = mode, until
     if last_date is not None and facts.invoice_date < last_date:
         raise RecordRefused(
             [
