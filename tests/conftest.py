@@ -13,7 +13,7 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
-from django.conf import settings
+from django.db import connection
 
 from factu.models import Account, Membership, Role, Taxpayer, User
 
@@ -41,7 +41,7 @@ def _reachable(url: str, default_port: int) -> bool:
 
 
 def _missing(item) -> str | None:
-    postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    postgres = connection.vendor == "postgresql"
     if item.get_closest_marker("postgres") and not postgres:
         return "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
     if item.get_closest_marker("redis"):
