@@ -150,6 +150,34 @@ def test_the_redis_cache_reuses_one_client_and_still_counts_exactly():
     cache.delete("hits")
 
 
+@pytest.mark.redis
+def test_the_redis_cache_increments_in_one_command_and_never_creates_a_missing_key(
+    monkeypatch,
+):
+    import uuid
+
+    from factu.cache import RedisCache
+    from tests.conftest import redis_url
+
+    cache = RedisCache(redis_url(), {"KEY_PREFIX": f"factu-test-{uuid.uuid4().hex[:8]}"})
+    cache.add("hits", 5, timeout=60)
+    assert cache.incr("hits", 2) == 7  # loads the script
+    client = cache._cache.get_client(write=True)
+    sent = []
+    execute = client.execute_command
+    monkeypatch.setattr(
+        client, "execute_command", lambda *args, **kw: sent.append(args[0]) or execute(*args, **kw)
+    )
+    assert cache.incr("hits") == 8
+    assert sent == ["EVALSHA"]
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("missing")
+    monkeypatch.undo()
+    assert cache.get("missing") is None
+    assert client.ttl(cache.make_key("hits")) > 0  # the increment kept the key's expiry
+    cache.delete("hits")
+
+
 FROZEN_PROBE = """
 import gc, json
 import factu.wsgi
