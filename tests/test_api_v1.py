@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from datetime import date
@@ -13,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.v1.json import DecimalJSONRenderer
+from api.v1.serializers import InvoiceInputSerializer
 from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
 
 D = Decimal
@@ -442,3 +444,44 @@ def test_idempotency_key_replays_the_first_response(v1):
     )
     assert other.status_code == 409
     assert FiscalInvoice.objects.count() == 1
+
+
+class _RebuiltFieldsInput(InvoiceInputSerializer):
+    """DRF's own way: every field rebuilt by a deep copy for each instance."""
+
+    def get_fields(self):
+        return copy.deepcopy(self._declared_fields)
+
+
+INPUT_CASES = [
+    SEED_EXAMPLE,
+    {**SEED_EXAMPLE, "description": "a\x00b", "invoice_date": "2026-02-30"},
+    {**SEED_EXAMPLE, "total_amount": "1.234", "invoice_type": "X9", "regime_types": ["1"]},
+    {**SEED_EXAMPLE, "breakdown": [{"operation_type": "S9", "base_amount": "x"}]},
+    {**SEED_EXAMPLE, "breakdown": [], "recipient_country": "FRA", "reverse_charge": True},
+    {**SEED_EXAMPLE, "rectified_invoices": [{"invoice_number": "", "invoice_date": "x"}]},
+    {"invoice_number": "x" * 61},
+]
+
+
+@pytest.mark.parametrize("case", range(len(INPUT_CASES)))
+def test_copied_input_fields_validate_exactly_like_rebuilt_ones(case):
+    data = loads(body(INPUT_CASES[case]))
+    copied, rebuilt = InvoiceInputSerializer(data=data), _RebuiltFieldsInput(data=data)
+    assert copied.is_valid() == rebuilt.is_valid()
+    assert copied.errors == rebuilt.errors
+    assert copied.validated_data == rebuilt.validated_data
+
+
+def test_each_input_serializer_binds_its_own_fields_and_leaves_the_declared_ones_alone():
+    first = InvoiceInputSerializer(data=loads(body(description="a\x00b")))
+    second = InvoiceInputSerializer(data=loads(body()))
+    assert not first.is_valid() and second.is_valid()
+    for name, field in first.fields.items():
+        assert field is not second.fields[name]
+        assert field.parent is first and second.fields[name].parent is second
+        assert InvoiceInputSerializer._declared_fields[name].parent is None
+    line = first.fields["breakdown"].child
+    assert line is not second.fields["breakdown"].child
+    assert line.fields["base_amount"].parent is line
+    assert first.fields["regime_types"].child.parent is first.fields["regime_types"]
