@@ -61,6 +61,39 @@ def test_appending_quotes_the_head_from_the_locked_chain_row_without_reading_rec
     )
 
 
+def test_the_chain_is_locked_in_one_query_that_builds_it_as_the_orm_does(
+    register, account, taxpayer, computer_system
+):
+    from verifactu.models import Chain
+    from verifactu.records import lock_chain
+
+    register()
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        chain = lock_chain(account, taxpayer.nif, taxpayer.name, computer_system)
+    assert len(queries) == 1
+    assert ("FOR UPDATE" in queries[0]["sql"]) is connection.features.has_select_for_update
+    orm = Chain.objects.get(pk=chain.pk)
+    fields = Chain._meta.concrete_fields
+    assert {f.attname: getattr(chain, f.attname) for f in fields} == {
+        f.attname: getattr(orm, f.attname) for f in fields
+    }
+    assert {f.attname: type(getattr(chain, f.attname)) for f in fields} == {
+        f.attname: type(getattr(orm, f.attname)) for f in fields
+    }
+    assert chain._state.adding is False and chain.head_id is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_chain_is_never_locked_outside_a_transaction(
+    register, account, taxpayer, computer_system
+):
+    from verifactu.records import lock_chain
+
+    register()
+    with pytest.raises(transaction.TransactionManagementError):
+        lock_chain(account, taxpayer.nif, taxpayer.name, computer_system)
+
+
 def test_stored_xml_validates_and_its_huella_recomputes_from_the_text(register):
     register()
     record = register(invoice_number="F-2026-043").record
