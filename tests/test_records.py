@@ -244,6 +244,44 @@ def test_the_migration_fills_the_head_quote_of_existing_chains_from_their_head(r
     )
 
 
+def _indexes(table: str) -> dict[str, dict]:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, table)
+    return {name: info for name, info in found.items() if info["index"]}
+
+
+@pytest.mark.django_db
+def test_a_registration_writes_only_the_indexes_that_queries_use():
+    plain = {
+        table: sorted(
+            tuple(info["columns"])
+            for info in _indexes(table).values()
+            if not info["unique"] and not info["primary_key"]
+        )
+        for table in ("verifactu_billingrecord", "verifactu_fiscalinvoice")
+    }
+    assert plain == {
+        "verifactu_billingrecord": [
+            ("chain_id", "status", "position"),
+            ("fiscal_invoice_id",),
+            ("status",),
+            ("submission_id",),
+        ],
+        "verifactu_fiscalinvoice": [
+            ("account_id",),
+            ("computer_system_id",),
+            ("taxpayer_id", "invoice_date", "id"),
+        ],
+    }
+    if connection.vendor == "postgresql":
+        sql = "SELECT indexdef FROM pg_indexes WHERE indexname = %s"
+    else:
+        sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["record_submission"])
+        assert "WHERE" in cursor.fetchone()[0]  # partial: a new record adds no entry
+
+
 def test_any_inserted_record_moves_its_chain_row_in_the_database(register):
     """Even one stored without the engine (as the benchmarks' bulk seeding does)."""
     first = register().record
