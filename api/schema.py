@@ -133,6 +133,11 @@ ERRORS: dict[int, tuple[str, str, str]] = {
         "unsupported_media_type",
         'Unsupported media type "text/plain" in request.',
     ),
+    422: (
+        "Understood, but not a change this operation may make (the message says which route does).",
+        "unprocessable",
+        "Nothing changes: the corrected data equal the current ones.",
+    ),
     429: (
         "Rate limit exceeded: retry after `Retry-After` seconds.",
         "rate_limited",

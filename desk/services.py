@@ -163,15 +163,16 @@ def desk_summary(account: Account) -> list[TaxpayerSummary]:
 
 
 def actions_for(record: BillingRecord) -> tuple[str, ...]:
-    """The fixes that apply to a fiscal invoice whose latest record is ``record``."""
-    is_alta = record.kind == BillingRecord.Kind.ALTA
-    if record.status == RecordStatus.ERROR:
+    """The fixes that apply to a fiscal invoice whose latest record is ``record``, as
+    :func:`verifactu.corrections.correction_kind` decides; a rejection of the number or the
+    date offers only the cancellation (a new invoice follows it)."""
+    kind = corrections.correction_kind(record)
+    if kind == corrections.RESEND:
         return (REINTENTAR,)
-    if record.status == RecordStatus.REJECTED:
-        # A rejected anulación is fixed by a new anulación (RechazoPrevio=S): "Subsanar".
-        return (SUBSANAR, ANULAR) if is_alta else (SUBSANAR,)
-    if record.status == RecordStatus.ACCEPTED_WITH_ERRORS and is_alta:
-        return (SUBSANAR, ANULAR)
+    if kind == corrections.ANULACION:  # a new anulación (RechazoPrevio=S): "Subsanar"
+        return (SUBSANAR,)
+    if kind == corrections.SUBSANACION:
+        return (ANULAR,) if corrections.needs_new_invoice(record) else (SUBSANAR, ANULAR)
     return ()
 
 
@@ -256,21 +257,35 @@ def _latest(fiscal_invoice: FiscalInvoice) -> BillingRecord | None:
     return fiscal_invoice.records.order_by("-position").first()
 
 
-def subsanar(fiscal_invoice: FiscalInvoice, *, now: datetime | None = None) -> BillingRecord:
-    """A new chained record fixing the latest: after a rejection ``corrections.retry``
-    (Subsanacion=S, RechazoPrevio=X), after acceptance with errors ``corrections.correct``."""
-    latest = _latest(fiscal_invoice)
-    if latest is not None and latest.status == RecordStatus.REJECTED:
+def subsanar(
+    fiscal_invoice: FiscalInvoice,
+    facts=None,
+    *,
+    reason: str = "",
+    user: User | None = None,
+    matches_delivered_invoice: bool = False,
+    now: datetime | None = None,
+) -> BillingRecord:
+    """A new chained record fixing the latest, with corrected ``facts`` or the same data:
+    after a rejected anulación a new one, else a subsanación with the flags
+    :func:`verifactu.corrections.correction_for` decides."""
+    fix = corrections.correction_for(fiscal_invoice)
+    if fix is not None and fix.kind == corrections.ANULACION and facts is None:
         return corrections.retry(fiscal_invoice, now=now)
-    if latest is not None and latest.status == RecordStatus.ACCEPTED_WITH_ERRORS:
-        return corrections.correct(fiscal_invoice, now=now)
-    raise corrections.InvalidCorrection("Nothing to correct in the latest record.")
+    return corrections.subsanar(
+        fiscal_invoice,
+        facts,
+        reason=reason,
+        actor=corrections.Actor(user=user),
+        matches_delivered_invoice=matches_delivered_invoice,
+        now=now,
+    )
 
 
 def reintentar(fiscal_invoice: FiscalInvoice) -> BillingRecord:
     """Resend the same record after a failed submission (back to ``queued``)."""
     latest = _latest(fiscal_invoice)
-    if latest is None or latest.status != RecordStatus.ERROR:
+    if latest is None or corrections.correction_kind(latest) != corrections.RESEND:
         raise corrections.InvalidCorrection("Only a failed record is resent.")
     return corrections.retry(fiscal_invoice)
 
@@ -290,7 +305,12 @@ def anular(
 
 
 # What the engine raises when a fix does not apply; the views and the bulk job report it.
-REFUSALS = (corrections.InvalidCorrection, RecordRefused, invoicing_services.InvalidTransition)
+REFUSALS = (
+    corrections.InvalidCorrection,
+    corrections.CorrectionRefused,
+    RecordRefused,
+    invoicing_services.InvalidTransition,
+)
 
 
 def done_message(record: BillingRecord) -> str:
@@ -324,6 +344,13 @@ def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
     if isinstance(exc, invoicing_services.InvalidTransition):
         return str(exc)
     latest = _latest(fiscal_invoice)
+    if isinstance(exc, corrections.CorrectionRefused):
+        if latest is not None and corrections.needs_new_invoice(latest):
+            return (
+                "La AEAT rechazó el número o la fecha de la factura, que no pueden cambiarse "
+                "en una subsanación: anule la factura y emita una nueva."
+            )
+        return exc.message
     if latest is None:
         return "La factura no tiene ningún registro."
     if corrections.is_cancelled(fiscal_invoice):
@@ -341,12 +368,14 @@ def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
 
 def resubmit_action(record: BillingRecord | None) -> str | None:
     """The fix that sends a fiscal invoice whose latest record is ``record`` to the AEAT
-    again: reintentar after a failed submission, subsanar after a rejection; else None."""
+    again with the same data: reintentar after a failed submission, subsanar after a
+    rejection (not one of the number or date: only a new invoice fixes that); else None."""
     if record is None:
         return None
-    if record.status == RecordStatus.ERROR:
+    kind = corrections.correction_kind(record)
+    if kind == corrections.RESEND:
         return REINTENTAR
-    if record.status == RecordStatus.REJECTED:
+    if record.status == RecordStatus.REJECTED and not corrections.needs_new_invoice(record):
         return SUBSANAR
     return None
 

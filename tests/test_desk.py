@@ -266,7 +266,7 @@ def test_subsanar_a_record_accepted_with_errors_chains_a_plain_correction(
     new = invoice.records.order_by("-position").first()
     assert new.previous_id == warned.pk
     assert new.record_type == BillingRecord.RecordType.CORRECTION
-    assert (new.subsanacion, new.rechazo_previo) == ("S", "")
+    assert (new.subsanacion, new.rechazo_previo) == ("S", "N")
 
 
 def test_reintentar_puts_the_same_record_back_in_the_queue(

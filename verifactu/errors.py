@@ -57,14 +57,16 @@ AEAT_ERRORS: dict[str, str] = {
     # Record rejected (Incorrecto): AEAT did not store it.
     "1100": "Algún dato tiene un valor o un tipo no válido. Revise la factura, corrija el "
     "dato y subsane.",
-    "1104": "El número de la factura (serie y número) no es válido. Corrija la numeración y "
-    "subsane.",
-    "1105": "La fecha de expedición no es válida. Corrija la fecha y subsane.",
+    "1104": "El número de la factura (serie y número) no es válido. El número no puede "
+    "cambiarse en una subsanación: anule esta factura y emita una nueva con un número correcto.",
+    "1105": "La fecha de expedición no es válida. La fecha no puede cambiarse en una "
+    "subsanación: anule esta factura y emita una nueva con la fecha correcta.",
     "1108": "El NIF del emisor de la factura no coincide con el del obligado que presenta. "
     "Revise el contribuyente de la factura y subsane.",
     "1109": "Un NIF de la factura no figura en el censo de la AEAT. Compruebe el NIF y subsane.",
     "1110": "Un NIF de la factura no figura en el censo de la AEAT. Compruebe el NIF y subsane.",
-    "1112": "La fecha de expedición es posterior a hoy. Corrija la fecha y subsane.",
+    "1112": "La fecha de expedición es posterior a hoy. La fecha no puede cambiarse en una "
+    "subsanación: anule esta factura y emita una nueva con la fecha correcta.",
     "1114": "El tipo de rectificativa solo se informa en facturas rectificativas (R1–R5). "
     "Corrija el tipo de factura y subsane.",
     "1115": "Falta el tipo de rectificativa (sustitución o diferencias) en una factura "
@@ -77,15 +79,17 @@ AEAT_ERRORS: dict[str, str] = {
     "Corríjalo y subsane.",
     "1119": "Falta el importe de rectificación en una rectificativa por sustitución. "
     "Corríjalo y subsane.",
-    "1121": "Un NIF de la factura no figura en el censo de la AEAT. Compruebe el NIF del "
-    "cliente y subsane.",
+    "1121": "El NIF del cliente no figura en el censo de la AEAT. Compruebe el NIF; si es "
+    "correcto, subsane enviando al cliente como «no censado» (IDOtro tipo 07).",
     "1123": "El NIF tiene un formato incorrecto. Revise el NIF del cliente o del emisor, "
     "corríjalo y subsane.",
     "1124": "El tipo de IVA no es válido para esa fecha. Corrija el tipo y subsane.",
     "1127": "El tipo de recargo de equivalencia no es válido. Corrija el tipo y subsane.",
-    "1130": "El número de la factura contiene caracteres no permitidos. Corrija la "
-    "numeración y subsane.",
-    "1133": "La fecha de expedición tiene más de 20 años. Corrija la fecha y subsane.",
+    "1130": "El número de la factura contiene caracteres no permitidos. El número no puede "
+    "cambiarse en una subsanación: anule esta factura y emita una nueva con un número sin "
+    "esos caracteres.",
+    "1133": "La fecha de expedición tiene más de 20 años. La fecha no puede cambiarse en una "
+    "subsanación: anule esta factura y emita una nueva con la fecha correcta.",
     "1138": "El indicador de macrodato (facturas de más de 100 millones de euros) no es "
     "coherente con el importe. Corríjalo y subsane.",
     "1139": "El indicador de macrodato (facturas de más de 100 millones de euros) no es "
@@ -101,7 +105,8 @@ AEAT_ERRORS: dict[str, str] = {
     "1150": "Una factura simplificada (F2) no puede superar 3.000 €. Emita una factura "
     "completa o corrija el importe, y subsane.",
     "1152": "La fecha de expedición es anterior al 28-10-2024, antes de que existiera "
-    "VERI*FACTU. Corrija la fecha y subsane.",
+    "VERI*FACTU. La fecha no puede cambiarse en una subsanación: anule esta factura y emita "
+    "una nueva con la fecha correcta.",
     "1153": "Se indicó «rechazo previo» sin marcar la subsanación. Vuelva a subsanar desde "
     "la mesa: Factu marcará ambos indicadores.",
     "1160": "El tipo de recargo de equivalencia no corresponde al tipo de IVA. Corrija los "
@@ -172,8 +177,8 @@ AEAT_ERRORS: dict[str, str] = {
     "2000": "La huella (el código que encadena los registros) no coincide con la que calcula "
     "la AEAT. El registro quedó guardado con errores: subsánelo y, si se repite, "
     "contacte con el soporte de Factu.",
-    "2001": "El NIF del cliente no figura en el censo de la AEAT. Compruebe el NIF del "
-    "cliente, corríjalo y subsane.",
+    "2001": "El NIF del cliente no figura en el censo de la AEAT. Compruebe el NIF; si es "
+    "correcto, subsane enviando al cliente como «no censado» (IDOtro tipo 07).",
     "2002": "La huella del registro anterior tiene una longitud incorrecta. Subsane; " + CONTACTAR,
     "2003": "La huella del registro anterior no coincide con la que tiene la AEAT. Subsane; "
     + CONTACTAR,
@@ -188,6 +193,15 @@ AEAT_ERRORS: dict[str, str] = {
     "2008": "La huella anterior es igual a la del propio registro. Subsane; " + CONTACTAR,
     "2009": "Falta la clave de régimen en una operación con IPSI. Indique el régimen y subsane.",
 }
+
+
+# Rejections a subsanación cannot fix: AEAT identifies an invoice by its number and date,
+# which never change in one. The invoice is cancelled and issued again.
+NEEDS_NEW_INVOICE = frozenset({"1104", "1105", "1112", "1130", "1133", "1152"})
+
+# The recipient's NIF is not in AEAT's census: fix the NIF, or send the recipient as IDOtro
+# type 07 ("no censado", SPEC §6).
+RECIPIENT_NOT_IN_CENSUS = frozenset({"1109", "1110", "1121", "2001"})
 
 
 def describe(code: str | None, description: str = "") -> str:

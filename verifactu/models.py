@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from factu.models import Account, Taxpayer
 
@@ -138,7 +141,16 @@ class FiscalInvoice(models.Model):
     replaced_invoices = models.JSONField(default=list, blank=True)
     rectification_base_cents = models.BigIntegerField(null=True, blank=True)
     rectification_tax_cents = models.BigIntegerField(null=True, blank=True)
+    # The number of the current :class:`FiscalInvoiceVersion`; the fiscal columns above are
+    # that version's facts. Version 1 is the registration; a subsanación with corrected data
+    # makes the next one (the only writer of these columns after creation).
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Not facts of the invoice: who keeps it, where its records go, and bookkeeping.
+    NOT_FACTS = frozenset(
+        {"id", "account", "taxpayer", "computer_system", "source", "version", "created_at"}
+    )
 
     class Meta:
         ordering = ["-invoice_date", "-created_at"]
@@ -178,6 +190,89 @@ class FiscalInvoice(models.Model):
         if alta is None:
             return self.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.NO_VERIFACTU
         return alta.no_verifactu
+
+    @classmethod
+    def fact_fields(cls) -> list[models.Field]:
+        """The columns that hold the invoice's fiscal facts (what a version snapshots)."""
+        return [f for f in cls._meta.concrete_fields if f.name not in cls.NOT_FACTS]
+
+    def facts_snapshot(self) -> dict:
+        """The current fiscal columns, JSON-ready (dates as ISO strings)."""
+        return {f.attname: f.value_from_object(self) for f in self.fact_fields()}
+
+
+class FiscalInvoiceVersion(models.Model):
+    """One immutable version of a fiscal invoice's facts, and why it was made.
+
+    Version 1 is what was registered; each subsanación with corrected data adds the next,
+    linked to the one it replaces, naming who made it (a user, or an API token by its id and
+    label), when, why, and whether the user stated that the invoice as delivered to the
+    client already carried these data. ``record`` is the RegistroAlta that registered it.
+    Version 1 is written when the first correction is made (registration stays one insert).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    fiscal_invoice = models.ForeignKey(
+        FiscalInvoice, on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField()
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    facts = models.JSONField(encoder=DjangoJSONEncoder)
+    record = models.OneToOneField(
+        "BillingRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    matches_delivered_invoice = models.BooleanField(default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    token_id = models.UUIDField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["fiscal_invoice_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_invoice", "number"], name="fiscal_invoice_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=(Q(number=1) & Q(replaces__isnull=True))
+                | (Q(number__gt=1) & Q(replaces__isnull=False)),
+                name="fiscal_invoice_version_replaces_iff_not_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_invoice} v{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ImmutableRecordError("Fiscal invoice versions are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError("Fiscal invoice versions are never deleted.")
+
+    def as_invoice(self) -> FiscalInvoice:
+        """An unsaved fiscal invoice carrying this version's facts (to read them as facts)."""
+        invoice = FiscalInvoice(
+            pk=self.fiscal_invoice_id,
+            account_id=self.fiscal_invoice.account_id,
+            taxpayer_id=self.fiscal_invoice.taxpayer_id,
+            computer_system_id=self.fiscal_invoice.computer_system_id,
+            version=self.number,
+        )
+        for field in FiscalInvoice.fact_fields():
+            if field.attname in self.facts:
+                setattr(invoice, field.attname, field.to_python(self.facts[field.attname]))
+        return invoice
 
 
 class RecordStatus(models.TextChoices):

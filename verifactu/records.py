@@ -576,6 +576,13 @@ def _create_fiscal_invoice(
         taxpayer=taxpayer,
         computer_system=system,
         source=source,
+        **fiscal_columns(facts),
+    )
+
+
+def fiscal_columns(facts: InvoiceFacts) -> dict:
+    """The fiscal invoice's columns holding ``facts`` (:func:`facts_of` reads them back)."""
+    return dict(
         issuer_nif=facts.issuer_nif,
         issuer_name=facts.issuer_name,
         invoice_number=facts.invoice_number,

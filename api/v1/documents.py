@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from factu.models import Taxpayer
 from invoicing import pdf
+from verifactu.corrections import printed_version
 from verifactu.facts import from_cents
 from verifactu.models import FiscalInvoice
 
@@ -25,7 +26,10 @@ def _label(line: dict) -> str:
     return f"IVA {rate.normalize():f} %".replace(".", ",")
 
 
-def document_for_fiscal_invoice(invoice: FiscalInvoice) -> pdf.InvoiceDocument:
+def document_for_fiscal_invoice(registered: FiscalInvoice) -> pdf.InvoiceDocument:
+    """The document of ``registered``, with the facts of the version the client received
+    (:func:`verifactu.corrections.printed_version`); QR and cancellation are the invoice's."""
+    invoice = printed_version(registered)
     groups = tuple(
         pdf.TaxGroup(
             label=_label(line),
@@ -54,11 +58,11 @@ def document_for_fiscal_invoice(invoice: FiscalInvoice) -> pdf.InvoiceDocument:
             tax_id=invoice.recipient_nif or invoice.recipient_id,
             tax_id_label="NIF" if invoice.recipient_nif else "ID",
         )
-    cancelled = invoice.records.filter(kind="anulacion").exists()
+    cancelled = registered.records.filter(kind="anulacion").exists()
     subtotal = sum(g.base_cents for g in groups)
     iva = sum(g.cuota_cents for g in groups)
     recargo = sum(g.recargo_cents for g in groups)
-    taxpayer = invoice.taxpayer
+    taxpayer = registered.taxpayer
     address = ", ".join(p for p in (taxpayer.address, taxpayer.postal_code, taxpayer.city) if p)
     return pdf.InvoiceDocument(
         number=invoice.invoice_number,
@@ -79,7 +83,7 @@ def document_for_fiscal_invoice(invoice: FiscalInvoice) -> pdf.InvoiceDocument:
         title="Factura rectificativa"
         if invoice.invoice_type.startswith("R")
         else ("Factura simplificada" if invoice.invoice_type == "F2" else "Factura"),
-        qr_url=invoice.qr_url,
+        qr_url=registered.qr_url,
         verifactu=taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU,
         cancelled=cancelled,
     )

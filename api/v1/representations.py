@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from verifactu import corrections
 from verifactu.facts import from_cents, rate_from_bp
-from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
+from verifactu.models import BillingRecord, FiscalInvoice, FiscalInvoiceVersion, RecordStatus
 
 AEAT_RECORD_STATUS = {
     RecordStatus.ACCEPTED: "Correcto",
@@ -48,6 +49,18 @@ def latest(invoice: FiscalInvoice) -> BillingRecord:
     return invoice.records.order_by("-position").first()
 
 
+def registered(invoice: FiscalInvoice, alta: BillingRecord) -> dict:
+    """What a POST that chains a RegistroAlta answers (the new alta is the one the QR shows)."""
+    return {
+        "id": invoice.pk,
+        "invoice_number": invoice.invoice_number,
+        "hash": alta.huella,
+        "qr_url": alta.qr_url,
+        "aeat_status": alta.status,
+        "record_type": alta.record_type,
+    }
+
+
 def invoice_summary(invoice: FiscalInvoice, record: BillingRecord | None = None) -> dict:
     record = record or latest(invoice)
     return {
@@ -62,6 +75,54 @@ def invoice_summary(invoice: FiscalInvoice, record: BillingRecord | None = None)
         "aeat_status": record.status,
         "record_type": record.record_type,
         "created_at": invoice.created_at,
+    }
+
+
+def as_input(invoice: FiscalInvoice) -> dict:
+    """The invoice's current facts in the shape of a create body (what a subsanación's
+    body is merged over); empty values are left out, as a caller would leave them."""
+    body = {
+        "invoice_number": invoice.invoice_number,
+        "invoice_date": invoice.invoice_date,
+        "invoice_type": invoice.invoice_type,
+        "description": invoice.description,
+        "operation_date": invoice.operation_date,
+        "issued_by": invoice.issued_by,
+        "third_party_nif": invoice.third_party_nif,
+        "third_party_name": invoice.third_party_name,
+        "regime_types": invoice.regime_types,
+        "reverse_charge": invoice.reverse_charge,
+        "recipient_nif": invoice.recipient_nif,
+        "recipient_name": invoice.recipient_name,
+        "recipient_country": invoice.recipient_country,
+        "recipient_id_type": invoice.recipient_id_type,
+        "recipient_id": invoice.recipient_id,
+        "not_subject_amount": _cents(invoice.not_subject_amount_cents),
+        "not_subject_cause": invoice.not_subject_cause,
+        "breakdown": [
+            {k: v for k, v in breakdown_line(line).items() if v is not None}
+            for line in invoice.breakdown
+        ],
+        "total_amount": from_cents(invoice.total_amount_cents),
+        "total_tax_amount": from_cents(invoice.total_tax_amount_cents),
+        "rectification_type": invoice.rectification_type,
+        "rectified_invoices": invoice.rectified_invoices,
+        "replaced_invoices": invoice.replaced_invoices,
+        "rectification_base": _cents(invoice.rectification_base_cents),
+        "rectification_tax": _cents(invoice.rectification_tax_cents),
+    }
+    return {k: v for k, v in body.items() if v not in (None, "", [])}
+
+
+def version_summary(version: FiscalInvoiceVersion) -> dict:
+    return {
+        "version": version.number,
+        "replaces": version.number - 1 if version.number > 1 else None,
+        "reason": version.reason or None,
+        "matches_delivered_invoice": version.matches_delivered_invoice,
+        "made_by": version.actor_label or None,
+        "created_at": version.created_at,
+        "record_id": version.record_id,
     }
 
 
@@ -107,6 +168,8 @@ def invoice_detail(invoice: FiscalInvoice) -> dict:
         "csv": record.csv or None,
         "record_type": record.record_type,
         "records": [record_summary(r) for r in records],
+        "version": invoice.version,
+        "versions": [version_summary(v) for v in corrections.versions(invoice)],
         "created_at": invoice.created_at,
     }
 

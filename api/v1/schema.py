@@ -150,6 +150,24 @@ def _nullable_text():
     return serializers.CharField(allow_null=True)
 
 
+V1VersionSummary = inline_serializer(
+    "V1VersionSummary",
+    {
+        "version": serializers.IntegerField(help_text="1 is what was registered."),
+        "replaces": serializers.IntegerField(allow_null=True),
+        "reason": _nullable_text(),
+        "matches_delivered_invoice": serializers.BooleanField(),
+        "made_by": serializers.CharField(
+            allow_null=True, help_text="The user's email, or the API token's name."
+        ),
+        "created_at": serializers.DateTimeField(),
+        "record_id": serializers.UUIDField(
+            allow_null=True, help_text="The RegistroAlta that registered this version."
+        ),
+    },
+)
+
+
 V1InvoiceDetail = data(
     "V1InvoiceDetail",
     inline_serializer(
@@ -196,6 +214,10 @@ V1InvoiceDetail = data(
             "csv": _nullable_text(),
             "record_type": record_type(),
             "records": V1RecordSummary.__class__(many=True),
+            "version": serializers.IntegerField(
+                help_text="The current version: the fields above are its facts."
+            ),
+            "versions": V1VersionSummary.__class__(many=True),
             "created_at": serializers.DateTimeField(),
         },
     ),

@@ -212,6 +212,63 @@ class InvoiceInputSerializer(InputSerializer):
         return data
 
 
+# What identifies the invoice and its chain: never changed by a subsanación.
+FIXED_IN_SUBSANACION = ("taxpayer_id", "computer_system_id", "invoice_number", "invoice_date")
+
+
+@extend_schema_serializer(component_name="V1SubsanacionInput")
+class SubsanacionInputSerializer(InvoiceInputSerializer):
+    """POST /api/v1/invoices/{id}/subsanacion: the create body's fiscal fields, each optional
+    (an absent field keeps its value, an array given replaces the whole array), and why.
+
+    Only the shape is checked here; the merged invoice is validated as a create body is.
+    """
+
+    taxpayer_id = None
+    computer_system_id = None
+    invoice_number = None
+    invoice_date = None
+    reason = Text(500, help_text="Why the record is corrected (kept in the invoice's history).")
+    matches_delivered_invoice = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Required (true) to change the recipient's identity or any amount: the "
+        "invoice as delivered to the client already carried the corrected data. Otherwise the "
+        "invoice itself is wrong, and a rectifying invoice (R1–R5) corrects it.",
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name, field in fields.items():
+            if name != "reason":
+                field.required = False
+        return fields
+
+    @property
+    def fiscal_changes(self) -> dict:
+        """The fiscal fields the body gives, as sent (merged over the current ones)."""
+        return {
+            name: self.initial_data[name]
+            for name in self.fields
+            if name in self.initial_data and name not in ("reason", "matches_delivered_invoice")
+        }
+
+    def validate(self, data: dict) -> dict:
+        errors: dict[str, list[str]] = {}
+        for name in FIXED_IN_SUBSANACION:
+            if name in self.initial_data:
+                errors[name] = [
+                    "Never changes in a subsanación: cancel the invoice and register a new one."
+                ]
+        if "breakdown" in self.initial_data:
+            for name in ("total_amount", "total_tax_amount"):
+                if name not in self.initial_data:
+                    errors[name] = ["Required when the breakdown changes."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
 def facts_from(data: dict, taxpayer: Taxpayer) -> InvoiceFacts:
     """Engine facts from a validated POST /api/v1/invoices payload."""
     regimes = tuple(data.get("regime_types") or ())

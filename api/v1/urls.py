@@ -28,5 +28,10 @@ urlpatterns = [
     path("invoices/<uuid:invoice_id>/qr", views.InvoiceQrView.as_view(), name="v1-qr"),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="v1-pdf"),
     path("invoices/<uuid:invoice_id>/retry", views.InvoiceRetryView.as_view(), name="v1-retry"),
+    path(
+        "invoices/<uuid:invoice_id>/subsanacion",
+        views.InvoiceSubsanacionView.as_view(),
+        name="v1-subsanacion",
+    ),
     path("invoices/<uuid:invoice_id>/cancel", views.InvoiceCancelView.as_view(), name="v1-cancel"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db import IntegrityError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
@@ -26,6 +28,7 @@ from api.v1.json import DecimalJSONParser, DecimalJSONRenderer
 from api.v1.serializers import (
     ComputerSystemSerializer,
     InvoiceInputSerializer,
+    SubsanacionInputSerializer,
     TaxpayerSerializer,
     facts_from,
 )
@@ -217,18 +220,10 @@ class InvoiceCreateView(V1View):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        invoice, record = registration.invoice, registration.record
         return Response(
             {
                 "message": "Invoice registered successfully.",
-                "data": {
-                    "id": invoice.pk,
-                    "invoice_number": invoice.invoice_number,
-                    "hash": record.huella,
-                    "qr_url": record.qr_url,  # the new record is the alta the QR shows
-                    "aeat_status": record.status,
-                    "record_type": record.record_type,
-                },
+                "data": rep.registered(registration.invoice, registration.record),
             },
             status=status.HTTP_201_CREATED,
         )
@@ -413,6 +408,83 @@ class InvoiceRetryView(V1View):
                     "hash": record.huella,
                 },
             }
+        )
+
+
+class InvoiceSubsanacionView(V1View):
+    @doc.operation(
+        operation_id="v1_invoice_subsanacion",
+        tags=doc.TAGS_INVOICES,
+        summary="Correct a rejected or accepted-with-errors record (subsanación)",
+        description="Chains a new RegistroAlta (Subsanacion=S; RechazoPrevio=X when AEAT "
+        "holds no earlier record of the invoice, S when it holds one and a later correction "
+        "was rejected, N after acceptance with errors) carrying the corrected data, which "
+        "become a new version of the invoice. The body is the create body's fiscal fields, "
+        "each optional: an absent field keeps its value, an array replaces the whole array, "
+        "and `total_amount` and `total_tax_amount` are required with a new `breakdown`. "
+        "`invoice_number`, `invoice_date`, `taxpayer_id` and `computer_system_id` never "
+        "change (400): an invoice AEAT refused for its number or date is cancelled and "
+        "registered again. Changing the recipient's identity or an amount corrects the "
+        "invoice itself, which only a rectifying invoice may do (422), unless "
+        "`matches_delivered_invoice` is true: the invoice as delivered already carried "
+        "the corrected data. A recipient whose NIF is not in AEAT's census may be sent as "
+        "`recipient_id_type` 07 (no censado) with the same ID without that statement.",
+        request=SubsanacionInputSerializer,
+        responses={201: doc.V1InvoiceRegistered},
+        errors=[*common.BODY, 404, 409, 422],
+        idempotent=True,
+        error_descriptions={
+            409: "Its latest record is queued, being sent, accepted or cancelled; it was "
+            "issued in Factu (correct it there); or the `Idempotency-Key` was reused.",
+            422: "Nothing changes; a change that needs a rectifying invoice without "
+            "`matches_delivered_invoice`; or AEAT refused the number or date.",
+        },
+    )
+    def post(self, request, invoice_id):
+        invoice = self.fiscal_invoice(invoice_id)
+        body = SubsanacionInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if invoice.source == FiscalInvoice.Source.FACTU:
+            return Response(
+                {
+                    "message": "This invoice was issued in Factu: correct it there.",
+                    "errors": {},
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        merged = InvoiceInputSerializer(data={**rep.as_input(invoice), **body.fiscal_changes})
+        merged.is_valid(raise_exception=True)
+        facts = replace(
+            facts_from(merged.validated_data, invoice.taxpayer),
+            issuer_nif=invoice.issuer_nif,
+            issuer_name=invoice.issuer_name,
+        )
+        token = request.auth
+        try:
+            record = corrections.subsanar(
+                invoice,
+                facts,
+                reason=body.validated_data["reason"],
+                actor=corrections.Actor(
+                    user=request.user, token_id=token.pk, token_label=token.name
+                ),
+                matches_delivered_invoice=body.validated_data["matches_delivered_invoice"],
+            )
+        except corrections.InvalidCorrection as exc:
+            return Response({"message": str(exc), "errors": {}}, status=status.HTTP_409_CONFLICT)
+        except corrections.CorrectionRefused as exc:
+            return Response(
+                {
+                    "message": exc.message,
+                    "errors": {exc.field: [exc.message]} if exc.field else {},
+                },
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        except RecordRefused as exc:
+            return Response(problems_body(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"message": "Subsanación registered.", "data": rep.registered(invoice, record)},
+            status=status.HTTP_201_CREATED,
         )
 
 

@@ -1,0 +1,455 @@
+"""Subsanación: correcting a record AEAT rejected or accepted with errors, lawfully.
+
+The flags follow SPEC.md's table (Subsanación / rechazo) in every case, decided in one place
+(:func:`verifactu.corrections.correction_for`); corrected data become a new immutable version
+of the fiscal invoice; the number and the date never change; a change of the recipient's
+identity or of amounts needs the statement that the delivered invoice carried them.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import make_facts
+from tests.test_verifactu_e2e import (  # noqa: F401 - fixtures of the real worker and simulator
+    aeat_env,
+    certs,
+    run_worker,
+    settled,
+    simulator,
+)
+from verifactu import corrections
+from verifactu.models import (
+    BillingRecord,
+    FiscalInvoice,
+    FiscalInvoiceVersion,
+    ImmutableRecordError,
+    RecordStatus,
+)
+
+
+def answer(record: BillingRecord, status: str, code: str = "") -> None:
+    """What the submission worker writes when AEAT answers ``record``."""
+    BillingRecord.objects.filter(pk=record.pk).update(status=status, aeat_error_code=code)
+
+
+def latest(invoice: FiscalInvoice) -> BillingRecord:
+    return invoice.records.order_by("-position").first()
+
+
+def post(api_client, invoice_id, body: dict):
+    return api_client.post(
+        f"/api/v1/invoices/{invoice_id}/subsanacion",
+        json.dumps(body),
+        content_type="application/json",
+    )
+
+
+# -- The one decision: which correction, with which flags ----------------------------------
+
+
+def test_a_rejected_original_is_corrected_with_subsanacion_s_and_rechazo_previo_x(register):
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, "1100")
+    fix = corrections.correction_for(registration.invoice)
+    assert (fix.kind, fix.subsanacion, fix.rechazo_previo) == (corrections.SUBSANACION, "S", "X")
+
+
+def test_an_original_accepted_with_errors_is_corrected_with_s_and_n(register):
+    registration = register()
+    answer(registration.record, RecordStatus.ACCEPTED_WITH_ERRORS, "2005")
+    record = corrections.subsanar(registration.invoice)
+    assert (record.subsanacion, record.rechazo_previo) == ("S", "N")
+    assert "<RechazoPrevio>N</RechazoPrevio>" in record.xml
+
+
+def test_a_rejected_subsanacion_of_an_original_aeat_holds_is_retried_with_s_and_s(register):
+    registration = register()
+    answer(registration.record, RecordStatus.ACCEPTED_WITH_ERRORS, "2001")
+    first_fix = corrections.subsanar(registration.invoice)
+    answer(first_fix, RecordStatus.REJECTED, "1100")
+    again = corrections.retry(registration.invoice)
+    assert (again.subsanacion, again.rechazo_previo) == ("S", "S")
+
+
+def test_a_rejected_subsanacion_of_a_rejected_original_is_retried_with_s_and_x(register):
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, "1100")
+    first_fix = corrections.retry(registration.invoice)
+    answer(first_fix, RecordStatus.REJECTED, "1100")
+    again = corrections.retry(registration.invoice)
+    assert (again.subsanacion, again.rechazo_previo) == ("S", "X")
+
+
+def test_a_failed_submission_is_resent_as_it_is(register):
+    registration = register()
+    answer(registration.record, RecordStatus.ERROR, "20009")
+    fix = corrections.correction_for(registration.invoice)
+    assert fix.kind == corrections.RESEND
+    resent = corrections.retry(registration.invoice)
+    assert resent.pk == registration.record.pk
+    assert resent.status == RecordStatus.QUEUED
+
+
+def test_a_rejected_anulacion_is_followed_by_a_new_one_with_rechazo_previo(register):
+    registration = register()
+    answer(registration.record, RecordStatus.ACCEPTED)
+    cancellation = corrections.cancel(registration.invoice)
+    answer(cancellation, RecordStatus.REJECTED, "1100")
+    fix = corrections.correction_for(registration.invoice)
+    assert (fix.kind, fix.rechazo_previo, fix.sin_registro_previo) == (
+        corrections.ANULACION,
+        "S",
+        "",
+    )
+
+
+@pytest.mark.parametrize("status", [RecordStatus.QUEUED, RecordStatus.ACCEPTED])
+def test_nothing_corrects_a_record_on_its_way_or_accepted(register, status):
+    registration = register()
+    answer(registration.record, status)
+    assert corrections.correction_for(registration.invoice) is None
+    with pytest.raises(corrections.InvalidCorrection):
+        corrections.subsanar(registration.invoice, make_facts(description="Otra"))
+
+
+@pytest.mark.parametrize("code", ["1104", "1105", "1112", "1130", "1133", "1152"])
+def test_a_rejected_number_or_date_is_never_subsanado(register, code):
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, code)
+    assert corrections.correction_for(registration.invoice).needs_new_invoice
+    with pytest.raises(corrections.CorrectionRefused, match="cancel the invoice"):
+        corrections.subsanar(registration.invoice)
+    assert registration.invoice.records.count() == 1
+
+
+# -- Versions ----------------------------------------------------------------------------
+
+
+def test_corrected_data_become_a_new_version_linked_to_the_one_it_replaces(register, owner):
+    registration = register()
+    invoice = registration.invoice
+    answer(registration.record, RecordStatus.REJECTED, "1239")
+    record = corrections.subsanar(
+        invoice,
+        make_facts(recipient_name="Cliente Correcto SA"),
+        reason="Nombre del cliente mal escrito",
+        actor=corrections.Actor(user=owner),
+    )
+    invoice.refresh_from_db()
+    assert invoice.version == 2
+    assert invoice.recipient_name == "Cliente Correcto SA"
+    first, second = corrections.versions(invoice)
+    assert (first.number, first.record_id, first.facts["recipient_name"]) == (
+        1,
+        registration.record.pk,
+        "Cliente SA",
+    )
+    assert (second.replaces_id, second.record_id, second.user, second.reason) == (
+        first.pk,
+        record.pk,
+        owner,
+        "Nombre del cliente mal escrito",
+    )
+    assert second.facts["recipient_name"] == "Cliente Correcto SA"
+    assert "<NombreRazon>Cliente Correcto SA</NombreRazon>" in record.xml
+    assert (record.subsanacion, record.rechazo_previo, record.record_type) == (
+        "S",
+        "X",
+        BillingRecord.RecordType.CORRECTION,
+    )
+
+
+def test_a_version_is_never_changed_nor_deleted(register):
+    registration = register()
+    answer(registration.record, RecordStatus.ACCEPTED_WITH_ERRORS, "2000")
+    corrections.subsanar(registration.invoice, make_facts(description="Otra"), reason="Texto")
+    version = FiscalInvoiceVersion.objects.get(fiscal_invoice=registration.invoice, number=2)
+    version.reason = "edited"
+    with pytest.raises(ImmutableRecordError):
+        version.save()
+    with pytest.raises(ImmutableRecordError):
+        version.delete()
+
+
+def test_an_amount_change_needs_the_statement_that_the_delivered_invoice_carried_it(register):
+    registration = register()
+    answer(registration.record, RecordStatus.ACCEPTED_WITH_ERRORS, "2005")
+    corrected = make_facts(total_amount=Decimal("825.01"))
+    with pytest.raises(corrections.CorrectionRefused, match="rectifying invoice"):
+        corrections.subsanar(registration.invoice, corrected, reason="Total")
+    assert registration.invoice.records.count() == 1
+    assert not FiscalInvoiceVersion.objects.exists()
+    record = corrections.subsanar(
+        registration.invoice, corrected, reason="Total", matches_delivered_invoice=True
+    )
+    assert record.importe_total_text == "825.01"
+
+
+def test_a_census_error_is_fixed_by_sending_the_same_nif_as_no_censado(register):
+    registration = register()
+    answer(registration.record, RecordStatus.ACCEPTED_WITH_ERRORS, "2001")
+    no_censado = make_facts(
+        recipient_nif="", recipient_id="A28045631", recipient_id_type="07", recipient_country="ES"
+    )
+    record = corrections.subsanar(registration.invoice, no_censado, reason="No censado")
+    assert "<IDType>07</IDType>" in record.xml
+
+
+def test_a_correction_that_changes_nothing_is_refused(register):
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, "1100")
+    with pytest.raises(corrections.CorrectionRefused, match="Nothing changes"):
+        corrections.subsanar(registration.invoice, make_facts(), reason="Nada")
+
+
+def test_corrected_data_that_break_aeat_rules_are_refused_before_chaining(register):
+    from verifactu.records import RecordRefused
+
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, "1100")
+    with pytest.raises(RecordRefused):
+        corrections.subsanar(
+            registration.invoice, make_facts(recipient_nif="B00000000"), reason="NIF"
+        )
+    assert registration.invoice.records.count() == 1
+    registration.invoice.refresh_from_db()
+    assert registration.invoice.version == 1
+
+
+# -- The v1 endpoint ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def rejected(register):
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, "1239")
+    return registration.invoice
+
+
+def test_v1_subsanacion_chains_the_corrected_data_and_keeps_the_invoice_id(api_client, rejected):
+    response = post(
+        api_client,
+        rejected.pk,
+        {
+            "reason": "NIF del cliente equivocado",
+            "recipient_nif": "B87654323",
+            "recipient_name": "Otro Cliente SL",
+            "matches_delivered_invoice": True,
+        },
+    )
+    assert response.status_code == 201, response.content
+    data = response.json()["data"]
+    assert data["id"] == str(rejected.pk)
+    assert (data["record_type"], data["aeat_status"]) == ("correction", "queued")
+    record = latest(rejected)
+    assert record.huella == data["hash"]
+    assert (record.subsanacion, record.rechazo_previo) == ("S", "X")
+    assert "<NIF>B87654323</NIF>" in record.xml
+
+    detail = api_client.get(f"/api/v1/invoices/{rejected.pk}").json()["data"]
+    assert (detail["recipient_nif"], detail["version"]) == ("B87654323", 2)
+    assert [(v["version"], v["reason"], v["made_by"]) for v in detail["versions"]] == [
+        (1, None, None),
+        (2, "NIF del cliente equivocado", "Token de API «tests»"),
+    ]
+    listed = api_client.get("/api/v1/taxpayers/B87654323/invoices").json()["data"]
+    assert [row["id"] for row in listed] == [str(rejected.pk)]
+
+
+def test_v1_subsanacion_of_an_amount_without_the_statement_is_422(api_client, rejected):
+    response = post(
+        api_client,
+        rejected.pk,
+        {
+            "reason": "Importe",
+            "breakdown": [
+                {"operation_type": "S1", "base_amount": 600, "tax_rate": 21, "tax_amount": 126}
+            ],
+            "total_amount": 726,
+            "total_tax_amount": 126,
+        },
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert "rectifying invoice" in body["message"]
+    assert "matches_delivered_invoice" in body["errors"]
+    assert rejected.records.count() == 1
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"reason": "x", "invoice_number": "F-9"}, "invoice_number"),
+        ({"reason": "x", "invoice_date": "2026-03-14"}, "invoice_date"),
+        (
+            {"reason": "x", "breakdown": [{"operation_type": "E1", "base_amount": 1}]},
+            "total_amount",
+        ),
+        ({"description": "Sin motivo"}, "reason"),
+        ({"reason": "x", "recipient_nif": "B00000001"}, "recipient_nif"),
+    ],
+)
+def test_v1_subsanacion_bad_input_is_400_by_field(api_client, rejected, body, field):
+    response = post(api_client, rejected.pk, body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert rejected.records.count() == 1
+
+
+def test_v1_subsanacion_that_changes_nothing_is_422(api_client, rejected):
+    response = post(
+        api_client, rejected.pk, {"reason": "Nada", "description": "Mantenimiento mensual"}
+    )
+    assert response.status_code == 422
+    assert "Nothing changes" in response.json()["message"]
+
+
+def test_v1_subsanacion_is_409_while_queued_accepted_or_cancelled(api_client, register):
+    queued = register(invoice_number="Q-1").invoice
+    accepted = register(invoice_number="Q-2")
+    answer(accepted.record, RecordStatus.ACCEPTED)
+    cancelled = register(invoice_number="Q-3")
+    answer(cancelled.record, RecordStatus.ACCEPTED)
+    corrections.cancel(cancelled.invoice)
+    for invoice in (queued, accepted.invoice, cancelled.invoice):
+        response = post(api_client, invoice.pk, {"reason": "x", "description": "Otra"})
+        assert response.status_code == 409, invoice.invoice_number
+
+
+def test_v1_subsanacion_of_another_accounts_invoice_is_404(api_client, other_account, db):
+    from factu.models import Taxpayer
+    from verifactu.models import ComputerSystem
+    from verifactu.records import register_invoice
+
+    theirs = register_invoice(
+        account=other_account,
+        taxpayer=Taxpayer.objects.get(account=other_account),
+        system=ComputerSystem.objects.create(
+            account=other_account,
+            producer_name="P",
+            producer_nif="B87654323",
+            name="P",
+            system_id="PP",
+            version="1",
+            installation_number="X-1",
+        ),
+        facts=make_facts(issuer_nif="A28045631", issuer_name="Cliente Ajeno SA"),
+        source="api_v1",
+    )
+    answer(theirs.record, RecordStatus.REJECTED, "1100")
+    response = post(api_client, theirs.invoice.pk, {"reason": "x", "description": "Otra"})
+    assert response.status_code == 404
+    assert theirs.invoice.records.count() == 1
+
+
+def test_the_retry_endpoint_keeps_its_contract(api_client, rejected):
+    response = api_client.post(f"/api/v1/invoices/{rejected.pk}/retry")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["aeat_status"], data["record_type"]) == ("queued", "correction")
+
+
+# -- The PDF a client holds --------------------------------------------------------------
+
+
+def test_the_pdf_keeps_the_issued_data_unless_the_client_already_had_the_corrected_ones(
+    register,
+):
+    from api.v1.documents import document_for_fiscal_invoice
+
+    registration = register()
+    invoice = registration.invoice
+    answer(registration.record, RecordStatus.REJECTED, "1239")
+    first_fix = corrections.subsanar(
+        invoice, make_facts(description="Mantenimiento de marzo"), reason="Descripción"
+    )
+    invoice.refresh_from_db()
+    assert document_for_fiscal_invoice(invoice).lines[0].description == "Mantenimiento mensual"
+
+    answer(first_fix, RecordStatus.REJECTED, "1239")
+    corrections.subsanar(
+        invoice,
+        make_facts(description="Mantenimiento de marzo", recipient_name="Cliente Bien SA"),
+        reason="Nombre",
+        matches_delivered_invoice=True,
+    )
+    invoice.refresh_from_db()
+    document = document_for_fiscal_invoice(invoice)
+    assert document.client.name == "Cliente Bien SA"
+    assert document.lines[0].description == "Mantenimiento de marzo"
+
+
+# -- Against the AEAT simulator, with a real worker -----------------------------------------
+
+
+@pytest.fixture
+def e2e(run_worker, simulator):  # noqa: F811 - the imported fixtures
+    run_worker()
+    return simulator
+
+
+@pytest.mark.slow
+def test_a_data_rejection_is_corrected_through_the_api_and_accepted(e2e, register, api_client):
+    e2e.reject("F-2026-042", 1239)
+    registration = register()
+    [rejected] = settled([registration.record])
+    assert (rejected.status, rejected.aeat_error_code) == (RecordStatus.REJECTED, "1239")
+    e2e.configure(reject={})
+    response = post(
+        api_client,
+        registration.invoice.pk,
+        {
+            "reason": "El cliente era otra sociedad",
+            "recipient_nif": "B87654323",
+            "recipient_name": "Otro Cliente SL",
+            "matches_delivered_invoice": True,
+        },
+    )
+    assert response.status_code == 201, response.content
+    fix = latest(registration.invoice)
+    assert (fix.subsanacion, fix.rechazo_previo) == ("S", "X")
+    [accepted] = settled([fix])
+    assert accepted.status == RecordStatus.ACCEPTED
+    assert "<NIF>B87654323</NIF>" in accepted.submission.request_xml
+
+
+@pytest.mark.slow
+def test_accepted_with_errors_2005_is_corrected_with_new_totals_and_accepted(e2e, register):
+    e2e.reject("F-2026-042", 2005)
+    registration = register()
+    [warned] = settled([registration.record])
+    assert warned.status == RecordStatus.ACCEPTED_WITH_ERRORS
+    e2e.configure(reject={})
+    corrected = make_facts(
+        breakdown=make_facts().breakdown[:1],
+        total_amount=Decimal("605.00"),
+        total_tax_amount=Decimal("105.00"),
+    )
+    fix = corrections.subsanar(
+        registration.invoice, corrected, reason="Totales", matches_delivered_invoice=True
+    )
+    assert (fix.subsanacion, fix.rechazo_previo, fix.importe_total_text) == ("S", "N", "605.00")
+    [accepted] = settled([fix])
+    assert accepted.status == RecordStatus.ACCEPTED
+    held = [r for r in e2e.snapshot()["records"] if r["num_serie"] == "F-2026-042"]
+    assert len(held) == 1
+
+
+@pytest.mark.slow
+def test_a_rejected_subsanacion_is_retried_with_the_flags_of_what_aeat_holds(e2e, register):
+    e2e.reject("HELD-1", 2001)
+    e2e.reject("GONE-1", 1100)
+    held = register(invoice_number="HELD-1")
+    gone = register(invoice_number="GONE-1")
+    settled([held.record, gone.record])
+    e2e.configure(reject={"HELD-1": 1100, "GONE-1": 1100})
+    first = [corrections.subsanar(held.invoice), corrections.retry(gone.invoice)]
+    assert {r.status for r in settled(first)} == {RecordStatus.REJECTED}
+    e2e.configure(reject={})
+    again = [corrections.retry(held.invoice), corrections.retry(gone.invoice)]
+    assert [(r.subsanacion, r.rechazo_previo) for r in again] == [("S", "S"), ("S", "X")]
+    assert {r.status for r in settled(again)} == {RecordStatus.ACCEPTED}
