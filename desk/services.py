@@ -9,18 +9,20 @@ to :func:`invoicing.services.cancel_invoice`, so that the invoice is marked canc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, Min, OuterRef, QuerySet
 from django.utils import timezone
 
 from factu.models import Account, Taxpayer, User
+from factu.nif import normalize_nif
 from invoicing import services as invoicing_services
 from verifactu import corrections
-from verifactu.errors import describe
+from verifactu.errors import RECIPIENT_NOT_IN_CENSUS, describe
+from verifactu.facts import BreakdownFacts, InvoiceFacts, from_cents
 from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
-from verifactu.records import RecordRefused
+from verifactu.records import RecordRefused, facts_of
 
 NEEDS_ACTION = (
     RecordStatus.REJECTED,
@@ -34,9 +36,15 @@ RESUBMITTABLE = (RecordStatus.ERROR, RecordStatus.REJECTED)
 
 # The fixes, by key: what the button says.
 SUBSANAR = "subsanar"
+CORREGIR = "corregir"
 REINTENTAR = "reintentar"
 ANULAR = "anular"
-ACTION_LABELS = {SUBSANAR: "Subsanar", REINTENTAR: "Reintentar", ANULAR: "Anular"}
+ACTION_LABELS = {
+    SUBSANAR: "Subsanar",
+    CORREGIR: "Corregir datos",
+    REINTENTAR: "Reintentar",
+    ANULAR: "Anular",
+}
 
 STATUS_TONES = {
     RecordStatus.QUEUED: "pending",
@@ -172,7 +180,9 @@ def actions_for(record: BillingRecord) -> tuple[str, ...]:
     if kind == corrections.ANULACION:  # a new anulación (RechazoPrevio=S): "Subsanar"
         return (SUBSANAR,)
     if kind == corrections.SUBSANACION:
-        return (ANULAR,) if corrections.needs_new_invoice(record) else (SUBSANAR, ANULAR)
+        if corrections.needs_new_invoice(record):
+            return (ANULAR,)
+        return (SUBSANAR, CORREGIR, ANULAR)
     return ()
 
 
@@ -282,6 +292,97 @@ def subsanar(
     )
 
 
+def correction_initial(fiscal_invoice: FiscalInvoice) -> tuple[dict, list[dict]]:
+    """The correction form's starting values: the invoice's current version, in cents and
+    basis points (the form's fields show them as a person writes them)."""
+    fi = fiscal_invoice
+    data = {
+        "description": fi.description,
+        "recipient_name": fi.recipient_name,
+        "recipient_nif": fi.recipient_nif,
+        "recipient_id_type": fi.recipient_id_type,
+        "recipient_id": fi.recipient_id,
+        "recipient_country": fi.recipient_country,
+        "total_amount": fi.total_amount_cents,
+        "total_tax_amount": fi.total_tax_amount_cents,
+    }
+    lines = [
+        {
+            "tax_type": line["tax_type"],
+            "regime_type": line.get("regime_type") or "",
+            "operation_type": line["operation_type"],
+            "base": line["base_cents"],
+            "rate": line.get("rate_bp"),
+            "tax": line.get("tax_cents"),
+            "surcharge_rate": line.get("surcharge_rate_bp"),
+            "surcharge": line.get("surcharge_cents"),
+        }
+        for line in fi.breakdown
+    ]
+    return data, lines
+
+
+def _cents(value: int | None):
+    return None if value is None else from_cents(value)
+
+
+def corrected_facts(fiscal_invoice: FiscalInvoice, data: dict, lines: list[dict]) -> InvoiceFacts:
+    """The invoice's facts with the correction form's cleaned ``data`` and breakdown
+    ``lines``; what the form does not show keeps its value. «No censado» sends the
+    recipient's NIF as IDOtro type 07 (SPEC §6)."""
+    nif = normalize_nif(data["recipient_nif"] or "")
+    id_type, foreign_id = data["recipient_id_type"] or "", data["recipient_id"] or ""
+    country = (data["recipient_country"] or "").upper()
+    if data.get("no_censado") and nif:
+        nif, id_type, foreign_id, country = "", "07", nif, country or "ES"
+    return replace(
+        facts_of(fiscal_invoice),
+        description=data["description"],
+        recipient_name=data["recipient_name"] or "",
+        recipient_nif=nif,
+        recipient_id_type=id_type if foreign_id else "",
+        recipient_id=foreign_id,
+        recipient_country=country if foreign_id else "",
+        breakdown=tuple(
+            BreakdownFacts(
+                tax_type=line["tax_type"],
+                regime_type=line["regime_type"] or None,
+                operation_type=line["operation_type"],
+                base_amount=from_cents(line["base"]),
+                tax_rate=_cents(line["rate"]),
+                tax_amount=_cents(line["tax"]),
+                surcharge_rate=_cents(line["surcharge_rate"]),
+                surcharge_amount=_cents(line["surcharge"]),
+            )
+            for line in lines
+        ),
+        total_amount=from_cents(data["total_amount"]),
+        total_tax_amount=from_cents(data["total_tax_amount"]),
+    )
+
+
+# Why a correction was refused, in the desk's words (the engine's are the API's, in English).
+CORRECTION_REFUSALS = {
+    corrections.CorrectionRefused.NEEDS_NEW_INVOICE: (
+        "La AEAT rechazó el número o la fecha de la factura, que no pueden cambiarse en una "
+        "subsanación: anule la factura y emita una nueva."
+    ),
+    corrections.CorrectionRefused.IDENTITY: (
+        "El número, la fecha y el emisor no cambian en una subsanación: anule la factura y "
+        "emita una nueva."
+    ),
+    corrections.CorrectionRefused.NOTHING_CHANGED: (
+        "No ha cambiado ningún dato: para reenviar los mismos datos use «Subsanar» en la mesa."
+    ),
+    corrections.CorrectionRefused.NO_REASON: "Indique el motivo de la corrección.",
+    corrections.CorrectionRefused.NEEDS_RECTIFICATIVA: (
+        "Cambiar importes o la identidad del cliente corrige la factura, no solo su registro: "
+        "emita una factura rectificativa, o marque que la factura entregada al cliente ya "
+        "llevaba estos datos."
+    ),
+}
+
+
 def reintentar(fiscal_invoice: FiscalInvoice) -> BillingRecord:
     """Resend the same record after a failed submission (back to ``queued``)."""
     latest = _latest(fiscal_invoice)
@@ -331,6 +432,29 @@ def done_message(record: BillingRecord) -> str:
     return f"el registro n.º {record.position} vuelve a la cola para reenviarse a la AEAT."
 
 
+def explain(record: BillingRecord | None) -> str:
+    """What AEAT said of ``record``, in plain Spanish with the fix (empty when nothing)."""
+    return _explanation(record) if record is not None else ""
+
+
+def census_error(record: BillingRecord | None) -> bool:
+    """AEAT did not find the recipient's NIF in its census: «no censado» may fix it."""
+    return record is not None and record.aeat_error_code in RECIPIENT_NOT_IN_CENSUS
+
+
+def problem_texts(exc: Exception, label=lambda field: field) -> list[str]:
+    """The AEAT rules the corrected data break, one Spanish line each, the field named by
+    ``label`` (the form's words for the engine's field path)."""
+    if not isinstance(exc, RecordRefused):
+        return []
+    return [
+        f"{label(p.field)}: {describe(p.code, p.message)} (AEAT {p.code})"
+        if p.code and p.code.isdigit()
+        else f"{label(p.field)}: {p.message}"
+        for p in exc.problems
+    ]
+
+
 def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
     """Why a fix was refused, in Spanish for the accountant."""
     if isinstance(exc, RecordRefused):
@@ -345,12 +469,7 @@ def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
         return str(exc)
     latest = _latest(fiscal_invoice)
     if isinstance(exc, corrections.CorrectionRefused):
-        if latest is not None and corrections.needs_new_invoice(latest):
-            return (
-                "La AEAT rechazó el número o la fecha de la factura, que no pueden cambiarse "
-                "en una subsanación: anule la factura y emita una nueva."
-            )
-        return exc.message
+        return CORRECTION_REFUSALS.get(exc.code, exc.message)
     if latest is None:
         return "La factura no tiene ningún registro."
     if corrections.is_cancelled(fiscal_invoice):

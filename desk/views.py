@@ -12,7 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from desk import overview, resubmission, services
+from desk.forms import BreakdownFormSet, CorrectionForm, field_label
 from factu.access import account_view, require_write, taxpayer_or_404
+from verifactu import corrections
 from verifactu.models import FiscalInvoice
 
 INBOX_LIMIT = 200
@@ -123,6 +125,74 @@ def subsanar(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
 @account_view(write=True)
 def reintentar(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
     return _fix(request, fiscal_invoice_id, services.reintentar)
+
+
+# On an invoice issued in Factu only these can change here: its amounts and its client are
+# the invoice's own, corrected by a rectificativa.
+FACTU_CORRECTABLE = ("no_censado", "reason")
+
+
+@account_view(write=True)
+def corregir(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
+    """GET shows the record's data to correct; POST chains the subsanación with them."""
+    require_write(request)
+    fiscal_invoice = _fiscal_invoice_or_404(request, fiscal_invoice_id)
+    fix = corrections.correction_for(fiscal_invoice)
+    invoice = services.factu_invoice_of(fiscal_invoice)
+    initial, lines = services.correction_initial(fiscal_invoice)
+    bound = request.method == "POST"
+    form = CorrectionForm(request.POST if bound else None, initial=initial)
+    formset = BreakdownFormSet(request.POST if bound else None, initial=lines, prefix="linea")
+    if invoice is not None:
+        for name, field in form.fields.items():
+            field.disabled = name not in FACTU_CORRECTABLE
+        for line_form in formset.forms:
+            for field in line_form.fields.values():
+                field.disabled = True
+    refusal = ""
+    problems: list[str] = []
+    if bound and form.is_valid() and formset.is_valid():
+        lines = [f.cleaned_data for f in formset.forms if not formset._should_delete_form(f)]
+        data = form.cleaned_data
+        try:
+            record = services.subsanar(
+                fiscal_invoice,
+                services.corrected_facts(fiscal_invoice, data, lines),
+                reason=data["reason"],
+                user=request.user,
+                matches_delivered_invoice=data["matches_delivered_invoice"],
+            )
+        except corrections.CorrectionRefused as exc:
+            refusal = services.refusal_reason(exc, fiscal_invoice)
+            if exc.field in form.fields:
+                form.add_error(exc.field, refusal)
+                refusal = ""
+        except REFUSALS as exc:
+            problems = services.problem_texts(exc, field_label) or [
+                services.refusal_reason(exc, fiscal_invoice)
+            ]
+        else:
+            messages.success(request, _done_message(fiscal_invoice.invoice_number, record))
+            return _back(request)
+    return render(
+        request,
+        "desk/correct.html",
+        {
+            "object": fiscal_invoice,
+            "fix": fix,
+            "latest": fiscal_invoice.latest_record,
+            "explanation": services.explain(fiscal_invoice.latest_record),
+            "invoice": invoice,
+            "invoice_url": _invoice_url(request, invoice),
+            "form": form,
+            "formset": formset,
+            "refusal": refusal,
+            "problems": problems,
+            "census_error": services.census_error(fiscal_invoice.latest_record),
+            "next": _safe_next(request, request.POST.get("next") or request.GET.get("next", "")),
+        },
+        status=400 if bound else 200,
+    )
 
 
 @account_view(write=True)

@@ -121,10 +121,13 @@ class ScaledDecimalField(forms.CharField):
         return value
 
     def to_python(self, value):
-        text = super().to_python(value)
-        if text in self.empty_values:
-            return None
-        number = parse_decimal(text, self.places)
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value  # already scaled: the initial value of a disabled field
+        else:
+            text = super().to_python(value)
+            if text in self.empty_values:
+                return None
+            number = parse_decimal(text, self.places)
         if self.minimum is not None and number < self.minimum:
             raise ValidationError(
                 f"No puede ser menor que {format_decimal(self.minimum, self.places)}."

@@ -193,10 +193,10 @@ def test_inbox_lists_what_needs_action_newest_first_with_the_explanation(
     rej = by_number["A-rej"]
     assert (rej.code, rej.aeat_description) == ("1124", "TipoImpositivo no permitido")
     assert rej.explanation == AEAT_ERRORS["1124"]
-    assert rej.actions == ("subsanar", "anular")
+    assert rej.actions == ("subsanar", "corregir", "anular")
     assert by_number["A-err"].actions == ("reintentar",)
     assert "reintente" in by_number["A-err"].explanation
-    assert by_number["B-warn"].actions == ("subsanar", "anular")
+    assert by_number["B-warn"].actions == ("subsanar", "corregir", "anular")
     assert by_number["B-warn"].explanation == AEAT_ERRORS["2000"]
     only_second = services.inbox(account, taxpayer=second_taxpayer)
     assert [i.fiscal_invoice.invoice_number for i in only_second] == ["B-warn"]

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.browser import page  # noqa: F401 - the fixture
 from tests.conftest import make_facts
 from tests.test_verifactu_e2e import (  # noqa: F401 - fixtures of the real worker and simulator
     aeat_env,
@@ -453,3 +454,174 @@ def test_a_rejected_subsanacion_is_retried_with_the_flags_of_what_aeat_holds(e2e
     again = [corrections.retry(held.invoice), corrections.retry(gone.invoice)]
     assert [(r.subsanacion, r.rechazo_previo) for r in again] == [("S", "S"), ("S", "X")]
     assert {r.status for r in settled(again)} == {RecordStatus.ACCEPTED}
+
+
+# -- The desk's correction page -----------------------------------------------------------
+
+
+def correct_url(account, invoice) -> str:
+    return f"/c/{account.slug}/mesa/{invoice.pk}/corregir/"
+
+
+def form_data(invoice: FiscalInvoice, **changes) -> dict:
+    """What the correction page posts when a person changes ``changes`` and nothing else."""
+    from desk import services
+
+    initial, lines = services.correction_initial(invoice)
+    form = {**{k: "" if v is None else v for k, v in initial.items()}}
+    form["total_amount"] = "825,00"
+    form["total_tax_amount"] = "125,00"
+    form.update({"linea-TOTAL_FORMS": len(lines), "linea-INITIAL_FORMS": len(lines)})
+    form.update({"linea-MIN_NUM_FORMS": 1, "linea-MAX_NUM_FORMS": 12})
+    shown = (
+        {"base": "500,00", "rate": "21,00", "tax": "105,00"},
+        {
+            "base": "200,00",
+            "rate": "10,00",
+            "tax": "20,00",
+        },
+    )
+    for i, (line, text) in enumerate(zip(lines, shown, strict=True)):
+        for name in ("tax_type", "regime_type", "operation_type"):
+            form[f"linea-{i}-{name}"] = line[name]
+        for name, value in text.items():
+            form[f"linea-{i}-{name}"] = value
+    form.update(changes)
+    return form
+
+
+def test_the_desk_offers_to_correct_the_data_of_a_rejected_record(login, owner, account, rejected):
+    desk = login(owner).get(f"/c/{account.slug}/mesa/").content.decode()
+    assert correct_url(account, rejected) in desk
+    form = login(owner).get(correct_url(account, rejected))
+    assert form.status_code == 200
+    text = form.content.decode()
+    assert "RechazoPrevio=X" in text and 'value="Cliente SA"' in text
+
+
+def test_the_desk_corrects_a_rejected_record_with_the_data_typed(login, owner, account, rejected):
+    client = login(owner)
+    response = client.post(
+        correct_url(account, rejected),
+        form_data(
+            rejected,
+            recipient_nif="B87654323",
+            recipient_name="Otro Cliente SL",
+            reason="El cliente era otra sociedad",
+            matches_delivered_invoice="on",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    record = latest(rejected)
+    assert (record.subsanacion, record.rechazo_previo) == ("S", "X")
+    assert "<NIF>B87654323</NIF>" in record.xml
+    version = FiscalInvoiceVersion.objects.get(fiscal_invoice=rejected, number=2)
+    assert (version.user, version.reason) == (owner, "El cliente era otra sociedad")
+    shown = client.get(response.url).content.decode()
+    assert "subsanación encadenada" in shown
+
+
+def test_the_desk_refuses_an_amount_change_without_the_statement_in_spanish(
+    login, owner, account, rejected
+):
+    response = login(owner).post(
+        correct_url(account, rejected),
+        form_data(
+            rejected,
+            **{"linea-0-base": "600,00", "linea-0-tax": "126,00"},
+            total_amount="946,00",
+            total_tax_amount="146,00",
+            reason="Importe",
+        ),
+    )
+    assert response.status_code == 400
+    assert "emita una factura rectificativa" in response.content.decode()
+    assert rejected.records.count() == 1
+
+
+def test_the_desk_names_the_broken_rule_by_the_forms_words(login, owner, account, rejected):
+    response = login(owner).post(
+        correct_url(account, rejected),
+        form_data(rejected, **{"linea-0-rate": "7,00"}, reason="Tipo"),
+    )
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "Línea 1 · Tipo %" in text and "AEAT 1124" in text
+    assert rejected.records.count() == 1
+
+
+def test_a_census_error_is_fixed_from_the_desk_as_no_censado(login, owner, account, register):
+    registration = register()
+    answer(registration.record, RecordStatus.ACCEPTED_WITH_ERRORS, "2001")
+    invoice = registration.invoice
+    response = login(owner).post(
+        correct_url(account, invoice),
+        form_data(invoice, no_censado="on", reason="NIF no censado"),
+    )
+    assert response.status_code == 302
+    record = latest(invoice)
+    assert "<IDType>07</IDType>" in record.xml and "<ID>A28045631</ID>" in record.xml
+    assert (record.subsanacion, record.rechazo_previo) == ("S", "N")
+
+
+def test_a_rejected_number_leads_the_desk_to_cancel_and_issue_anew(login, owner, account, register):
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, "1104")
+    client = login(owner)
+    desk = client.get(f"/c/{account.slug}/mesa/").content.decode()
+    assert correct_url(account, registration.invoice) not in desk
+    assert "emita una nueva" in desk
+    shown = client.get(correct_url(account, registration.invoice)).content.decode()
+    assert "no pueden cambiarse en una subsanación" in shown
+    assert f"/mesa/{registration.invoice.pk}/anular/" in shown
+
+
+def test_a_viewer_cannot_correct_and_another_account_gets_404(
+    login, viewer, account, rejected, accountant_elsewhere, other_account
+):
+    assert login(viewer).get(correct_url(account, rejected)).status_code == 403
+    elsewhere = login(accountant_elsewhere).get(
+        f"/c/{other_account.slug}/mesa/{rejected.pk}/corregir/"
+    )
+    assert elsewhere.status_code == 404
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_journey_an_accountant_corrects_the_data_of_a_rejected_record_in_the_browser(
+    e2e,
+    register,
+    owner,
+    account,
+    live_server,
+    page,  # noqa: F811 - the fixture
+):
+    from tests.browser import screenshot
+    from tests.test_journeys import log_in
+
+    e2e.reject("F-2026-042", 1239)
+    registration = register()
+    settled([registration.record])
+    e2e.configure(reject={})
+
+    log_in(page, live_server.url, owner.email)
+    page.goto(f"{live_server.url}/c/{account.slug}/mesa/")
+    row = page.locator("table.desk-inbox tr", has_text="F-2026-042")
+    row.get_by_role("link", name="Corregir datos").click()
+    page.get_by_label("NIF del cliente").fill("B87654323")
+    page.get_by_label("Nombre del cliente").fill("Otro Cliente SL")
+    page.get_by_label("Motivo de la corrección").fill("El cliente era otra sociedad")
+    page.get_by_label("La factura entregada al cliente ya llevaba estos datos").check()
+    screenshot(page, "subsanacion-desk-form")
+    page.get_by_role("button", name="Subsanar con estos datos").click()
+    page.get_by_text("F-2026-042: subsanación encadenada").wait_for()
+    fix = latest(registration.invoice)
+    [accepted] = settled([fix])
+    assert (accepted.status, accepted.subsanacion, accepted.rechazo_previo) == (
+        RecordStatus.ACCEPTED,
+        "S",
+        "X",
+    )
+    assert "<NIF>B87654323</NIF>" in accepted.xml
+    page.reload()
+    screenshot(page, "subsanacion-desk-after")

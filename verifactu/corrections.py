@@ -44,13 +44,22 @@ class InvalidCorrection(Exception):
 class CorrectionRefused(Exception):
     """The correction asked for is not one a subsanación may make (a 422 for the APIs).
 
-    ``field`` names the offending part of the request (``""`` when it is the whole).
+    ``field`` names the offending part of the request (``""`` when it is the whole);
+    ``code`` says which refusal it is, for callers that explain it in their own words.
     """
 
-    def __init__(self, message: str, field: str = ""):
+    NEEDS_NEW_INVOICE = "needs_new_invoice"
+    IDENTITY = "identity"
+    NOTHING_CHANGED = "nothing_changed"
+    NO_REASON = "no_reason"
+    NEEDS_RECTIFICATIVA = "needs_rectificativa"
+
+    def __init__(self, code: str, message: str, field: str = "", fields: tuple = ()):
         super().__init__(message)
+        self.code = code
         self.message = message
         self.field = field
+        self.fields = fields
 
 
 HELD_BY_AEAT = (RecordStatus.ACCEPTED, RecordStatus.ACCEPTED_WITH_ERRORS)
@@ -316,6 +325,7 @@ def subsanar(
             )
         if fix.needs_new_invoice:
             raise CorrectionRefused(
+                CorrectionRefused.NEEDS_NEW_INVOICE,
                 f"AEAT refused the invoice's number or date (code {fix.latest.aeat_error_code}), "
                 "which a subsanación cannot change: cancel the invoice and issue a new one.",
             )
@@ -340,24 +350,32 @@ def _new_version(
     for name in IDENTITY:
         if getattr(before, name) != getattr(facts, name):
             raise CorrectionRefused(
+                CorrectionRefused.IDENTITY,
                 "The invoice's number, date and issuer never change in a subsanación: "
                 "cancel the invoice and issue a new one.",
                 name,
             )
     if not changed_facts(before, facts):
-        raise CorrectionRefused("Nothing changes: the corrected data equal the current ones.")
+        raise CorrectionRefused(
+            CorrectionRefused.NOTHING_CHANGED,
+            "Nothing changes: the corrected data equal the current ones.",
+        )
     if not reason.strip():
-        raise CorrectionRefused("Say why the record is corrected.", "reason")
+        raise CorrectionRefused(
+            CorrectionRefused.NO_REASON, "Say why the record is corrected.", "reason"
+        )
     problems = check_invoice(facts, today=timezone.localdate(now))
     if problems:
         raise RecordRefused(problems, "The corrected invoice breaks AEAT's rules.")
     statement_needed = needs_statement(before, facts)
     if statement_needed and not matches_delivered_invoice:
         raise CorrectionRefused(
+            CorrectionRefused.NEEDS_RECTIFICATIVA,
             f"Changing {', '.join(statement_needed)} corrects the invoice itself, not only its "
             "record: issue a rectifying invoice (R1–R5), or, if the invoice as delivered to "
             "the client already carried these data, send matches_delivered_invoice: true.",
             "matches_delivered_invoice",
+            tuple(statement_needed),
         )
     current = _current_version(invoice)
     columns = fiscal_columns(facts)
