@@ -41,6 +41,7 @@ from invoicing.forms import (
     line_initial,
 )
 from invoicing.models import Invoice, InvoiceStatus, Series
+from verifactu import corrections
 from verifactu.corrections import InvalidCorrection
 from verifactu.events import log_export
 from verifactu.models import BillingRecord, RecordStatus
@@ -493,7 +494,10 @@ def _records_context(invoice: Invoice) -> dict:
                 }
             )
     polling = latest is not None and latest.status in PENDING
+    fix = corrections.correction_for(invoice.fiscal_invoice) if invoice.fiscal_invoice_id else None
     return {
+        "fix": fix,
+        "versions": corrections.versions(invoice.fiscal_invoice) if fix or latest else [],
         "records": records,
         "latest": latest,
         "latest_badge": aeat_badge(latest.status) if latest else None,

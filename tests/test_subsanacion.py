@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from desk import services as desk_services
 from tests.browser import page  # noqa: F401 - the fixture
 from tests.conftest import make_facts
 from tests.test_verifactu_e2e import (  # noqa: F401 - fixtures of the real worker and simulator
@@ -465,9 +466,7 @@ def correct_url(account, invoice) -> str:
 
 def form_data(invoice: FiscalInvoice, **changes) -> dict:
     """What the correction page posts when a person changes ``changes`` and nothing else."""
-    from desk import services
-
-    initial, lines = services.correction_initial(invoice)
+    initial, lines = desk_services.correction_initial(invoice)
     form = {**{k: "" if v is None else v for k, v in initial.items()}}
     form["total_amount"] = "825,00"
     form["total_tax_amount"] = "125,00"
@@ -625,3 +624,55 @@ def test_journey_an_accountant_corrects_the_data_of_a_rejected_record_in_the_bro
     assert "<NIF>B87654323</NIF>" in accepted.xml
     page.reload()
     screenshot(page, "subsanacion-desk-after")
+
+
+# -- An invoice issued in Factu ---------------------------------------------------------
+
+
+@pytest.fixture
+def factu_invoice(taxpayer, series, owner):
+    from django.utils import timezone
+
+    from clients.services import create_client
+    from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
+
+    client = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
+    draft = create_draft(
+        taxpayer,
+        series=series,
+        client=client,
+        issue_date=timezone.localdate(),
+        lines=[DraftLine("Consultoría", quantity=100, unit_price=50000)],
+        actor=Actor(user=owner),
+    )
+    return issue_invoice(draft, actor=Actor(user=owner))
+
+
+def test_the_invoice_page_offers_the_subsanacion_and_shows_the_versions(
+    login, owner, account, factu_invoice
+):
+    fiscal = factu_invoice.fiscal_invoice
+    answer(latest(fiscal), RecordStatus.ACCEPTED_WITH_ERRORS, "2001")
+    client = login(owner)
+    page_url = f"/c/{account.slug}/facturas/{factu_invoice.pk}/"
+    assert correct_url(account, fiscal) in client.get(page_url).content.decode()
+
+    _, lines = desk_services.correction_initial(fiscal)
+    form = client.get(correct_url(account, fiscal)).content.decode()
+    assert "se emitió en Factu" in form and 'name="total_amount"' in form and "disabled" in form
+    data = {
+        "linea-TOTAL_FORMS": len(lines),
+        "linea-INITIAL_FORMS": len(lines),
+        "no_censado": "on",
+        "reason": "NIF no censado",
+        "total_amount": "1,00",  # disabled: what is posted is ignored
+    }
+    response = client.post(correct_url(account, fiscal), data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    record = latest(fiscal)
+    assert "<IDType>07</IDType>" in record.xml
+    assert record.importe_total_text == "605.00"
+    shown = client.get(page_url).content.decode()
+    assert "Versión 2" in shown and "«NIF no censado»" in shown
+    factu_invoice.refresh_from_db()
+    assert factu_invoice.total_cents == 60500
