@@ -420,20 +420,29 @@ def test_a_data_rejection_is_corrected_through_the_api_and_accepted(e2e, registe
 
 
 @pytest.mark.slow
-def test_accepted_with_errors_2005_is_corrected_with_new_totals_and_accepted(e2e, register):
+def test_accepted_with_errors_2005_is_corrected_with_new_totals_and_accepted(
+    e2e, register, api_client
+):
     e2e.reject("F-2026-042", 2005)
     registration = register()
     [warned] = settled([registration.record])
     assert warned.status == RecordStatus.ACCEPTED_WITH_ERRORS
     e2e.configure(reject={})
-    corrected = make_facts(
-        breakdown=make_facts().breakdown[:1],
-        total_amount=Decimal("605.00"),
-        total_tax_amount=Decimal("105.00"),
+    response = post(
+        api_client,
+        registration.invoice.pk,
+        {
+            "reason": "La segunda línea no existía",
+            "breakdown": [
+                {"operation_type": "S1", "base_amount": 500, "tax_rate": 21, "tax_amount": 105}
+            ],
+            "total_amount": 605,
+            "total_tax_amount": 105,
+            "matches_delivered_invoice": True,
+        },
     )
-    fix = corrections.subsanar(
-        registration.invoice, corrected, reason="Totales", matches_delivered_invoice=True
-    )
+    assert response.status_code == 201, response.content
+    fix = latest(registration.invoice)
     assert (fix.subsanacion, fix.rechazo_previo, fix.importe_total_text) == ("S", "N", "605.00")
     [accepted] = settled([fix])
     assert accepted.status == RecordStatus.ACCEPTED
