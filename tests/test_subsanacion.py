@@ -685,3 +685,12 @@ def test_the_invoice_page_offers_the_subsanacion_and_shows_the_versions(
     assert "Versión 2" in shown and "«NIF no censado»" in shown
     factu_invoice.refresh_from_db()
     assert factu_invoice.total_cents == 60500
+
+
+def test_the_bulk_resubmission_leaves_out_what_only_a_new_invoice_fixes(register):
+    fixable = register(invoice_number="B-1")
+    answer(fixable.record, RecordStatus.REJECTED, "1100")
+    unfixable = register(invoice_number="B-2")
+    answer(unfixable.record, RecordStatus.REJECTED, "1104")
+    assert desk_services.resubmit_action(latest(fixable.invoice)) == desk_services.SUBSANAR
+    assert desk_services.resubmit_action(latest(unfixable.invoice)) is None
