@@ -694,3 +694,12 @@ def test_the_bulk_resubmission_leaves_out_what_only_a_new_invoice_fixes(register
     answer(unfixable.record, RecordStatus.REJECTED, "1104")
     assert desk_services.resubmit_action(latest(fixable.invoice)) == desk_services.SUBSANAR
     assert desk_services.resubmit_action(latest(unfixable.invoice)) is None
+
+
+def test_retry_refuses_a_rejection_of_the_number_naming_the_way_out(api_client, register):
+    registration = register()
+    answer(registration.record, RecordStatus.REJECTED, "1104")
+    response = api_client.post(f"/api/v1/invoices/{registration.invoice.pk}/retry")
+    assert response.status_code == 409
+    assert "cancel the invoice and issue a new one" in response.json()["message"]
+    assert registration.invoice.records.count() == 1

@@ -15,6 +15,7 @@ them is cancelled and issued again.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -54,12 +55,11 @@ class CorrectionRefused(Exception):
     NO_REASON = "no_reason"
     NEEDS_RECTIFICATIVA = "needs_rectificativa"
 
-    def __init__(self, code: str, message: str, field: str = "", fields: tuple = ()):
+    def __init__(self, code: str, message: str, field: str = ""):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
-        self.fields = fields
 
 
 HELD_BY_AEAT = (RecordStatus.ACCEPTED, RecordStatus.ACCEPTED_WITH_ERRORS)
@@ -212,6 +212,8 @@ def retry(invoice: FiscalInvoice, *, now: datetime | None = None) -> BillingReco
                 "Only rejected or failed records can be retried; this one is "
                 f"{fix.latest.get_status_display()}."
             )
+        if fix.needs_new_invoice:
+            raise InvalidCorrection(_NEEDS_NEW_INVOICE.format(code=fix.latest.aeat_error_code))
         return _apply(invoice, chain, fix, now)
 
 
@@ -278,7 +280,7 @@ class Actor:
     """Who makes a correction: a signed-in user, or an API token (by id and label)."""
 
     user: User | None = None
-    token_id: object | None = None
+    token_id: uuid.UUID | None = None
     token_label: str = ""
 
     @property
@@ -314,38 +316,44 @@ def subsanar(
         chain = _chain(invoice)
         invoice.refresh_from_db()
         fix = correction_for(invoice)
-        if fix is None or fix.kind != SUBSANACION:
-            raise (
-                _refusal(invoice)
-                if fix is None
-                else InvalidCorrection(
-                    "Only a registration AEAT rejected or accepted with errors can be corrected; "
-                    f"its latest record is {fix.latest.get_status_display()}."
-                )
+        if fix is None:
+            raise _refusal(invoice)
+        if fix.kind != SUBSANACION:
+            raise InvalidCorrection(
+                "Only a registration AEAT rejected or accepted with errors can be corrected; "
+                f"its latest record is {fix.latest.get_status_display()}."
             )
         if fix.needs_new_invoice:
             raise CorrectionRefused(
                 CorrectionRefused.NEEDS_NEW_INVOICE,
-                f"AEAT refused the invoice's number or date (code {fix.latest.aeat_error_code}), "
-                "which a subsanación cannot change: cancel the invoice and issue a new one.",
+                _NEEDS_NEW_INVOICE.format(code=fix.latest.aeat_error_code),
             )
+        version = None
         if facts is not None:
-            _new_version(invoice, facts, fix, reason, actor, matches_delivered_invoice, now)
+            version = _new_version(invoice, facts, reason, actor, matches_delivered_invoice, now)
         record = _apply(invoice, chain, fix, now)
-        if facts is not None:
-            _link_version(invoice, record)
+        if version is not None:
+            version.record = record
+            version.save()
         return record
+
+
+_NEEDS_NEW_INVOICE = (
+    "AEAT refused the invoice's number or date (code {code}), which a subsanación cannot "
+    "change: cancel the invoice and issue a new one."
+)
 
 
 def _new_version(
     invoice: FiscalInvoice,
     facts: InvoiceFacts,
-    fix: Correction,
     reason: str,
     actor: Actor,
     matches_delivered_invoice: bool,
     now: datetime,
-) -> None:
+) -> FiscalInvoiceVersion:
+    """Check the corrected ``facts`` and make them the invoice's columns; the new version,
+    unsaved, is returned for the caller to save once the record that registers it exists."""
     before = facts_of(invoice)
     for name in IDENTITY:
         if getattr(before, name) != getattr(facts, name):
@@ -375,7 +383,6 @@ def _new_version(
             "record: issue a rectifying invoice (R1–R5), or, if the invoice as delivered to "
             "the client already carried these data, send matches_delivered_invoice: true.",
             "matches_delivered_invoice",
-            tuple(statement_needed),
         )
     current = _current_version(invoice)
     columns = fiscal_columns(facts)
@@ -383,7 +390,7 @@ def _new_version(
         setattr(invoice, name, value)
     invoice.version = current.number + 1
     FiscalInvoice.objects.filter(pk=invoice.pk).update(version=invoice.version, **columns)
-    invoice._pending_version = FiscalInvoiceVersion(
+    return FiscalInvoiceVersion(
         fiscal_invoice=invoice,
         number=invoice.version,
         replaces=current,
@@ -395,12 +402,6 @@ def _new_version(
         actor_label=actor.label,
         created_at=now,
     )
-
-
-def _link_version(invoice: FiscalInvoice, record: BillingRecord) -> None:
-    version = invoice.__dict__.pop("_pending_version")
-    version.record = record
-    version.save()
 
 
 def _current_version(invoice: FiscalInvoice) -> FiscalInvoiceVersion:

@@ -382,13 +382,18 @@ class InvoiceRetryView(V1View):
         operation_id="v1_invoice_retry",
         tags=doc.TAGS_INVOICES,
         summary="Resubmit a rejected invoice",
-        description="Only for invoices whose latest record is `rejected` or `error`: a new "
-        "record (subsanación) is chained and queued. No body.",
+        description="Only for invoices whose latest record is `rejected` or `error`: a failed "
+        "record is queued again as it is; after a rejection a new record with the same data "
+        "(subsanación, or a new anulación) is chained and queued. To send corrected data use "
+        "`POST /api/v1/invoices/{id}/subsanacion`. No body.",
         request=None,
         responses={200: doc.V1RecordQueued},
         errors=[*common.WRITE, 404, 409],
         idempotent=True,
-        error_descriptions={409: "The invoice is not rejected, or its retry was refused."},
+        error_descriptions={
+            409: "The invoice is not rejected, or its retry was refused (a rejection of the "
+            "number or the date is fixed by cancelling and registering a new invoice)."
+        },
     )
     def post(self, request, invoice_id):
         invoice = self.fiscal_invoice(invoice_id)
