@@ -9,9 +9,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from verifactu_lint.registros import lee
+from verifactu_lint.reglas import audita
 
 from tests.conftest import make_facts
+from verifactu import xml as vxml
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef
+from verifactu.models import ComputerSystem
+from verifactu.records import alta_data
 from verifactu.rules import Problem, check_invoice, country_codes
 
 TODAY = date(2026, 6, 1)
@@ -974,3 +979,53 @@ def test_the_country_list_is_aeat_s():
     codes = country_codes()
     assert len(codes) > 200 and {"GR", "ES", "DE", "XB"} <= codes
     assert "EL" not in codes
+
+
+# ---- verifactu-lint (a third-party checker of billing records) as an outside oracle
+
+SYSTEM = ComputerSystem(
+    producer_name="Factu Software SL",
+    producer_nif="B87654323",
+    name="Factu",
+    system_id="FA",
+    version="1.0",
+    installation_number="rules-1",
+)
+# Where verifactu-lint 0.4.2 and AEAT's current XSD disagree, with the lint rule that errs:
+# its OperacionExenta list stops at E6 (reglas/desglose.py EXENCIONES), while
+# SuministroInformacion.xsd's OperacionExentaType has E1–E8 (E7, E8: IGIC).
+LINT_DISAGREES = {"E7 on an IGIC line": {"RRSIF045"}}
+
+
+def lint_errors(facts: InvoiceFacts, tmp_path) -> set[str]:
+    data = alta_data(facts, system=SYSTEM, previous=None, generated_at=GENERATED_AT)
+    built = vxml.build_alta(data)
+    assert vxml.validate_record(built) == []
+    path = tmp_path / "record.xml"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + built.xml, encoding="utf-8")
+    return {h.regla for h in audita(lee(path)).errores}
+
+
+GENERATED_AT = "2026-06-01T10:00:00+02:00"
+VALID = [c for c in CASES if not c[2]]
+
+
+@pytest.mark.parametrize("facts", [c[1] for c in VALID], ids=[c[0] for c in VALID])
+def test_verifactu_lint_finds_no_error_in_the_records_we_accept(facts, request, tmp_path):
+    name = request.node.callspec.id
+    assert lint_errors(facts, tmp_path) == LINT_DISAGREES.get(name, set())
+
+
+@pytest.mark.parametrize(
+    ("name", "facts", "rule"),
+    [
+        ("F3 without the invoices it replaces", make_facts(invoice_type="F3"), "RRSIF034"),
+        ("total amount 10.01 € off", make_facts(total_amount=D("835.01")), "RRSIF042"),
+        ("total tax 10.01 € off", make_facts(total_tax_amount=D("135.01")), "RRSIF041"),
+        ("cuota 10.01 € off", single(line("100", "21", "31.01")), "RRSIF043"),
+        ("F2 with a recipient", make_facts(invoice_type="F2"), "RRSIF049"),
+    ],
+)
+def test_verifactu_lint_agrees_with_what_we_refuse(name, facts, rule, tmp_path):
+    assert check_invoice(facts, TODAY)
+    assert rule in lint_errors(facts, tmp_path)
