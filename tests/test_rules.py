@@ -311,12 +311,12 @@ CASES = [
     (
         "S2 with a rate",
         single(line("100", "21", "21", operation_type="S2")),
-        [("breakdown.0.tax_rate", "1197")],
+        [("breakdown.0.tax_rate", "1198")],
     ),
     (
         "S2 on F2",
         single(line("100", "0", "0", operation_type="S2"), invoice_type="F2", **NO_RECIPIENT),
-        [("breakdown.0.operation_type", "1198")],
+        [("breakdown.0.operation_type", "1197")],
     ),
     ("N1 without rate", single(line("100", operation_type="N1")), []),
     (
@@ -441,12 +441,12 @@ CASES = [
     (
         "recargo rate without amount",
         single(line("100", "21", "21", regime_type="18", surcharge_rate="5.2")),
-        [("breakdown.0.surcharge_rate", "1281")],
+        [("breakdown.0.surcharge_rate", "1284")],
     ),
     (
         "recargo amount without rate",
         single(line("100", "21", "21", surcharge_amount="5.20")),
-        [("breakdown.0.surcharge_rate", "1281")],
+        [("breakdown.0.surcharge_rate", "1284")],
     ),
     (
         "regime 18 without recargo",
@@ -587,7 +587,7 @@ CASES = [
     (
         "passport (03) without country",
         make_facts(recipient_id="X1234567", recipient_id_type="03", **FOREIGN),
-        [("recipient_country", "1239")],
+        [("recipient_country", "1111")],
     ),
     (
         "unknown ID type",
@@ -830,6 +830,27 @@ RULES_15 = [
             recipient_id="X1234567", recipient_id_type="03", recipient_country="GR", **FOREIGN
         ),
         [],
+    ),
+    (
+        "passport (03) of Spain",
+        make_facts(
+            recipient_id="X1234567", recipient_id_type="03", recipient_country="ES", **FOREIGN
+        ),
+        [],
+    ),
+    (
+        "residence document (04) of Spain",
+        make_facts(
+            recipient_id="X1234567", recipient_id_type="04", recipient_country="ES", **FOREIGN
+        ),
+        [("recipient_country", "1126")],
+    ),
+    (
+        "not in the census (07) of France",
+        make_facts(
+            recipient_id="12345678Z", recipient_id_type="07", recipient_country="FR", **FOREIGN
+        ),
+        [("recipient_country", "1126")],
     ),
     # ---- names are never made up
     (

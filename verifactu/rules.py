@@ -31,6 +31,10 @@ IPSI line without ClaveRegimen              2009    errores.properties 2009 (acc
                                                     errors: refused here before chaining)
 F3 lists the simplified invoices replaced   1116    errores.properties 1116; FAQ ap. 27
 recipient country in AEAT's list            1101    SuministroInformacion.xsd CountryType2
+country required unless NIF-IVA (02)        1111    errores.properties 1111
+ES only with IDType 03/07; 07 is ES         1126    errores.properties 1126
+S2: rate and cuota 0 / not on F2, R5        1198/7  errores.properties 1198, 1197
+recargo rate and amount together            1284    errores.properties 1284
 names: recipient with NIF                   1283    errores.properties 1283
 names: recipient by IDOtro, Tercero         4102    SuministroInformacion.xsd
                                                     PersonaFisicaJuridicaType/NombreRazon
@@ -267,7 +271,25 @@ def _party_problems(facts: InvoiceFacts) -> list[Problem]:
             problems.append(Problem("recipient_id_type", "ID type must be 02 to 07.", "1239"))
         if facts.recipient_id_type != "02" and len(facts.recipient_country) != 2:
             problems.append(
-                Problem("recipient_country", "A two-letter country code is required.", "1239")
+                Problem(
+                    "recipient_country",
+                    "El país es obligatorio salvo con un NIF-IVA (tipo 02).",
+                    "1111",
+                    f"{ERRORES} 1111",
+                )
+            )
+        spain = facts.recipient_country == "ES"
+        if (spain and facts.recipient_id_type not in ("03", "07")) or (
+            facts.recipient_id_type == "07" and facts.recipient_country not in ("", "ES")
+        ):
+            problems.append(
+                Problem(
+                    "recipient_country",
+                    "ES solo vale con pasaporte (03) o no censado (07), y un no censado (07) "
+                    "es de ES.",
+                    "1126",
+                    f"{ERRORES} 1126",
+                )
             )
     if facts.issued_by == "third_party":
         if not facts.third_party_nif:
@@ -480,11 +502,11 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
     if line.operation_type == "S2":
         if line.tax_rate not in (None, Decimal(0)) or line.tax_amount not in (None, Decimal(0)):
             problems.append(
-                Problem(at + "tax_rate", "Reverse charge (S2) lines have rate and tax 0.", "1197")
+                Problem(at + "tax_rate", "Reverse charge (S2) lines have rate and tax 0.", "1198")
             )
         if facts.invoice_type in ("F2", "R5"):
             problems.append(
-                Problem(at + "operation_type", "S2 is not allowed on F2 or R5.", "1198")
+                Problem(at + "operation_type", "S2 is not allowed on F2 or R5.", "1197")
             )
         return problems
     # S1
@@ -535,7 +557,7 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
     if has_sr != has_sa:
         problems.append(
             Problem(
-                at + "surcharge_rate", "Give surcharge_rate and surcharge_amount together.", "1281"
+                at + "surcharge_rate", "Give surcharge_rate and surcharge_amount together.", "1284"
             )
         )
     if has_sr and line.surcharge_rate:
