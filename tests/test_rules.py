@@ -24,6 +24,14 @@ D = Decimal
 NO_RECIPIENT = {"recipient_nif": "", "recipient_name": ""}
 FOREIGN = {"recipient_nif": "", "recipient_name": "Kunde GmbH"}
 RECTIFIED = (InvoiceRef("F-2026-001", date(2026, 3, 1)),)
+RECARGO_LINE = BreakdownFacts(
+    base_amount=D("100"),
+    tax_rate=D("21"),
+    tax_amount=D("21"),
+    regime_type="18",
+    surcharge_rate=D("5.2"),
+    surcharge_amount=D("5.20"),
+)
 PUBLIC_BODY = "P2807900B"  # a council: regime 14's recipients are P, Q, S or V
 EU_RECIPIENT = {
     "recipient_nif": "",
@@ -486,19 +494,12 @@ CASES = [
     ),
     (
         "total amount with recargo",
-        single(
-            line("100", "21", "21", regime_type="18", surcharge_rate="5.2", surcharge_amount="5.20")
-        ),
+        single(RECARGO_LINE),
         [],
     ),
     (
         "total amount leaving out the recargo",
-        single(
-            line(
-                "100", "21", "21", regime_type="18", surcharge_rate="5.2", surcharge_amount="5.20"
-            ),
-            total_amount=D("121.00"),
-        ),
+        single(RECARGO_LINE, total_amount=D("121.00")),
         [("total_amount", "2005")],
     ),
     (
