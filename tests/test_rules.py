@@ -53,6 +53,13 @@ def line(base: str, rate: str | None = None, tax: str | None = None, **kw) -> Br
     )
 
 
+def abroad(id_type: str, country: str, foreign_id: str = "X1234567") -> InvoiceFacts:
+    """The seed's facts for a recipient identified by IDOtro."""
+    return make_facts(
+        recipient_id=foreign_id, recipient_id_type=id_type, recipient_country=country, **FOREIGN
+    )
+
+
 def single(ln: BreakdownFacts, **overrides) -> InvoiceFacts:
     """Facts with one breakdown line and totals that add up, so only ``overrides`` matter."""
     tax = (ln.tax_amount or D(0)) + (ln.surcharge_amount or D(0))
@@ -580,9 +587,7 @@ CASES = [
     ),
     (
         "passport (03) with country",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="03", recipient_country="FR", **FOREIGN
-        ),
+        abroad("03", "FR", "X1234567"),
         [],
     ),
     (
@@ -592,9 +597,7 @@ CASES = [
     ),
     (
         "unknown ID type",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="08", recipient_country="FR", **FOREIGN
-        ),
+        abroad("08", "FR", "X1234567"),
         [("recipient_id_type", "1239")],
     ),
     (
@@ -820,37 +823,27 @@ RULES_15 = [
     # ---- country list
     (
         "recipient country EL (Greece is GR)",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="03", recipient_country="EL", **FOREIGN
-        ),
+        abroad("03", "EL", "X1234567"),
         [("recipient_country", "1101")],
     ),
     (
         "recipient country GR",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="03", recipient_country="GR", **FOREIGN
-        ),
+        abroad("03", "GR", "X1234567"),
         [],
     ),
     (
         "passport (03) of Spain",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="03", recipient_country="ES", **FOREIGN
-        ),
+        abroad("03", "ES", "X1234567"),
         [],
     ),
     (
         "residence document (04) of Spain",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="04", recipient_country="ES", **FOREIGN
-        ),
+        abroad("04", "ES", "X1234567"),
         [("recipient_country", "1126")],
     ),
     (
         "not in the census (07) of France",
-        make_facts(
-            recipient_id="12345678Z", recipient_id_type="07", recipient_country="FR", **FOREIGN
-        ),
+        abroad("07", "FR", "12345678Z"),
         [("recipient_country", "1126")],
     ),
     # ---- names are never made up
