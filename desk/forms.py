@@ -54,6 +54,9 @@ class BreakdownLineForm(forms.Form):
     tax = EurosField(label="Cuota (€)", required=False)
     surcharge_rate = _rate("Recargo %")
     surcharge = EurosField(label="Cuota recargo (€)", required=False)
+    base_cost = EurosField(
+        label="Base a coste (€)", required=False, help_text="Solo régimen 06, IPSI u otros."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -128,4 +131,5 @@ LINE_FIELDS = {
     "tax_rate": "rate",
     "tax_amount": "tax",
     "surcharge_amount": "surcharge",
+    "base_cost_amount": "base_cost",
 }

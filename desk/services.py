@@ -316,6 +316,7 @@ def correction_initial(fiscal_invoice: FiscalInvoice) -> tuple[dict, list[dict]]
             "tax": line.get("tax_cents"),
             "surcharge_rate": line.get("surcharge_rate_bp"),
             "surcharge": line.get("surcharge_cents"),
+            "base_cost": line.get("base_cost_cents"),
         }
         for line in fi.breakdown
     ]
@@ -353,6 +354,7 @@ def corrected_facts(fiscal_invoice: FiscalInvoice, data: dict, lines: list[dict]
                 tax_amount=_cents(line["tax"]),
                 surcharge_rate=_cents(line["surcharge_rate"]),
                 surcharge_amount=_cents(line["surcharge"]),
+                base_cost_amount=_cents(line.get("base_cost")),
             )
             for line in lines
         ),

@@ -407,12 +407,16 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
     description = invoice.description or "; ".join(line.description for line in lines)
     original = invoice.rectified_invoice
     rectified = ()
-    base = tax = None
+    base = tax = surcharge = None
     if original is not None:
         rectified = (InvoiceRef(original.number, original.issue_date),)
         if invoice.rectification_type == "S":
+            # The rectified invoice's IVA and recargo go apart: CuotaRectificada and
+            # CuotaRecargoRectificado (SuministroInformacion.xsd ImporteRectificacion).
             base = from_cents(original.subtotal_cents)
-            tax = from_cents(original.iva_cents + original.surcharge_cents)
+            tax = from_cents(original.iva_cents)
+            if original.surcharge_cents:
+                surcharge = from_cents(original.surcharge_cents)
     spanish = invoice.client_nif != ""
     return InvoiceFacts(
         issuer_nif=invoice.issuer_nif,
@@ -434,6 +438,7 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
         rectified_invoices=rectified,
         rectification_base=base,
         rectification_tax=tax,
+        rectification_surcharge=surcharge,
     )
 
 

@@ -51,7 +51,9 @@ CAUSES: dict[str, frozenset[str]] = {
 }
 
 REGIME_GENERAL = "01"
+REGIME_EXPORT = "02"
 REGIME_SURCHARGE = "18"
+EXPORT_CAUSES = frozenset({"E2", "E3"})
 
 
 def round_half_up(numerator: int, denominator: int) -> int:
@@ -215,8 +217,16 @@ def _group(iva_type: str, cause: str, base: int, surcharge: bool) -> TaxGroup:
         surcharge_rate_bp=surcharge_rate,
         surcharge_cents=round_half_up(base * surcharge_rate, BP_DENOMINATOR),
         operation_type=_operation_type(iva_type, cause),
-        regime_type=REGIME_SURCHARGE if surcharge_rate else REGIME_GENERAL,
+        regime_type=_regime(cause, surcharge_rate),
     )
+
+
+def _regime(cause: str, surcharge_rate: int) -> str:
+    """The ClaveRegimen of a group: exports exempt under E2/E3 are declared under 02, which
+    AEAT requires (errores.properties 1199); recargo under 18; the rest under 01."""
+    if cause in EXPORT_CAUSES:
+        return REGIME_EXPORT
+    return REGIME_SURCHARGE if surcharge_rate else REGIME_GENERAL
 
 
 def compute_totals(

@@ -485,3 +485,140 @@ def test_each_input_serializer_binds_its_own_fields_and_leaves_the_declared_ones
     assert line is not second.fields["breakdown"].child
     assert line.fields["base_amount"].parent is line
     assert first.fields["regime_types"].child.parent is first.fields["regime_types"]
+
+
+# ---- the rules and fields of issue 15 (point 4)
+
+GROUP_LINE = {
+    "tax_type": "01",
+    "regime_type": "06",
+    "operation_type": "S1",
+    "base_amount": D("500.00"),
+    "base_cost_amount": D("400.00"),
+    "tax_rate": D("21.00"),
+    "tax_amount": D("84.00"),
+}
+
+
+def test_a_regime_06_line_sends_and_shows_its_cost_base(v1):
+    response = register(
+        v1,
+        regime_types=["06"],
+        breakdown=[GROUP_LINE],
+        total_amount=D("584.00"),
+        total_tax_amount=D("84.00"),
+    )
+    assert response.status_code == 201, response.content
+    invoice = FiscalInvoice.objects.get()
+    assert invoice.breakdown[0]["base_cost_cents"] == 40000
+    record = BillingRecord.objects.get()
+    assert (
+        "<BaseImponibleOimporteNoSujeto>500.00</BaseImponibleOimporteNoSujeto>"
+        "<BaseImponibleACoste>400.00</BaseImponibleACoste>"
+        "<CuotaRepercutida>84.00</CuotaRepercutida>"
+    ) in record.xml
+    detail = v1.get(f"/api/v1/invoices/{invoice.pk}").json()["data"]
+    assert detail["breakdown"][0]["base_cost_amount"] == 400.0
+
+
+def test_regime_06_without_a_cost_base_is_refused_on_that_field(v1):
+    line = {k: v for k, v in GROUP_LINE.items() if k != "base_cost_amount"}
+    response = register(
+        v1,
+        regime_types=["06"],
+        breakdown=[line],
+        total_amount=D("584.00"),
+        total_tax_amount=D("84.00"),
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["breakdown.0.base_cost_amount"][-1] == "AEAT 1202"
+    assert not FiscalInvoice.objects.exists()
+
+
+def test_a_substitution_sends_the_rectified_recargo_apart(v1):
+    response = register(
+        v1,
+        invoice_type="R1",
+        rectification_type="S",
+        rectified_invoices=[{"invoice_number": "F-2026-001", "invoice_date": "2026-03-01"}],
+        rectification_base=D("700.00"),
+        rectification_tax=D("125.00"),
+        rectification_surcharge=D("31.20"),
+    )
+    assert response.status_code == 201, response.content
+    record = BillingRecord.objects.get()
+    assert (
+        "<BaseRectificada>700.00</BaseRectificada><CuotaRectificada>125.00</CuotaRectificada>"
+        "<CuotaRecargoRectificado>31.20</CuotaRecargoRectificado>"
+    ) in record.xml
+    detail = v1.get(f"/api/v1/invoices/{response.json()['data']['id']}").json()["data"]
+    assert detail["rectification_surcharge"] == 31.2
+
+
+def test_a_country_outside_aeat_s_list_is_refused_briefly_on_the_field(v1):
+    response = register(
+        v1,
+        recipient_nif="",
+        recipient_id="123456789",
+        recipient_id_type="03",
+        recipient_country="EL",
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["recipient_country"]
+    message, code = errors["recipient_country"]
+    assert "GR" in message and len(message) < 200 and code == "AEAT 1101"
+    assert (
+        register(
+            v1,
+            recipient_nif="",
+            recipient_id="123456789",
+            recipient_id_type="03",
+            recipient_country="gr",
+        ).status_code
+        == 201
+    )
+
+
+def test_a_total_net_of_irpf_is_refused(v1):
+    response = register(v1, total_amount=D("720.00"))  # 825.00 less 15 % IRPF on 700.00
+    assert response.status_code == 400
+    assert response.json()["errors"]["total_amount"][-1] == "AEAT 2005"
+    assert "825.00" in response.json()["errors"]["total_amount"][0]
+
+
+def test_a_foreign_recipient_without_a_name_is_refused_not_named_after_its_id(v1):
+    response = register(
+        v1, recipient_nif="", recipient_name="", recipient_id="DE123456789", recipient_id_type="02"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["recipient_name"][-1] == "AEAT 4102"
+
+
+def test_a_not_subject_amount_becomes_an_n1_line_or_must_match_it(v1):
+    added = register(
+        v1, total_amount=D("875.00"), not_subject_amount=D("50.00"), not_subject_cause="OT"
+    )
+    assert added.status_code == 201, added.content
+    assert "<CalificacionOperacion>N1</CalificacionOperacion>" in BillingRecord.objects.get().xml
+    n1 = {"tax_type": "01", "regime_type": "01", "operation_type": "N1", "base_amount": D("50")}
+    breakdown = [*loads(body())["breakdown"], n1]
+    clash = register(
+        v1,
+        invoice_number="F-2026-043",
+        breakdown=breakdown,
+        total_amount=D("875.00"),
+        not_subject_amount=D("80.00"),
+        not_subject_cause="OT",
+    )
+    assert clash.status_code == 400
+    assert list(clash.json()["errors"]) == ["not_subject_amount"]
+    same = register(
+        v1,
+        invoice_number="F-2026-044",
+        breakdown=breakdown,
+        total_amount=D("875.00"),
+        not_subject_amount=D("50.00"),
+        not_subject_cause="OT",
+    )
+    assert same.status_code == 201, same.content

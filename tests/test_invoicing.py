@@ -249,8 +249,8 @@ def test_rectificativa_by_differences(draft, actor, rect_series):
     assert record.importe_total_text == "-121.00"
 
 
-def test_rectificativa_by_substitution_carries_the_rectified_amounts(draft, actor, rect_series):
-    original = issue_invoice(draft(), actor=actor)
+def _substitute(original, rect_series, actor):
+    """Issue a rectificativa by substitution of ``original``; its billing record."""
     rect = rectify_invoice(
         original,
         series=rect_series,
@@ -259,9 +259,15 @@ def test_rectificativa_by_substitution_carries_the_rectified_amounts(draft, acto
         issue_date=ISSUE,
         actor=actor,
     )
-    record = issue_invoice(rect, actor=actor).fiscal_invoice.records.get()
+    return issue_invoice(rect, actor=actor).fiscal_invoice.records.get()
+
+
+def test_rectificativa_by_substitution_carries_the_rectified_amounts(draft, actor, rect_series):
+    original = issue_invoice(draft(), actor=actor)
+    record = _substitute(original, rect_series, actor)
     assert "<BaseRectificada>1000.00</BaseRectificada>" in record.xml
     assert "<CuotaRectificada>210.00</CuotaRectificada>" in record.xml
+    assert "CuotaRecargoRectificado" not in record.xml  # no recargo to rectify
 
 
 def test_a_draft_cannot_be_rectified(draft, actor, rect_series):
@@ -334,11 +340,16 @@ def test_exempt_line_with_irpf(draft):
     assert (invoice.iva_cents, invoice.total_cents) == (0, 85000)
 
 
-def test_recargo_de_equivalencia_for_a_client_that_has_it(taxpayer, series, actor):
-    shop = create_client(
+@pytest.fixture
+def shop(taxpayer):
+    """A client under recargo de equivalencia."""
+    return create_client(
         taxpayer,
         {"name": "Tienda", "nif": "12345678Z", "country": "ES", "recargo_equivalencia": True},
     )
+
+
+def test_recargo_de_equivalencia_for_a_client_that_has_it(taxpayer, series, actor, shop):
     invoice = create_draft(
         taxpayer, series=series, client=shop, issue_date=ISSUE, actor=actor, lines=[CONSULTING]
     )
@@ -346,3 +357,70 @@ def test_recargo_de_equivalencia_for_a_client_that_has_it(taxpayer, series, acto
     record = issue_invoice(invoice, actor=actor).fiscal_invoice.records.get()
     assert "<ClaveRegimen>18</ClaveRegimen>" in record.xml
     assert "<TipoRecargoEquivalencia>5.20</TipoRecargoEquivalencia>" in record.xml
+
+
+def _lint_errors(record, tmp_path) -> set[str]:
+    from verifactu_lint.registros import lee
+    from verifactu_lint.reglas import audita
+
+    path = tmp_path / "record.xml"
+    path.write_text(record.xml, encoding="utf-8")
+    return {h.regla for h in audita(lee(path)).errores}
+
+
+def test_an_invoice_with_irpf_recargo_and_per_group_rounding_registers_its_exact_total(
+    taxpayer, series, actor, shop, tmp_path
+):
+    lines = [
+        DraftLine("Tornillos", 333, 1999, "general"),  # 66.57: IVA and recargo round
+        DraftLine("Libros", 150, 1234, "superreducido"),
+        DraftLine("Fruta", 700, 333, "reducido", discount_bp=750),
+    ]
+    invoice = create_draft(
+        taxpayer,
+        series=series,
+        client=shop,
+        issue_date=ISSUE,
+        actor=actor,
+        lines=lines,
+        irpf_bp=1500,
+    )
+    assert invoice.irpf_cents > 0 and invoice.surcharge_cents > 0
+    record = issue_invoice(invoice, actor=actor).fiscal_invoice.records.get()
+    # ImporteTotal: bases + IVA + recargo, IRPF left out (the client pays total_cents)
+    fiscal = invoice.subtotal_cents + invoice.iva_cents + invoice.surcharge_cents
+    assert record.importe_total_text == f"{fiscal / 100:.2f}"
+    assert fiscal == invoice.total_cents + invoice.irpf_cents
+    assert _lint_errors(record, tmp_path) == set()
+
+
+def test_a_substitutive_rectificativa_declares_the_recargo_apart(
+    taxpayer, series, rect_series, actor, shop
+):
+    original = issue_invoice(
+        create_draft(
+            taxpayer, series=series, client=shop, issue_date=ISSUE, actor=actor, lines=[CONSULTING]
+        ),
+        actor=actor,
+    )
+    record = _substitute(original, rect_series, actor)
+    assert "<BaseRectificada>1000.00</BaseRectificada>" in record.xml
+    assert "<CuotaRectificada>210.00</CuotaRectificada>" in record.xml
+    assert "<CuotaRecargoRectificado>52.00</CuotaRecargoRectificado>" in record.xml
+
+
+def test_an_export_is_declared_under_regime_02(taxpayer, series, actor):
+    buyer = create_client(
+        taxpayer,
+        {"name": "Buyer Inc", "country": "US", "id_type": "04", "foreign_id": "123456789"},
+    )
+    invoice = create_draft(
+        taxpayer,
+        series=series,
+        client=buyer,
+        issue_date=ISSUE,
+        actor=actor,
+        lines=[DraftLine("Maquinaria", 100, 500000, "exento", cause="E2")],
+    )
+    record = issue_invoice(invoice, actor=actor).fiscal_invoice.records.get()
+    assert "<ClaveRegimen>02</ClaveRegimen><OperacionExenta>E2</OperacionExenta>" in record.xml

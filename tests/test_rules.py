@@ -4,20 +4,41 @@ pairs :func:`verifactu.rules.check_invoice` reports for one deviation from the s
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from verifactu_lint.registros import lee
+from verifactu_lint.reglas import audita
 
 from tests.conftest import make_facts
+from verifactu import xml as vxml
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef
-from verifactu.rules import Problem, check_invoice
+from verifactu.models import ComputerSystem
+from verifactu.records import alta_data
+from verifactu.rules import Problem, check_invoice, country_codes
 
 TODAY = date(2026, 6, 1)
 D = Decimal
 NO_RECIPIENT = {"recipient_nif": "", "recipient_name": ""}
 FOREIGN = {"recipient_nif": "", "recipient_name": "Kunde GmbH"}
 RECTIFIED = (InvoiceRef("F-2026-001", date(2026, 3, 1)),)
+RECARGO_LINE = BreakdownFacts(
+    base_amount=D("100"),
+    tax_rate=D("21"),
+    tax_amount=D("21"),
+    regime_type="18",
+    surcharge_rate=D("5.2"),
+    surcharge_amount=D("5.20"),
+)
+PUBLIC_BODY = "P2807900B"  # a council: regime 14's recipients are P, Q, S or V
+EU_RECIPIENT = {
+    "recipient_nif": "",
+    "recipient_name": "Kunde GmbH",
+    "recipient_id": "DE123456789",
+    "recipient_id_type": "02",
+}
 
 
 def line(base: str, rate: str | None = None, tax: str | None = None, **kw) -> BreakdownFacts:
@@ -29,6 +50,13 @@ def line(base: str, rate: str | None = None, tax: str | None = None, **kw) -> Br
         tax_rate=None if rate is None else D(rate),
         tax_amount=None if tax is None else D(tax),
         **kw,
+    )
+
+
+def abroad(id_type: str, country: str, foreign_id: str = "X1234567") -> InvoiceFacts:
+    """The seed's facts for a recipient identified by IDOtro."""
+    return make_facts(
+        recipient_id=foreign_id, recipient_id_type=id_type, recipient_country=country, **FOREIGN
     )
 
 
@@ -55,12 +83,12 @@ CASES = [
         [("recipient_nif", "1123")],
     ),
     ("recipient NIF all zeros", make_facts(recipient_nif="00000000T"), [("recipient_nif", "1123")]),
-    ("recipient NIF without a name", make_facts(recipient_name=""), [("recipient_name", "1282")]),
+    ("recipient NIF without a name", make_facts(recipient_name=""), [("recipient_name", "1283")]),
     # ---- recipient required / forbidden per type
     ("F1 needs a recipient", make_facts(**NO_RECIPIENT), [("recipient_nif", "1189")]),
     (
         "F3 needs a recipient",
-        make_facts(invoice_type="F3", **NO_RECIPIENT),
+        make_facts(invoice_type="F3", replaced_invoices=RECTIFIED, **NO_RECIPIENT),
         [("recipient_nif", "1189")],
     ),
     (
@@ -189,7 +217,11 @@ CASES = [
     ("operation date before issue date", make_facts(operation_date=date(2026, 3, 1)), []),
     (
         "operation date after issue date under regime 14",
-        single(line("100", "21", "21", regime_type="14"), operation_date=date(2026, 3, 14)),
+        single(
+            line("100", "21", "21", regime_type="14"),
+            operation_date=date(2026, 3, 14),
+            recipient_nif=PUBLIC_BODY,
+        ),
         [],
     ),
     (
@@ -286,7 +318,7 @@ CASES = [
     (
         "base and cuota of different signs",
         single(line("10.00", "21", "-2.10")),
-        [("breakdown.0.tax_amount", "1140")],
+        [("breakdown.0.tax_amount", "1143")],
     ),
     ("negative base and cuota", single(line("-10.00", "21", "-2.10")), []),
     # ---- S2, N1/N2, exempt
@@ -294,12 +326,12 @@ CASES = [
     (
         "S2 with a rate",
         single(line("100", "21", "21", operation_type="S2")),
-        [("breakdown.0.tax_rate", "1197")],
+        [("breakdown.0.tax_rate", "1198")],
     ),
     (
         "S2 on F2",
         single(line("100", "0", "0", operation_type="S2"), invoice_type="F2", **NO_RECIPIENT),
-        [("breakdown.0.operation_type", "1198")],
+        [("breakdown.0.operation_type", "1197")],
     ),
     ("N1 without rate", single(line("100", operation_type="N1")), []),
     (
@@ -325,7 +357,7 @@ CASES = [
     ),
     (
         "E5 with a recargo",
-        single(line("100", operation_type="E5", surcharge_rate="5.2")),
+        single(line("100", operation_type="E5", surcharge_rate="5.2"), **EU_RECIPIENT),
         [("breakdown.0.surcharge_rate", "1238")],
     ),
     ("IGIC exempt line needs no rate", single(line("100", operation_type="E1", tax_type="03")), []),
@@ -424,12 +456,12 @@ CASES = [
     (
         "recargo rate without amount",
         single(line("100", "21", "21", regime_type="18", surcharge_rate="5.2")),
-        [("breakdown.0.surcharge_rate", "1281")],
+        [("breakdown.0.surcharge_rate", "1284")],
     ),
     (
         "recargo amount without rate",
         single(line("100", "21", "21", surcharge_amount="5.20")),
-        [("breakdown.0.surcharge_rate", "1281")],
+        [("breakdown.0.surcharge_rate", "1284")],
     ),
     (
         "regime 18 without recargo",
@@ -445,19 +477,42 @@ CASES = [
         ),
         [("breakdown.0.surcharge_amount", "1142")],
     ),
-    # ---- totals (±10 €)
-    ("total tax 10.00 € off is tolerated", make_facts(total_tax_amount=D("135.00")), []),
+    # ---- totals: the exact sum (AEAT would tolerate ±10 € and accept with errors)
     (
-        "total tax 10.01 € off",
-        make_facts(total_tax_amount=D("135.01")),
+        "total tax one cent off",
+        make_facts(total_tax_amount=D("125.01")),
         [("total_tax_amount", "2006")],
     ),
-    ("total amount 10.00 € off is tolerated", make_facts(total_amount=D("815.00")), []),
-    ("total amount 10.01 € off", make_facts(total_amount=D("814.99")), [("total_amount", "2005")]),
+    (
+        "total tax 10.00 € off",
+        make_facts(total_tax_amount=D("135.00")),
+        [("total_tax_amount", "2006")],
+    ),
+    (
+        "total amount one cent short",
+        make_facts(total_amount=D("824.99")),
+        [("total_amount", "2005")],
+    ),
+    ("total amount 10.00 € off", make_facts(total_amount=D("815.00")), [("total_amount", "2005")]),
+    (
+        "total amount net of IRPF (15 % of 700.00)",
+        make_facts(total_amount=D("720.00")),
+        [("total_amount", "2005")],
+    ),
+    (
+        "total amount with recargo",
+        single(RECARGO_LINE),
+        [],
+    ),
+    (
+        "total amount leaving out the recargo",
+        single(RECARGO_LINE, total_amount=D("121.00")),
+        [("total_amount", "2005")],
+    ),
     (
         "total amount with three decimals",
         make_facts(total_amount=D("825.001")),
-        [("total_amount", "1100")],
+        [("total_amount", "1100"), ("total_amount", "2005")],
     ),
     ("no breakdown line", make_facts(breakdown=()), [("breakdown", "4102")]),
     (
@@ -532,21 +587,17 @@ CASES = [
     ),
     (
         "passport (03) with country",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="03", recipient_country="FR", **FOREIGN
-        ),
+        abroad("03", "FR", "X1234567"),
         [],
     ),
     (
         "passport (03) without country",
         make_facts(recipient_id="X1234567", recipient_id_type="03", **FOREIGN),
-        [("recipient_country", "1239")],
+        [("recipient_country", "1111")],
     ),
     (
         "unknown ID type",
-        make_facts(
-            recipient_id="X1234567", recipient_id_type="08", recipient_country="FR", **FOREIGN
-        ),
+        abroad("08", "FR", "X1234567"),
         [("recipient_id_type", "1239")],
     ),
     (
@@ -572,17 +623,293 @@ CASES = [
     ),
     (
         "issued by a third party without NIF",
-        make_facts(issued_by="third_party"),
+        make_facts(issued_by="third_party", third_party_name="T SA"),
         [("third_party_nif", "1100")],
     ),
     (
         "issued by a third party with a bad NIF",
-        make_facts(issued_by="third_party", third_party_nif="A28045630"),
+        make_facts(issued_by="third_party", third_party_nif="A28045630", third_party_name="T SA"),
         [("third_party_nif", "1123")],
     ),
     ("issued by the recipient", make_facts(issued_by="recipient"), []),
     ("issued by someone unknown", make_facts(issued_by="someone"), [("issued_by", "1100")]),
 ]
+
+# The rules of issue 15: each is also checked for its Spanish message and its source.
+RULES_15 = [
+    # ---- regime / operation pairs (SPEC §4 DetalleDesglose)
+    (
+        "regime 07 with S2",
+        single(line("100", "0", "0", regime_type="07", operation_type="S2")),
+        [("breakdown.0.operation_type", "1203")],
+    ),
+    (
+        "regime 07 with N1",
+        single(line("100", regime_type="07", operation_type="N1")),
+        [("breakdown.0.operation_type", "1203")],
+    ),
+    (
+        "regime 07 with N2",
+        single(line("100", regime_type="07", operation_type="N2")),
+        [("breakdown.0.operation_type", "1203")],
+    ),
+    *(
+        (
+            f"regime 07 with {op}",
+            single(line("100", regime_type="07", operation_type=op), **EU_RECIPIENT),
+            [("breakdown.0.operation_type", "1203")],
+        )
+        for op in ("E2", "E3", "E4", "E5")
+    ),
+    ("regime 07 with S1", single(line("100", "21", "21", regime_type="07")), []),
+    ("regime 07 with E1", single(line("100", regime_type="07", operation_type="E1")), []),
+    (
+        "regime 02 with an S1 line",
+        single(line("100", "21", "21", regime_type="02")),
+        [("breakdown.0.operation_type", "1286")],
+    ),
+    ("regime 02 with an E2 line", single(line("100", regime_type="02", operation_type="E2")), []),
+    (
+        "regime 01 with an export (E2)",
+        single(line("100", operation_type="E2")),
+        [("breakdown.0.regime_type", "1199")],
+    ),
+    (
+        "regime 03 with S2",
+        single(line("100", "0", "0", regime_type="03", operation_type="S2")),
+        [("breakdown.0.operation_type", "1200")],
+    ),
+    (
+        "regime 04 with S1",
+        single(line("100", "21", "21", regime_type="04")),
+        [("breakdown.0.operation_type", "1201")],
+    ),
+    ("regime 04 with S2", single(line("100", "0", "0", regime_type="04", operation_type="S2")), []),
+    (
+        "regime 08 with S1",
+        single(line("100", "21", "21", regime_type="08")),
+        [("breakdown.0.operation_type", "1252")],
+    ),
+    (
+        "regime 11 at 10 %",
+        single(line("100", "10", "10", regime_type="11")),
+        [("breakdown.0.tax_rate", "1206")],
+    ),
+    ("regime 11 at 21 %", single(line("100", "21", "21", regime_type="11")), []),
+    (
+        "E5 to a Spanish NIF",
+        single(line("100", operation_type="E5")),
+        [("breakdown.0.operation_type", "1289")],
+    ),
+    ("E5 to an EU VAT number", single(line("100", operation_type="E5"), **EU_RECIPIENT), []),
+    (
+        "E7 on an IVA line",
+        single(line("100", operation_type="E7")),
+        [("breakdown.0.operation_type", "1182")],
+    ),
+    (
+        "E8 on an IVA line",
+        single(line("100", operation_type="E8")),
+        [("breakdown.0.operation_type", "1182")],
+    ),
+    (
+        "E7 on an IGIC line",
+        single(line("100", operation_type="E7", tax_type="03")),
+        [],
+    ),
+    # ---- regime 06 and BaseImponibleACoste
+    (
+        "regime 06 without a cost base",
+        single(line("100", "21", "21", regime_type="06")),
+        [("breakdown.0.base_cost_amount", "1202")],
+    ),
+    (
+        "regime 06 with a cost base, cuota on the cost base",
+        single(line("100", "21", "16.80", regime_type="06", base_cost_amount=D("80.00"))),
+        [],
+    ),
+    (
+        "regime 06 cuota 10.01 € off the cost base",
+        single(line("100", "21", "26.81", regime_type="06", base_cost_amount=D("80.00"))),
+        [("breakdown.0.tax_amount", "1144")],
+    ),
+    (
+        "regime 06 cost base and cuota of different signs",
+        single(line("100", "21", "-2.00", regime_type="06", base_cost_amount=D("10.00"))),
+        [("breakdown.0.tax_amount", "1140")],
+    ),
+    (
+        "regime 06 on an F2",
+        single(
+            line("100", "21", "21", regime_type="06", base_cost_amount=D("100")),
+            invoice_type="F2",
+            **NO_RECIPIENT,
+        ),
+        [("breakdown.0.regime_type", "1202")],
+    ),
+    (
+        "regime 06 S1 without rate",
+        single(line("100", regime_type="06", base_cost_amount=D("100"))),
+        [("breakdown.0.tax_rate", "1209")],
+    ),
+    ("S1 without rate", single(line("100")), [("breakdown.0.tax_rate", "1208")]),
+    (
+        "a cost base under regime 01",
+        single(line("100", "21", "21", base_cost_amount=D("80.00"))),
+        [("breakdown.0.base_cost_amount", "1257")],
+    ),
+    (
+        "a cost base on an other-tax (05) line",
+        single(line("100", "7", "7", tax_type="05", regime_type=None, base_cost_amount=D("90"))),
+        [],
+    ),
+    # ---- regimes 10, 14, 15
+    (
+        "regime 10 with N1 to a NIF on an F1",
+        single(line("100", regime_type="10", operation_type="N1")),
+        [],
+    ),
+    (
+        "regime 10 with S1 to a foreign ID on an F1",
+        single(line("100", "21", "21", regime_type="10"), **EU_RECIPIENT),
+        [("breakdown.0.operation_type", "1205"), ("breakdown.0.regime_type", "1205")],
+    ),
+    (
+        "regime 14 without an operation date",
+        single(line("100", "21", "21", regime_type="14"), recipient_nif=PUBLIC_BODY),
+        [("breakdown.0.regime_type", "1147")],
+    ),
+    (
+        "regime 14 to a company",
+        single(line("100", "21", "21", regime_type="14"), operation_date=date(2026, 3, 14)),
+        [("breakdown.0.regime_type", "1149")],
+    ),
+    (
+        "regime 14 on an F3",
+        single(
+            line("100", "21", "21", regime_type="14"),
+            invoice_type="F3",
+            replaced_invoices=RECTIFIED,
+            operation_date=date(2026, 3, 14),
+            recipient_nif=PUBLIC_BODY,
+        ),
+        [("breakdown.0.regime_type", "1148")],
+    ),
+    (
+        "later operation date under regime 15 on an other-tax line",
+        single(
+            line("100", "7", "7", tax_type="05", regime_type="15"),
+            operation_date=date(2026, 3, 14),
+        ),
+        [("operation_date", "1146")],
+    ),
+    # ---- IPSI
+    (
+        "IPSI line without a regime",
+        single(line("100", "4", "4", tax_type="02", regime_type=None)),
+        [("breakdown.0.regime_type", "2009")],
+    ),
+    (
+        "IPSI line with regime 08",
+        single(line("100", "4", "4", tax_type="02", regime_type="08")),
+        [],
+    ),
+    # ---- F3 and FacturasSustituidas
+    (
+        "F3 without the invoices it replaces",
+        make_facts(invoice_type="F3"),
+        [("replaced_invoices", "1116")],
+    ),
+    # ---- country list
+    (
+        "recipient country EL (Greece is GR)",
+        abroad("03", "EL", "X1234567"),
+        [("recipient_country", "1101")],
+    ),
+    (
+        "recipient country GR",
+        abroad("03", "GR", "X1234567"),
+        [],
+    ),
+    (
+        "passport (03) of Spain",
+        abroad("03", "ES", "X1234567"),
+        [],
+    ),
+    (
+        "residence document (04) of Spain",
+        abroad("04", "ES", "X1234567"),
+        [("recipient_country", "1126")],
+    ),
+    (
+        "not in the census (07) of France",
+        abroad("07", "FR", "12345678Z"),
+        [("recipient_country", "1126")],
+    ),
+    # ---- names are never made up
+    (
+        "foreign recipient without a name",
+        make_facts(
+            recipient_id="DE123456789", recipient_id_type="02", recipient_nif="", recipient_name=""
+        ),
+        [("recipient_name", "4102")],
+    ),
+    (
+        "third party without a name",
+        make_facts(issued_by="third_party", third_party_nif="A28045631"),
+        [("third_party_name", "4102")],
+    ),
+    # ---- not_subject_amount is an N1/N2 line
+    (
+        "not-subject amount matching its N1 line",
+        make_facts(
+            breakdown=(*make_facts().breakdown, line("50", operation_type="N1")),
+            total_amount=D("875.00"),
+            not_subject_amount=D("50.00"),
+            not_subject_cause="OT",
+        ),
+        [],
+    ),
+    (
+        "not-subject amount beside an N1 line of another amount",
+        make_facts(
+            breakdown=(*make_facts().breakdown, line("50", operation_type="N1")),
+            total_amount=D("875.00"),
+            not_subject_amount=D("80.00"),
+            not_subject_cause="OT",
+        ),
+        [("not_subject_amount", "not_subject")],
+    ),
+    (
+        "not-subject amount (RL) without an N2 line",
+        make_facts(not_subject_amount=D("80.00"), not_subject_cause="RL"),
+        [("not_subject_amount", "not_subject")],
+    ),
+    # ---- CuotaRecargoRectificado
+    (
+        "substitution with the recargo apart",
+        make_facts(
+            invoice_type="R1",
+            rectification_type="S",
+            rectified_invoices=RECTIFIED,
+            rectification_base=D("500"),
+            rectification_tax=D("105"),
+            rectification_surcharge=D("26.00"),
+        ),
+        [],
+    ),
+    (
+        "recargo rectified on a rectification by differences",
+        make_facts(
+            invoice_type="R1",
+            rectification_type="I",
+            rectified_invoices=RECTIFIED,
+            rectification_surcharge=D("26.00"),
+        ),
+        [("rectification_surcharge", "1119")],
+    ),
+]
+CASES += RULES_15
 
 
 def test_the_seed_example_has_no_problems():
@@ -594,17 +921,22 @@ def test_check_invoice_reports_exactly_these_fields_and_codes(facts, expected):
     assert pairs(facts) == sorted(expected)
 
 
+def _under_regime(regime: str, ln: BreakdownFacts) -> BreakdownFacts:
+    """The seed's line as that regime requires it (06: a cost base; 08: N2, no tax)."""
+    if regime == "08":
+        return BreakdownFacts(base_amount=ln.base_amount, regime_type="08", operation_type="N2")
+    return BreakdownFacts(
+        base_amount=ln.base_amount,
+        tax_rate=ln.tax_rate,
+        tax_amount=ln.tax_amount,
+        regime_type=regime,
+        base_cost_amount=ln.base_amount if regime == "06" else None,
+    )
+
+
 @pytest.mark.parametrize("regime", ["03", "05", "06", "08", "09"])
 def test_totals_are_not_cross_checked_under_regime(regime):
-    lines = tuple(
-        BreakdownFacts(
-            base_amount=ln.base_amount,
-            tax_rate=ln.tax_rate,
-            tax_amount=ln.tax_amount,
-            regime_type=regime,
-        )
-        for ln in make_facts().breakdown
-    )
+    lines = tuple(_under_regime(regime, ln) for ln in make_facts().breakdown)
     facts = make_facts(breakdown=lines, total_amount=D("999.00"), total_tax_amount=D("1.00"))
     assert pairs(facts) == []
     # the same totals under the general regime are refused, so the exemption is what passes
@@ -641,3 +973,74 @@ def test_problems_carry_a_message_and_the_aeat_code():
     (problem,) = check_invoice(make_facts(invoice_date=date(2026, 6, 2)), TODAY)
     assert isinstance(problem, Problem)
     assert problem.message and problem.as_list() == [problem.message, "AEAT 1112"]
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [c[1:] for c in RULES_15 if c[2]],
+    ids=[c[0] for c in RULES_15 if c[2]],
+)
+def test_the_new_rules_speak_spanish_and_cite_their_source(facts, expected):
+    found = [p for p in check_invoice(facts, TODAY) if (p.field, p.code) in expected]
+    assert found
+    for problem in found:
+        assert problem.source, problem
+        assert re.search(
+            r"[áéíóúñ]|\b(el|la|las|los|una|un|del|con|debe|solo)\b", problem.message, re.I
+        )
+
+
+def test_the_country_list_is_aeat_s():
+    codes = country_codes()
+    assert len(codes) > 200 and {"GR", "ES", "DE", "XB"} <= codes
+    assert "EL" not in codes
+
+
+# ---- verifactu-lint (a third-party checker of billing records) as an outside oracle
+
+SYSTEM = ComputerSystem(
+    producer_name="Factu Software SL",
+    producer_nif="B87654323",
+    name="Factu",
+    system_id="FA",
+    version="1.0",
+    installation_number="rules-1",
+)
+# Where verifactu-lint 0.4.2 and AEAT's current XSD disagree, with the lint rule that errs:
+# its OperacionExenta list stops at E6 (reglas/desglose.py EXENCIONES), while
+# SuministroInformacion.xsd's OperacionExentaType has E1–E8 (E7, E8: IGIC).
+LINT_DISAGREES = {"E7 on an IGIC line": {"RRSIF045"}}
+
+
+def lint_errors(facts: InvoiceFacts, tmp_path) -> set[str]:
+    data = alta_data(facts, system=SYSTEM, previous=None, generated_at=GENERATED_AT)
+    built = vxml.build_alta(data)
+    assert vxml.validate_record(built) == []
+    path = tmp_path / "record.xml"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + built.xml, encoding="utf-8")
+    return {h.regla for h in audita(lee(path)).errores}
+
+
+GENERATED_AT = "2026-06-01T10:00:00+02:00"
+VALID = [c for c in CASES if not c[2]]
+
+
+@pytest.mark.parametrize("facts", [c[1] for c in VALID], ids=[c[0] for c in VALID])
+def test_verifactu_lint_finds_no_error_in_the_records_we_accept(facts, request, tmp_path):
+    name = request.node.callspec.id
+    assert lint_errors(facts, tmp_path) == LINT_DISAGREES.get(name, set())
+
+
+@pytest.mark.parametrize(
+    ("name", "facts", "rule"),
+    [
+        ("F3 without the invoices it replaces", make_facts(invoice_type="F3"), "RRSIF034"),
+        ("total amount 10.01 € off", make_facts(total_amount=D("835.01")), "RRSIF042"),
+        ("total tax 10.01 € off", make_facts(total_tax_amount=D("135.01")), "RRSIF041"),
+        ("cuota 10.01 € off", single(line("100", "21", "31.01")), "RRSIF043"),
+        ("F2 with a recipient", make_facts(invoice_type="F2"), "RRSIF049"),
+    ],
+)
+def test_verifactu_lint_agrees_with_what_we_refuse(name, facts, rule, tmp_path):
+    assert check_invoice(facts, TODAY)
+    assert rule in lint_errors(facts, tmp_path)

@@ -99,6 +99,9 @@ def alta(
     first: bool | None = None,
     previous_huella: str | None = None,
     bad_huella: bool = False,
+    detalles: str | None = None,
+    middle: str = "",
+    destinatarios: str | None = None,
 ) -> str:
     """One <sfLR:RegistroFactura> with a RegistroAlta chained after ``chain.last``."""
     cuota_total = cuota_total or cuota
@@ -114,12 +117,15 @@ def alta(
     )
     sent_huella = "0" * 64 if bad_huella else huella
     chain.last = (num, fecha, sent_huella)
-    destinatarios = (
-        "<sf:Destinatarios><sf:IDDestinatario><sf:NombreRazon>Cliente SA</sf:NombreRazon>"
-        f"<sf:NIF>{recipient}</sf:NIF></sf:IDDestinatario></sf:Destinatarios>"
-        if recipient
-        else ""
-    )
+    if destinatarios is None:
+        destinatarios = (
+            "<sf:Destinatarios><sf:IDDestinatario><sf:NombreRazon>Cliente SA</sf:NombreRazon>"
+            f"<sf:NIF>{recipient}</sf:NIF></sf:IDDestinatario></sf:Destinatarios>"
+            if recipient
+            else ""
+        )
+    if detalles is None:
+        detalles = detalle(base=base, rate=rate, cuota=cuota)
     return (
         "<sfLR:RegistroFactura><sf:RegistroAlta><sf:IDVersion>1.0</sf:IDVersion>"
         f"<sf:IDFactura><sf:IDEmisorFactura>{emisor}</sf:IDEmisorFactura>"
@@ -129,13 +135,10 @@ def alta(
         "<sf:NombreRazonEmisor>Empresa Demo SL</sf:NombreRazonEmisor>"
         + ("<sf:Subsanacion>S</sf:Subsanacion>" if subsanacion else "")
         + f"<sf:TipoFactura>{tipo}</sf:TipoFactura>"
-        "<sf:DescripcionOperacion>Servicios de prueba</sf:DescripcionOperacion>"
+        + middle
+        + "<sf:DescripcionOperacion>Servicios de prueba</sf:DescripcionOperacion>"
         + destinatarios
-        + "<sf:Desglose><sf:DetalleDesglose><sf:Impuesto>01</sf:Impuesto>"
-        "<sf:ClaveRegimen>01</sf:ClaveRegimen><sf:CalificacionOperacion>S1"
-        f"</sf:CalificacionOperacion><sf:TipoImpositivo>{rate}</sf:TipoImpositivo>"
-        f"<sf:BaseImponibleOimporteNoSujeto>{base}</sf:BaseImponibleOimporteNoSujeto>"
-        f"<sf:CuotaRepercutida>{cuota}</sf:CuotaRepercutida></sf:DetalleDesglose></sf:Desglose>"
+        + f"<sf:Desglose>{detalles}</sf:Desglose>"
         f"<sf:CuotaTotal>{cuota_total}</sf:CuotaTotal><sf:ImporteTotal>{importe_total}"
         "</sf:ImporteTotal>"
         + encadenamiento(prev)
@@ -143,6 +146,42 @@ def alta(
         + f"<sf:FechaHoraHusoGenRegistro>{GEN}</sf:FechaHoraHusoGenRegistro>"
         f"<sf:TipoHuella>01</sf:TipoHuella><sf:Huella>{sent_huella}</sf:Huella>"
         "</sf:RegistroAlta></sfLR:RegistroFactura>"
+    )
+
+
+def detalle(
+    *,
+    base: str = "100.00",
+    rate: str | None = "21.00",
+    cuota: str | None = "21.00",
+    impuesto: str = "01",
+    clave: str | None = "01",
+    op: str = "S1",
+    coste: str | None = None,
+) -> str:
+    """One DetalleDesglose, its elements in XSD order."""
+    kind = "OperacionExenta" if op.startswith("E") else "CalificacionOperacion"
+    return (
+        f"<sf:DetalleDesglose><sf:Impuesto>{impuesto}</sf:Impuesto>"
+        + (f"<sf:ClaveRegimen>{clave}</sf:ClaveRegimen>" if clave else "")
+        + f"<sf:{kind}>{op}</sf:{kind}>"
+        + (f"<sf:TipoImpositivo>{rate}</sf:TipoImpositivo>" if rate else "")
+        + f"<sf:BaseImponibleOimporteNoSujeto>{base}</sf:BaseImponibleOimporteNoSujeto>"
+        + (f"<sf:BaseImponibleACoste>{coste}</sf:BaseImponibleACoste>" if coste else "")
+        + (f"<sf:CuotaRepercutida>{cuota}</sf:CuotaRepercutida>" if cuota else "")
+        + "</sf:DetalleDesglose>"
+    )
+
+
+def dest(name: str = "Kunde GmbH", *, nif: str | None = None, vat: str = "DE123456789") -> str:
+    ident = (
+        f"<sf:NIF>{nif}</sf:NIF>"
+        if nif
+        else f"<sf:IDOtro><sf:IDType>02</sf:IDType><sf:ID>{vat}</sf:ID></sf:IDOtro>"
+    )
+    return (
+        f"<sf:Destinatarios><sf:IDDestinatario><sf:NombreRazon>{name}</sf:NombreRazon>"
+        f"{ident}</sf:IDDestinatario></sf:Destinatarios>"
     )
 
 
@@ -549,6 +588,175 @@ def test_field_rules(sim):
         ("Correcto", None),
     ]
     # Rejected records stay in the chain: V/9 chained after the rejected V/1…V/6 is fine.
+
+
+def test_regime_operation_and_party_rules(sim):
+    """The rules of issue 15, as AEAT's errores.properties states them (1116, 1144, 1147–1149,
+    1178, 1182, 1199–1205, 1239, 1252, 1257, 1283, 1286, 1289; 2009 accepted with errors)."""
+    chain = Chain()
+    exempt = {"rate": None, "cuota": None}
+    sustituidas = (
+        "<sf:FacturasSustituidas><sf:IDFacturaSustituida>"
+        f"<sf:IDEmisorFactura>{OBLIGADO}</sf:IDEmisorFactura>"
+        "<sf:NumSerieFactura>T-1</sf:NumSerieFactura>"
+        f"<sf:FechaExpedicionFactura>{FECHA}</sf:FechaExpedicionFactura>"
+        "</sf:IDFacturaSustituida></sf:FacturasSustituidas>"
+    )
+    later = (ISSUED + timedelta(days=30)).strftime("%d-%m-%Y")
+    cases = [
+        ("F3 without FacturasSustituidas", alta(chain, "K/1", tipo="F3"), "1116"),
+        ("F3 with them", alta(chain, "K/2", tipo="F3", middle=sustituidas), None),
+        ("F1 with them", alta(chain, "K/3", middle=sustituidas), "1116"),
+        (
+            "07 with S2",
+            alta(
+                chain,
+                "K/4",
+                detalles=detalle(clave="07", op="S2", rate="0", cuota="0"),
+                cuota_total="0.00",
+                importe_total="100.00",
+            ),
+            "1203",
+        ),
+        (
+            "07 with E4",
+            alta(
+                chain,
+                "K/5",
+                detalles=detalle(clave="07", op="E4", **exempt),
+                cuota_total="0.00",
+                importe_total="100.00",
+            ),
+            "1203",
+        ),
+        ("02 with S1", alta(chain, "K/6", detalles=detalle(clave="02")), "1286"),
+        (
+            "02 with E2",
+            alta(
+                chain,
+                "K/7",
+                detalles=detalle(clave="02", op="E2", **exempt),
+                cuota_total="0.00",
+                importe_total="100.00",
+            ),
+            None,
+        ),
+        (
+            "01 with E2",
+            alta(
+                chain,
+                "K/8",
+                detalles=detalle(op="E2", **exempt),
+                cuota_total="0.00",
+                importe_total="100.00",
+            ),
+            "1199",
+        ),
+        (
+            "E5 to a NIF",
+            alta(
+                chain,
+                "K/9",
+                detalles=detalle(op="E5", **exempt),
+                cuota_total="0.00",
+                importe_total="100.00",
+            ),
+            "1289",
+        ),
+        (
+            "E5 to IDOtro",
+            alta(
+                chain,
+                "K/10",
+                detalles=detalle(op="E5", **exempt),
+                destinatarios=dest(),
+                cuota_total="0.00",
+                importe_total="100.00",
+            ),
+            None,
+        ),
+        (
+            "E7 on IVA",
+            alta(
+                chain,
+                "K/11",
+                detalles=detalle(op="E7", **exempt),
+                cuota_total="0.00",
+                importe_total="100.00",
+            ),
+            "1182",
+        ),
+        ("06 without cost base", alta(chain, "K/12", detalles=detalle(clave="06")), "1202"),
+        (
+            "06 with cost base",
+            alta(chain, "K/13", detalles=detalle(clave="06", coste="100.00")),
+            None,
+        ),
+        (
+            "06 cuota off the cost base",
+            alta(chain, "K/14", detalles=detalle(clave="06", coste="10.00")),
+            "1144",
+        ),
+        ("cost base under 01", alta(chain, "K/15", detalles=detalle(coste="100.00")), "1257"),
+        ("08 with S1", alta(chain, "K/16", detalles=detalle(clave="08")), "1252"),
+        ("10 with S1", alta(chain, "K/17", detalles=detalle(clave="10")), "1205"),
+        (
+            "14 without FechaOperacion",
+            alta(chain, "K/18", detalles=detalle(clave="14"), recipient="P2807900B"),
+            "1147",
+        ),
+        (
+            "14 to a company",
+            alta(
+                chain,
+                "K/19",
+                detalles=detalle(clave="14"),
+                middle=f"<sf:FechaOperacion>{later}</sf:FechaOperacion>",
+            ),
+            "1149",
+        ),
+        (
+            "14 to a council",
+            alta(
+                chain,
+                "K/20",
+                detalles=detalle(clave="14"),
+                middle=f"<sf:FechaOperacion>{later}</sf:FechaOperacion>",
+                recipient="P2807900B",
+            ),
+            None,
+        ),
+        (
+            "recipient NIF without a name",
+            alta(chain, "K/21", destinatarios=dest("", nif=RECIPIENT)),
+            "1283",
+        ),
+        ("IDOtro without a name", alta(chain, "K/22", destinatarios=dest("")), "1239"),
+        (
+            "IPSI without ClaveRegimen",
+            alta(
+                chain,
+                "K/23",
+                detalles=detalle(impuesto="02", clave=None, rate="4.00", cuota="4.00"),
+                cuota_total="4.00",
+                importe_total="104.00",
+            ),
+            "2009",
+        ),
+    ]
+    payload = answer(post(sim, reg_factu(*(c[1] for c in cases))))
+    got = [(x["estado"], x["codigo"]) for x in lines(payload)]
+    expected = [
+        ("Correcto", None)
+        if code is None
+        else ("AceptadoConErrores", code)
+        if code.startswith("2")
+        else ("Incorrecto", code)
+        for _, _, code in cases
+    ]
+    assert dict(zip([c[0] for c in cases], got, strict=True)) == dict(
+        zip([c[0] for c in cases], expected, strict=True)
+    )
 
 
 def test_invalid_obligado_nif_is_fault(sim):

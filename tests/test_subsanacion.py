@@ -180,7 +180,11 @@ def test_a_version_is_never_changed_nor_deleted(register):
 def test_an_amount_change_needs_the_statement_that_the_delivered_invoice_carried_it(register):
     registration = register()
     answer(registration.record, RecordStatus.ACCEPTED_WITH_ERRORS, "2005")
-    corrected = make_facts(total_amount=Decimal("825.01"))
+    corrected = make_facts(
+        breakdown=make_facts().breakdown[:1],
+        total_amount=Decimal("605.00"),
+        total_tax_amount=Decimal("105.00"),
+    )
     with pytest.raises(corrections.CorrectionRefused, match="rectifying invoice"):
         corrections.subsanar(registration.invoice, corrected, reason="Total")
     assert registration.invoice.records.count() == 1
@@ -188,7 +192,7 @@ def test_an_amount_change_needs_the_statement_that_the_delivered_invoice_carried
     record = corrections.subsanar(
         registration.invoice, corrected, reason="Total", matches_delivered_invoice=True
     )
-    assert record.importe_total_text == "825.01"
+    assert record.importe_total_text == "605.00"
 
 
 def test_a_census_error_is_fixed_by_sending_the_same_nif_as_no_censado(register):
@@ -703,3 +707,32 @@ def test_retry_refuses_a_rejection_of_the_number_naming_the_way_out(api_client, 
     assert response.status_code == 409
     assert "cancel the invoice and issue a new one" in response.json()["message"]
     assert registration.invoice.records.count() == 1
+
+
+def test_a_subsanacion_keeps_what_the_body_leaves_out_down_to_the_cost_base(
+    api_client, register
+):
+    from verifactu.facts import BreakdownFacts
+
+    registration = register(
+        regime_types=("06",),
+        breakdown=(
+            BreakdownFacts(
+                regime_type="06",
+                base_amount=Decimal("100.00"),
+                base_cost_amount=Decimal("80.00"),
+                tax_rate=Decimal("21.00"),
+                tax_amount=Decimal("16.80"),
+            ),
+        ),
+        total_amount=Decimal("116.80"),
+        total_tax_amount=Decimal("16.80"),
+    )
+    answer(registration.record, RecordStatus.REJECTED, "1239")
+    response = post(
+        api_client, registration.invoice.pk, {"reason": "Texto", "description": "Grupo IVA"}
+    )
+    assert response.status_code == 201, response.content
+    record = latest(registration.invoice)
+    assert "<BaseImponibleACoste>80.00</BaseImponibleACoste>" in record.xml
+    assert "<DescripcionOperacion>Grupo IVA</DescripcionOperacion>" in record.xml

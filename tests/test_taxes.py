@@ -492,7 +492,9 @@ def test_totals_are_consistent_integers(invoice, irpf_bp, surcharge):
         assert g.iva_cents == expected_round(g.base_cents * g.rate_bp, 10000)
         assert g.surcharge_rate_bp == (SURCHARGES.get(g.iva_type, 0) if surcharge else 0)
         assert g.surcharge_cents == expected_round(g.base_cents * g.surcharge_rate_bp, 10000)
-        assert g.regime_type == ("18" if g.surcharge_rate_bp else "01")
+        # exports (E2, E3) under 02 (AEAT 1199), recargo under 18, the rest under 01
+        export = g.cause in ("E2", "E3")
+        assert g.regime_type == ("02" if export else "18" if g.surcharge_rate_bp else "01")
 
 
 @given(invoice=invoices(), irpf_bp=st.integers(0, 10000), surcharge=st.booleans())

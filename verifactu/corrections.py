@@ -249,6 +249,7 @@ AMOUNTS = (
     "not_subject_amount",
     "rectification_base",
     "rectification_tax",
+    "rectification_surcharge",
 )
 
 

@@ -507,7 +507,7 @@ def log_event(
     built = build_evento(
         EventoData(
             sistema=sistema,
-            obligado=vxml.Obligado(chain.issuer_name or chain.issuer_nif, chain.issuer_nif),
+            obligado=vxml.Obligado(chain.issuer_name, chain.issuer_nif),
             tipo_evento=tipo_evento,
             fecha_hora_huso=generated_at,
             previous=previous,

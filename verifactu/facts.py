@@ -45,13 +45,14 @@ class BreakdownFacts:
     tax_amount: Decimal | None = None
     surcharge_rate: Decimal | None = None
     surcharge_amount: Decimal | None = None
+    base_cost_amount: Decimal | None = None  # BaseImponibleACoste (regime 06, IPSI, 05)
 
     @property
     def is_exempt(self) -> bool:
         return self.operation_type.startswith("E")
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "tax_type": self.tax_type,
             "regime_type": self.regime_type,
             "operation_type": self.operation_type,
@@ -63,6 +64,9 @@ class BreakdownFacts:
                 None if self.surcharge_amount is None else to_cents(self.surcharge_amount)
             ),
         }
+        if self.base_cost_amount is not None:  # absent, not null: older rows stay as they are
+            data["base_cost_cents"] = to_cents(self.base_cost_amount)
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> BreakdownFacts:
@@ -76,6 +80,9 @@ class BreakdownFacts:
             surcharge_rate=rate_from_bp(data.get("surcharge_rate_bp")),
             surcharge_amount=(
                 None if data.get("surcharge_cents") is None else from_cents(data["surcharge_cents"])
+            ),
+            base_cost_amount=(
+                None if data.get("base_cost_cents") is None else from_cents(data["base_cost_cents"])
             ),
         )
 
@@ -117,6 +124,7 @@ class InvoiceFacts:
     replaced_invoices: tuple[InvoiceRef, ...] = field(default_factory=tuple)
     rectification_base: Decimal | None = None
     rectification_tax: Decimal | None = None
+    rectification_surcharge: Decimal | None = None  # CuotaRecargoRectificado
 
     @property
     def has_recipient(self) -> bool:

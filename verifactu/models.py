@@ -132,7 +132,8 @@ class FiscalInvoice(models.Model):
     not_subject_cause = models.CharField(max_length=2, blank=True)
     breakdown = models.JSONField(
         help_text="Lines: tax_type, regime_type, operation_type, base_cents, rate_bp, "
-        "tax_cents, surcharge_rate_bp, surcharge_cents (integers; rates in basis points)."
+        "tax_cents, surcharge_rate_bp, surcharge_cents and, when given, base_cost_cents "
+        "(BaseImponibleACoste) (integers; rates in basis points)."
     )
     total_amount_cents = models.BigIntegerField()
     total_tax_amount_cents = models.BigIntegerField()
@@ -141,6 +142,7 @@ class FiscalInvoice(models.Model):
     replaced_invoices = models.JSONField(default=list, blank=True)
     rectification_base_cents = models.BigIntegerField(null=True, blank=True)
     rectification_tax_cents = models.BigIntegerField(null=True, blank=True)
+    rectification_surcharge_cents = models.BigIntegerField(null=True, blank=True)
     # The number of the current :class:`FiscalInvoiceVersion`; the fiscal columns above are
     # that version's facts. Version 1 is the registration; a subsanación with corrected data
     # makes the next one (the only writer of these columns after creation).

@@ -47,7 +47,7 @@ def reconcile_chain(chain: Chain, client: aeat.AeatClient) -> list[Difference]:
     for (year, month), local in sorted(by_period.items()):
         remote = client.consulta(
             nif=chain.issuer_nif,
-            name=chain.issuer_name or chain.issuer_nif,
+            name=chain.issuer_name,
             ejercicio=f"{year:04d}",
             periodo=f"{month:02d}",
         )

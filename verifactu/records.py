@@ -159,15 +159,18 @@ def _breakdown_xml(line: BreakdownFacts) -> vxml.BreakdownLine:
         cuota=_amount(line.tax_amount),
         tipo_recargo=_amount(line.surcharge_rate),
         cuota_recargo=_amount(line.surcharge_amount),
+        base_a_coste=_amount(line.base_cost_amount),
     )
 
 
 def _recipient(facts: InvoiceFacts) -> vxml.Recipient | None:
+    """The IDDestinatario; its name is the one given, never made up from the ID (the rules
+    refuse a recipient without one)."""
     if facts.recipient_nif:
         return vxml.Recipient(nombre_razon=facts.recipient_name, nif=facts.recipient_nif)
     if facts.recipient_id:
         return vxml.Recipient(
-            nombre_razon=facts.recipient_name or facts.recipient_id,
+            nombre_razon=facts.recipient_name,
             id_otro=vxml.IDOtro(
                 id_type=facts.recipient_id_type,
                 id=facts.recipient_id,
@@ -200,13 +203,14 @@ def alta_data(
         rectification = vxml.ImporteRectificacion(
             base=format_amount(facts.rectification_base),
             cuota=format_amount(facts.rectification_tax),
+            cuota_recargo=_amount(facts.rectification_surcharge),
         )
     third_party = None
     emitted_by = None
     if facts.issued_by == "third_party":
         emitted_by = "T"
         third_party = vxml.Recipient(
-            nombre_razon=facts.third_party_name or facts.third_party_nif,
+            nombre_razon=facts.third_party_name,
             nif=facts.third_party_nif,
         )
     elif facts.issued_by == "recipient":
@@ -286,6 +290,11 @@ def facts_of(invoice: FiscalInvoice) -> InvoiceFacts:
             None
             if invoice.rectification_tax_cents is None
             else from_cents(invoice.rectification_tax_cents)
+        ),
+        rectification_surcharge=(
+            None
+            if invoice.rectification_surcharge_cents is None
+            else from_cents(invoice.rectification_surcharge_cents)
         ),
     )
 
@@ -621,5 +630,10 @@ def fiscal_columns(facts: InvoiceFacts) -> dict:
         ),
         rectification_tax_cents=(
             None if facts.rectification_tax is None else to_cents(facts.rectification_tax)
+        ),
+        rectification_surcharge_cents=(
+            None
+            if facts.rectification_surcharge is None
+            else to_cents(facts.rectification_surcharge)
         ),
     )

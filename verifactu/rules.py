@@ -3,13 +3,64 @@
 :func:`check_invoice` returns every problem at once, each naming the field (in the v1 API's
 terms: ``breakdown.0.tax_rate``) and the AEAT error code the record would have earned, so a
 record that would be refused is never chained and the caller can fix everything in one go.
+
+Each rule added for issue 15 carries a Spanish message and, in :attr:`Problem.source`, the
+AEAT validation it comes from: the code's text in AEAT's ``errores.properties`` (the list of
+*Validaciones y errores* v1.2.2), the XSD, or the SPEC.md section that records it:
+
+==========================================  ======  ============================================
+Rule                                        Code    Source
+==========================================  ======  ============================================
+regime 02 (export): exempt lines only       1286    errores.properties 1286; SPEC §4
+regime 01 with E2/E3 (IVA, IGIC)            1199    errores.properties 1199
+regime 03 (REBU): S1 only                   1200    errores.properties 1200
+regime 04 (gold): S2 or exempt              1201    errores.properties 1201; SPEC §4
+regime 06: BaseImponibleACoste, not F2/F3/R5 1202   errores.properties 1202; SPEC §4
+BaseImponibleACoste only 06 / IPSI / 05     1257    errores.properties 1257; SPEC §4
+regime 07: no S2/N1/N2, no E2–E5            1203    errores.properties 1203; SPEC §4
+regime 08: N2                               1252    errores.properties 1252; SPEC §4
+regime 10: N1, F1, recipient by NIF         1205    errores.properties 1205; SPEC §4
+regime 11: 21 %                             1206    errores.properties 1206; SPEC §4
+regime 14: FechaOperacion after issue date  1147    errores.properties 1147; SPEC §4
+regime 14: F1 or R1–R4                      1148    errores.properties 1148; SPEC §4
+regime 14: recipient NIF P/Q/S/V            1149    errores.properties 1149; SPEC §4
+later operation date: 14/15 on IVA/IGIC     1146    errores.properties 1146/1173; SPEC §4
+E5 (IVA): recipient by IDOtro only          1289    errores.properties 1289; SPEC §4
+E7/E8 only on IGIC lines                    1182    SPEC §4 [peer]; errores.properties 1182
+IPSI line without ClaveRegimen              2009    errores.properties 2009 (accepted with
+                                                    errors: refused here before chaining)
+F3 lists the simplified invoices replaced   1116    errores.properties 1116; FAQ ap. 27
+recipient country in AEAT's list            1101    SuministroInformacion.xsd CountryType2
+country required unless NIF-IVA (02)        1111    errores.properties 1111
+ES only with IDType 03/07; 07 is ES         1126    errores.properties 1126
+S2: rate and cuota 0 / not on F2, R5        1198/7  errores.properties 1198, 1197
+recargo rate and amount together            1284    errores.properties 1284
+names: recipient with NIF                   1283    errores.properties 1283
+names: recipient by IDOtro, Tercero         4102    SuministroInformacion.xsd
+                                                    PersonaFisicaJuridicaType/NombreRazon
+S1 without rate/cuota                       1208/9  errores.properties 1208, 1209
+cuota vs BaseImponibleACoste × rate (±10 €) 1144    errores.properties 1144; SPEC §4
+sign of cuota vs base / base a coste        1143/0  errores.properties 1143, 1140
+CuotaTotal exact (AEAT: ±10 €, 2006)        2006    SPEC §4; errores.properties 2006
+ImporteTotal exact (AEAT: ±10 €, 2005)      2005    SPEC §4; errores.properties 2005
+CuotaRecargoRectificado only in S           1119    errores.properties 1119
+not_subject_amount is an N1/N2 line         —       SPEC §4 (BaseImponibleOimporteNoSujeto)
+==========================================  ======  ============================================
+
+Totals are checked to the cent (Factu never sends a total it knows AEAT would tolerate as
+wrong: ImporteTotal is also the QR's amount), except under AEAT's own exemption for regimes 03,
+05, 06, 08 and 09 (SPEC §4); a line's cuota keeps AEAT's ±10 € against base × rate (1142).
+``total_amount`` is bases + cuotas + recargo: an IRPF withholding is never part of it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 from factu.nif import is_valid_nif
 from verifactu.facts import BreakdownFacts, InvoiceFacts
@@ -45,11 +96,24 @@ FORBIDDEN_CHARS = set("<>\"'=")
 ID_TYPES = {"02", "03", "04", "05", "06", "07"}
 
 
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "SuministroInformacion.xsd"
+ERRORES = "errores.properties"
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """AEAT's ``CountryType2`` enumeration, read from the vendored XSD (the one source)."""
+    text = SCHEMA.read_text(encoding="utf-8")
+    block = text.split('<simpleType name="CountryType2">', 1)[1].split("</simpleType>", 1)[0]
+    return frozenset(re.findall(r'value="([A-Z]{2})"', block))
+
+
 @dataclass(frozen=True)
 class Problem:
     field: str
     message: str
     code: str
+    source: str = ""
 
     def as_list(self) -> list[str]:
         return [self.message, f"AEAT {self.code}"]
@@ -138,13 +202,17 @@ def _date_problems(facts: InvoiceFacts, today: date) -> list[Problem]:
     elif facts.invoice_date < EARLIEST_DATE:
         problems.append(Problem("invoice_date", "VERI*FACTU records start on 28-10-2024.", "1152"))
     if facts.operation_date is not None:
-        late_allowed = {"14", "15"} & {ln.regime_type for ln in facts.breakdown}
+        late_allowed = any(
+            ln.regime_type in ("14", "15") and ln.tax_type in ("01", "03") for ln in facts.breakdown
+        )
         if facts.operation_date > facts.invoice_date and not late_allowed:
             problems.append(
                 Problem(
                     "operation_date",
-                    "The operation date cannot be after the issue date (only regimes 14 and 15).",
+                    "La fecha de operación solo puede ser posterior a la de expedición con los "
+                    "regímenes 14 o 15 en líneas de IVA o IGIC.",
                     "1146",
+                    f"{ERRORES} 1146; SPEC §4 Dates",
                 )
             )
         if facts.operation_date > today and not late_allowed:
@@ -166,9 +234,35 @@ def _party_problems(facts: InvoiceFacts) -> list[Problem]:
             problems.append(Problem("recipient_nif", "Not a valid Spanish NIF.", "1123"))
         if not facts.recipient_name.strip():
             problems.append(
-                Problem("recipient_name", "The recipient's name is required with a NIF.", "1282")
+                Problem(
+                    "recipient_name",
+                    "El nombre o razón social del destinatario es obligatorio con un NIF.",
+                    "1283",
+                    f"{ERRORES} 1283",
+                )
             )
+    country = facts.recipient_country
+    if country and country not in country_codes():
+        problems.append(
+            Problem(
+                "recipient_country",
+                f"{country} no está en la lista de países de la AEAT (ISO 3166-1 alfa-2; "
+                "Grecia es GR, no EL).",
+                "1101",
+                "SuministroInformacion.xsd CountryType2; errores.properties 1101",
+            )
+        )
     if facts.recipient_id:
+        if not facts.recipient_name.strip():
+            problems.append(
+                Problem(
+                    "recipient_name",
+                    "El nombre o razón social del destinatario es obligatorio; "
+                    "no se sustituye por su identificador.",
+                    "4102",
+                    "SuministroInformacion.xsd PersonaFisicaJuridicaType/NombreRazon",
+                )
+            )
         if facts.recipient_nif:
             problems.append(
                 Problem("recipient_id", "Give either a Spanish NIF or a foreign ID.", "1239")
@@ -177,7 +271,25 @@ def _party_problems(facts: InvoiceFacts) -> list[Problem]:
             problems.append(Problem("recipient_id_type", "ID type must be 02 to 07.", "1239"))
         if facts.recipient_id_type != "02" and len(facts.recipient_country) != 2:
             problems.append(
-                Problem("recipient_country", "A two-letter country code is required.", "1239")
+                Problem(
+                    "recipient_country",
+                    "El país es obligatorio salvo con un NIF-IVA (tipo 02).",
+                    "1111",
+                    f"{ERRORES} 1111",
+                )
+            )
+        spain = facts.recipient_country == "ES"
+        if (spain and facts.recipient_id_type not in ("03", "07")) or (
+            facts.recipient_id_type == "07" and facts.recipient_country not in ("", "ES")
+        ):
+            problems.append(
+                Problem(
+                    "recipient_country",
+                    "ES solo vale con pasaporte (03) o no censado (07), y un no censado (07) "
+                    "es de ES.",
+                    "1126",
+                    f"{ERRORES} 1126",
+                )
             )
     if facts.issued_by == "third_party":
         if not facts.third_party_nif:
@@ -186,6 +298,15 @@ def _party_problems(facts: InvoiceFacts) -> list[Problem]:
             )
         elif not is_valid_nif(facts.third_party_nif):
             problems.append(Problem("third_party_nif", "Not a valid Spanish NIF.", "1123"))
+        if not facts.third_party_name.strip():
+            problems.append(
+                Problem(
+                    "third_party_name",
+                    "El nombre o razón social del tercero que expide la factura es obligatorio.",
+                    "4102",
+                    "SuministroInformacion.xsd PersonaFisicaJuridicaType/NombreRazon (Tercero)",
+                )
+            )
     if facts.issued_by not in ("", "issuer", "recipient", "third_party"):
         problems.append(Problem("issued_by", "Must be issuer, recipient or third_party.", "1100"))
     return problems
@@ -206,7 +327,25 @@ def _rectification_problems(facts: InvoiceFacts) -> list[Problem]:
         )
     if facts.replaced_invoices and facts.invoice_type != "F3":
         problems.append(Problem("replaced_invoices", "Only F3 invoices list them.", "1116"))
+    if facts.invoice_type == "F3" and not facts.replaced_invoices:
+        problems.append(
+            Problem(
+                "replaced_invoices",
+                "Una F3 debe identificar las facturas simplificadas a las que sustituye.",
+                "1116",
+                f"{ERRORES} 1116; FAQ desarrolladores AEAT ap. 27",
+            )
+        )
     substitution = facts.rectification_type == "S"
+    if facts.rectification_surcharge is not None and not substitution:
+        problems.append(
+            Problem(
+                "rectification_surcharge",
+                "Solo una rectificativa por sustitución (S) lleva CuotaRecargoRectificado.",
+                "1119",
+                f"{ERRORES} 1119",
+            )
+        )
     has_amounts = facts.rectification_base is not None or facts.rectification_tax is not None
     if substitution and (facts.rectification_base is None or facts.rectification_tax is None):
         problems.append(
@@ -223,6 +362,106 @@ def _rectification_problems(facts: InvoiceFacts) -> list[Problem]:
     return problems
 
 
+def _regime_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Problem]:
+    """Regime key / operation pairs (SPEC §4 DetalleDesglose; errores.properties 1199–1293)."""
+    at = f"breakdown.{i}."
+    regime, op, kind = line.regime_type, line.operation_type, facts.invoice_type
+    iva_or_igic = line.tax_type in ("01", "03")
+    problems = []
+
+    def add(name: str, message: str, code: str, spec: bool = True) -> None:
+        source = f"{ERRORES} {code}" + ("; SPEC §4 DetalleDesglose" if spec else "")
+        problems.append(Problem(at + name, message, code, source))
+
+    if line.tax_type == "02" and not regime:
+        add(
+            "regime_type",
+            "Las líneas de IPSI necesitan ClaveRegimen (la AEAT las acepta con error 2009).",
+            "2009",
+            spec=False,
+        )
+    if op in ("E7", "E8") and line.tax_type != "03":
+        problems.append(
+            Problem(
+                at + "operation_type",
+                f"{op} es una exención propia del IGIC: no vale en líneas de otro impuesto.",
+                "1182",
+                "SPEC §4 DetalleDesglose [peer]; errores.properties 1182",
+            )
+        )
+    if op == "E5" and line.tax_type == "01" and facts.recipient_nif:
+        add(
+            "operation_type",
+            "Una entrega intracomunitaria exenta (E5) identifica al destinatario con IDOtro "
+            "(NIF-IVA de otro Estado), no con un NIF español.",
+            "1289",
+        )
+    if line.base_cost_amount is not None and regime != "06" and line.tax_type not in ("02", "05"):
+        add(
+            "base_cost_amount",
+            "BaseImponibleACoste solo se informa con el régimen 06 o en líneas de IPSI u Otros.",
+            "1257",
+        )
+    if not iva_or_igic:
+        return problems
+    if regime == "01" and op in ("E2", "E3"):
+        add(
+            "regime_type",
+            f"Una exportación exenta ({op}) se declara con el régimen 02, no con el 01.",
+            "1199",
+            spec=False,
+        )
+    elif regime == "02" and not line.is_exempt:
+        add("operation_type", "El régimen 02 (exportación) solo admite líneas exentas.", "1286")
+    elif regime == "03" and op != "S1":
+        add("operation_type", "El régimen 03 (REBU) solo admite S1.", "1200", spec=False)
+    elif regime == "04" and not (op == "S2" or line.is_exempt):
+        add("operation_type", "El régimen 04 (oro de inversión) solo admite S2 o exentas.", "1201")
+    elif regime == "06":
+        if kind in ("F2", "F3", "R5"):
+            add("regime_type", f"El régimen 06 no vale en facturas {kind}.", "1202")
+        if line.base_cost_amount is None:
+            add(
+                "base_cost_amount",
+                "El régimen 06 (grupo de entidades) necesita BaseImponibleACoste.",
+                "1202",
+            )
+    elif regime == "07" and op in ("S2", "N1", "N2", "E2", "E3", "E4", "E5"):
+        add(
+            "operation_type",
+            f"El régimen 07 (criterio de caja) no admite {op} (ni S2, N1, N2 ni E2–E5).",
+            "1203",
+        )
+    elif regime == "08" and op != "N2":
+        add("operation_type", "El régimen 08 (IPSI/IGIC) exige N2.", "1252")
+    elif regime == "10":
+        if op != "N1":
+            add("operation_type", "El régimen 10 (cobros por cuenta de terceros) exige N1.", "1205")
+        if kind != "F1":
+            add("regime_type", "El régimen 10 solo vale en facturas F1.", "1205")
+        if not facts.recipient_nif:
+            add("regime_type", "El régimen 10 exige un destinatario identificado con NIF.", "1205")
+    elif regime == "11" and line.tax_rate is not None and line.tax_rate != Decimal(21):
+        add("tax_rate", "El régimen 11 (arrendamiento de local) exige el 21 %.", "1206")
+    elif regime == "14":
+        if facts.operation_date is None or facts.operation_date <= facts.invoice_date:
+            add(
+                "regime_type",
+                "Con el régimen 14 la fecha de operación es obligatoria y posterior a la de "
+                "expedición.",
+                "1147",
+            )
+        if kind not in ("F1", "R1", "R2", "R3", "R4"):
+            add("regime_type", "El régimen 14 solo vale en facturas F1 o R1–R4.", "1148")
+        if not facts.recipient_nif or facts.recipient_nif[0] not in "PQSV":
+            add(
+                "regime_type",
+                "El régimen 14 exige un destinatario con NIF de un ente público (P, Q, S o V).",
+                "1149",
+            )
+    return problems
+
+
 def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Problem]:
     at = f"breakdown.{i}."
     problems = []
@@ -236,15 +475,18 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
     if line.operation_type not in OPERATION_TYPES:
         problems.append(Problem(at + "operation_type", "Must be S1, S2, N1, N2 or E1–E6.", "1100"))
         return problems
+    problems += _regime_problems(i, line, facts)
     iva = line.tax_type == "01"
     subject = line.operation_type in ("S1", "S2")
     amounts = ("base_amount", "tax_rate", "tax_amount", "surcharge_rate", "surcharge_amount")
-    for name in amounts:
+    for name in (*amounts, "base_cost_amount"):
         value = getattr(line, name)
         if value is not None and value.as_tuple().exponent < -2:
             problems.append(Problem(at + name, "At most two decimals.", "1100"))
-    if abs(line.base_amount) >= Decimal("1000000000000"):
-        problems.append(Problem(at + "base_amount", "At most 12 integer digits.", "1100"))
+    for name in ("base_amount", "base_cost_amount"):
+        value = getattr(line, name)
+        if value is not None and abs(value) >= Decimal("1000000000000"):
+            problems.append(Problem(at + name, "At most 12 integer digits.", "1100"))
     if not subject:
         if iva:
             for name in amounts[1:]:
@@ -260,32 +502,62 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
     if line.operation_type == "S2":
         if line.tax_rate not in (None, Decimal(0)) or line.tax_amount not in (None, Decimal(0)):
             problems.append(
-                Problem(at + "tax_rate", "Reverse charge (S2) lines have rate and tax 0.", "1197")
+                Problem(at + "tax_rate", "Reverse charge (S2) lines have rate and tax 0.", "1198")
             )
         if facts.invoice_type in ("F2", "R5"):
             problems.append(
-                Problem(at + "operation_type", "S2 is not allowed on F2 or R5.", "1198")
+                Problem(at + "operation_type", "S2 is not allowed on F2 or R5.", "1197")
             )
         return problems
     # S1
+    at_cost = line.base_cost_amount is not None
     if line.tax_rate is None or line.tax_amount is None:
-        problems.append(Problem(at + "tax_rate", "S1 lines need tax_rate and tax_amount.", "1100"))
+        code = "1209" if line.regime_type == "06" else "1208"
+        problems.append(
+            Problem(
+                at + "tax_rate",
+                "Las líneas S1 necesitan tax_rate y tax_amount.",
+                code,
+                f"{ERRORES} {code}",
+            )
+        )
         return problems
     if iva and not _iva_rate_allowed(line.tax_rate, _operation_day(facts)):
         problems.append(
             Problem(at + "tax_rate", f"{line.tax_rate} % is not an IVA rate on that date.", "1124")
         )
-    expected = (line.base_amount * line.tax_rate / 100).quantize(Decimal("0.01"))
+    base = line.base_cost_amount if at_cost else line.base_amount
+    expected = (base * line.tax_rate / 100).quantize(Decimal("0.01"))
     exempt_from_check = facts.rectification_type == "I" or facts.invoice_type in ("R2", "R3")
     if not exempt_from_check and abs(expected - line.tax_amount) > TOLERANCE:
-        problems.append(Problem(at + "tax_amount", f"Should be base × rate = {expected}.", "1142"))
-    if line.base_amount and line.tax_amount and (line.base_amount > 0) != (line.tax_amount > 0):
-        problems.append(Problem(at + "tax_amount", "Base and tax must have the same sign.", "1140"))
+        if at_cost:
+            problems.append(
+                Problem(
+                    at + "tax_amount",
+                    f"Debe ser base a coste × tipo = {expected} (±10 €).",
+                    "1144",
+                    f"{ERRORES} 1144; SPEC §4",
+                )
+            )
+        else:
+            problems.append(
+                Problem(at + "tax_amount", f"Should be base × rate = {expected}.", "1142")
+            )
+    if base and line.tax_amount and (base > 0) != (line.tax_amount > 0):
+        problems.append(
+            Problem(
+                at + "tax_amount",
+                "La base" + (" a coste" if at_cost else "") + " y la cuota deben tener el "
+                "mismo signo.",
+                "1140" if at_cost else "1143",
+                f"{ERRORES} " + ("1140" if at_cost else "1143"),
+            )
+        )
     has_sr, has_sa = line.surcharge_rate is not None, line.surcharge_amount is not None
     if has_sr != has_sa:
         problems.append(
             Problem(
-                at + "surcharge_rate", "Give surcharge_rate and surcharge_amount together.", "1281"
+                at + "surcharge_rate", "Give surcharge_rate and surcharge_amount together.", "1284"
             )
         )
     if has_sr and line.surcharge_rate:
@@ -329,17 +601,48 @@ def _total_problems(facts: InvoiceFacts) -> list[Problem]:
         ((ln.tax_amount or 0) + (ln.surcharge_amount or 0) for ln in facts.breakdown), Decimal(0)
     )
     total = sum((ln.base_amount for ln in facts.breakdown), Decimal(0)) + tax
-    if abs(tax - facts.total_tax_amount) > TOLERANCE:
+    if tax != facts.total_tax_amount:
         problems.append(
             Problem(
-                "total_tax_amount", f"Should be the sum of the breakdown's taxes: {tax}.", "2006"
+                "total_tax_amount",
+                f"Debe ser la suma exacta de cuotas y recargos del desglose: {tax}.",
+                "2006",
+                f"SPEC §4; {ERRORES} 2006",
             )
         )
-    if abs(total - facts.total_amount) > TOLERANCE:
+    if total != facts.total_amount:
         problems.append(
-            Problem("total_amount", f"Should be the sum of bases and taxes: {total}.", "2005")
+            Problem(
+                "total_amount",
+                f"Debe ser la suma exacta de bases, cuotas y recargos del desglose: {total} "
+                "(sin retención de IRPF).",
+                "2005",
+                f"SPEC §4; {ERRORES} 2005",
+            )
         )
     return problems
+
+
+def _not_subject_problems(facts: InvoiceFacts) -> list[Problem]:
+    """``not_subject_amount`` is the BaseImponibleOimporteNoSujeto of the N1 (cause OT) or N2
+    (cause RL) lines: AEAT's record has no other place for it, so it must be what they add up
+    to, never a figure silently left out of the record (SPEC §4)."""
+    if facts.not_subject_amount is None:
+        return []
+    operation = "N2" if facts.not_subject_cause == "RL" else "N1"
+    lines = [ln.base_amount for ln in facts.breakdown if ln.operation_type == operation]
+    declared = sum(lines, Decimal(0))
+    if lines and declared == facts.not_subject_amount:
+        return []
+    return [
+        Problem(
+            "not_subject_amount",
+            f"El importe no sujeto es la base de las líneas {operation} del desglose "
+            f"({declared}): indíquelo en esas líneas o haga que coincidan.",
+            "not_subject",
+            "SPEC §4 DetalleDesglose (BaseImponibleOimporteNoSujeto)",
+        )
+    ]
 
 
 def check_invoice(facts: InvoiceFacts, today: date) -> list[Problem]:
@@ -357,12 +660,15 @@ def check_invoice(facts: InvoiceFacts, today: date) -> list[Problem]:
         problems.append(Problem("breakdown", "Between 1 and 12 breakdown lines.", "4102"))
     for i, line in enumerate(facts.breakdown):
         problems += _line_problems(i, line, facts)
-    for name in ("total_amount", "total_tax_amount"):
+    for name in ("total_amount", "total_tax_amount", "rectification_surcharge"):
         value = getattr(facts, name)
+        if value is None:
+            continue
         if value.as_tuple().exponent < -2:
             problems.append(Problem(name, "At most two decimals.", "1100"))
         if abs(value) >= Decimal("1000000000000"):
             problems.append(Problem(name, "At most 12 integer digits.", "1100"))
     if facts.breakdown:
         problems += _total_problems(facts)
+    problems += _not_subject_problems(facts)
     return problems

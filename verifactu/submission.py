@@ -191,7 +191,7 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
         BillingRecord.objects.filter(pk__in=ids).update(incidencia=True)
     connection = connector(chain)
     body = build_envelope(
-        Obligado(chain.issuer_name or chain.issuer_nif, chain.issuer_nif),
+        Obligado(chain.issuer_name, chain.issuer_nif),
         [r.xml for r in batch],
         representante=connection.representante,
         fecha_fin_verifactu=fecha_fin_verifactu(chain),

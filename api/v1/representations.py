@@ -30,7 +30,7 @@ def record_summary(record: BillingRecord) -> dict:
 
 
 def breakdown_line(line: dict) -> dict:
-    return {
+    data = {
         "tax_type": line["tax_type"],
         "regime_type": line.get("regime_type"),
         "operation_type": line["operation_type"],
@@ -40,6 +40,9 @@ def breakdown_line(line: dict) -> dict:
         "surcharge_rate": rate_from_bp(line.get("surcharge_rate_bp")),
         "surcharge_amount": _cents(line.get("surcharge_cents")),
     }
+    if "base_cost_cents" in line:  # only where given: seed 003's lines keep their shape
+        data["base_cost_amount"] = from_cents(line["base_cost_cents"])
+    return data
 
 
 def latest(invoice: FiscalInvoice) -> BillingRecord:
@@ -110,6 +113,7 @@ def as_input(invoice: FiscalInvoice) -> dict:
         "replaced_invoices": invoice.replaced_invoices,
         "rectification_base": _cents(invoice.rectification_base_cents),
         "rectification_tax": _cents(invoice.rectification_tax_cents),
+        "rectification_surcharge": _cents(invoice.rectification_surcharge_cents),
     }
     return {k: v for k, v in body.items() if v not in (None, "", [])}
 
@@ -159,6 +163,7 @@ def invoice_detail(invoice: FiscalInvoice) -> dict:
         "replaced_invoices": invoice.replaced_invoices,
         "rectification_base": _cents(invoice.rectification_base_cents),
         "rectification_tax": _cents(invoice.rectification_tax_cents),
+        "rectification_surcharge": _cents(invoice.rectification_surcharge_cents),
         "hash": record.huella,
         "previous_hash": record.previous_huella or None,
         "qr_url": invoice.qr_url,

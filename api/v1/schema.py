@@ -126,6 +126,9 @@ V1BreakdownLine = inline_serializer(
         "tax_amount": Amount(allow_null=True),
         "surcharge_rate": Rate(allow_null=True),
         "surcharge_amount": Amount(allow_null=True),
+        "base_cost_amount": Amount(
+            required=False, help_text="BaseImponibleACoste (regime 06, IPSI, 05); only if given."
+        ),
     },
 )
 V1InvoiceRef = inline_serializer(
@@ -205,6 +208,9 @@ V1InvoiceDetail = data(
             "replaced_invoices": V1InvoiceRef.__class__(many=True),
             "rectification_base": Amount(allow_null=True),
             "rectification_tax": Amount(allow_null=True),
+            "rectification_surcharge": Amount(
+                allow_null=True, help_text="CuotaRecargoRectificado (substitution, with recargo)."
+            ),
             "hash": _hash(),
             "previous_hash": _nullable_text(),
             "qr_url": serializers.URLField(),

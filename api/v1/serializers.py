@@ -141,6 +141,13 @@ class BreakdownSerializer(InputSerializer):
     tax_amount = AmountField(required=False, allow_null=True)
     surcharge_rate = RateField(required=False, allow_null=True)
     surcharge_amount = AmountField(required=False, allow_null=True)
+    base_cost_amount = AmountField(
+        required=False,
+        allow_null=True,
+        help_text="BaseImponibleACoste: the cost base of a regime 06 line (VAT group, advanced "
+        "level), where it is required; also allowed on IPSI (02) and other-tax (05) lines. "
+        "Under regime 06 the line's tax_amount is this base × tax_rate.",
+    )
 
 
 @extend_schema_serializer(component_name="V1InvoiceRefInput")
@@ -160,8 +167,16 @@ class InvoiceInputSerializer(InputSerializer):
     invoice_type = serializers.ChoiceField(choices=["F1", "F2", "F3", "R1", "R2", "R3", "R4", "R5"])
     description = Text(500)
     breakdown = BreakdownSerializer(many=True, allow_empty=False, max_length=12)
-    total_amount = AmountField()
-    total_tax_amount = AmountField()
+    total_amount = AmountField(
+        help_text="ImporteTotal: exactly the sum of the breakdown's base_amount, tax_amount and "
+        "surcharge_amount, to the cent. It excludes any IRPF withholding (never part of the "
+        "record: what the client pays net of IRPF is not this amount). Not cross-checked when "
+        "a line is under regime 03, 05, 06, 08 or 09 (AEAT's exemption)."
+    )
+    total_tax_amount = AmountField(
+        help_text="CuotaTotal: exactly the sum of the breakdown's tax_amount and "
+        "surcharge_amount (IRPF excluded)."
+    )
     operation_date = serializers.DateField(required=False, allow_null=True)
     issued_by = serializers.ChoiceField(
         choices=["issuer", "recipient", "third_party"], required=False
@@ -177,18 +192,33 @@ class InvoiceInputSerializer(InputSerializer):
         required=False,
         allow_blank=True,
         error_messages={"invalid": "A two-letter country code (ISO 3166-1), like FR."},
+        help_text="CodigoPais of a recipient identified by recipient_id: one of AEAT's codes "
+        "(the CountryType2 list of SuministroInformacion.xsd; Greece is GR, not EL).",
     )
     recipient_id_type = serializers.ChoiceField(
         choices=["02", "03", "04", "05", "06", "07"], required=False
     )
     recipient_id = Text(20, required=False, allow_blank=True)
-    not_subject_amount = AmountField(required=False, allow_null=True)
+    not_subject_amount = AmountField(
+        required=False,
+        allow_null=True,
+        help_text="The amount not subject to tax, with not_subject_cause (OT: N1, RL: N2). AEAT "
+        "records it only as the BaseImponibleOimporteNoSujeto of N1/N2 breakdown lines: "
+        "without such a line one is added with this base; with one, their bases must add up "
+        "to it. Like every base it is part of total_amount.",
+    )
     not_subject_cause = serializers.ChoiceField(choices=["RL", "OT"], required=False)
     rectification_type = serializers.ChoiceField(choices=["S", "I"], required=False)
     rectified_invoices = InvoiceRefSerializer(many=True, required=False, max_length=1000)
     replaced_invoices = InvoiceRefSerializer(many=True, required=False, max_length=1000)
     rectification_base = AmountField(required=False, allow_null=True)
     rectification_tax = AmountField(required=False, allow_null=True)
+    rectification_surcharge = AmountField(
+        required=False,
+        allow_null=True,
+        help_text="CuotaRecargoRectificado: the recargo de equivalencia of the rectified invoice, "
+        "for a rectification by substitution (S); rectification_tax is then its IVA alone.",
+    )
 
     def validate(self, data: dict) -> dict:
         errors: dict[str, list[str]] = {}
@@ -275,7 +305,8 @@ def facts_from(data: dict, taxpayer: Taxpayer) -> InvoiceFacts:
     default_regime = regimes[0] if regimes else "01"
     lines = []
     for line in data["breakdown"]:
-        needs_regime = line["tax_type"] in ("01", "03")
+        # IPSI lines take the regime only when regime_types names one (never made up).
+        needs_regime = line["tax_type"] in ("01", "03") or (line["tax_type"] == "02" and regimes)
         lines.append(
             BreakdownFacts(
                 tax_type=line["tax_type"],
@@ -286,6 +317,7 @@ def facts_from(data: dict, taxpayer: Taxpayer) -> InvoiceFacts:
                 tax_amount=line.get("tax_amount"),
                 surcharge_rate=line.get("surcharge_rate"),
                 surcharge_amount=line.get("surcharge_amount"),
+                base_cost_amount=line.get("base_cost_amount"),
             )
         )
     not_subject = data.get("not_subject_amount")
@@ -331,4 +363,5 @@ def facts_from(data: dict, taxpayer: Taxpayer) -> InvoiceFacts:
         ),
         rectification_base=data.get("rectification_base"),
         rectification_tax=data.get("rectification_tax"),
+        rectification_surcharge=data.get("rectification_surcharge"),
     )

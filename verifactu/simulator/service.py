@@ -55,6 +55,37 @@ DESCRIPTIONS = {
     1150: "Cuando TipoFactura sea F2 y no este informado NumRegistroAcuerdoFacturacion o "
     "FacturaSinIdentifDestinatarioArt61d=S el sumatorio de BaseImponibleOimporteNoSujeto y "
     "CuotaRepercutida de todas las líneas de detalle no podrá ser superior a 3.000.",
+    1116: "Debe informarse el campo FacturasSustituidas sólo si la factura es de tipo F3.",
+    1144: "El campo CuotaRepercutida tiene un valor incorrecto para el valor de los campos "
+    "BaseImponibleACoste y TipoImpositivo suministrados.",
+    1147: "Si ClaveRegimen es 14, FechaOperacion es obligatoria y debe ser posterior a la "
+    "FechaExpedicionFactura.",
+    1148: "Si la ClaveRegimen es 14, el campo TipoFactura debe ser F1, R1, R2, R3 o R4.",
+    1149: "Si ClaveRegimen es 14, el NIF de Destinatarios debe estar identificado en el censo de "
+    "la AEAT y comenzar por P, Q, S o V.",
+    1178: "Error en el bloque de Tercero.",
+    1182: "El valor del campo OperacionExenta es incorrecto.",
+    1199: "Si Impuesto es '01' (IVA), '03' (IGIC) o no se cumplimenta y ClaveRegimen es 01 no "
+    "pueden marcarse las OperacionExenta E2, E3.",
+    1200: "Si ClaveRegimen es 03 CalificacionOperacion sólo puede ser S1.",
+    1201: "Si ClaveRegimen es 04 CalificacionOperacion sólo puede ser S2 o bien OperacionExenta.",
+    1202: "Si ClaveRegimen es 06 TipoFactura no puede ser F2, F3, R5 y BaseImponibleACoste debe "
+    "estar cumplimentado.",
+    1203: "Si ClaveRegimen es 07 OperacionExenta no puede ser E2, E3, E4 y E5 o "
+    "CalificacionOperacion no puede ser S2, N1, N2.",
+    1205: "Si ClaveRegimen es 10 CalificacionOperacion tiene que ser N1, TipoFactura F1 y "
+    "Destinatarios estar identificada mediante NIF.",
+    1239: "Error en el bloque Destinatario.",
+    1252: "Si ClaveRegimen es 08 el campo CalificacionOperacion tiene que ser N2 e ir siempre "
+    "informado.",
+    1257: "El campo BaseImponibleACoste solo puede estar cumplimentado si la ClaveRegimen es = "
+    "'06' o Impuesto = '02' (IPSI) o Impuesto = '05' (Otros).",
+    1283: "Si el NIF de la contraparte es persona fisica se debe informar tambien de su "
+    "NombreRazon",
+    1286: "Si el impuesto es IVA(01), IGIC(03) o vacio, si ClaveRegimen es 02 solo se podrá "
+    "informar OperacionExenta.",
+    1289: "Si Impuesto es IVA(01) o vacio y si el campo OperacionExenta es igual a 'E5' sólo "
+    "deberá existir la agrupación IDOtro en el bloque Destinatario.",
     1153: "Valor del campo RechazoPrevio no válido, solo podrá incluirse el campo RechazoPrevio "
     "con valor X o S si se ha informado el campo Subsanacion y tiene el valor S.",
     2000: "El cálculo de la huella suministrada es incorrecta.",
@@ -67,6 +98,8 @@ DESCRIPTIONS = {
     2007: "El campo PrimerRegistro no puede valer S si ya existen registros para el obligado "
     "y sistema informático.",
     2008: "La huella del registro anterior no puede ser igual a la huella del registro actual.",
+    2009: "Si el campo Impuesto tiene valor IPSI(02) el campo ClaveRegimen debe de estar "
+    "cumplimentado.",
     3000: "Registro de facturación duplicado.",
     3001: "El registro de facturación ya ha sido dado de baja.",
     3002: "No existe el registro de facturación.",
@@ -640,9 +673,15 @@ def _alta_rejection(
         for d in lines:
             rate, cuota = _text(d, "sf:TipoImpositivo"), _text(d, "sf:CuotaRepercutida")
             if rate and cuota:
-                base = _amount(_text(d, "sf:BaseImponibleOimporteNoSujeto"))
+                coste = _text(d, "sf:BaseImponibleACoste")
+                base = _amount(coste or _text(d, "sf:BaseImponibleOimporteNoSujeto"))
                 if abs(base * _amount(rate) / 100 - _amount(cuota)) > TOLERANCE:
-                    return 1142, None
+                    return (1144 if coste else 1142), None
+    code = _invoice_rule(record, tipo) or next(
+        (c for c in (_line_rule(record, tipo, d) for d in lines) if c is not None), None
+    )
+    if code is not None:
+        return code, None
     subsanacion = _text(record, "sf:Subsanacion") == "S"
     rechazo = _text(record, "sf:RechazoPrevio")
     if rechazo in ("S", "X") and not subsanacion:
@@ -656,6 +695,68 @@ def _alta_rejection(
     if subsanacion and rechazo != "X":
         return 3002, None
     return None, None
+
+
+def _invoice_rule(record: etree._Element, tipo: str) -> int | None:
+    """AEAT's record-level checks of FacturasSustituidas and the parties' names."""
+    if (tipo == "F3") != (record.find("sf:FacturasSustituidas", NSMAP) is not None):
+        return 1116  # F3 lists the simplified invoices it replaces; no other type does
+    for dest in record.iterfind("sf:Destinatarios/sf:IDDestinatario", NSMAP):
+        if not _text(dest, "sf:NombreRazon"):
+            return 1283 if dest.find("sf:NIF", NSMAP) is not None else 1239
+    tercero = record.find("sf:Tercero", NSMAP)
+    if tercero is not None and not _text(tercero, "sf:NombreRazon"):
+        return 1178
+    return None
+
+
+def _line_rule(record: etree._Element, tipo: str, d: etree._Element) -> int | None:
+    """One DetalleDesglose against AEAT's regime / operation rules (errores.properties
+    1199–1293, 1257, 1289; E7/E8 are IGIC's own exemptions)."""
+    impuesto = _text(d, "sf:Impuesto") or "01"
+    clave = _text(d, "sf:ClaveRegimen")
+    op = _text(d, "sf:CalificacionOperacion") or _text(d, "sf:OperacionExenta")
+    exenta = op.startswith("E")
+    nif_recipients = [
+        _text(x, "sf:NIF")
+        for x in record.iterfind("sf:Destinatarios/sf:IDDestinatario", NSMAP)
+        if x.find("sf:NIF", NSMAP) is not None
+    ]
+    coste = _text(d, "sf:BaseImponibleACoste")
+    if op in ("E7", "E8") and impuesto != "03":
+        return 1182
+    if coste and clave != "06" and impuesto not in ("02", "05"):
+        return 1257
+    if impuesto == "01" and op == "E5" and nif_recipients:
+        return 1289
+    if impuesto not in ("01", "03"):
+        return None
+    if clave == "01" and op in ("E2", "E3"):
+        return 1199
+    if clave == "02" and not exenta:
+        return 1286
+    if clave == "03" and op != "S1":
+        return 1200
+    if clave == "04" and not (op == "S2" or exenta):
+        return 1201
+    if clave == "06" and (tipo in ("F2", "F3", "R5") or not coste):
+        return 1202
+    if clave == "07" and op in ("S2", "N1", "N2", "E2", "E3", "E4", "E5"):
+        return 1203
+    if clave == "08" and op != "N2":
+        return 1252
+    if clave == "10" and (op != "N1" or tipo != "F1" or not nif_recipients):
+        return 1205
+    if clave == "14":
+        issued = _parse_fecha(_text(record, "sf:IDFactura/sf:FechaExpedicionFactura"))
+        operated = _parse_fecha(_text(record, "sf:FechaOperacion"))
+        if operated is None or issued is None or operated <= issued:
+            return 1147
+        if tipo not in ("F1", "R1", "R2", "R3", "R4"):
+            return 1148
+        if not nif_recipients or any(n[:1] not in ("P", "Q", "S", "V") for n in nif_recipients):
+            return 1149
+    return None
 
 
 def _anulacion_rejection(
@@ -680,6 +781,8 @@ def _anulacion_rejection(
 
 def _totals_warning(record: etree._Element) -> int | None:
     lines = record.findall("sf:Desglose/sf:DetalleDesglose", NSMAP)
+    if any(_text(d, "sf:Impuesto") == "02" and not _text(d, "sf:ClaveRegimen") for d in lines):
+        return 2009  # IPSI without ClaveRegimen: stored, with an error to correct
     if any(_text(d, "sf:ClaveRegimen") in NO_TOTALS_CHECK_REGIMES for d in lines):
         return None
     cuotas = sum(
