@@ -709,9 +709,7 @@ def test_retry_refuses_a_rejection_of_the_number_naming_the_way_out(api_client, 
     assert registration.invoice.records.count() == 1
 
 
-def test_a_subsanacion_keeps_what_the_body_leaves_out_down_to_the_cost_base(
-    api_client, register
-):
+def test_a_subsanacion_keeps_what_the_body_leaves_out_down_to_the_cost_base(api_client, register):
     from verifactu.facts import BreakdownFacts
 
     registration = register(
