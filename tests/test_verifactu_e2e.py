@@ -172,12 +172,14 @@ def test_simulator_timing_out_then_recovering(run_worker, register, simulator):
     stored_once(simulator, records)
 
 
-def test_soap_fault_marks_the_batch_error_and_retry_resends_it(run_worker, register, simulator):
-    simulator.set_mode("fault20009", times=1)
+def test_a_permanent_soap_fault_marks_the_batch_error_and_retry_resends_it(
+    run_worker, register, simulator
+):
+    simulator.set_mode("fault4102", times=1)
     records = register_many(register, 3)
     run_worker()
     rows = settled(records)
-    assert {(r.status, r.aeat_error_code) for r in rows} == {(RecordStatus.ERROR, "20009")}
+    assert {(r.status, r.aeat_error_code) for r in rows} == {(RecordStatus.ERROR, "4102")}
     assert simulator.snapshot()["records"] == []
     for row in rows:
         corrections.retry(row.fiscal_invoice)
