@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.processes import ROOT, child_env, start_worker, stop, wait_until
+from tests.processes import ROOT, start_beat, start_worker, stop, wait_until
 from tests.test_invoicing_views import acme, actor, draft, issued  # noqa: F401 - fixtures
 from verifactu import aeat, faults, submission, tasks
 from verifactu.errors import AEAT_ERRORS
@@ -33,16 +33,6 @@ from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
 from verifactu.simulator.server import start_simulator
 
 INCIDENCIA_S = "<Incidencia>S</Incidencia>"
-
-
-@pytest.fixture
-def simulator(settings):
-    sim = start_simulator(wait_seconds=0)
-    settings.AEAT_ENDPOINT = sim.url
-    settings.AEAT_CERT_FILE = ""
-    settings.VERIFACTU_DEFAULT_WAIT = 0
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture
@@ -435,7 +425,7 @@ def worker(transactional_db, tmp_path, http_simulator):
     def _start(*, beat: bool = False):
         procs.append(start_worker(tmp_path / "worker.log", **env))
         if beat:
-            procs.append(start_beat(tmp_path / "beat.log", env))
+            procs.append(start_beat(tmp_path / "beat.log", **env))
         return tmp_path / "worker.log"
 
     yield _start
@@ -443,28 +433,6 @@ def worker(transactional_db, tmp_path, http_simulator):
         stop(proc, cold=True)
     for log in tmp_path.glob("*.log"):
         print(f"== {log.name}\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def start_beat(log_path, env):
-    log = open(log_path, "wb")  # noqa: SIM115 - the child keeps it
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "factu",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(log_path.with_suffix(".schedule")),
-        ],
-        cwd=ROOT,
-        env=child_env(**env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def settled(records, timeout: float = 90) -> list[BillingRecord]:
