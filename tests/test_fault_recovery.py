@@ -240,23 +240,18 @@ def test_a_permanent_fault_during_an_outage_ends_the_automatic_retries(register,
     assert statuses([record]) == [RecordStatus.ERROR]
 
 
-def test_a_scheduled_flush_honours_the_back_off(register, pace):
+def test_a_scheduled_flush_honours_the_back_off(register, pace, no_broker):
     record = register().record
     later = timezone.now() + timedelta(seconds=500)
     Chain.objects.filter(pk=record.chain_id).update(
         faulting_since=timezone.now(), next_flush_at=later
     )
     pace.VERIFACTU_BATCH_SIZE = 1  # a full batch: only the AEAT's wait would let it go early
-    cache.clear()
-    sent = []
-    original = tasks.flush_chain.apply_async
-    tasks.flush_chain.apply_async = lambda args, countdown: sent.append(countdown)
-    try:
-        assert tasks.schedule_flush(record.chain_id) is True
-        assert tasks.retry_now(chain_of(record)) is True  # a person: now, whatever is scheduled
-    finally:
-        tasks.flush_chain.apply_async = original
-    assert 490 < sent[0] <= 500 and sent[1] == 0
+    assert tasks.schedule_flush(record.chain_id) is True
+    assert tasks.schedule_flush(record.chain_id) is False  # once
+    assert tasks.retry_now(chain_of(record)) is True  # a person: now, whatever is scheduled
+    [(_, countdown), (_, now)] = no_broker
+    assert 490 < countdown <= 500 and now == 0
     assert chain_of(record).next_flush_at <= timezone.now()
 
 

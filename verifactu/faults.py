@@ -167,7 +167,7 @@ def note_fault(
     return next_at
 
 
-def end_fault(chain: Chain, at: datetime) -> None:
+def end_fault(chain: Chain) -> None:
     """The chain got an answer: mark what it generated during the outage as ``incidencia``
     (still pending records created since the faults began) and clear the fault state."""
     if chain.faulting_since is None:

@@ -228,7 +228,7 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
             duration_ms=result.duration_ms,
         )
         _apply_lines(batch, result, submission)
-        faults.end_fault(chain, timezone.now())
+        faults.end_fault(chain)
         Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
     remaining = sendable(chain).count()
     return FlushOutcome(
@@ -285,7 +285,7 @@ def _refused(chain: Chain, submission: Submission, ids: list, exc: aeat.AeatErro
             submission=submission,
             claimed_at=None,
         )
-        faults.end_fault(chain, timezone.now())
+        faults.end_fault(chain)
         Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
     log.error("AEAT refused the envelope of chain %s: %s %s", chain.pk, code, exc.message)
 
