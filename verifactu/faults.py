@@ -8,7 +8,7 @@ HTTP error, a timeout, a reset connection: :class:`~verifactu.aeat.AeatTransport
 - **Transient** faults are outages of the service. Nothing is wrong with the records, so
   they go back to the queue as they are and the chain is retried by itself, with capped
   exponential back-off and jitter, never sooner than the AEAT's flow-control wait (Orden
-  art. 16.2). After :setting:`VERIFACTU_FAULT_FLAG_AFTER` seconds of continuous faults (a
+  art. 16.2). After ``VERIFACTU_FAULT_FLAG_AFTER`` seconds of continuous faults (a
   day) the chain is flagged for a person and retried hourly: "at least hourly" (art. 16.4)
   and, by then, no more often. Records generated while the chain was faulting are sent
   with ``Incidencia=S``.
@@ -111,10 +111,10 @@ def retry_delay(
 ) -> float:
     """Seconds to wait before the next attempt after the ``failures``-th fault in a row.
 
-    Exponential from :setting:`VERIFACTU_BACKOFF_BASE`, capped at
-    :setting:`VERIFACTU_MAX_BACKOFF`, with "equal jitter" (a uniform draw in the upper half
+    Exponential from ``VERIFACTU_BACKOFF_BASE``, capped at
+    ``VERIFACTU_MAX_BACKOFF``, with "equal jitter" (a uniform draw in the upper half
     of the step, so chains that failed together do not all come back at once, and the delay
-    still grows); once the chain has been faulting for :setting:`VERIFACTU_FAULT_FLAG_AFTER`
+    still grows); once the chain has been faulting for ``VERIFACTU_FAULT_FLAG_AFTER``
     seconds, hourly. Never below ``aeat_wait``, the AEAT's TiempoEsperaEnvio.
     """
     if faulting_for >= timedelta(seconds=settings.VERIFACTU_FAULT_FLAG_AFTER):
@@ -200,7 +200,7 @@ class Blockage:
 
     ``next_attempt`` is when the worker tries again by itself; ``None`` when the chain
     waits for a person: a record in ``error`` (at ``stuck_position``) stops it. ``flagged``:
-    a person is needed (faulting for longer than :setting:`VERIFACTU_FAULT_FLAG_AFTER`, or
+    a person is needed (faulting for longer than ``VERIFACTU_FAULT_FLAG_AFTER``, or
     stopped by a record in error).
     """
 
