@@ -18,10 +18,10 @@ from django.utils import timezone
 from factu.models import Account, Taxpayer, User
 from factu.nif import normalize_nif
 from invoicing import services as invoicing_services
-from verifactu import corrections
+from verifactu import corrections, faults
 from verifactu.errors import RECIPIENT_NOT_IN_CENSUS, describe
 from verifactu.facts import BreakdownFacts, InvoiceFacts, from_cents
-from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
+from verifactu.models import BillingRecord, Chain, FiscalInvoice, RecordStatus
 from verifactu.records import RecordRefused, facts_of
 
 NEEDS_ACTION = (
@@ -598,3 +598,13 @@ def resubmit(fiscal_invoice: FiscalInvoice) -> ResubmitOutcome:
         True,
         message[0].upper() + message[1:],
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Chains that do not send (an AEAT outage being retried, or a record in error)
+# ---------------------------------------------------------------------------------------
+
+
+def blocked_chains(account: Account) -> list[faults.Blockage]:
+    """The chains of ``account`` whose pending records are not reaching the AEAT."""
+    return faults.blockages(Chain.objects.filter(account=account))

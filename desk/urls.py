@@ -10,4 +10,5 @@ urlpatterns = [
     path("<uuid:fiscal_invoice_id>/corregir/", views.corregir, name="desk_corregir"),
     path("<uuid:fiscal_invoice_id>/reintentar/", views.reintentar, name="desk_reintentar"),
     path("<uuid:fiscal_invoice_id>/anular/", views.anular, name="desk_anular"),
+    path("cadena/<int:chain_id>/intentar/", views.retry_chain, name="desk_retry_chain"),
 ]

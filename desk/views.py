@@ -15,7 +15,8 @@ from desk import overview, resubmission, services
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
 from factu.access import account_view, require_write, taxpayer_or_404
 from verifactu import corrections
-from verifactu.models import FiscalInvoice
+from verifactu import tasks as verifactu_tasks
+from verifactu.models import Chain, FiscalInvoice
 
 INBOX_LIMIT = 200
 REFUSALS = services.REFUSALS
@@ -93,8 +94,26 @@ def desk(request: HttpRequest) -> HttpResponse:
             "truncated": pending > len(rows),
             "errors_in_scope": sum(s.error for s in in_scope),
             "any_resubmittable": any(row["resubmittable"] for row in rows),
+            "blocked": services.blocked_chains(request.account),
         },
     )
+
+
+@require_POST
+@account_view(write=True)
+def retry_chain(request: HttpRequest, chain_id: int) -> HttpResponse:
+    """The blocked chain's «Intentar ahora»: flush it now instead of at its next attempt
+    after AEAT faults. Another account's chain is a 404."""
+    chain = get_object_or_404(Chain, pk=chain_id, account=request.account)
+    if verifactu_tasks.retry_now(chain):
+        messages.success(
+            request,
+            "Se intenta el envío a la AEAT ahora mismo. Si sigue sin responder, Factu lo "
+            "volverá a intentar por sí solo.",
+        )
+    else:
+        messages.info(request, "No queda nada pendiente de enviar en esa cadena.")
+    return _back(request)
 
 
 def _fix(request: HttpRequest, fiscal_invoice_id, action) -> HttpResponse:

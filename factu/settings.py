@@ -195,7 +195,12 @@ FACTU_INSTALLATION_PREFIX = env.env_str("FACTU_INSTALLATION_PREFIX", "factu-")
 VERIFACTU_BATCH_SIZE = env.env_int("VERIFACTU_BATCH_SIZE", 1000, minimum=1)
 VERIFACTU_DEFAULT_WAIT = env.env_int("VERIFACTU_DEFAULT_WAIT", 60, minimum=0)
 VERIFACTU_SENDING_LEASE = env.env_int("VERIFACTU_SENDING_LEASE", 300, minimum=5)
-VERIFACTU_MAX_BACKOFF = env.env_int("VERIFACTU_MAX_BACKOFF", 3600, minimum=1)
+# After a fault the AEAT's service may heal by itself (verifactu.faults): retried after
+# BACKOFF_BASE seconds, doubling up to MAX_BACKOFF (at most an hour: art. 16.4 wants retries
+# at least hourly), with jitter; after FAULT_FLAG_AFTER seconds of faults, a person is told.
+VERIFACTU_BACKOFF_BASE = env.env_int("VERIFACTU_BACKOFF_BASE", 15, minimum=1)
+VERIFACTU_MAX_BACKOFF = env.env_int("VERIFACTU_MAX_BACKOFF", 3600, minimum=1, maximum=3600)
+VERIFACTU_FAULT_FLAG_AFTER = env.env_int("VERIFACTU_FAULT_FLAG_AFTER", 86400, minimum=1)
 
 # The REST APIs (api/): Bearer tokens only (no session, so no CSRF), JSON only, one error
 # handler for both envelopes; the per-token rate limit lives in api.middleware.

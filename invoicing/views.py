@@ -41,7 +41,7 @@ from invoicing.forms import (
     line_initial,
 )
 from invoicing.models import Invoice, InvoiceStatus, Series
-from verifactu import corrections
+from verifactu import corrections, faults
 from verifactu.corrections import InvalidCorrection
 from verifactu.events import log_export
 from verifactu.models import BillingRecord, RecordStatus
@@ -50,6 +50,7 @@ from verifactu.records import RecordRefused
 
 PAGE_SIZE = 50
 POLL_SECONDS = 3
+BLOCKED_POLL_SECONDS = 30  # a chain backing off after AEAT faults changes seldom
 
 # A record's AEAT status as the invoice pages say it (of a factura: feminine).
 AEAT_LABELS = {
@@ -495,6 +496,7 @@ def _records_context(invoice: Invoice) -> dict:
             )
     polling = latest is not None and latest.status in PENDING
     fix = corrections.correction_for(invoice.fiscal_invoice) if invoice.fiscal_invoice_id else None
+    blockage = faults.blockage_of(latest) if polling else None
     return {
         "fix": fix,
         "versions": corrections.versions(invoice.fiscal_invoice) if fix or latest else [],
@@ -502,7 +504,8 @@ def _records_context(invoice: Invoice) -> dict:
         "latest": latest,
         "latest_badge": aeat_badge(latest.status) if latest else None,
         "polling": polling,
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": BLOCKED_POLL_SECONDS if blockage else POLL_SECONDS,
+        "blockage": blockage,
     }
 
 

@@ -224,3 +224,16 @@ def rect_series(taxpayer):
     return Series.objects.create(
         account=taxpayer.account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING
     )
+
+
+@pytest.fixture
+def simulator(settings):
+    """The AEAT simulator in this process (plain HTTP, no wait), where the engine sends."""
+    from verifactu.simulator.server import start_simulator
+
+    sim = start_simulator(wait_seconds=0)
+    settings.AEAT_ENDPOINT = sim.url
+    settings.AEAT_CERT_FILE = ""
+    settings.VERIFACTU_DEFAULT_WAIT = 0
+    yield sim
+    sim.stop()

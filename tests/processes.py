@@ -95,6 +95,29 @@ def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> su
     )
 
 
+def start_beat(log_path: Path, **extra_env: str) -> subprocess.Popen:
+    """Celery beat on the test database, its schedule file beside ``log_path``."""
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by the caller with the process
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "factu",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(log_path.with_suffix(".schedule")),
+        ],
+        cwd=ROOT,
+        env=child_env(**extra_env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def stop(proc: subprocess.Popen, timeout: float = 15.0, cold: bool = False) -> None:
     """Stop a child; ``cold`` skips a Celery worker's warm shutdown (tests need no grace)."""
     if proc.poll() is None:

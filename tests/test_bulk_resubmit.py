@@ -399,12 +399,12 @@ def test_journey_accountant_resends_failed_records_of_two_taxpayers_with_a_progr
     def settled(*invoices):
         return all(latest_status(i) in SETTLED for i in invoices)
 
-    # One record the AEAT rejects, then two whose submission fails (a SOAP fault).
+    # One record the AEAT rejects, then two whose submission fails (a permanent SOAP fault).
     rejected = draft(first, "AA", "Chapa")
     simulator.reject(rejected.number, 1100)
     rejected = issue_invoice(rejected, actor=actor)
     wait_until(lambda: settled(rejected), timeout=60, what="the rejection")
-    simulator.configure(mode="fault20009")
+    simulator.configure(mode="fault4102")
     failed = [
         issue_invoice(draft(t, c, "Trabajo"), actor=actor)
         for t, c in ((first, "AA"), (second, "BD"))

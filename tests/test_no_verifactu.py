@@ -36,16 +36,6 @@ def stored_certificate(account, taxpayer, pki):
     return store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
 
 
-@pytest.fixture
-def simulator(settings):
-    sim = start_simulator(wait_seconds=0)
-    settings.AEAT_ENDPOINT = sim.url
-    settings.AEAT_CERT_FILE = ""
-    settings.VERIFACTU_DEFAULT_WAIT = 0
-    yield sim
-    sim.stop()
-
-
 def tipos(chain) -> list[str]:
     return list(
         EventRecord.objects.filter(chain=chain)

@@ -820,6 +820,14 @@ def test_fault20009_mode(sim):
     assert post(sim, reg_factu(alta(Chain(), "G/1"))).status_code == 200
 
 
+@pytest.mark.parametrize("code", ["3500", "4134", "4102", "4112", "4141"])
+def test_fault_modes_answer_their_aeat_code_and_store_nothing(sim, code):
+    sim.set_mode(f"fault{code}", times=1)
+    assert fault(post(sim, reg_factu(alta(Chain(), "G/1")))).startswith(f"Codigo[{code}].")
+    assert sim.snapshot()["records"] == []
+    assert post(sim, reg_factu(alta(Chain(), "G/1"))).status_code == 200
+
+
 def test_timeout_mode(sim):
     sim.configure(mode="timeout", times=1, timeout_seconds=5)
     started = time.monotonic()

@@ -18,16 +18,6 @@ from verifactu.simulator.server import start_simulator
 from verifactu.simulator.testcerts import generate_test_certs
 
 
-@pytest.fixture
-def simulator(settings):
-    sim = start_simulator(wait_seconds=0)
-    settings.AEAT_ENDPOINT = sim.url
-    settings.AEAT_CERT_FILE = ""
-    settings.VERIFACTU_DEFAULT_WAIT = 0
-    yield sim
-    sim.stop()
-
-
 def statuses(records) -> list[str]:
     return [BillingRecord.objects.get(pk=r.pk).status for r in records]
 

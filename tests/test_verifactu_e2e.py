@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
 import pytest
 from django.core.cache import cache
 
-from tests.processes import ROOT, child_env, start_worker, stop, wait_until
+from tests.processes import start_beat, start_worker, stop, wait_until
 from verifactu import corrections
 from verifactu.models import BillingRecord, RecordStatus, Submission
 from verifactu.simulator.server import start_simulator
@@ -83,32 +82,11 @@ def run_worker(transactional_db, tmp_path, aeat_env):
 
 @pytest.fixture
 def run_beat(tmp_path, aeat_env):
-    import subprocess
-
     procs = []
 
     def _start():
-        log = open(tmp_path / "beat.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "factu",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(tmp_path / "beat-schedule"),
-            ],
-            cwd=ROOT,
-            env=child_env(**aeat_env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        procs.append(proc)
-        return proc
+        procs.append(start_beat(tmp_path / "beat.log", **aeat_env))
+        return procs[-1]
 
     yield _start
     for proc in procs:
@@ -172,12 +150,14 @@ def test_simulator_timing_out_then_recovering(run_worker, register, simulator):
     stored_once(simulator, records)
 
 
-def test_soap_fault_marks_the_batch_error_and_retry_resends_it(run_worker, register, simulator):
-    simulator.set_mode("fault20009", times=1)
+def test_a_permanent_soap_fault_marks_the_batch_error_and_retry_resends_it(
+    run_worker, register, simulator
+):
+    simulator.set_mode("fault4102", times=1)
     records = register_many(register, 3)
     run_worker()
     rows = settled(records)
-    assert {(r.status, r.aeat_error_code) for r in rows} == {(RecordStatus.ERROR, "20009")}
+    assert {(r.status, r.aeat_error_code) for r in rows} == {(RecordStatus.ERROR, "4102")}
     assert simulator.snapshot()["records"] == []
     for row in rows:
         corrections.retry(row.fiscal_invoice)

@@ -1,7 +1,8 @@
 """AEAT error codes explained in plain Spanish, with the fix to apply (SPEC §3.1).
 
 Data only: the desk, the APIs or a report may show these texts, but nothing here knows how.
-Envelope codes (4xxx, 35xx, 20009) concern a whole submission; record codes (1xxx, 3xxx)
+Envelope codes (4xxx, 35xx, 20009) concern a whole submission (which of them Factu retries
+by itself is :data:`verifactu.faults.FAULT_KINDS`); record codes (1xxx, 3xxx)
 mean the record was rejected; 2xxx codes mean AEAT stored the record with errors, to be fixed
 by a subsanación.
 """
@@ -41,19 +42,20 @@ AEAT_ERRORS: dict[str, str] = {
     "Reintente; " + CONTACTAR,
     "4130": "Se usó un bloque de cabecera que no corresponde a esta modalidad. "
     "Reintente; " + CONTACTAR,
-    "4134": "El servicio de la AEAT no está activo en este momento. Espere y reintente.",
+    "4134": "El servicio de la AEAT no está activo en este momento. Factu reintenta el envío "
+    "por sí solo.",
     "4138": "La AEAT recibió un envío vacío o con una codificación incorrecta. "
     "Reintente; " + CONTACTAR,
     "4139": "El servicio no está habilitado todavía en el entorno de producción de la AEAT. "
     "Espere a su apertura y reintente.",
     "4141": "La AEAT ha suspendido el acceso de este presentador. Contacte con "
     "verifactu@correo.aeat.es y reintente cuando lo restablezcan.",
-    "3500": "Error en la base de datos de la AEAT. No es un fallo de la factura: reintente "
-    "más tarde.",
-    "3501": "Error en la base de datos de la AEAT. No es un fallo de la factura: reintente "
-    "más tarde.",
+    "3500": "Error en la base de datos de la AEAT. No es un fallo de la factura: Factu "
+    "reintenta el envío por sí solo.",
+    "3501": "Error en la base de datos de la AEAT. No es un fallo de la factura: Factu "
+    "reintenta el envío por sí solo.",
     "20009": "El servicio de la AEAT está caído o ha dado un error interno. La factura es "
-    "correcta: reintente el envío más tarde.",
+    "correcta: Factu reintenta el envío por sí solo.",
     # Record rejected (Incorrecto): AEAT did not store it.
     "1100": "Algún dato tiene un valor o un tipo no válido. Revise la factura, corrija el "
     "dato y subsane.",

@@ -78,8 +78,14 @@ class Chain(models.Model):
     # the huella is last_huella), kept on the row appenders lock so appending reads no record.
     head_invoice_number = models.CharField(max_length=60, blank=True)
     head_invoice_date_text = models.CharField(max_length=10, blank=True)
+    # The next attempt: after the AEAT's TiempoEsperaEnvio, or the back-off after a fault.
     next_flush_at = models.DateTimeField(null=True, blank=True)
     flush_claimed_until = models.DateTimeField(null=True, blank=True)
+    # A run of transient faults (verifactu.faults): since when, and the latest; both are
+    # cleared by the next answer. Nullable, so adding them leaves SQLite's table (and the
+    # trigger of 0008 that updates it) alone.
+    faulting_since = models.DateTimeField(null=True, blank=True)
+    last_fault_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

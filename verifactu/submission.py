@@ -4,7 +4,9 @@ The Celery tasks are thin wrappers around :func:`flush`. A flush owns its chain 
 lease taken with a conditional UPDATE (so two workers never send one chain at once, and a
 dead worker's lease simply expires), sends up to 1,000 records in chain order in one
 ``RegFactuSistemaFacturacion`` envelope, and maps each ``RespuestaLinea`` back to its record.
-A transport failure leaves the records queued, to be resent as they are: never regenerated.
+A transient fault (no answer, or a SOAP Fault :mod:`verifactu.faults` calls transient)
+leaves the records queued, to be resent as they are (never regenerated) after the chain's
+back-off; a permanent one puts them in ``error`` for a person.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from verifactu import aeat
+from verifactu import aeat, faults
 from verifactu.certificates import Credentials, credentials_for
 from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
 from verifactu.modes import fecha_fin_verifactu
@@ -47,10 +49,6 @@ class FlushOutcome:
     next_at: datetime | None = None
     sent: int = 0
     pending: int = 0
-
-
-def backoff_seconds(attempts: int) -> int:
-    return min(settings.VERIFACTU_MAX_BACKOFF, 15 * 2 ** max(0, attempts - 1))
 
 
 @dataclass
@@ -176,12 +174,12 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     count = pending.count()
     if count == 0:
         return FlushOutcome("idle")
-    if chain.next_flush_at and chain.next_flush_at > now and count < batch_size:
+    if waits(chain, count, now):
         return FlushOutcome("wait", next_at=chain.next_flush_at, pending=count)
 
     batch = list(pending[:batch_size])
     ids = [r.pk for r in batch]
-    incidencia = any(r.attempts > 0 for r in batch)
+    incidencia = any(faults.generated_during_outage(r, chain.faulting_since) for r in batch)
     BillingRecord.objects.filter(pk__in=ids, status__in=PENDING).update(
         status=RecordStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
@@ -206,43 +204,12 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     )
     try:
         result = connection.client.send(body)
-    except aeat.AeatTransportError as exc:
-        retry_at = timezone.now() + timedelta(
-            seconds=backoff_seconds(max(r.attempts for r in batch))
-        )
-        with transaction.atomic():
-            _finish(
-                submission,
-                transport_error=exc.message,
-                http_status=exc.http_status,
-                response_xml=exc.response_xml,
-            )
-            BillingRecord.objects.filter(pk__in=ids).update(
-                status=RecordStatus.QUEUED, claimed_at=None
-            )
-            Chain.objects.filter(pk=chain.pk).update(next_flush_at=retry_at)
-        log.warning("AEAT unreachable for chain %s: %s; retry at %s", chain.pk, exc, retry_at)
+    except aeat.AeatError as exc:
+        if not faults.is_transient(exc):
+            _refused(chain, submission, ids, exc)
+            return FlushOutcome("fault", pending=0)
+        retry_at = _retry_later(chain, submission, ids, exc)
         return FlushOutcome("retry", next_at=retry_at, pending=count)
-    except aeat.AeatFault as exc:
-        next_at = timezone.now() + timedelta(seconds=settings.VERIFACTU_DEFAULT_WAIT)
-        with transaction.atomic():
-            _finish(
-                submission,
-                fault_code=exc.code,
-                fault_string=exc.message,
-                http_status=exc.http_status,
-                response_xml=exc.response_xml,
-            )
-            BillingRecord.objects.filter(pk__in=ids).update(
-                status=RecordStatus.ERROR,
-                aeat_error_code=exc.code,
-                aeat_error_description=exc.message,
-                submission=submission,
-                claimed_at=None,
-            )
-            Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
-        log.error("AEAT refused the envelope of chain %s: %s %s", chain.pk, exc.code, exc.message)
-        return FlushOutcome("fault", pending=0)
     finally:
         connection.close()
 
@@ -261,11 +228,66 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
             duration_ms=result.duration_ms,
         )
         _apply_lines(batch, result, submission)
+        faults.end_fault(chain)
         Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
     remaining = sendable(chain).count()
     return FlushOutcome(
         "sent", next_at=next_at if remaining else None, sent=len(batch), pending=remaining
     )
+
+
+def waits(chain: Chain, pending: int, now: datetime) -> bool:
+    """Must the chain wait before its next envelope? Until ``next_flush_at``, which is the
+    AEAT's TiempoEsperaEnvio after an answer (a full batch need not wait for it, art. 16.2)
+    or the back-off after a fault (which a full batch waits for too)."""
+    if chain.next_flush_at is None or chain.next_flush_at <= now:
+        return False
+    return chain.faulting_since is not None or pending < settings.VERIFACTU_BATCH_SIZE
+
+
+def _fault_fields(exc: aeat.AeatError) -> dict:
+    if isinstance(exc, aeat.AeatFault):
+        return {"fault_code": exc.code, "fault_string": exc.message}
+    return {"transport_error": str(exc.message)}
+
+
+def _retry_later(chain: Chain, submission: Submission, ids: list, exc: aeat.AeatError) -> datetime:
+    """A transient fault: the records go back to the queue as they are, and the chain backs
+    off (:func:`verifactu.faults.note_fault`)."""
+    with transaction.atomic():
+        _finish(
+            submission,
+            http_status=exc.http_status,
+            response_xml=exc.response_xml,
+            **_fault_fields(exc),
+        )
+        BillingRecord.objects.filter(pk__in=ids).update(status=RecordStatus.QUEUED, claimed_at=None)
+        retry_at = faults.note_fault(chain, submission, timezone.now())
+    log.warning("AEAT fault for chain %s: %s; retry at %s", chain.pk, exc, retry_at)
+    return retry_at
+
+
+def _refused(chain: Chain, submission: Submission, ids: list, exc: aeat.AeatError) -> None:
+    """A permanent fault: the records go to ``error`` and wait for a person."""
+    next_at = timezone.now() + timedelta(seconds=settings.VERIFACTU_DEFAULT_WAIT)
+    code = getattr(exc, "code", "")
+    with transaction.atomic():
+        _finish(
+            submission,
+            http_status=exc.http_status,
+            response_xml=exc.response_xml,
+            **_fault_fields(exc),
+        )
+        BillingRecord.objects.filter(pk__in=ids).update(
+            status=RecordStatus.ERROR,
+            aeat_error_code=code,
+            aeat_error_description=exc.message,
+            submission=submission,
+            claimed_at=None,
+        )
+        faults.end_fault(chain)
+        Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
+    log.error("AEAT refused the envelope of chain %s: %s %s", chain.pk, code, exc.message)
 
 
 def _finish(submission: Submission, **fields) -> None:
@@ -290,7 +312,8 @@ def reclaim_stale(now: datetime | None = None) -> int:
 
 
 def chains_due(now: datetime | None = None) -> list[int]:
-    """Chains with pending VERI*FACTU records whose flow-control wait is over."""
+    """Chains with pending VERI*FACTU records whose flow-control wait or fault back-off is
+    over (``next_flush_at``): the beat never retries a chain sooner than its back-off."""
     now = now or timezone.now()
     return list(
         Chain.objects.filter(records__status__in=PENDING, records__no_verifactu=False)

@@ -17,30 +17,41 @@ from verifactu.models import Chain
 SCHEDULED_KEY = "verifactu:flush-scheduled:{}"
 
 
-def schedule_flush(chain_id: int, *, countdown: float | None = None) -> bool:
-    """Enqueue a flush of the chain when its flow-control wait allows, once.
+def schedule_flush(chain_id: int, *, countdown: float | None = None, replace: bool = False) -> bool:
+    """Enqueue a flush of the chain when its flow-control wait or fault back-off allows, once.
 
-    Returns False when a flush is already scheduled. The beat task ``reclaim_and_kick`` is
-    the safety net should a scheduled message ever be lost. Returns False too when the chain
-    has nothing to send (a NO VERI*FACTU taxpayer's chain: its records are never flushed).
+    Returns False when a flush is already scheduled (unless ``replace``: a person's "try
+    now" does not wait for the one scheduled later, which finds nothing to do when it runs).
+    The beat task ``reclaim_and_kick`` is the safety net should a scheduled message ever be
+    lost. Returns False too when the chain has nothing to send (a NO VERI*FACTU taxpayer's
+    chain: its records are never flushed).
     """
-    if cache.get(SCHEDULED_KEY.format(chain_id)):
+    if replace:
+        cache.delete(SCHEDULED_KEY.format(chain_id))
+    elif cache.get(SCHEDULED_KEY.format(chain_id)):
         # Already scheduled (the usual case during a burst): the add below would refuse
         # too; returning now spares every registration the queries on the queue.
         return False
     if not submission.sendable(Chain(pk=chain_id)).exists():
         return False
     if countdown is None:
-        chain = Chain.objects.filter(pk=chain_id).values("next_flush_at").first()
-        next_at = chain and chain["next_flush_at"]
+        chain = Chain.objects.filter(pk=chain_id).only("next_flush_at", "faulting_since").first()
         pending = submission.sendable(Chain(pk=chain_id)).count()
         countdown = 0.0
-        if next_at and pending < settings.VERIFACTU_BATCH_SIZE:
-            countdown = max(0.0, (next_at - timezone.now()).total_seconds())
+        now = timezone.now()
+        if chain is not None and submission.waits(chain, pending, now):
+            countdown = max(0.0, (chain.next_flush_at - now).total_seconds())
     if not cache.add(SCHEDULED_KEY.format(chain_id), 1, timeout=int(countdown) + 60):
         return False
     flush_chain.apply_async(args=[chain_id], countdown=countdown)
     return True
+
+
+def retry_now(chain: Chain) -> bool:
+    """A person's "Intentar ahora" on a faulting chain: its next attempt is now, and a flush
+    is enqueued at once. False when the chain has nothing to send."""
+    Chain.objects.filter(pk=chain.pk).update(next_flush_at=timezone.now())
+    return schedule_flush(chain.pk, countdown=0, replace=True)
 
 
 @shared_task(name="verifactu.flush_chain", acks_late=True)

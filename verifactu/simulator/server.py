@@ -2,11 +2,12 @@
 
 Control API (same host/port as the SOAP endpoint; over HTTPS it needs the client cert too):
 
-- ``POST /_control`` with JSON ``{"mode": "normal"|"http500"|"timeout"|"fault20009"|
-  "drop_response", "times": N, "timeout_seconds": S, "reject": {"<NumSerieFactura>": code},
-  "wait_seconds": W}`` — every key optional. ``times`` = the mode applies to the next N SOAP
-  requests, then ``normal`` resumes (absent/null = until changed). ``reject`` replaces the
-  map of forced per-invoice codes (2xxx codes give AceptadoConErrores, others Incorrecto).
+- ``POST /_control`` with JSON ``{"mode": M, "times": N, "timeout_seconds": S, "reject":
+  {"<NumSerieFactura>": code}, "wait_seconds": W}`` — every key optional; ``M`` is one of
+  :data:`MODES` (``normal``, ``http500``, ``timeout``, ``drop_response``, ``faultNNNN``).
+  ``times`` = the mode applies to the next N SOAP requests, then ``normal`` resumes
+  (absent/null = until changed). ``reject`` replaces the map of forced per-invoice codes
+  (2xxx codes give AceptadoConErrores, others Incorrecto).
 - ``GET /_control/state`` — accepted records, per-record receive counts, control settings,
   and ``requerimientos``: the records received on the Requerimiento endpoint
   (``…/RequerimientoSOAP``, which requires ``Cabecera/RemisionRequerimiento``), by
@@ -15,10 +16,12 @@ Control API (same host/port as the SOAP endpoint; over HTTPS it needs the client
   it, each signature is checked against the certificate it carries).
 - ``POST /_control/reset`` — forget every record and chain, back to normal mode.
 
-Fault modes: ``http500`` answers a bare HTTP 500 (no SOAP); ``fault20009`` a SOAP Fault
-``Codigo[20009]``; ``timeout`` waits ``timeout_seconds`` and then closes the connection
-without processing anything; ``drop_response`` processes and stores the records, then closes
-the connection without answering (a lost answer).
+Fault modes: ``http500`` answers a bare HTTP 500 (no SOAP); ``faultNNNN`` a SOAP Fault
+``Codigo[NNNN]`` (:data:`FAULT_MODES`: server errors and outages, a schema refusal, a
+certificate that may not present, a suspended presenter); ``timeout`` waits
+``timeout_seconds`` and then closes the connection without processing anything;
+``drop_response`` processes and stores the records, then closes the connection without
+answering (a lost answer).
 """
 
 from __future__ import annotations
@@ -39,7 +42,25 @@ from .state import State
 
 SOAP_PATH = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/VerifactuSOAP"
 REQUERIMIENTO_PATH = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/RequerimientoSOAP"
-MODES = ("normal", "http500", "timeout", "fault20009", "drop_response")
+# The SOAP Faults a mode answers every envelope with: (code, message, faultcode).
+FAULT_MODES = {
+    "fault20009": (20009, "Error interno en el servidor", "env:Server"),
+    "fault3500": (3500, "Error técnico de base de datos", "env:Server"),
+    "fault4134": (4134, "Servicio no activo", "env:Server"),
+    "fault4102": (
+        4102,
+        "El XML no cumple el esquema. Falta informar campo obligatorio.: NIF",
+        "env:Client",
+    ),
+    "fault4112": (
+        4112,
+        "El titular del certificado debe ser Obligado Emisión, Colaborador Social, "
+        "Apoderado o Sucesor.",
+        "env:Client",
+    ),
+    "fault4141": (4141, "Acceso suspendido para este presentador", "env:Client"),
+}
+MODES = ("normal", "http500", "timeout", "drop_response", *FAULT_MODES)
 
 
 @dataclass
@@ -131,8 +152,9 @@ class _Handler(BaseHTTPRequestHandler):
         mode, timeout_seconds = sim.take_mode()
         if mode == "http500":
             self._send(500, b"Internal Server Error\n", "text/plain", close=True)
-        elif mode == "fault20009":
-            fault = SoapFault(20009, "Error interno en el servidor", faultcode="env:Server")
+        elif mode in FAULT_MODES:
+            code, message, faultcode = FAULT_MODES[mode]
+            fault = SoapFault(code, message, faultcode=faultcode)
             self._send(500, fault_envelope(fault), "text/xml; charset=UTF-8")
         elif mode == "timeout":
             sim.stopping.wait(timeout_seconds)
