@@ -53,20 +53,44 @@ def login(session: requests.Session, base: str) -> requests.Response:
     )
 
 
+def _run(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    """``make run`` on ``port``, once it serves or has died (the caller checks which)."""
+    with open(log_path, "ab") as log:
+        server = subprocess.Popen(
+            ["make", "run", f"PORT={port}", f"PYTHON={sys.executable}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/entrar/"
+    wait_until(
+        lambda: server.poll() is not None or _answers(url), timeout=120, what="serving or dying"
+    )
+    return server
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _ctrl_c(server: subprocess.Popen) -> None:
+    """What Ctrl-C in the terminal does."""
+    with contextlib.suppress(ProcessLookupError):  # make may have died on its own
+        os.killpg(server.pid, signal.SIGINT)
+    server.wait(timeout=30)
+
+
 def test_make_run_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
     env = embedded_env(tmp_path)
     port = free_port()
     env["SIMULATOR_PORT"] = str(free_port())
     base = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen(
-        ["make", "run", f"PORT={port}", f"PYTHON={sys.executable}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = _run(env, port, tmp_path / "serve.log")
     try:
         assert wait_for_http(f"{base}/entrar/", timeout=120).status_code == 200
         session = requests.Session()
@@ -106,46 +130,13 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
         states = {r["estado"] for r in requests.get(simulator, timeout=5).json()["records"]}
         assert states == {"Correcto", "Anulado"}
     finally:
-        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        server.wait(timeout=30)
-        log.close()
+        _ctrl_c(server)
     output = (tmp_path / "serve.log").read_text(errors="replace")
     assert "Login: demo@factu.test / demo" in output
     assert "Stopped." in output, output[-3000:]
     wait_until(lambda: not processes_matching(f"worker-{port}@"), timeout=20, what="worker exit")
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base}/entrar/", timeout=2)
-
-
-def _run(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
-    """``make run`` on ``port``, once it serves or has died (the caller checks which)."""
-    with open(log_path, "ab") as log:
-        server = subprocess.Popen(
-            ["make", "run", f"PORT={port}", f"PYTHON={sys.executable}"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/entrar/"
-    wait_until(
-        lambda: server.poll() is not None or _answers(url), timeout=120, what="serving or dying"
-    )
-    return server
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def _ctrl_c(server: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):  # make may have died on its own
-        os.killpg(server.pid, signal.SIGINT)
-    server.wait(timeout=30)
 
 
 def _register_a_new_taxpayer_through_the_api(base: str, env: dict[str, str]) -> None:
