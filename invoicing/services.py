@@ -327,11 +327,7 @@ def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
                 producer_name=settings.FACTU_PRODUCER_NAME,
                 name="Factu",
                 version=settings.FACTU_VERSION,
-                # Factu also runs NO VERI*FACTU (SPEC §5): TipoUsoPosibleSoloVerifactu=N for
-                # installations created from now on; older ones keep what their records hashed.
-                only_verifactu=False,
                 multi_taxpayer_capable=True,
-                multiple_taxpayers=account.taxpayers.count() > 1,
             )
     return system
 

@@ -180,7 +180,8 @@ def test_factu_declares_it_is_not_only_verifactu(taxpayer):
 
     system = factu_computer_system(taxpayer)
     assert system.only_verifactu is False
-    assert "<TipoUsoPosibleSoloVerifactu>N<" in sistema_informatico(system).to_xml()
+    xml = sistema_informatico(system, multiple_taxpayers=False).to_xml()
+    assert "<TipoUsoPosibleSoloVerifactu>N<" in xml
 
 
 # --------------------------------------------------------------------------- QR and PDF

@@ -75,9 +75,8 @@ def test_wrong_password_shows_a_spanish_message(client, db):
 def _register_today(taxpayer: Taxpayer, number: str) -> None:
     from django.utils import timezone
 
-    from tests.conftest import make_facts
+    from tests.conftest import register_for
     from verifactu.models import ComputerSystem
-    from verifactu.records import register_invoice
 
     system, _ = ComputerSystem.objects.get_or_create(
         account=taxpayer.account,
@@ -86,18 +85,7 @@ def _register_today(taxpayer: Taxpayer, number: str) -> None:
         installation_number="integrator-1",
         defaults={"producer_name": "Integrador SL", "name": "Integrador", "version": "1"},
     )
-    register_invoice(
-        account=taxpayer.account,
-        taxpayer=taxpayer,
-        system=system,
-        facts=make_facts(
-            issuer_nif=taxpayer.nif,
-            issuer_name=taxpayer.name,
-            invoice_number=number,
-            invoice_date=timezone.localdate(),
-        ),
-        source="api_v1",
-    )
+    register_for(taxpayer, system, number, invoice_date=timezone.localdate())
 
 
 def test_seed_demo_again_leaves_a_taxpayer_added_to_a_demo_account_alone(db):

@@ -502,7 +502,7 @@ def log_event(
     previous = (
         PreviousEvent(head.tipo_evento, head.generated_at_text, head.huella) if head else None
     )
-    sistema = sistema_informatico(system)
+    sistema = sistema_informatico(system, multiple_taxpayers=chain.multiple_taxpayers)
     generated_at = format_timestamp(now or timezone.now())
     built = build_evento(
         EventoData(
