@@ -177,7 +177,7 @@ django.setup()
 from django.db import connections, transaction
 from django.utils import timezone
 from factu.models import Taxpayer
-from tests import conftest
+from tests.conftest import make_facts
 from verifactu.models import ComputerSystem
 from verifactu.records import register_invoice
 
