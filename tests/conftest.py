@@ -174,6 +174,21 @@ def make_facts(**overrides):
     return InvoiceFacts(**values)
 
 
+def another_installation(system, installation_number: str):
+    """The software of ``system`` on another installation of its account."""
+    from verifactu.models import ComputerSystem
+
+    return ComputerSystem.objects.create(
+        account=system.account,
+        producer_name=system.producer_name,
+        producer_nif=system.producer_nif,
+        name=system.name,
+        system_id=system.system_id,
+        version=system.version,
+        installation_number=installation_number,
+    )
+
+
 def register_for(taxpayer, system, invoice_number: str, **overrides):
     """Register an invoice of any ``taxpayer`` (its NIF and name as the issuer's) on
     ``system``; returns the :class:`~verifactu.records.Registration`."""

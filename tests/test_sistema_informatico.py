@@ -66,15 +66,7 @@ def test_an_installations_second_taxpayer_flips_the_indicator_for_both(
 def test_another_installation_keeps_its_own_indicator(
     register, account, second_taxpayer, computer_system
 ):
-    other = ComputerSystem.objects.create(
-        account=account,
-        producer_name=computer_system.producer_name,
-        producer_nif=computer_system.producer_nif,
-        name=computer_system.name,
-        system_id=computer_system.system_id,
-        version=computer_system.version,
-        installation_number="TEST-2",
-    )
+    other = conftest.another_installation(computer_system, "TEST-2")
     register()
     elsewhere = register_for(second_taxpayer, other, "S-1")
     again = register(invoice_number="F-2026-043").record
