@@ -311,9 +311,12 @@ def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
 
     Called while issuing, inside its transaction: the account row is locked first, so that
     concurrent first issues of an account create the installation once, not once each.
+    ``FOR NO KEY UPDATE``: rows that name the account check it with ``FOR KEY SHARE`` when
+    their transaction commits, and one holding a chain this issue waits for must not wait
+    for this lock (the lock order of ``verifactu.modes``).
     """
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=taxpayer.account_id)
+        account = Account.objects.select_for_update(no_key=True).get(pk=taxpayer.account_id)
         key = {
             "account": account,
             "producer_nif": settings.FACTU_PRODUCER_NIF,

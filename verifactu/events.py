@@ -496,7 +496,7 @@ def log_event(
                 anomaly_key=anomaly_key,
                 system=system,
             )
-    chain = Chain.objects.select_for_update().get(pk=chain.pk)
+    chain = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
     system = system or _system_for(chain)
     head = EventRecord.objects.filter(chain=chain).order_by("-position").first()
     previous = (

@@ -6,8 +6,10 @@ locked, the new record is hashed over the previous record's huella, its XML is b
 validated against AEAT's XSD, and it is stored immutably as ``queued``. The submission task
 is enqueued only once the transaction commits.
 
-Lock order: a transaction that opens a chain locks its installation (:func:`_open_chain`)
-before any chain row; chain rows are locked one at a time, or in primary-key order.
+Lock order (``verifactu.modes`` documents the whole of it): a registration locks its chain
+and nothing after it — not the taxpayer, whose mode it derives; a transaction that opens a
+chain shares its taxpayer's row and locks its installation (:func:`_open_chain`) before any
+chain row.
 """
 
 from __future__ import annotations
@@ -109,7 +111,12 @@ def _open_chain(account: Account, key: dict[str, str], issuer_name: str) -> Chai
     SQLite's write lock serialises them anyway), so two first chains opened at once do not
     both miss each other. The installation is locked before any chain of it (the lock
     order of the module's docstring).
+
+    The taxpayer's row is shared first: a mode switch, which decides from the records of
+    the taxpayer's chains it can see, waits for a chain being opened, and a chain opened
+    while a switch decides waits for it (then reads the new mode).
     """
+    _share_taxpayer(account, key["issuer_nif"])
     installation = {name: key[name] for name in INSTALLATION}
     _lock_installation(installation)
     others = Chain.objects.filter(**installation).exclude(issuer_nif=key["issuer_nif"])
@@ -132,6 +139,19 @@ def _open_chain(account: Account, key: dict[str, str], issuer_name: str) -> Chai
 
 
 INSTALLATION = ("producer_nif", "system_id", "installation_number")
+
+
+def _share_taxpayer(account: Account, nif: str) -> None:
+    """Hold the taxpayer's row ``FOR SHARE`` until the transaction ends (PostgreSQL only;
+    SQLite's write lock serialises writers anyway): a switch's ``FOR NO KEY UPDATE`` waits."""
+    if connection.vendor != "postgresql":
+        return
+    sql = _TAXPAYER_FOR_SHARE.format(taxpayer=Taxpayer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [db_id(Account, account.pk), nif])
+
+
+_TAXPAYER_FOR_SHARE = "SELECT 1 FROM {taxpayer} WHERE account_id = %s AND nif = %s FOR SHARE"
 
 
 def _lock_installation(installation: dict[str, str]) -> None:
@@ -344,6 +364,7 @@ def _store(
     invoice: FiscalInvoice,
     built: vxml.BuiltRecord,
     *,
+    now: datetime,
     kind: str,
     record_type: str,
     generated_at: str,
@@ -361,7 +382,11 @@ def _store(
     from verifactu.modes import mode_for_new_record
 
     no_verifactu = mode_for_new_record(
-        invoice.taxpayer, chain, invoice.computer_system, reread=not mode_read_under_lock
+        invoice.taxpayer,
+        chain,
+        invoice.computer_system,
+        timezone.localdate(now),
+        reread=not mode_read_under_lock,
     )
     record = BillingRecord.objects.create(
         fiscal_invoice=invoice,
@@ -444,6 +469,7 @@ def append_alta(
         chain,
         invoice,
         built,
+        now=now,
         kind=BillingRecord.Kind.ALTA,
         record_type=record_type,
         generated_at=generated_at,
@@ -492,6 +518,7 @@ def append_anulacion(
         chain,
         invoice,
         built,
+        now=now,
         kind=BillingRecord.Kind.ANULACION,
         record_type=BillingRecord.RecordType.CANCELLATION,
         generated_at=generated_at,
