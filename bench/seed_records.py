@@ -93,6 +93,7 @@ def seed_chain(
                     system=system,
                     previous=previous,
                     generated_at=generated_at,
+                    multiple_taxpayers=chain.multiple_taxpayers,
                     ref_externa=ref,
                 )
                 built = vxml.build_alta(data)

@@ -160,9 +160,9 @@ def factu_system_facts(account) -> dict:
         "system_id": settings.FACTU_SYSTEM_ID,
         "version": settings.FACTU_VERSION,
         "installation_number": f"{settings.FACTU_INSTALLATION_PREFIX}{account.slug}"[:100],
-        "only_verifactu": True,
+        "only_verifactu": False,
         "multi_taxpayer_capable": True,
-        "multiple_taxpayers": account.taxpayers.count() > 1,
+        "multiple_taxpayers": False,  # no chain yet: the installation keeps none
     }
 
 

@@ -1,7 +1,9 @@
 """Demo data of invoicing for ``seed_demo``: series, clients and invoices in every status.
 
-Only seeded into a taxpayer that has no invoices yet, so running ``seed_demo`` again
-changes nothing. Records are queued; the worker of ``make run`` sends them to the simulator.
+Only seeded into a taxpayer that has no invoices yet, neither issued here nor registered
+through ``/api/v1``: running ``seed_demo`` again changes nothing, and the back-dated demo
+invoices never meet a later record of the taxpayer (the chronology would refuse them).
+Records are queued; the worker of ``make run`` sends them to the simulator.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ CLIENTS = [
 
 
 def seed(taxpayer: Taxpayer, user: User) -> None:
-    if Invoice.objects.filter(taxpayer=taxpayer).exists():
+    if Invoice.objects.filter(taxpayer=taxpayer).exists() or taxpayer.fiscal_invoices.exists():
         return
     account = taxpayer.account
     series, _ = Series.objects.get_or_create(account=account, taxpayer=taxpayer, code="A")

@@ -311,9 +311,12 @@ def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
 
     Called while issuing, inside its transaction: the account row is locked first, so that
     concurrent first issues of an account create the installation once, not once each.
+    ``FOR NO KEY UPDATE``: rows that name the account check it with ``FOR KEY SHARE`` when
+    their transaction commits, and one holding a chain this issue waits for must not wait
+    for this lock (the lock order of ``verifactu.modes``).
     """
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=taxpayer.account_id)
+        account = Account.objects.select_for_update(no_key=True).get(pk=taxpayer.account_id)
         key = {
             "account": account,
             "producer_nif": settings.FACTU_PRODUCER_NIF,
@@ -327,11 +330,7 @@ def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
                 producer_name=settings.FACTU_PRODUCER_NAME,
                 name="Factu",
                 version=settings.FACTU_VERSION,
-                # Factu also runs NO VERI*FACTU (SPEC §5): TipoUsoPosibleSoloVerifactu=N for
-                # installations created from now on; older ones keep what their records hashed.
-                only_verifactu=False,
                 multi_taxpayer_capable=True,
-                multiple_taxpayers=account.taxpayers.count() > 1,
             )
     return system
 

@@ -174,6 +174,40 @@ def make_facts(**overrides):
     return InvoiceFacts(**values)
 
 
+def another_installation(system, installation_number: str):
+    """The software of ``system`` on another installation of its account."""
+    from verifactu.models import ComputerSystem
+
+    return ComputerSystem.objects.create(
+        account=system.account,
+        producer_name=system.producer_name,
+        producer_nif=system.producer_nif,
+        name=system.name,
+        system_id=system.system_id,
+        version=system.version,
+        installation_number=installation_number,
+    )
+
+
+def register_for(taxpayer, system, invoice_number: str, **overrides):
+    """Register an invoice of any ``taxpayer`` (its NIF and name as the issuer's) on
+    ``system``; returns the :class:`~verifactu.records.Registration`."""
+    from verifactu.records import register_invoice
+
+    return register_invoice(
+        account=taxpayer.account,
+        taxpayer=taxpayer,
+        system=system,
+        facts=make_facts(
+            issuer_nif=taxpayer.nif,
+            issuer_name=taxpayer.name,
+            invoice_number=invoice_number,
+            **overrides,
+        ),
+        source="api_v1",
+    )
+
+
 @pytest.fixture
 def register(account, taxpayer, computer_system):
     """Register an invoice of ``taxpayer`` through the engine; keyword args override facts."""

@@ -349,7 +349,7 @@ def test_taxpayers_and_computer_systems(v1):
         },
     )
     assert system.status_code == 201
-    assert system.json()["data"]["only_verifactu"] is True
+    assert system.json()["data"]["only_verifactu"] is False
 
 
 def test_taxpayer_id_may_be_omitted_only_with_one_taxpayer(v1, account):

@@ -1,5 +1,6 @@
 """Many processes registering invoices of one taxpayer at once still make one unbroken chain,
-and the database itself refuses a fork (two records at one position or after one record)."""
+and the database itself refuses a fork (two records at one position or after one record);
+a mode switch falling due among them deadlocks nothing (the lock order of verifactu.modes)."""
 
 from __future__ import annotations
 
@@ -171,3 +172,110 @@ def test_the_database_refuses_a_second_record_after_the_same_previous(register):
     with pytest.raises(IntegrityError), transaction.atomic():
         _copy(second, previous=second.previous, position=3, huella="F" * 64).save()
     assert BillingRecord.objects.count() == 2
+
+
+LOADED_WRITER = (
+    CHILD
+    + """
+i = 0
+while not os.path.exists("{stop}") and i < 300:
+    register_invoice(
+        account=account, taxpayer=taxpayer, system=system, source="api_v1",
+        facts=make_facts(invoice_number="L{worker:02d}-%03d" % i,
+                         invoice_date=timezone.localdate()),
+    )
+    i += 1
+connections.close_all()
+"""
+)
+
+DAILY_TASK = (
+    CHILD
+    + """
+from verifactu import modes
+while not os.path.exists("{stop}"):
+    modes.apply_due_changes()
+    modes.change_mode(taxpayer, "no_verifactu")  # and someone asking for it in Settings
+    time.sleep(0.01)
+connections.close_all()
+"""
+)
+
+
+@pytest.mark.slow
+def test_a_switch_falling_due_under_load_deadlocks_nothing_and_records_get_the_new_mode(
+    transactional_db, account, taxpayer, computer_system, tmp_path
+):
+    """Writers keep both chains of a taxpayer busy, the daily task polls and a user keeps
+    asking for NO VERI*FACTU, when the
+    taxpayer's scheduled switch to NO VERI*FACTU falls due (1 January, before the task).
+
+    Registrations lock their chain only and derive the mode from the switch date; a switch
+    locks the taxpayer and then its chains in primary-key order, so nothing waits in a cycle.
+    Each chain turns NO VERI*FACTU once, with one event 01, and never back."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from factu.models import Taxpayer
+    from tests.conftest import another_installation, register_for
+    from tests.processes import wait_until
+    from verifactu.models import EventRecord
+
+    second = another_installation(computer_system, "TEST-2")
+    for system in (computer_system, second):  # VERI*FACTU was used this year on both
+        register_for(taxpayer, system, f"VF-{system.installation_number}")
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(
+        verifactu_until=timezone.localdate() + timedelta(days=1)  # scheduled, not due yet
+    )
+    go, stop = tmp_path / "go", tmp_path / "stop"
+    ids = {"account": account.pk, "taxpayer": taxpayer.pk, "go": go, "stop": stop}
+    scripts = [
+        LOADED_WRITER.format(**ids, system=system.pk, worker=worker)
+        for worker, system in enumerate([computer_system, second] * 3)
+    ] + [DAILY_TASK.format(**ids, system=computer_system.pk)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=child_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for script in scripts
+    ]
+    try:
+        time.sleep(3)
+        go.touch()
+        wait_until(
+            lambda: Chain.objects.filter(length__gte=10).count() == 2, timeout=120, what="load"
+        )
+        Taxpayer.objects.filter(pk=taxpayer.pk).update(
+            verifactu_until=timezone.localdate() - timedelta(days=1)  # the switch falls due
+        )
+        wait_until(
+            lambda: (
+                BillingRecord.objects.filter(no_verifactu=True).count() >= 30
+                or any(child.poll() for child in children)
+            ),
+            timeout=120,
+            what="records in the new mode",
+        )
+    finally:
+        stop.touch()
+    errors = [child.communicate(timeout=240)[1] for child in children]
+    assert [child.returncode for child in children] == [0] * len(children), "\n".join(errors)
+
+    for chain in Chain.objects.all():
+        modes = list(
+            BillingRecord.objects.filter(chain=chain)
+            .order_by("position")
+            .values_list("no_verifactu", flat=True)
+        )
+        switched_at = modes.index(True)
+        assert switched_at > 0 and all(modes[switched_at:]), modes
+        tipos = EventRecord.objects.filter(chain=chain).values_list("tipo_evento", flat=True)
+        assert list(tipos) == ["01"]
+    taxpayer.refresh_from_db()
+    assert (taxpayer.verifactu_mode, taxpayer.verifactu_until) == ("no_verifactu", None)
+    assert all(report.ok for report in verify_all())

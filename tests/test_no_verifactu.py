@@ -126,6 +126,42 @@ def test_the_daily_task_applies_due_switches(taxpayer, register):
     assert taxpayer.verifactu_mode == NO
 
 
+def test_a_record_made_on_1_january_before_the_daily_task_is_already_no_verifactu(
+    taxpayer, register, django_capture_on_commit_callbacks
+):
+    today = timezone.localdate()
+    first = register(invoice_date=today).record
+    assert modes.change_mode(taxpayer, NO, today).scheduled
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(verifactu_until=today - timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        record = register(invoice_number="F-2026-043", invoice_date=today).record
+    assert record.no_verifactu and not first.no_verifactu
+    assert tipos(record.chain) == ["01"]
+    # After the commit, the taxpayer's row catches up, outside the chain's lock, once.
+    taxpayer.refresh_from_db()
+    assert (taxpayer.verifactu_mode, taxpayer.verifactu_until) == (NO, None)
+    assert tipos(record.chain) == ["01"]
+
+
+def test_a_registration_never_locks_the_taxpayer(taxpayer, register):
+    """The lock order: a registration holds its chain and waits for nothing after it (the
+    mode is derived from the switch date), even when a switch is due."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    today = timezone.localdate()
+    register(invoice_date=today)
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(verifactu_until=today - timedelta(days=1))
+    with CaptureQueriesContext(connection) as queries:
+        assert register(invoice_number="F-2026-043", invoice_date=today).record.no_verifactu
+    touching_taxpayer = [
+        q["sql"]
+        for q in queries
+        if "factu_taxpayer" in q["sql"] and ("UPDATE" in q["sql"] or "FOR " in q["sql"])
+    ]
+    assert touching_taxpayer == []
+
+
 def test_fecha_fin_verifactu_goes_in_the_envelopes_of_a_leaving_taxpayer(
     taxpayer, register, simulator
 ):
@@ -170,7 +206,8 @@ def test_factu_declares_it_is_not_only_verifactu(taxpayer):
 
     system = factu_computer_system(taxpayer)
     assert system.only_verifactu is False
-    assert "<TipoUsoPosibleSoloVerifactu>N<" in sistema_informatico(system).to_xml()
+    xml = sistema_informatico(system, multiple_taxpayers=False).to_xml()
+    assert "<TipoUsoPosibleSoloVerifactu>N<" in xml
 
 
 # --------------------------------------------------------------------------- QR and PDF

@@ -1013,7 +1013,9 @@ LINT_DISAGREES = {"E7 on an IGIC line": {"RRSIF045"}}
 
 
 def lint_errors(facts: InvoiceFacts, tmp_path) -> set[str]:
-    data = alta_data(facts, system=SYSTEM, previous=None, generated_at=GENERATED_AT)
+    data = alta_data(
+        facts, system=SYSTEM, previous=None, generated_at=GENERATED_AT, multiple_taxpayers=False
+    )
     built = vxml.build_alta(data)
     assert vxml.validate_record(built) == []
     path = tmp_path / "record.xml"

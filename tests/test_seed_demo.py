@@ -70,3 +70,54 @@ def test_wrong_password_shows_a_spanish_message(client, db):
     seed()
     response = client.post(reverse("login"), {"username": "demo@factu.test", "password": "nope"})
     assert "El correo electrónico o la contraseña no son correctos." in response.content.decode()
+
+
+def _register_today(taxpayer: Taxpayer, number: str) -> None:
+    from django.utils import timezone
+
+    from tests.conftest import register_for
+    from verifactu.models import ComputerSystem
+
+    system, _ = ComputerSystem.objects.get_or_create(
+        account=taxpayer.account,
+        producer_nif="B87654323",
+        system_id="IN",
+        installation_number="integrator-1",
+        defaults={"producer_name": "Integrador SL", "name": "Integrador", "version": "1"},
+    )
+    register_for(taxpayer, system, number, invoice_date=timezone.localdate())
+
+
+def test_seed_demo_again_leaves_a_taxpayer_added_to_a_demo_account_alone(db):
+    """A taxpayer added to a demo account (here with an invoice registered today, as through
+    /api/v1) gets no back-dated demo invoices, which its chronology would refuse."""
+    from invoicing.models import Invoice
+
+    seed()
+    gestoria = Account.objects.get(slug="demo-gestoria")
+    foreign = Taxpayer.objects.create(account=gestoria, nif="B12345674", name="Añadida SL")
+    _register_today(foreign, "API-1")
+    before = counts()
+
+    seed()
+
+    assert counts() == before
+    assert not Invoice.objects.filter(taxpayer=foreign).exists()
+    assert foreign.fiscal_invoices.count() == 1
+
+
+def test_seed_demo_seeds_a_demo_taxpayer_only_while_it_has_no_invoice_at_all(db):
+    """A demo taxpayer that already registered an invoice (here through /api/v1, before the
+    demo ever seeded it) is not seeded: the demo seeds each taxpayer once, from nothing."""
+    from invoicing.models import Invoice
+
+    account = Account.objects.create(slug="demo-autonomo", name="Lucía", kind=Account.Kind.AUTONOMO)
+    lucia = Taxpayer.objects.create(account=account, nif="12345678Z", name="Lucía Martín Sanz")
+    _register_today(lucia, "API-1")
+
+    seed()
+
+    assert not Invoice.objects.filter(taxpayer=lucia).exists()
+    assert lucia.fiscal_invoices.count() == 1
+    gestoria = Taxpayer.objects.get(account__slug="demo-gestoria", nif="B87654323")
+    assert Invoice.objects.filter(taxpayer=gestoria).exists()

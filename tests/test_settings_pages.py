@@ -397,10 +397,10 @@ def test_computer_system_page_lists_factus_own_and_the_apis(
             system_id="OE",
             version="3.1",
             installation_number="INST-77",
-            multiple_taxpayers=True,
+            multi_taxpayer_capable=True,
         )
     page = login(owner).get(reverse("computer_systems", args=[account.slug])).content.decode()
     assert "9.9" in page and "Se registrará" not in page
-    assert ("OtroERP" in page and "INST-77" in page and "varios obligados" in page) is (
+    assert ("OtroERP" in page and "INST-77" in page and "multi obligado posible" in page) is (
         with_api_system
     )

@@ -496,13 +496,13 @@ def log_event(
                 anomaly_key=anomaly_key,
                 system=system,
             )
-    chain = Chain.objects.select_for_update().get(pk=chain.pk)
+    chain = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
     system = system or _system_for(chain)
     head = EventRecord.objects.filter(chain=chain).order_by("-position").first()
     previous = (
         PreviousEvent(head.tipo_evento, head.generated_at_text, head.huella) if head else None
     )
-    sistema = sistema_informatico(system)
+    sistema = sistema_informatico(system, multiple_taxpayers=chain.multiple_taxpayers)
     generated_at = format_timestamp(now or timezone.now())
     built = build_evento(
         EventoData(

@@ -25,7 +25,13 @@ class ImmutableRecordError(Exception):
 
 
 class ComputerSystem(models.Model):
-    """The SistemaInformatico block: the software (and installation) producing records."""
+    """The SistemaInformatico block: the software (and installation) producing records.
+
+    Two of its flags are not declared but true of every record Factu builds:
+    ``TipoUsoPosibleSoloVerifactu`` is N (Factu also runs NO VERI*FACTU) and
+    ``IndicadorMultiplesOT`` says whether the installation keeps the chains of more than one
+    obligado when the record is built (``Chain.multiple_taxpayers``).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="computer_systems")
@@ -35,16 +41,32 @@ class ComputerSystem(models.Model):
     system_id = models.CharField("IdSistemaInformatico", max_length=2)
     version = models.CharField("versión", max_length=50)
     installation_number = models.CharField("número de instalación", max_length=100)
-    only_verifactu = models.BooleanField("solo VERI*FACTU", default=True)
     multi_taxpayer_capable = models.BooleanField("multi obligado posible", default=True)
-    multiple_taxpayers = models.BooleanField("varios obligados", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # TipoUsoPosibleSoloVerifactu of every record: N, since Factu can run NO VERI*FACTU.
+    only_verifactu = False
 
     class Meta:
         ordering = ["created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version} (instalación {self.installation_number})"
+
+    @property
+    def installation(self) -> dict[str, str]:
+        """AEAT's key of the installation, the same values that key its chains."""
+        return {
+            "producer_nif": self.producer_nif,
+            "system_id": self.system_id,
+            "installation_number": self.installation_number,
+        }
+
+    @property
+    def multiple_taxpayers(self) -> bool:
+        """Whether the installation keeps chains of more than one obligado now (one query):
+        what ``IndicadorMultiplesOT`` of its next record says."""
+        return Chain.objects.filter(**self.installation, multiple_taxpayers=True).exists()
 
 
 class Chain(models.Model):
@@ -78,6 +100,11 @@ class Chain(models.Model):
     # the huella is last_huella), kept on the row appenders lock so appending reads no record.
     head_invoice_number = models.CharField(max_length=60, blank=True)
     head_invoice_date_text = models.CharField(max_length=10, blank=True)
+    # IndicadorMultiplesOT of the chain's records: the installation (producer NIF,
+    # IdSistemaInformatico, NumeroInstalacion) keeps chains of more than one obligado. Set on
+    # every chain of the installation when its second chain is opened (records.lock_chain),
+    # so a registration reads it with the row it locks anyway.
+    multiple_taxpayers = models.BooleanField(default=False)
     # The next attempt: after the AEAT's TiempoEsperaEnvio, or the back-off after a fault.
     next_flush_at = models.DateTimeField(null=True, blank=True)
     flush_claimed_until = models.DateTimeField(null=True, blank=True)

@@ -6,14 +6,36 @@ The rule (RD 1007/2023 and Orden HAC/1177/2024, as Factu applies it):
 - From VERI*FACTU to NO VERI*FACTU: at once only if no VERI*FACTU record was generated in the
   current year (nothing was, or will be, sent to the AEAT this year). Otherwise the taxpayer
   stays in VERI*FACTU for the rest of the natural year: ``Taxpayer.verifactu_until`` is set to
-  31 December and the switch happens on 1 January (:func:`apply_due_change`, called before
-  every registration and by the daily task). Until then the envelopes sent to the AEAT carry
-  ``RemisionVoluntaria/FechaFinVeriFactu`` = that date (SPEC §3). Asking for VERI*FACTU again
-  before then simply cancels the scheduled switch.
+  31 December and the switch happens on 1 January. Until then the envelopes sent to the
+  AEAT carry ``RemisionVoluntaria/FechaFinVeriFactu`` = that date (SPEC §3). Asking for
+  VERI*FACTU again before then simply cancels the scheduled switch.
+
+The mode of a record is derived when it is built, from the taxpayer's mode and switch date
+(:func:`effective_mode`): a record made on 1 January before the daily task has run is
+already NO VERI*FACTU. The taxpayer's row catches up later (:func:`apply_due_change`, by the
+daily task, by the next :func:`change_mode`, or after the commit of that first record).
 
 Each effective switch is written to the event log of every chain (installation) of the
-taxpayer: event 01 (start of NO VERI*FACTU operation) or 02 (end). A chain opened later for
-a NO VERI*FACTU taxpayer gets its 01 with its first record (:func:`ensure_event_log`).
+taxpayer: event 01 (start of NO VERI*FACTU operation) or 02 (end). A chain whose first
+NO VERI*FACTU record comes before the switch's events gets its 01 with that record
+(:func:`ensure_event_log`); each chain's 01/02 is decided under that chain's lock, so a
+switch and a registration never log it twice.
+
+**Lock order** (the one order every transaction follows, so none waits in a cycle):
+
+1. the taxpayer's row — a switch locks it (:func:`change_mode`, :func:`apply_due_change`);
+   a registration never does, except the one that opens a chain, which shares it, so that
+   a switch deciding from the records it sees does not miss a chain being opened. Issuing
+   in Factu takes the account's row at this level
+   (``invoicing.services.factu_computer_system``);
+2. an installation's lock — only the opening of a chain (``records._open_chain``);
+3. chain rows, one at a time, or several in primary-key order (a switch locks all the
+   taxpayer's chains in one statement).
+
+A registration holds one chain's lock and waits for nothing after it; a switch holds the
+taxpayer and then waits for chains, never the other way round. Rows of levels 1 and 3 are
+locked ``FOR NO KEY UPDATE`` where a registration may still reference them: the foreign
+keys of its rows are checked at its commit with ``FOR KEY SHARE``, which that allows.
 """
 
 from __future__ import annotations
@@ -74,11 +96,20 @@ def verifactu_used_in(taxpayer: Taxpayer, year: int) -> bool:
     ).exists()
 
 
-def _log_on_chains(taxpayer: Taxpayer, tipo_evento: str) -> int:
+def effective_mode(mode: str, until: date | None, today: date) -> str:
+    """The mode a record built on ``today`` runs in: a switch scheduled for the end of
+    ``until``'s year is in force from the next day, whether or not it was applied yet."""
+    if until is not None and today > until:
+        return NO_VERIFACTU
+    return mode
+
+
+def _log_on_chains(chains, tipo_evento: str) -> int:
+    """Log ``tipo_evento`` on each of the locked ``chains`` whose log does not say so yet."""
     from verifactu import events
 
     logged = 0
-    for chain in chains_of(taxpayer):
+    for chain in chains:
         active = events.no_verifactu_active(chain)
         if (tipo_evento == "01" and not active) or (tipo_evento == "02" and active):
             events.log_event(chain, tipo_evento)
@@ -86,8 +117,17 @@ def _log_on_chains(taxpayer: Taxpayer, tipo_evento: str) -> int:
     return logged
 
 
-def _locked(taxpayer: Taxpayer) -> Taxpayer:
-    return Taxpayer.objects.select_for_update().get(pk=taxpayer.pk)
+def _locked(taxpayer: Taxpayer) -> tuple[Taxpayer, list]:
+    """Lock the taxpayer, then every chain of it in primary-key order (the lock order of
+    the module's docstring). With its chains held, no registration of the taxpayer is
+    half-way while the switch decides: each one waiting rereads the mode after it.
+
+    ``FOR NO KEY UPDATE``: a registration's foreign keys to the taxpayer and the chain are
+    checked at its commit with ``FOR KEY SHARE``, which ``FOR UPDATE`` would block while
+    this switch waits for that registration's chain.
+    """
+    locked = Taxpayer.objects.select_for_update(no_key=True).get(pk=taxpayer.pk)
+    return locked, list(chains_of(locked).select_for_update(no_key=True))
 
 
 def _sync(taxpayer: Taxpayer, locked: Taxpayer) -> None:
@@ -100,12 +140,12 @@ def change_mode(taxpayer: Taxpayer, mode: str, today: date | None = None) -> Mod
     today = today or timezone.localdate()
     mode = Taxpayer.VerifactuMode(mode)
     with transaction.atomic():
-        locked = _locked(taxpayer)
-        _apply_due(locked, today)
+        locked, chains = _locked(taxpayer)
+        _apply_due(locked, chains, today)
         current = locked.verifactu_mode
         if mode == VERIFACTU:
             if current == NO_VERIFACTU:
-                _log_on_chains(locked, "02")
+                _log_on_chains(chains, "02")
                 locked.verifactu_mode = VERIFACTU
                 locked.verifactu_until = None
                 locked.save(update_fields=["verifactu_mode", "verifactu_until"])
@@ -125,34 +165,38 @@ def change_mode(taxpayer: Taxpayer, mode: str, today: date | None = None) -> Mod
                 VERIFACTU, mode, date(today.year + 1, 1, 1), scheduled=True, changed=True
             )
         else:
-            _switch_to_no_verifactu(locked)
+            _switch_to_no_verifactu(locked, chains)
             result = ModeChange(NO_VERIFACTU, mode, today, changed=True)
     _sync(taxpayer, locked)
     return result
 
 
-def _switch_to_no_verifactu(locked: Taxpayer) -> None:
+def _switch_to_no_verifactu(locked: Taxpayer, chains) -> None:
     locked.verifactu_mode = NO_VERIFACTU
     locked.verifactu_until = None
     locked.save(update_fields=["verifactu_mode", "verifactu_until"])
-    _log_on_chains(locked, "01")
+    _log_on_chains(chains, "01")
 
 
-def _apply_due(locked: Taxpayer, today: date) -> bool:
+def _apply_due(locked: Taxpayer, chains, today: date) -> bool:
     if locked.verifactu_until is not None and today > locked.verifactu_until:
-        _switch_to_no_verifactu(locked)
+        _switch_to_no_verifactu(locked, chains)
         return True
     return False
 
 
 def apply_due_change(taxpayer: Taxpayer, today: date | None = None) -> bool:
-    """Make a scheduled switch to NO VERI*FACTU effective once its year is over."""
+    """Make a scheduled switch to NO VERI*FACTU effective once its year is over.
+
+    Never called under a chain's lock (it takes the taxpayer's first): records do not need
+    it, their mode is derived (:func:`effective_mode`).
+    """
     today = today or timezone.localdate()
     if taxpayer.verifactu_until is None or today <= taxpayer.verifactu_until:
         return False
     with transaction.atomic():
-        locked = _locked(taxpayer)
-        applied = _apply_due(locked, today)
+        locked, chains = _locked(taxpayer)
+        applied = _apply_due(locked, chains, today)
     _sync(taxpayer, locked)
     return applied
 
@@ -169,17 +213,21 @@ def mode_for_new_record(
 ) -> bool:
     """Called under the chain lock before a record is stored: True for NO VERI*FACTU.
 
-    Applies a due switch first and opens the chain's event log (event 01) if this is the
-    first NO VERI*FACTU record of the installation. The mode is reread here unless the
-    caller did so after taking the lock (``reread=False``): a switch commits under the
-    chain's lock, so a mode read before it may be stale.
+    The mode is derived from the taxpayer's mode and switch date (:func:`effective_mode`);
+    nothing else is locked (the lock order of the module's docstring). The chain's event
+    log is opened (event 01) if this is its first NO VERI*FACTU record, and a due switch
+    is applied to the taxpayer's row after the commit, outside the chain's lock. The mode
+    is reread here unless the caller did so after taking the lock (``reread=False``): a
+    switch commits holding the taxpayer's chains, so a mode read before it may be stale.
     """
+    today = today or timezone.localdate()
     if reread:
         taxpayer.refresh_from_db(fields=["verifactu_mode", "verifactu_until"])
-    apply_due_change(taxpayer, today)
-    if taxpayer.verifactu_mode != NO_VERIFACTU:
+    if effective_mode(taxpayer.verifactu_mode, taxpayer.verifactu_until, today) != NO_VERIFACTU:
         return False
     ensure_event_log(chain, system)
+    if taxpayer.verifactu_mode != NO_VERIFACTU:  # due, not applied yet
+        transaction.on_commit(lambda: apply_due_change(taxpayer, today), robust=True)
     return True
 
 

@@ -5,10 +5,16 @@ issued in the browser, through the account API or posted to ``/api/v1``. The cha
 locked, the new record is hashed over the previous record's huella, its XML is built and
 validated against AEAT's XSD, and it is stored immutably as ``queued``. The submission task
 is enqueued only once the transaction commits.
+
+Lock order (``verifactu.modes`` documents the whole of it): a registration locks its chain
+and nothing after it — not the taxpayer, whose mode it derives; a transaction that opens a
+chain shares its taxpayer's row and locks its installation (:func:`_open_chain`) before any
+chain row.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -48,7 +54,15 @@ class ChainOwnedElsewhere(RecordRefused):
     """Another account already keeps the AEAT chain of this NIF on this installation."""
 
 
-def sistema_informatico(system: ComputerSystem) -> vxml.SistemaInformatico:
+def sistema_informatico(
+    system: ComputerSystem, *, multiple_taxpayers: bool
+) -> vxml.SistemaInformatico:
+    """The SistemaInformatico of a record built now on ``system``'s installation.
+
+    ``multiple_taxpayers`` is ``Chain.multiple_taxpayers`` of the record's chain, read under
+    its lock (IndicadorMultiplesOT). TipoUsoPosibleSoloVerifactu is N on every record: Factu
+    can run NO VERI*FACTU (SPEC §5), whatever mode this taxpayer runs.
+    """
     return vxml.SistemaInformatico(
         nombre_razon=system.producer_name,
         nif=system.producer_nif,
@@ -56,9 +70,9 @@ def sistema_informatico(system: ComputerSystem) -> vxml.SistemaInformatico:
         id_sistema=system.system_id,
         version=system.version,
         numero_instalacion=system.installation_number,
-        solo_verifactu="S" if system.only_verifactu else "N",
+        solo_verifactu="N",
         multi_ot="S" if system.multi_taxpayer_capable else "N",
-        multiples_ot="S" if system.multiple_taxpayers else "N",
+        multiples_ot="S" if multiple_taxpayers else "N",
     )
 
 
@@ -66,22 +80,11 @@ def lock_chain(
     account: Account, issuer_nif: str, issuer_name: str, system: ComputerSystem
 ) -> Chain:
     """The chain of (obligado NIF, installation), created on first use and locked."""
-    key = {
-        "issuer_nif": issuer_nif,
-        "producer_nif": system.producer_nif,
-        "system_id": system.system_id,
-        "installation_number": system.installation_number,
-    }
+    key = {"issuer_nif": issuer_nif, **system.installation}
     # the chain exists but on a taxpayer's first record: no savepoint needed then
     chain = _select_chain_for_update(key)
     if chain is None:
-        try:
-            with transaction.atomic():
-                chain, _ = Chain.objects.select_for_update().get_or_create(
-                    **key, defaults={"account": account, "issuer_name": issuer_name}
-                )
-        except IntegrityError:  # another first record created it meanwhile
-            chain = Chain.objects.select_for_update().get(**key)
+        chain = _open_chain(account, key, issuer_name)
     if chain.account_id != account.pk:
         raise ChainOwnedElsewhere(
             [
@@ -97,6 +100,71 @@ def lock_chain(
             "This taxpayer's chain belongs to another account.",
         )
     return chain
+
+
+def _open_chain(account: Account, key: dict[str, str], issuer_name: str) -> Chain:
+    """Create the chain of ``key`` (locked), under the lock of its installation.
+
+    The installation's second chain makes every chain of it say IndicadorMultiplesOT=S
+    from now on: the new one at its insert, the first one by an update here. Openers of one
+    installation queue for its lock (a transaction-level advisory lock on PostgreSQL;
+    SQLite's write lock serialises them anyway), so two first chains opened at once do not
+    both miss each other. The installation is locked before any chain of it (the lock
+    order of the module's docstring).
+
+    The taxpayer's row is shared first: a mode switch, which decides from the records of
+    the taxpayer's chains it can see, waits for a chain being opened, and a chain opened
+    while a switch decides waits for it (then reads the new mode).
+    """
+    _share_taxpayer(account, key["issuer_nif"])
+    installation = {name: key[name] for name in INSTALLATION}
+    _lock_installation(installation)
+    others = Chain.objects.filter(**installation).exclude(issuer_nif=key["issuer_nif"])
+    multiple = others.exists()
+    try:
+        with transaction.atomic():
+            chain, created = Chain.objects.select_for_update().get_or_create(
+                **key,
+                defaults={
+                    "account": account,
+                    "issuer_name": issuer_name,
+                    "multiple_taxpayers": multiple,
+                },
+            )
+    except IntegrityError:  # another first record created it meanwhile (SQLite)
+        return Chain.objects.select_for_update().get(**key)
+    if created and multiple:
+        others.filter(multiple_taxpayers=False).update(multiple_taxpayers=True)
+    return chain
+
+
+INSTALLATION = ("producer_nif", "system_id", "installation_number")
+
+
+def _share_taxpayer(account: Account, nif: str) -> None:
+    """Hold the taxpayer's row ``FOR SHARE`` until the transaction ends (PostgreSQL only;
+    SQLite's write lock serialises writers anyway): a switch's ``FOR NO KEY UPDATE`` waits."""
+    if connection.vendor != "postgresql":
+        return
+    sql = _TAXPAYER_FOR_SHARE.format(taxpayer=Taxpayer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [db_id(Account, account.pk), nif])
+
+
+_TAXPAYER_FOR_SHARE = "SELECT 1 FROM {taxpayer} WHERE account_id = %s AND nif = %s FOR SHARE"
+
+
+def _lock_installation(installation: dict[str, str]) -> None:
+    """Hold the installation's lock until the transaction ends (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    name = "\x1f".join(installation[part] for part in INSTALLATION)
+    digest = hashlib.blake2b(f"verifactu-installation\x1f{name}".encode(), digest_size=8)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)",
+            [int.from_bytes(digest.digest(), "big", signed=True)],
+        )
 
 
 # Hand-written for the same reason as the state query below: every registration runs it,
@@ -193,6 +261,7 @@ def alta_data(
     system: ComputerSystem,
     previous: vxml.PreviousRecord | None,
     generated_at: str,
+    multiple_taxpayers: bool,
     ref_externa: str = "",
     subsanacion: str | None = None,
     rechazo_previo: str | None = None,
@@ -225,7 +294,7 @@ def alta_data(
         lines=tuple(_breakdown_xml(line) for line in facts.breakdown),
         cuota_total=format_amount(facts.total_tax_amount),
         importe_total=format_amount(facts.total_amount),
-        sistema=sistema_informatico(system),
+        sistema=sistema_informatico(system, multiple_taxpayers=multiple_taxpayers),
         fecha_hora_huso=generated_at,
         previous=previous,
         ref_externa=ref_externa or None,
@@ -304,6 +373,7 @@ def _store(
     invoice: FiscalInvoice,
     built: vxml.BuiltRecord,
     *,
+    now: datetime,
     kind: str,
     record_type: str,
     generated_at: str,
@@ -321,7 +391,11 @@ def _store(
     from verifactu.modes import mode_for_new_record
 
     no_verifactu = mode_for_new_record(
-        invoice.taxpayer, chain, invoice.computer_system, reread=not mode_read_under_lock
+        invoice.taxpayer,
+        chain,
+        invoice.computer_system,
+        timezone.localdate(now),
+        reread=not mode_read_under_lock,
     )
     record = BillingRecord.objects.create(
         fiscal_invoice=invoice,
@@ -385,6 +459,7 @@ def append_alta(
         system=invoice.computer_system,
         previous=previous,
         generated_at=generated_at,
+        multiple_taxpayers=chain.multiple_taxpayers,
         ref_externa=ref,
         subsanacion=subsanacion,
         rechazo_previo=rechazo_previo,
@@ -403,6 +478,7 @@ def append_alta(
         chain,
         invoice,
         built,
+        now=now,
         kind=BillingRecord.Kind.ALTA,
         record_type=record_type,
         generated_at=generated_at,
@@ -428,7 +504,9 @@ def append_anulacion(
         nif=invoice.issuer_nif,
         numserie=invoice.invoice_number,
         fecha_expedicion=format_date(invoice.invoice_date),
-        sistema=sistema_informatico(invoice.computer_system),
+        sistema=sistema_informatico(
+            invoice.computer_system, multiple_taxpayers=chain.multiple_taxpayers
+        ),
         fecha_hora_huso=generated_at,
         previous=previous,
         ref_externa=ref,
@@ -449,6 +527,7 @@ def append_anulacion(
         chain,
         invoice,
         built,
+        now=now,
         kind=BillingRecord.Kind.ANULACION,
         record_type=BillingRecord.RecordType.CANCELLATION,
         generated_at=generated_at,

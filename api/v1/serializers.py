@@ -71,9 +71,18 @@ class ComputerSystemSerializer(serializers.ModelSerializer):
     system_id = Text(2)
     version = Text(50)
     installation_number = Text(100)
-    only_verifactu = serializers.BooleanField(default=True)
+    only_verifactu = serializers.BooleanField(
+        read_only=True,
+        help_text="TipoUsoPosibleSoloVerifactu of the records: always false, since Factu "
+        "also runs NO VERI*FACTU. Computed; a value sent is ignored.",
+    )
     multi_taxpayer_capable = serializers.BooleanField(default=True)
-    multiple_taxpayers = serializers.BooleanField(default=False)
+    multiple_taxpayers = serializers.BooleanField(
+        read_only=True,
+        help_text="IndicadorMultiplesOT of the next record: whether the installation "
+        "(producer_nif, system_id, installation_number) keeps the chains of more than one "
+        "taxpayer now. Computed; a value sent is ignored.",
+    )
     created_at = serializers.DateTimeField(read_only=True)
 
     class Meta:
