@@ -73,7 +73,7 @@ def world(db, tmp_path, settings):
     from expenses.services import create_category
     from invoicing.models import Invoice, InvoiceStatus, Series
     from transfers.models import Job
-    from verifactu.models import FiscalInvoice
+    from verifactu.models import Chain, FiscalInvoice
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
@@ -124,6 +124,7 @@ def world(db, tmp_path, settings):
         "client_id": [Client.objects.filter(taxpayer__account=account).first().pk],
         "invoice_id": [i.pk for i in (drafts.first(), issued.first()) if i is not None],
         "fiscal_invoice_id": [FiscalInvoice.objects.filter(account=account).first().pk],
+        "chain_id": [Chain.objects.filter(account=account).first().pk],
         "expense_id": [expense.pk],
         "category_id": [category.pk],
         "membership_id": [Membership.objects.get(user=members[Role.VIEWER]).pk],
@@ -213,6 +214,7 @@ def test_post_only_endpoints_refuse_get_without_acting(client, world):
         ("switch_taxpayer", {}),
         ("desk_subsanar", {"fiscal_invoice_id": fiscal_invoice_id}),
         ("desk_reintentar", {"fiscal_invoice_id": fiscal_invoice_id}),
+        ("desk_retry_chain", {"chain_id": world["values"]["chain_id"][0]}),
     ):
         url = reverse(name, kwargs={"account_slug": account.slug, **kwargs})
         assert client.get(url).status_code == 405, url
