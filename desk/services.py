@@ -292,6 +292,11 @@ def subsanar(
     )
 
 
+# What the correction form may change on an invoice issued in Factu: its amounts and its
+# client are the invoice's own (what the client received), corrected by a rectificativa.
+CORRECTABLE_ON_FACTU_INVOICES = ("no_censado", "reason")
+
+
 def correction_initial(fiscal_invoice: FiscalInvoice) -> tuple[dict, list[dict]]:
     """The correction form's starting values: the invoice's current version, in cents and
     basis points (the form's fields show them as a person writes them)."""

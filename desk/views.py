@@ -146,11 +146,6 @@ def reintentar(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
     return _fix(request, fiscal_invoice_id, services.reintentar)
 
 
-# On an invoice issued in Factu only these can change here: its amounts and its client are
-# the invoice's own, corrected by a rectificativa.
-FACTU_CORRECTABLE = ("no_censado", "reason")
-
-
 @account_view(write=True)
 def corregir(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
     """GET shows the record's data to correct; POST chains the subsanación with them."""
@@ -164,14 +159,14 @@ def corregir(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
     formset = BreakdownFormSet(request.POST if bound else None, initial=lines, prefix="linea")
     if invoice is not None:
         for name, field in form.fields.items():
-            field.disabled = name not in FACTU_CORRECTABLE
+            field.disabled = name not in services.CORRECTABLE_ON_FACTU_INVOICES
         for line_form in formset.forms:
             for field in line_form.fields.values():
                 field.disabled = True
     refusal = ""
     problems: list[str] = []
     if bound and form.is_valid() and formset.is_valid():
-        lines = [f.cleaned_data for f in formset.forms if not formset._should_delete_form(f)]
+        lines = [f.cleaned_data for f in formset.forms if f not in formset.deleted_forms]
         data = form.cleaned_data
         try:
             record = services.subsanar(
