@@ -41,7 +41,8 @@ CAUSE_LABELS = {
     "N1": "N1 · No sujeta por los arts. 7 y 14 LIVA y otros",
     "N2": "N2 · No sujeta por reglas de localización",
 }
-IRPF_CHOICES = [(0, "Sin retención"), (700, "7 %"), (1500, "15 %"), (1900, "19 %")]
+# The usual IRPF withholdings, offered as presets; any rate from 0 to 100 % may be typed.
+IRPF_PRESETS_BP = (100, 200, 700, 1500, 1900, 2400, 3500)
 RECTIFICATION_INVOICE_TYPES = [
     ("R1", "R1 · Error fundado en derecho y art. 80.1, 80.2 y 80.6 LIVA"),
     ("R2", "R2 · Art. 80.3 LIVA (concurso)"),
@@ -263,8 +264,13 @@ class InvoiceForm(forms.Form):
         help_text="Si la deja vacía, la AEAT recibe los conceptos de las líneas.",
         widget=forms.TextInput(attrs={"size": 60}),
     )
-    irpf_bp = forms.TypedChoiceField(
-        label="Retención IRPF", choices=IRPF_CHOICES, coerce=int, initial=0
+    irpf_rate = ScaledDecimalField(
+        label="Retención IRPF (%)",
+        required=False,
+        minimum=0,
+        maximum=taxes.BP_DENOMINATOR,
+        help_text="Cualquier tipo con dos decimales: 15 · 7 · 1,5. Vacío: sin retención.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6, "list": "irpf-presets"}),
     )
     notes = forms.CharField(label="Notas", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     payment_details = forms.CharField(
@@ -281,7 +287,7 @@ class InvoiceForm(forms.Form):
         "clientId": "client",
         "issueDate": "issue_date",
         "dueDate": "due_date",
-        "irpfRate": "irpf_bp",
+        "irpfRate": "irpf_rate",
         "description": "description",
     }
 
@@ -293,16 +299,18 @@ class InvoiceForm(forms.Form):
             )
         else:
             del self.fields["series"]
-        current_irpf = self.initial.get("irpf_bp")
-        if current_irpf and current_irpf not in dict(IRPF_CHOICES):  # e.g. set through the API
-            self.fields["irpf_bp"].choices = [
-                *IRPF_CHOICES,
-                (current_irpf, taxes.format_percent(current_irpf)),
-            ]
         clients = Client.objects.filter(taxpayer=taxpayer, archived_at__isnull=True)
         if client is not None:  # an archived client stays selectable on its own draft
             clients = clients | Client.objects.filter(pk=client.pk)
         self.fields["client"].queryset = clients.order_by("name")
+
+    @property
+    def irpf_presets(self) -> list[tuple[str, str]]:
+        """The presets as the IRPF field's datalist offers them: value typed, label shown."""
+        return [(format_decimal(bp), taxes.format_percent(bp)) for bp in IRPF_PRESETS_BP]
+
+    def clean_irpf_rate(self) -> int:
+        return self.cleaned_data.get("irpf_rate") or 0
 
 
 class RectifyForm(forms.Form):

@@ -9,6 +9,7 @@ invoices (rectificativas) or a cancellation, never edits.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -199,6 +200,11 @@ class Invoice(models.Model):
     def cancelled_before_issue(self) -> bool:
         """A draft cancelled before issue keeps its number: "anulada antes de emitir"."""
         return self.status == InvoiceStatus.CANCELLED and self.issued_at is None
+
+    @property
+    def irpf_rate(self) -> Decimal:
+        """The IRPF withholding as a percentage with two places (1500 → 15.00)."""
+        return taxes.percent(self.irpf_bp)
 
     @property
     def total_display(self) -> str:

@@ -39,6 +39,7 @@ from invoicing.forms import (
     SeriesForm,
     format_decimal,
     line_initial,
+    parse_decimal,
 )
 from invoicing.models import Invoice, InvoiceStatus, Series
 from verifactu import corrections
@@ -281,7 +282,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
         return no_taxpayer(request)
     if not taxpayer.series.filter(archived=False).exclude(kind=Series.Kind.RECTIFYING).exists():
         return render(request, "invoicing/no_series.html")
-    initial = {"issue_date": timezone.localdate(), "irpf_bp": taxpayer.default_irpf_bp}
+    initial = {"issue_date": timezone.localdate(), "irpf_rate": taxpayer.default_irpf_bp}
     if request.GET.get("cliente"):
         initial["client"] = request.GET["cliente"]
     form = InvoiceForm(_posted(request), taxpayer=taxpayer, initial=initial)
@@ -297,7 +298,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
                     issue_date=data["issue_date"],
                     due_date=data["due_date"],
                     lines=formset.draft_lines(),
-                    irpf_bp=data["irpf_bp"],
+                    irpf_bp=data["irpf_rate"],
                     description=data["description"],
                     notes=data["notes"],
                     payment_details=data["payment_details"],
@@ -324,7 +325,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
         "description": invoice.description,
-        "irpf_bp": invoice.irpf_bp,
+        "irpf_rate": invoice.irpf_bp,
         "notes": invoice.notes,
         "payment_details": invoice.payment_details,
     }
@@ -348,7 +349,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
                     issue_date=data["issue_date"],
                     due_date=data["due_date"],
                     lines=formset.draft_lines(),
-                    irpf_bp=data["irpf_bp"],
+                    irpf_bp=data["irpf_rate"],
                     description=data["description"],
                     notes=data["notes"],
                     payment_details=data["payment_details"],
@@ -412,8 +413,10 @@ def invoice_totals(request: HttpRequest, invoice_id=None) -> HttpResponse:
     if request.POST.get("client"):
         client = Client.objects.filter(pk=request.POST["client"], taxpayer=taxpayer).first()
     try:
-        irpf_bp = int(request.POST.get("irpf_bp") or 0)
-    except ValueError:
+        irpf_bp = parse_decimal(request.POST.get("irpf_rate") or "0")
+    except ValidationError:
+        irpf_bp = 0  # the form says why when it is saved
+    if not 0 <= irpf_bp <= taxes.BP_DENOMINATOR:
         irpf_bp = 0
     formset = LineFormSet(request.POST, prefix="lines")
     rows = _preview_lines(formset)

@@ -81,7 +81,7 @@ def form_data(lines, **header):
         "issue_date": ISSUE.isoformat(),
         "due_date": "",
         "description": "",
-        "irpf_bp": "0",
+        "irpf_rate": "0",
         "notes": "",
         "payment_details": "",
         "lines-TOTAL_FORMS": str(len(lines) + 1),  # and the blank extra row, untouched
@@ -272,7 +272,7 @@ def test_create_a_draft_with_three_lines_through_the_form(
         ],
         series=str(series.pk),
         client=str(acme.pk),
-        irpf_bp="1500",
+        irpf_rate="15",
         due_date="2026-04-12",
         payment_details="Transferencia",
     )
@@ -337,7 +337,7 @@ def test_the_totals_endpoint_returns_the_servers_figures(login, owner, account, 
         [{"description": "Consultoría", "quantity": "1", "unit_price": "1000,00"}],
         series=str(series.pk),
         client=str(acme.pk),
-        irpf_bp="1500",
+        irpf_rate="15",
     )
     response = login(owner).post(url(account, "invoice_totals"), data, HTTP_HX_REQUEST="true")
     html = response.content.decode()
@@ -380,7 +380,7 @@ def test_edit_a_draft(login, owner, account, draft):
             {"description": "Extra", "quantity": "1", "unit_price": "100"},
         ],
         client=str(invoice.client_id),
-        irpf_bp="0",
+        irpf_rate="0",
     )
     data["lines-INITIAL_FORMS"] = "1"
     response = client.post(url(account, "invoice_edit", invoice.pk), data)
@@ -665,7 +665,7 @@ def test_browser_live_totals_and_status_polling(
     page.get_by_label("Cliente").select_option(str(acme.pk))
     page.locator("#id_lines-0-description").fill("Consultoría")
     page.locator("#id_lines-0-unit_price").fill("1000,00")
-    page.get_by_label("Retención IRPF").select_option(label="15 %")
+    page.get_by_label("Retención IRPF (%)").fill("15")
     total = page.locator('#totals [data-total="total"]')
     total.filter(has_text="1.060,00 €").wait_for()
 

@@ -1,0 +1,76 @@
+"""What the draft form can say that the v1 API can: any IRPF rate, the tobacco recargo, the
+operation date, issuance by a third party or the recipient, regime keys, IGIC and IPSI lines,
+and an F3 replacing simplified invoices. Each reaches the billing record and is refused, with
+a Spanish message next to its field, when AEAT would refuse it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from clients.services import create_client
+from expenses.summaries import irpf_130
+from invoicing.documents import document_for
+from invoicing.models import Invoice
+from invoicing.services import Actor, issue_invoice
+from tests.test_invoicing_views import form_data, url
+
+ISSUE = date(2026, 3, 13)
+
+
+@pytest.fixture
+def acme(taxpayer):
+    return create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
+
+
+def create(browser, account, series, lines, **header):
+    """Post the new-draft form; the response and the draft it saved (None if refused)."""
+    data = form_data(lines, series=str(series.pk), **header)
+    response = browser.post(url(account, "invoice_create"), data)
+    return response, Invoice.objects.order_by("-created_at").first()
+
+
+LINE = {"description": "Consultoría", "quantity": "1", "unit_price": "1000"}
+
+
+# ---------------------------------------------------------------------------------------
+# 1. IRPF as any rate
+# ---------------------------------------------------------------------------------------
+
+
+def test_irpf_takes_any_rate_with_two_decimals_and_keeps_totals_pdf_api_and_130(
+    login, owner, account, series, acme, api_client
+):
+    client = login(owner)
+    response, invoice = create(
+        client, account, series, [LINE], client=str(acme.pk), irpf_rate="1,25"
+    )
+    assert response.status_code == 302
+    assert (invoice.irpf_bp, invoice.irpf_cents, invoice.total_cents) == (125, 1250, 119750)
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    assert issued.fiscal_invoice.total_amount_cents == 121000  # ImporteTotal: no IRPF
+    doc = document_for(issued)
+    assert (doc.irpf_rate_bp, doc.irpf_cents) == (125, 1250)
+    api = api_client.get(f"/api/invoices/{issued.pk}").json()
+    assert (api["invoice"]["irpfAmount"], api["invoice"]["total"]) == (1250, 119750)
+    assert irpf_130([issued], [], 1)["retenciones"] == 1250
+    detail = client.get(url(account, "invoice_detail", issued.pk)).content.decode()
+    assert "1,25 %" in detail
+
+
+def test_irpf_presets_are_offered_and_out_of_range_rates_are_refused_in_spanish(
+    login, owner, account, series, acme
+):
+    client = login(owner)
+    html = client.get(url(account, "invoice_create")).content.decode()
+    assert 'list="irpf-presets"' in html
+    for preset in ("1", "2", "7", "15", "19", "24", "35"):
+        assert f'<option value="{preset}">' in html
+    for typed, message in (("100,01", "No puede ser mayor que 100"), ("7,125", "2 decimales")):
+        response, invoice = create(
+            client, account, series, [LINE], client=str(acme.pk), irpf_rate=typed
+        )
+        html = response.content.decode()
+        assert response.status_code == 400 and invoice is None
+        assert 'id="id_irpf_rate-error"' in html and message in html
