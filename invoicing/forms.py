@@ -174,6 +174,11 @@ class LineForm(forms.Form):
         choices=[("", "—")] + list(CAUSE_LABELS.items()),
         help_text="Solo para exento (E1–E6) o no sujeto (N1, N2).",
     )
+    tobacco = forms.BooleanField(
+        label="Tabaco (recargo 1,75 %)",
+        required=False,
+        help_text="Labores del tabaco a un cliente en recargo de equivalencia.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -196,6 +201,10 @@ class LineForm(forms.Form):
                 if iva_type == taxes.EXENTO
                 else "Indique la causa: N1 o N2 para una operación no sujeta.",
             )
+        if data.get("tobacco") and iva_type != taxes.GENERAL:
+            self.add_error(
+                "tobacco", "El recargo del tabaco (1,75 %) va con el IVA general (21 %)."
+            )
         return data
 
     def draft_line(self) -> DraftLine:
@@ -207,6 +216,7 @@ class LineForm(forms.Form):
             iva_type=data["iva_type"],
             discount_bp=data.get("discount") or 0,
             cause=data.get("cause") or "",
+            tobacco=bool(data.get("tobacco")),
         )
 
 
@@ -236,6 +246,7 @@ def line_initial(invoice_lines) -> list[dict]:
             "discount": line.discount_bp or None,
             "iva_type": line.iva_type,
             "cause": line.cause,
+            "tobacco": line.tobacco,
         }
         for line in invoice_lines
     ]

@@ -220,6 +220,7 @@ class InvoiceLine(models.Model):
     discount_bp = models.PositiveSmallIntegerField("descuento", default=0)
     iva_type = models.CharField("IVA", max_length=30, default=taxes.GENERAL)
     cause = models.CharField("causa", max_length=2, blank=True)
+    tobacco = models.BooleanField("tabaco (recargo 1,75 %)", default=False)
     amount_cents = models.BigIntegerField()
 
     class Meta:
@@ -246,6 +247,7 @@ class InvoiceLine(models.Model):
             iva_type=self.iva_type,
             discount_bp=self.discount_bp,
             cause=self.cause,
+            tobacco=self.tobacco,
         )
 
     def _check_draft(self) -> None:

@@ -56,6 +56,7 @@ class DraftLine:
     iva_type: str = taxes.GENERAL
     discount_bp: int = 0
     cause: str = ""
+    tobacco: bool = False
 
 
 TRANSITIONS = {
@@ -85,7 +86,9 @@ def _check_transition(invoice: Invoice, target: str) -> None:
         )
 
 
-def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.LineInput]:
+def _line_inputs(
+    lines: Sequence[DraftLine], rectificativa: bool, surcharge: bool = False
+) -> list[taxes.LineInput]:
     errors: dict[str, list[str]] = {}
     inputs = []
     if not lines:
@@ -99,6 +102,15 @@ def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.
                     errors.setdefault(f"lines.{i}.{name}", []).append(
                         "Solo una rectificativa admite cantidades o precios negativos."
                     )
+        if line.tobacco and not surcharge:
+            errors.setdefault(f"lines.{i}.tobacco", []).append(
+                "El recargo del tabaco (1,75 %) solo se aplica a clientes en recargo de "
+                "equivalencia."
+            )
+        elif line.tobacco and line.iva_type != taxes.GENERAL:
+            errors.setdefault(f"lines.{i}.tobacco", []).append(
+                "El recargo del tabaco (1,75 %) va con el IVA general (21 %)."
+            )
         try:
             inputs.append(
                 taxes.LineInput(
@@ -107,9 +119,12 @@ def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.
                     iva_type=line.iva_type,
                     discount_bp=line.discount_bp,
                     cause=line.cause,
+                    tobacco=line.tobacco,
                 )
             )
         except (TypeError, ValueError) as exc:
+            if f"lines.{i}.tobacco" in errors:
+                continue
             errors.setdefault(f"lines.{i}", []).append(str(exc))
     if errors:
         raise ValidationError(errors)
@@ -132,6 +147,7 @@ def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.Inv
             discount_bp=line.discount_bp,
             iva_type=line.iva_type,
             cause=line.cause,
+            tobacco=line.tobacco,
             amount_cents=totals.lines[i],
         )
         for i, line in enumerate(lines)
@@ -157,7 +173,7 @@ def preview_totals(
     """Totals of lines not yet saved (the draft form's live totals use this). With a
     ``client``, recargo de equivalencia follows the client, as when the draft is saved."""
     surcharge = surcharge or bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa)
+    inputs = _line_inputs(lines, rectificativa, surcharge)
     return taxes.compute_totals(
         inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
     )
@@ -225,7 +241,7 @@ def create_draft(
         raise ValidationError({"dueDate": ["El vencimiento no puede ser anterior a la fecha."]})
     rectificativa = series.kind == Series.Kind.RECTIFYING
     surcharge = bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa)
+    inputs = _line_inputs(lines, rectificativa, surcharge)
     try:
         totals = taxes.compute_totals(
             inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
@@ -285,7 +301,7 @@ def update_draft(
         )
     rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
     surcharge = bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa)
+    inputs = _line_inputs(lines, rectificativa, surcharge)
     totals = taxes.compute_totals(
         inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
     )

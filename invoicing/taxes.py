@@ -43,6 +43,10 @@ IVA_TYPES: tuple[str, ...] = tuple(IVA_RATES_BP)
 # Recargo de equivalencia paired with each IVA type (SPEC §4); the others carry none.
 SURCHARGE_RATES_BP: dict[str, int] = {GENERAL: 520, REDUCIDO: 140, SUPERREDUCIDO: 50}
 
+# Recargo on tobacco (labores del tabaco) sold to a retailer under recargo de equivalencia:
+# 1.75 % beside IVA 21 % (LIVA art. 161), on lines marked ``tobacco``.
+TOBACCO_SURCHARGE_BP = 175
+
 # The causes each type needs: the exemption (E1–E6, OperacionExenta) or the reason it is not
 # subject (N1/N2, CalificacionOperacion). The other types take no cause.
 CAUSES: dict[str, frozenset[str]] = {
@@ -107,6 +111,7 @@ class LineInput:
     iva_type: str
     discount_bp: int = 0
     cause: str = ""
+    tobacco: bool = False
 
     def __post_init__(self) -> None:
         _require_int(self.quantity, "quantity")
@@ -120,6 +125,9 @@ class LineInput:
             raise ValueError(
                 f"iva_type {self.iva_type!r} is unknown; expected one of {', '.join(IVA_TYPES)}"
             )
+        _require_bool(self.tobacco, "tobacco")
+        if self.tobacco and self.iva_type != GENERAL:
+            raise ValueError("tobacco surcharge (1.75 %) goes only with iva_type 'general'")
         allowed = CAUSES.get(self.iva_type)
         if allowed is None:
             if self.cause:
@@ -140,7 +148,7 @@ class LineInput:
 
 @dataclass(frozen=True)
 class TaxGroup:
-    """The lines sharing one IVA type and cause: one VERI*FACTU ``DetalleDesglose``.
+    """The lines sharing one IVA type, cause and recargo: one VERI*FACTU ``DetalleDesglose``.
 
     ``operation_type`` is what goes in CalificacionOperacion (S1, S2, N1, N2) or
     OperacionExenta (E1–E6); ``regime_type`` is the ClaveRegimen. Rates are basis points and
@@ -205,9 +213,11 @@ def _operation_type(iva_type: str, cause: str) -> str:
     return "S1"
 
 
-def _group(iva_type: str, cause: str, base: int, surcharge: bool) -> TaxGroup:
+def _group(iva_type: str, cause: str, tobacco: bool, base: int, surcharge: bool) -> TaxGroup:
     rate = IVA_RATES_BP[iva_type]
-    surcharge_rate = SURCHARGE_RATES_BP.get(iva_type, 0) if surcharge else 0
+    surcharge_rate = 0
+    if surcharge:
+        surcharge_rate = TOBACCO_SURCHARGE_BP if tobacco else SURCHARGE_RATES_BP.get(iva_type, 0)
     return TaxGroup(
         iva_type=iva_type,
         cause=cause,
@@ -239,7 +249,9 @@ def compute_totals(
     """The totals of an invoice.
 
     ``irpf_bp`` is withheld on the subtotal (every base, whatever its IVA type).
-    ``surcharge`` is set when the client is under recargo de equivalencia. Negative quantities
+    ``surcharge`` is set when the client is under recargo de equivalencia; its tobacco lines then
+    carry 1.75 % in a group of their own (without it, ``tobacco`` changes nothing: the caller
+    refuses that combination). Negative quantities
     and prices are accepted only when ``rectificativa`` is set. Groups keep the order in which
     their first line appears. No lines gives all-zero totals and no groups; whether an invoice
     may be issued like that is for the caller (VERI*FACTU needs 1–12 groups).
@@ -248,7 +260,7 @@ def compute_totals(
     _require_bool(surcharge, "surcharge")
     _require_bool(rectificativa, "rectificativa")
     amounts: list[int] = []
-    bases: dict[tuple[str, str], int] = {}  # insertion order = first appearance
+    bases: dict[tuple[str, str, bool], int] = {}  # insertion order = first appearance
     for index, line in enumerate(lines):
         if not isinstance(line, LineInput):
             raise TypeError(f"lines[{index}] must be a LineInput, got {type(line).__name__}")
@@ -262,12 +274,10 @@ def compute_totals(
                     )
         amount = line.amount_cents
         amounts.append(amount)
-        key = (line.iva_type, line.cause)
+        key = (line.iva_type, line.cause, line.tobacco and surcharge)
         bases[key] = bases.get(key, 0) + amount
 
-    groups = tuple(
-        _group(iva_type, cause, base, surcharge) for (iva_type, cause), base in bases.items()
-    )
+    groups = tuple(_group(*key, base, surcharge) for key, base in bases.items())
     subtotal = sum(amounts)
     iva = sum(g.iva_cents for g in groups)
     surcharge_total = sum(g.surcharge_cents for g in groups)

@@ -377,20 +377,10 @@ def _preview_lines(formset):
         data = getattr(form, "cleaned_data", {})
         if not (i < initial or form.has_changed()) or data.get("DELETE"):
             continue
-        if {"quantity", "unit_price", "iva_type"} <= data.keys() and "cause" not in form.errors:
-            rows.append(
-                (
-                    form.prefix,
-                    services.DraftLine(
-                        description=data.get("description") or "—",
-                        quantity=data["quantity"],
-                        unit_price=data["unit_price"],
-                        iva_type=data["iva_type"],
-                        discount_bp=data.get("discount") or 0,
-                        cause=data.get("cause") or "",
-                    ),
-                )
-            )
+        readable = {"quantity", "unit_price", "iva_type"} <= data.keys()
+        if readable and not {"cause", "tobacco"} & form.errors.keys():
+            data.setdefault("description", "—")
+            rows.append((form.prefix, form.draft_line()))
         else:
             rows.append((form.prefix, None))
     return rows

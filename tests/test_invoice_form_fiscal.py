@@ -74,3 +74,57 @@ def test_irpf_presets_are_offered_and_out_of_range_rates_are_refused_in_spanish(
         html = response.content.decode()
         assert response.status_code == 400 and invoice is None
         assert 'id="id_irpf_rate-error"' in html and message in html
+
+
+# ---------------------------------------------------------------------------------------
+# 2. The tobacco recargo
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def estanco(taxpayer):
+    return create_client(
+        taxpayer,
+        {
+            "name": "Estanco Sol SL",
+            "nif": "B12345674",
+            "country": "ES",
+            "recargo_equivalencia": True,
+        },
+    )
+
+
+def test_tobacco_lines_carry_the_1_75_recargo_in_their_own_breakdown_line(
+    login, owner, account, series, estanco
+):
+    lines = [
+        {"description": "Cigarrillos", "quantity": "1", "unit_price": "1000", "tobacco": "on"},
+        {"description": "Mecheros", "quantity": "1", "unit_price": "100"},
+    ]
+    response, invoice = create(login(owner), account, series, lines, client=str(estanco.pk))
+    assert response.status_code == 302
+    assert invoice.surcharge_cents == 1750 + 520
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    breakdown = issued.fiscal_invoice.breakdown
+    assert [(b["rate_bp"], b["surcharge_rate_bp"], b["regime_type"]) for b in breakdown] == [
+        (2100, 175, "18"),
+        (2100, 520, "18"),
+    ]
+    xml = issued.fiscal_invoice.registration.xml
+    assert "<TipoRecargoEquivalencia>1.75</TipoRecargoEquivalencia>" in xml
+
+
+def test_tobacco_recargo_is_refused_without_recargo_de_equivalencia_or_with_reduced_iva(
+    login, owner, account, series, acme, estanco
+):
+    browser = login(owner)
+    tobacco = {**LINE, "tobacco": "on"}
+    response, invoice = create(browser, account, series, [tobacco], client=str(acme.pk))
+    html = response.content.decode()
+    assert response.status_code == 400 and invoice is None
+    assert 'id="id_lines-0-tobacco-error"' in html and "recargo de equivalencia" in html
+    reduced = {**tobacco, "iva_type": "reducido"}
+    response, invoice = create(browser, account, series, [reduced], client=str(estanco.pk))
+    html = response.content.decode()
+    assert response.status_code == 400 and invoice is None
+    assert 'id="id_lines-0-tobacco-error"' in html and "IVA general (21 %)" in html

@@ -517,3 +517,18 @@ def test_negating_every_quantity_negates_every_amount(invoice, irpf_bp, surcharg
 @given(st.integers(-(10**12), 10**12), st.integers(1, 10**6))
 def test_round_half_up_matches_decimal_half_away_from_zero(numerator, denominator):
     assert round_half_up(numerator, denominator) == expected_round(numerator, denominator)
+
+
+def test_tobacco_lines_take_1_75_recargo_in_a_group_of_their_own():
+    lines = [
+        LineInput(quantity=100, unit_price=10000, iva_type="general", tobacco=True),
+        LineInput(quantity=100, unit_price=10000, iva_type="general"),
+    ]
+    totals = compute_totals(lines, surcharge=True)
+    assert [(g.surcharge_rate_bp, g.surcharge_cents) for g in totals.groups] == [
+        (175, 175),
+        (520, 520),
+    ]
+    assert compute_totals(lines).surcharge_cents == 0
+    with pytest.raises(ValueError, match="general"):
+        LineInput(quantity=100, unit_price=100, iva_type="reducido", tobacco=True)
