@@ -268,6 +268,13 @@ class InvoiceForm(forms.Form):
     due_date = forms.DateField(
         label="Vencimiento", required=False, input_formats=DATE_FORMATS, widget=DateInput()
     )
+    operation_date = forms.DateField(
+        label="Fecha de operación",
+        required=False,
+        input_formats=DATE_FORMATS,
+        widget=DateInput(),
+        help_text="Solo si la entrega o el servicio es de otra fecha que la de expedición.",
+    )
     description = forms.CharField(
         label="Descripción",
         max_length=500,
@@ -298,6 +305,7 @@ class InvoiceForm(forms.Form):
         "clientId": "client",
         "issueDate": "issue_date",
         "dueDate": "due_date",
+        "operationDate": "operation_date",
         "irpfRate": "irpf_rate",
         "description": "description",
     }

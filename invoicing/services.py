@@ -9,6 +9,7 @@ an invoice is issued if and only if its billing record is chained.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,7 +31,7 @@ from invoicing.models import (
     Series,
     SeriesCounter,
 )
-from verifactu import corrections
+from verifactu import corrections, rules
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, from_cents
 from verifactu.models import ComputerSystem, FiscalInvoice
 from verifactu.records import RecordRefused, latest_registration, register_invoice
@@ -218,6 +219,56 @@ def _search_text(invoice: Invoice) -> str:
     return normalize_search(" ".join(p for p in parts if p))
 
 
+def _operation_date(operation_date: date | None, issue_date: date) -> date | None:
+    """FechaOperacion is declared only when it is not the issue date."""
+    return operation_date if operation_date != issue_date else None
+
+
+# The facts a draft's form sets, checked by AEAT's rules when the draft is saved, and the
+# service's error key each rule field belongs to; ``breakdown.N.x`` goes to the first line
+# of group N (the line's field the rule names, else the line itself).
+RULE_FIELDS = {"operation_date": "operationDate"}
+BREAKDOWN_LINE_FIELDS = {
+    "regime_type": "regime",
+    "operation_type": "cause",
+    "tax_rate": "ivaType",
+    "tax_type": "ivaType",
+    "surcharge_rate": "tobacco",
+}
+
+
+def _check_rules(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
+    """AEAT's rules (:func:`verifactu.rules.check_invoice`) on the facts the draft would
+    declare if issued now, keeping the problems of what the draft's form sets; each as a
+    ``ValidationError`` on its field, with its AEAT code."""
+    draft = copy.copy(invoice)
+    _freeze_parties(draft)
+    rows = [
+        InvoiceLine(
+            description=line.description,
+            quantity=line.quantity,
+            unit_price_cents=line.unit_price,
+            discount_bp=line.discount_bp,
+            iva_type=line.iva_type,
+            cause=line.cause,
+            tobacco=line.tobacco,
+        )
+        for line in lines
+    ]
+    errors: dict[str, list[str]] = {}
+    for problem in rules.check_invoice(_facts(draft, rows), today=timezone.localdate()):
+        key = RULE_FIELDS.get(problem.field)
+        if problem.field.startswith("breakdown."):
+            _, group, name = problem.field.split(".", 2)
+            first = totals.line_groups.index(int(group))
+            key = f"lines.{first}." + BREAKDOWN_LINE_FIELDS.get(name, "")
+            key = key.rstrip(".")
+        if key:
+            errors.setdefault(key, []).append(f"{problem.message} (AEAT {problem.code})")
+    if errors:
+        raise ValidationError(errors)
+
+
 def create_draft(
     taxpayer: Taxpayer,
     *,
@@ -234,8 +285,14 @@ def create_draft(
     rectified_invoice: Invoice | None = None,
     rectification_type: str = "",
     invoice_type: str | None = None,
+    operation_date: date | None = None,
 ) -> Invoice:
-    """A draft with its number taken now, as the account API's seed shows."""
+    """A draft with its number taken now, as the account API's seed shows.
+
+    ``operation_date`` (FechaOperacion) only when it differs from ``issue_date``. The facts the
+    draft will declare are checked against AEAT's rules that concern what the form sets
+    (:func:`_check_rules`); the rest (recipient, dates against the chain) when it is issued.
+    """
     _validate_parties(taxpayer, series, client)
     if due_date and due_date < issue_date:
         raise ValidationError({"dueDate": ["El vencimiento no puede ser anterior a la fecha."]})
@@ -260,6 +317,7 @@ def create_draft(
             invoice_type=invoice_type or (series.kind if not rectificativa else "R1"),
             issue_date=issue_date,
             due_date=due_date,
+            operation_date=_operation_date(operation_date, issue_date),
             client=client,
             description=description.strip(),
             irpf_bp=irpf_bp,
@@ -271,6 +329,7 @@ def create_draft(
             created_by=actor.user,
         )
         _apply_totals(invoice, totals)
+        _check_rules(invoice, lines, totals)
         invoice.search_text = _search_text(invoice)
         invoice.save()
         _store_lines(invoice, lines, totals)
@@ -290,6 +349,7 @@ def update_draft(
     notes: str = "",
     payment_details: str = "",
     actor: Actor,
+    operation_date: date | None = None,
 ) -> Invoice:
     """Change a draft. Its number stays; its year cannot change (the number carries it)."""
     if not invoice.is_draft:
@@ -309,12 +369,14 @@ def update_draft(
         invoice.client = client
         invoice.issue_date = issue_date
         invoice.due_date = due_date
+        invoice.operation_date = _operation_date(operation_date, issue_date)
         invoice.irpf_bp = irpf_bp
         invoice.surcharge = surcharge
         invoice.description = description.strip()
         invoice.notes = notes
         invoice.payment_details = payment_details
         _apply_totals(invoice, totals)
+        _check_rules(invoice, lines, totals)
         invoice.search_text = _search_text(invoice)
         invoice.save()
         _store_lines(invoice, lines, totals)

@@ -203,6 +203,7 @@ class InvoiceTotals:
     total_cents: int
     fiscal_total_cents: int
     tax_total_cents: int
+    line_groups: tuple[int, ...] = ()  # the index in ``groups`` of each line's group
 
 
 def _operation_type(iva_type: str, cause: str) -> str:
@@ -260,6 +261,7 @@ def compute_totals(
     _require_bool(surcharge, "surcharge")
     _require_bool(rectificativa, "rectificativa")
     amounts: list[int] = []
+    line_keys: list[tuple[str, str, bool]] = []
     bases: dict[tuple[str, str, bool], int] = {}  # insertion order = first appearance
     for index, line in enumerate(lines):
         if not isinstance(line, LineInput):
@@ -276,7 +278,9 @@ def compute_totals(
         amounts.append(amount)
         key = (line.iva_type, line.cause, line.tobacco and surcharge)
         bases[key] = bases.get(key, 0) + amount
+        line_keys.append(key)
 
+    keys = list(bases)
     groups = tuple(_group(*key, base, surcharge) for key, base in bases.items())
     subtotal = sum(amounts)
     iva = sum(g.iva_cents for g in groups)
@@ -294,6 +298,7 @@ def compute_totals(
         total_cents=fiscal_total - irpf,
         fiscal_total_cents=fiscal_total,
         tax_total_cents=iva + surcharge_total,
+        line_groups=tuple(keys.index(key) for key in line_keys),
     )
 
 

@@ -86,7 +86,12 @@ STATUS_TONES = {
     InvoiceStatus.OVERDUE: "warn",
     InvoiceStatus.CANCELLED: "bad",
 }
-LINE_FIELDS = {"description": "description", "quantity": "quantity", "unitPrice": "unit_price"}
+LINE_FIELDS = {
+    "description": "description",
+    "quantity": "quantity",
+    "unitPrice": "unit_price",
+    "ivaType": "iva_type",
+}
 
 
 # ---------------------------------------------------------------------------------------
@@ -297,6 +302,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
                     client=data["client"],
                     issue_date=data["issue_date"],
                     due_date=data["due_date"],
+                    operation_date=data["operation_date"],
                     lines=formset.draft_lines(),
                     irpf_bp=data["irpf_rate"],
                     description=data["description"],
@@ -324,6 +330,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
         "client": invoice.client_id,
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
+        "operation_date": invoice.operation_date,
         "description": invoice.description,
         "irpf_rate": invoice.irpf_bp,
         "notes": invoice.notes,
@@ -348,6 +355,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
                     client=data["client"],
                     issue_date=data["issue_date"],
                     due_date=data["due_date"],
+                    operation_date=data["operation_date"],
                     lines=formset.draft_lines(),
                     irpf_bp=data["irpf_rate"],
                     description=data["description"],

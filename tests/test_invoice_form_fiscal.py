@@ -128,3 +128,40 @@ def test_tobacco_recargo_is_refused_without_recargo_de_equivalencia_or_with_redu
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
     assert 'id="id_lines-0-tobacco-error"' in html and "IVA general (21 %)" in html
+
+
+# ---------------------------------------------------------------------------------------
+# 3. FechaOperacion
+# ---------------------------------------------------------------------------------------
+
+
+def test_an_earlier_operation_date_reaches_the_record_and_the_pdf(
+    login, owner, account, series, acme
+):
+    browser = login(owner)
+    response, invoice = create(
+        browser, account, series, [LINE], client=str(acme.pk), operation_date="28/02/2026"
+    )
+    assert response.status_code == 302 and invoice.operation_date == date(2026, 2, 28)
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    assert "<FechaOperacion>28-02-2026</FechaOperacion>" in issued.fiscal_invoice.registration.xml
+    assert document_for(issued).operation_date == date(2026, 2, 28)
+    detail = browser.get(url(account, "invoice_detail", issued.pk)).content.decode()
+    assert "Fecha de operación" in detail and "28/02/2026" in detail
+
+
+def test_the_issue_date_as_operation_date_is_not_declared(login, owner, account, series, acme):
+    _, invoice = create(
+        login(owner), account, series, [LINE], client=str(acme.pk), operation_date="2026-03-13"
+    )
+    assert invoice.operation_date is None
+
+
+def test_a_later_operation_date_is_refused_next_to_its_field(login, owner, account, series, acme):
+    response, invoice = create(
+        login(owner), account, series, [LINE], client=str(acme.pk), operation_date="2026-03-20"
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and invoice is None
+    assert 'id="id_operation_date-error"' in html and "regímenes 14 o 15" in html
+    assert "AEAT 1146" in html

@@ -217,7 +217,7 @@ def _date_problems(facts: InvoiceFacts, today: date) -> list[Problem]:
             )
         if facts.operation_date > today and not late_allowed:
             problems.append(
-                Problem("operation_date", "The operation date cannot be in the future.", "1173")
+                Problem("operation_date", "La fecha de operación no puede ser futura.", "1173")
             )
     return problems
 
