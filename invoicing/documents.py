@@ -156,6 +156,9 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         title=title,
         due_date=invoice.due_date,
         operation_date=invoice.operation_date,
+        issuance=issuance_mention(
+            invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
+        ),
         rectified_number=original.number if original else None,
         rectified_date=original.issue_date if original else None,
         payment_method=invoice.payment_details,
@@ -164,6 +167,15 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         verifactu=verifactu,
         cancelled=invoice.status == InvoiceStatus.CANCELLED,
     )
+
+
+def issuance_mention(issued_by: str, third_party_nif: str, third_party_name: str) -> str:
+    """What the invoice says about who expedited it (EmitidaPorTerceroODestinatario)."""
+    if issued_by == "recipient":
+        return "Facturación por el destinatario"
+    if issued_by == "third_party":
+        return f"Facturación por tercero: {third_party_name} (NIF {third_party_nif})"
+    return ""
 
 
 def render_pdf(invoice: Invoice) -> tuple[str, str, bytes]:

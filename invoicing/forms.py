@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from clients.models import Client
 from invoicing import taxes
-from invoicing.models import InvoiceStatus, Series
+from invoicing.models import InvoiceStatus, IssuedBy, Series
 from invoicing.services import DraftLine
 
 IVA_LABELS = {
@@ -282,6 +282,19 @@ class InvoiceForm(forms.Form):
         help_text="Si la deja vacía, la AEAT recibe los conceptos de las líneas.",
         widget=forms.TextInput(attrs={"size": 60}),
     )
+    issued_by = forms.ChoiceField(
+        label="Expedida por",
+        choices=IssuedBy.choices,
+        required=False,
+        help_text="Un tercero o el destinatario pueden expedir la factura en nombre del emisor.",
+    )
+    third_party_nif = forms.CharField(
+        label="NIF del tercero",
+        max_length=9,
+        required=False,
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 10}),
+    )
+    third_party_name = forms.CharField(label="Nombre del tercero", max_length=120, required=False)
     irpf_rate = ScaledDecimalField(
         label="Retención IRPF (%)",
         required=False,
@@ -306,6 +319,9 @@ class InvoiceForm(forms.Form):
         "issueDate": "issue_date",
         "dueDate": "due_date",
         "operationDate": "operation_date",
+        "issuedBy": "issued_by",
+        "thirdPartyNif": "third_party_nif",
+        "thirdPartyName": "third_party_name",
         "irpfRate": "irpf_rate",
         "description": "description",
     }

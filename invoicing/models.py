@@ -84,6 +84,15 @@ class InvoiceStatus(models.TextChoices):
     CANCELLED = "cancelled", "Anulada"
 
 
+class IssuedBy(models.TextChoices):
+    """Who expedites the invoice (EmitidaPorTerceroODestinatario): its issuer by default, or
+    a third party (T, named in Tercero) or the recipient (D, autofacturación) for it."""
+
+    ISSUER = "", "El propio emisor"
+    THIRD_PARTY = "third_party", "Un tercero (T)"
+    RECIPIENT = "recipient", "El destinatario (D)"
+
+
 class Invoice(models.Model):
     # What may still change once the invoice is issued.
     MUTABLE_AFTER_ISSUE = {"status", "paid_at", "cancelled_at", "updated_at", "search_text"}
@@ -107,6 +116,11 @@ class Invoice(models.Model):
     )
     description = models.CharField("descripción", max_length=500, blank=True)
     irpf_bp = models.PositiveSmallIntegerField("IRPF", default=0)
+    issued_by = models.CharField(
+        "expedida por", max_length=12, choices=IssuedBy.choices, blank=True, default=""
+    )
+    third_party_nif = models.CharField("NIF del tercero", max_length=9, blank=True)
+    third_party_name = models.CharField("nombre del tercero", max_length=120, blank=True)
     surcharge = models.BooleanField("recargo de equivalencia", default=False)
     notes = models.TextField("notas", blank=True)
     payment_details = models.CharField("forma de pago", max_length=200, blank=True)

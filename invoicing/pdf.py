@@ -135,6 +135,8 @@ class InvoiceDocument:
     title: str = "Factura"  # "Factura", "Factura rectificativa", "Factura simplificada"
     due_date: date | None = None
     operation_date: date | None = None
+    # "Facturación por el destinatario" (RD 1619/2012 art. 6.1.m) or the third party's name.
+    issuance: str = ""
     rectified_number: str | None = None
     rectified_date: date | None = None
     recargo_cents: int = 0
@@ -480,6 +482,8 @@ class InvoiceRenderer:
         block.append(self.para(f"Fecha de expedición: {format_date(doc.issue_date)}"))
         if doc.operation_date and doc.operation_date != doc.issue_date:
             block.append(self.para(f"Fecha de operación: {format_date(doc.operation_date)}"))
+        if doc.issuance:
+            block.append(self.para(doc.issuance))
         if doc.due_date:
             block.append(self.para(f"Fecha de vencimiento: {format_date(doc.due_date)}"))
         if doc.rectified_number:

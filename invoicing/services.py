@@ -28,6 +28,7 @@ from invoicing.models import (
     InvoiceEvent,
     InvoiceLine,
     InvoiceStatus,
+    IssuedBy,
     Series,
     SeriesCounter,
 )
@@ -224,10 +225,27 @@ def _operation_date(operation_date: date | None, issue_date: date) -> date | Non
     return operation_date if operation_date != issue_date else None
 
 
+def _issuance(issued_by: str, nif: str, name: str) -> dict[str, str]:
+    """Who expedites the invoice; a third party's NIF and name are kept only for T."""
+    if issued_by not in IssuedBy.values:
+        raise ValidationError({"issuedBy": ["Elija el emisor, un tercero o el destinatario."]})
+    third = issued_by == IssuedBy.THIRD_PARTY
+    return {
+        "issued_by": issued_by,
+        "third_party_nif": (nif or "").strip().upper() if third else "",
+        "third_party_name": (name or "").strip() if third else "",
+    }
+
+
 # The facts a draft's form sets, checked by AEAT's rules when the draft is saved, and the
 # service's error key each rule field belongs to; ``breakdown.N.x`` goes to the first line
 # of group N (the line's field the rule names, else the line itself).
-RULE_FIELDS = {"operation_date": "operationDate"}
+RULE_FIELDS = {
+    "operation_date": "operationDate",
+    "issued_by": "issuedBy",
+    "third_party_nif": "thirdPartyNif",
+    "third_party_name": "thirdPartyName",
+}
 BREAKDOWN_LINE_FIELDS = {
     "regime_type": "regime",
     "operation_type": "cause",
@@ -286,6 +304,9 @@ def create_draft(
     rectification_type: str = "",
     invoice_type: str | None = None,
     operation_date: date | None = None,
+    issued_by: str = "",
+    third_party_nif: str = "",
+    third_party_name: str = "",
 ) -> Invoice:
     """A draft with its number taken now, as the account API's seed shows.
 
@@ -318,6 +339,7 @@ def create_draft(
             issue_date=issue_date,
             due_date=due_date,
             operation_date=_operation_date(operation_date, issue_date),
+            **_issuance(issued_by, third_party_nif, third_party_name),
             client=client,
             description=description.strip(),
             irpf_bp=irpf_bp,
@@ -350,6 +372,9 @@ def update_draft(
     payment_details: str = "",
     actor: Actor,
     operation_date: date | None = None,
+    issued_by: str = "",
+    third_party_nif: str = "",
+    third_party_name: str = "",
 ) -> Invoice:
     """Change a draft. Its number stays; its year cannot change (the number carries it)."""
     if not invoice.is_draft:
@@ -370,6 +395,8 @@ def update_draft(
         invoice.issue_date = issue_date
         invoice.due_date = due_date
         invoice.operation_date = _operation_date(operation_date, issue_date)
+        for name, value in _issuance(issued_by, third_party_nif, third_party_name).items():
+            setattr(invoice, name, value)
         invoice.irpf_bp = irpf_bp
         invoice.surcharge = surcharge
         invoice.description = description.strip()
@@ -507,6 +534,9 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
         total_amount=from_cents(totals.fiscal_total_cents),
         total_tax_amount=from_cents(totals.tax_total_cents),
         operation_date=invoice.operation_date,
+        issued_by=invoice.issued_by,
+        third_party_nif=invoice.third_party_nif,
+        third_party_name=invoice.third_party_name,
         recipient_nif=invoice.client_nif,
         recipient_name=invoice.client_name if (spanish or invoice.client_foreign_id) else "",
         recipient_country="" if spanish else invoice.client_country,

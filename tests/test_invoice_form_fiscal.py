@@ -165,3 +165,71 @@ def test_a_later_operation_date_is_refused_next_to_its_field(login, owner, accou
     assert response.status_code == 400 and invoice is None
     assert 'id="id_operation_date-error"' in html and "regímenes 14 o 15" in html
     assert "AEAT 1146" in html
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Issuance by a third party or by the recipient
+# ---------------------------------------------------------------------------------------
+
+
+def test_an_invoice_issued_by_a_third_party_names_it_in_the_record_and_the_pdf(
+    login, owner, account, series, acme
+):
+    browser = login(owner)
+    response, invoice = create(
+        browser,
+        account,
+        series,
+        [LINE],
+        client=str(acme.pk),
+        issued_by="third_party",
+        third_party_nif="b12345674",
+        third_party_name="Gestoría Norte SL",
+    )
+    assert response.status_code == 302
+    assert (invoice.issued_by, invoice.third_party_nif) == ("third_party", "B12345674")
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    xml = issued.fiscal_invoice.registration.xml
+    assert "<EmitidaPorTerceroODestinatario>T</EmitidaPorTerceroODestinatario>" in xml
+    assert "<Tercero><NombreRazon>Gestoría Norte SL</NombreRazon><NIF>B12345674</NIF>" in xml
+    assert "Gestoría Norte SL (NIF B12345674)" in document_for(issued).issuance
+    with pytest.raises(Exception, match="cannot be changed"):
+        issued.third_party_name = "Otra SL"
+        issued.save()
+
+
+def test_an_invoice_issued_by_the_recipient_says_D_and_keeps_no_third_party(
+    login, owner, account, series, acme
+):
+    response, invoice = create(
+        login(owner),
+        account,
+        series,
+        [LINE],
+        client=str(acme.pk),
+        issued_by="recipient",
+        third_party_nif="B12345674",
+        third_party_name="Ignorado SL",
+    )
+    assert response.status_code == 302 and invoice.third_party_name == ""
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    xml = issued.fiscal_invoice.registration.xml
+    assert "<EmitidaPorTerceroODestinatario>D</EmitidaPorTerceroODestinatario>" in xml
+    assert "<Tercero>" not in xml
+    assert document_for(issued).issuance == "Facturación por el destinatario"
+
+
+def test_a_third_party_needs_a_valid_nif_and_a_name(login, owner, account, series, acme):
+    response, invoice = create(
+        login(owner),
+        account,
+        series,
+        [LINE],
+        client=str(acme.pk),
+        issued_by="third_party",
+        third_party_nif="B12345670",
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and invoice is None
+    assert 'id="id_third_party_nif-error"' in html and "no es un NIF español válido" in html
+    assert 'id="id_third_party_name-error"' in html and "obligatorio" in html
