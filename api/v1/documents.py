@@ -78,7 +78,10 @@ def document_for_fiscal_invoice(registered: FiscalInvoice) -> pdf.InvoiceDocumen
         subtotal_cents=subtotal,
         iva_cents=iva,
         recargo_cents=recargo,
-        total_cents=invoice.total_amount_cents,
+        irpf_rate_bp=registered.irpf_rate_bp or 0,
+        irpf_cents=registered.irpf_amount_cents or 0,
+        # What the client pays: ImporteTotal less the IRPF withheld (never in the record).
+        total_cents=invoice.total_amount_cents - (registered.irpf_amount_cents or 0),
         operation_date=invoice.operation_date,
         title="Factura rectificativa"
         if invoice.invoice_type.startswith("R")
