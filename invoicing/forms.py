@@ -174,6 +174,12 @@ class LineForm(forms.Form):
         choices=[("", "—")] + list(CAUSE_LABELS.items()),
         help_text="Solo para exento (E1–E6) o no sujeto (N1, N2).",
     )
+    regime = forms.ChoiceField(
+        label="Régimen",
+        required=False,
+        choices=[("", "Automático (01, 02 o 18)")] + list(taxes.REGIMES.items()),
+        help_text="Clave de régimen para la AEAT; automático según el tipo de IVA y el cliente.",
+    )
     tobacco = forms.BooleanField(
         label="Tabaco (recargo 1,75 %)",
         required=False,
@@ -217,6 +223,7 @@ class LineForm(forms.Form):
             discount_bp=data.get("discount") or 0,
             cause=data.get("cause") or "",
             tobacco=bool(data.get("tobacco")),
+            regime=data.get("regime") or "",
         )
 
 
@@ -247,6 +254,7 @@ def line_initial(invoice_lines) -> list[dict]:
             "iva_type": line.iva_type,
             "cause": line.cause,
             "tobacco": line.tobacco,
+            "regime": line.regime,
         }
         for line in invoice_lines
     ]

@@ -235,6 +235,7 @@ class InvoiceLine(models.Model):
     iva_type = models.CharField("IVA", max_length=30, default=taxes.GENERAL)
     cause = models.CharField("causa", max_length=2, blank=True)
     tobacco = models.BooleanField("tabaco (recargo 1,75 %)", default=False)
+    regime = models.CharField("régimen", max_length=2, blank=True)
     amount_cents = models.BigIntegerField()
 
     class Meta:
@@ -262,6 +263,7 @@ class InvoiceLine(models.Model):
             discount_bp=self.discount_bp,
             cause=self.cause,
             tobacco=self.tobacco,
+            regime=self.regime,
         )
 
     def _check_draft(self) -> None:

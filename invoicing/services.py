@@ -59,6 +59,7 @@ class DraftLine:
     discount_bp: int = 0
     cause: str = ""
     tobacco: bool = False
+    regime: str = ""
 
 
 TRANSITIONS = {
@@ -122,6 +123,7 @@ def _line_inputs(
                     discount_bp=line.discount_bp,
                     cause=line.cause,
                     tobacco=line.tobacco,
+                    regime=line.regime,
                 )
             )
         except (TypeError, ValueError) as exc:
@@ -150,6 +152,7 @@ def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.Inv
             iva_type=line.iva_type,
             cause=line.cause,
             tobacco=line.tobacco,
+            regime=line.regime,
             amount_cents=totals.lines[i],
         )
         for i, line in enumerate(lines)
@@ -248,7 +251,7 @@ RULE_FIELDS = {
 }
 BREAKDOWN_LINE_FIELDS = {
     "regime_type": "regime",
-    "operation_type": "cause",
+    "operation_type": "ivaType",
     "tax_rate": "ivaType",
     "tax_type": "ivaType",
     "surcharge_rate": "tobacco",
@@ -270,6 +273,7 @@ def _check_rules(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.Inv
             iva_type=line.iva_type,
             cause=line.cause,
             tobacco=line.tobacco,
+            regime=line.regime,
         )
         for line in lines
     ]

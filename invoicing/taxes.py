@@ -54,6 +54,23 @@ CAUSES: dict[str, frozenset[str]] = {
     NO_SUJETO: frozenset({"N1", "N2"}),
 }
 
+# The ClaveRegimen a line may name instead of the one derived from its type (01, 02 or 18):
+# whether the key fits the line and the invoice is for AEAT's rules (verifactu.rules) to say.
+REGIMES: dict[str, str] = {
+    "01": "01 · Régimen general",
+    "02": "02 · Exportación",
+    "03": "03 · Bienes usados, objetos de arte, antigüedades (REBU)",
+    "05": "05 · Agencias de viajes",
+    "07": "07 · Criterio de caja",
+    "11": "11 · Arrendamiento de local de negocio",
+    "14": "14 · Certificaciones de obra a una Administración Pública (IVA pendiente)",
+    "15": "15 · Tracto sucesivo con IVA pendiente de devengo",
+    "17": "17 · Régimen OSS o IOSS",
+    "18": "18 · Recargo de equivalencia",
+    "19": "19 · Agricultura, ganadería y pesca (REAGYP)",
+    "20": "20 · Régimen simplificado",
+}
+
 REGIME_GENERAL = "01"
 REGIME_EXPORT = "02"
 REGIME_SURCHARGE = "18"
@@ -112,6 +129,7 @@ class LineInput:
     discount_bp: int = 0
     cause: str = ""
     tobacco: bool = False
+    regime: str = ""  # a ClaveRegimen of REGIMES, or empty: derived from the type
 
     def __post_init__(self) -> None:
         _require_int(self.quantity, "quantity")
@@ -126,6 +144,10 @@ class LineInput:
                 f"iva_type {self.iva_type!r} is unknown; expected one of {', '.join(IVA_TYPES)}"
             )
         _require_bool(self.tobacco, "tobacco")
+        if self.regime and self.regime not in REGIMES:
+            raise ValueError(
+                f"regime {self.regime!r} is unknown; expected one of {', '.join(REGIMES)}"
+            )
         if self.tobacco and self.iva_type != GENERAL:
             raise ValueError("tobacco surcharge (1.75 %) goes only with iva_type 'general'")
         allowed = CAUSES.get(self.iva_type)
@@ -148,7 +170,7 @@ class LineInput:
 
 @dataclass(frozen=True)
 class TaxGroup:
-    """The lines sharing one IVA type, cause and recargo: one VERI*FACTU ``DetalleDesglose``.
+    """The lines sharing one IVA type, cause, recargo and regime: one ``DetalleDesglose``.
 
     ``operation_type`` is what goes in CalificacionOperacion (S1, S2, N1, N2) or
     OperacionExenta (E1–E6); ``regime_type`` is the ClaveRegimen. Rates are basis points and
@@ -214,7 +236,9 @@ def _operation_type(iva_type: str, cause: str) -> str:
     return "S1"
 
 
-def _group(iva_type: str, cause: str, tobacco: bool, base: int, surcharge: bool) -> TaxGroup:
+def _group(
+    iva_type: str, cause: str, tobacco: bool, regime: str, base: int, surcharge: bool
+) -> TaxGroup:
     rate = IVA_RATES_BP[iva_type]
     surcharge_rate = 0
     if surcharge:
@@ -228,7 +252,7 @@ def _group(iva_type: str, cause: str, tobacco: bool, base: int, surcharge: bool)
         surcharge_rate_bp=surcharge_rate,
         surcharge_cents=round_half_up(base * surcharge_rate, BP_DENOMINATOR),
         operation_type=_operation_type(iva_type, cause),
-        regime_type=_regime(cause, surcharge_rate),
+        regime_type=regime or _regime(cause, surcharge_rate),
     )
 
 
@@ -261,8 +285,8 @@ def compute_totals(
     _require_bool(surcharge, "surcharge")
     _require_bool(rectificativa, "rectificativa")
     amounts: list[int] = []
-    line_keys: list[tuple[str, str, bool]] = []
-    bases: dict[tuple[str, str, bool], int] = {}  # insertion order = first appearance
+    line_keys: list[tuple[str, str, bool, str]] = []
+    bases: dict[tuple[str, str, bool, str], int] = {}  # insertion order = first appearance
     for index, line in enumerate(lines):
         if not isinstance(line, LineInput):
             raise TypeError(f"lines[{index}] must be a LineInput, got {type(line).__name__}")
@@ -276,7 +300,7 @@ def compute_totals(
                     )
         amount = line.amount_cents
         amounts.append(amount)
-        key = (line.iva_type, line.cause, line.tobacco and surcharge)
+        key = (line.iva_type, line.cause, line.tobacco and surcharge, line.regime)
         bases[key] = bases.get(key, 0) + amount
         line_keys.append(key)
 

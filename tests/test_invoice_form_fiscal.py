@@ -233,3 +233,74 @@ def test_a_third_party_needs_a_valid_nif_and_a_name(login, owner, account, serie
     assert response.status_code == 400 and invoice is None
     assert 'id="id_third_party_nif-error"' in html and "no es un NIF español válido" in html
     assert 'id="id_third_party_name-error"' in html and "obligatorio" in html
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Regime keys
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ayuntamiento(taxpayer):
+    return create_client(
+        taxpayer, {"name": "Ayuntamiento de Madrid", "nif": "P2807900B", "country": "ES"}
+    )
+
+
+def test_a_line_under_criterio_de_caja_declares_regime_07(login, owner, account, series, acme):
+    lines = [{**LINE, "regime": "07"}, {**LINE, "description": "Otro"}]
+    response, invoice = create(login(owner), account, series, lines, client=str(acme.pk))
+    assert response.status_code == 302
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    assert [b["regime_type"] for b in issued.fiscal_invoice.breakdown] == ["07", "01"]
+    assert "<ClaveRegimen>07</ClaveRegimen>" in issued.fiscal_invoice.registration.xml
+
+
+def test_regime_14_needs_a_later_operation_date_and_a_public_body(
+    login, owner, account, series, acme, ayuntamiento
+):
+    browser = login(owner)
+    line = {**LINE, "regime": "14"}
+    response, invoice = create(browser, account, series, [line], client=str(acme.pk))
+    html = response.content.decode()
+    assert response.status_code == 400 and invoice is None
+    assert "AEAT 1147" in html and "AEAT 1149" in html and "ente público" in html
+    response, invoice = create(
+        browser,
+        account,
+        series,
+        [line],
+        client=str(ayuntamiento.pk),
+        operation_date="2026-06-30",
+    )
+    assert response.status_code == 302, response.content.decode()
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    xml = issued.fiscal_invoice.registration.xml
+    assert "<ClaveRegimen>14</ClaveRegimen>" in xml
+    assert "<FechaOperacion>30-06-2026</FechaOperacion>" in xml
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "code"),
+    [
+        ({"regime": "02"}, "iva_type", "1286"),  # an export is exempt
+        ({"regime": "03", "iva_type": "inversion_sujeto_pasivo"}, "iva_type", "1200"),
+        ({"regime": "07", "iva_type": "no_sujeto", "cause": "N2"}, "iva_type", "1203"),
+        ({"regime": "11", "iva_type": "reducido"}, "iva_type", "1206"),
+    ],
+)
+def test_regime_problems_show_next_to_the_line(
+    login, owner, account, series, acme, line, field, code
+):
+    response, invoice = create(
+        login(owner), account, series, [{**LINE, **line}], client=str(acme.pk)
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and invoice is None
+    assert f'id="id_lines-0-{field}-error"' in html and f"AEAT {code}" in html
+
+
+def test_the_form_offers_the_regime_keys(login, owner, account, series):
+    html = login(owner).get(url(account, "invoice_create")).content.decode()
+    for key in ("02", "03", "05", "07", "11", "14", "15", "17", "19", "20"):
+        assert f'<option value="{key}">{key} · ' in html
