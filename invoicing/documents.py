@@ -41,14 +41,18 @@ def totals_of(invoice: Invoice, lines=None) -> taxes.InvoiceTotals:
 
 
 def tax_label(iva_type: str, cause: str = "", rate_bp: int = 0) -> str:
-    """How a line's or a group's tax is named: "IVA 21 %", "Exento (E1)", "No sujeto (N2)"."""
+    """How a line's or a group's tax is named: "IVA 21 %", "IGIC 7 %", "Exento (E1)",
+    "Exento de IGIC (E1)", "No sujeto (N2)"."""
+    tax = taxes.TAX_NAMES[taxes.TAX_TYPES.get(iva_type, taxes.IVA)]
+    if iva_type in (taxes.IGIC_EXENTO, taxes.IPSI_EXENTO):
+        return f"Exento de {tax} ({cause})" if cause else f"Exento de {tax}"
     if iva_type == taxes.EXENTO:
         return f"Exento ({cause})" if cause else "Exento"
     if iva_type == taxes.NO_SUJETO:
         return f"No sujeto ({cause})" if cause else "No sujeto"
     if iva_type == taxes.INVERSION_SUJETO_PASIVO:
         return "Inversión del sujeto pasivo"
-    return f"IVA {taxes.format_percent(rate_bp)}"
+    return f"{tax} {taxes.format_percent(rate_bp)}"
 
 
 def issuer_party(invoice: Invoice) -> pdf.Party:
@@ -128,7 +132,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
             unit_price_cents=line.unit_price_cents,
             amount_cents=line.amount_cents,
             discount_bp=line.discount_bp,
-            tax_label=tax_label(line.iva_type, line.cause, taxes.IVA_RATES_BP[line.iva_type]),
+            tax_label=tax_label(line.iva_type, line.cause, taxes.TAX_RATES_BP[line.iva_type]),
         )
         for line in lines
     )

@@ -31,6 +31,29 @@ IVA_LABELS = {
     taxes.NO_SUJETO: "No sujeto",
     taxes.INVERSION_SUJETO_PASIVO: "Inversión del sujeto pasivo",
 }
+IGIC_LABELS = {
+    "igic_general": "IGIC general (7 %)",
+    "igic_reducido": "IGIC reducido (3 %)",
+    "igic_5": "IGIC 5 %",
+    "igic_cero": "IGIC tipo cero (0 %)",
+    "igic_incrementado": "IGIC incrementado (9,5 %)",
+    "igic_especial": "IGIC especial incrementado (15 %)",
+    "igic_20": "IGIC 20 %",
+    taxes.IGIC_EXENTO: "Exento de IGIC",
+}
+IPSI_LABELS = {
+    key: (
+        "Exento de IPSI"
+        if key == taxes.IPSI_EXENTO
+        else f"IPSI {taxes.format_percent(taxes.IPSI_RATES_BP[key])}"
+    )
+    for key in taxes.IPSI_RATES_BP
+}
+TAX_CHOICES = [
+    ("IVA", list(IVA_LABELS.items())),
+    ("IGIC (Canarias)", list(IGIC_LABELS.items())),
+    ("IPSI (Ceuta y Melilla)", list(IPSI_LABELS.items())),
+]
 CAUSE_LABELS = {
     "E1": "E1 · Exenta por el art. 20 LIVA",
     "E2": "E2 · Exenta por el art. 21 LIVA (exportación)",
@@ -165,9 +188,7 @@ class LineForm(forms.Form):
     discount = ScaledDecimalField(
         label="Dto. %", required=False, minimum=0, maximum=taxes.BP_DENOMINATOR, initial=None
     )
-    iva_type = forms.ChoiceField(
-        label="IVA", choices=list(IVA_LABELS.items()), initial=taxes.GENERAL
-    )
+    iva_type = forms.ChoiceField(label="Impuesto", choices=TAX_CHOICES, initial=taxes.GENERAL)
     cause = forms.ChoiceField(
         label="Causa",
         required=False,
@@ -203,9 +224,9 @@ class LineForm(forms.Form):
         elif data.get("cause") not in allowed:
             self.add_error(
                 "cause",
-                "Indique la causa: E1–E6 para una operación exenta."
-                if iva_type == taxes.EXENTO
-                else "Indique la causa: N1 o N2 para una operación no sujeta.",
+                "Indique la causa: N1 o N2 para una operación no sujeta."
+                if iva_type == taxes.NO_SUJETO
+                else "Indique la causa: E1–E6 para una operación exenta.",
             )
         if data.get("tobacco") and iva_type != taxes.GENERAL:
             self.add_error(

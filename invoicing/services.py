@@ -502,7 +502,7 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
     )
     breakdown = tuple(
         BreakdownFacts(
-            tax_type="01",
+            tax_type=group.tax_type,
             regime_type=group.regime_type,
             operation_type=group.operation_type,
             base_amount=from_cents(group.base_cents),

@@ -40,6 +40,40 @@ IVA_RATES_BP: dict[str, int] = {
 }
 IVA_TYPES: tuple[str, ...] = tuple(IVA_RATES_BP)
 
+# The indirect taxes of Canarias (IGIC, ImpuestoType 03) and of Ceuta and Melilla (IPSI, 02),
+# which take the place of IVA there: a line's type names its tax and rate. They are declared
+# in their own breakdown lines and never in the IVA 303.
+IGIC_EXENTO = "igic_exento"
+IPSI_EXENTO = "ipsi_exento"
+IGIC_RATES_BP: dict[str, int] = {
+    "igic_general": 700,
+    "igic_reducido": 300,
+    "igic_5": 500,
+    "igic_cero": 0,
+    "igic_incrementado": 950,
+    "igic_especial": 1500,
+    "igic_20": 2000,
+    IGIC_EXENTO: 0,
+}
+IPSI_RATES_BP: dict[str, int] = {
+    "ipsi_0_5": 50,
+    "ipsi_1": 100,
+    "ipsi_2": 200,
+    "ipsi_3": 300,
+    "ipsi_4": 400,
+    "ipsi_8": 800,
+    "ipsi_10": 1000,
+    IPSI_EXENTO: 0,
+}
+TAX_RATES_BP: dict[str, int] = {**IVA_RATES_BP, **IGIC_RATES_BP, **IPSI_RATES_BP}
+IVA, IPSI, IGIC = "01", "02", "03"  # VERI*FACTU's ImpuestoType
+TAX_TYPES: dict[str, str] = {
+    **dict.fromkeys(IVA_RATES_BP, IVA),
+    **dict.fromkeys(IGIC_RATES_BP, IGIC),
+    **dict.fromkeys(IPSI_RATES_BP, IPSI),
+}
+TAX_NAMES = {IVA: "IVA", IPSI: "IPSI", IGIC: "IGIC"}
+
 # Recargo de equivalencia paired with each IVA type (SPEC §4); the others carry none.
 SURCHARGE_RATES_BP: dict[str, int] = {GENERAL: 520, REDUCIDO: 140, SUPERREDUCIDO: 50}
 
@@ -52,6 +86,8 @@ TOBACCO_SURCHARGE_BP = 175
 CAUSES: dict[str, frozenset[str]] = {
     EXENTO: frozenset({"E1", "E2", "E3", "E4", "E5", "E6"}),
     NO_SUJETO: frozenset({"N1", "N2"}),
+    IGIC_EXENTO: frozenset({"E1", "E2", "E3", "E4", "E5", "E6"}),
+    IPSI_EXENTO: frozenset({"E1", "E2", "E3", "E4", "E5", "E6"}),
 }
 
 # The ClaveRegimen a line may name instead of the one derived from its type (01, 02 or 18):
@@ -139,9 +175,9 @@ class LineInput:
             raise TypeError(f"iva_type must be a str, got {type(self.iva_type).__name__}")
         if not isinstance(self.cause, str):
             raise TypeError(f"cause must be a str, got {type(self.cause).__name__}")
-        if self.iva_type not in IVA_RATES_BP:
+        if self.iva_type not in TAX_RATES_BP:
             raise ValueError(
-                f"iva_type {self.iva_type!r} is unknown; expected one of {', '.join(IVA_TYPES)}"
+                f"iva_type {self.iva_type!r} is unknown; expected one of {', '.join(TAX_RATES_BP)}"
             )
         _require_bool(self.tobacco, "tobacco")
         if self.regime and self.regime not in REGIMES:
@@ -186,6 +222,7 @@ class TaxGroup:
     surcharge_cents: int
     operation_type: str
     regime_type: str
+    tax_type: str = IVA  # ImpuestoType: 01 IVA, 02 IPSI, 03 IGIC
 
     @property
     def is_exempt(self) -> bool:
@@ -239,7 +276,7 @@ def _operation_type(iva_type: str, cause: str) -> str:
 def _group(
     iva_type: str, cause: str, tobacco: bool, regime: str, base: int, surcharge: bool
 ) -> TaxGroup:
-    rate = IVA_RATES_BP[iva_type]
+    rate = TAX_RATES_BP[iva_type]
     surcharge_rate = 0
     if surcharge:
         surcharge_rate = TOBACCO_SURCHARGE_BP if tobacco else SURCHARGE_RATES_BP.get(iva_type, 0)
@@ -253,6 +290,7 @@ def _group(
         surcharge_cents=round_half_up(base * surcharge_rate, BP_DENOMINATOR),
         operation_type=_operation_type(iva_type, cause),
         regime_type=regime or _regime(cause, surcharge_rate),
+        tax_type=TAX_TYPES[iva_type],
     )
 
 

@@ -534,7 +534,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
                 "unit_price": taxes.format_euros(line.unit_price_cents),
                 "discount": taxes.format_percent(line.discount_bp) if line.discount_bp else "",
                 "tax": documents.tax_label(
-                    line.iva_type, line.cause, taxes.IVA_RATES_BP[line.iva_type]
+                    line.iva_type, line.cause, taxes.TAX_RATES_BP[line.iva_type]
                 ),
                 "amount": taxes.format_euros(line.amount_cents),
             }

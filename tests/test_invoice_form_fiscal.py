@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from clients.services import create_client
-from expenses.summaries import irpf_130
+from expenses.summaries import irpf_130, vat_303
 from invoicing.documents import document_for
 from invoicing.models import Invoice
 from invoicing.services import Actor, issue_invoice
@@ -304,3 +304,40 @@ def test_the_form_offers_the_regime_keys(login, owner, account, series):
     html = login(owner).get(url(account, "invoice_create")).content.decode()
     for key in ("02", "03", "05", "07", "11", "14", "15", "17", "19", "20"):
         assert f'<option value="{key}">{key} · ' in html
+
+
+# ---------------------------------------------------------------------------------------
+# 7. IGIC and IPSI lines
+# ---------------------------------------------------------------------------------------
+
+
+def test_igic_and_ipsi_lines_reach_the_record_and_pdf_and_stay_out_of_the_303(
+    login, owner, account, series, acme
+):
+    lines = [
+        {**LINE, "iva_type": "igic_general"},
+        {**LINE, "description": "Envío", "unit_price": "100", "iva_type": "ipsi_4"},
+        {**LINE, "description": "Curso", "iva_type": "igic_exento", "cause": "E1"},
+        {**LINE, "description": "Península", "unit_price": "10"},
+    ]
+    response, invoice = create(login(owner), account, series, lines, client=str(acme.pk))
+    assert response.status_code == 302, response.content.decode()
+    assert invoice.iva_cents == 7000 + 400 + 210
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    breakdown = issued.fiscal_invoice.breakdown
+    assert [
+        (b["tax_type"], b["regime_type"], b["operation_type"], b["rate_bp"]) for b in breakdown
+    ] == [
+        ("03", "01", "S1", 700),
+        ("02", "01", "S1", 400),
+        ("03", "01", "E1", None),
+        ("01", "01", "S1", 2100),
+    ]
+    xml = issued.fiscal_invoice.registration.xml
+    assert "<Impuesto>03</Impuesto><ClaveRegimen>01</ClaveRegimen>" in xml
+    assert "<Impuesto>02</Impuesto><ClaveRegimen>01</ClaveRegimen>" in xml
+    labels = [g.label for g in document_for(issued).tax_groups]
+    assert labels == ["IGIC 7 %", "IPSI 4 %", "Exento de IGIC (E1)", "IVA 21 %"]
+    values = vat_303([issued], [])
+    assert values["devengado_2100_base"] == 1000 and values["total_devengado"] == 210
+    assert values["otras_bases"] == 0  # not even as IVA-exempt or not-subject bases
