@@ -163,6 +163,13 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         issuance=issuance_mention(
             invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
         ),
+        replaces=tuple(
+            invoice.replaced_invoices.order_by("issue_date", "number").values_list(
+                "number", flat=True
+            )
+        )
+        if invoice.invoice_type == "F3"
+        else (),
         rectified_number=original.number if original else None,
         rectified_date=original.issue_date if original else None,
         payment_method=invoice.payment_details,

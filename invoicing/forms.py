@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from clients.models import Client
 from invoicing import taxes
-from invoicing.models import InvoiceStatus, IssuedBy, Series
-from invoicing.services import DraftLine
+from invoicing.models import Invoice, InvoiceStatus, IssuedBy, Series
+from invoicing.services import DraftLine, replaceable_invoices
 
 IVA_LABELS = {
     taxes.GENERAL: "General (21 %)",
@@ -324,6 +324,14 @@ class InvoiceForm(forms.Form):
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 10}),
     )
     third_party_name = forms.CharField(label="Nombre del tercero", max_length=120, required=False)
+    replaced_invoices = forms.ModelMultipleChoiceField(
+        label="Facturas simplificadas que sustituye",
+        queryset=Invoice.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Marque las simplificadas (F2) que esta factura completa sustituye: se "
+        "expide como F3.",
+    )
     irpf_rate = ScaledDecimalField(
         label="Retención IRPF (%)",
         required=False,
@@ -351,12 +359,20 @@ class InvoiceForm(forms.Form):
         "issuedBy": "issued_by",
         "thirdPartyNif": "third_party_nif",
         "thirdPartyName": "third_party_name",
+        "replacedInvoices": "replaced_invoices",
         "irpfRate": "irpf_rate",
         "description": "description",
     }
 
-    def __init__(self, *args, taxpayer, with_series: bool = True, client=None, **kwargs):
+    def __init__(
+        self, *args, taxpayer, with_series: bool = True, client=None, draft=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        replaced = self.fields["replaced_invoices"]
+        replaced.queryset = replaceable_invoices(taxpayer, draft)
+        replaced.label_from_instance = lambda i: (
+            f"{i.number} · {i.issue_date:%d/%m/%Y} · {taxes.format_euros(i.total_cents)}"
+        )
         if with_series:
             self.fields["series"].queryset = taxpayer.series.filter(archived=False).exclude(
                 kind=Series.Kind.RECTIFYING

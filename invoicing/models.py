@@ -147,6 +147,11 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rectifications"
     )
     rectification_type = models.CharField(max_length=1, blank=True)
+    # The simplified invoices (F2) a complete invoice replaces: it is then an F3, and its
+    # record lists them in FacturasSustituidas. Set only on drafts (services.create_draft).
+    replaced_invoices = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="replaced_by"
+    )
     fiscal_invoice = models.OneToOneField(
         "verifactu.FiscalInvoice",
         null=True,

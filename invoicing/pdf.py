@@ -137,6 +137,7 @@ class InvoiceDocument:
     operation_date: date | None = None
     # "Facturación por el destinatario" (RD 1619/2012 art. 6.1.m) or the third party's name.
     issuance: str = ""
+    replaces: tuple[str, ...] = ()  # the numbers of the simplified invoices an F3 replaces
     rectified_number: str | None = None
     rectified_date: date | None = None
     recargo_cents: int = 0
@@ -150,7 +151,7 @@ class InvoiceDocument:
     cancelled: bool = False
 
     def __post_init__(self) -> None:
-        _tuples(self, "lines", "tax_groups")
+        _tuples(self, "lines", "tax_groups", "replaces")
 
 
 # ---------------------------------------------------------------------------------------
@@ -484,6 +485,9 @@ class InvoiceRenderer:
             block.append(self.para(f"Fecha de operación: {format_date(doc.operation_date)}"))
         if doc.issuance:
             block.append(self.para(doc.issuance))
+        if doc.replaces:
+            numbers = ", ".join(doc.replaces)
+            block.append(self.para(f"Sustituye a las facturas simplificadas {numbers}"))
         if doc.due_date:
             block.append(self.para(f"Fecha de vencimiento: {format_date(doc.due_date)}"))
         if doc.rectified_number:

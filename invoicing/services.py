@@ -17,6 +17,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client
@@ -248,6 +249,7 @@ RULE_FIELDS = {
     "issued_by": "issuedBy",
     "third_party_nif": "thirdPartyNif",
     "third_party_name": "thirdPartyName",
+    "replaced_invoices": "replacedInvoices",
 }
 BREAKDOWN_LINE_FIELDS = {
     "regime_type": "regime",
@@ -258,7 +260,60 @@ BREAKDOWN_LINE_FIELDS = {
 }
 
 
-def _check_rules(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
+def replaceable_invoices(taxpayer: Taxpayer, draft: Invoice | None = None):
+    """The taxpayer's simplified invoices (F2) an F3 may replace: issued, not cancelled, and
+    not replaced already by another invoice that is not cancelled."""
+    taken = Invoice.objects.filter(replaced_invoices=OuterRef("pk")).exclude(
+        status=InvoiceStatus.CANCELLED
+    )
+    if draft is not None:
+        taken = taken.exclude(pk=draft.pk)
+    return (
+        Invoice.objects.filter(taxpayer=taxpayer, invoice_type="F2", issued_at__isnull=False)
+        .exclude(status=InvoiceStatus.CANCELLED)
+        .exclude(Exists(taken))
+        .order_by("-issue_date", "-sequence")
+    )
+
+
+def _replaced(
+    taxpayer: Taxpayer,
+    series: Series,
+    issue_date: date,
+    invoices: Sequence[Invoice],
+    draft: Invoice | None = None,
+) -> list[Invoice]:
+    """The F2 invoices an F3 draft replaces, checked: each replaceable, none after it."""
+    if not invoices:
+        return []
+    if series.kind != Series.Kind.NORMAL:
+        raise ValidationError(
+            {"replacedInvoices": ["Una F3 se expide en una serie ordinaria (F1)."]}
+        )
+    allowed = set(replaceable_invoices(taxpayer, draft).values_list("pk", flat=True))
+    errors = []
+    for invoice in invoices:
+        if invoice.pk not in allowed:
+            errors.append(
+                f"La factura {invoice.number} no es una simplificada emitida que se pueda "
+                "sustituir (anulada, ya sustituida o de otro contribuyente)."
+            )
+        elif invoice.issue_date > issue_date:
+            errors.append(
+                f"La simplificada {invoice.number} es posterior a esta factura: una F3 "
+                "sustituye facturas anteriores."
+            )
+    if errors:
+        raise ValidationError({"replacedInvoices": errors})
+    return sorted(invoices, key=lambda i: (i.issue_date, i.number))
+
+
+def _check_rules(
+    invoice: Invoice,
+    lines: Sequence[DraftLine],
+    totals: taxes.InvoiceTotals,
+    replaced: Sequence[Invoice] = (),
+):
     """AEAT's rules (:func:`verifactu.rules.check_invoice`) on the facts the draft would
     declare if issued now, keeping the problems of what the draft's form sets; each as a
     ``ValidationError`` on its field, with its AEAT code."""
@@ -278,7 +333,8 @@ def _check_rules(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.Inv
         for line in lines
     ]
     errors: dict[str, list[str]] = {}
-    for problem in rules.check_invoice(_facts(draft, rows), today=timezone.localdate()):
+    facts = _facts(draft, rows, replaced)
+    for problem in rules.check_invoice(facts, today=timezone.localdate()):
         key = RULE_FIELDS.get(problem.field)
         if problem.field.startswith("breakdown."):
             _, group, name = problem.field.split(".", 2)
@@ -311,6 +367,7 @@ def create_draft(
     issued_by: str = "",
     third_party_nif: str = "",
     third_party_name: str = "",
+    replaced_invoices: Sequence[Invoice] = (),
 ) -> Invoice:
     """A draft with its number taken now, as the account API's seed shows.
 
@@ -319,6 +376,9 @@ def create_draft(
     (:func:`_check_rules`); the rest (recipient, dates against the chain) when it is issued.
     """
     _validate_parties(taxpayer, series, client)
+    replaced = _replaced(taxpayer, series, issue_date, replaced_invoices)
+    if replaced:
+        invoice_type = "F3"
     if due_date and due_date < issue_date:
         raise ValidationError({"dueDate": ["El vencimiento no puede ser anterior a la fecha."]})
     rectificativa = series.kind == Series.Kind.RECTIFYING
@@ -355,9 +415,10 @@ def create_draft(
             created_by=actor.user,
         )
         _apply_totals(invoice, totals)
-        _check_rules(invoice, lines, totals)
+        _check_rules(invoice, lines, totals, replaced)
         invoice.search_text = _search_text(invoice)
         invoice.save()
+        invoice.replaced_invoices.set(replaced)
         _store_lines(invoice, lines, totals)
         _log(invoice, actor, "created", number=number, total_cents=totals.total_cents)
     return invoice
@@ -379,6 +440,7 @@ def update_draft(
     issued_by: str = "",
     third_party_nif: str = "",
     third_party_name: str = "",
+    replaced_invoices: Sequence[Invoice] = (),
 ) -> Invoice:
     """Change a draft. Its number stays; its year cannot change (the number carries it)."""
     if not invoice.is_draft:
@@ -390,11 +452,16 @@ def update_draft(
         )
     rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
     surcharge = bool(client and client.recargo_equivalencia)
+    replaced = _replaced(
+        invoice.taxpayer, invoice.series, issue_date, replaced_invoices, draft=invoice
+    )
     inputs = _line_inputs(lines, rectificativa, surcharge)
     totals = taxes.compute_totals(
         inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
     )
     with transaction.atomic():
+        if not rectificativa:
+            invoice.invoice_type = "F3" if replaced else invoice.series.kind
         invoice.client = client
         invoice.issue_date = issue_date
         invoice.due_date = due_date
@@ -407,9 +474,10 @@ def update_draft(
         invoice.notes = notes
         invoice.payment_details = payment_details
         _apply_totals(invoice, totals)
-        _check_rules(invoice, lines, totals)
+        _check_rules(invoice, lines, totals, replaced)
         invoice.search_text = _search_text(invoice)
         invoice.save()
+        invoice.replaced_invoices.set(replaced)
         _store_lines(invoice, lines, totals)
         _log(invoice, actor, "updated", total_cents=totals.total_cents)
     return invoice
@@ -493,7 +561,11 @@ def _date_problems(invoice: Invoice) -> dict[str, list[str]]:
     return {}
 
 
-def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
+def _facts(
+    invoice: Invoice, lines: list[InvoiceLine], replaced: Sequence[Invoice] | None = None
+) -> InvoiceFacts:
+    """The facts of the record ``invoice`` is registered with. ``replaced``: the F2 invoices
+    it replaces when not saved yet (a draft being checked), else those stored."""
     totals = taxes.compute_totals(
         [line.as_input() for line in lines],
         irpf_bp=invoice.irpf_bp,
@@ -548,10 +620,20 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
         recipient_id="" if spanish else invoice.client_foreign_id,
         rectification_type=invoice.rectification_type,
         rectified_invoices=rectified,
+        replaced_invoices=tuple(
+            InvoiceRef(i.number, i.issue_date)
+            for i in (replaced if replaced is not None else _stored_replaced(invoice))
+        ),
         rectification_base=base,
         rectification_tax=tax,
         rectification_surcharge=surcharge,
     )
+
+
+def _stored_replaced(invoice: Invoice) -> list[Invoice]:
+    if invoice.pk is None or invoice.invoice_type != "F3":
+        return []
+    return list(invoice.replaced_invoices.order_by("issue_date", "number"))
 
 
 def _freeze_parties(invoice: Invoice) -> None:

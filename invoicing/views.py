@@ -306,6 +306,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
                     issued_by=data["issued_by"],
                     third_party_nif=data["third_party_nif"],
                     third_party_name=data["third_party_name"],
+                    replaced_invoices=list(data["replaced_invoices"]),
                     lines=formset.draft_lines(),
                     irpf_bp=data["irpf_rate"],
                     description=data["description"],
@@ -337,6 +338,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
         "issued_by": invoice.issued_by,
         "third_party_nif": invoice.third_party_nif,
         "third_party_name": invoice.third_party_name,
+        "replaced_invoices": list(invoice.replaced_invoices.values_list("pk", flat=True)),
         "description": invoice.description,
         "irpf_rate": invoice.irpf_bp,
         "notes": invoice.notes,
@@ -347,6 +349,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
         taxpayer=invoice.taxpayer,
         with_series=False,
         client=invoice.client,
+        draft=invoice,
         initial=initial,
     )
     formset = LineFormSet(
@@ -365,6 +368,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
                     issued_by=data["issued_by"],
                     third_party_nif=data["third_party_nif"],
                     third_party_name=data["third_party_name"],
+                    replaced_invoices=list(data["replaced_invoices"]),
                     lines=formset.draft_lines(),
                     irpf_bp=data["irpf_rate"],
                     description=data["description"],

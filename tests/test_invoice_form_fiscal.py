@@ -12,8 +12,8 @@ import pytest
 from clients.services import create_client
 from expenses.summaries import irpf_130, vat_303
 from invoicing.documents import document_for
-from invoicing.models import Invoice
-from invoicing.services import Actor, issue_invoice
+from invoicing.models import Invoice, Series
+from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
 from tests.test_invoicing_views import form_data, url
 
 ISSUE = date(2026, 3, 13)
@@ -341,3 +341,101 @@ def test_igic_and_ipsi_lines_reach_the_record_and_pdf_and_stay_out_of_the_303(
     values = vat_303([issued], [])
     assert values["devengado_2100_base"] == 1000 and values["total_devengado"] == 210
     assert values["otras_bases"] == 0  # not even as IVA-exempt or not-subject bases
+
+
+# ---------------------------------------------------------------------------------------
+# 8. F3 replacing simplified invoices
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tickets(taxpayer, owner):
+    """Two issued simplified invoices (F2) and a cancelled one."""
+    simplified = Series.objects.create(
+        account=taxpayer.account, taxpayer=taxpayer, code="T", kind=Series.Kind.SIMPLIFIED
+    )
+    made = []
+    for day in (10, 11, 12):
+        draft = create_draft(
+            taxpayer,
+            series=simplified,
+            client=None,
+            issue_date=date(2026, 3, day),
+            lines=[DraftLine("Menú", quantity=100, unit_price=1000)],
+            actor=Actor(user=owner),
+        )
+        made.append(issue_invoice(draft, actor=Actor(user=owner)))
+    cancel_invoice(made[2], actor=Actor(user=owner))
+    return made
+
+
+def test_an_f3_lists_the_simplified_invoices_it_replaces(
+    login, owner, account, series, acme, tickets
+):
+    browser = login(owner)
+    html = browser.get(url(account, "invoice_create")).content.decode()
+    assert tickets[0].number in html and tickets[1].number in html
+    assert tickets[2].number not in html  # cancelled
+    response, invoice = create(
+        browser,
+        account,
+        series,
+        [{**LINE, "unit_price": "20"}],
+        client=str(acme.pk),
+        replaced_invoices=[str(tickets[1].pk), str(tickets[0].pk)],
+    )
+    assert response.status_code == 302, response.content.decode()
+    assert invoice.invoice_type == "F3"
+    issued = issue_invoice(invoice, actor=Actor(user=owner))
+    assert issued.fiscal_invoice.replaced_invoices == [
+        {"invoice_number": tickets[0].number, "invoice_date": "2026-03-10"},
+        {"invoice_number": tickets[1].number, "invoice_date": "2026-03-11"},
+    ]
+    xml = issued.fiscal_invoice.registration.xml
+    assert "<TipoFactura>F3</TipoFactura>" in xml and "<FacturasSustituidas>" in xml
+    assert document_for(issued).replaces == (tickets[0].number, tickets[1].number)
+    again = browser.get(url(account, "invoice_create")).content.decode()
+    assert tickets[0].number not in again  # replaced already
+
+
+def test_an_f3_cannot_replace_a_later_or_foreign_invoice(
+    login, owner, account, series, acme, tickets
+):
+    browser = login(owner)
+    response, invoice = create(
+        browser,
+        account,
+        series,
+        [LINE],
+        client=str(acme.pk),
+        issue_date="2026-03-10",
+        replaced_invoices=[str(tickets[1].pk)],
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and invoice.invoice_type == "F2"  # the last ticket
+    assert 'id="id_replaced_invoices-error"' in html and "es posterior" in html
+    response, _ = create(
+        browser, account, series, [LINE], client=str(acme.pk), replaced_invoices=[str(acme.pk)]
+    )
+    assert response.status_code == 400 and "id_replaced_invoices-error" in response.content.decode()
+
+
+def test_editing_an_f3_draft_back_to_no_replacement_makes_it_f1(
+    login, owner, account, series, acme, tickets
+):
+    browser = login(owner)
+    _, invoice = create(
+        browser,
+        account,
+        series,
+        [LINE],
+        client=str(acme.pk),
+        replaced_invoices=[str(tickets[0].pk)],
+    )
+    assert invoice.invoice_type == "F3"
+    data = form_data([LINE], client=str(acme.pk))
+    data["lines-INITIAL_FORMS"] = "0"
+    response = browser.post(url(account, "invoice_edit", invoice.pk), data)
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.invoice_type == "F1" and not invoice.replaced_invoices.exists()
