@@ -55,6 +55,13 @@ def tax_label(iva_type: str, cause: str = "", rate_bp: int = 0) -> str:
     return f"{tax} {taxes.format_percent(rate_bp)}"
 
 
+def tax_total_label(groups) -> str:
+    """ "Total IVA", or the taxes the groups carry when IGIC or IPSI is among them."""
+    names = [taxes.TAX_NAMES[t] for t in (taxes.IVA, taxes.IGIC, taxes.IPSI)]
+    present = {taxes.TAX_NAMES[g.tax_type] for g in groups} or {"IVA"}
+    return "Total " + " + ".join(n for n in names if n in present)
+
+
 def issuer_party(invoice: Invoice) -> pdf.Party:
     if invoice.is_issued:
         address = tuple(a for a in [invoice.issuer_address] if a)
@@ -153,6 +160,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         tax_groups=groups,
         subtotal_cents=invoice.subtotal_cents,
         iva_cents=invoice.iva_cents,
+        tax_total_label=tax_total_label(totals.groups),
         recargo_cents=invoice.surcharge_cents,
         irpf_rate_bp=invoice.irpf_bp,
         irpf_cents=invoice.irpf_cents,

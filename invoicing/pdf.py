@@ -141,6 +141,7 @@ class InvoiceDocument:
     rectified_number: str | None = None
     rectified_date: date | None = None
     recargo_cents: int = 0
+    tax_total_label: str = "Total IVA"  # "Total IVA + IGIC" when other taxes are declared
     irpf_rate_bp: int = 0
     irpf_cents: int = 0  # the amount withheld, positive; printed as a deduction
     payment_method: str = ""
@@ -563,7 +564,7 @@ class InvoiceRenderer:
         breakdown.setStyle(self._table_styles["breakdown"])
 
         totals = [["Base imponible", _format_euros(doc.subtotal_cents)]]
-        totals.append(["Total IVA", _format_euros(doc.iva_cents)])
+        totals.append([doc.tax_total_label, _format_euros(doc.iva_cents)])
         if doc.recargo_cents:
             totals.append(["Recargo de equivalencia", _format_euros(doc.recargo_cents)])
         if doc.irpf_cents or doc.irpf_rate_bp:

@@ -479,6 +479,7 @@ def _money(totals: taxes.InvoiceTotals) -> dict:
         "irpf": taxes.format_euros(-totals.irpf_cents) if totals.irpf_bp else "",
         "irpf_rate": taxes.format_percent(totals.irpf_bp),
         "total": taxes.format_euros(totals.total_cents),
+        "tax_label": documents.tax_total_label(totals.groups),
     }
 
 
@@ -563,6 +564,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
             "irpf": taxes.format_euros(-invoice.irpf_cents) if invoice.irpf_bp else "",
             "irpf_rate": taxes.format_percent(invoice.irpf_bp),
             "total": taxes.format_euros(invoice.total_cents),
+            "tax_label": documents.tax_total_label(totals.groups),
         },
         "events": [
             {"event": e, "label": EVENT_LABELS.get(e.action, e.action)}

@@ -14,6 +14,7 @@ from expenses.summaries import irpf_130, vat_303
 from invoicing.documents import document_for
 from invoicing.models import Invoice, Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
+from tests.browser import page, screenshot  # noqa: F401 - the fixture
 from tests.test_invoicing_views import form_data, url
 
 ISSUE = date(2026, 3, 13)
@@ -336,8 +337,10 @@ def test_igic_and_ipsi_lines_reach_the_record_and_pdf_and_stay_out_of_the_303(
     xml = issued.fiscal_invoice.registration.xml
     assert "<Impuesto>03</Impuesto><ClaveRegimen>01</ClaveRegimen>" in xml
     assert "<Impuesto>02</Impuesto><ClaveRegimen>01</ClaveRegimen>" in xml
-    labels = [g.label for g in document_for(issued).tax_groups]
+    doc = document_for(issued)
+    labels = [g.label for g in doc.tax_groups]
     assert labels == ["IGIC 7 %", "IPSI 4 %", "Exento de IGIC (E1)", "IVA 21 %"]
+    assert doc.tax_total_label == "Total IVA + IGIC + IPSI"
     values = vat_303([issued], [])
     assert values["devengado_2100_base"] == 1000 and values["total_devengado"] == 210
     assert values["otras_bases"] == 0  # not even as IVA-exempt or not-subject bases
@@ -439,3 +442,66 @@ def test_editing_an_f3_draft_back_to_no_replacement_makes_it_f1(
     assert response.status_code == 302
     invoice.refresh_from_db()
     assert invoice.invoice_type == "F1" and not invoice.replaced_invoices.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# On a phone
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_the_fiscal_options_on_a_phone(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    owner,
+    account,
+    series,
+    acme,
+    tickets,
+):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/entrar/")
+    page.get_by_label("Correo electrónico").fill("owner@example.com")
+    page.get_by_label("Contraseña").fill("correct horse battery")
+    page.get_by_role("button", name="Entrar").click()
+    page.wait_for_url(lambda u: "/entrar/" not in u)
+    page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
+
+    page.get_by_label("Cliente").select_option(str(acme.pk))
+    page.get_by_label("Fecha de operación").fill("2026-03-01")
+    page.get_by_label("Retención IRPF (%)").fill("7")
+    page.locator("#id_lines-0-description").fill("Consultoría")
+    page.locator("#id_lines-0-unit_price").fill("1000,00")
+    page.locator("#id_lines-0-iva_type").select_option("igic_general")
+    page.locator("#id_lines-0-regime").select_option("07")
+    page.locator('#totals [data-total="total"]').filter(has_text="1.000,00 €").wait_for()
+    assert page.get_by_text("IGIC 7 %").first.is_visible()
+    assert page.locator("#totals").get_by_text("Total IGIC").is_visible()
+
+    page.get_by_text("Expedición por un tercero o por el destinatario").click()
+    assert not page.get_by_label("NIF del tercero").is_visible()
+    page.get_by_label("Expedida por").select_option("third_party")
+    page.get_by_label("NIF del tercero").fill("B12345674")
+    page.get_by_label("Nombre del tercero").fill("Gestoría Norte SL")
+    page.get_by_text("Sustitución de facturas simplificadas (F3)").click()
+    page.get_by_label(tickets[0].number, exact=False).check()
+
+    screenshot(page, "invoice-form-fiscal-options-phone")
+    # Nothing of the form is wider than the phone but the lines' table, which scrolls.
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('form.invoice-form *')].filter(
+            (el) => el.getBoundingClientRect().right > window.innerWidth + 1
+                && !el.closest('.table-scroll')
+        ).map((el) => el.tagName + '#' + el.id)"""
+    )
+    assert wide == []
+    scroller = page.locator(".table-scroll").first
+    assert scroller.evaluate("el => getComputedStyle(el).overflowX") == "auto"
+    page.get_by_role("button", name="Guardar borrador").click()
+    page.wait_for_selector("text=guardado")
+    invoice = Invoice.objects.get(invoice_type="F3")
+    line = invoice.lines.get()
+    assert (line.iva_type, line.regime, invoice.irpf_bp) == ("igic_general", "07", 700)
+    assert (invoice.issued_by, invoice.operation_date) == ("third_party", date(2026, 3, 1))
+    screenshot(page, "invoice-detail-fiscal-options-phone")
