@@ -140,9 +140,11 @@ def _line_inputs(
     return inputs
 
 
-def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
-    InvoiceLine.objects.filter(invoice=invoice).delete()
-    InvoiceLine.objects.bulk_create(
+def _line_rows(
+    invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals
+) -> list[InvoiceLine]:
+    """The draft lines as (unsaved) rows of ``invoice``."""
+    return [
         InvoiceLine(
             invoice=invoice,
             position=i + 1,
@@ -157,7 +159,12 @@ def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.Inv
             amount_cents=totals.lines[i],
         )
         for i, line in enumerate(lines)
-    )
+    ]
+
+
+def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
+    InvoiceLine.objects.filter(invoice=invoice).delete()
+    InvoiceLine.objects.bulk_create(_line_rows(invoice, lines, totals))
 
 
 def _apply_totals(invoice: Invoice, totals: taxes.InvoiceTotals) -> None:
@@ -319,21 +326,8 @@ def _check_rules(
     ``ValidationError`` on its field, with its AEAT code."""
     draft = copy.copy(invoice)
     _freeze_parties(draft)
-    rows = [
-        InvoiceLine(
-            description=line.description,
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price,
-            discount_bp=line.discount_bp,
-            iva_type=line.iva_type,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-        )
-        for line in lines
-    ]
     errors: dict[str, list[str]] = {}
-    facts = _facts(draft, rows, replaced)
+    facts = _facts(draft, _line_rows(draft, lines, totals), replaced)
     for problem in rules.check_invoice(facts, today=timezone.localdate()):
         key = RULE_FIELDS.get(problem.field)
         if problem.field.startswith("breakdown."):

@@ -14,7 +14,7 @@ from expenses.summaries import irpf_130, vat_303
 from invoicing.documents import document_for
 from invoicing.models import Invoice, Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
-from tests.browser import page, screenshot  # noqa: F401 - the fixture
+from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 from tests.test_invoicing_views import form_data, url
 
 ISSUE = date(2026, 3, 13)
@@ -25,11 +25,19 @@ def acme(taxpayer):
     return create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
 
 
-def create(browser, account, series, lines, **header):
-    """Post the new-draft form; the response and the draft it saved (None if refused)."""
-    data = form_data(lines, series=str(series.pk), **header)
-    response = browser.post(url(account, "invoice_create"), data)
-    return response, Invoice.objects.order_by("-created_at").first()
+@pytest.fixture
+def create(login, owner, account, series, acme):
+    """Post the new-draft form as the owner (for Acme unless ``client`` says otherwise): the
+    response and the latest draft (the new one, or None if refused)."""
+    browser = login(owner)
+
+    def _create(lines, **header):
+        header.setdefault("client", str(acme.pk))
+        data = form_data(lines, series=str(series.pk), **header)
+        response = browser.post(url(account, "invoice_create"), data)
+        return response, Invoice.objects.order_by("-created_at").first()
+
+    return _create
 
 
 LINE = {"description": "Consultoría", "quantity": "1", "unit_price": "1000"}
@@ -41,12 +49,10 @@ LINE = {"description": "Consultoría", "quantity": "1", "unit_price": "1000"}
 
 
 def test_irpf_takes_any_rate_with_two_decimals_and_keeps_totals_pdf_api_and_130(
-    login, owner, account, series, acme, api_client
+    create, login, owner, account, series, acme, api_client
 ):
     client = login(owner)
-    response, invoice = create(
-        client, account, series, [LINE], client=str(acme.pk), irpf_rate="1,25"
-    )
+    response, invoice = create([LINE], irpf_rate="1,25")
     assert response.status_code == 302
     assert (invoice.irpf_bp, invoice.irpf_cents, invoice.total_cents) == (125, 1250, 119750)
     issued = issue_invoice(invoice, actor=Actor(user=owner))
@@ -61,7 +67,7 @@ def test_irpf_takes_any_rate_with_two_decimals_and_keeps_totals_pdf_api_and_130(
 
 
 def test_irpf_presets_are_offered_and_out_of_range_rates_are_refused_in_spanish(
-    login, owner, account, series, acme
+    create, login, owner, account, series, acme
 ):
     client = login(owner)
     html = client.get(url(account, "invoice_create")).content.decode()
@@ -69,9 +75,7 @@ def test_irpf_presets_are_offered_and_out_of_range_rates_are_refused_in_spanish(
     for preset in ("1", "2", "7", "15", "19", "24", "35"):
         assert f'<option value="{preset}">' in html
     for typed, message in (("100,01", "No puede ser mayor que 100"), ("7,125", "2 decimales")):
-        response, invoice = create(
-            client, account, series, [LINE], client=str(acme.pk), irpf_rate=typed
-        )
+        response, invoice = create([LINE], irpf_rate=typed)
         html = response.content.decode()
         assert response.status_code == 400 and invoice is None
         assert 'id="id_irpf_rate-error"' in html and message in html
@@ -96,13 +100,13 @@ def estanco(taxpayer):
 
 
 def test_tobacco_lines_carry_the_1_75_recargo_in_their_own_breakdown_line(
-    login, owner, account, series, estanco
+    create, login, owner, account, series, estanco
 ):
     lines = [
         {"description": "Cigarrillos", "quantity": "1", "unit_price": "1000", "tobacco": "on"},
         {"description": "Mecheros", "quantity": "1", "unit_price": "100"},
     ]
-    response, invoice = create(login(owner), account, series, lines, client=str(estanco.pk))
+    response, invoice = create(lines, client=str(estanco.pk))
     assert response.status_code == 302
     assert invoice.surcharge_cents == 1750 + 520
     issued = issue_invoice(invoice, actor=Actor(user=owner))
@@ -116,16 +120,15 @@ def test_tobacco_lines_carry_the_1_75_recargo_in_their_own_breakdown_line(
 
 
 def test_tobacco_recargo_is_refused_without_recargo_de_equivalencia_or_with_reduced_iva(
-    login, owner, account, series, acme, estanco
+    create, login, owner, account, series, acme, estanco
 ):
-    browser = login(owner)
     tobacco = {**LINE, "tobacco": "on"}
-    response, invoice = create(browser, account, series, [tobacco], client=str(acme.pk))
+    response, invoice = create([tobacco])
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
     assert 'id="id_lines-0-tobacco-error"' in html and "recargo de equivalencia" in html
     reduced = {**tobacco, "iva_type": "reducido"}
-    response, invoice = create(browser, account, series, [reduced], client=str(estanco.pk))
+    response, invoice = create([reduced], client=str(estanco.pk))
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
     assert 'id="id_lines-0-tobacco-error"' in html and "IVA general (21 %)" in html
@@ -137,12 +140,10 @@ def test_tobacco_recargo_is_refused_without_recargo_de_equivalencia_or_with_redu
 
 
 def test_an_earlier_operation_date_reaches_the_record_and_the_pdf(
-    login, owner, account, series, acme
+    create, login, owner, account, series, acme
 ):
     browser = login(owner)
-    response, invoice = create(
-        browser, account, series, [LINE], client=str(acme.pk), operation_date="28/02/2026"
-    )
+    response, invoice = create([LINE], operation_date="28/02/2026")
     assert response.status_code == 302 and invoice.operation_date == date(2026, 2, 28)
     issued = issue_invoice(invoice, actor=Actor(user=owner))
     assert "<FechaOperacion>28-02-2026</FechaOperacion>" in issued.fiscal_invoice.registration.xml
@@ -151,17 +152,17 @@ def test_an_earlier_operation_date_reaches_the_record_and_the_pdf(
     assert "Fecha de operación" in detail and "28/02/2026" in detail
 
 
-def test_the_issue_date_as_operation_date_is_not_declared(login, owner, account, series, acme):
-    _, invoice = create(
-        login(owner), account, series, [LINE], client=str(acme.pk), operation_date="2026-03-13"
-    )
+def test_the_issue_date_as_operation_date_is_not_declared(
+    create, login, owner, account, series, acme
+):
+    _, invoice = create([LINE], operation_date="2026-03-13")
     assert invoice.operation_date is None
 
 
-def test_a_later_operation_date_is_refused_next_to_its_field(login, owner, account, series, acme):
-    response, invoice = create(
-        login(owner), account, series, [LINE], client=str(acme.pk), operation_date="2026-03-20"
-    )
+def test_a_later_operation_date_is_refused_next_to_its_field(
+    create, login, owner, account, series, acme
+):
+    response, invoice = create([LINE], operation_date="2026-03-20")
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
     assert 'id="id_operation_date-error"' in html and "regímenes 14 o 15" in html
@@ -174,15 +175,10 @@ def test_a_later_operation_date_is_refused_next_to_its_field(login, owner, accou
 
 
 def test_an_invoice_issued_by_a_third_party_names_it_in_the_record_and_the_pdf(
-    login, owner, account, series, acme
+    create, login, owner, account, series, acme
 ):
-    browser = login(owner)
     response, invoice = create(
-        browser,
-        account,
-        series,
         [LINE],
-        client=str(acme.pk),
         issued_by="third_party",
         third_party_nif="b12345674",
         third_party_name="Gestoría Norte SL",
@@ -200,14 +196,10 @@ def test_an_invoice_issued_by_a_third_party_names_it_in_the_record_and_the_pdf(
 
 
 def test_an_invoice_issued_by_the_recipient_says_D_and_keeps_no_third_party(
-    login, owner, account, series, acme
+    create, login, owner, account, series, acme
 ):
     response, invoice = create(
-        login(owner),
-        account,
-        series,
         [LINE],
-        client=str(acme.pk),
         issued_by="recipient",
         third_party_nif="B12345674",
         third_party_name="Ignorado SL",
@@ -220,13 +212,9 @@ def test_an_invoice_issued_by_the_recipient_says_D_and_keeps_no_third_party(
     assert document_for(issued).issuance == "Facturación por el destinatario"
 
 
-def test_a_third_party_needs_a_valid_nif_and_a_name(login, owner, account, series, acme):
+def test_a_third_party_needs_a_valid_nif_and_a_name(create, login, owner, account, series, acme):
     response, invoice = create(
-        login(owner),
-        account,
-        series,
         [LINE],
-        client=str(acme.pk),
         issued_by="third_party",
         third_party_nif="B12345670",
     )
@@ -248,9 +236,11 @@ def ayuntamiento(taxpayer):
     )
 
 
-def test_a_line_under_criterio_de_caja_declares_regime_07(login, owner, account, series, acme):
+def test_a_line_under_criterio_de_caja_declares_regime_07(
+    create, login, owner, account, series, acme
+):
     lines = [{**LINE, "regime": "07"}, {**LINE, "description": "Otro"}]
-    response, invoice = create(login(owner), account, series, lines, client=str(acme.pk))
+    response, invoice = create(lines)
     assert response.status_code == 302
     issued = issue_invoice(invoice, actor=Actor(user=owner))
     assert [b["regime_type"] for b in issued.fiscal_invoice.breakdown] == ["07", "01"]
@@ -258,18 +248,14 @@ def test_a_line_under_criterio_de_caja_declares_regime_07(login, owner, account,
 
 
 def test_regime_14_needs_a_later_operation_date_and_a_public_body(
-    login, owner, account, series, acme, ayuntamiento
+    create, login, owner, account, series, acme, ayuntamiento
 ):
-    browser = login(owner)
     line = {**LINE, "regime": "14"}
-    response, invoice = create(browser, account, series, [line], client=str(acme.pk))
+    response, invoice = create([line])
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
     assert "AEAT 1147" in html and "AEAT 1149" in html and "ente público" in html
     response, invoice = create(
-        browser,
-        account,
-        series,
         [line],
         client=str(ayuntamiento.pk),
         operation_date="2026-06-30",
@@ -291,11 +277,9 @@ def test_regime_14_needs_a_later_operation_date_and_a_public_body(
     ],
 )
 def test_regime_problems_show_next_to_the_line(
-    login, owner, account, series, acme, line, field, code
+    create, login, owner, account, series, acme, line, field, code
 ):
-    response, invoice = create(
-        login(owner), account, series, [{**LINE, **line}], client=str(acme.pk)
-    )
+    response, invoice = create([{**LINE, **line}])
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
     assert f'id="id_lines-0-{field}-error"' in html and f"AEAT {code}" in html
@@ -313,7 +297,7 @@ def test_the_form_offers_the_regime_keys(login, owner, account, series):
 
 
 def test_igic_and_ipsi_lines_reach_the_record_and_pdf_and_stay_out_of_the_303(
-    login, owner, account, series, acme
+    create, login, owner, account, series, acme
 ):
     lines = [
         {**LINE, "iva_type": "igic_general"},
@@ -321,7 +305,7 @@ def test_igic_and_ipsi_lines_reach_the_record_and_pdf_and_stay_out_of_the_303(
         {**LINE, "description": "Curso", "iva_type": "igic_exento", "cause": "E1"},
         {**LINE, "description": "Península", "unit_price": "10"},
     ]
-    response, invoice = create(login(owner), account, series, lines, client=str(acme.pk))
+    response, invoice = create(lines)
     assert response.status_code == 302, response.content.decode()
     assert invoice.iva_cents == 7000 + 400 + 210
     issued = issue_invoice(invoice, actor=Actor(user=owner))
@@ -373,18 +357,14 @@ def tickets(taxpayer, owner):
 
 
 def test_an_f3_lists_the_simplified_invoices_it_replaces(
-    login, owner, account, series, acme, tickets
+    create, login, owner, account, series, acme, tickets
 ):
     browser = login(owner)
     html = browser.get(url(account, "invoice_create")).content.decode()
     assert tickets[0].number in html and tickets[1].number in html
     assert tickets[2].number not in html  # cancelled
     response, invoice = create(
-        browser,
-        account,
-        series,
         [{**LINE, "unit_price": "20"}],
-        client=str(acme.pk),
         replaced_invoices=[str(tickets[1].pk), str(tickets[0].pk)],
     )
     assert response.status_code == 302, response.content.decode()
@@ -402,41 +382,30 @@ def test_an_f3_lists_the_simplified_invoices_it_replaces(
 
 
 def test_an_f3_cannot_replace_a_later_or_foreign_invoice(
-    login, owner, account, series, acme, tickets
+    create, login, owner, account, series, acme, tickets
 ):
-    browser = login(owner)
     response, invoice = create(
-        browser,
-        account,
-        series,
         [LINE],
-        client=str(acme.pk),
         issue_date="2026-03-10",
         replaced_invoices=[str(tickets[1].pk)],
     )
     html = response.content.decode()
     assert response.status_code == 400 and invoice.invoice_type == "F2"  # the last ticket
     assert 'id="id_replaced_invoices-error"' in html and "es posterior" in html
-    response, _ = create(
-        browser, account, series, [LINE], client=str(acme.pk), replaced_invoices=[str(acme.pk)]
-    )
+    response, _ = create([LINE], replaced_invoices=[str(acme.pk)])
     assert response.status_code == 400 and "id_replaced_invoices-error" in response.content.decode()
 
 
 def test_editing_an_f3_draft_back_to_no_replacement_makes_it_f1(
-    login, owner, account, series, acme, tickets
+    create, login, owner, account, series, acme, tickets
 ):
     browser = login(owner)
     _, invoice = create(
-        browser,
-        account,
-        series,
         [LINE],
-        client=str(acme.pk),
         replaced_invoices=[str(tickets[0].pk)],
     )
     assert invoice.invoice_type == "F3"
-    data = form_data([LINE], client=str(acme.pk))
+    data = form_data([LINE])
     data["lines-INITIAL_FORMS"] = "0"
     response = browser.post(url(account, "invoice_edit", invoice.pk), data)
     assert response.status_code == 302
@@ -461,11 +430,7 @@ def test_browser_the_fiscal_options_on_a_phone(
     tickets,
 ):
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/entrar/")
-    page.get_by_label("Correo electrónico").fill("owner@example.com")
-    page.get_by_label("Contraseña").fill("correct horse battery")
-    page.get_by_role("button", name="Entrar").click()
-    page.wait_for_url(lambda u: "/entrar/" not in u)
+    sign_in(page, live_server.url)
     page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
 
     page.get_by_label("Cliente").select_option(str(acme.pk))

@@ -21,7 +21,7 @@ from invoicing.services import (
     issue_invoice,
 )
 from invoicing.taxes import format_euros
-from tests.browser import page, screenshot  # noqa: F401 - the fixture
+from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.records import RecordRefused
 from verifactu.rules import Problem
@@ -655,11 +655,7 @@ def test_browser_live_totals_and_status_polling(
 ):
     monkeypatch.setattr("verifactu.records._enqueue_flush", lambda chain_id: None)
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{live_server.url}/entrar/")
-    page.get_by_label("Correo electrónico").fill("owner@example.com")
-    page.get_by_label("Contraseña").fill("correct horse battery")
-    page.get_by_role("button", name="Entrar").click()
-    page.wait_for_url(lambda u: "/entrar/" not in u)
+    sign_in(page, live_server.url)
     page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
 
     page.get_by_label("Cliente").select_option(str(acme.pk))
