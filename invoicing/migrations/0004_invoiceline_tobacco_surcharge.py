@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('invoicing', '0003_invoice_count'),
+        ("invoicing", "0003_invoice_count"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invoiceline',
-            name='tobacco',
-            field=models.BooleanField(default=False, verbose_name='tabaco (recargo 1,75 %)'),
+            model_name="invoiceline",
+            name="tobacco",
+            field=models.BooleanField(default=False, verbose_name="tabaco (recargo 1,75 %)"),
         ),
     ]

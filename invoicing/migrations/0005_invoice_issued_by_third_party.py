@@ -4,25 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('invoicing', '0004_invoiceline_tobacco_surcharge'),
+        ("invoicing", "0004_invoiceline_tobacco_surcharge"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invoice',
-            name='issued_by',
-            field=models.CharField(blank=True, choices=[('', 'El propio emisor'), ('third_party', 'Un tercero (T)'), ('recipient', 'El destinatario (D)')], default='', max_length=12, verbose_name='expedida por'),
+            model_name="invoice",
+            name="issued_by",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "El propio emisor"),
+                    ("third_party", "Un tercero (T)"),
+                    ("recipient", "El destinatario (D)"),
+                ],
+                default="",
+                max_length=12,
+                verbose_name="expedida por",
+            ),
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='third_party_name',
-            field=models.CharField(blank=True, max_length=120, verbose_name='nombre del tercero'),
+            model_name="invoice",
+            name="third_party_name",
+            field=models.CharField(blank=True, max_length=120, verbose_name="nombre del tercero"),
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='third_party_nif',
-            field=models.CharField(blank=True, max_length=9, verbose_name='NIF del tercero'),
+            model_name="invoice",
+            name="third_party_nif",
+            field=models.CharField(blank=True, max_length=9, verbose_name="NIF del tercero"),
         ),
     ]

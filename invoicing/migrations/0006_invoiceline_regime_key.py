@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('invoicing', '0005_invoice_issued_by_third_party'),
+        ("invoicing", "0005_invoice_issued_by_third_party"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invoiceline',
-            name='regime',
-            field=models.CharField(blank=True, max_length=2, verbose_name='régimen'),
+            model_name="invoiceline",
+            name="regime",
+            field=models.CharField(blank=True, max_length=2, verbose_name="régimen"),
         ),
     ]

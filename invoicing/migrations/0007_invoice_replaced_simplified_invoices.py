@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('invoicing', '0006_invoiceline_regime_key'),
+        ("invoicing", "0006_invoiceline_regime_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='invoice',
-            name='replaced_invoices',
-            field=models.ManyToManyField(blank=True, related_name='replaced_by', to='invoicing.invoice'),
+            model_name="invoice",
+            name="replaced_invoices",
+            field=models.ManyToManyField(
+                blank=True, related_name="replaced_by", to="invoicing.invoice"
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('verifactu', '0012_fiscal_invoice_rectification_surcharge'),
+        ("verifactu", "0012_fiscal_invoice_rectification_surcharge"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='fiscalinvoice',
-            name='irpf_amount_cents',
+            model_name="fiscalinvoice",
+            name="irpf_amount_cents",
             field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='fiscalinvoice',
-            name='irpf_rate_bp',
+            model_name="fiscalinvoice",
+            name="irpf_rate_bp",
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
     ]
