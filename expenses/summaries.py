@@ -160,6 +160,8 @@ def _own_effect(invoice: Invoice) -> InvoiceEffect:
     )
     effect = InvoiceEffect()
     for group in totals.groups:
+        if group.tax_type != taxes.IVA:
+            continue  # IGIC and IPSI are not IVA: the 303 does not declare them
         if group.operation_type == "S1" and group.rate_bp:
             effect.iva_base[group.rate_bp] += group.base_cents
             effect.iva_cuota[group.rate_bp] += group.iva_cents

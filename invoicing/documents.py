@@ -41,14 +41,25 @@ def totals_of(invoice: Invoice, lines=None) -> taxes.InvoiceTotals:
 
 
 def tax_label(iva_type: str, cause: str = "", rate_bp: int = 0) -> str:
-    """How a line's or a group's tax is named: "IVA 21 %", "Exento (E1)", "No sujeto (N2)"."""
+    """How a line's or a group's tax is named: "IVA 21 %", "IGIC 7 %", "Exento (E1)",
+    "Exento de IGIC (E1)", "No sujeto (N2)"."""
+    tax = taxes.TAX_NAMES[taxes.TAX_TYPES.get(iva_type, taxes.IVA)]
+    if iva_type in (taxes.IGIC_EXENTO, taxes.IPSI_EXENTO):
+        return f"Exento de {tax} ({cause})" if cause else f"Exento de {tax}"
     if iva_type == taxes.EXENTO:
         return f"Exento ({cause})" if cause else "Exento"
     if iva_type == taxes.NO_SUJETO:
         return f"No sujeto ({cause})" if cause else "No sujeto"
     if iva_type == taxes.INVERSION_SUJETO_PASIVO:
         return "Inversión del sujeto pasivo"
-    return f"IVA {taxes.format_percent(rate_bp)}"
+    return f"{tax} {taxes.format_percent(rate_bp)}"
+
+
+def tax_total_label(groups) -> str:
+    """ "Total IVA", or the taxes the groups carry when IGIC or IPSI is among them."""
+    names = [taxes.TAX_NAMES[t] for t in (taxes.IVA, taxes.IGIC, taxes.IPSI)]
+    present = {taxes.TAX_NAMES[g.tax_type] for g in groups} or {"IVA"}
+    return "Total " + " + ".join(n for n in names if n in present)
 
 
 def issuer_party(invoice: Invoice) -> pdf.Party:
@@ -128,7 +139,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
             unit_price_cents=line.unit_price_cents,
             amount_cents=line.amount_cents,
             discount_bp=line.discount_bp,
-            tax_label=tax_label(line.iva_type, line.cause, taxes.IVA_RATES_BP[line.iva_type]),
+            tax_label=tax_label(line.iva_type, line.cause, taxes.TAX_RATES_BP[line.iva_type]),
         )
         for line in lines
     )
@@ -149,6 +160,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         tax_groups=groups,
         subtotal_cents=invoice.subtotal_cents,
         iva_cents=invoice.iva_cents,
+        tax_total_label=tax_total_label(totals.groups),
         recargo_cents=invoice.surcharge_cents,
         irpf_rate_bp=invoice.irpf_bp,
         irpf_cents=invoice.irpf_cents,
@@ -156,6 +168,16 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         title=title,
         due_date=invoice.due_date,
         operation_date=invoice.operation_date,
+        issuance=issuance_mention(
+            invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
+        ),
+        replaces=tuple(
+            invoice.replaced_invoices.order_by("issue_date", "number").values_list(
+                "number", flat=True
+            )
+        )
+        if invoice.invoice_type == "F3"
+        else (),
         rectified_number=original.number if original else None,
         rectified_date=original.issue_date if original else None,
         payment_method=invoice.payment_details,
@@ -164,6 +186,15 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         verifactu=verifactu,
         cancelled=invoice.status == InvoiceStatus.CANCELLED,
     )
+
+
+def issuance_mention(issued_by: str, third_party_nif: str, third_party_name: str) -> str:
+    """What the invoice says about who expedited it (EmitidaPorTerceroODestinatario)."""
+    if issued_by == "recipient":
+        return "Facturación por el destinatario"
+    if issued_by == "third_party":
+        return f"Facturación por tercero: {third_party_name} (NIF {third_party_nif})"
+    return ""
 
 
 def render_pdf(invoice: Invoice) -> tuple[str, str, bytes]:

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from clients.models import Client
 from invoicing import taxes
-from invoicing.models import InvoiceStatus, Series
-from invoicing.services import DraftLine
+from invoicing.models import Invoice, InvoiceStatus, IssuedBy, Series
+from invoicing.services import DraftLine, replaceable_invoices
 
 IVA_LABELS = {
     taxes.GENERAL: "General (21 %)",
@@ -31,6 +31,29 @@ IVA_LABELS = {
     taxes.NO_SUJETO: "No sujeto",
     taxes.INVERSION_SUJETO_PASIVO: "Inversión del sujeto pasivo",
 }
+IGIC_LABELS = {
+    "igic_general": "IGIC general (7 %)",
+    "igic_reducido": "IGIC reducido (3 %)",
+    "igic_5": "IGIC 5 %",
+    "igic_cero": "IGIC tipo cero (0 %)",
+    "igic_incrementado": "IGIC incrementado (9,5 %)",
+    "igic_especial": "IGIC especial incrementado (15 %)",
+    "igic_20": "IGIC 20 %",
+    taxes.IGIC_EXENTO: "Exento de IGIC",
+}
+IPSI_LABELS = {
+    key: (
+        "Exento de IPSI"
+        if key == taxes.IPSI_EXENTO
+        else f"IPSI {taxes.format_percent(taxes.IPSI_RATES_BP[key])}"
+    )
+    for key in taxes.IPSI_RATES_BP
+}
+TAX_CHOICES = [
+    ("IVA", list(IVA_LABELS.items())),
+    ("IGIC (Canarias)", list(IGIC_LABELS.items())),
+    ("IPSI (Ceuta y Melilla)", list(IPSI_LABELS.items())),
+]
 CAUSE_LABELS = {
     "E1": "E1 · Exenta por el art. 20 LIVA",
     "E2": "E2 · Exenta por el art. 21 LIVA (exportación)",
@@ -41,7 +64,8 @@ CAUSE_LABELS = {
     "N1": "N1 · No sujeta por los arts. 7 y 14 LIVA y otros",
     "N2": "N2 · No sujeta por reglas de localización",
 }
-IRPF_CHOICES = [(0, "Sin retención"), (700, "7 %"), (1500, "15 %"), (1900, "19 %")]
+# The usual IRPF withholdings, offered as presets; any rate from 0 to 100 % may be typed.
+IRPF_PRESETS_BP = (100, 200, 700, 1500, 1900, 2400, 3500)
 RECTIFICATION_INVOICE_TYPES = [
     ("R1", "R1 · Error fundado en derecho y art. 80.1, 80.2 y 80.6 LIVA"),
     ("R2", "R2 · Art. 80.3 LIVA (concurso)"),
@@ -164,14 +188,23 @@ class LineForm(forms.Form):
     discount = ScaledDecimalField(
         label="Dto. %", required=False, minimum=0, maximum=taxes.BP_DENOMINATOR, initial=None
     )
-    iva_type = forms.ChoiceField(
-        label="IVA", choices=list(IVA_LABELS.items()), initial=taxes.GENERAL
-    )
+    iva_type = forms.ChoiceField(label="Impuesto", choices=TAX_CHOICES, initial=taxes.GENERAL)
     cause = forms.ChoiceField(
         label="Causa",
         required=False,
         choices=[("", "—")] + list(CAUSE_LABELS.items()),
         help_text="Solo para exento (E1–E6) o no sujeto (N1, N2).",
+    )
+    regime = forms.ChoiceField(
+        label="Régimen",
+        required=False,
+        choices=[("", "Automático (01, 02 o 18)")] + list(taxes.REGIMES.items()),
+        help_text="Clave de régimen para la AEAT; automático según el tipo de IVA y el cliente.",
+    )
+    tobacco = forms.BooleanField(
+        label="Tabaco (recargo 1,75 %)",
+        required=False,
+        help_text="Labores del tabaco a un cliente en recargo de equivalencia.",
     )
 
     def __init__(self, *args, **kwargs):
@@ -191,9 +224,13 @@ class LineForm(forms.Form):
         elif data.get("cause") not in allowed:
             self.add_error(
                 "cause",
-                "Indique la causa: E1–E6 para una operación exenta."
-                if iva_type == taxes.EXENTO
-                else "Indique la causa: N1 o N2 para una operación no sujeta.",
+                "Indique la causa: N1 o N2 para una operación no sujeta."
+                if iva_type == taxes.NO_SUJETO
+                else "Indique la causa: E1–E6 para una operación exenta.",
+            )
+        if data.get("tobacco") and iva_type != taxes.GENERAL:
+            self.add_error(
+                "tobacco", "El recargo del tabaco (1,75 %) va con el IVA general (21 %)."
             )
         return data
 
@@ -206,6 +243,8 @@ class LineForm(forms.Form):
             iva_type=data["iva_type"],
             discount_bp=data.get("discount") or 0,
             cause=data.get("cause") or "",
+            tobacco=bool(data.get("tobacco")),
+            regime=data.get("regime") or "",
         )
 
 
@@ -235,6 +274,8 @@ def line_initial(invoice_lines) -> list[dict]:
             "discount": line.discount_bp or None,
             "iva_type": line.iva_type,
             "cause": line.cause,
+            "tobacco": line.tobacco,
+            "regime": line.regime,
         }
         for line in invoice_lines
     ]
@@ -256,6 +297,13 @@ class InvoiceForm(forms.Form):
     due_date = forms.DateField(
         label="Vencimiento", required=False, input_formats=DATE_FORMATS, widget=DateInput()
     )
+    operation_date = forms.DateField(
+        label="Fecha de operación",
+        required=False,
+        input_formats=DATE_FORMATS,
+        widget=DateInput(),
+        help_text="Solo si la entrega o el servicio es de otra fecha que la de expedición.",
+    )
     description = forms.CharField(
         label="Descripción",
         max_length=500,
@@ -263,8 +311,34 @@ class InvoiceForm(forms.Form):
         help_text="Si la deja vacía, la AEAT recibe los conceptos de las líneas.",
         widget=forms.TextInput(attrs={"size": 60}),
     )
-    irpf_bp = forms.TypedChoiceField(
-        label="Retención IRPF", choices=IRPF_CHOICES, coerce=int, initial=0
+    issued_by = forms.ChoiceField(
+        label="Expedida por",
+        choices=IssuedBy.choices,
+        required=False,
+        help_text="Un tercero o el destinatario pueden expedir la factura en nombre del emisor.",
+    )
+    third_party_nif = forms.CharField(
+        label="NIF del tercero",
+        max_length=9,
+        required=False,
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 10}),
+    )
+    third_party_name = forms.CharField(label="Nombre del tercero", max_length=120, required=False)
+    replaced_invoices = forms.ModelMultipleChoiceField(
+        label="Facturas simplificadas que sustituye",
+        queryset=Invoice.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Marque las simplificadas (F2) que esta factura completa sustituye: se "
+        "expide como F3.",
+    )
+    irpf_rate = ScaledDecimalField(
+        label="Retención IRPF (%)",
+        required=False,
+        minimum=0,
+        maximum=taxes.BP_DENOMINATOR,
+        help_text="Cualquier tipo con dos decimales: 15 · 7 · 1,5. Vacío: sin retención.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6, "list": "irpf-presets"}),
     )
     notes = forms.CharField(label="Notas", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     payment_details = forms.CharField(
@@ -281,28 +355,42 @@ class InvoiceForm(forms.Form):
         "clientId": "client",
         "issueDate": "issue_date",
         "dueDate": "due_date",
-        "irpfRate": "irpf_bp",
+        "operationDate": "operation_date",
+        "issuedBy": "issued_by",
+        "thirdPartyNif": "third_party_nif",
+        "thirdPartyName": "third_party_name",
+        "replacedInvoices": "replaced_invoices",
+        "irpfRate": "irpf_rate",
         "description": "description",
     }
 
-    def __init__(self, *args, taxpayer, with_series: bool = True, client=None, **kwargs):
+    def __init__(
+        self, *args, taxpayer, with_series: bool = True, client=None, draft=None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        replaced = self.fields["replaced_invoices"]
+        replaced.queryset = replaceable_invoices(taxpayer, draft)
+        replaced.label_from_instance = lambda i: (
+            f"{i.number} · {i.issue_date:%d/%m/%Y} · {taxes.format_euros(i.total_cents)}"
+        )
         if with_series:
             self.fields["series"].queryset = taxpayer.series.filter(archived=False).exclude(
                 kind=Series.Kind.RECTIFYING
             )
         else:
             del self.fields["series"]
-        current_irpf = self.initial.get("irpf_bp")
-        if current_irpf and current_irpf not in dict(IRPF_CHOICES):  # e.g. set through the API
-            self.fields["irpf_bp"].choices = [
-                *IRPF_CHOICES,
-                (current_irpf, taxes.format_percent(current_irpf)),
-            ]
         clients = Client.objects.filter(taxpayer=taxpayer, archived_at__isnull=True)
         if client is not None:  # an archived client stays selectable on its own draft
             clients = clients | Client.objects.filter(pk=client.pk)
         self.fields["client"].queryset = clients.order_by("name")
+
+    @property
+    def irpf_presets(self) -> list[tuple[str, str]]:
+        """The presets as the IRPF field's datalist offers them: value typed, label shown."""
+        return [(format_decimal(bp), taxes.format_percent(bp)) for bp in IRPF_PRESETS_BP]
+
+    def clean_irpf_rate(self) -> int:
+        return self.cleaned_data.get("irpf_rate") or 0
 
 
 class RectifyForm(forms.Form):

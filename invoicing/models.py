@@ -9,6 +9,7 @@ invoices (rectificativas) or a cancellation, never edits.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -83,6 +84,15 @@ class InvoiceStatus(models.TextChoices):
     CANCELLED = "cancelled", "Anulada"
 
 
+class IssuedBy(models.TextChoices):
+    """Who expedites the invoice (EmitidaPorTerceroODestinatario): its issuer by default, or
+    a third party (T, named in Tercero) or the recipient (D, autofacturación) for it."""
+
+    ISSUER = "", "El propio emisor"
+    THIRD_PARTY = "third_party", "Un tercero (T)"
+    RECIPIENT = "recipient", "El destinatario (D)"
+
+
 class Invoice(models.Model):
     # What may still change once the invoice is issued.
     MUTABLE_AFTER_ISSUE = {"status", "paid_at", "cancelled_at", "updated_at", "search_text"}
@@ -106,6 +116,11 @@ class Invoice(models.Model):
     )
     description = models.CharField("descripción", max_length=500, blank=True)
     irpf_bp = models.PositiveSmallIntegerField("IRPF", default=0)
+    issued_by = models.CharField(
+        "expedida por", max_length=12, choices=IssuedBy.choices, blank=True, default=""
+    )
+    third_party_nif = models.CharField("NIF del tercero", max_length=9, blank=True)
+    third_party_name = models.CharField("nombre del tercero", max_length=120, blank=True)
     surcharge = models.BooleanField("recargo de equivalencia", default=False)
     notes = models.TextField("notas", blank=True)
     payment_details = models.CharField("forma de pago", max_length=200, blank=True)
@@ -132,6 +147,11 @@ class Invoice(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rectifications"
     )
     rectification_type = models.CharField(max_length=1, blank=True)
+    # The simplified invoices (F2) a complete invoice replaces: it is then an F3, and its
+    # record lists them in FacturasSustituidas. Set only on drafts (services.create_draft).
+    replaced_invoices = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="replaced_by"
+    )
     fiscal_invoice = models.OneToOneField(
         "verifactu.FiscalInvoice",
         null=True,
@@ -201,6 +221,11 @@ class Invoice(models.Model):
         return self.status == InvoiceStatus.CANCELLED and self.issued_at is None
 
     @property
+    def irpf_rate(self) -> Decimal:
+        """The IRPF withholding as a percentage with two places (1500 → 15.00)."""
+        return taxes.percent(self.irpf_bp)
+
+    @property
     def total_display(self) -> str:
         return taxes.format_euros(self.total_cents)
 
@@ -214,6 +239,8 @@ class InvoiceLine(models.Model):
     discount_bp = models.PositiveSmallIntegerField("descuento", default=0)
     iva_type = models.CharField("IVA", max_length=30, default=taxes.GENERAL)
     cause = models.CharField("causa", max_length=2, blank=True)
+    tobacco = models.BooleanField("tabaco (recargo 1,75 %)", default=False)
+    regime = models.CharField("régimen", max_length=2, blank=True)
     amount_cents = models.BigIntegerField()
 
     class Meta:
@@ -240,6 +267,8 @@ class InvoiceLine(models.Model):
             iva_type=self.iva_type,
             discount_bp=self.discount_bp,
             cause=self.cause,
+            tobacco=self.tobacco,
+            regime=self.regime,
         )
 
     def _check_draft(self) -> None:

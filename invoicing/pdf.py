@@ -135,9 +135,13 @@ class InvoiceDocument:
     title: str = "Factura"  # "Factura", "Factura rectificativa", "Factura simplificada"
     due_date: date | None = None
     operation_date: date | None = None
+    # "Facturación por el destinatario" (RD 1619/2012 art. 6.1.m) or the third party's name.
+    issuance: str = ""
+    replaces: tuple[str, ...] = ()  # the numbers of the simplified invoices an F3 replaces
     rectified_number: str | None = None
     rectified_date: date | None = None
     recargo_cents: int = 0
+    tax_total_label: str = "Total IVA"  # "Total IVA + IGIC" when other taxes are declared
     irpf_rate_bp: int = 0
     irpf_cents: int = 0  # the amount withheld, positive; printed as a deduction
     payment_method: str = ""
@@ -148,7 +152,7 @@ class InvoiceDocument:
     cancelled: bool = False
 
     def __post_init__(self) -> None:
-        _tuples(self, "lines", "tax_groups")
+        _tuples(self, "lines", "tax_groups", "replaces")
 
 
 # ---------------------------------------------------------------------------------------
@@ -480,6 +484,11 @@ class InvoiceRenderer:
         block.append(self.para(f"Fecha de expedición: {format_date(doc.issue_date)}"))
         if doc.operation_date and doc.operation_date != doc.issue_date:
             block.append(self.para(f"Fecha de operación: {format_date(doc.operation_date)}"))
+        if doc.issuance:
+            block.append(self.para(doc.issuance))
+        if doc.replaces:
+            numbers = ", ".join(doc.replaces)
+            block.append(self.para(f"Sustituye a las facturas simplificadas {numbers}"))
         if doc.due_date:
             block.append(self.para(f"Fecha de vencimiento: {format_date(doc.due_date)}"))
         if doc.rectified_number:
@@ -555,7 +564,7 @@ class InvoiceRenderer:
         breakdown.setStyle(self._table_styles["breakdown"])
 
         totals = [["Base imponible", _format_euros(doc.subtotal_cents)]]
-        totals.append(["Total IVA", _format_euros(doc.iva_cents)])
+        totals.append([doc.tax_total_label, _format_euros(doc.iva_cents)])
         if doc.recargo_cents:
             totals.append(["Recargo de equivalencia", _format_euros(doc.recargo_cents)])
         if doc.irpf_cents or doc.irpf_rate_bp:

@@ -9,6 +9,7 @@ an invoice is issued if and only if its billing record is chained.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,6 +17,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client
@@ -27,10 +29,11 @@ from invoicing.models import (
     InvoiceEvent,
     InvoiceLine,
     InvoiceStatus,
+    IssuedBy,
     Series,
     SeriesCounter,
 )
-from verifactu import corrections
+from verifactu import corrections, rules
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, from_cents
 from verifactu.models import ComputerSystem, FiscalInvoice
 from verifactu.records import RecordRefused, latest_registration, register_invoice
@@ -56,6 +59,8 @@ class DraftLine:
     iva_type: str = taxes.GENERAL
     discount_bp: int = 0
     cause: str = ""
+    tobacco: bool = False
+    regime: str = ""
 
 
 TRANSITIONS = {
@@ -85,7 +90,9 @@ def _check_transition(invoice: Invoice, target: str) -> None:
         )
 
 
-def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.LineInput]:
+def _line_inputs(
+    lines: Sequence[DraftLine], rectificativa: bool, surcharge: bool = False
+) -> list[taxes.LineInput]:
     errors: dict[str, list[str]] = {}
     inputs = []
     if not lines:
@@ -99,6 +106,15 @@ def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.
                     errors.setdefault(f"lines.{i}.{name}", []).append(
                         "Solo una rectificativa admite cantidades o precios negativos."
                     )
+        if line.tobacco and not surcharge:
+            errors.setdefault(f"lines.{i}.tobacco", []).append(
+                "El recargo del tabaco (1,75 %) solo se aplica a clientes en recargo de "
+                "equivalencia."
+            )
+        elif line.tobacco and line.iva_type != taxes.GENERAL:
+            errors.setdefault(f"lines.{i}.tobacco", []).append(
+                "El recargo del tabaco (1,75 %) va con el IVA general (21 %)."
+            )
         try:
             inputs.append(
                 taxes.LineInput(
@@ -107,9 +123,13 @@ def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.
                     iva_type=line.iva_type,
                     discount_bp=line.discount_bp,
                     cause=line.cause,
+                    tobacco=line.tobacco,
+                    regime=line.regime,
                 )
             )
         except (TypeError, ValueError) as exc:
+            if f"lines.{i}.tobacco" in errors:
+                continue
             errors.setdefault(f"lines.{i}", []).append(str(exc))
     if errors:
         raise ValidationError(errors)
@@ -120,9 +140,11 @@ def _line_inputs(lines: Sequence[DraftLine], rectificativa: bool) -> list[taxes.
     return inputs
 
 
-def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
-    InvoiceLine.objects.filter(invoice=invoice).delete()
-    InvoiceLine.objects.bulk_create(
+def _line_rows(
+    invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals
+) -> list[InvoiceLine]:
+    """The draft lines as (unsaved) rows of ``invoice``."""
+    return [
         InvoiceLine(
             invoice=invoice,
             position=i + 1,
@@ -132,10 +154,17 @@ def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.Inv
             discount_bp=line.discount_bp,
             iva_type=line.iva_type,
             cause=line.cause,
+            tobacco=line.tobacco,
+            regime=line.regime,
             amount_cents=totals.lines[i],
         )
         for i, line in enumerate(lines)
-    )
+    ]
+
+
+def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
+    InvoiceLine.objects.filter(invoice=invoice).delete()
+    InvoiceLine.objects.bulk_create(_line_rows(invoice, lines, totals))
 
 
 def _apply_totals(invoice: Invoice, totals: taxes.InvoiceTotals) -> None:
@@ -157,7 +186,7 @@ def preview_totals(
     """Totals of lines not yet saved (the draft form's live totals use this). With a
     ``client``, recargo de equivalencia follows the client, as when the draft is saved."""
     surcharge = surcharge or bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa)
+    inputs = _line_inputs(lines, rectificativa, surcharge)
     return taxes.compute_totals(
         inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
     )
@@ -202,6 +231,116 @@ def _search_text(invoice: Invoice) -> str:
     return normalize_search(" ".join(p for p in parts if p))
 
 
+def _operation_date(operation_date: date | None, issue_date: date) -> date | None:
+    """FechaOperacion is declared only when it is not the issue date."""
+    return operation_date if operation_date != issue_date else None
+
+
+def _issuance(issued_by: str, nif: str, name: str) -> dict[str, str]:
+    """Who expedites the invoice; a third party's NIF and name are kept only for T."""
+    if issued_by not in IssuedBy.values:
+        raise ValidationError({"issuedBy": ["Elija el emisor, un tercero o el destinatario."]})
+    third = issued_by == IssuedBy.THIRD_PARTY
+    return {
+        "issued_by": issued_by,
+        "third_party_nif": (nif or "").strip().upper() if third else "",
+        "third_party_name": (name or "").strip() if third else "",
+    }
+
+
+# The facts a draft's form sets, checked by AEAT's rules when the draft is saved, and the
+# service's error key each rule field belongs to; ``breakdown.N.x`` goes to the first line
+# of group N (the line's field the rule names, else the line itself).
+RULE_FIELDS = {
+    "operation_date": "operationDate",
+    "issued_by": "issuedBy",
+    "third_party_nif": "thirdPartyNif",
+    "third_party_name": "thirdPartyName",
+    "replaced_invoices": "replacedInvoices",
+}
+BREAKDOWN_LINE_FIELDS = {
+    "regime_type": "regime",
+    "operation_type": "ivaType",
+    "tax_rate": "ivaType",
+    "tax_type": "ivaType",
+    "surcharge_rate": "tobacco",
+}
+
+
+def replaceable_invoices(taxpayer: Taxpayer, draft: Invoice | None = None):
+    """The taxpayer's simplified invoices (F2) an F3 may replace: issued, not cancelled, and
+    not replaced already by another invoice that is not cancelled."""
+    taken = Invoice.objects.filter(replaced_invoices=OuterRef("pk")).exclude(
+        status=InvoiceStatus.CANCELLED
+    )
+    if draft is not None:
+        taken = taken.exclude(pk=draft.pk)
+    return (
+        Invoice.objects.filter(taxpayer=taxpayer, invoice_type="F2", issued_at__isnull=False)
+        .exclude(status=InvoiceStatus.CANCELLED)
+        .exclude(Exists(taken))
+        .order_by("-issue_date", "-sequence")
+    )
+
+
+def _replaced(
+    taxpayer: Taxpayer,
+    series: Series,
+    issue_date: date,
+    invoices: Sequence[Invoice],
+    draft: Invoice | None = None,
+) -> list[Invoice]:
+    """The F2 invoices an F3 draft replaces, checked: each replaceable, none after it."""
+    if not invoices:
+        return []
+    if series.kind != Series.Kind.NORMAL:
+        raise ValidationError(
+            {"replacedInvoices": ["Una F3 se expide en una serie ordinaria (F1)."]}
+        )
+    allowed = set(replaceable_invoices(taxpayer, draft).values_list("pk", flat=True))
+    errors = []
+    for invoice in invoices:
+        if invoice.pk not in allowed:
+            errors.append(
+                f"La factura {invoice.number} no es una simplificada emitida que se pueda "
+                "sustituir (anulada, ya sustituida o de otro contribuyente)."
+            )
+        elif invoice.issue_date > issue_date:
+            errors.append(
+                f"La simplificada {invoice.number} es posterior a esta factura: una F3 "
+                "sustituye facturas anteriores."
+            )
+    if errors:
+        raise ValidationError({"replacedInvoices": errors})
+    return sorted(invoices, key=lambda i: (i.issue_date, i.number))
+
+
+def _check_rules(
+    invoice: Invoice,
+    lines: Sequence[DraftLine],
+    totals: taxes.InvoiceTotals,
+    replaced: Sequence[Invoice] = (),
+):
+    """AEAT's rules (:func:`verifactu.rules.check_invoice`) on the facts the draft would
+    declare if issued now, keeping the problems of what the draft's form sets; each as a
+    ``ValidationError`` on its field, with its AEAT code."""
+    draft = copy.copy(invoice)
+    _freeze_parties(draft)
+    errors: dict[str, list[str]] = {}
+    facts = _facts(draft, _line_rows(draft, lines, totals), replaced)
+    for problem in rules.check_invoice(facts, today=timezone.localdate()):
+        key = RULE_FIELDS.get(problem.field)
+        if problem.field.startswith("breakdown."):
+            _, group, name = problem.field.split(".", 2)
+            first = totals.line_groups.index(int(group))
+            key = f"lines.{first}." + BREAKDOWN_LINE_FIELDS.get(name, "")
+            key = key.rstrip(".")
+        if key:
+            errors.setdefault(key, []).append(f"{problem.message} (AEAT {problem.code})")
+    if errors:
+        raise ValidationError(errors)
+
+
 def create_draft(
     taxpayer: Taxpayer,
     *,
@@ -218,14 +357,27 @@ def create_draft(
     rectified_invoice: Invoice | None = None,
     rectification_type: str = "",
     invoice_type: str | None = None,
+    operation_date: date | None = None,
+    issued_by: str = "",
+    third_party_nif: str = "",
+    third_party_name: str = "",
+    replaced_invoices: Sequence[Invoice] = (),
 ) -> Invoice:
-    """A draft with its number taken now, as the account API's seed shows."""
+    """A draft with its number taken now, as the account API's seed shows.
+
+    ``operation_date`` (FechaOperacion) only when it differs from ``issue_date``. The facts the
+    draft will declare are checked against AEAT's rules that concern what the form sets
+    (:func:`_check_rules`); the rest (recipient, dates against the chain) when it is issued.
+    """
     _validate_parties(taxpayer, series, client)
+    replaced = _replaced(taxpayer, series, issue_date, replaced_invoices)
+    if replaced:
+        invoice_type = "F3"
     if due_date and due_date < issue_date:
         raise ValidationError({"dueDate": ["El vencimiento no puede ser anterior a la fecha."]})
     rectificativa = series.kind == Series.Kind.RECTIFYING
     surcharge = bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa)
+    inputs = _line_inputs(lines, rectificativa, surcharge)
     try:
         totals = taxes.compute_totals(
             inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
@@ -244,6 +396,8 @@ def create_draft(
             invoice_type=invoice_type or (series.kind if not rectificativa else "R1"),
             issue_date=issue_date,
             due_date=due_date,
+            operation_date=_operation_date(operation_date, issue_date),
+            **_issuance(issued_by, third_party_nif, third_party_name),
             client=client,
             description=description.strip(),
             irpf_bp=irpf_bp,
@@ -255,8 +409,10 @@ def create_draft(
             created_by=actor.user,
         )
         _apply_totals(invoice, totals)
+        _check_rules(invoice, lines, totals, replaced)
         invoice.search_text = _search_text(invoice)
         invoice.save()
+        invoice.replaced_invoices.set(replaced)
         _store_lines(invoice, lines, totals)
         _log(invoice, actor, "created", number=number, total_cents=totals.total_cents)
     return invoice
@@ -274,6 +430,11 @@ def update_draft(
     notes: str = "",
     payment_details: str = "",
     actor: Actor,
+    operation_date: date | None = None,
+    issued_by: str = "",
+    third_party_nif: str = "",
+    third_party_name: str = "",
+    replaced_invoices: Sequence[Invoice] = (),
 ) -> Invoice:
     """Change a draft. Its number stays; its year cannot change (the number carries it)."""
     if not invoice.is_draft:
@@ -285,22 +446,32 @@ def update_draft(
         )
     rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
     surcharge = bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa)
+    replaced = _replaced(
+        invoice.taxpayer, invoice.series, issue_date, replaced_invoices, draft=invoice
+    )
+    inputs = _line_inputs(lines, rectificativa, surcharge)
     totals = taxes.compute_totals(
         inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
     )
     with transaction.atomic():
+        if not rectificativa:
+            invoice.invoice_type = "F3" if replaced else invoice.series.kind
         invoice.client = client
         invoice.issue_date = issue_date
         invoice.due_date = due_date
+        invoice.operation_date = _operation_date(operation_date, issue_date)
+        for name, value in _issuance(issued_by, third_party_nif, third_party_name).items():
+            setattr(invoice, name, value)
         invoice.irpf_bp = irpf_bp
         invoice.surcharge = surcharge
         invoice.description = description.strip()
         invoice.notes = notes
         invoice.payment_details = payment_details
         _apply_totals(invoice, totals)
+        _check_rules(invoice, lines, totals, replaced)
         invoice.search_text = _search_text(invoice)
         invoice.save()
+        invoice.replaced_invoices.set(replaced)
         _store_lines(invoice, lines, totals)
         _log(invoice, actor, "updated", total_cents=totals.total_cents)
     return invoice
@@ -383,7 +554,11 @@ def _date_problems(invoice: Invoice) -> dict[str, list[str]]:
     return {}
 
 
-def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
+def _facts(
+    invoice: Invoice, lines: list[InvoiceLine], replaced: Sequence[Invoice] | None = None
+) -> InvoiceFacts:
+    """The facts of the record ``invoice`` is registered with. ``replaced``: the F2 invoices
+    it replaces when not saved yet (a draft being checked), else those stored."""
     totals = taxes.compute_totals(
         [line.as_input() for line in lines],
         irpf_bp=invoice.irpf_bp,
@@ -392,7 +567,7 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
     )
     breakdown = tuple(
         BreakdownFacts(
-            tax_type="01",
+            tax_type=group.tax_type,
             regime_type=group.regime_type,
             operation_type=group.operation_type,
             base_amount=from_cents(group.base_cents),
@@ -428,6 +603,9 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
         total_amount=from_cents(totals.fiscal_total_cents),
         total_tax_amount=from_cents(totals.tax_total_cents),
         operation_date=invoice.operation_date,
+        issued_by=invoice.issued_by,
+        third_party_nif=invoice.third_party_nif,
+        third_party_name=invoice.third_party_name,
         recipient_nif=invoice.client_nif,
         recipient_name=invoice.client_name if (spanish or invoice.client_foreign_id) else "",
         recipient_country="" if spanish else invoice.client_country,
@@ -435,10 +613,20 @@ def _facts(invoice: Invoice, lines: list[InvoiceLine]) -> InvoiceFacts:
         recipient_id="" if spanish else invoice.client_foreign_id,
         rectification_type=invoice.rectification_type,
         rectified_invoices=rectified,
+        replaced_invoices=tuple(
+            InvoiceRef(i.number, i.issue_date)
+            for i in (replaced if replaced is not None else _stored_replaced(invoice))
+        ),
         rectification_base=base,
         rectification_tax=tax,
         rectification_surcharge=surcharge,
     )
+
+
+def _stored_replaced(invoice: Invoice) -> list[Invoice]:
+    if invoice.pk is None or invoice.invoice_type != "F3":
+        return []
+    return list(invoice.replaced_invoices.order_by("issue_date", "number"))
 
 
 def _freeze_parties(invoice: Invoice) -> None:

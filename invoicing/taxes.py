@@ -40,14 +40,71 @@ IVA_RATES_BP: dict[str, int] = {
 }
 IVA_TYPES: tuple[str, ...] = tuple(IVA_RATES_BP)
 
+# The indirect taxes of Canarias (IGIC, ImpuestoType 03) and of Ceuta and Melilla (IPSI, 02),
+# which take the place of IVA there: a line's type names its tax and rate. They are declared
+# in their own breakdown lines and never in the IVA 303.
+IGIC_EXENTO = "igic_exento"
+IPSI_EXENTO = "ipsi_exento"
+IGIC_RATES_BP: dict[str, int] = {
+    "igic_general": 700,
+    "igic_reducido": 300,
+    "igic_5": 500,
+    "igic_cero": 0,
+    "igic_incrementado": 950,
+    "igic_especial": 1500,
+    "igic_20": 2000,
+    IGIC_EXENTO: 0,
+}
+IPSI_RATES_BP: dict[str, int] = {
+    "ipsi_0_5": 50,
+    "ipsi_1": 100,
+    "ipsi_2": 200,
+    "ipsi_3": 300,
+    "ipsi_4": 400,
+    "ipsi_8": 800,
+    "ipsi_10": 1000,
+    IPSI_EXENTO: 0,
+}
+TAX_RATES_BP: dict[str, int] = {**IVA_RATES_BP, **IGIC_RATES_BP, **IPSI_RATES_BP}
+IVA, IPSI, IGIC = "01", "02", "03"  # VERI*FACTU's ImpuestoType
+TAX_TYPES: dict[str, str] = {
+    **dict.fromkeys(IVA_RATES_BP, IVA),
+    **dict.fromkeys(IGIC_RATES_BP, IGIC),
+    **dict.fromkeys(IPSI_RATES_BP, IPSI),
+}
+TAX_NAMES = {IVA: "IVA", IPSI: "IPSI", IGIC: "IGIC"}
+
 # Recargo de equivalencia paired with each IVA type (SPEC §4); the others carry none.
 SURCHARGE_RATES_BP: dict[str, int] = {GENERAL: 520, REDUCIDO: 140, SUPERREDUCIDO: 50}
+
+# Recargo on tobacco (labores del tabaco) sold to a retailer under recargo de equivalencia:
+# 1.75 % beside IVA 21 % (LIVA art. 161), on lines marked ``tobacco``.
+TOBACCO_SURCHARGE_BP = 175
 
 # The causes each type needs: the exemption (E1–E6, OperacionExenta) or the reason it is not
 # subject (N1/N2, CalificacionOperacion). The other types take no cause.
 CAUSES: dict[str, frozenset[str]] = {
     EXENTO: frozenset({"E1", "E2", "E3", "E4", "E5", "E6"}),
     NO_SUJETO: frozenset({"N1", "N2"}),
+    IGIC_EXENTO: frozenset({"E1", "E2", "E3", "E4", "E5", "E6"}),
+    IPSI_EXENTO: frozenset({"E1", "E2", "E3", "E4", "E5", "E6"}),
+}
+
+# The ClaveRegimen a line may name instead of the one derived from its type (01, 02 or 18):
+# whether the key fits the line and the invoice is for AEAT's rules (verifactu.rules) to say.
+REGIMES: dict[str, str] = {
+    "01": "01 · Régimen general",
+    "02": "02 · Exportación",
+    "03": "03 · Bienes usados, objetos de arte, antigüedades (REBU)",
+    "05": "05 · Agencias de viajes",
+    "07": "07 · Criterio de caja",
+    "11": "11 · Arrendamiento de local de negocio",
+    "14": "14 · Certificaciones de obra a una Administración Pública (IVA pendiente)",
+    "15": "15 · Tracto sucesivo con IVA pendiente de devengo",
+    "17": "17 · Régimen OSS o IOSS",
+    "18": "18 · Recargo de equivalencia",
+    "19": "19 · Agricultura, ganadería y pesca (REAGYP)",
+    "20": "20 · Régimen simplificado",
 }
 
 REGIME_GENERAL = "01"
@@ -107,6 +164,8 @@ class LineInput:
     iva_type: str
     discount_bp: int = 0
     cause: str = ""
+    tobacco: bool = False
+    regime: str = ""  # a ClaveRegimen of REGIMES, or empty: derived from the type
 
     def __post_init__(self) -> None:
         _require_int(self.quantity, "quantity")
@@ -116,10 +175,17 @@ class LineInput:
             raise TypeError(f"iva_type must be a str, got {type(self.iva_type).__name__}")
         if not isinstance(self.cause, str):
             raise TypeError(f"cause must be a str, got {type(self.cause).__name__}")
-        if self.iva_type not in IVA_RATES_BP:
+        if self.iva_type not in TAX_RATES_BP:
             raise ValueError(
-                f"iva_type {self.iva_type!r} is unknown; expected one of {', '.join(IVA_TYPES)}"
+                f"iva_type {self.iva_type!r} is unknown; expected one of {', '.join(TAX_RATES_BP)}"
             )
+        _require_bool(self.tobacco, "tobacco")
+        if self.regime and self.regime not in REGIMES:
+            raise ValueError(
+                f"regime {self.regime!r} is unknown; expected one of {', '.join(REGIMES)}"
+            )
+        if self.tobacco and self.iva_type != GENERAL:
+            raise ValueError("tobacco surcharge (1.75 %) goes only with iva_type 'general'")
         allowed = CAUSES.get(self.iva_type)
         if allowed is None:
             if self.cause:
@@ -140,7 +206,7 @@ class LineInput:
 
 @dataclass(frozen=True)
 class TaxGroup:
-    """The lines sharing one IVA type and cause: one VERI*FACTU ``DetalleDesglose``.
+    """The lines sharing one IVA type, cause, recargo and regime: one ``DetalleDesglose``.
 
     ``operation_type`` is what goes in CalificacionOperacion (S1, S2, N1, N2) or
     OperacionExenta (E1–E6); ``regime_type`` is the ClaveRegimen. Rates are basis points and
@@ -156,6 +222,7 @@ class TaxGroup:
     surcharge_cents: int
     operation_type: str
     regime_type: str
+    tax_type: str = IVA  # ImpuestoType: 01 IVA, 02 IPSI, 03 IGIC
 
     @property
     def is_exempt(self) -> bool:
@@ -195,6 +262,7 @@ class InvoiceTotals:
     total_cents: int
     fiscal_total_cents: int
     tax_total_cents: int
+    line_groups: tuple[int, ...] = ()  # the index in ``groups`` of each line's group
 
 
 def _operation_type(iva_type: str, cause: str) -> str:
@@ -205,9 +273,13 @@ def _operation_type(iva_type: str, cause: str) -> str:
     return "S1"
 
 
-def _group(iva_type: str, cause: str, base: int, surcharge: bool) -> TaxGroup:
-    rate = IVA_RATES_BP[iva_type]
-    surcharge_rate = SURCHARGE_RATES_BP.get(iva_type, 0) if surcharge else 0
+def _group(
+    iva_type: str, cause: str, tobacco: bool, regime: str, base: int, surcharge: bool
+) -> TaxGroup:
+    rate = TAX_RATES_BP[iva_type]
+    surcharge_rate = 0
+    if surcharge:
+        surcharge_rate = TOBACCO_SURCHARGE_BP if tobacco else SURCHARGE_RATES_BP.get(iva_type, 0)
     return TaxGroup(
         iva_type=iva_type,
         cause=cause,
@@ -217,7 +289,8 @@ def _group(iva_type: str, cause: str, base: int, surcharge: bool) -> TaxGroup:
         surcharge_rate_bp=surcharge_rate,
         surcharge_cents=round_half_up(base * surcharge_rate, BP_DENOMINATOR),
         operation_type=_operation_type(iva_type, cause),
-        regime_type=_regime(cause, surcharge_rate),
+        regime_type=regime or _regime(cause, surcharge_rate),
+        tax_type=TAX_TYPES[iva_type],
     )
 
 
@@ -239,7 +312,9 @@ def compute_totals(
     """The totals of an invoice.
 
     ``irpf_bp`` is withheld on the subtotal (every base, whatever its IVA type).
-    ``surcharge`` is set when the client is under recargo de equivalencia. Negative quantities
+    ``surcharge`` is set when the client is under recargo de equivalencia; its tobacco lines then
+    carry 1.75 % in a group of their own (without it, ``tobacco`` changes nothing: the caller
+    refuses that combination). Negative quantities
     and prices are accepted only when ``rectificativa`` is set. Groups keep the order in which
     their first line appears. No lines gives all-zero totals and no groups; whether an invoice
     may be issued like that is for the caller (VERI*FACTU needs 1–12 groups).
@@ -248,7 +323,8 @@ def compute_totals(
     _require_bool(surcharge, "surcharge")
     _require_bool(rectificativa, "rectificativa")
     amounts: list[int] = []
-    bases: dict[tuple[str, str], int] = {}  # insertion order = first appearance
+    line_keys: list[tuple[str, str, bool, str]] = []
+    bases: dict[tuple[str, str, bool, str], int] = {}  # insertion order = first appearance
     for index, line in enumerate(lines):
         if not isinstance(line, LineInput):
             raise TypeError(f"lines[{index}] must be a LineInput, got {type(line).__name__}")
@@ -262,12 +338,12 @@ def compute_totals(
                     )
         amount = line.amount_cents
         amounts.append(amount)
-        key = (line.iva_type, line.cause)
+        key = (line.iva_type, line.cause, line.tobacco and surcharge, line.regime)
         bases[key] = bases.get(key, 0) + amount
+        line_keys.append(key)
 
-    groups = tuple(
-        _group(iva_type, cause, base, surcharge) for (iva_type, cause), base in bases.items()
-    )
+    keys = list(bases)
+    groups = tuple(_group(*key, base, surcharge) for key, base in bases.items())
     subtotal = sum(amounts)
     iva = sum(g.iva_cents for g in groups)
     surcharge_total = sum(g.surcharge_cents for g in groups)
@@ -284,6 +360,7 @@ def compute_totals(
         total_cents=fiscal_total - irpf,
         fiscal_total_cents=fiscal_total,
         tax_total_cents=iva + surcharge_total,
+        line_groups=tuple(keys.index(key) for key in line_keys),
     )
 
 

@@ -39,6 +39,7 @@ from invoicing.forms import (
     SeriesForm,
     format_decimal,
     line_initial,
+    parse_decimal,
 )
 from invoicing.models import Invoice, InvoiceStatus, Series
 from verifactu import corrections, faults
@@ -86,7 +87,12 @@ STATUS_TONES = {
     InvoiceStatus.OVERDUE: "warn",
     InvoiceStatus.CANCELLED: "bad",
 }
-LINE_FIELDS = {"description": "description", "quantity": "quantity", "unitPrice": "unit_price"}
+LINE_FIELDS = {
+    "description": "description",
+    "quantity": "quantity",
+    "unitPrice": "unit_price",
+    "ivaType": "iva_type",
+}
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,7 +288,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
         return no_taxpayer(request)
     if not taxpayer.series.filter(archived=False).exclude(kind=Series.Kind.RECTIFYING).exists():
         return render(request, "invoicing/no_series.html")
-    initial = {"issue_date": timezone.localdate(), "irpf_bp": taxpayer.default_irpf_bp}
+    initial = {"issue_date": timezone.localdate(), "irpf_rate": taxpayer.default_irpf_bp}
     if request.GET.get("cliente"):
         initial["client"] = request.GET["cliente"]
     form = InvoiceForm(_posted(request), taxpayer=taxpayer, initial=initial)
@@ -297,8 +303,13 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
                     client=data["client"],
                     issue_date=data["issue_date"],
                     due_date=data["due_date"],
+                    operation_date=data["operation_date"],
+                    issued_by=data["issued_by"],
+                    third_party_nif=data["third_party_nif"],
+                    third_party_name=data["third_party_name"],
+                    replaced_invoices=list(data["replaced_invoices"]),
                     lines=formset.draft_lines(),
-                    irpf_bp=data["irpf_bp"],
+                    irpf_bp=data["irpf_rate"],
                     description=data["description"],
                     notes=data["notes"],
                     payment_details=data["payment_details"],
@@ -324,8 +335,13 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
         "client": invoice.client_id,
         "issue_date": invoice.issue_date,
         "due_date": invoice.due_date,
+        "operation_date": invoice.operation_date,
+        "issued_by": invoice.issued_by,
+        "third_party_nif": invoice.third_party_nif,
+        "third_party_name": invoice.third_party_name,
+        "replaced_invoices": list(invoice.replaced_invoices.values_list("pk", flat=True)),
         "description": invoice.description,
-        "irpf_bp": invoice.irpf_bp,
+        "irpf_rate": invoice.irpf_bp,
         "notes": invoice.notes,
         "payment_details": invoice.payment_details,
     }
@@ -334,6 +350,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
         taxpayer=invoice.taxpayer,
         with_series=False,
         client=invoice.client,
+        draft=invoice,
         initial=initial,
     )
     formset = LineFormSet(
@@ -348,8 +365,13 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
                     client=data["client"],
                     issue_date=data["issue_date"],
                     due_date=data["due_date"],
+                    operation_date=data["operation_date"],
+                    issued_by=data["issued_by"],
+                    third_party_nif=data["third_party_nif"],
+                    third_party_name=data["third_party_name"],
+                    replaced_invoices=list(data["replaced_invoices"]),
                     lines=formset.draft_lines(),
-                    irpf_bp=data["irpf_bp"],
+                    irpf_bp=data["irpf_rate"],
                     description=data["description"],
                     notes=data["notes"],
                     payment_details=data["payment_details"],
@@ -377,20 +399,10 @@ def _preview_lines(formset):
         data = getattr(form, "cleaned_data", {})
         if not (i < initial or form.has_changed()) or data.get("DELETE"):
             continue
-        if {"quantity", "unit_price", "iva_type"} <= data.keys() and "cause" not in form.errors:
-            rows.append(
-                (
-                    form.prefix,
-                    services.DraftLine(
-                        description=data.get("description") or "—",
-                        quantity=data["quantity"],
-                        unit_price=data["unit_price"],
-                        iva_type=data["iva_type"],
-                        discount_bp=data.get("discount") or 0,
-                        cause=data.get("cause") or "",
-                    ),
-                )
-            )
+        readable = {"quantity", "unit_price", "iva_type"} <= data.keys()
+        if readable and not {"cause", "tobacco"} & form.errors.keys():
+            data.setdefault("description", "—")
+            rows.append((form.prefix, form.draft_line()))
         else:
             rows.append((form.prefix, None))
     return rows
@@ -413,8 +425,10 @@ def invoice_totals(request: HttpRequest, invoice_id=None) -> HttpResponse:
     if request.POST.get("client"):
         client = Client.objects.filter(pk=request.POST["client"], taxpayer=taxpayer).first()
     try:
-        irpf_bp = int(request.POST.get("irpf_bp") or 0)
-    except ValueError:
+        irpf_bp = parse_decimal(request.POST.get("irpf_rate") or "0")
+    except ValidationError:
+        irpf_bp = 0  # the form says why when it is saved
+    if not 0 <= irpf_bp <= taxes.BP_DENOMINATOR:
         irpf_bp = 0
     formset = LineFormSet(request.POST, prefix="lines")
     rows = _preview_lines(formset)
@@ -466,6 +480,7 @@ def _money(totals: taxes.InvoiceTotals) -> dict:
         "irpf": taxes.format_euros(-totals.irpf_cents) if totals.irpf_bp else "",
         "irpf_rate": taxes.format_percent(totals.irpf_bp),
         "total": taxes.format_euros(totals.total_cents),
+        "tax_label": documents.tax_total_label(totals.groups),
     }
 
 
@@ -527,7 +542,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
                 "unit_price": taxes.format_euros(line.unit_price_cents),
                 "discount": taxes.format_percent(line.discount_bp) if line.discount_bp else "",
                 "tax": documents.tax_label(
-                    line.iva_type, line.cause, taxes.IVA_RATES_BP[line.iva_type]
+                    line.iva_type, line.cause, taxes.TAX_RATES_BP[line.iva_type]
                 ),
                 "amount": taxes.format_euros(line.amount_cents),
             }
@@ -552,6 +567,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
             "irpf": taxes.format_euros(-invoice.irpf_cents) if invoice.irpf_bp else "",
             "irpf_rate": taxes.format_percent(invoice.irpf_bp),
             "total": taxes.format_euros(invoice.total_cents),
+            "tax_label": documents.tax_total_label(totals.groups),
         },
         "events": [
             {"event": e, "label": EVENT_LABELS.get(e.action, e.action)}

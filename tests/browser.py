@@ -55,3 +55,12 @@ def screenshot(tab, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(tab, base_url: str, email: str = "owner@example.com") -> None:
+    """Sign in through the login page as a user of ``conftest.make_user``."""
+    tab.goto(f"{base_url}/entrar/")
+    tab.get_by_label("Correo electrónico").fill(email)
+    tab.get_by_label("Contraseña").fill("correct horse battery")
+    tab.get_by_role("button", name="Entrar").click()
+    tab.wait_for_url(lambda u: "/entrar/" not in u)

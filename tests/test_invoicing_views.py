@@ -21,7 +21,7 @@ from invoicing.services import (
     issue_invoice,
 )
 from invoicing.taxes import format_euros
-from tests.browser import page, screenshot  # noqa: F401 - the fixture
+from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.records import RecordRefused
 from verifactu.rules import Problem
@@ -81,7 +81,7 @@ def form_data(lines, **header):
         "issue_date": ISSUE.isoformat(),
         "due_date": "",
         "description": "",
-        "irpf_bp": "0",
+        "irpf_rate": "0",
         "notes": "",
         "payment_details": "",
         "lines-TOTAL_FORMS": str(len(lines) + 1),  # and the blank extra row, untouched
@@ -272,7 +272,7 @@ def test_create_a_draft_with_three_lines_through_the_form(
         ],
         series=str(series.pk),
         client=str(acme.pk),
-        irpf_bp="1500",
+        irpf_rate="15",
         due_date="2026-04-12",
         payment_details="Transferencia",
     )
@@ -337,7 +337,7 @@ def test_the_totals_endpoint_returns_the_servers_figures(login, owner, account, 
         [{"description": "Consultoría", "quantity": "1", "unit_price": "1000,00"}],
         series=str(series.pk),
         client=str(acme.pk),
-        irpf_bp="1500",
+        irpf_rate="15",
     )
     response = login(owner).post(url(account, "invoice_totals"), data, HTTP_HX_REQUEST="true")
     html = response.content.decode()
@@ -380,7 +380,7 @@ def test_edit_a_draft(login, owner, account, draft):
             {"description": "Extra", "quantity": "1", "unit_price": "100"},
         ],
         client=str(invoice.client_id),
-        irpf_bp="0",
+        irpf_rate="0",
     )
     data["lines-INITIAL_FORMS"] = "1"
     response = client.post(url(account, "invoice_edit", invoice.pk), data)
@@ -655,17 +655,13 @@ def test_browser_live_totals_and_status_polling(
 ):
     monkeypatch.setattr("verifactu.records._enqueue_flush", lambda chain_id: None)
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{live_server.url}/entrar/")
-    page.get_by_label("Correo electrónico").fill("owner@example.com")
-    page.get_by_label("Contraseña").fill("correct horse battery")
-    page.get_by_role("button", name="Entrar").click()
-    page.wait_for_url(lambda u: "/entrar/" not in u)
+    sign_in(page, live_server.url)
     page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
 
     page.get_by_label("Cliente").select_option(str(acme.pk))
     page.locator("#id_lines-0-description").fill("Consultoría")
     page.locator("#id_lines-0-unit_price").fill("1000,00")
-    page.get_by_label("Retención IRPF").select_option(label="15 %")
+    page.get_by_label("Retención IRPF (%)").fill("15")
     total = page.locator('#totals [data-total="total"]')
     total.filter(has_text="1.060,00 €").wait_for()
 

@@ -517,3 +517,31 @@ def test_negating_every_quantity_negates_every_amount(invoice, irpf_bp, surcharg
 @given(st.integers(-(10**12), 10**12), st.integers(1, 10**6))
 def test_round_half_up_matches_decimal_half_away_from_zero(numerator, denominator):
     assert round_half_up(numerator, denominator) == expected_round(numerator, denominator)
+
+
+def test_tobacco_lines_take_1_75_recargo_in_a_group_of_their_own():
+    lines = [
+        LineInput(quantity=100, unit_price=10000, iva_type="general", tobacco=True),
+        LineInput(quantity=100, unit_price=10000, iva_type="general"),
+    ]
+    totals = compute_totals(lines, surcharge=True)
+    assert [(g.surcharge_rate_bp, g.surcharge_cents) for g in totals.groups] == [
+        (175, 175),
+        (520, 520),
+    ]
+    assert compute_totals(lines).surcharge_cents == 0
+    with pytest.raises(ValueError, match="general"):
+        LineInput(quantity=100, unit_price=100, iva_type="reducido", tobacco=True)
+
+
+def test_a_named_regime_splits_the_group_and_overrides_the_derived_one():
+    lines = [
+        LineInput(quantity=100, unit_price=10000, iva_type="general", regime="07"),
+        LineInput(quantity=100, unit_price=10000, iva_type="general"),
+        LineInput(quantity=100, unit_price=100, iva_type="general", regime="07"),
+    ]
+    totals = compute_totals(lines, surcharge=True)
+    assert [(g.regime_type, g.base_cents) for g in totals.groups] == [("07", 10100), ("18", 10000)]
+    assert totals.line_groups == (0, 1, 0)
+    with pytest.raises(ValueError, match="regime"):
+        LineInput(quantity=100, unit_price=100, iva_type="general", regime="99")

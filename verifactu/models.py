@@ -181,10 +181,25 @@ class FiscalInvoice(models.Model):
     # makes the next one (the only writer of these columns after creation).
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The IRPF withheld, as the v1 API was told it: printed on the PDF (retención and the
+    # amount to pay) and never part of a billing record (ImporteTotal excludes it), so not a
+    # fact a version snapshots or a subsanación changes.
+    irpf_rate_bp = models.PositiveSmallIntegerField(null=True, blank=True)
+    irpf_amount_cents = models.BigIntegerField(null=True, blank=True)
 
-    # Not facts of the invoice: who keeps it, where its records go, and bookkeeping.
+    # Not facts of the record: who keeps it, where its records go, bookkeeping, and IRPF.
     NOT_FACTS = frozenset(
-        {"id", "account", "taxpayer", "computer_system", "source", "version", "created_at"}
+        {
+            "id",
+            "account",
+            "taxpayer",
+            "computer_system",
+            "source",
+            "version",
+            "created_at",
+            "irpf_rate_bp",
+            "irpf_amount_cents",
+        }
     )
 
     class Meta:

@@ -217,7 +217,7 @@ def _date_problems(facts: InvoiceFacts, today: date) -> list[Problem]:
             )
         if facts.operation_date > today and not late_allowed:
             problems.append(
-                Problem("operation_date", "The operation date cannot be in the future.", "1173")
+                Problem("operation_date", "La fecha de operación no puede ser futura.", "1173")
             )
     return problems
 
@@ -294,10 +294,19 @@ def _party_problems(facts: InvoiceFacts) -> list[Problem]:
     if facts.issued_by == "third_party":
         if not facts.third_party_nif:
             problems.append(
-                Problem("third_party_nif", "Required when issued_by is third_party.", "1100")
+                Problem(
+                    "third_party_nif",
+                    "Indique el NIF del tercero que expide la factura.",
+                    "1100",
+                    "SuministroInformacion.xsd Tercero (EmitidaPorTerceroODestinatario T)",
+                )
             )
         elif not is_valid_nif(facts.third_party_nif):
-            problems.append(Problem("third_party_nif", "Not a valid Spanish NIF.", "1123"))
+            problems.append(
+                Problem(
+                    "third_party_nif", "El NIF del tercero no es un NIF español válido.", "1123"
+                )
+            )
         if not facts.third_party_name.strip():
             problems.append(
                 Problem(

@@ -9,6 +9,7 @@ from verifactu.corrections import printed_version
 from verifactu.facts import from_cents
 from verifactu.models import FiscalInvoice
 
+TAX_NAMES = {"01": "IVA", "02": "IPSI", "03": "IGIC", "05": "Otros"}
 OPERATION_LABELS = {
     "S2": "Inversión del sujeto pasivo",
     "N1": "No sujeto (N1)",
@@ -23,7 +24,8 @@ def _label(line: dict) -> str:
     if operation in OPERATION_LABELS:
         return OPERATION_LABELS[operation]
     rate = from_cents(line["rate_bp"] or 0)
-    return f"IVA {rate.normalize():f} %".replace(".", ",")
+    tax = TAX_NAMES.get(line.get("tax_type"), "IVA")
+    return f"{tax} {rate.normalize():f} %".replace(".", ",")
 
 
 def document_for_fiscal_invoice(registered: FiscalInvoice) -> pdf.InvoiceDocument:
@@ -78,7 +80,10 @@ def document_for_fiscal_invoice(registered: FiscalInvoice) -> pdf.InvoiceDocumen
         subtotal_cents=subtotal,
         iva_cents=iva,
         recargo_cents=recargo,
-        total_cents=invoice.total_amount_cents,
+        irpf_rate_bp=registered.irpf_rate_bp or 0,
+        irpf_cents=registered.irpf_amount_cents or 0,
+        # What the client pays: ImporteTotal less the IRPF withheld (never in the record).
+        total_cents=invoice.total_amount_cents - (registered.irpf_amount_cents or 0),
         operation_date=invoice.operation_date,
         title="Factura rectificativa"
         if invoice.invoice_type.startswith("R")

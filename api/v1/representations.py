@@ -164,6 +164,8 @@ def invoice_detail(invoice: FiscalInvoice) -> dict:
         "rectification_base": _cents(invoice.rectification_base_cents),
         "rectification_tax": _cents(invoice.rectification_tax_cents),
         "rectification_surcharge": _cents(invoice.rectification_surcharge_cents),
+        "irpf_rate": None if invoice.irpf_rate_bp is None else from_cents(invoice.irpf_rate_bp),
+        "irpf_amount": _cents(invoice.irpf_amount_cents),
         "hash": record.huella,
         "previous_hash": record.previous_huella or None,
         "qr_url": invoice.qr_url,

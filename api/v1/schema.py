@@ -211,6 +211,13 @@ V1InvoiceDetail = data(
             "rectification_surcharge": Amount(
                 allow_null=True, help_text="CuotaRecargoRectificado (substitution, with recargo)."
             ),
+            "irpf_rate": Amount(
+                allow_null=True, help_text="The IRPF rate in percent, as given; not in the record."
+            ),
+            "irpf_amount": Amount(
+                allow_null=True,
+                help_text="The IRPF withheld, as given: printed on the PDF, never in the record.",
+            ),
             "hash": _hash(),
             "previous_hash": _nullable_text(),
             "qr_url": serializers.URLField(),

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from api.v1.fields import AmountField, RateField
 from factu.models import Taxpayer
 from factu.nif import normalize_nif, validate_nif
-from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef
+from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, rate_to_bp, to_cents
 from verifactu.models import ComputerSystem
 
 
@@ -186,6 +186,21 @@ class InvoiceInputSerializer(InputSerializer):
         help_text="CuotaTotal: exactly the sum of the breakdown's tax_amount and "
         "surcharge_amount (IRPF excluded)."
     )
+    irpf_rate = RateField(
+        required=False,
+        allow_null=True,
+        help_text="The IRPF withholding rate in percent (15.00), printed on the PDF beside "
+        "irpf_amount, which it requires. Never part of the billing record.",
+    )
+    irpf_amount = AmountField(
+        required=False,
+        allow_null=True,
+        help_text="The IRPF withheld, in euros (150.00). The PDF prints it as the retención "
+        "and total_amount − irpf_amount as the amount to pay. Never part of the billing "
+        "record: total_amount, ImporteTotal and the QR's amount exclude it. Not checked "
+        "against irpf_rate (a withholding may apply to part of the bases); negative only on a "
+        "rectifying invoice; kept as registered by a subsanación.",
+    )
     operation_date = serializers.DateField(required=False, allow_null=True)
     issued_by = serializers.ChoiceField(
         choices=["issuer", "recipient", "third_party"], required=False
@@ -246,9 +261,23 @@ class InvoiceInputSerializer(InputSerializer):
             errors["not_subject_cause"] = [
                 "Give not_subject_amount and not_subject_cause together."
             ]
+        errors.update(_irpf_problems(data))
         if errors:
             raise serializers.ValidationError(errors)
         return data
+
+
+def _irpf_problems(data: dict) -> dict[str, list[str]]:
+    amount = data.get("irpf_amount")
+    if amount is None:
+        if data.get("irpf_rate") is not None:
+            return {"irpf_amount": ["Required with irpf_rate: the amount withheld."]}
+        return {}
+    if amount < 0 and not data["invoice_type"].startswith("R"):
+        return {"irpf_amount": ["Must not be negative outside a rectifying invoice (R1–R5)."]}
+    if abs(amount) > abs(data["total_amount"]):
+        return {"irpf_amount": ["Cannot exceed total_amount."]}
+    return {}
 
 
 # What identifies the invoice and its chain: never changed by a subsanación.
@@ -267,6 +296,8 @@ class SubsanacionInputSerializer(InvoiceInputSerializer):
     computer_system_id = None
     invoice_number = None
     invoice_date = None
+    irpf_rate = None  # not a fact of the record: a subsanación keeps it as registered
+    irpf_amount = None
     reason = Text(500, help_text="Why the record is corrected (kept in the invoice's history).")
     matches_delivered_invoice = serializers.BooleanField(
         required=False,
@@ -298,6 +329,11 @@ class SubsanacionInputSerializer(InvoiceInputSerializer):
             if name in self.initial_data:
                 errors[name] = [
                     "Never changes in a subsanación: cancel the invoice and register a new one."
+                ]
+        for name in ("irpf_rate", "irpf_amount"):
+            if name in self.initial_data:
+                errors[name] = [
+                    "Not part of the billing record: a subsanación keeps it as registered."
                 ]
         if "breakdown" in self.initial_data:
             for name in ("total_amount", "total_tax_amount"):
@@ -374,3 +410,14 @@ def facts_from(data: dict, taxpayer: Taxpayer) -> InvoiceFacts:
         rectification_tax=data.get("rectification_tax"),
         rectification_surcharge=data.get("rectification_surcharge"),
     )
+
+
+def irpf_from(data: dict) -> dict:
+    """The fiscal invoice's IRPF columns from a validated create payload ({} without IRPF)."""
+    amount = data.get("irpf_amount")
+    if amount is None:
+        return {}
+    return {
+        "irpf_amount_cents": to_cents(amount),
+        "irpf_rate_bp": rate_to_bp(data.get("irpf_rate")),
+    }

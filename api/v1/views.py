@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -31,6 +31,7 @@ from api.v1.serializers import (
     SubsanacionInputSerializer,
     TaxpayerSerializer,
     facts_from,
+    irpf_from,
 )
 from factu.models import Taxpayer
 from verifactu import corrections
@@ -199,12 +200,12 @@ class InvoiceCreateView(V1View):
             data.get("taxpayer_id"), data.get("computer_system_id")
         )
         try:
-            registration = register_invoice(
+            registration = register_invoice_with_irpf(
                 account=self.account,
                 taxpayer=taxpayer,
                 system=system,
                 facts=facts_from(data, taxpayer),
-                source=FiscalInvoice.Source.API_V1,
+                irpf=irpf_from(data),
             )
         except (DuplicateInvoice, ChainOwnedElsewhere) as exc:
             return Response(problems_body(exc), status=status.HTTP_409_CONFLICT)
@@ -227,6 +228,19 @@ class InvoiceCreateView(V1View):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+def register_invoice_with_irpf(*, irpf: dict, **kwargs):
+    """Register the invoice and, in the same transaction, the IRPF withheld (never part of
+    the record, so stored beside it on the fiscal invoice)."""
+    if not irpf:
+        return register_invoice(source=FiscalInvoice.Source.API_V1, **kwargs)
+    with transaction.atomic():
+        registration = register_invoice(source=FiscalInvoice.Source.API_V1, **kwargs)
+        FiscalInvoice.objects.filter(pk=registration.invoice.pk).update(**irpf)
+    for name, value in irpf.items():
+        setattr(registration.invoice, name, value)
+    return registration
 
 
 IMMUTABLE = "accepted invoices are immutable: cancel it or issue a rectifying invoice"
