@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("verifactu", "0012_fiscal_invoice_rectification_surcharge"),
+        ("verifactu", "0014_truthful_sistema_informatico"),
     ]
 
     operations = [
