@@ -461,6 +461,7 @@ def test_browser_the_fiscal_options_on_a_phone(
         ).map((el) => el.tagName + '#' + el.id)"""
     )
     assert wide == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page never pans
     scroller = page.locator(".table-scroll").first
     assert scroller.evaluate("el => getComputedStyle(el).overflowX") == "auto"
     page.get_by_role("button", name="Guardar borrador").click()
