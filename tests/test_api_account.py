@@ -292,3 +292,25 @@ def test_irpf_defaults_to_the_taxpayers_rate(api_client, series, acme, taxpayer)
     assert post(api_client, "/api/invoices", payload).json()["irpfAmount"] == 7000
     payload["applyIrpf"] = False
     assert post(api_client, "/api/invoices", payload).json()["irpfAmount"] == 0
+
+
+def test_an_igic_line_is_created_and_read_back_with_its_type(api_client, series, acme):
+    response = seed_invoice(
+        api_client,
+        series,
+        acme,
+        irpfRate=0,
+        applyIrpf=False,
+        lines=[
+            {
+                "description": "Tenerife",
+                "quantity": 100,
+                "unitPrice": 100000,
+                "ivaType": "igic_general",
+            }
+        ],
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["ivaAmount"], response.json()["total"]) == (7000, 107000)
+    detail = api_client.get(f"/api/invoices/{response.json()['id']}").json()
+    assert detail["lines"][0]["ivaType"] == "igic_general"

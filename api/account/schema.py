@@ -120,7 +120,11 @@ AccountInvoiceLine = inline_serializer(
         "quantity": serializers.IntegerField(help_text="Hundredths of a unit: 100 = 1."),
         "unitPrice": cents(),
         "amount": cents(help_text="Euro cents, after the discount, before taxes."),
-        "ivaType": serializers.ChoiceField(choices=list(taxes.IVA_TYPES)),
+        "ivaType": serializers.ChoiceField(
+            choices=list(taxes.TAX_RATES_BP),
+            help_text="An IVA type; igic_* (Canarias) and ipsi_* (Ceuta, Melilla) for the "
+            "lines of those taxes.",
+        ),
         "discount": serializers.IntegerField(help_text="Basis points: 1000 = 10 %."),
     },
 )

@@ -46,7 +46,12 @@ class LineInputSerializer(serializers.Serializer):
     description = Text(500)
     quantity = StrictInt(min_value=-(10**9), max_value=10**9)
     unitPrice = Cents()  # noqa: N815 - the seed's name
-    ivaType = serializers.ChoiceField(choices=taxes.IVA_TYPES, default=taxes.GENERAL)  # noqa: N815
+    ivaType = serializers.ChoiceField(  # noqa: N815 - the seed's name
+        choices=list(taxes.TAX_RATES_BP),
+        default=taxes.GENERAL,
+        help_text="An IVA type (general, reducido, …), or for Canarias an IGIC type (igic_*) "
+        "and for Ceuta and Melilla an IPSI type (ipsi_*).",
+    )
     discount = StrictInt(min_value=0, max_value=10000, required=False, default=0)
     exemptionCause = serializers.ChoiceField(  # noqa: N815
         choices=["E1", "E2", "E3", "E4", "E5", "E6"], required=False
