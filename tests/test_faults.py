@@ -32,7 +32,15 @@ import pytest
 import requests
 
 from tests.private_services import PrivatePostgres, PrivateRedis, missing_binaries
-from tests.processes import ROOT, free_port, start_worker, stop, wait_for_http, wait_until
+from tests.processes import (
+    ROOT,
+    free_port,
+    start_beat,
+    start_worker,
+    stop,
+    wait_for_http,
+    wait_until,
+)
 from verifactu.simulator.server import SOAP_PATH
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -220,21 +228,9 @@ class Rig:
         return proc
 
     def start_beat(self) -> subprocess.Popen:
-        return self._spawn(
-            "beat",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "factu",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(self.tmp / "beat-schedule"),
-            ],
-        )
+        proc = start_beat(self.tmp / "beat.log", **self.env)
+        self.procs.append(proc)
+        return proc
 
     def close(self) -> None:
         for proc in self.procs:
