@@ -182,10 +182,7 @@ def _refusal(invoice: FiscalInvoice) -> InvalidCorrection:
         return InvalidCorrection("The invoice has no record to correct.")
     if is_cancelled(invoice):
         return InvalidCorrection("The invoice is cancelled (or its cancellation is on its way).")
-    return InvalidCorrection(
-        f"Nothing to correct while its latest record is {latest.get_status_display()} "
-        f"({latest.status})."
-    )
+    return InvalidCorrection(f"Nothing to correct while its latest record is {latest.status}.")
 
 
 def _resend(latest: BillingRecord, chain_id: int) -> BillingRecord:
@@ -209,8 +206,7 @@ def retry(invoice: FiscalInvoice, *, now: datetime | None = None) -> BillingReco
             raise _refusal(invoice)
         if fix.latest.status not in (RecordStatus.REJECTED, RecordStatus.ERROR):
             raise InvalidCorrection(
-                "Only rejected or failed records can be retried; this one is "
-                f"{fix.latest.get_status_display()}."
+                f"Only rejected or failed records can be retried; this one is {fix.latest.status}."
             )
         if fix.needs_new_invoice:
             raise InvalidCorrection(_NEEDS_NEW_INVOICE.format(code=fix.latest.aeat_error_code))
@@ -322,7 +318,7 @@ def subsanar(
         if fix.kind != SUBSANACION:
             raise InvalidCorrection(
                 "Only a registration AEAT rejected or accepted with errors can be corrected; "
-                f"its latest record is {fix.latest.get_status_display()}."
+                f"its latest record is {fix.latest.status}."
             )
         if fix.needs_new_invoice:
             raise CorrectionRefused(
