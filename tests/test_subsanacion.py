@@ -734,3 +734,32 @@ def test_a_subsanacion_keeps_what_the_body_leaves_out_down_to_the_cost_base(api_
     record = latest(registration.invoice)
     assert "<BaseImponibleACoste>80.00</BaseImponibleACoste>" in record.xml
     assert "<DescripcionOperacion>Grupo IVA</DescripcionOperacion>" in record.xml
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_correction_and_invoice_pages_fit_a_phone(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    owner,
+    account,
+    rejected,
+    factu_invoice,
+):
+    from tests.browser import screenshot
+    from tests.test_journeys import log_in
+
+    answer(latest(factu_invoice.fiscal_invoice), RecordStatus.ACCEPTED_WITH_ERRORS, "2001")
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server.url, owner.email)
+    page.goto(live_server.url + correct_url(account, rejected))
+    page.get_by_label("NIF del cliente").fill("B00000001")
+    page.get_by_label("Motivo de la corrección").fill("Prueba")
+    page.get_by_role("button", name="Subsanar con estos datos").click()
+    page.get_by_text("La AEAT rechazaría estos datos").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "subsanacion-desk-error-phone")
+    page.goto(f"{live_server.url}/c/{account.slug}/facturas/{factu_invoice.pk}/")
+    page.get_by_role("link", name="Subsanar el registro").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "subsanacion-invoice-phone")
