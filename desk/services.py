@@ -292,8 +292,8 @@ def subsanar(
     )
 
 
-# What the correction form may change on an invoice issued in Factu: its amounts and its
-# client are the invoice's own (what the client received), corrected by a rectificativa.
+# The correction form's fields open on an invoice issued in Factu: what
+# corrections.outside_the_invoice lets a subsanación change there (it enforces the rule).
 CORRECTABLE_ON_FACTU_INVOICES = ("no_censado", "reason")
 
 
@@ -382,6 +382,11 @@ CORRECTION_REFUSALS = {
         "No ha cambiado ningún dato: para reenviar los mismos datos use «Subsanar» en la mesa."
     ),
     corrections.CorrectionRefused.NO_REASON: "Indique el motivo de la corrección.",
+    corrections.CorrectionRefused.ISSUED_IN_FACTU: (
+        "La factura se emitió en Factu con sus propias líneas y cliente: la subsanación solo "
+        "puede enviar al cliente como «no censado»; lo demás se corrige con una factura "
+        "rectificativa."
+    ),
     corrections.CorrectionRefused.NEEDS_RECTIFICATIVA: (
         "Cambiar importes o la identidad del cliente corrige la factura, no solo su registro: "
         "emita una factura rectificativa, o marque que la factura entregada al cliente ya "

@@ -763,3 +763,23 @@ def test_the_correction_and_invoice_pages_fit_a_phone(
     page.get_by_role("link", name="Subsanar el registro").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "subsanacion-invoice-phone")
+
+
+def test_an_invoice_issued_in_factu_is_subsanado_only_in_what_it_does_not_say(
+    api_client, factu_invoice
+):
+    fiscal = factu_invoice.fiscal_invoice
+    answer(latest(fiscal), RecordStatus.ACCEPTED_WITH_ERRORS, "2001")
+    refused = post(api_client, fiscal.pk, {"reason": "Texto", "description": "Otra cosa"})
+    assert refused.status_code == 422
+    assert "rectifying invoice" in refused.json()["message"]
+    assert fiscal.records.count() == 1
+    no_censado = {
+        "reason": "NIF no censado",
+        "recipient_nif": "",
+        "recipient_id_type": "07",
+        "recipient_id": fiscal.recipient_nif,
+        "recipient_country": "ES",
+    }
+    assert post(api_client, fiscal.pk, no_censado).status_code == 201
+    assert "<IDType>07</IDType>" in latest(fiscal).xml

@@ -54,6 +54,7 @@ class CorrectionRefused(Exception):
     NOTHING_CHANGED = "nothing_changed"
     NO_REASON = "no_reason"
     NEEDS_RECTIFICATIVA = "needs_rectificativa"
+    ISSUED_IN_FACTU = "issued_in_factu"
 
     def __init__(self, code: str, message: str, field: str = ""):
         super().__init__(message)
@@ -262,6 +263,17 @@ def _recipient_key(facts: InvoiceFacts) -> str:
     return facts.recipient_nif or facts.recipient_id
 
 
+def outside_the_invoice(before: InvoiceFacts, after: InvoiceFacts) -> bool:
+    """Whether a correction changes only what an invoice issued in Factu does not itself
+    say: the way its recipient is identified to AEAT (a NIF sent as «no censado»).
+
+    Such an invoice's record is built from its own lines and client, so the client received
+    exactly those data: any other change corrects the invoice, which a rectificativa does.
+    """
+    changed = set(changed_facts(before, after))
+    return changed <= set(RECIPIENT_IDENTITY) and _recipient_key(before) == _recipient_key(after)
+
+
 def needs_statement(before: InvoiceFacts, after: InvoiceFacts) -> list[str]:
     """The changed facts that only a rectificativa may change, unless the invoice as
     delivered to the client already carried the new values."""
@@ -368,6 +380,13 @@ def _new_version(
     if not reason.strip():
         raise CorrectionRefused(
             CorrectionRefused.NO_REASON, "Say why the record is corrected.", "reason"
+        )
+    if invoice.source == FiscalInvoice.Source.FACTU and not outside_the_invoice(before, facts):
+        raise CorrectionRefused(
+            CorrectionRefused.ISSUED_IN_FACTU,
+            "This invoice was issued in Factu from its own lines and client: a subsanación "
+            "may only send its recipient as no censado (IDOtro 07); anything else is "
+            "corrected by a rectifying invoice.",
         )
     problems = check_invoice(facts, today=timezone.localdate(now))
     if problems:

@@ -453,24 +453,17 @@ class InvoiceSubsanacionView(V1View):
         errors=[*common.BODY, 404, 409, 422],
         idempotent=True,
         error_descriptions={
-            409: "Its latest record is queued, being sent, accepted or cancelled; it was "
-            "issued in Factu (correct it there); or the `Idempotency-Key` was reused.",
+            409: "Its latest record is queued, being sent, accepted or cancelled; or the "
+            "`Idempotency-Key` was reused.",
             422: "Nothing changes; a change that needs a rectifying invoice without "
-            "`matches_delivered_invoice`; or AEAT refused the number or date.",
+            "`matches_delivered_invoice`; on an invoice issued in Factu, anything but its "
+            "recipient sent as no censado; or AEAT refused the number or date.",
         },
     )
     def post(self, request, invoice_id):
         invoice = self.fiscal_invoice(invoice_id)
         body = SubsanacionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if invoice.source == FiscalInvoice.Source.FACTU:
-            return Response(
-                {
-                    "message": "This invoice was issued in Factu: correct it there.",
-                    "errors": {},
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
         merged = InvoiceInputSerializer(data={**rep.as_input(invoice), **body.fiscal_changes})
         merged.is_valid(raise_exception=True)
         facts = replace(
