@@ -72,7 +72,7 @@ TAX_TYPES: dict[str, str] = {
     **dict.fromkeys(IGIC_RATES_BP, IGIC),
     **dict.fromkeys(IPSI_RATES_BP, IPSI),
 }
-TAX_NAMES = {IVA: "IVA", IPSI: "IPSI", IGIC: "IGIC"}
+TAX_NAMES = {IVA: "IVA", IPSI: "IPSI", IGIC: "IGIC", "05": "Otros"}  # 05: a v1 line only
 
 # Recargo de equivalencia paired with each IVA type (SPEC §4); the others carry none.
 SURCHARGE_RATES_BP: dict[str, int] = {GENERAL: 520, REDUCIDO: 140, SUPERREDUCIDO: 50}

@@ -4,12 +4,11 @@ one drawn from the registered facts (one line per breakdown group)."""
 from __future__ import annotations
 
 from factu.models import Taxpayer
-from invoicing import pdf
+from invoicing import pdf, taxes
 from verifactu.corrections import printed_version
 from verifactu.facts import from_cents
 from verifactu.models import FiscalInvoice
 
-TAX_NAMES = {"01": "IVA", "02": "IPSI", "03": "IGIC", "05": "Otros"}
 OPERATION_LABELS = {
     "S2": "Inversión del sujeto pasivo",
     "N1": "No sujeto (N1)",
@@ -24,7 +23,7 @@ def _label(line: dict) -> str:
     if operation in OPERATION_LABELS:
         return OPERATION_LABELS[operation]
     rate = from_cents(line["rate_bp"] or 0)
-    tax = TAX_NAMES.get(line.get("tax_type"), "IVA")
+    tax = taxes.TAX_NAMES.get(line.get("tax_type"), "IVA")
     return f"{tax} {rate.normalize():f} %".replace(".", ",")
 
 
