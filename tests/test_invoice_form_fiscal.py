@@ -382,7 +382,7 @@ def test_an_f3_lists_the_simplified_invoices_it_replaces(
 
 
 def test_an_f3_cannot_replace_a_later_or_foreign_invoice(
-    create, login, owner, account, series, acme, tickets
+    create, login, owner, account, series, acme, tickets, other_account
 ):
     response, invoice = create(
         [LINE],
@@ -392,8 +392,25 @@ def test_an_f3_cannot_replace_a_later_or_foreign_invoice(
     html = response.content.decode()
     assert response.status_code == 400 and invoice.invoice_type == "F2"  # the last ticket
     assert 'id="id_replaced_invoices-error"' in html and "es posterior" in html
-    response, _ = create([LINE], replaced_invoices=[str(acme.pk)])
+    theirs = other_account.taxpayers.get()
+    their_series = Series.objects.create(
+        account=other_account, taxpayer=theirs, code="T", kind=Series.Kind.SIMPLIFIED
+    )
+    their_ticket = issue_invoice(
+        create_draft(
+            theirs,
+            series=their_series,
+            client=None,
+            issue_date=date(2026, 3, 10),
+            lines=[DraftLine("Menú", quantity=100, unit_price=1000)],
+            actor=Actor(),
+        ),
+        actor=Actor(),
+    )
+    ours = Invoice.objects.filter(account=account).count()
+    response, _ = create([LINE], replaced_invoices=[str(their_ticket.pk)])
     assert response.status_code == 400 and "id_replaced_invoices-error" in response.content.decode()
+    assert Invoice.objects.filter(account=account).count() == ours  # nothing was saved
 
 
 def test_editing_an_f3_draft_back_to_no_replacement_makes_it_f1(
