@@ -1,4 +1,9 @@
-"""Playwright driving Debian's chromium (never a downloaded browser)."""
+"""Playwright driving Debian's chromium (never a downloaded browser).
+
+Every tab records Content-Security-Policy violations (chromium reports each one on the console
+and as a ``securitypolicyviolation`` event) and uncaught page errors; a browser test whose pages
+broke the policy fails at teardown, whatever it was asserting.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def page():
+    """A chromium tab; fails the test at teardown if any page broke the CSP."""
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
@@ -37,8 +43,10 @@ def page():
             viewport={"width": 1366, "height": 800},
             permissions=["clipboard-read", "clipboard-write"],
         )
+        context.add_init_script(VIOLATION_LISTENER)
         tab = context.new_page()
         tab.set_default_timeout(15000)
+        watch_csp(tab)
         yield tab
         context.close()
         browser.close()
@@ -48,6 +56,37 @@ def page():
         from django.db import connections
 
         connections.close_all()
+    assert not tab.csp_violations, f"Content-Security-Policy violations: {tab.csp_violations}"
+
+
+# Runs before any page script (Playwright's init scripts are not subject to the page's CSP).
+VIOLATION_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(
+    `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`
+  );
+});
+"""
+
+
+def watch_csp(tab) -> None:
+    """Collect the tab's CSP violations (chromium's console reports) in ``tab.csp_violations``
+    and its uncaught errors in ``tab.page_errors``."""
+    tab.csp_violations = []
+    tab.page_errors = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            tab.csp_violations.append(f"{tab.url}: {message.text}")
+
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda error: tab.page_errors.append(f"{tab.url}: {error}"))
+
+
+def page_violations(tab) -> list[str]:
+    """The ``securitypolicyviolation`` events the current document has seen so far."""
+    return tab.evaluate("window.__cspViolations || []")
 
 
 def screenshot(tab, name: str) -> Path:
