@@ -696,9 +696,10 @@ def test_production_settings_secure_the_cookies_and_the_transport(tmp_path):
     assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
     assert values["SESSION_COOKIE_HTTPONLY"] is True
     assert values["SECURE_HSTS_SECONDS"] >= 31536000 and values["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
-    # Redirect to HTTPS, trusting the proxy's X-Forwarded-Proto (TLS ends at the proxy).
+    # Redirect to HTTPS; X-Forwarded-Proto is trusted only behind our proxy (FACTU_TRUST_PROXY,
+    # tests/test_deploy_files.py), never by default.
     assert values["SECURE_SSL_REDIRECT"] is True
-    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_PROXY_SSL_HEADER"] is None
     assert values["SECURE_CONTENT_TYPE_NOSNIFF"] is True and values["X_FRAME_OPTIONS"] == "DENY"
     # The one silenced check is documented in settings.py (Django's RedisCache counts atomically).
     assert values["SILENCED_SYSTEM_CHECKS"] == ["django_ratelimit.W001"]
