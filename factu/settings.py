@@ -279,4 +279,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.env_str("LOG_LEVEL", "INFO")},
+    # axes logs every failed login at INFO; its warnings (lockouts) are what matter.
+    "loggers": {"axes": {"level": env.env_str("AXES_LOG_LEVEL", "WARNING")}},
 }

@@ -120,16 +120,18 @@ LOCKED_OUT_MESSAGE = (
 def login_locked_out(request: HttpRequest, original_response=None, credentials=None):
     """django-axes' answer to a locked-out login (``AXES_LOCKOUT_CALLABLE``): the login page,
     with the Spanish message, as a 429."""
-    form = EmailLoginForm(request)
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    form.add_error(None, LOCKED_OUT_MESSAGE.format(minutes=minutes))
-    context = {"form": form, "next": request.POST.get("next", ""), "locked_out": True}
+    context = {
+        "form": EmailLoginForm(request),
+        "next": request.POST.get("next", ""),
+        "locked_out": LOCKED_OUT_MESSAGE.format(minutes=minutes),
+    }
     return render(request, "registration/login.html", context, status=429)
 
 
 def _throttled(request: HttpRequest, form, template: str, context: dict | None = None):
     form.add_error(None, throttle.THROTTLED_MESSAGE)
-    return render(request, template, {"form": form, **(context or {})}, status=429)
+    return render(request, template, {**(context or {}), "form": form}, status=429)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -140,7 +142,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         if throttle.throttled(self.request, "password_reset", form.cleaned_data["email"]):
-            return _throttled(self.request, form, self.template_name, self.get_context_data())
+            context = self.get_context_data(form=form)
+            return _throttled(self.request, form, self.template_name, context)
         return super().form_valid(form)
 
 
