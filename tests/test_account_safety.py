@@ -19,7 +19,7 @@ from api.services import create_token
 from factu import services
 from factu.models import Invitation, Membership, Role, User
 from tests.conftest import make_user
-from tests.smtp import body, link_in, smtp_outbox  # noqa: F401 - the fixture
+from tests.smtp import body, link_in
 
 PASSWORD = "correct horse battery"  # make_user's
 LOCKED = "Demasiados intentos fallidos"
@@ -43,16 +43,6 @@ def api_status(raw_token: str) -> tuple[int, str]:
     response = Client().get("/api/ping", HTTP_AUTHORIZATION=f"Bearer {raw_token}")
     code = response.json().get("error", {}).get("code", "") if response.status_code >= 400 else ""
     return response.status_code, code
-
-
-@pytest.fixture
-def fresh_throttles():
-    """django-ratelimit counts in the cache, which outlives a test."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
 
 
 # -- login lockout --------------------------------------------------------------------------
@@ -132,7 +122,6 @@ def test_password_reset_is_throttled_per_address(
     owner,
     settings,
     smtp_outbox,
-    fresh_throttles,  # noqa: F811
 ):
     settings.PASSWORD_RESET_RATE_PER_ADDRESS = "3/h"
     flooder = at("203.0.113.20")
@@ -147,7 +136,7 @@ def test_password_reset_is_throttled_per_address(
     smtp_outbox.wait_for(owner.email)
 
 
-def test_password_reset_is_throttled_per_email(owner, settings, smtp_outbox, fresh_throttles):  # noqa: F811
+def test_password_reset_is_throttled_per_email(owner, settings, smtp_outbox):
     settings.PASSWORD_RESET_RATE_PER_EMAIL = "2/h"
     for n in range(2):
         response = at(f"203.0.113.{30 + n}").post(reverse("password_reset"), {"email": owner.email})
@@ -161,7 +150,6 @@ def test_sign_up_is_throttled_per_address_and_per_email(
     db,
     settings,
     smtp_outbox,
-    fresh_throttles,  # noqa: F811
 ):
     settings.SIGN_UP_RATE_PER_ADDRESS = "3/h"
     settings.SIGN_UP_RATE_PER_EMAIL = "2/h"
@@ -185,7 +173,6 @@ def test_sign_up_is_throttled_per_address_and_per_email(
 def test_sign_up_answers_the_same_for_a_new_and_an_existing_email(
     owner,
     smtp_outbox,
-    fresh_throttles,  # noqa: F811
 ):
     answers = []
     for email in (owner.email, "nueva@example.com"):
@@ -207,7 +194,6 @@ def test_sign_up_answers_the_same_for_a_new_and_an_existing_email(
 def test_the_emailed_link_creates_the_account_and_signs_in(
     db,
     smtp_outbox,
-    fresh_throttles,  # noqa: F811
 ):
     browser = at("192.0.2.81")
     browser.post(reverse("sign_up"), {"email": "Nueva@Example.com"})
@@ -300,7 +286,6 @@ def test_password_reset_offers_to_revoke_tokens_and_does(
     account,
     api_token,
     smtp_outbox,
-    fresh_throttles,  # noqa: F811
 ):
     browser = at("192.0.2.90")
     browser.post(reverse("password_reset"), {"email": owner.email})
@@ -368,7 +353,7 @@ def test_a_removed_admins_invitation_link_no_longer_works(
     owner,
     account,
     admin,
-    smtp_outbox,  # noqa: F811
+    smtp_outbox,
 ):
     invite(membership(admin, account), "nuevo@example.com")
     [message] = smtp_outbox.wait_for("nuevo@example.com")
@@ -388,7 +373,7 @@ def test_a_demoted_admins_invitation_link_no_longer_works(
     owner,
     account,
     admin,
-    smtp_outbox,  # noqa: F811
+    smtp_outbox,
 ):
     invite(membership(admin, account), "nuevo@example.com")
     [message] = smtp_outbox.wait_for("nuevo@example.com")
