@@ -121,6 +121,7 @@ AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1
 AXES_COOLOFF_TIME = timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's and the admin's field
 AXES_USERNAME_CALLABLE = "factu.throttle.login_username"
 AXES_CLIENT_IP_CALLABLE = "factu.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "factu.views.login_locked_out"
