@@ -120,7 +120,9 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success must not wipe the address's count: axes would delete it with the pair's, and a
+# sprayer with an account of their own could reset it at will. Counts expire with the cool-off.
+AXES_RESET_ON_SUCCESS = False
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's and the admin's field
 AXES_USERNAME_CALLABLE = "factu.throttle.login_username"
 AXES_CLIENT_IP_CALLABLE = "factu.throttle.client_ip"
