@@ -356,39 +356,26 @@ def invite(admin_membership, email: str, role: str = Role.ACCOUNTANT) -> str:
     return email
 
 
-def test_a_removed_admins_invitation_link_no_longer_works(
-    owner,
-    account,
-    admin,
-    smtp_outbox,
+@pytest.mark.parametrize("fate", ["removed", "demoted"])
+def test_a_removed_or_demoted_admins_invitation_link_no_longer_works(
+    owner, account, admin, smtp_outbox, fate
 ):
     invite(membership(admin, account), "nuevo@example.com")
     [message] = smtp_outbox.wait_for("nuevo@example.com")
-    link = link_in(message, "/invitacion/")
-    services.remove_member(membership(owner, account), membership(admin, account))
-    assert not Invitation.objects.filter(email="nuevo@example.com").exists()
+    actor, sender = membership(owner, account), membership(admin, account)
+    if fate == "removed":
+        services.remove_member(actor, sender)
+    else:
+        services.change_role(actor, sender, Role.ACCOUNTANT)
+    assert not Invitation.objects.exists()
     invited = Client()
-    invited.get(link)
+    invited.get(link_in(message, "/invitacion/"))
+    assert invited.get(reverse("invitation_continue")).status_code in (404, 410)
     response = invited.post(
         reverse("invitation_continue"), {"full_name": "Nuevo", "password": "una clave larga 1"}
     )
     assert response.status_code in (404, 410)
     assert not User.objects.filter(email="nuevo@example.com").exists()
-
-
-def test_a_demoted_admins_invitation_link_no_longer_works(
-    owner,
-    account,
-    admin,
-    smtp_outbox,
-):
-    invite(membership(admin, account), "nuevo@example.com")
-    [message] = smtp_outbox.wait_for("nuevo@example.com")
-    services.change_role(membership(owner, account), membership(admin, account), Role.ACCOUNTANT)
-    invited = Client()
-    invited.get(link_in(message, "/invitacion/"))
-    assert invited.get(reverse("invitation_continue")).status_code in (404, 410)
-    assert not Invitation.objects.exists()
 
 
 def test_an_owner_demoted_to_admin_loses_only_their_owner_invitations(owner, account, admin):
