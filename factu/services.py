@@ -114,6 +114,7 @@ def request_sign_up(
     else:
         template = "factu/email/sign_up_confirm"
         context["link"] = link_for(sign_up_token(email))
+        context["valid_hours"] = max(1, settings.SIGN_UP_LINK_MAX_AGE // 3600)
     subject = render_to_string(f"{template}_subject.txt", context).strip()
     body = render_to_string(f"{template}.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
