@@ -6,4 +6,4 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self) -> None:
-        from api import schema  # noqa: F401 - registers the OpenAPI Bearer scheme
+        from api import receivers, schema  # noqa: F401 - connects signals; the Bearer scheme

@@ -65,3 +65,12 @@ def revoke_token(token: ApiToken) -> ApiToken:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
     token.refresh_from_db(fields=["revoked_at"])
     return token
+
+
+def revoke_tokens_of(user: User, account: Account | None = None) -> int:
+    """Revoke every active token ``user`` created (in ``account``, or in every account);
+    returns how many. Revoked tokens never come back: a member who rejoins makes new ones."""
+    tokens = ApiToken.objects.filter(created_by=user, revoked_at__isnull=True)
+    if account is not None:
+        tokens = tokens.filter(account=account)
+    return tokens.update(revoked_at=timezone.now())

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 
+from factu import services
 from factu.models import Account, Role, Taxpayer
 from factu.nif import validate_nif
-from factu.services import email_taken
 from factu.signals import verifactu_mode_requested
 
 # The usual withholdings; kept apart from the invoicing app's list (factu imports no app).
@@ -137,14 +137,26 @@ def _password_field(label: str = "Contraseña") -> forms.CharField:
     )
 
 
+class SignUpEmailForm(forms.Form):
+    """Signing up, step one: the address the confirmation link goes to."""
+
+    email = forms.EmailField(
+        label="Correo electrónico",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def clean_email(self) -> str:
+        return services.normalize_email(self.cleaned_data["email"])
+
+
 class SignUpForm(forms.Form):
-    """The fields of :func:`factu.services.sign_up`; the service has the last word."""
+    """Signing up, step two (from the emailed link): the fields of
+    :func:`factu.services.sign_up` but the email, which the link carries; the service has the
+    last word."""
 
     full_name = forms.CharField(
         label="Su nombre", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
-    )
-    email = forms.EmailField(
-        label="Correo electrónico", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     password = _password_field()
     account_kind = forms.ChoiceField(
@@ -166,15 +178,6 @@ class SignUpForm(forms.Form):
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
     )
     taxpayer_name = forms.CharField(label="Nombre o razón social", max_length=120)
-
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if email_taken(email):
-            raise forms.ValidationError(
-                "Ya hay un usuario con este correo electrónico. ¿Quiere entrar o recuperar "
-                "su contraseña?"
-            )
-        return email
 
     def clean_taxpayer_nif(self) -> str:
         return validate_nif(self.cleaned_data["taxpayer_nif"])
@@ -203,3 +206,31 @@ class AcceptInvitationForm(forms.Form):
         label="Su nombre", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     password = _password_field("Elija una contraseña")
+
+
+class RevokeTokensMixin(forms.Form):
+    """A new password, and whether to revoke the user's API tokens with it (checked by
+    default: after a suspected leak, whatever had the old password may have made tokens)."""
+
+    revoke_tokens = forms.BooleanField(
+        label="Revocar también todos mis tokens de la API",
+        required=False,
+        initial=True,
+        help_text="Los programas que los usan dejarán de funcionar hasta que cree tokens nuevos.",
+    )
+
+    def save(self, commit: bool = True):
+        services.set_password(
+            self.user,
+            self.cleaned_data["new_password1"],
+            revoke_tokens=self.cleaned_data.get("revoke_tokens", False),
+        )
+        return self.user
+
+
+class PasswordResetSetForm(RevokeTokensMixin, SetPasswordForm):
+    """The last step of a password reset (Django's view)."""
+
+
+class PasswordChangeWithTokensForm(RevokeTokensMixin, PasswordChangeForm):
+    """Settings → Contraseña: the current password, a new one."""

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -26,7 +27,7 @@ from factu.models import (
     User,
 )
 from factu.nif import validate_nif
-from factu.signals import signed_up
+from factu.signals import signed_up, tokens_revocation_requested
 
 
 def choose_taxpayer(membership: Membership, taxpayer: Taxpayer) -> None:
@@ -66,6 +67,59 @@ def email_taken(email: str) -> bool:
     return User.objects.filter(email__iexact=email.strip()).exists()
 
 
+SIGN_UP_SALT = "factu.sign-up"
+
+
+def sign_up_token(email: str) -> str:
+    """A signed, timestamped token naming ``email`` (Django's signing, keyed by SECRET_KEY):
+    whoever holds it has read that mailbox, and may create a user for it."""
+    return signing.dumps(normalize_email(email), salt=SIGN_UP_SALT)
+
+
+class SignUpLinkRefused(Exception):
+    """A sign-up confirmation link that was tampered with or is too old."""
+
+    message = "Este enlace para crear la cuenta no es válido o ha caducado. Pida otro."
+
+
+def email_of_sign_up_token(token: str) -> str:
+    """The email a :func:`sign_up_token` names, while ``SIGN_UP_LINK_MAX_AGE`` lasts."""
+    try:
+        email = signing.loads(token or "", salt=SIGN_UP_SALT, max_age=settings.SIGN_UP_LINK_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired included
+        raise SignUpLinkRefused() from None
+    if not isinstance(email, str) or "@" not in email:
+        raise SignUpLinkRefused()
+    return email
+
+
+def normalize_email(email: str) -> str:
+    return User.objects.normalize_email(email.strip()).lower()
+
+
+def request_sign_up(
+    email: str, *, link_for: Callable[[str], str], login_link: str, reset_link: str
+) -> None:
+    """The first step of signing up: email ``email`` a link to create the account, or, when it
+    already has a user, a note saying so with the links to enter and to recover the password.
+
+    The caller answers the same in both cases ("le hemos enviado un correo"), so the page never
+    tells anyone which addresses have a user; only the mailbox's owner learns it. Nothing is
+    stored: the link carries the signed address (:func:`sign_up_token`).
+    """
+    email = normalize_email(email)
+    context = {"email": email, "login_link": login_link, "reset_link": reset_link}
+    if email_taken(email):
+        template = "factu/email/sign_up_existing"
+    else:
+        template = "factu/email/sign_up_confirm"
+        context["link"] = link_for(sign_up_token(email))
+        context["valid_hours"] = max(1, settings.SIGN_UP_LINK_MAX_AGE // 3600)
+    subject = render_to_string(f"{template}_subject.txt", context).strip()
+    body = render_to_string(f"{template}.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+
+
 @transaction.atomic
 def sign_up(
     *,
@@ -79,11 +133,12 @@ def sign_up(
 ) -> tuple[User, Account, Taxpayer]:
     """Create the user, their account (as its owner) and its first taxpayer, or nothing.
 
-    Raises ``ValidationError`` keyed by the sign-up form's field names.
+    ``email`` comes from a confirmation link (:func:`email_of_sign_up_token`), never from
+    the form. Raises ``ValidationError`` keyed by the sign-up form's field names.
     """
-    email = User.objects.normalize_email(email.strip()).lower()
+    email = normalize_email(email)
     if email_taken(email):
-        raise ValidationError({"email": "Ya hay un usuario con este correo electrónico."})
+        raise ValidationError("Ya hay un usuario con este correo electrónico: entre con él.")
     if account_kind not in Account.Kind.values:
         raise ValidationError({"account_kind": "Elija autónomo, empresa o gestoría."})
     try:
@@ -102,6 +157,24 @@ def sign_up(
     choose_taxpayer(membership, taxpayer)
     signed_up.send(sender=Account, user=user, account=account, taxpayer=taxpayer)
     return user, account, taxpayer
+
+
+# -- passwords ----------------------------------------------------------------------------
+
+
+def set_password(user: User, password: str, *, revoke_tokens: bool) -> None:
+    """Give ``user`` a new password (change or reset), and revoke their API tokens in every
+    account if asked.
+
+    Every session of the user ends with it: Django checks a session's copy of the password
+    hash at each request. A view that wants to keep its own session calls
+    ``update_session_auth_hash`` after this.
+    """
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        if revoke_tokens:
+            tokens_revocation_requested.send(sender=User, user=user, account=None)
 
 
 # -- members and invitations ---------------------------------------------------------------
@@ -147,7 +220,7 @@ def invite(
     same address replaces a pending one. Returns the invitation and the raw token.
     """
     _may_grant(actor, role)
-    email = User.objects.normalize_email(email.strip()).lower()
+    email = normalize_email(email)
     account = actor.account
     if Membership.objects.filter(account=account, user__email__iexact=email).exists():
         raise ValidationError({"email": "Esa persona ya es miembro de la cuenta."})
@@ -184,6 +257,8 @@ class InvitationRefused(Exception):
         "unknown": "Este enlace de invitación no es válido.",
         "expired": "Esta invitación ha caducado. Pida a quien le invitó que le envíe otra.",
         "used": "Esta invitación ya se ha usado.",
+        "sender": "Esta invitación ya no es válida: quien la envió ya no puede invitar a esta "
+        "cuenta. Pida una invitación nueva a un administrador.",
     }
 
     def __init__(self, code: str):
@@ -204,7 +279,34 @@ def find_invitation(raw_token: str, *, now: datetime | None = None, lock: bool =
         raise InvitationRefused("used")
     if invitation.is_expired(now):
         raise InvitationRefused("expired")
+    if not sender_may_still_invite(invitation):
+        raise InvitationRefused("sender")
     return invitation
+
+
+def sender_may_still_invite(invitation: Invitation) -> bool:
+    """Whether whoever sent ``invitation`` could send it now: still a member of the account,
+    with a role that manages members and may grant the invitation's role."""
+    if invitation.invited_by_id is None:
+        return False
+    sender = Membership.objects.filter(
+        user_id=invitation.invited_by_id, account_id=invitation.account_id
+    ).first()
+    if sender is None or not sender.can_manage:
+        return False
+    return invitation.role != Role.OWNER or sender.role == Role.OWNER
+
+
+def _cancel_invitations_sent_by(member: Membership, *, gone: bool = False) -> int:
+    """Delete the pending invitations ``member`` sent that their role no longer allows (all of
+    them once they are ``gone`` from the account)."""
+    pending = Invitation.objects.filter(
+        account_id=member.account_id, invited_by_id=member.user_id, accepted_at__isnull=True
+    )
+    if member.can_manage and not gone:
+        pending = pending.filter(role=Role.OWNER) if member.role != Role.OWNER else pending.none()
+    deleted, _ = pending.delete()
+    return deleted
 
 
 @transaction.atomic
@@ -257,7 +359,8 @@ def cancel_invitation(actor: Membership, invitation: Invitation) -> None:
 
 @transaction.atomic
 def change_role(actor: Membership, member: Membership, role: str) -> Membership:
-    """Give ``member`` a new role; the account's last owner keeps theirs."""
+    """Give ``member`` a new role; the account's last owner keeps theirs. Pending invitations
+    they sent that the new role could not send are cancelled."""
     _may_grant(actor, role)
     _may_touch(actor, member)
     member.refresh_from_db(fields=["role"])
@@ -269,12 +372,17 @@ def change_role(actor: Membership, member: Membership, role: str) -> Membership:
         )
     member.role = role
     member.save(update_fields=["role"])
+    _cancel_invitations_sent_by(member)
     return member
 
 
 @transaction.atomic
 def remove_member(actor: Membership, member: Membership) -> None:
-    """Take ``member`` out of the account (anyone may leave); never its last owner."""
+    """Take ``member`` out of the account (anyone may leave); never its last owner.
+
+    Their pending invitations to the account are cancelled and their API tokens of it
+    revoked, for good: joining again later brings neither back.
+    """
     if actor.pk != member.pk:
         if not actor.can_manage:
             raise PermissionDenied(
@@ -287,3 +395,5 @@ def remove_member(actor: Membership, member: Membership) -> None:
             "Es el último propietario de la cuenta: nombre antes a otro propietario."
         )
     member.delete()
+    _cancel_invitations_sent_by(member, gone=True)
+    tokens_revocation_requested.send(sender=Membership, user=member.user, account=member.account)

@@ -8,6 +8,7 @@ SQLite and a file cache under ``.data/`` and an embedded (filesystem) Celery bro
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from csp import constants as csp
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_ratelimit",
     "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out login into its 429 page
 ]
 
 ROOT_URLCONF = "factu.urls"
@@ -97,7 +100,13 @@ if CACHES["default"]["BACKEND"].endswith(".FileBasedCache") and not PRODUCTION:
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 AUTH_USER_MODEL = "factu.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes first: it refuses a locked-out login before the password is even checked. It
+# needs the request, which Django's login views (and the admin's) pass to authenticate(); the
+# API authenticates tokens without authenticate() and is not counted.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -107,6 +116,32 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login lockout (django-axes): LOGIN_FAILURE_LIMIT failures lock the pair (email, address) and,
+# counted over all emails, the address, for LOGIN_COOLOFF_MINUTES. Never the email alone: a
+# stranger elsewhere cannot lock anyone out. Reset by hand: `manage.py axes_reset_username
+# <email>`, `axes_reset_ip <address>`, or the admin's "Access attempts" (docs/SECURITY.md).
+AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# A success must not wipe the address's count: axes would delete it with the pair's, and a
+# sprayer with an account of their own could reset it at will. Counts expire with the cool-off.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's and the admin's field
+AXES_USERNAME_CALLABLE = "factu.throttle.login_username"
+AXES_CLIENT_IP_CALLABLE = "factu.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "factu.views.login_locked_out"
+# Throttles of the anonymous pages that send email (django-ratelimit, factu.throttle), each
+# counted per address and per email: "count/period" with s, m, h or d.
+SIGN_UP_RATE_PER_ADDRESS = env.env_str("SIGN_UP_RATE_PER_ADDRESS", "20/h")
+SIGN_UP_RATE_PER_EMAIL = env.env_str("SIGN_UP_RATE_PER_EMAIL", "5/h")
+PASSWORD_RESET_RATE_PER_ADDRESS = env.env_str("PASSWORD_RESET_RATE_PER_ADDRESS", "20/h")
+PASSWORD_RESET_RATE_PER_EMAIL = env.env_str("PASSWORD_RESET_RATE_PER_EMAIL", "5/h")
+# How long the link of a sign-up's confirmation email works.
+SIGN_UP_LINK_MAX_AGE = env.env_int("SIGN_UP_LINK_MAX_AGE", 2 * 86400, minimum=60)
+# The addresses of reverse proxies whose X-Forwarded-For names the client (empty: none; the
+# client is REMOTE_ADDR). Used by the lockout and the throttles.
+TRUSTED_PROXY_IPS = env.env_list("TRUSTED_PROXY_IPS", [])
 
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", "Español")]
@@ -278,4 +313,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.env_str("LOG_LEVEL", "INFO")},
+    # axes logs every failed login at INFO; its warnings (lockouts) are what matter.
+    "loggers": {"axes": {"level": env.env_str("AXES_LOG_LEVEL", "WARNING")}},
 }

@@ -42,14 +42,7 @@ urlpatterns = [
         name="login",
     ),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "entrar/olvido/",
-        auth_views.PasswordResetView.as_view(
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-        ),
-        name="password_reset",
-    ),
+    path("entrar/olvido/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "entrar/olvido/enviado/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -57,7 +50,7 @@ urlpatterns = [
     ),
     path(
         "entrar/olvido/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -66,6 +59,10 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("registro/", views.sign_up, name="sign_up"),
+    path("registro/enviado/", views.sign_up_sent, name="sign_up_sent"),
+    path("registro/continuar/", views.sign_up_continue, name="sign_up_continue"),
+    path("registro/<str:token>/", views.sign_up_confirm, name="sign_up_confirm"),
+    path("cuenta/contrasena/", views.PasswordChangeView.as_view(), name="password_change"),
     path("invitacion/aceptar/", views.invitation_continue, name="invitation_continue"),
     path("invitacion/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("cuentas/", views.account_list, name="account_list"),

@@ -6,20 +6,31 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from factu import services
+from factu import services, throttle
 from factu.access import account_view, taxpayer_or_404
-from factu.forms import AcceptInvitationForm, InvitationForm, RoleForm, SignUpForm, TaxpayerForm
+from factu.forms import (
+    AcceptInvitationForm,
+    EmailLoginForm,
+    InvitationForm,
+    PasswordChangeWithTokensForm,
+    PasswordResetSetForm,
+    RoleForm,
+    SignUpEmailForm,
+    SignUpForm,
+    TaxpayerForm,
+)
 from factu.models import Invitation, Membership, Role, WorkerHeartbeat
 from factu.services import accounts_of, choose_taxpayer
 
@@ -98,31 +109,147 @@ def taxpayer_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
     )
 
 
+# -- login, passwords -----------------------------------------------------------------------
+
+LOCKED_OUT_MESSAGE = (
+    "Demasiados intentos fallidos. Por seguridad, el acceso desde su conexión está bloqueado "
+    "durante {minutes} minutos. Si no recuerda la contraseña, puede recuperarla."
+)
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login (``AXES_LOCKOUT_CALLABLE``): the login page,
+    with the Spanish message, as a 429."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {
+        "form": EmailLoginForm(request),
+        "next": request.POST.get("next", ""),
+        "locked_out": LOCKED_OUT_MESSAGE.format(minutes=minutes),
+    }
+    return render(request, "registration/login.html", context, status=429)
+
+
+def _throttled(request: HttpRequest, form, template: str, context: dict | None = None):
+    form.add_error(None, throttle.THROTTLED_MESSAGE)
+    return render(request, template, {**(context or {}), "form": form}, status=429)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, throttled per client address and per email (:mod:`factu.throttle`)."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        if throttle.throttled(self.request, "password_reset", form.cleaned_data["email"]):
+            context = self.get_context_data(form=form)
+            return _throttled(self.request, form, self.template_name, context)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, with the box to revoke the user's API tokens (:class:`PasswordResetSetForm`)."""
+
+    form_class = PasswordResetSetForm
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Settings → Contraseña. Django's view keeps this session (``update_session_auth_hash``);
+    the user's other sessions end with the old password's hash."""
+
+    form_class = PasswordChangeWithTokensForm
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("password_change")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        revoked = form.cleaned_data.get("revoke_tokens")
+        messages.success(
+            self.request,
+            "Contraseña cambiada. Se han cerrado sus otras sesiones"
+            + (" y se han revocado sus tokens de la API." if revoked else "."),
+        )
+        return response
+
+
 # -- sign-up --------------------------------------------------------------------------------
+
+
+@never_cache
+def sign_up(request: HttpRequest) -> HttpResponse:
+    """Step one: an email address, always answered with "le hemos enviado un correo".
+
+    A new address gets the link to :func:`sign_up_confirm`; one that has a user, a note
+    saying so (:func:`factu.services.request_sign_up`): the page never reveals which.
+    """
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpEmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        if throttle.throttled(request, "sign_up", email):
+            return _throttled(request, form, "registration/sign_up.html")
+        services.request_sign_up(
+            email,
+            link_for=lambda token: request.build_absolute_uri(
+                reverse("sign_up_confirm", args=[token])
+            ),
+            login_link=request.build_absolute_uri(reverse("login")),
+            reset_link=request.build_absolute_uri(reverse("password_reset")),
+        )
+        request.session[SIGN_UP_SENT_SESSION_KEY] = email
+        return redirect("sign_up_sent")
+    return render(request, "registration/sign_up.html", {"form": form})
+
+
+SIGN_UP_SENT_SESSION_KEY = "_sign_up_sent_to"
+SIGN_UP_SESSION_KEY = "_sign_up_token"
+
+
+@never_cache
+def sign_up_sent(request: HttpRequest) -> HttpResponse:
+    email = request.session.get(SIGN_UP_SENT_SESSION_KEY, "")
+    return render(request, "registration/sign_up_sent.html", {"email": email})
+
+
+@never_cache
+def sign_up_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the confirmation email. As with invitations, the token moves into the
+    session and the browser goes on to a URL without it (:func:`sign_up_continue`)."""
+    request.session[SIGN_UP_SESSION_KEY] = token
+    return redirect("sign_up_continue")
 
 
 @sensitive_variables()
 @sensitive_post_parameters("password")
 @never_cache
-def sign_up(request: HttpRequest) -> HttpResponse:
-    """Create a user, their account and its first taxpayer; sign in; go to the dashboard."""
-    if request.user.is_authenticated:
-        return redirect("home")
+def sign_up_continue(request: HttpRequest) -> HttpResponse:
+    """Step two: the person, the account and its first taxpayer; sign in; the dashboard."""
+    try:
+        email = services.email_of_sign_up_token(request.session.get(SIGN_UP_SESSION_KEY, ""))
+    except services.SignUpLinkRefused as refused:
+        context = {"reason": refused.message}
+        return render(request, "registration/sign_up_refused.html", context, status=410)
+    if services.email_taken(email):
+        request.session.pop(SIGN_UP_SESSION_KEY, None)
+        context = {"reason": f"Ya hay un usuario de Factu con {email}: entre con él."}
+        return render(request, "registration/sign_up_refused.html", context, status=410)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user, account, _ = services.sign_up(**form.cleaned_data)
+            user, account, _ = services.sign_up(email=email, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            login(request, user)
+            request.session.pop(SIGN_UP_SESSION_KEY, None)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
                 request,
                 f"Bienvenido a Factu. La cuenta {account.name} está lista: "
                 "ya puede dar de alta clientes y emitir su primera factura.",
             )
             return redirect("dashboard", account_slug=account.slug)
-    return render(request, "registration/sign_up.html", {"form": form})
+    return render(request, "registration/sign_up_form.html", {"form": form, "email": email})
 
 
 # -- members and invitations ----------------------------------------------------------------
@@ -310,7 +437,7 @@ def _accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         if membership is not None:
             request.session.pop(INVITATION_SESSION_KEY, None)
             if user is None:
-                login(request, membership.user)
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Ya forma parte de {membership.account.name}.")
             return redirect("dashboard", account_slug=membership.account.slug)
     login_url = f"{reverse('login')}?{urlencode({'next': request.path})}"

@@ -7,6 +7,7 @@ never pass by skipping what it was meant to prove.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import pytest
 from django.db import connection
 
 from factu.models import Account, Membership, Role, Taxpayer, User
+from tests.smtp import smtp_outbox  # noqa: F401 - the fixture: a real SMTP server on loopback
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -62,6 +64,17 @@ def pytest_runtest_setup(item) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Each test starts with no counts of the sign-up and password-reset throttles (django-
+    ratelimit counts in the cache, which outlives a test): the suite signs up the same
+    addresses from 127.0.0.1 many times."""
+    from django.core.cache import cache
+
+    with contextlib.suppress(Exception):  # a test that takes the cache away meets its errors
+        cache.clear()
 
 
 def make_user(email: str) -> User:

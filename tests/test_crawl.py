@@ -37,6 +37,7 @@ DRAFT_NOT_FOUND = {"invoice_xml"}
 PUBLIC_KWARGS = {
     "password_reset_confirm": {"uidb64": "MQ", "token": "no-vale"},
     "invitation_accept": {"token": "no-vale"},
+    "sign_up_confirm": {"token": "no-vale"},
 }
 ROLES = (Role.OWNER, Role.ADMIN, Role.ACCOUNTANT, Role.VIEWER)
 RAW_TOKEN = re.compile(r"kf_[A-Za-z0-9_\-]{20,}")

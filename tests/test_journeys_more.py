@@ -303,8 +303,13 @@ def test_journey_5_sign_up_second_taxpayer_invite_and_join(
 ):
     base = live_server.url
     page.goto(f"{base}/registro/")
-    page.locator("#id_full_name").fill("Elena Vidal")
     page.locator("#id_email").fill("elena@vidal.example")
+    page.get_by_role("button", name="Continuar").click()
+    page.get_by_role("heading", name="Le hemos enviado un correo").wait_for()
+    [confirm] = [m for m in mailoutbox if "elena@vidal.example" in m.to]
+    page.goto(re.search(r"https?://\S+/registro/\S+", confirm.body).group(0))
+    page.get_by_text("elena@vidal.example").first.wait_for()
+    page.locator("#id_full_name").fill("Elena Vidal")
     page.locator("#id_password").fill("una clave bastante larga 2026")
     page.locator("#id_account_name").fill("Vidal Asesores")
     page.locator("#id_taxpayer_nif").fill("B87654323")

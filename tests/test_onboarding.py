@@ -41,6 +41,17 @@ def link_in(message) -> str:
 # -- sign-up --------------------------------------------------------------------------------
 
 
+def sign_up_through_the_link(client, data: dict):
+    """Step one (the email), the emailed link, and step two's form with the rest of ``data``."""
+    response = client.post(reverse("sign_up"), {"email": data["email"]})
+    assert response["Location"] == reverse("sign_up_sent")
+    [message] = [m for m in mail.outbox if m.to == [data["email"].lower()]]
+    moved = client.get(link_in(message))
+    assert moved["Location"] == reverse("sign_up_continue")
+    rest = {k: v for k, v in data.items() if k != "email"}
+    return client.post(reverse("sign_up_continue"), rest)
+
+
 def test_sign_up_creates_user_account_taxpayer_and_signs_in(client, db):
     received = []
 
@@ -49,7 +60,7 @@ def test_sign_up_creates_user_account_taxpayer_and_signs_in(client, db):
 
     signed_up.connect(receiver)
     try:
-        response = client.post(reverse("sign_up"), SIGN_UP)
+        response = sign_up_through_the_link(client, SIGN_UP)
     finally:
         signed_up.disconnect(receiver)
     user = User.objects.get(email="ana@example.com")
@@ -68,20 +79,27 @@ def test_sign_up_creates_user_account_taxpayer_and_signs_in(client, db):
     assert dashboard.status_code == 200 and "Bienvenido a Factu" in dashboard.content.decode()
 
 
-def test_sign_up_shows_invalid_nif_and_duplicate_email_next_to_their_fields(client, db):
-    make_user("ana@example.com")
-    response = client.post(reverse("sign_up"), {**SIGN_UP, "taxpayer_nif": "12345678A"})
+def test_sign_up_shows_an_invalid_nif_next_to_its_field(client, db):
+    response = sign_up_through_the_link(client, {**SIGN_UP, "taxpayer_nif": "12345678A"})
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Ya hay un usuario con este correo" in field_error(page, "email")
     assert field_error(page, "taxpayer_nif")
     assert not field_error(page, "account_name")
     assert SIGN_UP["password"] not in page
+    assert Account.objects.count() == 0 and User.objects.count() == 0
+
+
+def test_sign_up_with_a_taken_email_only_mails_its_owner(client, db):
+    make_user("ana@example.com")
+    response = client.post(reverse("sign_up"), {"email": SIGN_UP["email"]})
+    assert response["Location"] == reverse("sign_up_sent")
+    [message] = mail.outbox
+    assert message.to == ["ana@example.com"] and "ya tiene usuario" in message.body
     assert Account.objects.count() == 0 and User.objects.count() == 1
 
 
 def test_sign_up_applies_djangos_password_validators(client, db):
-    response = client.post(reverse("sign_up"), {**SIGN_UP, "password": "12345678"})
+    response = sign_up_through_the_link(client, {**SIGN_UP, "password": "12345678"})
     assert field_error(response.content.decode(), "password")
     assert not User.objects.exists() and not Account.objects.exists()
 

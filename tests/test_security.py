@@ -46,7 +46,7 @@ from django.utils.log import AdminEmailHandler
 
 from api.services import create_token, hash_token
 from factu.models import Account, Invitation, Membership, Role, Taxpayer
-from factu.services import hash_invitation_token
+from factu.services import hash_invitation_token, sign_up_token
 from factu.signals import signed_up
 from tests import test_crawl as crawl
 from tests.conftest import make_user
@@ -292,7 +292,9 @@ def test_no_raw_token_certificate_password_or_secret_key_reaches_any_log(
         try:
             anonymous = Client(raise_request_exception=False)
             signing_up = {**SIGN_UP, "password": sign_up_password}
-            assert anonymous.post(reverse("sign_up"), signing_up).status_code == 500
+            link = reverse("sign_up_confirm", args=[sign_up_token(SIGN_UP["email"])])
+            assert anonymous.get(link)["Location"] == reverse("sign_up_continue")
+            assert anonymous.post(reverse("sign_up_continue"), signing_up).status_code == 500
         finally:
             signed_up.disconnect(dispatch_uid="tests.security.explode")
         # Joining through an invitation, failing once the new user exists.
@@ -608,6 +610,7 @@ def test_every_post_form_on_every_page_carries_the_csrf_token(world):
         reverse("sign_up"),
         reverse("password_reset"),
         reverse("invitation_accept", args=[raw_invitation]),
+        reverse("sign_up_confirm", args=[sign_up_token("nueva@csrf.example")]),
     ]
     pages = {url for route, url in browser_urls(world) if not is_admin(route)}
     checked, missing = 0, []
@@ -710,8 +713,9 @@ def test_production_settings_secure_the_cookies_and_the_transport(tmp_path):
 # Parameters that name no object of an account, with the values to try.
 NON_OBJECT_KWARGS = {"kind": ["clientes", "facturas"]}
 # Routes whose parameter is a capability, not an account's object id: the secret in the URL
-# is the credential, whoever holds it (an invitation link, Django's password reset link).
-CAPABILITY_ROUTES = {"invitation_accept", "password_reset_confirm"}
+# is the credential, whoever holds it (an invitation link, Django's password reset link, a
+# sign-up confirmation link).
+CAPABILITY_ROUTES = {"invitation_accept", "password_reset_confirm", "sign_up_confirm"}
 API_METHODS = ("get", "post", "put", "patch", "delete")
 BROWSER_METHODS = ("get", "post")
 
