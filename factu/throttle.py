@@ -21,13 +21,18 @@ THROTTLED_MESSAGE = (
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address: ``REMOTE_ADDR``, or, when it is one of ``TRUSTED_PROXY_IPS``, the
+    """The client's address: ``REMOTE_ADDR``, or, when that is a proxy of ours, the
     right-most address of ``X-Forwarded-For`` that is not a trusted proxy (the left part of
-    that header is the client's to write). IPv6 addresses count as their /64, which one
-    client usually holds whole."""
+    that header is the client's to write). A proxy of ours is one of ``TRUSTED_PROXY_IPS``,
+    or any peer under ``FACTU_TRUST_PROXY`` (docker-compose: only Caddy reaches gunicorn, at
+    an address Docker picks, and Caddy replaces the header with the connection's address).
+    Without that, behind a proxy every client would share its address, and one stranger's
+    failures would lock everyone out. IPv6 addresses count as their /64, which one client
+    usually holds whole."""
     trusted = set(settings.TRUSTED_PROXY_IPS)
     address = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 - a key, not a bind
-    if address in trusted:
+    if settings.FACTU_TRUST_PROXY or address in trusted:
+        trusted.add(address)
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         for candidate in reversed([a for a in forwarded if a]):
             if candidate not in trusted:
