@@ -158,7 +158,7 @@ def test_proof_arriving_releases_the_chain(
     assert "<Representante>" not in Submission.objects.get().request_xml
 
 
-# --------------------------------------------------------------------- the taxpayer's own certificate
+# ---------------------------------------------------------------- the taxpayer's own certificate
 
 
 @pytest.mark.parametrize(
@@ -425,3 +425,99 @@ def test_tenancy_an_account_proves_nothing_for_another_accounts_taxpayer(
     assert representation.sending_right(mine).allowed
     assert representation.sending_right(theirs).allowed is False
     assert Account.objects.count() == 2
+
+
+# --------------------------------------------------------------------- the API
+
+
+URL = "/api/v1/taxpayers/{}/representation"
+
+
+def test_api_tells_what_proof_holds_and_records_an_apoderamiento(
+    api_client, account, taxpayer, real_aeat
+):
+    answer = api_client.get(URL.format(taxpayer.nif))
+    assert answer.status_code == 200, answer.content
+    data = answer.json()["data"]
+    assert data["may_send"] is False and data["basis"] is None
+    assert "Suba el certificado" in data["message"]
+
+    cert = gestoria_certificate(account)
+    answer = api_client.put(
+        URL.format(taxpayer.nif),
+        {
+            "kind": "apoderamiento",
+            "certificate_id": str(cert.pk),
+            "reference": "AP-2026-77",
+            "scope": "GENERALLEY58",
+        },
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+    data = answer.json()["data"]
+    assert (data["may_send"], data["basis"]) == (True, "apoderamiento")
+    assert data["representante"] == {"nif": GESTORIA_NIF, "name": "Gestoría Ebro SL"}
+    assert data["representation"]["certificate"]["id"] == str(cert.pk)
+
+
+def test_api_uploads_the_representation_document_as_multipart(
+    api_client, account, taxpayer, settings
+):
+    cert = gestoria_certificate(account)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    answer = api_client.post(
+        URL.format(taxpayer.nif),
+        {
+            "kind": "colaborador_social",
+            "certificate_id": str(cert.pk),
+            "document": SimpleUploadedFile("rep.pdf", PDF, "application/pdf"),
+        },
+    )
+    assert answer.status_code == 200, answer.content
+    data = answer.json()["data"]
+    assert data["basis"] == "colaborador_social" or data["sandbox"]
+    assert data["representation"]["document"]["size"] == len(PDF)
+    settings.REPRESENTATION_DOCUMENT_MAX_BYTES = 1024
+    answer = api_client.post(
+        URL.format(taxpayer.nif),
+        {"document": SimpleUploadedFile("big.pdf", PDF + b"0" * 2048, "application/pdf")},
+    )
+    assert answer.status_code == 400
+    assert "document" in answer.json()["errors"]
+
+
+def test_api_refuses_another_accounts_certificate_and_nif(
+    api_client, account, taxpayer, other_account
+):
+    foreign = gestoria_certificate(other_account)
+    answer = api_client.put(
+        URL.format(taxpayer.nif),
+        {"certificate_id": str(foreign.pk)},
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert "certificate_id" in answer.json()["errors"]
+    # The other account's taxpayer is not there at all.
+    assert api_client.get(URL.format("A28045631")).status_code == 404
+    put = api_client.put(
+        URL.format("A28045631"), {"kind": "apoderamiento"}, content_type="application/json"
+    )
+    assert put.status_code == 404
+    assert not Representation.objects.filter(taxpayer__account=other_account).exists()
+
+
+def test_api_representation_is_written_by_owners_and_admins_only(client, account, taxpayer):
+    from api.services import create_token
+    from factu.models import Membership, Role
+    from tests.conftest import make_user
+
+    accountant = make_user("contable@example.com")
+    Membership.objects.create(user=accountant, account=account, role=Role.ACCOUNTANT)
+    _, raw = create_token(account, accountant, "contable")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+    assert client.get(URL.format(taxpayer.nif)).status_code == 200
+    answer = client.put(
+        URL.format(taxpayer.nif), {"kind": "apoderamiento"}, content_type="application/json"
+    )
+    assert answer.status_code == 403
