@@ -521,3 +521,55 @@ def test_api_representation_is_written_by_owners_and_admins_only(client, account
         URL.format(taxpayer.nif), {"kind": "apoderamiento"}, content_type="application/json"
     )
     assert answer.status_code == 403
+
+
+# --------------------------------------------------------------------- the desk
+
+
+def test_the_desk_and_the_taxpayer_pages_say_what_to_upload(
+    login, owner, account, taxpayer, register, real_aeat
+):
+    record = register().record
+    assert flushed(record) == "held"
+    client = login(owner)
+    desk = client.get(f"/c/{account.slug}/mesa/")
+    assert desk.status_code == 200
+    html = desk.content.decode()
+    assert f'data-held="{taxpayer.nif}"' in html and "Suba el certificado" in html
+    summary = client.get(f"/c/{account.slug}/mesa/resumen/").content.decode()
+    assert f'data-held="{taxpayer.nif}"' in summary
+    page = client.get(f"/c/{account.slug}/ajustes/representacion/{taxpayer.pk}/")
+    assert page.status_code == 200 and 'data-may-send="0"' in page.content.decode()
+
+
+def test_the_desk_records_a_representation_and_the_chain_flushes(
+    login, owner, account, taxpayer, register, real_aeat
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    record = register().record
+    assert flushed(record) == "held"
+    cert = gestoria_certificate(account)
+    client = login(owner)
+    url = f"/c/{account.slug}/ajustes/representacion/{taxpayer.pk}/"
+    answer = client.post(
+        url,
+        {
+            "kind": "colaborador_social",
+            "certificate": str(cert.pk),
+            "document": SimpleUploadedFile("firmado.pdf", PDF, "application/pdf"),
+        },
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    rep = Representation.objects.get(taxpayer=taxpayer)
+    assert rep.certificate == cert and rep.document_size == len(PDF)
+    assert representation.sending_right(taxpayer).basis == "colaborador_social"
+    assert flushed(record) == "sent"
+    listing = client.get(f"/c/{account.slug}/ajustes/representacion/").content.decode()
+    assert f'data-representation="{taxpayer.nif}" data-may-send="1"' in listing
+
+
+def test_another_accounts_taxpayer_has_no_representation_page(login, owner, account, other_account):
+    theirs = Taxpayer.objects.get(account=other_account)
+    client = login(owner)
+    assert client.get(f"/c/{account.slug}/ajustes/representacion/{theirs.pk}/").status_code == 404

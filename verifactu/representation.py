@@ -432,7 +432,7 @@ def record_representation(
     from verifactu.vault import encrypt
 
     errors: dict[str, str] = {}
-    if kind is not None and kind not in Representation.Kind.values:
+    if kind is not None and kind not in ("", *Representation.Kind.values):
         errors["kind"] = "Tipo no válido: apoderamiento o colaborador_social."
     if (
         certificate is not _UNSET
@@ -550,3 +550,32 @@ def representative_certificates(account_id):
         .defer("encrypted_data", "encrypted_password")
         .order_by("-uploaded_at")
     )
+
+
+@dataclass(frozen=True)
+class Held:
+    """A taxpayer whose records wait for proof: who, why, how many."""
+
+    taxpayer: Taxpayer
+    right: SendingRight
+    waiting: int
+
+
+def held_taxpayers(account_id, taxpayer: Taxpayer | None = None) -> list[Held]:
+    """The account's taxpayers with records held for want of proof (the desk's notices)."""
+    from django.db.models import Count
+
+    from verifactu.models import BillingRecord, RecordStatus
+
+    held = BillingRecord.objects.filter(
+        chain__account_id=account_id, status=RecordStatus.QUEUED, aeat_error_code=HELD_CODE
+    )
+    if taxpayer is not None:
+        held = held.filter(issuer_nif=taxpayer.nif)
+    counts = dict(held.values_list("issuer_nif").annotate(n=Count("pk")).order_by())
+    out = []
+    for candidate in Taxpayer.objects.filter(account_id=account_id, nif__in=counts):
+        right = sending_right(candidate)
+        if not right.allowed:
+            out.append(Held(candidate, right, counts[candidate.nif]))
+    return out
