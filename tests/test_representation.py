@@ -573,3 +573,13 @@ def test_another_accounts_taxpayer_has_no_representation_page(login, owner, acco
     theirs = Taxpayer.objects.get(account=other_account)
     client = login(owner)
     assert client.get(f"/c/{account.slug}/ajustes/representacion/{theirs.pk}/").status_code == 404
+
+
+def test_a_requerimiento_answer_needs_the_same_proof(register, real_aeat):
+    from verifactu import requerimiento
+    from verifactu.certificates import NotAuthorised
+
+    record = register().record
+    with pytest.raises(NotAuthorised) as info:
+        requerimiento.connect(Chain.objects.get(pk=record.chain_id))
+    assert "Suba el certificado" in info.value.reason
