@@ -476,7 +476,7 @@ def test_api_uploads_the_representation_document_as_multipart(
     )
     assert answer.status_code == 200, answer.content
     data = answer.json()["data"]
-    assert data["basis"] == "colaborador_social" or data["sandbox"]
+    assert (data["may_send"], data["basis"]) == (True, "colaborador_social")
     assert data["representation"]["document"]["size"] == len(PDF)
     settings.REPRESENTATION_DOCUMENT_MAX_BYTES = 1024
     answer = api_client.post(
