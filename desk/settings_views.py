@@ -15,14 +15,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from factu.access import account_view
+from verifactu import representation
 from verifactu.certificates import store_certificate
-from verifactu.models import Certificate, ComputerSystem
+from verifactu.models import Certificate, ComputerSystem, Representation
 
 EXPIRY_WARNING_DAYS = 30
 MAX_CERTIFICATE_BYTES = 256 * 1024
@@ -82,20 +83,33 @@ class CertificateForm(forms.Form):
 
 
 def _certificate_rows(account) -> list[Certificate]:
+    """The certificates, each marked: in use (the taxpayer's newest valid one naming its NIF,
+    or a representative certificate chosen for some taxpayer) and whether it proves."""
     rows = list(
         Certificate.objects.filter(account=account)
         .select_related("taxpayer")
         .defer("encrypted_data", "encrypted_password")
         .order_by("taxpayer__name", "-uploaded_at")
     )
+    chosen = set(
+        Representation.objects.filter(account=account, certificate__isnull=False).values_list(
+            "certificate_id", flat=True
+        )
+    )
     now = timezone.now()
     latest: set = set()
     for cert in rows:
         cert.tone, cert.status = expiry_status(cert.not_valid_after, now)
-        key = cert.taxpayer_id or REPRESENTATIVE
-        cert.in_use = key not in latest and cert.not_valid_after > now
-        if cert.in_use:
-            latest.add(key)
+        valid = cert.not_valid_after > now
+        if cert.taxpayer_id:
+            cert.proves = cert.holder_nif == cert.taxpayer.nif
+            cert.current = valid and cert.taxpayer_id not in latest
+            if cert.current:
+                latest.add(cert.taxpayer_id)
+            cert.in_use = cert.current and cert.proves
+        else:
+            cert.proves = True
+            cert.in_use = cert.current = valid and cert.pk in chosen
     return rows
 
 
@@ -143,10 +157,143 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "certificates": rows,
-            "expiring": [c for c in rows if c.in_use and c.tone == "warn"],
+            "expiring": [c for c in rows if c.current and c.tone == "warn"],
             "can_manage": request.membership.can_manage,
             "deployment_certificate": bool(settings.AEAT_CERT_FILE),
             "warning_days": EXPIRY_WARNING_DAYS,
+        },
+    )
+
+
+def _certificate_label(cert: Certificate) -> str:
+    who = cert.representative_name or cert.holder_name
+    nif = cert.holder_nif or cert.representative_nif
+    return f"{who} ({nif}) · hasta {cert.not_valid_after:%d/%m/%Y}"
+
+
+class RepresentationForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="¿Cómo representa a este contribuyente?",
+        choices=[("", "—"), *Representation.Kind.choices],
+        required=False,
+    )
+    certificate = forms.ChoiceField(
+        label="Certificado de representante que presenta", required=False
+    )
+    reference = forms.CharField(label="Referencia del apoderamiento", required=False, max_length=60)
+    scope = forms.CharField(
+        label="Ámbito del apoderamiento",
+        required=False,
+        max_length=200,
+        help_text="Por ejemplo GENERALLEY58 o el trámite de VERI*FACTU.",
+    )
+    valid_until = forms.DateField(
+        label="Vigente hasta (opcional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    document = forms.FileField(
+        label="Documento de representación firmado por el cliente (colaborador social)",
+        required=False,
+        help_text="PDF, PNG o JPEG. Se guarda cifrado.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+    )
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.certificates = {
+            str(c.pk): c for c in representation.representative_certificates(account.pk)
+        }
+        self.fields["certificate"].choices = [
+            ("", "Ninguno"),
+            *((pk, _certificate_label(c)) for pk, c in self.certificates.items()),
+        ]
+
+    def clean_document(self):
+        upload = self.cleaned_data.get("document")
+        if not upload:
+            return None
+        try:
+            return upload.name, representation.read_document(upload)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["document"]) from None
+
+
+@account_view()
+def representation_list(request: HttpRequest) -> HttpResponse:
+    """Each taxpayer: may its records be sent to the AEAT, on what proof, or what is missing."""
+    rows = [
+        (taxpayer, representation.sending_right(taxpayer))
+        for taxpayer in request.account.taxpayers.order_by("name", "id")
+    ]
+    return render(
+        request,
+        "desk/settings_representation.html",
+        {"rows": rows, "sandbox": representation.sandbox_active()},
+    )
+
+
+@never_cache
+@account_view()
+def representation_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
+    """Record how the account's representative certificate speaks for one taxpayer."""
+    taxpayer = get_object_or_404(request.account.taxpayers, pk=taxpayer_id)
+    current = Representation.objects.filter(taxpayer=taxpayer).first()
+    initial = {}
+    if current is not None:
+        initial = {
+            "kind": current.kind,
+            "certificate": str(current.certificate_id or ""),
+            "reference": current.reference,
+            "scope": current.scope,
+            "valid_until": current.valid_until,
+        }
+    can_manage = request.membership.can_manage
+    posted = request.method == "POST" and can_manage
+    form = RepresentationForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        account=request.account,
+        initial=initial,
+    )
+    if posted and form.is_valid():
+        data = form.cleaned_data
+        document = data["document"]
+        try:
+            representation.record_representation(
+                taxpayer,
+                user=request.user,
+                kind=data["kind"] or "",
+                certificate=form.certificates.get(data["certificate"]),
+                reference=data["reference"],
+                scope=data["scope"],
+                valid_until=data["valid_until"],
+                document=document[1] if document else None,
+                document_name=document[0] if document else "",
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            right = representation.sending_right(taxpayer)
+            if right.allowed:
+                messages.success(request, f"Representación guardada. {right.reason}.")
+            else:
+                messages.warning(
+                    request, f"Representación guardada, pero aún no basta. {right.reason}"
+                )
+            return redirect(
+                "representation_edit", account_slug=request.account.slug, taxpayer_id=taxpayer.pk
+            )
+    return render(
+        request,
+        "desk/settings_representation_edit.html",
+        {
+            "taxpayer": taxpayer,
+            "form": form,
+            "right": representation.sending_right(taxpayer),
+            "current": current,
+            "can_manage": can_manage,
+            "problems": representation.representation_problems(current) if current else [],
         },
     )
 

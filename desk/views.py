@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from desk import overview, resubmission, services
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
 from factu.access import account_view, require_write, taxpayer_or_404
-from verifactu import corrections
+from verifactu import corrections, representation
 from verifactu import tasks as verifactu_tasks
 from verifactu.models import Chain, FiscalInvoice
 
@@ -95,6 +95,7 @@ def desk(request: HttpRequest) -> HttpResponse:
             "errors_in_scope": sum(s.error for s in in_scope),
             "any_resubmittable": any(row["resubmittable"] for row in rows),
             "blocked": services.blocked_chains(request.account),
+            "held": representation.held_taxpayers(request.account.pk, chosen),
         },
     )
 
@@ -296,4 +297,5 @@ def taxpayer_overview(request: HttpRequest) -> HttpResponse:
     figures = overview.build(request.taxpayer, timezone.localdate())
     fragment = request.GET.get("fragment") == "1"
     template = "desk/_overview.html" if fragment else "desk/overview.html"
-    return render(request, template, {"overview": figures, "fragment": fragment})
+    held = representation.held_taxpayers(request.account.pk, request.taxpayer)
+    return render(request, template, {"overview": figures, "fragment": fragment, "held": held})

@@ -51,6 +51,37 @@ def env_int(name: str, default: int, minimum: int | None = None, maximum: int | 
     return value
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (where ``make run`` starts the simulator)."""
+    try:
+        host = (urlparse(url).hostname or "").lower()
+    except ValueError:
+        return False
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def sandbox_setting(name: str, endpoints: dict[str, str]) -> bool:
+    """``VERIFACTU_SANDBOX``: every NIF may send without proof of representation.
+
+    On by default only when every AEAT endpoint is on loopback (the simulator); refused at
+    start-up when any of them is elsewhere, since a real AEAT (or anything in front of it)
+    must never receive records nobody proved the right to send.
+    """
+    local = all(is_loopback_url(url) for url in endpoints.values() if url)
+    value = env_bool(name, local)
+    if value and not local:
+        remote = ", ".join(f"{k}={v}" for k, v in endpoints.items() if v and not is_loopback_url(v))
+        raise ImproperlyConfigured(
+            f"{name} is on but {remote} is not the local simulator: the sandbox (sending "
+            f"under any NIF without proof of representation) is only allowed on loopback. "
+            f"Unset {name} or point the AEAT endpoints at the simulator."
+        )
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -252,6 +252,28 @@ AEAT_CERT_PASSWORD = env.env_str("AEAT_CERT_PASSWORD", "")
 AEAT_CA_FILE = env.env_str("AEAT_CA_FILE", "")
 AEAT_TIMEOUT = env.env_int("AEAT_TIMEOUT", 30, minimum=1)
 AEAT_QR_PRODUCTION = env.env_bool("AEAT_QR_PRODUCTION", False)
+# Seal (sello de entidad) certificates go to AEAT's seal hosts (www10/prewww10); empty: the
+# seal twin of AEAT_ENDPOINT (verifactu.representation.seal_endpoint).
+AEAT_SEAL_ENDPOINT = env.env_str("AEAT_SEAL_ENDPOINT", "")
+AEAT_REQUERIMIENTO_ENDPOINT = env.env_str("AEAT_REQUERIMIENTO_ENDPOINT", "")
+# The NIFs the deployment-wide AEAT_CERT_FILE may present records for (the operator vouches
+# for each); any other NIF needs its own proof (verifactu.representation).
+AEAT_CERT_NIFS = [n.upper() for n in env.env_list("AEAT_CERT_NIFS", [])]
+# Against the simulator every NIF may send without proof; refused with any other endpoint.
+VERIFACTU_SANDBOX = env.sandbox_setting(
+    "VERIFACTU_SANDBOX",
+    {
+        "AEAT_ENDPOINT": AEAT_ENDPOINT,
+        "AEAT_SEAL_ENDPOINT": AEAT_SEAL_ENDPOINT,
+        "AEAT_REQUERIMIENTO_ENDPOINT": AEAT_REQUERIMIENTO_ENDPOINT,
+    },
+)
+# A held chain (no proof yet) is looked at again after this; proof arriving kicks it at once.
+VERIFACTU_HELD_RECHECK = env.env_int("VERIFACTU_HELD_RECHECK", 900, minimum=10)
+# The client's signed representation document (colaborador social), PDF or image.
+REPRESENTATION_DOCUMENT_MAX_BYTES = env.env_int(
+    "REPRESENTATION_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024
+)
 # Factu's own SistemaInformatico (the producer's declaración responsable names these).
 FACTU_PRODUCER_NAME = env.env_str("FACTU_PRODUCER_NAME", "Factu Software SL")
 FACTU_PRODUCER_NIF = env.env_str("FACTU_PRODUCER_NIF", "B87654323")

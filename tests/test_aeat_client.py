@@ -5,10 +5,11 @@ No Django database: every test starts its own simulator on a free loopback port.
 
 from __future__ import annotations
 
-import gc
 import os
 import socket
-import stat
+import subprocess
+import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -372,37 +373,88 @@ def test_https_with_unknown_server_ca_is_a_transport_error(tls_sim, certs):
 # ------------------------------------------------------------------------------ certificate files
 
 
-def test_certificate_temp_files_are_private_and_removed_by_close(certs):
+def _open_memfds() -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/memfd:factu"):
+            found.append(target)
+    return found
+
+
+def _files_holding(root: Path, needle: bytes) -> list[Path]:
+    hits = []
+    for path in root.rglob("*"):
+        try:
+            if path.is_file() and needle in path.read_bytes():
+                hits.append(path)
+        except OSError:
+            continue
+    return hits
+
+
+def test_the_decrypted_key_never_touches_a_file(tls_sim, certs, tmp_path, monkeypatch):
+    """Mutual TLS works while nothing under the temp dir holds the key, and the in-memory
+    file that handed it to OpenSSL is closed before the connection is made."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile_dir = tempfile.tempdir
+    tempfile.tempdir = None  # re-read TMPDIR
+    try:
+        cert = ClientCertificate.from_pkcs12(
+            certs.client_p12.read_bytes(), certs.client_p12_password.encode()
+        )
+        raw_key = cert.private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        with cert, AeatClient(tls_sim.url, certificate=cert, verify=str(certs.ca_cert)) as client:
+            assert _open_memfds() == []  # closed before any connection
+            assert client.send(body("M-1")).estado_envio == "Correcto"
+            assert _open_memfds() == []
+            assert list(tmp_path.iterdir()) == []
+        assert not hasattr(cert, "directory") and not hasattr(cert, "requests_cert")
+        assert _files_holding(Path(tempfile.gettempdir()), raw_key[-32:]) == []
+    finally:
+        tempfile.tempdir = tempfile_dir
+
+
+def test_a_closed_certificate_forgets_its_key(certs):
     cert = ClientCertificate.from_pem(certs.client_cert.read_bytes(), certs.client_key.read_bytes())
-    cert_file, key_file = cert.requests_cert()
-    directory = os.path.dirname(cert_file)
-    assert os.path.dirname(key_file) == directory == cert.directory
-    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
-    for path in (cert_file, key_file):
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    # The key file is a usable, unencrypted key for requests; the cert file holds the leaf.
-    key = serialization.load_pem_private_key(Path(key_file).read_bytes(), password=None)
-    leaf = x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
-    assert key.public_key() == leaf.public_key()
+    assert cert.private_key is not None and not cert.closed
     cert.close()
-    assert not os.path.exists(directory)
     cert.close()  # idempotent
+    assert cert.closed
     with pytest.raises(AeatError):
-        cert.requests_cert()
+        cert.private_key  # noqa: B018
+    with pytest.raises(AeatError):
+        cert.ssl_context(str(certs.ca_cert))
 
 
-def test_certificate_temp_dir_removed_by_context_manager_and_gc(certs):
-    with ClientCertificate.from_pkcs12(
-        certs.client_p12.read_bytes(), certs.client_p12_password.encode()
-    ) as cert:
-        directory = cert.directory
-        assert os.path.isdir(directory)
-    assert not os.path.exists(directory)
-    cert = ClientCertificate.from_pem(certs.client_cert.read_bytes(), certs.client_key.read_bytes())
-    directory = cert.directory
-    del cert
-    gc.collect()
-    assert not os.path.exists(directory)
+def test_start_up_sweep_removes_key_files_left_by_older_versions(tmp_path):
+    """A crash under the old code left ``factu-aeat-cert-*/key.pem`` under the temp dir;
+    starting Django (any process: web, worker, beat) removes it."""
+    leftover = tmp_path / "factu-aeat-cert-abc123"
+    leftover.mkdir(mode=0o700)
+    (leftover / "key.pem").write_bytes(b"-----BEGIN PRIVATE KEY-----\nMIIB\n")
+    (leftover / "cert.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\n")
+    unrelated = tmp_path / "something-else"
+    unrelated.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "factu.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not leftover.exists()
+    assert unrelated.is_dir()
 
 
 def test_certificate_expiry_and_subject_are_read_from_the_cert(certs):

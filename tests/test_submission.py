@@ -183,16 +183,16 @@ def test_a_representative_certificate_is_named_in_the_envelope(
         account,
         pki.client_p12.read_bytes(),
         pki.client_p12_password,
-        representative_nif="A28045631",
+        representative_nif="89890001K",
         representative_name="Gestoría Ebro SA",
     )
     record = register().record
     credentials = credentials_for(Chain.objects.get(pk=record.chain_id))
-    assert credentials.representante.nif == "A28045631"
+    assert credentials.representante.nif == "89890001K"
     credentials.close()
     assert submission.flush(record.chain_id).state == "sent"
     request = Submission.objects.get().request_xml
-    assert "<Representante><NombreRazon>Gestoría Ebro SA</NombreRazon><NIF>A28045631</NIF>" in (
+    assert "<Representante><NombreRazon>Gestoría Ebro SA</NombreRazon><NIF>89890001K</NIF>" in (
         request
     )
     assert statuses([record]) == [RecordStatus.ACCEPTED]

@@ -23,20 +23,25 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
+import ssl
 import tempfile
 import time
-import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+import requests.adapters
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
+from urllib3.util.ssl_ import create_urllib3_context
 from zeep import Client, Settings
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault, TransportError
@@ -56,6 +61,7 @@ __all__ = [
     "SendResult",
     "fault_code",
     "soap_envelope",
+    "sweep_stale_key_files",
 ]
 
 SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
@@ -186,12 +192,19 @@ def _same_key(cert: x509.Certificate, key: Any) -> bool:
     return cert.public_key().public_bytes(der, fmt) == key.public_key().public_bytes(der, fmt)
 
 
+KEY_DIR_PREFIX = "factu-aeat-cert-"  # where older versions wrote key.pem files
+
+
 class ClientCertificate:
     """The mutual-TLS identity (qualified certificate or seal) used to call the AEAT.
 
-    requests/urllib3 only take a certificate and an *unencrypted* key as files, so the PEMs
-    are written to a private temporary directory (0700, files 0600) that :meth:`close`, the
-    context manager or garbage collection removes. Keep instances short-lived.
+    The decrypted private key lives only in this object's memory and in the
+    :class:`ssl.SSLContext` built by :meth:`ssl_context`: OpenSSL (and so ``ssl``) loads a
+    client key only from a path, so it is handed over through an anonymous in-memory file
+    (``os.memfd_create``, never on a filesystem) that is closed as soon as
+    ``load_cert_chain`` returns, before any connection is made. Even that memfd holds the key
+    encrypted under a one-time random password that never leaves this process's memory.
+    :meth:`close` drops the key; a closed certificate refuses to serve a new connection.
     """
 
     def __init__(
@@ -206,25 +219,7 @@ class ClientCertificate:
         self.chain = list(chain)
         self.not_valid_after: datetime = certificate.not_valid_after_utc
         self.subject: str = certificate.subject.rfc4514_string()
-        self._dir = tempfile.mkdtemp(prefix="factu-aeat-cert-")  # mode 0700
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
-        pem = serialization.Encoding.PEM
-        self._cert_path = self._write(
-            "cert.pem", b"".join(c.public_bytes(pem) for c in [certificate, *self.chain])
-        )
-        self._key_path = self._write(
-            "key.pem",
-            private_key.private_bytes(
-                pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ),
-        )
-
-    def _write(self, name: str, data: bytes) -> str:
-        path = os.path.join(self._dir, name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return path
+        self._key: Any = private_key
 
     # -- constructors
     @classmethod
@@ -271,20 +266,51 @@ class ClientCertificate:
         return cls.from_pem(data, key.group(0), secret)
 
     # -- use
-    def requests_cert(self) -> tuple[str, str]:
-        """``(cert_file, key_file)`` for ``requests``' ``cert=``."""
-        if not self._finalizer.alive:
-            raise AeatError("the client certificate was closed")
-        return self._cert_path, self._key_path
+    @property
+    def closed(self) -> bool:
+        return self._key is None
 
     @property
-    def directory(self) -> str:
-        """The private directory holding the PEM files (for tests and diagnostics)."""
-        return self._dir
+    def private_key(self) -> Any:
+        """The private key object (in memory only); :class:`AeatError` once closed."""
+        if self._key is None:
+            raise AeatError("the client certificate was closed")
+        return self._key
+
+    def ssl_context(self, verify: bool | str = True) -> ssl.SSLContext:
+        """A client TLS context presenting this certificate, trusting ``verify``'s CAs.
+
+        ``verify``: True for the system CAs, a CA file or directory path, or False (no
+        server verification, tests only). Only these CAs are trusted, never the system's
+        on top of a given file.
+        """
+        key = self.private_key
+        context = create_urllib3_context()
+        if verify is False:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        elif isinstance(verify, str):
+            if os.path.isdir(verify):
+                context.load_verify_locations(capath=verify)
+            else:
+                context.load_verify_locations(cafile=verify)
+        else:
+            context.load_default_certs()
+        one_time = secrets.token_urlsafe(24)
+        pem = serialization.Encoding.PEM
+        key_pem = key.private_bytes(
+            pem,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(one_time.encode()),
+        )
+        cert_pem = b"".join(c.public_bytes(pem) for c in [self.certificate, *self.chain])
+        with _memory_file(cert_pem + key_pem) as path:
+            context.load_cert_chain(path, password=one_time)
+        return context
 
     def close(self) -> None:
-        """Remove the temporary PEM files (idempotent)."""
-        self._finalizer()
+        """Forget the private key (idempotent)."""
+        self._key = None
 
     def __enter__(self) -> ClientCertificate:
         return self
@@ -294,6 +320,59 @@ class ClientCertificate:
 
     def __repr__(self) -> str:
         return f"<ClientCertificate {self.subject} until {self.not_valid_after:%Y-%m-%d}>"
+
+
+@contextmanager
+def _memory_file(data: bytes) -> Iterator[str]:
+    """A path to ``data`` held in an anonymous memory file, closed when the block ends.
+
+    ``/proc/self/fd/N`` of a ``memfd_create`` file: RAM only, never linked in a filesystem,
+    readable by OpenSSL in this process alone, gone with its last descriptor. Linux only,
+    like the deployment; elsewhere it refuses rather than write a key to disk.
+    """
+    if not hasattr(os, "memfd_create"):
+        raise AeatError("os.memfd_create is needed to hand a client key to OpenSSL")
+    fd = os.memfd_create("factu-aeat-cert", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
+
+
+def sweep_stale_key_files(directory: str | None = None) -> int:
+    """Remove the private ``factu-aeat-cert-*`` directories (cert.pem + an unencrypted
+    key.pem) that versions before the in-memory key left under the temp dir, e.g. after a
+    crash. Run at start-up (:class:`verifactu.apps.VerifactuConfig`); only this user's."""
+    base = Path(directory or tempfile.gettempdir())
+    removed = 0
+    try:
+        candidates = list(base.glob(KEY_DIR_PREFIX + "*"))
+    except OSError:
+        return 0
+    for path in candidates:
+        try:
+            if not path.is_dir() or path.is_symlink() or path.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += not path.exists()
+    return removed
+
+
+class _ContextAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPS adapter whose connections use one prepared :class:`ssl.SSLContext`."""
+
+    def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:
+        self._context = context
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- transport
@@ -390,7 +469,7 @@ class AeatClient:
         session = requests.Session()
         session.verify = verify
         if certificate is not None:
-            session.cert = certificate.requests_cert()
+            session.mount("https://", _ContextAdapter(certificate.ssl_context(verify)))
         self._certificate = certificate
         self.transport = LocalOnlyTransport(
             session=session, timeout=timeout, operation_timeout=timeout
@@ -506,7 +585,7 @@ class AeatClient:
         """POST ``envelope`` and parse the answer: (status, zeep result, response text, ms)."""
         request_xml = _text(envelope)
         if self._certificate is not None:
-            self._certificate.requests_cert()  # raises AeatError if closed: nothing is sent
+            self._certificate.private_key  # noqa: B018 - AeatError if closed: nothing is sent
         operation = self._binding.get(operation_name)
         started = time.monotonic()
         response: requests.Response | None = None

@@ -551,10 +551,10 @@ def no_verifactu_active(chain) -> bool:
 
 def signing_identity_for(chain):
     """The taxpayer's (or representative's) stored certificate as a SigningIdentity, or None."""
-    from verifactu.certificates import credentials_for
+    from verifactu.certificates import signing_credentials_for
     from verifactu.signing import SignatureProblem, SigningIdentity
 
-    credentials = credentials_for(chain)
+    credentials = signing_credentials_for(chain)
     try:
         if credentials.certificate is None:
             return None

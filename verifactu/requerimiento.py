@@ -39,6 +39,7 @@ from factu.models import Taxpayer
 from verifactu import aeat
 from verifactu.certificates import credentials_for
 from verifactu.models import BillingRecord, Chain, Submission
+from verifactu.representation import seal_endpoint, sending_right
 from verifactu.submission import Connection, _finish
 from verifactu.xml import MAX_RECORDS_PER_ENVELOPE, Obligado, build_requerimiento_envelope
 
@@ -89,9 +90,13 @@ def requerimiento_endpoint() -> str:
 
 
 def connect(chain: Chain) -> Connection:
+    """Like :func:`verifactu.submission.connect`, on the Requerimiento endpoint (its seal
+    twin for a seal certificate); :class:`~verifactu.certificates.NotAuthorised` if the
+    account has not proved it may speak for the chain's obligado."""
     credentials = credentials_for(chain)
+    endpoint = requerimiento_endpoint()
     client = aeat.AeatClient(
-        requerimiento_endpoint(),
+        seal_endpoint(endpoint) if credentials.seal else endpoint,
         certificate=credentials.certificate,
         verify=settings.AEAT_CA_FILE or True,
         timeout=settings.AEAT_TIMEOUT,
@@ -156,6 +161,10 @@ def send_requested(
             "with the taxpayer's certificate); nothing was sent.",
             unsigned,
         )
+
+    right = sending_right(taxpayer)
+    if not right.allowed:
+        raise RequerimientoRefused(right.reason)
 
     batches: list[tuple[Chain, list[BillingRecord]]] = []
     size = min(settings.VERIFACTU_BATCH_SIZE, MAX_RECORDS_PER_ENVELOPE)

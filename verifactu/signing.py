@@ -108,10 +108,7 @@ class SigningIdentity:
     @classmethod
     def from_client_certificate(cls, opened: Any) -> SigningIdentity:
         """From a :class:`verifactu.aeat.ClientCertificate` (the taxpayer's stored one)."""
-        _cert_path, key_path = opened.requests_cert()
-        with open(key_path, "rb") as fh:
-            key = serialization.load_pem_private_key(fh.read(), password=None)
-        return cls(key, opened.certificate, tuple(opened.chain))  # type: ignore[arg-type]
+        return cls(opened.private_key, opened.certificate, tuple(opened.chain))  # type: ignore[arg-type]
 
 
 class _RecordSigner(XAdESSigner):

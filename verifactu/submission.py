@@ -21,9 +21,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from verifactu import aeat, faults
-from verifactu.certificates import Credentials, credentials_for
+from verifactu.certificates import Credentials, NotAuthorised, credentials_for
 from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
 from verifactu.modes import fecha_fin_verifactu
+from verifactu.representation import HELD_CODE, seal_endpoint, sending_right_for_chain
 from verifactu.xml import Obligado, build_envelope
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ LINE_STATES = {
 class FlushOutcome:
     """What happened, and when the chain wants its next flush (``None``: nothing pending)."""
 
-    state: str  # busy | idle | wait | sent | retry | fault
+    state: str  # busy | idle | held | wait | sent | retry | fault
     next_at: datetime | None = None
     sent: int = 0
     pending: int = 0
@@ -65,9 +66,11 @@ class Connection:
 
 
 def connect(chain: Chain) -> Connection:
+    """An AEAT client with the credentials :func:`credentials_for` gives the chain, on the
+    seal endpoint for a seal certificate; :class:`NotAuthorised` if nothing may be sent."""
     credentials = credentials_for(chain)
     client = aeat.AeatClient(
-        settings.AEAT_ENDPOINT,
+        seal_endpoint() if credentials.seal else settings.AEAT_ENDPOINT,
         certificate=credentials.certificate,
         verify=settings.AEAT_CA_FILE or True,
         timeout=settings.AEAT_TIMEOUT,
@@ -174,6 +177,9 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     count = pending.count()
     if count == 0:
         return FlushOutcome("idle")
+    right = sending_right_for_chain(chain, now=now)
+    if not right.allowed:
+        return _hold(chain, right.reason, now, count)
     if waits(chain, count, now):
         return FlushOutcome("wait", next_at=chain.next_flush_at, pending=count)
 
@@ -185,9 +191,16 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     )
     for record in batch:
         record.attempts += 1
+    BillingRecord.objects.filter(pk__in=ids, aeat_error_code=HELD_CODE).update(
+        aeat_error_code="", aeat_error_description=""
+    )
     if incidencia:
         BillingRecord.objects.filter(pk__in=ids).update(incidencia=True)
-    connection = connector(chain)
+    try:
+        connection = connector(chain)
+    except NotAuthorised as exc:  # the proof went away since the check above
+        BillingRecord.objects.filter(pk__in=ids).update(status=RecordStatus.QUEUED, claimed_at=None)
+        return _hold(chain, exc.reason, now, count)
     body = build_envelope(
         Obligado(chain.issuer_name, chain.issuer_nif),
         [r.xml for r in batch],
@@ -198,7 +211,7 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     submission = Submission.objects.create(
         chain=chain,
         started_at=now,
-        endpoint=settings.AEAT_ENDPOINT,
+        endpoint=connection.client.endpoint,
         request_xml=body.decode("utf-8"),
         record_count=len(batch),
     )
@@ -234,6 +247,20 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     return FlushOutcome(
         "sent", next_at=next_at if remaining else None, sent=len(batch), pending=remaining
     )
+
+
+def _hold(chain: Chain, reason: str, now: datetime, pending: int) -> FlushOutcome:
+    """No proof that the account may speak for the chain's obligado: nothing is sent. The
+    records stay ``queued`` (built, chained, kept) with the reason where the AEAT's answer
+    would be (code :data:`HELD_CODE`), and the chain is looked at again after
+    ``VERIFACTU_HELD_RECHECK`` or as soon as a proof is recorded."""
+    sendable(chain).filter(status=RecordStatus.QUEUED).exclude(
+        aeat_error_code=HELD_CODE, aeat_error_description=reason
+    ).update(aeat_error_code=HELD_CODE, aeat_error_description=reason)
+    next_at = now + timedelta(seconds=settings.VERIFACTU_HELD_RECHECK)
+    Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
+    log.info("chain %s held: no proof of the right to send for %s", chain.pk, chain.issuer_nif)
+    return FlushOutcome("held", next_at=next_at, pending=pending)
 
 
 def waits(chain: Chain, pending: int, now: datetime) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.v1 import events, views
+from api.v1 import events, representation_views, views
 
 urlpatterns = [
     path("taxpayers", views.TaxpayerListView.as_view(), name="v1-taxpayers"),
@@ -20,6 +20,11 @@ urlpatterns = [
         name="v1-taxpayer-events-xml",
     ),
     path("taxpayers/<str:nif>/events", events.TaxpayerEventsView.as_view(), name="v1-events"),
+    path(
+        "taxpayers/<str:nif>/representation",
+        representation_views.TaxpayerRepresentationView.as_view(),
+        name="v1-taxpayer-representation",
+    ),
     path("computer-systems", views.ComputerSystemListView.as_view(), name="v1-computer-systems"),
     path("invoices", views.InvoiceCreateView.as_view(), name="v1-invoices"),
     path("invoices/<uuid:invoice_id>", views.InvoiceDetailView.as_view(), name="v1-invoice"),
