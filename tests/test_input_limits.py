@@ -1,0 +1,126 @@
+"""Input that cannot hurt the server: the series format's grammar, JSON nesting depth, the
+request-body cap before uploads are read, the token cap and the account-wide rate limit, and
+the optional pagination of ``GET /api/clients``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.urls import reverse
+
+from invoicing import numbering
+from invoicing.models import Series
+
+pytestmark = pytest.mark.django_db
+
+
+def url(account, name, *args):
+    return reverse(name, args=[account.slug, *args])
+
+
+# ---------------------------------------------------------------------------------------
+# The series number format
+# ---------------------------------------------------------------------------------------
+
+# The formats Factu stores (the default, the imported series', the demo's) and the shapes
+# str.format rendered that the grammar keeps: widths, zero fill, escaped braces.
+STORED_FORMATS = [
+    "{year}-{code}-{number}",
+    "{code}-{year}-{number}",
+    "{code}{number}",
+    "{number}",
+    "F{year}/{number}",
+    "{code}.{year:04}.{number}",
+    "{year:02}{code:4}{number}",
+    "{code:05}-{number:8}",
+    "{{{code}}}-{number}",
+]
+
+
+@pytest.mark.parametrize("fmt", STORED_FORMATS)
+@pytest.mark.parametrize("padding", range(1, 11))
+def test_every_stored_format_renders_exactly_as_str_format_did(fmt, padding):
+    for year, code, counter in [(2026, "A", 1), (2026, "2026-WEB", 42), (1999, "R", 123456)]:
+        number = str(counter).zfill(padding)
+        assert numbering.render(fmt, year=year, code=code, number=number) == fmt.format(
+            year=year, code=code, number=number
+        )
+
+
+def test_series_format_number_uses_the_grammar(series):
+    series.padding = 5
+    assert series.format_number(2026, 7) == "2026-A-00007"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        ("{year:>100000000}-{number}", "tras «:» solo un ancho"),
+        ("{year:100000000}-{number}", "no puede pasar de 20"),
+        ("{year.__class__}-{number}", "use solo {year}, {code} y {number}"),
+        ("{code[0]}-{number}", "use solo {year}, {code} y {number}"),
+        ("{number!r}", "use solo {year}, {code} y {number}"),
+        ("{oops}{number}", "use solo {year}, {code} y {number}"),
+        ("{}{number}", "use solo {year}, {code} y {number}"),
+        ("<{number}>", "error 1287"),
+        ("A={number}", "error 1287"),
+        ("A'{number}\"", "error 1287"),
+        ("{year}-{code}", "debe incluir {number}"),
+        ("{number", "Falta cerrar una llave"),
+        ("}{number}", "sin abrir"),
+        ("{number}ñ", "sin acentos"),
+    ],
+)
+def test_the_form_refuses_formats_outside_the_grammar_with_a_field_error(
+    login, owner, account, taxpayer, fmt, message
+):
+    response = login(owner).post(
+        url(account, "series_create"),
+        {"code": "B", "kind": "F1", "number_format": fmt, "padding": "3"},
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert message in errors["number_format"][0]
+    assert not Series.objects.filter(code="B").exists()
+
+
+def test_a_huge_width_is_refused_quickly_without_building_it(login, owner, account, taxpayer):
+    started = time.monotonic()
+    response = login(owner).post(
+        url(account, "series_create"),
+        {"code": "B", "kind": "F1", "number_format": "{year:999999999999}{number}", "padding": "3"},
+    )
+    assert response.status_code == 400
+    assert time.monotonic() - started < 2
+
+
+def test_numbering_never_calls_str_format_on_user_text(monkeypatch):
+    """A format the grammar accepts is rendered by concatenation: a str subclass whose
+    ``format`` explodes proves no code path calls it."""
+
+    class Trap(str):
+        def format(self, *args, **kwargs):  # pragma: no cover - failing is the point
+            raise AssertionError("str.format called on user text")
+
+    assert numbering.render(Trap("{year}-{code}-{number}"), year=2026, code="A", number="001")
+
+
+def test_the_migration_resets_stored_formats_outside_the_grammar(taxpayer):
+    import importlib
+
+    from django.apps import apps
+
+    bad = Series.objects.create(
+        account=taxpayer.account, taxpayer=taxpayer, code="X", number_format="{year.real}{number}"
+    )
+    good = Series.objects.create(
+        account=taxpayer.account, taxpayer=taxpayer, code="Y", number_format="{code}/{number}"
+    )
+    migration = importlib.import_module("invoicing.migrations.0008_series_number_format_grammar")
+    migration.reset_invalid_formats(apps, None)
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert bad.number_format == "{year}-{code}-{number}"
+    assert good.number_format == "{code}/{number}"
