@@ -208,7 +208,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.AccountTokenPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],  # JSON depth bounded
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.AccountPagination",
     "PAGE_SIZE": 50,
@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)
 API_RATE_WINDOW = env.env_int("API_RATE_WINDOW", 60, minimum=1)
+# JSON bodies nesting deeper than this are a 400 before they are parsed (api.parsers).
+API_JSON_MAX_DEPTH = env.env_int("API_JSON_MAX_DEPTH", 32, minimum=4)
 
 # Error reports mask the password inside broker, cache and database URLs too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "factu.reporting.CredentialsFilter"

@@ -124,3 +124,51 @@ def test_the_migration_resets_stored_formats_outside_the_grammar(taxpayer):
     good.refresh_from_db()
     assert bad.number_format == "{year}-{code}-{number}"
     assert good.number_format == "{code}/{number}"
+
+
+# ---------------------------------------------------------------------------------------
+# JSON nesting depth, both APIs
+# ---------------------------------------------------------------------------------------
+
+DEEP = "[" * 5000 + "]" * 5000
+DEEP_OBJECT = '{"a":' * 5000 + "1" + "}" * 5000
+
+
+@pytest.mark.parametrize("path", ["/api/clients", "/api/invoices", "/api/ping"])
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT, '{"name": ' + DEEP + "}"])
+def test_deep_json_is_a_400_in_the_account_api(api_client, path, body):
+    response = api_client.post(path, body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "parse_error"
+    assert "deeper than 32 levels" in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/invoices", "/api/v1/taxpayers"])
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT])
+def test_deep_json_is_a_400_in_the_v1_api(api_client, path, body):
+    response = api_client.post(path, body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert "deeper than 32 levels" in response.json()["message"]
+
+
+def test_deep_json_with_an_idempotency_key_is_a_400_too(api_client):
+    response = api_client.post(
+        "/api/clients", DEEP, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert response.status_code == 400
+
+
+def test_brackets_inside_strings_do_not_count_and_normal_bodies_pass(api_client):
+    from api.parsers import nesting_depth
+
+    assert nesting_depth('{"a": "[[[[{{{{\\"]]]"}') == 1
+    assert nesting_depth("42") == 0
+    assert nesting_depth('[{"a": [1, {"b": []}]}]') == 4
+    name = "[" * 100 + "ACME" + "]" * 100
+    response = api_client.post(
+        "/api/clients",
+        json.dumps({"name": name, "nif": "", "country": "FR"}),
+        content_type="application/json",
+    )
+    assert response.status_code != 500 and "deeper" not in response.content.decode()
