@@ -8,7 +8,6 @@ them as marked strings and then unquotes exactly those.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from decimal import Decimal
