@@ -172,3 +172,111 @@ def test_brackets_inside_strings_do_not_count_and_normal_bodies_pass(api_client)
         content_type="application/json",
     )
     assert response.status_code != 500 and "deeper" not in response.content.decode()
+
+
+# ---------------------------------------------------------------------------------------
+# Request bodies: capped before any upload is read
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def received(monkeypatch):
+    """The bytes Django's own upload handlers (memory, temporary file) were given."""
+    from django.core.files import uploadhandler
+
+    got = []
+    for cls in (uploadhandler.MemoryFileUploadHandler, uploadhandler.TemporaryFileUploadHandler):
+        original = cls.receive_data_chunk
+
+        def spy(self, raw_data, start, _original=original):
+            got.append(len(raw_data))
+            return _original(self, raw_data, start)
+
+        monkeypatch.setattr(cls, "receive_data_chunk", spy)
+    return got
+
+
+def _too_large(response, megabytes: str) -> None:
+    assert response.status_code == 413, response.status_code
+    page = response.content.decode()
+    assert "Archivo demasiado grande" in page and f"más de {megabytes} MB" in page
+
+
+def test_an_import_over_its_cap_is_a_413_before_the_file_is_read(
+    login, owner, account, taxpayer, received, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from transfers.models import Job
+
+    settings.MEDIA_ROOT = tmp_path
+    big = SimpleUploadedFile("clientes.csv", b"a;b\n" * (21 * 1024 * 1024 // 4))
+    response = login(owner).post(
+        url(account, "transfers_import_clients"), {"mode": "all", "file": big}
+    )
+    _too_large(response, "20,1")
+    assert received == [] and not Job.objects.exists() and not list(tmp_path.rglob("*.csv"))
+
+
+def test_a_receipt_over_its_cap_is_a_413_before_it_is_read(
+    login, owner, account, taxpayer, received, settings
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from expenses.models import Expense
+
+    settings.FACTU_RECEIPT_MAX_BYTES = 100 * 1024
+    big = SimpleUploadedFile("ticket.pdf", b"%PDF-" + b"0" * (300 * 1024))
+    response = login(owner).post(
+        url(account, "expense_create"),
+        {"date": "2026-03-01", "description": "Hosting", "amount": "10", "receipt": big},
+    )
+    _too_large(response, "0,2")
+    assert received == [] and not Expense.objects.exists()
+
+
+def test_a_certificate_over_its_cap_is_a_413_before_it_is_read(
+    login, owner, account, taxpayer, received
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    big = SimpleUploadedFile("cert.p12", b"0" * (400 * 1024))
+    response = login(owner).post(
+        url(account, "certificate_list"), {"file": big, "password": "x", "owner": "rep"}
+    )
+    _too_large(response, "0,3")
+    assert received == []
+
+
+def test_a_page_that_takes_no_file_takes_no_big_body(login, owner, account, taxpayer, received):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    big = SimpleUploadedFile("x.bin", b"0" * (3 * 1024 * 1024))
+    response = login(owner).post(url(account, "series_create"), {"code": "B", "file": big})
+    _too_large(response, "2,5")
+    assert received == []
+
+
+def test_uploads_under_the_cap_still_reach_the_form(login, owner, account, taxpayer, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.FACTU_RECEIPT_MAX_BYTES = 1024
+    small = SimpleUploadedFile("ticket.pdf", b"%PDF-" + b"0" * 2048)
+    response = login(owner).post(
+        url(account, "expense_create"),
+        {"date": "2026-03-01", "description": "Hosting", "amount": "10", "receipt": small},
+    )
+    assert response.status_code == 200  # the form's own message, as before
+    assert "ocupa demasiado" in response.content.decode()
+
+
+def test_the_upload_handler_stops_at_the_cap_whatever_the_header_said():
+    from factu.uploads import LimitedUploadHandler, UploadTooLarge
+
+    handler = LimitedUploadHandler(10)
+    handler.handle_raw_input(None, {}, 5, b"--b")
+    assert handler.receive_data_chunk(b"x" * 6, 0) == b"x" * 6
+    with pytest.raises(UploadTooLarge):
+        handler.receive_data_chunk(b"x" * 6, 6)
+    with pytest.raises(UploadTooLarge):
+        LimitedUploadHandler(10).handle_raw_input(None, {}, 11, b"--b")

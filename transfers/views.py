@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from expenses.exports import csv_bytes, csv_response, csv_text
 from expenses.forms import default_quarter
 from factu.access import account_view, require_write
+from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros
 from transfers import exports, imports, services
 from transfers.forms import ExportForm, ImportForm
@@ -94,11 +95,13 @@ def _import(request: HttpRequest, kind: str, template: str) -> HttpResponse:
     )
 
 
+@accepts_upload(services.MAX_UPLOAD_BYTES)
 @account_view(write=True)
 def import_clients(request: HttpRequest) -> HttpResponse:
     return _import(request, Job.Kind.IMPORT_CLIENTS, "transfers/import_clients.html")
 
 
+@accepts_upload(services.MAX_UPLOAD_BYTES)
 @account_view(write=True)
 def import_invoices(request: HttpRequest) -> HttpResponse:
     return _import(request, Job.Kind.IMPORT_INVOICES, "transfers/import_invoices.html")
