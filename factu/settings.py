@@ -238,6 +238,10 @@ SPECTACULAR_SETTINGS = {
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)
 API_RATE_WINDOW = env.env_int("API_RATE_WINDOW", 60, minimum=1)
+# At most this many unrevoked tokens per account (api.services.create_token), and one
+# account's tokens together make at most API_ACCOUNT_RATE_LIMIT requests per window.
+API_MAX_ACTIVE_TOKENS = env.env_int("API_MAX_ACTIVE_TOKENS", 50, minimum=1)
+API_ACCOUNT_RATE_LIMIT = env.env_int("API_ACCOUNT_RATE_LIMIT", 500, minimum=1)
 # JSON bodies nesting deeper than this are a 400 before they are parsed (api.parsers).
 API_JSON_MAX_DEPTH = env.env_int("API_JSON_MAX_DEPTH", 32, minimum=4)
 

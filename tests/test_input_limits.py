@@ -280,3 +280,112 @@ def test_the_upload_handler_stops_at_the_cap_whatever_the_header_said():
         handler.receive_data_chunk(b"x" * 6, 6)
     with pytest.raises(UploadTooLarge):
         LimitedUploadHandler(10).handle_raw_input(None, {}, 11, b"--b")
+
+
+# ---------------------------------------------------------------------------------------
+# Tokens: a cap per account, and an account-wide rate limit beside the per-token one
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_an_account_holds_at_most_the_configured_active_tokens(account, owner, settings):
+    from django.core.exceptions import ValidationError
+
+    from api.services import create_token, revoke_token
+
+    settings.API_MAX_ACTIVE_TOKENS = 3
+    tokens = [create_token(account, owner, f"t{i}")[0] for i in range(3)]
+    with pytest.raises(ValidationError) as refused:
+        create_token(account, owner, "one too many")
+    assert "ya tiene 3 tokens activos" in refused.value.message_dict["name"][0]
+    revoke_token(tokens[0])
+    assert create_token(account, owner, "after a revocation")[0].is_active
+
+
+def test_the_default_cap_is_fifty(account, owner):
+    from django.core.exceptions import ValidationError
+
+    from api.services import create_token
+
+    for i in range(50):
+        create_token(account, owner, f"t{i}")
+    with pytest.raises(ValidationError):
+        create_token(account, owner, "51st")
+
+
+def test_the_settings_page_refuses_a_token_over_the_cap_with_a_400(login, owner, account, settings):
+    from api.models import ApiToken
+    from api.services import create_token
+
+    settings.API_MAX_ACTIVE_TOKENS = 1
+    create_token(account, owner, "ERP")
+    response = login(owner).post(reverse("api_token_list", args=[account.slug]), {"name": "Otro"})
+    assert response.status_code == 400
+    assert "ya tiene 1 tokens activos" in response.content.decode()
+    assert ApiToken.objects.count() == 1
+
+
+def test_the_command_refuses_a_token_over_the_cap(account, owner, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.API_MAX_ACTIVE_TOKENS = 1
+    call_command("create_api_token", "--email", owner.email, "--name", "a")
+    with pytest.raises((CommandError, Exception)) as refused:
+        call_command("create_api_token", "--email", owner.email, "--name", "b")
+    assert "tokens activos" in str(refused.value)
+
+
+def test_an_accounts_tokens_together_meet_the_account_limit(
+    client, account, owner, settings, private_cache
+):
+    from api.services import create_token
+
+    settings.API_RATE_LIMIT = 3
+    settings.API_ACCOUNT_RATE_LIMIT = 5
+    first = create_token(account, owner, "a")[1]
+    second = create_token(account, owner, "b")[1]
+    for _ in range(3):
+        assert client.get("/api/ping", HTTP_AUTHORIZATION=f"Bearer {first}").status_code == 200
+    for _ in range(2):
+        ok = client.get("/api/ping", HTTP_AUTHORIZATION=f"Bearer {second}")
+        assert ok.status_code == 200
+    assert ok["X-Account-RateLimit-Limit"] == "5"
+    assert ok["X-Account-RateLimit-Remaining"] == "0"
+    assert ok["X-RateLimit-Limit"] == "3" and ok["X-RateLimit-Remaining"] == "1"
+    refused = client.get("/api/ping", HTTP_AUTHORIZATION=f"Bearer {second}")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "account_rate_limited"
+    assert "across all of the account's tokens" in refused.json()["error"]["message"]
+    assert int(refused["Retry-After"]) >= 1
+    third = create_token(account, owner, "c")[1]
+    v1 = client.get("/api/v1/taxpayers", HTTP_AUTHORIZATION=f"Bearer {third}")
+    assert v1.status_code == 429 and "Account rate limit" in v1.json()["message"]
+
+
+def test_another_account_is_not_affected(
+    client, account, owner, other_account, settings, private_cache
+):
+    from api.services import create_token
+    from factu.models import Membership
+
+    settings.API_ACCOUNT_RATE_LIMIT = 2
+    mine = create_token(account, owner, "a")[1]
+    Membership.objects.create(user=owner, account=other_account, role="owner")
+    theirs = create_token(other_account, owner, "b")[1]
+    for _ in range(3):
+        client.get("/api/ping", HTTP_AUTHORIZATION=f"Bearer {mine}")
+    assert client.get("/api/ping", HTTP_AUTHORIZATION=f"Bearer {theirs}").status_code == 200
+
+
+def test_seed_000_per_token_headers_stay_with_the_defaults(api_client, private_cache):
+    response = api_client.get("/api/ping")
+    assert response["X-RateLimit-Limit"] == "100"
+    assert response["X-RateLimit-Remaining"] == "99"
+    assert response["X-Account-RateLimit-Limit"] == "500"
