@@ -62,6 +62,28 @@ RATE_LIMIT_HEADERS = [
         description="Seconds until the window resets.",
     ),
     OpenApiParameter(
+        "X-Account-RateLimit-Limit",
+        {"type": "integer", "minimum": 1},
+        HEADER,
+        response=True,
+        description="Requests allowed per window to all of the account's tokens together "
+        "(several times the per-token limit). Sent once the token is authenticated.",
+    ),
+    OpenApiParameter(
+        "X-Account-RateLimit-Remaining",
+        {"type": "integer", "minimum": 0},
+        HEADER,
+        response=True,
+        description="Requests left to the account in the current window.",
+    ),
+    OpenApiParameter(
+        "X-Account-RateLimit-Reset",
+        {"type": "integer", "minimum": 1},
+        HEADER,
+        response=True,
+        description="Seconds until the account's window resets.",
+    ),
+    OpenApiParameter(
         "Retry-After",
         {"type": "integer", "minimum": 1},
         HEADER,

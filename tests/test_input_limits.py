@@ -389,3 +389,45 @@ def test_seed_000_per_token_headers_stay_with_the_defaults(api_client, private_c
     assert response["X-RateLimit-Limit"] == "100"
     assert response["X-RateLimit-Remaining"] == "99"
     assert response["X-Account-RateLimit-Limit"] == "500"
+
+
+# ---------------------------------------------------------------------------------------
+# GET /api/clients: a plain array, optionally paged, with X-Total-Count
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five_clients(taxpayer):
+    from clients.models import Client
+
+    for name in ["Eco", "Alfa", "Delta", "Bravo", "Charlie"]:
+        Client.objects.create(account=taxpayer.account, taxpayer=taxpayer, name=name, country="FR")
+
+
+def _names(response) -> list[str]:
+    body = response.json()
+    assert isinstance(body, list)  # seed 000: a plain array, never an envelope
+    return [item["name"] for item in body]
+
+
+def test_clients_without_parameters_are_all_of_them_with_the_total(api_client, five_clients):
+    response = api_client.get("/api/clients")
+    assert response.status_code == 200
+    assert _names(response) == ["Alfa", "Bravo", "Charlie", "Delta", "Eco"]
+    assert response["X-Total-Count"] == "5"
+
+
+def test_clients_page_and_limit_give_a_slice_of_the_array(api_client, five_clients):
+    second = api_client.get("/api/clients?page=2&limit=2")
+    assert _names(second) == ["Charlie", "Delta"] and second["X-Total-Count"] == "5"
+    assert _names(api_client.get("/api/clients?limit=3")) == ["Alfa", "Bravo", "Charlie"]
+    assert _names(api_client.get("/api/clients?page=9&limit=2")) == []
+    searched = api_client.get("/api/clients?search=alfa&page=1")
+    assert _names(searched) == ["Alfa"] and searched["X-Total-Count"] == "1"
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=x", "limit=0", "limit=201", "page=-1"])
+def test_bad_clients_page_or_limit_is_a_400_naming_the_field(api_client, five_clients, query):
+    response = api_client.get(f"/api/clients?{query}")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {query.split("=")[0]}
