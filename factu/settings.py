@@ -172,7 +172,14 @@ CELERY_BEAT_SCHEDULE = {
     "verifactu-summary": {"task": "verifactu.event_summary", "schedule": 6 * 3600.0},
     # A switch to NO VERI*FACTU asked for during a VERI*FACTU year takes effect on 1 January.
     "verifactu-modes": {"task": "verifactu.apply_mode_changes", "schedule": 3600.0},
+    # Housekeeping: idempotency records past their 24 h, and uploaded CSVs and built ZIPs
+    # past their retention (below) are deleted.
+    "api-idempotency-purge": {"task": "api.purge_idempotency_records", "schedule": 3600.0},
+    "transfers-purge-files": {"task": "transfers.purge_files", "schedule": 3600.0},
 }
+# How long an import's CSV and an export's ZIP are kept after their job finishes.
+TRANSFERS_IMPORT_RETENTION_HOURS = env.env_int("TRANSFERS_IMPORT_RETENTION_HOURS", 24, minimum=1)
+TRANSFERS_EXPORT_RETENTION_HOURS = env.env_int("TRANSFERS_EXPORT_RETENTION_HOURS", 168, minimum=1)
 WORKER_STALE_AFTER_SECONDS = env.env_int("WORKER_STALE_AFTER_SECONDS", 120, minimum=10)
 
 # VERI*FACTU: where records go, with which certificate, and at what pace.

@@ -6,6 +6,7 @@ Every job is looked up within ``request.account`` (another account's job, or its
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -131,7 +132,12 @@ def export_zip(request: HttpRequest) -> HttpResponse:
 
 
 def _job_context(job: Job) -> dict:
-    return {"job": job, "poll_seconds": POLL_SECONDS, "polling": not job.is_finished}
+    return {
+        "job": job,
+        "poll_seconds": POLL_SECONDS,
+        "polling": not job.is_finished,
+        "export_retention_days": max(1, settings.TRANSFERS_EXPORT_RETENTION_HOURS // 24),
+    }
 
 
 @account_view()
