@@ -161,7 +161,8 @@ ERRORS: dict[int, tuple[str, str, str]] = {
         "Nothing changes: the corrected data equal the current ones.",
     ),
     429: (
-        "Rate limit exceeded: retry after `Retry-After` seconds.",
+        "Rate limit exceeded (the token's, or the account's across its tokens: "
+        "`account_rate_limited`): retry after `Retry-After` seconds.",
         "rate_limited",
         "Rate limit exceeded: 100 requests per 60 seconds. Retry after 42 seconds.",
     ),

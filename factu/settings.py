@@ -233,7 +233,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "The account API (`/api/...`) and the VERI*FACTU API (`/api/v1/...`). Every request "
         "sends `Authorization: Bearer kf_...` (Settings → API tokens); 100 requests per "
-        "minute per token; POSTs accept an `Idempotency-Key` header."
+        "minute per token and 500 per account; POSTs accept an `Idempotency-Key` header."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -17,6 +17,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.response import Response
 
+from api import schema as common
 from api.v1 import schema as doc
 from api.v1.views import MAX_PAGE, PAGE_SIZE, V1View, page_number
 from factu.models import Taxpayer
@@ -184,8 +185,12 @@ class TaxpayerEventsXmlView(_EventsBase):
         parameters=[NIF_PARAMETER, *DATE_PARAMETERS],
         request=None,
         responses={(200, "application/xml"): OpenApiTypes.STR},
-        errors=[400, 404],
-        error_descriptions={404: "No taxpayer with this NIF in the account."},
+        errors=[*common.WRITE, 400, 404],
+        idempotent=True,
+        error_descriptions={
+            403: "Not raised here: a viewer's token may export too.",
+            404: "No taxpayer with this NIF in the account.",
+        },
     )
     def post(self, request, nif):
         taxpayer = self.taxpayer_by_nif(nif)

@@ -361,7 +361,9 @@ class InvoiceXmlView(V1View):
         ),
         request=None,
         responses={(200, "application/xml"): OpenApiTypes.STR},
-        errors=[404],
+        errors=[*common.WRITE, 404],
+        idempotent=True,
+        error_descriptions={403: "Not raised here: a viewer's token may export too."},
     )
     def post(self, request, invoice_id):
         record = rep.latest(self.fiscal_invoice(invoice_id))
