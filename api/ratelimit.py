@@ -87,7 +87,15 @@ def check_account(request, account_id) -> Usage:
     """Count the request against its account (:func:`hit_account`); keep the usage on the
     Django request for the middleware's headers; ``Throttled`` (429) over the limit."""
     django_request = getattr(request, "_request", request)
-    usage = hit_account(django_request, account_id)
+    try:
+        usage = hit_account(django_request, account_id)
+    except Exception as exc:  # the cache is down: fail closed, as the per-token limit does
+        unavailable = exceptions.APIException(
+            "The service is temporarily unavailable; retry shortly.", code="service_unavailable"
+        )
+        unavailable.status_code = 503
+        unavailable.wait = 5
+        raise unavailable from exc
     django_request.account_rate_usage = usage
     if usage.exceeded:
         refusal = exceptions.Throttled(
