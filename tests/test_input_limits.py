@@ -163,11 +163,16 @@ def test_deep_json_with_an_idempotency_key_is_a_400_too(api_client):
 
 
 def test_brackets_inside_strings_do_not_count_and_normal_bodies_pass(api_client):
-    from api.parsers import nesting_depth
+    from rest_framework.exceptions import ParseError
+
+    from api.parsers import check_depth, nesting_depth
 
     assert nesting_depth('{"a": "[[[[{{{{\\"]]]"}') == 1
     assert nesting_depth("42") == 0
-    assert nesting_depth('[{"a": [1, {"b": []}]}]') == 4
+    assert nesting_depth('[{"a": [1, {"b": []}]}]') == 5
+    check_depth("[" * 32 + "]" * 32)  # the limit itself passes
+    with pytest.raises(ParseError):
+        check_depth("[" * 33 + "]" * 33)
     name = "[" * 100 + "ACME" + "]" * 100
     response = api_client.post(
         "/api/clients",
