@@ -57,11 +57,10 @@ def create_token(account: Account, user: User, name: str) -> tuple[ApiToken, str
     with transaction.atomic():
         # The account's row serialises token creation, so concurrent requests cannot pass
         # the cap together.
-        Account.objects.select_for_update().filter(pk=account.pk).exists()
+        Account.objects.select_for_update().values_list("pk", flat=True).get(pk=account.pk)
         if ApiToken.objects.filter(account=account, revoked_at__isnull=True).count() >= cap:
             raise ValidationError(
-                {"name": [f"La cuenta ya tiene {cap} tokens activos, el máximo: revoque alguno."]},
-                code="too_many_tokens",
+                {"name": [f"La cuenta ya tiene {cap} tokens activos, el máximo: revoque alguno."]}
             )
         token = ApiToken.objects.create(
             account=account,
