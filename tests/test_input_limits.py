@@ -317,6 +317,39 @@ def test_an_account_holds_at_most_the_configured_active_tokens(account, owner, s
     assert create_token(account, owner, "after a revocation")[0].is_active
 
 
+@pytest.mark.postgres
+def test_concurrent_creations_do_not_pass_the_cap(transactional_db, account, owner, settings):
+    import threading
+
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+
+    from api.models import ApiToken
+    from api.services import create_token
+
+    settings.API_MAX_ACTIVE_TOKENS = 3
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def create(i: int) -> None:
+        start.wait()
+        try:
+            create_token(account, owner, f"t{i}")
+            outcomes.append("created")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["created"] * 3 + ["refused"] * 5
+    assert ApiToken.objects.filter(account=account, revoked_at__isnull=True).count() == 3
+
+
 def test_the_default_cap_is_fifty(account, owner):
     from django.core.exceptions import ValidationError
 
