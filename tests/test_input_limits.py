@@ -265,6 +265,12 @@ def test_a_page_that_takes_no_file_takes_no_big_body(login, owner, account, taxp
     assert received == []
 
 
+def test_a_big_body_to_the_login_page_is_a_413_too(client, db):
+    body = "email=a&password=" + "b" * (3 * 1024 * 1024)
+    response = client.post("/entrar/", body, content_type="application/x-www-form-urlencoded")
+    _too_large(response, "2,5")
+
+
 def test_uploads_under_the_cap_still_reach_the_form(login, owner, account, taxpayer, settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
