@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from api import ratelimit
 from api.models import ApiToken
 from api.services import hash_token, looks_like_token
 from factu.models import Account, Membership, User
@@ -91,7 +92,9 @@ class BearerTokenAuthentication(BaseAuthentication):
                 "Malformed token: expected 'kf_' and 32 letters and digits.",
                 code="token_malformed",
             )
-        return self.authenticate_credentials(raw)
+        user, token = self.authenticate_credentials(raw)
+        ratelimit.check_account(request, token.account_id)
+        return user, token
 
     def authenticate_credentials(self, raw: str):
         token = token_with_account_creator_and_role(hash_token(raw))

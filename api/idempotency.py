@@ -30,12 +30,13 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.exceptions import Conflict
 from api.models import ApiToken, IdempotencyRecord
+from api.parsers import loads
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -65,8 +66,8 @@ def canonical_body(request) -> bytes:
     except RawPostDataException:  # already parsed by DRF before the view ran
         return json.dumps(request.data, sort_keys=True, default=str).encode()
     try:
-        data = json.loads(raw, parse_float=str, parse_int=str)
-    except ValueError:
+        data = loads(raw, parse_float=str, parse_int=str)
+    except ParseError:  # the view's parser refuses it with the same 400
         return raw
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 

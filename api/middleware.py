@@ -1,7 +1,8 @@
 """What every ``/api/`` request goes through before and after DRF.
 
 * the rate limit (:mod:`api.ratelimit`) when a Bearer token is presented: 429 with
-  ``Retry-After`` over the limit, and ``X-RateLimit-*`` headers on every response;
+  ``Retry-After`` over the limit, and ``X-RateLimit-*`` headers on every response; the
+  account-wide limit, counted at authentication, adds ``X-Account-RateLimit-*``;
 * a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with 413 before anything reads it;
 * the counter's cache unreachable: a JSON 503 (django-ratelimit fails closed; so do we);
 * an unhandled exception becomes a JSON 500 in the API's envelope (and is logged).
@@ -69,6 +70,10 @@ class ApiMiddleware:
         response = self.refuse(request, usage) or self.get_response(request)
         if usage is not None:
             for name, value in usage.headers().items():
+                response[name] = value
+        account_usage = getattr(request, "account_rate_usage", None)
+        if account_usage is not None:
+            for name, value in account_usage.headers(ratelimit.ACCOUNT_HEADER_PREFIX).items():
                 response[name] = value
         return response
 

@@ -24,7 +24,9 @@ class AccountTokenPermission(BasePermission):
                 "Missing token: send 'Authorization: Bearer kf_…'.", code="token_missing"
             )
         role = getattr(token, "role", None)  # set by BearerTokenAuthentication
-        if request.method not in SAFE_METHODS and role not in WRITE_ROLES:
+        # An export view's POST only reads (and logs the export): viewers may export.
+        exporting = getattr(view, "export_action", False) and request.method == "POST"
+        if request.method not in SAFE_METHODS and role not in WRITE_ROLES and not exporting:
             raise exceptions.PermissionDenied(
                 "This token is read-only: its creator is a viewer of the account.",
                 code="permission_denied",

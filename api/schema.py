@@ -38,28 +38,33 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 HEADER = OpenApiParameter.HEADER
 
+
+def _rate_limit_headers(prefix: str, allowed: str, left: str, resets: str) -> list:
+    def header(name: str, minimum: int, description: str) -> OpenApiParameter:
+        schema = {"type": "integer", "minimum": minimum}
+        return OpenApiParameter(name, schema, HEADER, response=True, description=description)
+
+    return [
+        header(f"{prefix}-Limit", 1, allowed),
+        header(f"{prefix}-Remaining", 0, left),
+        header(f"{prefix}-Reset", 1, resets),
+    ]
+
+
 RATE_LIMIT_HEADERS = [
-    OpenApiParameter(
-        "X-RateLimit-Limit",
-        {"type": "integer", "minimum": 1},
-        HEADER,
-        response=True,
-        description="Requests allowed per window to this token. Sent on every response to a "
-        "request that presented a Bearer token, errors included.",
+    *_rate_limit_headers(
+        "X-RateLimit",
+        "Requests allowed per window to this token. Sent on every response to a request that "
+        "presented a Bearer token, errors included.",
+        "Requests left in the current window.",
+        "Seconds until the window resets.",
     ),
-    OpenApiParameter(
-        "X-RateLimit-Remaining",
-        {"type": "integer", "minimum": 0},
-        HEADER,
-        response=True,
-        description="Requests left in the current window.",
-    ),
-    OpenApiParameter(
-        "X-RateLimit-Reset",
-        {"type": "integer", "minimum": 1},
-        HEADER,
-        response=True,
-        description="Seconds until the window resets.",
+    *_rate_limit_headers(
+        "X-Account-RateLimit",
+        "Requests allowed per window to all of the account's tokens together (several times "
+        "the per-token limit). Sent once the token is authenticated.",
+        "Requests left to the account in the current window.",
+        "Seconds until the account's window resets.",
     ),
     OpenApiParameter(
         "Retry-After",
@@ -139,7 +144,8 @@ ERRORS: dict[int, tuple[str, str, str]] = {
         "Nothing changes: the corrected data equal the current ones.",
     ),
     429: (
-        "Rate limit exceeded: retry after `Retry-After` seconds.",
+        "Rate limit exceeded (the token's, or the account's across its tokens: "
+        "`account_rate_limited`): retry after `Retry-After` seconds.",
         "rate_limited",
         "Rate limit exceeded: 100 requests per 60 seconds. Retry after 42 seconds.",
     ),

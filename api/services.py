@@ -7,7 +7,9 @@ import re
 import secrets
 import string
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from api.models import ApiToken
@@ -39,7 +41,9 @@ def looks_like_token(raw: str) -> bool:
 def create_token(account: Account, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token of ``account`` acting as ``user``; returns it with the raw token.
 
-    The raw token is returned here and nowhere else: show it once, never store it.
+    The raw token is returned here and nowhere else: show it once, never store it. An
+    account holds at most ``API_MAX_ACTIVE_TOKENS`` unrevoked tokens (each has its own rate
+    limit, so the cap bounds what one account can ask of the service).
     """
     name = (name or "").strip()
     if not name:
@@ -48,14 +52,23 @@ def create_token(account: Account, user: User, name: str) -> tuple[ApiToken, str
         raise ValidationError({"name": [f"Como mucho {NAME_MAX_LENGTH} caracteres."]})
     if not Membership.objects.filter(user=user, account=account).exists():
         raise ValidationError(f"{user} no es miembro de la cuenta {account.slug}.")
+    cap = settings.API_MAX_ACTIVE_TOKENS
     raw = generate_raw_token()
-    token = ApiToken.objects.create(
-        account=account,
-        name=name,
-        prefix=raw[:DISPLAY_PREFIX_LENGTH],
-        token_hash=hash_token(raw),
-        created_by=user,
-    )
+    with transaction.atomic():
+        # The account's row serialises token creation, so concurrent requests cannot pass
+        # the cap together.
+        Account.objects.select_for_update().values_list("pk", flat=True).get(pk=account.pk)
+        if ApiToken.objects.filter(account=account, revoked_at__isnull=True).count() >= cap:
+            raise ValidationError(
+                {"name": [f"La cuenta ya tiene {cap} tokens activos, el máximo: revoque alguno."]}
+            )
+        token = ApiToken.objects.create(
+            account=account,
+            name=name,
+            prefix=raw[:DISPLAY_PREFIX_LENGTH],
+            token_hash=hash_token(raw),
+            created_by=user,
+        )
     return token, raw
 
 

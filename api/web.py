@@ -60,7 +60,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
             return render(
                 request, "api/token_created.html", {"token": token, "raw_token": raw}, status=201
             )
-    return render(request, "api/token_list.html", _list_context(request, form))
+    status = 400 if form.errors else 200
+    return render(request, "api/token_list.html", _list_context(request, form), status=status)
 
 
 @never_cache

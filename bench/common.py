@@ -143,6 +143,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="factu.settings",
         LOG_LEVEL="WARNING",
         API_RATE_LIMIT="100000000",
+        API_ACCOUNT_RATE_LIMIT="100000000",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

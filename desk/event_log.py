@@ -1,13 +1,15 @@
 """Settings → Sistema informático: download a taxpayer's signed NO VERI*FACTU event log.
 
-The page lists the account's NO VERI*FACTU taxpayers with a link here; the download is an
-export of the event log (:func:`verifactu.events.export_events`), so it logs event 09. Events
-the worker has not signed yet (a minute at most) are left out, as in the API.
+The page lists the account's NO VERI*FACTU taxpayers with an export button (a POST) here; the
+download is an export of the event log (:func:`verifactu.events.export_events`), so it logs
+event 09. Events the worker has not signed yet (a minute at most) are left out, as in the API.
 """
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 
 from factu.access import account_view, taxpayer_or_404
 from verifactu.events import export_events
@@ -15,7 +17,18 @@ from verifactu.events import export_events
 
 @account_view()
 def download(request: HttpRequest, taxpayer_id) -> HttpResponse:
+    """POST exports (and logs 09); a GET shows the export button and exports nothing."""
     taxpayer = taxpayer_or_404(request, taxpayer_id)
+    if request.method != "POST":
+        return render(
+            request,
+            "export_confirm.html",
+            {
+                "what": "el registro de eventos",
+                "taxpayer_name": taxpayer.name,
+                "back": reverse("computer_systems", args=[request.account.slug]),
+            },
+        )
     export = export_events(taxpayer)
     response = HttpResponse(export.xml, content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="eventos-{taxpayer.nif}.xml"'

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from factu.access import account_view
+from factu.uploads import accepts_upload
 from verifactu import representation
 from verifactu.certificates import store_certificate
 from verifactu.models import Certificate, ComputerSystem, Representation
@@ -114,6 +115,7 @@ def _certificate_rows(account) -> list[Certificate]:
 
 
 # The password is in the POST and, once cleaned, in this view's locals and below.
+@accepts_upload(MAX_CERTIFICATE_BYTES)
 @sensitive_variables()
 @sensitive_post_parameters("password")
 @never_cache
@@ -233,6 +235,7 @@ def representation_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@accepts_upload(lambda: settings.REPRESENTATION_DOCUMENT_MAX_BYTES)
 @never_cache
 @account_view()
 def representation_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:

@@ -39,6 +39,7 @@ from expenses.services import (
     update_expense,
 )
 from factu.access import account_view, require_write
+from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros, format_percent
 
 PAGE_SIZE = 50
@@ -135,6 +136,7 @@ def _save_expense(request: HttpRequest, form: ExpenseForm, expense: Expense | No
     return expense
 
 
+@accepts_upload(receipts.max_bytes)
 @account_view(write=True)
 def expense_create(request: HttpRequest) -> HttpResponse:
     require_write(request)
@@ -159,6 +161,7 @@ def expense_create(request: HttpRequest) -> HttpResponse:
     return render(request, "expenses/expense_form.html", {"form": form, "creating": True})
 
 
+@accepts_upload(receipts.max_bytes)
 @account_view(write=True)
 def expense_edit(request: HttpRequest, expense_id) -> HttpResponse:
     expense = expense_or_404(request, expense_id)

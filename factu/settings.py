@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.ApiMiddleware",  # /api/ only: rate limit, 413, JSON 500
+    "factu.uploads.RequestSizeMiddleware",  # pages: 413 before a body over its cap is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -237,7 +238,14 @@ CELERY_BEAT_SCHEDULE = {
     "verifactu-summary": {"task": "verifactu.event_summary", "schedule": 6 * 3600.0},
     # A switch to NO VERI*FACTU asked for during a VERI*FACTU year takes effect on 1 January.
     "verifactu-modes": {"task": "verifactu.apply_mode_changes", "schedule": 3600.0},
+    # Housekeeping: idempotency records past their 24 h, and uploaded CSVs and built ZIPs
+    # past their retention (below) are deleted.
+    "api-idempotency-purge": {"task": "api.purge_idempotency_records", "schedule": 3600.0},
+    "transfers-purge-files": {"task": "transfers.purge_files", "schedule": 3600.0},
 }
+# How long an import's CSV and an export's ZIP are kept after their job finishes.
+TRANSFERS_IMPORT_RETENTION_HOURS = env.env_int("TRANSFERS_IMPORT_RETENTION_HOURS", 24, minimum=1)
+TRANSFERS_EXPORT_RETENTION_HOURS = env.env_int("TRANSFERS_EXPORT_RETENTION_HOURS", 168, minimum=1)
 WORKER_STALE_AFTER_SECONDS = env.env_int("WORKER_STALE_AFTER_SECONDS", 120, minimum=10)
 
 # VERI*FACTU: where records go, with which certificate, and at what pace.
@@ -270,9 +278,10 @@ VERIFACTU_SANDBOX = env.sandbox_setting(
 )
 # A held chain (no proof yet) is looked at again after this; proof arriving kicks it at once.
 VERIFACTU_HELD_RECHECK = env.env_int("VERIFACTU_HELD_RECHECK", 900, minimum=10)
-# The client's signed representation document (colaborador social), PDF or image.
+# The client's signed representation document (colaborador social), PDF or image: at most
+# 2 MiB by default, under the API's body cap (DATA_UPLOAD_MAX_MEMORY_SIZE) so both ways take it.
 REPRESENTATION_DOCUMENT_MAX_BYTES = env.env_int(
-    "REPRESENTATION_DOCUMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024
+    "REPRESENTATION_DOCUMENT_MAX_BYTES", 2 * 1024 * 1024, minimum=1024
 )
 # Factu's own SistemaInformatico (the producer's declaración responsable names these).
 FACTU_PRODUCER_NAME = env.env_str("FACTU_PRODUCER_NAME", "Factu Software SL")
@@ -296,7 +305,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.AccountTokenPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],  # JSON depth bounded
     "DEFAULT_THROTTLE_CLASSES": [],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.AccountPagination",
     "PAGE_SIZE": 50,
@@ -313,7 +322,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "The account API (`/api/...`) and the VERI*FACTU API (`/api/v1/...`). Every request "
         "sends `Authorization: Bearer kf_...` (Settings → API tokens); 100 requests per "
-        "minute per token; POSTs accept an `Idempotency-Key` header."
+        "minute per token and 500 per account; POSTs accept an `Idempotency-Key` header."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -325,6 +334,12 @@ SPECTACULAR_SETTINGS = {
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)
 API_RATE_WINDOW = env.env_int("API_RATE_WINDOW", 60, minimum=1)
+# At most this many unrevoked tokens per account (api.services.create_token), and one
+# account's tokens together make at most API_ACCOUNT_RATE_LIMIT requests per window.
+API_MAX_ACTIVE_TOKENS = env.env_int("API_MAX_ACTIVE_TOKENS", 50, minimum=1)
+API_ACCOUNT_RATE_LIMIT = env.env_int("API_ACCOUNT_RATE_LIMIT", 500, minimum=1)
+# JSON bodies nesting deeper than this are a 400 before they are parsed (api.parsers).
+API_JSON_MAX_DEPTH = env.env_int("API_JSON_MAX_DEPTH", 32, minimum=4)
 
 # Error reports mask the password inside broker, cache and database URLs too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "factu.reporting.CredentialsFilter"

@@ -18,7 +18,7 @@ from django.forms import formset_factory
 from django.utils import timezone
 
 from clients.models import Client
-from invoicing import taxes
+from invoicing import numbering, taxes
 from invoicing.models import Invoice, InvoiceStatus, IssuedBy, Series
 from invoicing.services import DraftLine, replaceable_invoices
 
@@ -492,14 +492,8 @@ class SeriesForm(forms.ModelForm):
         data = super().clean()
         fmt = data.get("number_format")
         if fmt:
-            if "{number}" not in fmt:
-                self.add_error("number_format", "El formato debe incluir {number}.")
-                return data
             try:
-                sample = fmt.format(year=2026, code=data.get("code") or "A", number="001")
-            except (KeyError, IndexError, ValueError):
-                self.add_error("number_format", "Use solo {year}, {code} y {number}.")
-                return data
-            if len(sample) > 50 or not sample.isascii() or not sample.isprintable():
-                self.add_error("number_format", "El número resultante debe ser corto y ASCII.")
+                numbering.check(fmt, code=data.get("code") or "A", padding=data.get("padding") or 3)
+            except numbering.FormatError as error:
+                self.add_error("number_format", str(error))
         return data

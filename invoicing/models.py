@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from factu.models import Account, Taxpayer
-from invoicing import taxes
+from invoicing import numbering, taxes
 
 
 class InvoiceLocked(Exception):
@@ -55,8 +55,9 @@ class Series(models.Model):
         return f"{self.code} ({self.get_kind_display()})"
 
     def format_number(self, year: int, number: int) -> str:
-        return self.number_format.format(
-            year=year, code=self.code, number=str(number).zfill(self.padding)
+        """The number of the ``number``-th invoice of ``year`` (:mod:`invoicing.numbering`)."""
+        return numbering.render(
+            self.number_format, year=year, code=self.code, number=str(number).zfill(self.padding)
         )
 
 

@@ -44,7 +44,7 @@ from invoicing.forms import (
 from invoicing.models import Invoice, InvoiceStatus, Series
 from verifactu import corrections, faults
 from verifactu.corrections import InvalidCorrection
-from verifactu.events import log_export
+from verifactu.events import export_is_logged, log_export
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.qr import qr_svg
 from verifactu.records import RecordRefused
@@ -757,11 +757,24 @@ def invoice_pdf(request: HttpRequest, invoice_id) -> HttpResponse:
 @account_view()
 def invoice_xml(request: HttpRequest, invoice_id) -> HttpResponse:
     """The XML of the invoice's latest billing record, as stored (and hashed), signed when
-    the taxpayer keeps its records (NO VERI*FACTU)."""
+    the taxpayer keeps its records (NO VERI*FACTU).
+
+    That download is an export logged as event 08, so it is a POST (the invoice page's
+    button, with CSRF); a GET of a NO VERI*FACTU record shows the button, never exports."""
     invoice = invoice_or_404(request, invoice_id)
     record = invoice.fiscal_invoice.latest_record if invoice.fiscal_invoice_id else None
     if record is None:
         raise Http404("Esta factura aún no tiene registro de facturación.")
+    if request.method != "POST" and export_is_logged([record]):
+        return render(
+            request,
+            "export_confirm.html",
+            {
+                "what": f"el XML de la factura {invoice.number}",
+                "taxpayer_name": invoice.taxpayer.name,
+                "back": reverse("invoice_detail", args=[request.account.slug, invoice.pk]),
+            },
+        )
     kind = "anulacion" if record.kind == BillingRecord.Kind.ANULACION else "alta"
     safe_number = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number)
     response = HttpResponse(record.exported_xml, content_type="application/xml; charset=utf-8")

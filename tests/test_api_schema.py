@@ -60,6 +60,7 @@ def wsgi_app(settings):
     from django.core.wsgi import get_wsgi_application
 
     settings.API_RATE_LIMIT = 1_000_000
+    settings.API_ACCOUNT_RATE_LIMIT = 1_000_000
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)

@@ -731,8 +731,13 @@ def test_the_api_lists_the_events_and_exports_the_signed_log(
     assert first["event_type_label"].startswith("Inicio del funcionamiento")
     assert api_client.get(url, {"page": 2}).json()["data"] == []
 
+    # A GET exports nothing: it points to the POST, the export action.
+    for refused in (api_client.get(url, {"format": "xml"}), api_client.get(url + ".xml")):
+        assert refused.status_code == 405
+        assert f"POST {url}.xml" in refused.json()["message"]
+    assert tipos(kept) == ["01", "90", "90"]
     for pending, xml_response in enumerate(
-        (api_client.get(url, {"format": "xml"}), api_client.get(url + ".xml")), start=1
+        (api_client.post(url + ".xml"), api_client.post(url + ".xml")), start=1
     ):
         assert xml_response.status_code == 200
         assert xml_response["Content-Type"].startswith("application/xml")
@@ -748,7 +753,7 @@ def test_the_api_lists_the_events_and_exports_the_signed_log(
     assert api_client.get(url, {"date_from": "ayer"}).status_code == 400
     assert api_client.get(url, {"date_from": tomorrow, "date_to": "2026-01-01"}).status_code == 400
     assert api_client.get(url, {"format": "pdf"}).status_code == 400
-    assert api_client.get(url + ".xml", {"date_to": "x"}).status_code == 400
+    assert api_client.post(url + ".xml?date_to=x").status_code == 400
 
 
 def test_another_accounts_event_log_is_not_found(api_client, other_account):
@@ -756,12 +761,13 @@ def test_another_accounts_event_log_is_not_found(api_client, other_account):
         response = api_client.get(f"/api/v1/taxpayers/A28045631/events{suffix}")
         assert response.status_code == 404
         assert response.json()["message"]
+    assert api_client.post("/api/v1/taxpayers/A28045631/events.xml").status_code == 404
 
 
 def test_a_verifactu_taxpayer_has_an_empty_log(api_client, taxpayer, register):
     register()
     url = f"/api/v1/taxpayers/{taxpayer.nif}/events"
     assert api_client.get(url).json() == {"data": [], "meta": {"total": 0, "page": 1, "limit": 50}}
-    root, children = signed_children(api_client.get(url + ".xml").content)
+    root, children = signed_children(api_client.post(url + ".xml").content)
     assert children == [] and root.get("Exportados") == "0"
     assert not EventRecord.objects.exists()

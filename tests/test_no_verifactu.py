@@ -443,10 +443,18 @@ def test_exports_and_xml_downloads_log_08(
     record = invoice.fiscal_invoice.latest_record
     chain = record.chain
     assert tipos(chain) == ["01"]
-    response = login(owner).get(reverse("invoice_xml", args=[account.slug, invoice.pk]))
-    assert response.status_code == 200
+    web = reverse("invoice_xml", args=[account.slug, invoice.pk])
+    page = login(owner).get(web)  # a GET exports nothing: it offers the export button
+    assert page.status_code == 200 and "Exportar y descargar" in page.content.decode()
+    assert tipos(chain) == ["01"]
+    response = login(owner).post(web)
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/xml")
     assert tipos(chain) == ["01", "08"]
-    response = api_client.get(f"/api/v1/invoices/{invoice.fiscal_invoice_id}/xml")
+    api = f"/api/v1/invoices/{invoice.fiscal_invoice_id}/xml"
+    refused = api_client.get(api)
+    assert refused.status_code == 405 and f"POST {api}" in refused.json()["message"]
+    assert tipos(chain) == ["01", "08"]
+    response = api_client.post(api)
     assert response.status_code == 200
     assert tipos(chain) == ["01", "08", "08"]
     job = transfer_services.start_export(account, taxpayer, owner, 2026, 1)
@@ -474,10 +482,10 @@ def test_xml_downloads_serve_the_signed_copy_once_signed(
     record = invoice.fiscal_invoice.latest_record
     web = reverse("invoice_xml", args=[account.slug, invoice.pk])
     api = f"/api/v1/invoices/{invoice.fiscal_invoice_id}/xml"
-    assert "Signature" not in login(owner).get(web).content.decode()
+    assert "Signature" not in login(owner).post(web).content.decode()
     events.sign_pending(record.chain)
     record = BillingRecord.objects.get(pk=record.pk)
-    for body in (login(owner).get(web).content, api_client.get(api).content):
+    for body in (login(owner).post(web).content, api_client.post(api).content):
         text = body.decode()
         assert "<ds:Signature" in text
         assert text.endswith(record.signature.signed_xml)
@@ -490,9 +498,12 @@ def test_the_settings_page_links_the_signed_event_log(
     client = login(owner)
     page = client.get(reverse("computer_systems", args=[account.slug])).content.decode()
     url = reverse("event_log_download", args=[account.slug, taxpayer.pk])
-    assert f'href="{url}"' in page
+    assert f'action="{url}"' in page  # a form: the export is a POST
     chain = kept[0].chain
-    response = client.get(url)
+    offered = client.get(url)  # a GET exports nothing: it offers the button
+    assert offered.status_code == 200 and "Exportar y descargar" in offered.content.decode()
+    assert tipos(chain) == ["01"]
+    response = client.post(url)
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="eventos-B87654323.xml"'
     root = etree.fromstring(response.content)
@@ -500,7 +511,7 @@ def test_the_settings_page_links_the_signed_event_log(
     signing.verify_record_signature(etree.tostring(root[0], with_tail=False), pki.ca_pem)
     assert tipos(chain) == ["01", "09"]  # the download is an export of the log
     theirs = other_account.taxpayers.get()
-    assert client.get(url.replace(str(taxpayer.pk), str(theirs.pk))).status_code == 404
+    assert client.post(url.replace(str(taxpayer.pk), str(theirs.pk))).status_code == 404
 
 
 def test_management_command(taxpayer, kept, simulator):

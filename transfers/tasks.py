@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from transfers import exports, imports, jobs
+from transfers import exports, housekeeping, imports, jobs
 
 
 @shared_task(name="transfers.import_clients", acks_late=True)
@@ -20,3 +20,9 @@ def import_invoices(job_id: str) -> str:
 @shared_task(name="transfers.export_zip", acks_late=True)
 def export_zip(job_id: str) -> str:
     return jobs.run(job_id, exports.build_zip)
+
+
+@shared_task(name="transfers.purge_files")
+def purge_files() -> dict:
+    """Beat, hourly: delete CSVs and ZIPs past their retention (transfers.housekeeping)."""
+    return housekeeping.purge_files()

@@ -6,6 +6,7 @@ Every job is looked up within ``request.account`` (another account's job, or its
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from django.shortcuts import redirect, render
 from expenses.exports import csv_bytes, csv_response, csv_text
 from expenses.forms import default_quarter
 from factu.access import account_view, require_write
+from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros
 from transfers import exports, imports, services
 from transfers.forms import ExportForm, ImportForm
@@ -94,11 +96,13 @@ def _import(request: HttpRequest, kind: str, template: str) -> HttpResponse:
     )
 
 
+@accepts_upload(services.MAX_UPLOAD_BYTES)
 @account_view(write=True)
 def import_clients(request: HttpRequest) -> HttpResponse:
     return _import(request, Job.Kind.IMPORT_CLIENTS, "transfers/import_clients.html")
 
 
+@accepts_upload(services.MAX_UPLOAD_BYTES)
 @account_view(write=True)
 def import_invoices(request: HttpRequest) -> HttpResponse:
     return _import(request, Job.Kind.IMPORT_INVOICES, "transfers/import_invoices.html")
@@ -128,7 +132,12 @@ def export_zip(request: HttpRequest) -> HttpResponse:
 
 
 def _job_context(job: Job) -> dict:
-    return {"job": job, "poll_seconds": POLL_SECONDS, "polling": not job.is_finished}
+    return {
+        "job": job,
+        "poll_seconds": POLL_SECONDS,
+        "polling": not job.is_finished,
+        "export_retention_days": max(1, settings.TRANSFERS_EXPORT_RETENTION_HOURS // 24),
+    }
 
 
 @account_view()

@@ -846,6 +846,16 @@ def _bound(value: date | datetime | None, *, end: bool) -> str | None:
     return format_timestamp(datetime.combine(value, time(23, 59, 59) if end else time.min, MADRID))
 
 
+def export_is_logged(records: Iterable[Any]) -> bool:
+    """Whether exporting ``records`` would log an event (08/09): some chain of theirs runs
+    NO VERI*FACTU. Such an export is an explicit action (a POST), never a plain GET, so a
+    link, a prefetch or another site cannot write the taxpayer's event log."""
+    from verifactu.models import Chain
+
+    chain_ids = {record.chain_id for record in records}
+    return any(no_verifactu_active(chain) for chain in Chain.objects.filter(pk__in=chain_ids))
+
+
 def log_export(
     items: Iterable[Any], *, period: Period = (None, None), now: datetime | None = None
 ) -> list:
@@ -853,9 +863,11 @@ def log_export(
     event records. Returns the events logged.
 
     Every export calls this once, after producing its file: the gestoría's ZIP, the XML
-    downloads and :func:`export_events`. ``period`` is what the export covered (dates, or
-    aware datetimes); by default the generation times of the first and last item exported
-    from each chain. Chains not running NO VERI*FACTU log nothing.
+    downloads and :func:`export_events`. Callers log only on an explicit action (a POST, a
+    command, a job the user started), never on a GET (:func:`export_is_logged`). ``period``
+    is what the export covered (dates, or aware datetimes); by default the generation times
+    of the first and last item exported from each chain. Chains not running NO VERI*FACTU
+    log nothing.
     """
     from verifactu.models import BillingRecord, Chain, EventRecord
 

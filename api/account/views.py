@@ -20,6 +20,7 @@ from api.account import schema as doc
 from api.account import serializers as s
 from api.exceptions import Conflict
 from api.idempotency import IdempotentMixin
+from api.pagination import MAX_VALUE, positive_int
 from api.tenancy import account_taxpayer
 from clients.models import Client
 from clients.services import create_client, search_clients
@@ -135,6 +136,8 @@ PAGE = OpenApiParameter(
     {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
     description="Page number; 50 items per page.",
 )
+CLIENT_PAGE_SIZE = 50
+CLIENT_PAGE_MAX = 200
 SEARCH = OpenApiParameter(
     "search",
     OpenApiTypes.STR,
@@ -396,16 +399,44 @@ class ClientListView(AccountView):
         operation_id="account_clients_list",
         tags=doc.TAGS_CLIENTS,
         summary="List clients",
-        description="Every client of the account, by name; `search` filters by name, NIF, "
-        "email or city.",
-        parameters=[SEARCH],
+        description="Every client of the account, by name, as a plain array; `search` "
+        "filters by name, NIF, email or city. `page` and `limit` (both optional) return one "
+        "page of that array instead of all of it; `X-Total-Count` always gives how many "
+        "clients match.",
+        parameters=[
+            SEARCH,
+            OpenApiParameter(
+                "page",
+                {"type": "integer", "minimum": 1, "maximum": MAX_VALUE},
+                description="Optional page number, from 1 (pages of `limit`, 50 by default).",
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": CLIENT_PAGE_MAX},
+                description="Optional page size (1 to 200); without `page`, the first page.",
+            ),
+            OpenApiParameter(
+                "X-Total-Count",
+                {"type": "integer", "minimum": 0},
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="How many clients match, whatever the page.",
+            ),
+        ],
         responses={200: doc.AccountClient.__class__(many=True)},
         examples=doc.CLIENT_LIST_EXAMPLES,
         errors=[400],
     )
     def get(self, request):
-        clients = search_clients(self.account, _search(request))
-        return Response([client_item(c) for c in clients.order_by("name", "id")])
+        clients = search_clients(self.account, _search(request)).order_by("name", "id")
+        total = clients.count()
+        if "page" in request.query_params or "limit" in request.query_params:
+            page = positive_int(request, "page", 1)
+            limit = positive_int(request, "limit", CLIENT_PAGE_SIZE, CLIENT_PAGE_MAX)
+            clients = clients[(page - 1) * limit : page * limit]
+        response = Response([client_item(c) for c in clients])
+        response["X-Total-Count"] = str(total)
+        return response
 
     @doc.operation(
         operation_id="account_clients_create",

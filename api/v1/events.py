@@ -1,21 +1,23 @@
 """``/api/v1/taxpayers/{nif}/events``: a taxpayer's NO VERI*FACTU event log.
 
-The JSON list pages through the events (50 a page, like the other v1 lists); ``?format=xml``
-or ``/events.xml`` answers the signed XML of all the events selected
+The JSON list pages through the events (50 a page, like the other v1 lists); ``POST
+/events.xml`` answers the signed XML of all the events selected
 (:func:`verifactu.events.export_events`), which is an export of the event log: event 09 is
-logged for it. Events the worker has not signed yet are left out of the XML (a request never
-signs); the document says how many in its ``PendientesDeFirma`` attribute.
+logged for it, so a GET of it (or ``?format=xml``) is a 405 pointing to the POST. Events the
+worker has not signed yet are left out of the XML (a request never signs); the document says how
+many in its ``PendientesDeFirma`` attribute.
 """
 
 from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.response import Response
 
+from api import schema as common
 from api.v1 import schema as doc
 from api.v1.views import MAX_PAGE, PAGE_SIZE, V1View, page_number
 from factu.models import Taxpayer
@@ -128,7 +130,8 @@ class TaxpayerEventsView(_EventsBase):
         tags=doc.TAGS_TAXPAYERS,
         summary="List a taxpayer's event log (NO VERI*FACTU)",
         description="The RegistroEvento of every installation of the taxpayer, by installation "
-        "and chain position, 50 per page. With `format=xml`: " + XML_DESCRIPTION,
+        "and chain position, 50 per page. `format=xml` is a 405: the XML is an export, logged "
+        "as event 09, made with `POST /api/v1/taxpayers/{nif}/events.xml`.",
         parameters=[
             NIF_PARAMETER,
             *DATE_PARAMETERS,
@@ -136,7 +139,8 @@ class TaxpayerEventsView(_EventsBase):
                 "format",
                 OpenApiTypes.STR,
                 enum=["json", "xml"],
-                description="`xml` for the signed XML of all the selected events (no paging).",
+                description="`json` (the default). `xml` answers 405: export the XML with "
+                "`POST .../events.xml`.",
             ),
             OpenApiParameter(
                 "page",
@@ -144,18 +148,18 @@ class TaxpayerEventsView(_EventsBase):
                 description="Page number; 50 events per page (JSON only).",
             ),
         ],
-        responses={
-            (200, "application/json"): V1EventPage,
-            (200, "application/xml"): OpenApiTypes.STR,
+        responses={(200, "application/json"): V1EventPage},
+        errors=[400, 404, 405],
+        error_descriptions={
+            404: "No taxpayer with this NIF in the account.",
+            405: "`format=xml`: export the XML with `POST .../events.xml`.",
         },
-        errors=[400, 404],
-        error_descriptions={404: "No taxpayer with this NIF in the account."},
     )
     def get(self, request, nif):
         taxpayer = self.taxpayer_by_nif(nif)
         query = self.query()
         if query.get("format") == "xml":
-            return self.xml_export(taxpayer, query)
+            raise export_by_post(nif)
         page = page_number(request)
         selected = events.taxpayer_events(
             taxpayer, date_from=query.get("date_from"), date_to=query.get("date_to")
@@ -171,16 +175,38 @@ class TaxpayerEventsView(_EventsBase):
 
 
 class TaxpayerEventsXmlView(_EventsBase):
+    export_action = True  # a viewer's token may export (api.permissions)
+
     @doc.operation(
         operation_id="v1_taxpayer_events_xml",
         tags=doc.TAGS_TAXPAYERS,
         summary="Export a taxpayer's signed event log as XML (NO VERI*FACTU)",
-        description=XML_DESCRIPTION,
+        description=XML_DESCRIPTION + " No body; the dates go in the query.",
         parameters=[NIF_PARAMETER, *DATE_PARAMETERS],
+        request=None,
         responses={(200, "application/xml"): OpenApiTypes.STR},
-        errors=[400, 404],
-        error_descriptions={404: "No taxpayer with this NIF in the account."},
+        errors=[*common.WRITE, 400, 404],
+        idempotent=True,
+        error_descriptions={
+            403: "Not raised here: a viewer's token may export too.",
+            404: "No taxpayer with this NIF in the account.",
+        },
     )
-    def get(self, request, nif):
+    def post(self, request, nif):
         taxpayer = self.taxpayer_by_nif(nif)
         return self.xml_export(taxpayer, self.query())
+
+    @extend_schema(exclude=True)
+    def get(self, request, nif):
+        self.taxpayer_by_nif(nif)
+        raise export_by_post(nif)
+
+
+def export_by_post(nif: str) -> MethodNotAllowed:
+    """The 405 of a GET that asks for the event log's XML: exporting it logs event 09, so it
+    is an explicit action (POST), never a GET a link or a prefetch could make."""
+    return MethodNotAllowed(
+        "GET",
+        detail="Exporting the event log is logged (event 09): "
+        f"POST /api/v1/taxpayers/{nif}/events.xml exports it.",
+    )

@@ -8,14 +8,13 @@ them as marked strings and then unquotes exactly those.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from decimal import Decimal
 
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
+
+from api.parsers import JSONParser, loads
 
 _MARK = f"dec{uuid.uuid4().hex[:12]}:"
 _MARKED = re.compile(rf'"{_MARK}(-?\d+\.\d\d)"'.encode())
@@ -28,11 +27,8 @@ def _not_json(name: str):
 
 class DecimalJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            raw = stream.read().decode((parser_context or {}).get("encoding", "utf-8"))
-            return json.loads(raw, parse_float=Decimal, parse_constant=_not_json)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"Malformed JSON: {exc}") from None
+        encoding = (parser_context or {}).get("encoding", "utf-8")
+        return loads(stream.read(), encoding, parse_float=Decimal, parse_constant=_not_json)
 
 
 def _mark(value):

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import MethodNotAllowed, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -35,7 +35,7 @@ from api.v1.serializers import (
 )
 from factu.models import Taxpayer
 from verifactu import corrections
-from verifactu.events import log_export
+from verifactu.events import export_is_logged, log_export
 from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice, RecordStatus
 from verifactu.qr import qr_png, qr_svg
 from verifactu.records import ChainOwnedElsewhere, DuplicateInvoice, RecordRefused, register_invoice
@@ -319,23 +319,63 @@ class InvoiceStatusView(V1View):
 
 
 class InvoiceXmlView(V1View):
+    """GET reads the XML of a VERI*FACTU record (seed 003). A NO VERI*FACTU record's XML
+    leaves only through POST, the export action that logs event 08; its GET is a 405 that
+    says so, so that no link, prefetch or retry writes the taxpayer's event log."""
+
+    export_action = True  # a viewer's token may export (api.permissions)
+
     @doc.operation(
         operation_id="v1_invoice_xml",
         tags=doc.TAGS_INVOICES,
         summary="Get the XML of the latest record",
         description=(
-            "The record as generated for AEAT (RegistroAlta or RegistroAnulacion); for a"
-            " NO VERI*FACTU taxpayer, the XAdES-signed copy once signed."
+            "The record as generated for AEAT (RegistroAlta or RegistroAnulacion). For a"
+            " NO VERI*FACTU taxpayer every export is logged (event 08), so its XML is"
+            " exported with `POST` on this path; a `GET` answers 405 and says so."
         ),
         responses={(200, "application/xml"): OpenApiTypes.STR},
-        errors=[404],
+        errors=[404, 405],
+        error_descriptions={
+            405: "The record is a NO VERI*FACTU taxpayer's: export it with `POST` on this path."
+        },
     )
     def get(self, request, invoice_id):
         record = rep.latest(self.fiscal_invoice(invoice_id))
+        if export_is_logged([record]):
+            raise MethodNotAllowed(
+                "GET",
+                detail="This taxpayer runs NO VERI*FACTU: exporting a record is logged (event "
+                f"08), so export it with POST /api/v1/invoices/{invoice_id}/xml.",
+            )
+        return self.xml_response(record)
+
+    @doc.operation(
+        operation_id="v1_invoice_xml_export",
+        tags=doc.TAGS_INVOICES,
+        summary="Export the XML of the latest record (logs the export)",
+        description=(
+            "The same XML as `GET`, for any taxpayer; for a NO VERI*FACTU taxpayer it is the"
+            " XAdES-signed copy once signed, and the export is logged in its event log"
+            " (event 08). No body."
+        ),
+        request=None,
+        responses={(200, "application/xml"): OpenApiTypes.STR},
+        errors=[*common.WRITE, 404],
+        idempotent=True,
+        error_descriptions={403: "Not raised here: a viewer's token may export too."},
+    )
+    def post(self, request, invoice_id):
+        record = rep.latest(self.fiscal_invoice(invoice_id))
+        response = self.xml_response(record)
+        log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
+        return response
+
+    @staticmethod
+    def xml_response(record) -> HttpResponse:
         body = '<?xml version="1.0" encoding="UTF-8"?>\n' + record.exported_xml
         response = HttpResponse(body.encode(), content_type="application/xml; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="{record.invoice_number}.xml"'
-        log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
         return response
 
 
