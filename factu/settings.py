@@ -186,12 +186,15 @@ AEAT_CERT_PASSWORD = env.env_str("AEAT_CERT_PASSWORD", "")
 AEAT_CA_FILE = env.env_str("AEAT_CA_FILE", "")
 AEAT_TIMEOUT = env.env_int("AEAT_TIMEOUT", 30, minimum=1)
 AEAT_QR_PRODUCTION = env.env_bool("AEAT_QR_PRODUCTION", False)
-# Factu's own SistemaInformatico (the producer's declaración responsable names these).
-FACTU_PRODUCER_NAME = env.env_str("FACTU_PRODUCER_NAME", "Factu Software SL")
-FACTU_PRODUCER_NIF = env.env_str("FACTU_PRODUCER_NIF", "B87654323")
-FACTU_SYSTEM_ID = env.env_str("FACTU_SYSTEM_ID", "FA")
-FACTU_VERSION = env.env_str("FACTU_VERSION", "1.0")
-FACTU_INSTALLATION_PREFIX = env.env_str("FACTU_INSTALLATION_PREFIX", "factu-")
+# The deployment's SistemaInformatico, stated by every record (verifactu.installations); the
+# producer's declaración responsable names these. Each account's installations of it are
+# numbered from the account's id (NumeroInstalacion), never chosen by a tenant.
+_SIF = env.sistema_informatico()
+FACTU_SIF_PRODUCER_NAME = _SIF["producer_name"]
+FACTU_SIF_PRODUCER_NIF = _SIF["producer_nif"]
+FACTU_SIF_NAME = _SIF["name"]
+FACTU_SIF_ID = _SIF["system_id"]
+FACTU_SIF_VERSION = _SIF["version"]
 VERIFACTU_BATCH_SIZE = env.env_int("VERIFACTU_BATCH_SIZE", 1000, minimum=1)
 VERIFACTU_DEFAULT_WAIT = env.env_int("VERIFACTU_DEFAULT_WAIT", 60, minimum=0)
 VERIFACTU_SENDING_LEASE = env.env_int("VERIFACTU_SENDING_LEASE", 300, minimum=5)
