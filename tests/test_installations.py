@@ -219,6 +219,7 @@ def test_the_squatting_attack_through_http_fails_and_tells_the_attacker_nothing(
     late, late_api = new_tenant("late@attacker.example", "atacante-2")
     after = attack(late_api, "ATK-1")
     assert after == before  # no answer differs by whether the victim exists
+    assert normalised(early_api.get("/api/v1/computer-systems")) == before[4]
     again = post(
         early_api,
         "/api/v1/invoices",
