@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -165,7 +165,10 @@ class ComputerSystemListView(V1View):
         },
     )
     def post(self, request):
-        serializer = ComputerSystemSerializer(data=request.data)
+        data = request.data
+        if request.stream is None:  # every field has a default, but no body is not JSON
+            raise ParseError("Malformed JSON: the body is empty (send {} for the defaults).")
+        serializer = ComputerSystemSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         try:
             system = serializer.save(account=self.account)
