@@ -3,7 +3,10 @@ is left in two accounts.
 
 From now on a NumeroInstalacion is the account's UUID and a label unique in the account
 (``verifactu.installations``), and the SistemaInformatico's software is the deployment's.
-Existing rows keep their numbers, so their chains go on, with two exceptions:
+Existing rows keep their numbers, so their chains go on (those a v1 client had declared with
+another producer NIF or IdSistemaInformatico than the deployment's excepted: their records now
+state the deployment's software, which at the AEAT is another installation, so their next
+record opens a new chain, as an installation's first record), with two exceptions:
 
 - Labels: the account's first system numbered as Factu's old default (``factu-<slug>``, the
   prefix being ``FACTU_INSTALLATION_PREFIX`` when it was set) becomes the default installation
