@@ -533,3 +533,25 @@ def test_the_migration_renumbers_a_number_that_names_another_account(account, ot
     fair.refresh_from_db()
     assert forged.installation_number == f"{other_account.pk}-{forged.label}"
     assert fair.installation_number == "INST-1"
+
+
+def test_a_system_declared_with_another_producer_keeps_its_number_on_a_new_chain(
+    account, taxpayer
+):
+    """Its old chain was keyed by the producer it declared; its records now state the
+    deployment's software, another installation at the AEAT, so they start a chain of their
+    own (PrimerRegistro) and the old one stays as it was."""
+    declared = legacy_system(account, "INST-9", "a")
+    old = Chain.objects.create(
+        account=account,
+        issuer_nif=taxpayer.nif,
+        producer_nif="B12345674",
+        system_id="AE",
+        installation_number="INST-9",
+    )
+    namespace(apps, None)
+    declared.refresh_from_db()
+    record = register_for(taxpayer, declared, "F-1").record
+    assert record.chain_id != old.pk and record.position == 1
+    assert "<PrimerRegistro>S</PrimerRegistro>" in record.xml
+    assert sistema(record.xml)["NumeroInstalacion"] == "INST-9"
