@@ -535,9 +535,7 @@ def test_the_migration_renumbers_a_number_that_names_another_account(account, ot
     assert fair.installation_number == "INST-1"
 
 
-def test_a_system_declared_with_another_producer_keeps_its_number_on_a_new_chain(
-    account, taxpayer
-):
+def test_a_system_declared_with_another_producer_keeps_its_number_on_a_new_chain(account, taxpayer):
     """Its old chain was keyed by the producer it declared; its records now state the
     deployment's software, another installation at the AEAT, so they start a chain of their
     own (PrimerRegistro) and the old one stays as it was."""
