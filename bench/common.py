@@ -184,26 +184,18 @@ class Tenant:
     extra: dict = field(default_factory=dict)
 
 
-def make_tenant(label: str, nif: str = "B87654323", installation: str = "") -> Tenant:
+def make_tenant(label: str, nif: str = "B87654323") -> Tenant:
     """A fresh account with an owner, a taxpayer, a computer system and an API token."""
     from api.services import create_token
     from factu.models import Account, Membership, Role, Taxpayer, User
-    from verifactu.models import ComputerSystem
+    from verifactu.installations import create_installation
 
     stamp = f"{label}-{time.time_ns()}"
     account = Account.objects.create(name=f"Bench {label}", slug=stamp[:50])
     user = User.objects.create_user(f"{stamp}@bench.example", "correct horse battery")
     Membership.objects.create(user=user, account=account, role=Role.OWNER)
     taxpayer = Taxpayer.objects.create(account=account, nif=nif, name=f"Bench {label} SL")
-    system = ComputerSystem.objects.create(
-        account=account,
-        producer_name="Factu Software SL",
-        producer_nif="B87654323",
-        name="Factu",
-        system_id="FA",
-        version="1.0",
-        installation_number=(installation or stamp)[:100],
-    )
+    system = create_installation(account, "bench")
     _, raw = create_token(account, user, "bench")
     return Tenant(account, user, taxpayer, system, raw)
 

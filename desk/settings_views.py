@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from factu.access import account_view
 from factu.uploads import accepts_upload
-from verifactu import representation
+from verifactu import installations, representation
 from verifactu.certificates import store_certificate
 from verifactu.models import Certificate, ComputerSystem, Representation
 
@@ -301,38 +301,19 @@ def representation_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
     )
 
 
-def factu_system_facts(account) -> dict:
-    """The SistemaInformatico Factu declares for this account (see invoicing's services)."""
-    return {
-        "producer_name": settings.FACTU_PRODUCER_NAME,
-        "producer_nif": settings.FACTU_PRODUCER_NIF,
-        "name": "Factu",
-        "system_id": settings.FACTU_SYSTEM_ID,
-        "version": settings.FACTU_VERSION,
-        "installation_number": f"{settings.FACTU_INSTALLATION_PREFIX}{account.slug}"[:100],
-        "only_verifactu": False,
-        "multi_taxpayer_capable": True,
-        "multiple_taxpayers": False,  # no chain yet: the installation keeps none
-    }
-
-
 @account_view()
 def computer_systems(request: HttpRequest) -> HttpResponse:
-    """Factu's own SistemaInformatico for the account and those created through the API."""
-    expected = factu_system_facts(request.account)
+    """The deployment's software, which every record states, and the account's installations
+    of it: Factu's own (created at the first invoice issued in Factu) and the API's."""
     systems = list(ComputerSystem.objects.filter(account=request.account).order_by("created_at"))
-    own = next(
-        (
-            s
-            for s in systems
-            if (s.producer_nif, s.system_id, s.installation_number)
-            == (expected["producer_nif"], expected["system_id"], expected["installation_number"])
-        ),
-        None,
-    )
-    others = [s for s in systems if s is not own]
+    own = next((s for s in systems if s.label == installations.DEFAULT_LABEL), None)
     return render(
         request,
         "desk/settings_systems.html",
-        {"own": own, "expected": expected, "others": others},
+        {
+            "software": installations.software(),
+            "own": own,
+            "own_number": installations.default_installation_number(request.account),
+            "others": [s for s in systems if s is not own],
+        },
     )

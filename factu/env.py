@@ -217,3 +217,52 @@ def encryption_key(name: str, secret: str, production: bool) -> str:
     if production:
         raise ImproperlyConfigured(f"{name} is required when FACTU_PRODUCTION is set.")
     return "derived-from-secret-key:" + secret
+
+
+def sistema_informatico(prefix: str = "FACTU_SIF_") -> dict[str, str]:
+    """The deployment's SistemaInformatico, which every record states (SPEC §SistemaInformatico).
+
+    Set once by the operator: the producer's name and NIF (the one on the producer's
+    declaración responsable), the software's name, its two-character IdSistemaInformatico and
+    its version. The defaults describe a development build; each value is checked here so a
+    deployment whose records the AEAT would refuse never starts.
+    """
+    from factu.nif import validate_nif  # no models: safe while settings load
+
+    values = {
+        "producer_name": env_str(f"{prefix}PRODUCER_NAME", "Factu Software SL").strip(),
+        "producer_nif": env_str(f"{prefix}PRODUCER_NIF", "B87654323").strip(),
+        "name": env_str(f"{prefix}NAME", "Factu").strip(),
+        "system_id": env_str(f"{prefix}ID", "FA").strip(),
+        "version": env_str(f"{prefix}VERSION", "1.0").strip(),
+    }
+    limits = {"producer_name": 120, "name": 30, "version": 50}
+    variables = {
+        "producer_name": "PRODUCER_NAME",
+        "producer_nif": "PRODUCER_NIF",
+        "name": "NAME",
+        "system_id": "ID",
+        "version": "VERSION",
+    }
+    for key, value in values.items():
+        name = prefix + variables[key]
+        if not value:
+            raise ImproperlyConfigured(f"{name} must not be empty.")
+        if any(ord(ch) < 32 or ch in "<>\"'=" for ch in value):
+            raise ImproperlyConfigured(f"{name}={value!r} has a character the AEAT refuses.")
+        if key in limits and len(value) > limits[key]:
+            raise ImproperlyConfigured(f"{name} is at most {limits[key]} characters.")
+    try:
+        values["producer_nif"] = validate_nif(values["producer_nif"])
+    except Exception:  # django's ValidationError, with a Spanish message
+        raise ImproperlyConfigured(
+            f"{prefix}PRODUCER_NIF={values['producer_nif']!r} is not a valid NIF."
+        ) from None
+    if not (len(values["system_id"]) == 2 and values["system_id"].isascii()):
+        raise ImproperlyConfigured(
+            f"{prefix}ID={values['system_id']!r} must be two characters "
+            "(IdSistemaInformatico, assigned by the producer)."
+        )
+    if not values["system_id"].isalnum():
+        raise ImproperlyConfigured(f"{prefix}ID={values['system_id']!r} must be letters or digits.")
+    return values

@@ -283,12 +283,15 @@ VERIFACTU_HELD_RECHECK = env.env_int("VERIFACTU_HELD_RECHECK", 900, minimum=10)
 REPRESENTATION_DOCUMENT_MAX_BYTES = env.env_int(
     "REPRESENTATION_DOCUMENT_MAX_BYTES", 2 * 1024 * 1024, minimum=1024
 )
-# Factu's own SistemaInformatico (the producer's declaración responsable names these).
-FACTU_PRODUCER_NAME = env.env_str("FACTU_PRODUCER_NAME", "Factu Software SL")
-FACTU_PRODUCER_NIF = env.env_str("FACTU_PRODUCER_NIF", "B87654323")
-FACTU_SYSTEM_ID = env.env_str("FACTU_SYSTEM_ID", "FA")
-FACTU_VERSION = env.env_str("FACTU_VERSION", "1.0")
-FACTU_INSTALLATION_PREFIX = env.env_str("FACTU_INSTALLATION_PREFIX", "factu-")
+# The deployment's SistemaInformatico, stated by every record (verifactu.installations); the
+# producer's declaración responsable names these. Each account's installations of it are
+# numbered from the account's id (NumeroInstalacion), never chosen by a tenant.
+_SIF = env.sistema_informatico()
+FACTU_SIF_PRODUCER_NAME = _SIF["producer_name"]
+FACTU_SIF_PRODUCER_NIF = _SIF["producer_nif"]
+FACTU_SIF_NAME = _SIF["name"]
+FACTU_SIF_ID = _SIF["system_id"]
+FACTU_SIF_VERSION = _SIF["version"]
 VERIFACTU_BATCH_SIZE = env.env_int("VERIFACTU_BATCH_SIZE", 1000, minimum=1)
 VERIFACTU_DEFAULT_WAIT = env.env_int("VERIFACTU_DEFAULT_WAIT", 60, minimum=0)
 VERIFACTU_SENDING_LEASE = env.env_int("VERIFACTU_SENDING_LEASE", 300, minimum=5)

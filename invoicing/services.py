@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client
-from factu.models import Account, Taxpayer, User
+from factu.models import Taxpayer, User
 from factu.text import normalize_search
 from invoicing import taxes
 from invoicing.models import (
@@ -33,7 +32,7 @@ from invoicing.models import (
     Series,
     SeriesCounter,
 )
-from verifactu import corrections, rules
+from verifactu import corrections, installations, rules
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, from_cents
 from verifactu.models import ComputerSystem, FiscalInvoice
 from verifactu.records import RecordRefused, latest_registration, register_invoice
@@ -478,32 +477,9 @@ def update_draft(
 
 
 def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
-    """Factu's own SistemaInformatico, one installation per account.
-
-    Called while issuing, inside its transaction: the account row is locked first, so that
-    concurrent first issues of an account create the installation once, not once each.
-    ``FOR NO KEY UPDATE``: rows that name the account check it with ``FOR KEY SHARE`` when
-    their transaction commits, and one holding a chain this issue waits for must not wait
-    for this lock (the lock order of ``verifactu.modes``).
-    """
-    with transaction.atomic():
-        account = Account.objects.select_for_update(no_key=True).get(pk=taxpayer.account_id)
-        key = {
-            "account": account,
-            "producer_nif": settings.FACTU_PRODUCER_NIF,
-            "system_id": settings.FACTU_SYSTEM_ID,
-            "installation_number": f"{settings.FACTU_INSTALLATION_PREFIX}{account.slug}"[:100],
-        }
-        system = ComputerSystem.objects.filter(**key).order_by("created_at", "id").first()
-        if system is None:
-            system = ComputerSystem.objects.create(
-                **key,
-                producer_name=settings.FACTU_PRODUCER_NAME,
-                name="Factu",
-                version=settings.FACTU_VERSION,
-                multi_taxpayer_capable=True,
-            )
-    return system
+    """The installation Factu's own invoices of ``taxpayer`` are registered on: its
+    account's default installation (:func:`verifactu.installations.default_installation`)."""
+    return installations.default_installation(taxpayer.account_id)
 
 
 def _date_problems(invoice: Invoice) -> dict[str, list[str]]:

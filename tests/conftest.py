@@ -142,6 +142,7 @@ def computer_system(account):
 
     return ComputerSystem.objects.create(
         account=account,
+        label="test-1",
         producer_name="Factu Software SL",
         producer_nif="B87654323",
         name="Factu",
@@ -193,6 +194,7 @@ def another_installation(system, installation_number: str):
 
     return ComputerSystem.objects.create(
         account=system.account,
+        label=installation_number.lower(),
         producer_name=system.producer_name,
         producer_nif=system.producer_nif,
         name=system.name,

@@ -413,10 +413,8 @@ TEXT_FIELDS = [
     ("/api/v1/invoices", "regime_types.0"),
     ("/api/v1/taxpayers", "name"),
     ("/api/v1/taxpayers", "nif"),
-    ("/api/v1/computer-systems", "producer_name"),
-    ("/api/v1/computer-systems", "name"),
-    ("/api/v1/computer-systems", "version"),
-    ("/api/v1/computer-systems", "installation_number"),
+    # its other text fields are the deployment's, read-only (tests/test_installations.py)
+    ("/api/v1/computer-systems", "label"),
 ]
 
 

@@ -36,7 +36,12 @@ def test_app_services_get_the_production_environment(compose, name):
     assert environment["DATABASE_URL"].endswith("@db:5432/factu")
     assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0"
     assert environment["CACHE_URL"].startswith("redis://redis:6379/")
-    for required in ("SECRET_KEY", "FACTU_ENCRYPTION_KEY"):
+    for required in (
+        "SECRET_KEY",
+        "FACTU_ENCRYPTION_KEY",
+        "FACTU_SIF_PRODUCER_NAME",
+        "FACTU_SIF_PRODUCER_NIF",
+    ):
         assert ":?" in environment[required], f"{required} must be required, not defaulted"
 
 

@@ -197,20 +197,27 @@ def test_the_database_refuses_to_change_hashed_fields(register):
     assert (record.status, record.importe_total_text) == (RecordStatus.ACCEPTED, "825.00")
 
 
-def test_another_account_cannot_fork_the_chain_of_a_nif(register, other_account, computer_system):
-    from factu.models import Taxpayer
-    from verifactu.records import ChainOwnedElsewhere
+def test_a_nif_in_two_accounts_has_a_chain_on_each_accounts_own_installation(
+    register, account, other_account
+):
+    """No fork and no refusal: each account's installation number is its own, so the two
+    chains of the NIF are two chains at the AEAT too (tests/test_installations.py drives the
+    squatting attack this replaced through HTTP)."""
+    from verifactu.installations import create_installation
 
-    register()
+    mine = register().record
     same_nif = Taxpayer.objects.create(account=other_account, nif="B87654323", name="Copia")
-    with pytest.raises(ChainOwnedElsewhere):
-        register_invoice(
-            account=other_account,
-            taxpayer=same_nif,
-            system=computer_system,
-            facts=make_facts(invoice_number="X-1"),
-            source="api_v1",
-        )
+    theirs = register_invoice(
+        account=other_account,
+        taxpayer=same_nif,
+        system=create_installation(other_account),
+        facts=make_facts(invoice_number="X-1"),
+        source="api_v1",
+    ).record
+    assert mine.chain_id != theirs.chain_id
+    assert theirs.position == 1 and theirs.previous_id is None
+    assert mine.chain.installation_number != theirs.chain.installation_number
+    assert (mine.chain.account_id, theirs.chain.account_id) == (account.pk, other_account.pk)
 
 
 def test_qr_url_comes_from_the_registered_record(register, settings):

@@ -18,7 +18,7 @@ from django.urls import reverse
 from factu.models import Membership, Role, Taxpayer
 from tests.conftest import make_user
 from verifactu.certificates import decrypt
-from verifactu.models import Certificate, ComputerSystem
+from verifactu.models import Certificate
 from verifactu.simulator.testcerts import generate_test_certs
 
 
@@ -367,40 +367,31 @@ def test_another_accounts_taxpayer_cannot_be_chosen(login, owner, account, other
 # -- computer systems -----------------------------------------------------------------------
 
 
-@override_settings(FACTU_PRODUCER_NIF="B87654323", FACTU_SYSTEM_ID="FA")
+@override_settings(
+    FACTU_SIF_PRODUCER_NAME="Productora Propia SL", FACTU_SIF_PRODUCER_NIF="A28045631"
+)
 def test_computer_system_page_before_the_first_invoice(login, viewer, account, taxpayer):
     page = login(viewer).get(reverse("computer_systems", args=[account.slug])).content.decode()
-    assert "Se registrará con estos datos" in page
-    assert "factu-estudio-sol" in page and "B87654323" in page
-    assert "Ninguno." in page
+    assert "Se creará con este número" in page
+    assert f"{account.pk}-factu" in page
+    assert "Productora Propia SL" in page and "A28045631" in page
+    assert "Ninguna." in page
 
 
 @pytest.mark.parametrize("with_api_system", [True, False])
 def test_computer_system_page_lists_factus_own_and_the_apis(
     login, owner, account, taxpayer, settings, with_api_system
 ):
-    ComputerSystem.objects.create(
-        account=account,
-        producer_name=settings.FACTU_PRODUCER_NAME,
-        producer_nif=settings.FACTU_PRODUCER_NIF,
-        name="Factu",
-        system_id=settings.FACTU_SYSTEM_ID,
-        version="9.9",
-        installation_number=f"{settings.FACTU_INSTALLATION_PREFIX}{account.slug}",
-    )
+    from verifactu import installations
+
+    installations.default_installation(account.pk)
     if with_api_system:
-        ComputerSystem.objects.create(
-            account=account,
-            producer_name="Otro Programa SL",
-            producer_nif="A28045631",
-            name="OtroERP",
-            system_id="OE",
-            version="3.1",
-            installation_number="INST-77",
-            multi_taxpayer_capable=True,
-        )
+        installations.create_installation(account, "almacen-2")
     page = login(owner).get(reverse("computer_systems", args=[account.slug])).content.decode()
-    assert "9.9" in page and "Se registrará" not in page
-    assert ("OtroERP" in page and "INST-77" in page and "multi obligado posible" in page) is (
-        with_api_system
-    )
+    assert f"{account.pk}-factu" in page and "Se creará" not in page
+    assert settings.FACTU_SIF_VERSION in page
+    assert (
+        "almacen-2" in page
+        and f"{account.pk}-almacen-2" in page
+        and "multi obligado posible" in page
+    ) is with_api_system

@@ -452,10 +452,7 @@ def _system_for(chain):
 
     system = (
         ComputerSystem.objects.filter(
-            account_id=chain.account_id,
-            producer_nif=chain.producer_nif,
-            system_id=chain.system_id,
-            installation_number=chain.installation_number,
+            account_id=chain.account_id, installation_number=chain.installation_number
         )
         .order_by("-created_at")
         .first()

@@ -25,7 +25,16 @@ class ImmutableRecordError(Exception):
 
 
 class ComputerSystem(models.Model):
-    """The SistemaInformatico block: the software (and installation) producing records.
+    """An installation, inside one account, of the deployment's SistemaInformatico.
+
+    The software every record states (producer, name, IdSistemaInformatico, version) is the
+    deployment's, from settings (:func:`verifactu.installations.software`). What is the
+    account's is the installation: ``installation_number`` (NumeroInstalacion) is derived
+    from the account's id and the installation's ``label``
+    (:func:`verifactu.installations.installation_number`), so no two accounts can ever send
+    records of one (NIF, installation) to the AEAT. Rows from before that rule keep the
+    number their chains were opened with (migration 0016). ``producer_name`` to ``version``
+    are what the installation was created with, kept as history; records do not read them.
 
     Two of its flags are not declared but true of every record Factu builds:
     ``TipoUsoPosibleSoloVerifactu`` is N (Factu also runs NO VERI*FACTU) and
@@ -35,11 +44,12 @@ class ComputerSystem(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="computer_systems")
-    producer_name = models.CharField("productor", max_length=120)
-    producer_nif = models.CharField("NIF del productor", max_length=9)
-    name = models.CharField("nombre del sistema", max_length=30)
-    system_id = models.CharField("IdSistemaInformatico", max_length=2)
-    version = models.CharField("versión", max_length=50)
+    label = models.CharField("etiqueta", max_length=40)
+    producer_name = models.CharField("productor", max_length=120, blank=True)
+    producer_nif = models.CharField("NIF del productor", max_length=9, blank=True)
+    name = models.CharField("nombre del sistema", max_length=30, blank=True)
+    system_id = models.CharField("IdSistemaInformatico", max_length=2, blank=True)
+    version = models.CharField("versión", max_length=50, blank=True)
     installation_number = models.CharField("número de instalación", max_length=100)
     multi_taxpayer_capable = models.BooleanField("multi obligado posible", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -49,16 +59,22 @@ class ComputerSystem(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "label"], name="computer_system_unique_label"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.version} (instalación {self.installation_number})"
+        return f"{self.label} (instalación {self.installation_number})"
 
     @property
     def installation(self) -> dict[str, str]:
-        """AEAT's key of the installation, the same values that key its chains."""
+        """AEAT's key of the installation, the same values that key its chains: the
+        deployment's producer NIF and IdSistemaInformatico, and this NumeroInstalacion."""
         return {
-            "producer_nif": self.producer_nif,
-            "system_id": self.system_id,
+            "producer_nif": settings.FACTU_SIF_PRODUCER_NIF,
+            "system_id": settings.FACTU_SIF_ID,
             "installation_number": self.installation_number,
         }
 
@@ -72,9 +88,10 @@ class ComputerSystem(models.Model):
 class Chain(models.Model):
     """AEAT's chain: one per obligado NIF and SIF installation, keyed by those values.
 
-    Keying by values rather than by rows means a NIF registered in two accounts on one
-    installation still has a single chain, so it cannot fork; the account that opened the
-    chain owns it and another account is refused. The row is also the lock appenders take.
+    Keying by values rather than by rows means a chain cannot fork. Installation numbers are
+    namespaced by account (:mod:`verifactu.installations`), so a NIF registered in two
+    accounts has a chain in each, on different installations, and a chain is only ever
+    reached by the account that opened it. The row is also the lock appenders take.
     """
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="chains")

@@ -27,7 +27,7 @@ switch and a registration never log it twice.
    a registration never does, except the one that opens a chain, which shares it, so that
    a switch deciding from the records it sees does not miss a chain being opened. Issuing
    in Factu takes the account's row at this level
-   (``invoicing.services.factu_computer_system``);
+   (``verifactu.installations.default_installation``);
 2. an installation's lock — only the opening of a chain (``records._open_chain``);
 3. chain rows, one at a time, or several in primary-key order (a switch locks all the
    taxpayer's chains in one statement).

@@ -33,6 +33,7 @@ from verifactu.facts import (
     to_cents,
 )
 from verifactu.huella import format_amount, format_date, format_timestamp
+from verifactu.installations import software
 from verifactu.models import BillingRecord, Chain, ComputerSystem, FiscalInvoice, RecordStatus
 from verifactu.rules import Problem, check_invoice
 
@@ -50,25 +51,24 @@ class DuplicateInvoice(RecordRefused):
     """The taxpayer already registered an invoice with this number (a 409 for the APIs)."""
 
 
-class ChainOwnedElsewhere(RecordRefused):
-    """Another account already keeps the AEAT chain of this NIF on this installation."""
-
-
 def sistema_informatico(
     system: ComputerSystem, *, multiple_taxpayers: bool
 ) -> vxml.SistemaInformatico:
-    """The SistemaInformatico of a record built now on ``system``'s installation.
+    """The SistemaInformatico of a record built now on ``system``'s installation: the
+    deployment's software (:func:`verifactu.installations.software`), the installation's
+    NumeroInstalacion.
 
     ``multiple_taxpayers`` is ``Chain.multiple_taxpayers`` of the record's chain, read under
     its lock (IndicadorMultiplesOT). TipoUsoPosibleSoloVerifactu is N on every record: Factu
     can run NO VERI*FACTU (SPEC §5), whatever mode this taxpayer runs.
     """
+    sif = software()
     return vxml.SistemaInformatico(
-        nombre_razon=system.producer_name,
-        nif=system.producer_nif,
-        nombre_sistema=system.name,
-        id_sistema=system.system_id,
-        version=system.version,
+        nombre_razon=sif.producer_name,
+        nif=sif.producer_nif,
+        nombre_sistema=sif.name,
+        id_sistema=sif.system_id,
+        version=sif.version,
         numero_instalacion=system.installation_number,
         solo_verifactu="N",
         multi_ot="S" if system.multi_taxpayer_capable else "N",
@@ -79,26 +79,20 @@ def sistema_informatico(
 def lock_chain(
     account: Account, issuer_nif: str, issuer_name: str, system: ComputerSystem
 ) -> Chain:
-    """The chain of (obligado NIF, installation), created on first use and locked."""
+    """The chain of (obligado NIF, installation), created on first use and locked.
+
+    Only ``account`` ever reaches the chains of its installations: their numbers carry the
+    account's id (:mod:`verifactu.installations`), and migration 0016 left no installation
+    number in two accounts. So there is no "kept by another account" answer to give, which
+    would both block that account's NIF and tell this one it exists.
+    """
     key = {"issuer_nif": issuer_nif, **system.installation}
     # the chain exists but on a taxpayer's first record: no savepoint needed then
     chain = _select_chain_for_update(key)
     if chain is None:
         chain = _open_chain(account, key, issuer_name)
-    if chain.account_id != account.pk:
-        raise ChainOwnedElsewhere(
-            [
-                Problem(
-                    "taxpayer_id",
-                    f"The records of NIF {issuer_nif} on installation "
-                    f"{system.installation_number} are kept by another account; AEAT allows "
-                    "one chain per taxpayer and installation. Use another computer system "
-                    "installation.",
-                    "chain",
-                )
-            ],
-            "This taxpayer's chain belongs to another account.",
-        )
+    if chain.account_id != account.pk:  # pragma: no cover - unreachable, see the docstring
+        raise RuntimeError(f"installation {system.pk} reaches a chain of another account")
     return chain
 
 

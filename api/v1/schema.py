@@ -95,6 +95,17 @@ def _hash():
 
 V1TaxpayerList = data("V1TaxpayerList", TaxpayerSerializer(many=True))
 V1TaxpayerCreated = message_and_data("V1TaxpayerCreated", TaxpayerSerializer())
+SYSTEMS_DESCRIPTION = (
+    "A computer system is an installation, in your account, of the deployment's "
+    "SistemaInformatico. Every record states the same software (producer name and NIF, "
+    "`name`, `system_id`, `version`: the operator's, read-only) and the installation's "
+    "`installation_number`, derived from your account's id and the installation's `label`, so "
+    "no other account can ever send records on it, and a NIF registered in several accounts "
+    "has its own chain in each. `producer_name`, `producer_nif`, `name`, `system_id`, "
+    "`version` and `installation_number` are still accepted on create and ignored. The "
+    "installation labelled `factu` is the one of the invoices issued in Factu itself; its id "
+    "is also a valid `computer_system_id`."
+)
 V1ComputerSystemList = data("V1ComputerSystemList", ComputerSystemSerializer(many=True))
 V1ComputerSystemCreated = message_and_data("V1ComputerSystemCreated", ComputerSystemSerializer())
 

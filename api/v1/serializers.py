@@ -14,6 +14,7 @@ from rest_framework import serializers
 from api.v1.fields import AmountField, RateField
 from factu.models import Taxpayer
 from factu.nif import normalize_nif, validate_nif
+from verifactu import installations
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, rate_to_bp, to_cents
 from verifactu.models import ComputerSystem
 
@@ -62,15 +63,45 @@ class TaxpayerSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(exc.messages) from None
 
 
+def _fixed(help_text: str) -> serializers.CharField:
+    return serializers.CharField(read_only=True, help_text=f"{help_text} {FIXED}")
+
+
+FIXED = (
+    "Fixed: the deployment's software, the same on every record of every account; a value "
+    "sent is accepted and ignored."
+)
+
+
 @extend_schema_serializer(component_name="V1ComputerSystem")
 class ComputerSystemSerializer(serializers.ModelSerializer):
+    """An installation, in the account, of the deployment's SistemaInformatico.
+
+    The software (producer, name, IdSistemaInformatico, version) is the operator's; the
+    NumeroInstalacion is derived from the account and the ``label``, so no other account can
+    ever send records on it. Fields that used to be declared are still accepted, and ignored.
+    """
+
     id = serializers.UUIDField(read_only=True)
-    producer_name = Text(120)
-    producer_nif = nif_field()
-    name = Text(30)
-    system_id = Text(2)
-    version = Text(50)
-    installation_number = Text(100)
+    label = serializers.CharField(
+        required=False,
+        max_length=installations.LABEL_MAX_LENGTH,
+        help_text="The installation's name in the account, unique in it: 1 to 40 letters, "
+        "digits, '.', '_' or '-'. Made up (`sif-` and 8 hex digits) when left out; `factu` "
+        "is the installation of the invoices issued in Factu itself.",
+    )
+    producer_name = _fixed("NombreRazon of the producer.")
+    producer_nif = _fixed("NIF of the producer.")
+    name = _fixed("NombreSistemaInformatico.")
+    system_id = _fixed("IdSistemaInformatico (two characters).")
+    version = _fixed("Version.")
+    installation_number = serializers.CharField(
+        read_only=True,
+        help_text="NumeroInstalacion: the account's id and the label "
+        "(`<account uuid>-<label>`), unique to this account. Computer systems created before "
+        "this rule keep the number their records were sent with. A value sent is accepted "
+        "and ignored.",
+    )
     only_verifactu = serializers.BooleanField(
         read_only=True,
         help_text="TipoUsoPosibleSoloVerifactu of the records: always false, since Factu "
@@ -79,9 +110,8 @@ class ComputerSystemSerializer(serializers.ModelSerializer):
     multi_taxpayer_capable = serializers.BooleanField(default=True)
     multiple_taxpayers = serializers.BooleanField(
         read_only=True,
-        help_text="IndicadorMultiplesOT of the next record: whether the installation "
-        "(producer_nif, system_id, installation_number) keeps the chains of more than one "
-        "taxpayer now. Computed; a value sent is ignored.",
+        help_text="IndicadorMultiplesOT of the next record: whether this installation keeps "
+        "the chains of more than one taxpayer now. Computed; a value sent is ignored.",
     )
     created_at = serializers.DateTimeField(read_only=True)
 
@@ -89,6 +119,7 @@ class ComputerSystemSerializer(serializers.ModelSerializer):
         model = ComputerSystem
         fields = [
             "id",
+            "label",
             "producer_name",
             "producer_nif",
             "name",
@@ -101,13 +132,32 @@ class ComputerSystemSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
-    def validate_producer_nif(self, value: str) -> str:
-        from django.core.exceptions import ValidationError
-
+    def validate_label(self, value: str) -> str:
         try:
-            return validate_nif(value)
-        except ValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
+            return installations.check_label(value)
+        except installations.LabelRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, instance: ComputerSystem) -> dict:
+        """What the records state now: the deployment's software, not what a row of before
+        the namespacing was declared with."""
+        data = super().to_representation(instance)
+        sif = installations.software()
+        data.update(
+            producer_name=sif.producer_name,
+            producer_nif=sif.producer_nif,
+            name=sif.name,
+            system_id=sif.system_id,
+            version=sif.version,
+        )
+        return data
+
+    def create(self, validated_data: dict) -> ComputerSystem:
+        return installations.create_installation(
+            validated_data["account"],
+            validated_data.get("label"),
+            multi_taxpayer_capable=validated_data.get("multi_taxpayer_capable", True),
+        )
 
 
 class InputSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
-from rest_framework.exceptions import MethodNotAllowed, ValidationError
+from rest_framework.exceptions import MethodNotAllowed, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,11 +34,11 @@ from api.v1.serializers import (
     irpf_from,
 )
 from factu.models import Taxpayer
-from verifactu import corrections
+from verifactu import corrections, installations
 from verifactu.events import export_is_logged, log_export
 from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice, RecordStatus
 from verifactu.qr import qr_png, qr_svg
-from verifactu.records import ChainOwnedElsewhere, DuplicateInvoice, RecordRefused, register_invoice
+from verifactu.records import DuplicateInvoice, RecordRefused, register_invoice
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000  # past it an offset no longer fits the database's integers
@@ -144,6 +144,7 @@ class ComputerSystemListView(V1View):
         operation_id="v1_computer_systems_list",
         tags=doc.TAGS_SYSTEMS,
         summary="List computer systems (SIF)",
+        description=doc.SYSTEMS_DESCRIPTION,
         responses={200: doc.V1ComputerSystemList},
     )
     def get(self, request):
@@ -153,16 +154,26 @@ class ComputerSystemListView(V1View):
     @doc.operation(
         operation_id="v1_computer_systems_create",
         tags=doc.TAGS_SYSTEMS,
-        summary="Declare a computer system (SIF)",
+        summary="Create an installation of the computer system (SIF)",
+        description=doc.SYSTEMS_DESCRIPTION,
         request=ComputerSystemSerializer,
         responses={201: doc.V1ComputerSystemCreated},
         errors=common.BODY,
         idempotent=True,
+        error_descriptions={
+            400: "A field is invalid, or the label is already used in the account."
+        },
     )
     def post(self, request):
-        serializer = ComputerSystemSerializer(data=request.data)
+        data = request.data
+        if request.stream is None:  # every field has a default, but no body is not JSON
+            raise ParseError("Malformed JSON: the body is empty (send {} for the defaults).")
+        serializer = ComputerSystemSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        system = serializer.save(account=self.account)
+        try:
+            system = serializer.save(account=self.account)
+        except installations.LabelRefused as exc:
+            raise ValidationError({"label": [str(exc)]}) from None
         return Response(
             {"message": "Computer system created.", "data": ComputerSystemSerializer(system).data},
             status=status.HTTP_201_CREATED,
@@ -207,7 +218,7 @@ class InvoiceCreateView(V1View):
                 facts=facts_from(data, taxpayer),
                 irpf=irpf_from(data),
             )
-        except (DuplicateInvoice, ChainOwnedElsewhere) as exc:
+        except DuplicateInvoice as exc:
             return Response(problems_body(exc), status=status.HTTP_409_CONFLICT)
         except RecordRefused as exc:
             chronology = any(p.code == "chronology" for p in exc.problems)
