@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 from urllib.parse import urlparse
 
 import pytest
+from django.core import mail
 from django.db import connection
+from django.urls import reverse
 
 from factu.models import Account, Membership, Role, Taxpayer, User
 from tests.smtp import smtp_outbox  # noqa: F401 - the fixture: a real SMTP server on loopback
@@ -75,6 +78,20 @@ def _fresh_throttles():
 
     with contextlib.suppress(Exception):  # a test that takes the cache away meets its errors
         cache.clear()
+
+
+def sign_up_through_the_link(client, data: dict):
+    """Sign-up as a person does it: step one (the email), the emailed link (Django's outbox),
+    and step two's form with the rest of ``data``. Returns step two's response."""
+    response = client.post(reverse("sign_up"), {"email": data["email"]})
+    assert response["Location"] == reverse("sign_up_sent")
+    [message] = [m for m in mail.outbox if m.to == [data["email"].lower()]]
+    link = re.search(r"https?://[^/\s]+(/\S+)", message.body)
+    assert link, message.body
+    moved = client.get(link.group(1))
+    assert moved["Location"] == reverse("sign_up_continue")
+    rest = {k: v for k, v in data.items() if k != "email"}
+    return client.post(reverse("sign_up_continue"), rest)
 
 
 def make_user(email: str) -> User:

@@ -27,7 +27,7 @@ from clients.services import create_client
 from factu import env
 from factu.models import Account, Role, Taxpayer, User
 from invoicing.models import Invoice, Series
-from tests.conftest import make_user, register_for
+from tests.conftest import make_user, register_for, sign_up_through_the_link
 from tests.test_api_v1 import SEED_EXAMPLE, body
 from verifactu import installations
 from verifactu.models import Chain, ComputerSystem, FiscalInvoice
@@ -136,9 +136,9 @@ def attack(api: Client, number: str) -> list[tuple[int, str]]:
 
 
 def victim_signs_up(client: Client) -> tuple[User, Account]:
-    """The victim signs up in the browser (the sign-up form of ``factu``)."""
-    response = client.post(
-        reverse("sign_up"),
+    """The victim signs up in the browser (the email, its link, then the form)."""
+    response = sign_up_through_the_link(
+        client,
         {
             "full_name": "Pilar Horno",
             "email": "pilar@panaderia.example",

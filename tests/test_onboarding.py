@@ -13,7 +13,7 @@ from django.utils import timezone
 from factu import services
 from factu.models import Account, Invitation, Membership, Role, Taxpayer, User
 from factu.signals import signed_up
-from tests.conftest import make_user
+from tests.conftest import make_user, sign_up_through_the_link
 
 SIGN_UP = {
     "full_name": "Ana Ruiz",
@@ -39,17 +39,6 @@ def link_in(message) -> str:
 
 
 # -- sign-up --------------------------------------------------------------------------------
-
-
-def sign_up_through_the_link(client, data: dict):
-    """Step one (the email), the emailed link, and step two's form with the rest of ``data``."""
-    response = client.post(reverse("sign_up"), {"email": data["email"]})
-    assert response["Location"] == reverse("sign_up_sent")
-    [message] = [m for m in mail.outbox if m.to == [data["email"].lower()]]
-    moved = client.get(link_in(message))
-    assert moved["Location"] == reverse("sign_up_continue")
-    rest = {k: v for k, v in data.items() if k != "email"}
-    return client.post(reverse("sign_up_continue"), rest)
 
 
 def test_sign_up_creates_user_account_taxpayer_and_signs_in(client, db):
