@@ -3,9 +3,11 @@
 ``json.loads`` recurses once per nested array or object, so 5,000 ``[`` raise a
 ``RecursionError`` (a 500) and a deep enough body can exhaust the stack. No JSON library we
 may use bounds depth and still parses numbers to ``Decimal`` (the v1 API needs it), so the
-body is measured first: :func:`nesting_depth` drops the strings with one regular expression
-and counts brackets in C (``translate`` then ``accumulate``), linear in the body's size, which
-the API middleware has already capped (``DATA_UPLOAD_MAX_MEMORY_SIZE``).
+body is measured first: :func:`nesting_depth` drops the escapes, then the strings, then all
+but the brackets, each with a regular expression that never backtracks (a string pattern
+that skips escapes itself rescans the rest of the body from every quote of a body such as
+``["\\"\\"\\…``: quadratic), and sums the brackets with ``accumulate``; linear in the
+body's size, which the API middleware has already capped (``DATA_UPLOAD_MAX_MEMORY_SIZE``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from rest_framework.exceptions import ParseError
 from rest_framework.settings import api_settings
 
 DEFAULT_MAX_DEPTH = 32
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_STRING = re.compile(r'"[^"]*"')  # with the escapes gone, a string ends at the next quote
+_NOT_BRACKET = re.compile(r"[^()]+")
 _BRACKETS = str.maketrans({"[": "(", "{": "(", "]": ")", "}": ")"})
 _STEP = {"(": 1, ")": -1}
 
@@ -31,7 +35,8 @@ def max_depth() -> int:
 
 def nesting_depth(text: str) -> int:
     """How deep arrays and objects nest in ``text`` (0 for a scalar), strings ignored."""
-    brackets = "".join(ch for ch in _STRING.sub("", text).translate(_BRACKETS) if ch in _STEP)
+    bare = _STRING.sub("", _ESCAPE.sub("", text))
+    brackets = _NOT_BRACKET.sub("", bare.translate(_BRACKETS))
     if not brackets:
         return 0
     return max(accumulate(map(_STEP.__getitem__, brackets)))

@@ -6,8 +6,10 @@ message an operator can act on instead of failing later in some request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -60,7 +62,12 @@ def is_loopback_url(url: str) -> bool:
         host = (urlparse(url).hostname or "").lower()
     except ValueError:
         return False
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: only those of LOOPBACK_HOSTS are this machine
+        return False
 
 
 def sandbox_setting(name: str, endpoints: dict[str, str]) -> bool:
@@ -80,6 +87,30 @@ def sandbox_setting(name: str, endpoints: dict[str, str]) -> bool:
             f"Unset {name} or point the AEAT endpoints at the simulator."
         )
     return value
+
+
+def deployment_certificate_allow_list(name: str) -> frozenset[tuple[str, str]]:
+    """``AEAT_CERT_NIFS``: which account may send under which NIF with ``AEAT_CERT_FILE``,
+    as comma-separated ``<account id>:<NIF>`` pairs (the account's UUID, shown in the admin).
+
+    Per account, because a NIF is unique only within an account: a bare NIF would let any
+    account that registers it send under it with the operator's certificate. A bare NIF is
+    refused at start-up rather than read as "every account".
+    """
+    pairs = set()
+    for item in env_list(name, []):
+        account, _, nif = item.partition(":")
+        try:
+            account_id = str(uuid.UUID(account.strip()))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not '<account id>:<NIF>' (the account's UUID, a colon "
+                "and the NIF); the deployment certificate is allowed per account."
+            ) from None
+        if not nif.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} names no NIF after the colon.")
+        pairs.add((account_id, nif.strip().upper()))
+    return frozenset(pairs)
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -219,7 +250,17 @@ def encryption_key(name: str, secret: str, production: bool) -> str:
     return "derived-from-secret-key:" + secret
 
 
-def sistema_informatico(prefix: str = "FACTU_SIF_") -> dict[str, str]:
+# Names of these settings before FACTU_SIF_*: set, they would silently be ignored, and the
+# defaults would take the producer NIF and id that key every chain (new chains at the AEAT).
+RENAMED_SIF_SETTINGS = {
+    "FACTU_PRODUCER_NAME": "FACTU_SIF_PRODUCER_NAME",
+    "FACTU_PRODUCER_NIF": "FACTU_SIF_PRODUCER_NIF",
+    "FACTU_SYSTEM_ID": "FACTU_SIF_ID",
+    "FACTU_VERSION": "FACTU_SIF_VERSION",
+}
+
+
+def sistema_informatico(prefix: str = "FACTU_SIF_", production: bool = False) -> dict[str, str]:
     """The deployment's SistemaInformatico, which every record states (SPEC §SistemaInformatico).
 
     Set once by the operator: the producer's name and NIF (the one on the producer's
@@ -229,6 +270,16 @@ def sistema_informatico(prefix: str = "FACTU_SIF_") -> dict[str, str]:
     """
     from factu.nif import validate_nif  # no models: safe while settings load
 
+    for old, new in RENAMED_SIF_SETTINGS.items():
+        if old in os.environ:
+            raise ImproperlyConfigured(f"{old} is now {new}: rename it (it is no longer read).")
+    if production:
+        for required in ("PRODUCER_NAME", "PRODUCER_NIF"):
+            if not os.environ.get(prefix + required, "").strip():
+                raise ImproperlyConfigured(
+                    f"{prefix}{required} is required in production: every record states the "
+                    "producer of the software (the development default is not one)."
+                )
     values = {
         "producer_name": env_str(f"{prefix}PRODUCER_NAME", "Factu Software SL").strip(),
         "producer_nif": env_str(f"{prefix}PRODUCER_NIF", "B87654323").strip(),

@@ -264,9 +264,10 @@ AEAT_QR_PRODUCTION = env.env_bool("AEAT_QR_PRODUCTION", False)
 # seal twin of AEAT_ENDPOINT (verifactu.representation.seal_endpoint).
 AEAT_SEAL_ENDPOINT = env.env_str("AEAT_SEAL_ENDPOINT", "")
 AEAT_REQUERIMIENTO_ENDPOINT = env.env_str("AEAT_REQUERIMIENTO_ENDPOINT", "")
-# The NIFs the deployment-wide AEAT_CERT_FILE may present records for (the operator vouches
-# for each); any other NIF needs its own proof (verifactu.representation).
-AEAT_CERT_NIFS = [n.upper() for n in env.env_list("AEAT_CERT_NIFS", [])]
+# The (account, NIF) pairs the deployment-wide AEAT_CERT_FILE may present records for (the
+# operator vouches for each): "<account uuid>:<NIF>,...". Any other needs its own proof
+# (verifactu.representation).
+AEAT_CERT_NIFS = env.deployment_certificate_allow_list("AEAT_CERT_NIFS")
 # Against the simulator every NIF may send without proof; refused with any other endpoint.
 VERIFACTU_SANDBOX = env.sandbox_setting(
     "VERIFACTU_SANDBOX",
@@ -286,7 +287,7 @@ REPRESENTATION_DOCUMENT_MAX_BYTES = env.env_int(
 # The deployment's SistemaInformatico, stated by every record (verifactu.installations); the
 # producer's declaración responsable names these. Each account's installations of it are
 # numbered from the account's id (NumeroInstalacion), never chosen by a tenant.
-_SIF = env.sistema_informatico()
+_SIF = env.sistema_informatico(production=PRODUCTION)
 FACTU_SIF_PRODUCER_NAME = _SIF["producer_name"]
 FACTU_SIF_PRODUCER_NIF = _SIF["producer_nif"]
 FACTU_SIF_NAME = _SIF["name"]

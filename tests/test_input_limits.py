@@ -182,6 +182,18 @@ def test_brackets_inside_strings_do_not_count_and_normal_bodies_pass(api_client)
     assert response.status_code != 500 and "deeper" not in response.content.decode()
 
 
+@pytest.mark.timeout(30)
+def test_a_body_of_quotes_and_escapes_is_measured_in_linear_time(api_client):
+    """A string pattern that skips escapes itself rescans the rest of the body from every
+    quote: ``["\\"\\…`` of 2 MB took hours of a worker. Both steps must stay linear."""
+    from api.parsers import nesting_depth
+
+    body = "[" + '"\\' * 1_000_000  # 2 MB, under the API's body cap
+    assert nesting_depth(body) == 1
+    response = api_client.post("/api/clients", body, content_type="application/json")
+    assert response.status_code == 400
+
+
 # ---------------------------------------------------------------------------------------
 # Request bodies: capped before any upload is read
 # ---------------------------------------------------------------------------------------

@@ -448,6 +448,24 @@ def test_software_settings_have_development_defaults(monkeypatch):
     assert env.sistema_informatico()["producer_nif"] == "A28045631"
 
 
+@pytest.mark.parametrize("old", sorted(env.RENAMED_SIF_SETTINGS))
+def test_a_setting_of_the_old_name_stops_start_up_naming_the_new_one(monkeypatch, old):
+    """Ignored, it would let the defaults change the producer NIF and id that key every chain."""
+    monkeypatch.setenv(old, "B87654323")
+    with pytest.raises(ImproperlyConfigured, match=env.RENAMED_SIF_SETTINGS[old]):
+        env.sistema_informatico()
+
+
+def test_production_requires_the_producer(monkeypatch):
+    for suffix in ("PRODUCER_NAME", "PRODUCER_NIF"):
+        monkeypatch.delenv(f"FACTU_SIF_{suffix}", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="FACTU_SIF_PRODUCER_NAME is required"):
+        env.sistema_informatico(production=True)
+    monkeypatch.setenv("FACTU_SIF_PRODUCER_NAME", "Operadora SL")
+    monkeypatch.setenv("FACTU_SIF_PRODUCER_NIF", "A28045631")
+    assert env.sistema_informatico(production=True)["producer_nif"] == "A28045631"
+
+
 # -- the migration -------------------------------------------------------------------------
 
 namespace = import_module("verifactu.migrations.0017_namespaced_installations").namespace

@@ -21,11 +21,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.urls import reverse
 
 from factu import env
 from factu.models import Account, Taxpayer
 from tests.conftest import register_for
-from verifactu import representation, submission
+from verifactu import installations, representation, submission
 from verifactu.certificates import store_certificate
 from verifactu.models import BillingRecord, Chain, RecordStatus, Representation, Submission
 
@@ -114,7 +115,7 @@ def test_no_record_leaves_under_an_unproved_nif_even_with_a_deployment_certifica
     deployment.write_bytes(make_p12(org_id=f"VATES-{GESTORIA_NIF}", organization="Operador SL"))
     settings.AEAT_CERT_FILE = str(deployment)
     settings.AEAT_CERT_PASSWORD = PASSWORD
-    settings.AEAT_CERT_NIFS = []
+    settings.AEAT_CERT_NIFS = frozenset()
     record = register().record
 
     assert flushed(record) == "held"
@@ -324,7 +325,7 @@ def test_the_deployment_certificate_sends_only_for_allow_listed_nifs(
     )
     settings.AEAT_CERT_FILE = str(deployment)
     settings.AEAT_CERT_PASSWORD = PASSWORD
-    settings.AEAT_CERT_NIFS = ["B87654323"]
+    settings.AEAT_CERT_NIFS = frozenset({(str(account.pk), "B87654323")})
     listed = Taxpayer.objects.create(account=account, nif="B87654323", name="Listada SL")
     other = Taxpayer.objects.create(account=account, nif="12345678Z", name="No Listado")
     a = register_for(listed, computer_system, "L-1").record
@@ -333,6 +334,45 @@ def test_the_deployment_certificate_sends_only_for_allow_listed_nifs(
     sent = Submission.objects.get().request_xml
     assert f"<NIF>{GESTORIA_NIF}</NIF></Representante>" in sent.replace("sf:", "")
     assert representation.sending_right(listed).basis == "allow_list"
+
+
+def test_an_allow_listed_nif_registered_in_another_account_does_not_send(
+    account, other_account, real_aeat, settings, tmp_path
+):
+    """A NIF is unique only within an account: the operator vouches for (account, NIF)."""
+    deployment = tmp_path / "deployment.p12"
+    deployment.write_bytes(make_p12(org_id=f"VATES-{GESTORIA_NIF}", organization="Operador SL"))
+    settings.AEAT_CERT_FILE = str(deployment)
+    settings.AEAT_CERT_PASSWORD = PASSWORD
+    settings.AEAT_CERT_NIFS = frozenset({(str(account.pk), "B87654323")})
+    stranger = Taxpayer.objects.create(account=other_account, nif="B87654323", name="Copia SL")
+    installation = installations.create_installation(other_account, "copia")
+    record = register_for(stranger, installation, "S-1").record
+
+    assert flushed(record) == "held"
+    assert Submission.objects.count() == 0
+    assert representation.describe(stranger)["deployment_certificate_allowed"] is False
+
+
+def test_a_bare_nif_in_the_allow_list_is_refused_at_start_up(monkeypatch):
+    monkeypatch.setenv("AEAT_CERT_NIFS", "B87654323")
+    with pytest.raises(ImproperlyConfigured, match="account id"):
+        env.deployment_certificate_allow_list("AEAT_CERT_NIFS")
+    account_id = "0b7f3f5e-4f0a-4a53-9d54-5a1f8c3b2a10"
+    monkeypatch.setenv("AEAT_CERT_NIFS", f" {account_id}:b87654323 ,")
+    pairs = env.deployment_certificate_allow_list("AEAT_CERT_NIFS")
+    assert pairs == frozenset({(account_id, "B87654323")})
+
+
+def test_an_unreadable_deployment_certificate_holds_records_but_not_the_pages(
+    register, real_aeat, settings, tmp_path, taxpayer, login, owner, account
+):
+    settings.AEAT_CERT_FILE = str(tmp_path / "gone.p12")
+    settings.AEAT_CERT_NIFS = frozenset({(str(account.pk), taxpayer.nif)})
+    record = register().record
+    assert flushed(record) == "held"
+    page = login(owner).get(reverse("representation_edit", args=[account.slug, taxpayer.pk]))
+    assert page.status_code == 200 and "Suba el certificado" in page.content.decode()
 
 
 # --------------------------------------------------------------------- seal certificates

@@ -648,6 +648,8 @@ def production_env(tmp_path: Path, production: bool = True) -> dict[str, str]:
             FACTU_ENCRYPTION_KEY=secrets.token_urlsafe(48),
             ALLOWED_HOSTS="factu.example.com",
             CSRF_TRUSTED_ORIGINS="https://factu.example.com",
+            FACTU_SIF_PRODUCER_NAME="Operadora de Factu SL",
+            FACTU_SIF_PRODUCER_NIF="A28045631",
         )
     return env
 

@@ -14,7 +14,8 @@ why"; submission, requerimientos, the desk and the API all ask it. The proofs, i
    (:class:`~verifactu.models.Representation`) with the representation recorded: an
    apoderamiento registered at the AEAT (reference and scope) or, for a colaborador social,
    the client's signed representation document;
-3. the deployment-wide certificate, for the NIFs the operator lists in ``AEAT_CERT_NIFS``;
+3. the deployment-wide certificate, for the (account, NIF) pairs the operator lists in
+   ``AEAT_CERT_NIFS``;
 4. the sandbox (``VERIFACTU_SANDBOX``): against the simulator every NIF may send. It never
    applies with an endpoint off loopback (:func:`sandbox_active`; settings refuse it too).
 
@@ -26,6 +27,7 @@ that holder is not the obligado.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -55,6 +57,8 @@ AEAT_HOSTS = {
     "www1.agenciatributaria.gob.es": "www10.agenciatributaria.gob.es",
     "prewww1.aeat.es": "prewww10.aeat.es",
 }
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,11 +131,22 @@ def _deployment_identity(path: str, mtime: float, password: str) -> Identity:
 
 
 def deployment_identity() -> Identity | None:
-    """Whom ``AEAT_CERT_FILE`` names (cached per file version); None without one."""
+    """Whom ``AEAT_CERT_FILE`` names (cached per file version); None without one, or when it
+    cannot be read (logged): a missing file or a wrong password stops what it would send,
+    not the pages that ask who may send."""
     path = settings.AEAT_CERT_FILE
     if not path:
         return None
-    return _deployment_identity(path, os.stat(path).st_mtime, settings.AEAT_CERT_PASSWORD)
+    try:
+        return _deployment_identity(path, os.stat(path).st_mtime, settings.AEAT_CERT_PASSWORD)
+    except (OSError, ValueError) as exc:
+        logger.error("AEAT_CERT_FILE cannot be read: %s", exc)
+        return None
+
+
+def deployment_allowed(taxpayer: Taxpayer) -> bool:
+    """The operator lists (this account, this NIF) in ``AEAT_CERT_NIFS``."""
+    return (str(taxpayer.account_id), taxpayer.nif.upper()) in settings.AEAT_CERT_NIFS
 
 
 def sandbox_active() -> bool:
@@ -290,8 +305,8 @@ def sending_right(taxpayer: Taxpayer, *, now=None) -> SendingRight:
     if rep is not None:
         problems.extend(rep_problems)
 
-    deployment = deployment_identity()
-    if deployment is not None and nif in settings.AEAT_CERT_NIFS:
+    deployment = deployment_identity() if deployment_allowed(taxpayer) else None
+    if deployment is not None:
         return SendingRight(
             True,
             "allow_list",
@@ -501,7 +516,7 @@ def describe(taxpayer: Taxpayer) -> dict:
         "own_certificates": [_certificate_summary(c, taxpayer.nif) for c in own],
         "representation": _representation_summary(rep) if rep else None,
         "deployment_certificate_allowed": bool(
-            deployment is not None and taxpayer.nif in settings.AEAT_CERT_NIFS
+            deployment is not None and deployment_allowed(taxpayer)
         ),
     }
 
