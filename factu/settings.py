@@ -133,11 +133,14 @@ AXES_USERNAME_CALLABLE = "factu.throttle.login_username"
 AXES_CLIENT_IP_CALLABLE = "factu.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "factu.views.login_locked_out"
 # Throttles of the anonymous pages that send email (django-ratelimit, factu.throttle), each
-# counted per address and per email: "count/period" with s, m, h or d.
+# counted per address and per (address, email), never per email alone (a stranger could use
+# that up): "count/period" with s, m, h or d.
 SIGN_UP_RATE_PER_ADDRESS = env.env_str("SIGN_UP_RATE_PER_ADDRESS", "20/h")
-SIGN_UP_RATE_PER_EMAIL = env.env_str("SIGN_UP_RATE_PER_EMAIL", "5/h")
+SIGN_UP_RATE_PER_ADDRESS_AND_EMAIL = env.env_str("SIGN_UP_RATE_PER_ADDRESS_AND_EMAIL", "5/h")
 PASSWORD_RESET_RATE_PER_ADDRESS = env.env_str("PASSWORD_RESET_RATE_PER_ADDRESS", "20/h")
-PASSWORD_RESET_RATE_PER_EMAIL = env.env_str("PASSWORD_RESET_RATE_PER_EMAIL", "5/h")
+PASSWORD_RESET_RATE_PER_ADDRESS_AND_EMAIL = env.env_str(
+    "PASSWORD_RESET_RATE_PER_ADDRESS_AND_EMAIL", "5/h"
+)
 # How long the link of a sign-up's confirmation email works.
 SIGN_UP_LINK_MAX_AGE = env.env_int("SIGN_UP_LINK_MAX_AGE", 2 * 86400, minimum=60)
 # The addresses of reverse proxies whose X-Forwarded-For names the client (empty: none; the

@@ -3,8 +3,8 @@
 The login lockout is django-axes' (settings ``AXES_*``): it calls :func:`client_ip` and
 :func:`login_username` here. The pages that send email to whatever address is typed (sign-up,
 password reset) are throttled with django-ratelimit's counters (:func:`throttled`), per
-client address and per email, so neither a flood from one address nor a slow spread over many
-addresses at one mailbox gets through.
+client address and per (address, email), so a flood from one address stops, and nobody can
+use up someone else's password reset.
 """
 
 from __future__ import annotations
@@ -63,12 +63,22 @@ def login_username(request: HttpRequest, credentials: dict | None) -> str | None
 
 def throttled(request: HttpRequest, group: str, email: str) -> bool:
     """Count one attempt of ``group`` (``"sign_up"`` or ``"password_reset"``) from the client's
-    address and for ``email``; True when either count is over its rate
-    (``<GROUP>_RATE_PER_ADDRESS`` and ``<GROUP>_RATE_PER_EMAIL`` in settings)."""
+    address, and for ``email`` from that address; True when either count is over its rate
+    (``<GROUP>_RATE_PER_ADDRESS`` and ``<GROUP>_RATE_PER_ADDRESS_AND_EMAIL`` in settings).
+
+    Never per email alone: a stranger could then use up an email's count from anywhere and
+    refuse its owner the reset of their own password. The price is that a mailbox can be
+    sent more mail by spreading the requests over many addresses, each of them counted.
+    """
     prefix = group.upper()
+    address = client_ip(request)
     checks = (
-        ("address", client_ip(request), getattr(settings, f"{prefix}_RATE_PER_ADDRESS")),
-        ("email", normalized_email(email), getattr(settings, f"{prefix}_RATE_PER_EMAIL")),
+        ("address", address, getattr(settings, f"{prefix}_RATE_PER_ADDRESS")),
+        (
+            "address_email",
+            f"{address}|{normalized_email(email)}",
+            getattr(settings, f"{prefix}_RATE_PER_ADDRESS_AND_EMAIL"),
+        ),
     )
     limited = False
     for kind, value, rate in checks:

@@ -158,14 +158,25 @@ def test_password_reset_is_throttled_per_address(
     smtp_outbox.wait_for(owner.email)
 
 
-def test_password_reset_is_throttled_per_email(owner, settings, smtp_outbox):
-    settings.PASSWORD_RESET_RATE_PER_EMAIL = "2/h"
-    for n in range(2):
-        response = at(f"203.0.113.{30 + n}").post(reverse("password_reset"), {"email": owner.email})
+def test_password_reset_is_throttled_per_email_from_one_address(owner, settings, smtp_outbox):
+    settings.PASSWORD_RESET_RATE_PER_ADDRESS_AND_EMAIL = "2/h"
+    flooder = at("203.0.113.30")
+    for _ in range(2):
+        response = flooder.post(reverse("password_reset"), {"email": owner.email})
         assert response.status_code == 302
-    response = at("203.0.113.40").post(reverse("password_reset"), {"email": owner.email.upper()})
+    response = flooder.post(reverse("password_reset"), {"email": owner.email.upper()})
     assert response.status_code == 429 and THROTTLED in response.content.decode()
     assert len(smtp_outbox.wait_for(owner.email, 2)) == 2
+
+
+def test_a_stranger_cannot_use_up_someone_elses_password_reset(owner, settings, smtp_outbox):
+    settings.PASSWORD_RESET_RATE_PER_ADDRESS_AND_EMAIL = "2/h"
+    for n in range(6):  # from many addresses, as a stranger could
+        at(f"203.0.113.{30 + n}").post(reverse("password_reset"), {"email": owner.email})
+    smtp_outbox.wait_for(owner.email, 6)
+    response = at("198.51.100.99").post(reverse("password_reset"), {"email": owner.email})
+    assert response.status_code == 302
+    assert len(smtp_outbox.wait_for(owner.email, 7)) == 7
 
 
 def test_sign_up_is_throttled_per_address_and_per_email(
@@ -174,16 +185,17 @@ def test_sign_up_is_throttled_per_address_and_per_email(
     smtp_outbox,
 ):
     settings.SIGN_UP_RATE_PER_ADDRESS = "3/h"
-    settings.SIGN_UP_RATE_PER_EMAIL = "2/h"
+    settings.SIGN_UP_RATE_PER_ADDRESS_AND_EMAIL = "2/h"
     flooder = at("203.0.113.50")
     for n in range(3):
         assert flooder.post(reverse("sign_up"), {"email": f"n{n}@example.com"}).status_code == 302
     response = flooder.post(reverse("sign_up"), {"email": "n9@example.com"})
     assert response.status_code == 429 and THROTTLED in response.content.decode()
-    for n in range(2):
-        response = at(f"198.51.100.{60 + n}").post(reverse("sign_up"), {"email": "v@example.com"})
+    repeater = at("198.51.100.60")
+    for _ in range(2):
+        response = repeater.post(reverse("sign_up"), {"email": "v@example.com"})
         assert response.status_code == 302
-    response = at("198.51.100.70").post(reverse("sign_up"), {"email": "v@example.com"})
+    response = repeater.post(reverse("sign_up"), {"email": "v@example.com"})
     assert response.status_code == 429
     assert len(smtp_outbox.wait_for("v@example.com", 2)) == 2
     assert smtp_outbox.to("n9@example.com") == []
