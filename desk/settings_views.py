@@ -237,7 +237,7 @@ def representation_list(request: HttpRequest) -> HttpResponse:
 
 @accepts_upload(lambda: settings.REPRESENTATION_DOCUMENT_MAX_BYTES)
 @never_cache
-@account_view()
+@account_view(manage=True)
 def representation_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
     """Record how the account's representative certificate speaks for one taxpayer."""
     taxpayer = get_object_or_404(request.account.taxpayers, pk=taxpayer_id)
@@ -252,7 +252,7 @@ def representation_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
             "valid_until": current.valid_until,
         }
     can_manage = request.membership.can_manage
-    posted = request.method == "POST" and can_manage
+    posted = request.method == "POST"  # only owners and admins get here (account_view)
     form = RepresentationForm(
         request.POST if posted else None,
         request.FILES if posted else None,

@@ -566,6 +566,20 @@ def test_api_representation_is_written_by_owners_and_admins_only(client, account
 # --------------------------------------------------------------------- the desk
 
 
+def test_the_desk_refuses_a_representation_from_an_accountant(login, account, taxpayer):
+    from factu.models import Membership, Role
+    from tests.conftest import make_user
+
+    accountant = make_user("contable@example.com")
+    Membership.objects.create(user=accountant, account=account, role=Role.ACCOUNTANT)
+    browser = login(accountant)
+    url = reverse("representation_edit", args=[account.slug, taxpayer.pk])
+    assert browser.get(url).status_code == 200  # reads what proof holds
+    answer = browser.post(url, {"kind": "apoderamiento", "reference": "X", "scope": "Y"})
+    assert answer.status_code == 403
+    assert not Representation.objects.filter(taxpayer=taxpayer).exists()
+
+
 def test_the_desk_and_the_taxpayer_pages_say_what_to_upload(
     login, owner, account, taxpayer, register, real_aeat
 ):

@@ -33,7 +33,7 @@ class ComputerSystem(models.Model):
     from the account's id and the installation's ``label``
     (:func:`verifactu.installations.installation_number`), so no two accounts can ever send
     records of one (NIF, installation) to the AEAT. Rows from before that rule keep the
-    number their chains were opened with (migration 0016). ``producer_name`` to ``version``
+    number their chains were opened with (migration 0017). ``producer_name`` to ``version``
     are what the installation was created with, kept as history; records do not read them.
 
     Two of its flags are not declared but true of every record Factu builds:

@@ -82,7 +82,7 @@ def lock_chain(
     """The chain of (obligado NIF, installation), created on first use and locked.
 
     Only ``account`` ever reaches the chains of its installations: their numbers carry the
-    account's id (:mod:`verifactu.installations`), and migration 0016 left no installation
+    account's id (:mod:`verifactu.installations`), and migration 0017 left no installation
     number in two accounts. So there is no "kept by another account" answer to give, which
     would both block that account's NIF and tell this one it exists.
     """
