@@ -244,6 +244,19 @@ def test_sign_pending_signs_records_and_events_with_the_taxpayers_certificate(
     assert events.validate_evento(EventRecord.objects.get(chain=chain).signature.signed_xml) == []
 
 
+def test_without_proof_of_representation_records_wait_unsigned(chain, account, pki, settings):
+    """Signing asks the rule that decides sending: a representative certificate with no
+    representation recorded for the taxpayer does not sign in its name."""
+    from verifactu.certificates import store_certificate
+
+    settings.VERIFACTU_SANDBOX = False
+    store_certificate(  # the account's representative certificate, chosen for nobody
+        account, pki.p12("clave"), "clave", representative_nif="B87654323"
+    )
+    assert events.sign_pending(chain) == 0
+    assert not RecordSignature.objects.exists()
+
+
 def test_verifactu_chains_are_not_signed(register, stored_certificate):
     record = register().record
     assert events.sign_pending(record.chain) == 0

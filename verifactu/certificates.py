@@ -146,24 +146,10 @@ def credentials_for(chain: Chain) -> Credentials:
 
 def signing_credentials_for(chain: Chain) -> Credentials:
     """The certificate that XAdES-signs a NO VERI*FACTU chain's records and events (kept,
-    not sent): the taxpayer's own, else the account's representative certificate chosen for
-    it (else its latest), else the deployment's."""
-    now = timezone.now()
-    valid = Certificate.objects.filter(account_id=chain.account_id, not_valid_after__gt=now)
-    own = valid.filter(taxpayer__nif=chain.issuer_nif).order_by("-uploaded_at").first()
-    if own is not None:
-        return Credentials(open_certificate(own))
-    representatives = valid.filter(taxpayer__isnull=True)
-    representative = (
-        representatives.filter(representations__taxpayer__nif=chain.issuer_nif).first()
-        or representatives.order_by("-uploaded_at").first()
-    )
-    if representative is not None:
-        return Credentials(open_certificate(representative))
-    if settings.AEAT_CERT_FILE:
-        return Credentials(
-            ClientCertificate.from_file(
-                settings.AEAT_CERT_FILE, settings.AEAT_CERT_PASSWORD or None
-            )
-        )
-    return Credentials(None)
+    not sent): the one that may speak for the obligado, by the rule that decides sending
+    (:func:`verifactu.representation.sending_right`). Without proof, none: the records are
+    kept unsigned and the signing task signs them once the proof arrives."""
+    right = sending_right_for_chain(chain)
+    if not right.allowed:
+        return Credentials(None)
+    return open_credentials(right)
