@@ -493,7 +493,7 @@ class SeriesForm(forms.ModelForm):
         fmt = data.get("number_format")
         if fmt:
             try:
-                numbering.check(fmt, code=data.get("code") or "A", padding=data.get("padding") or 3)
+                numbering.check(fmt, code=data.get("code") or "A")
             except numbering.FormatError as error:
                 self.add_error("number_format", str(error))
         return data

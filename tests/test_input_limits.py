@@ -35,6 +35,25 @@ STORED_FORMATS = [
     "{year:02}{code:4}{number}",
     "{code:05}-{number:8}",
     "{{{code}}}-{number}",
+    # format specs the old form let through (str.format rendered them with "001")
+    "{year:04d}-{number}",
+    "{year:d}/{number}",
+    "{number:>6}",
+    "{code:<4}-{number}",
+    "{code:_^8}{number}",
+    "{number:s}",
+    "{year:}-{code:}-{number:}",
+    "{year:_>8d}-{number:0>6s}",
+    "{year:*^10}{number:-<9}",
+    "{year:=+8}{number}",
+    "{year:+}{code: >5}{number}",
+    "{year:x}-{year:#o}-{number}",
+    "{year:,}/{year:_}/{number}",
+    "{year:.2f}{number}",
+    "{code:.1}{year:^20}{number:20}",
+    "{code:020}{number:.2}",
+    "{code:0<3s}{number:00007}",
+    "{year:~<20}{number:>20s}",
 ]
 
 
@@ -58,8 +77,20 @@ def test_series_format_number_uses_the_grammar(series):
 @pytest.mark.parametrize(
     ("fmt", "message"),
     [
-        ("{year:>100000000}-{number}", "tras «:» solo un ancho"),
+        ("{year:>100000000}-{number}", "no puede pasar de 20"),
         ("{year:100000000}-{number}", "no puede pasar de 20"),
+        ("{code:.21}{number}", "no puede pasar de 20"),
+        ("{year:>00000000000000021}{number}", "no puede pasar de 20"),
+        ("{year:=>8}{number}", "error 1287"),
+        ("{code:<<6}{number}", "error 1287"),
+        ("{number:'^9}", "error 1287"),
+        ("{number:ñ>9}", "sin acentos"),
+        ("{year:{code}}{number}", "tras «:» solo un ancho"),
+        ("{year:c}{number}", "tras «:» solo un ancho"),
+        ("{number:d}", "tras «:» solo un ancho"),
+        ("{code:=5}{number}", "tras «:» solo un ancho"),
+        ("{year:,x}{number}", "tras «:» solo un ancho"),
+        ("{year!s}{number}", "use solo {year}, {code} y {number}"),
         ("{year.__class__}-{number}", "use solo {year}, {code} y {number}"),
         ("{code[0]}-{number}", "use solo {year}, {code} y {number}"),
         ("{number!r}", "use solo {year}, {code} y {number}"),
@@ -97,6 +128,21 @@ def test_a_huge_width_is_refused_quickly_without_building_it(login, owner, accou
     assert time.monotonic() - started < 2
 
 
+def test_a_width_of_thousands_of_digits_is_refused_without_converting_it():
+    """Python refuses to convert an integer string of over 4,300 digits (ValueError); the
+    grammar bounds the digits first, leading zeros or not."""
+    from invoicing import numbering
+
+    for digits in ["9" * 5000, "0" * 5000 + "21", "0" * 5000 + "7"]:
+        fmt = "{year:" + digits + "}{number}"
+        if digits.endswith("7"):
+            rendered = fmt.format(year=2026, code="A", number="001")
+            assert numbering.render(fmt, year=2026, code="A", number="001") == rendered
+        else:
+            with pytest.raises(numbering.FormatError, match="no puede pasar de 20"):
+                numbering.parse(fmt)
+
+
 def test_numbering_never_calls_str_format_on_user_text(monkeypatch):
     """A format the grammar accepts is rendered by concatenation: a str subclass whose
     ``format`` explodes proves no code path calls it."""
@@ -110,23 +156,99 @@ def test_numbering_never_calls_str_format_on_user_text(monkeypatch):
     assert numbering.render(Trap("{year}-{code}-{number}"), year=2026, code="A", number="001")
 
 
-def test_the_migration_resets_stored_formats_outside_the_grammar(taxpayer):
+def _migration_0008():
     import importlib
 
+    return importlib.import_module("invoicing.migrations.0008_series_number_format_grammar")
+
+
+DANGEROUS_FORMATS = [
+    "{year.real}{number}",
+    "{code[0]}{number}",
+    "{number!r}",
+    "{year:>100}{number}",
+    "{code:.99}{number}",
+    "{year:c}{number}",
+    "A={number}",
+    "{year:=>8}{number}",
+    "{number}ñ",
+    "{oops}{number}",
+]
+
+
+@pytest.mark.parametrize("fmt", STORED_FORMATS + DANGEROUS_FORMATS)
+def test_the_migration_keeps_exactly_what_the_grammar_renders(fmt):
+    """The migration's frozen rule and today's grammar agree: a format either renders or is
+    reset, never left behind unrenderable."""
+    from invoicing import numbering
+
+    try:
+        numbering.parse(fmt)
+    except numbering.FormatError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == (fmt in STORED_FORMATS)
+    assert (_migration_0008().refusal(fmt) is None) == accepted
+
+
+def test_the_migration_leaves_safe_formats_alone_and_resets_only_a_dangerous_one(taxpayer, capsys):
     from django.apps import apps
 
+    kept = [
+        Series.objects.create(
+            account=taxpayer.account, taxpayer=taxpayer, code=f"K{i}", number_format=fmt
+        )
+        for i, fmt in enumerate(STORED_FORMATS)
+        if len(fmt) <= 40
+    ]
+    assert len(kept) >= len(STORED_FORMATS) - 1
     bad = Series.objects.create(
         account=taxpayer.account, taxpayer=taxpayer, code="X", number_format="{year.real}{number}"
     )
-    good = Series.objects.create(
-        account=taxpayer.account, taxpayer=taxpayer, code="Y", number_format="{code}/{number}"
-    )
-    migration = importlib.import_module("invoicing.migrations.0008_series_number_format_grammar")
-    migration.reset_invalid_formats(apps, None)
+    _migration_0008().reset_unsafe_formats(apps, None)
+    for series in kept:
+        before = series.number_format
+        series.refresh_from_db()
+        assert series.number_format == before
     bad.refresh_from_db()
-    good.refresh_from_db()
     assert bad.number_format == "{year}-{code}-{number}"
-    assert good.number_format == "{code}/{number}"
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert str(bad.pk) in lines[0] and "'{year.real}{number}'" in lines[0]
+
+
+def test_the_migration_does_not_import_the_grammar_it_freezes():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(_migration_0008()))
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not any(name and name.startswith("invoicing") for name in imported)
+
+
+@pytest.mark.parametrize(
+    "fmt", ["{year:04d}-{number}", "{number:>6}{number}", "{code:20}{year:20}{number}{number}"]
+)
+def test_the_form_accepts_what_it_accepted_before_even_with_ten_digits(
+    login, owner, account, taxpayer, fmt
+):
+    """The old form judged a format by its sample with "001", whatever the padding; a format
+    that passed then (here 46 characters with "001", 60 with ten digits) passes now."""
+    assert len(fmt.format(year=2026, code="B", number="001")) <= 50
+    response = login(owner).post(
+        url(account, "series_create"),
+        {"code": "B", "kind": "F1", "number_format": fmt, "padding": "10"},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    series = Series.objects.get(code="B")
+    assert series.number_format == fmt
+    assert series.format_number(2026, 1) == fmt.format(year=2026, code="B", number="0000000001")
 
 
 # ---------------------------------------------------------------------------------------
