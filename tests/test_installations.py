@@ -553,6 +553,27 @@ def test_the_migration_renumbers_a_number_that_names_another_account(account, ot
     assert fair.installation_number == "INST-1"
 
 
+def test_a_chain_left_on_an_accounts_number_is_never_reached_by_that_account(
+    account, other_account, taxpayer
+):
+    """A tenant that, before the namespacing, declared this account's future number and
+    opened a chain on it keeps that (closed) chain; the account's own installation takes
+    another number, and its invoices chain apart."""
+    sif = installations.software()
+    squatted = Chain.objects.create(
+        account=other_account,
+        issuer_nif=taxpayer.nif,
+        producer_nif=sif.producer_nif,
+        system_id=sif.system_id,
+        installation_number=installations.installation_number(account.pk, "factu"),
+    )
+    own = installations.default_installation(account.pk)
+    assert own.installation_number.startswith(f"{account.pk}-factu-")
+    record = register_for(taxpayer, own, "F-1").record
+    assert record.chain.account_id == account.pk and record.chain_id != squatted.pk
+    assert record.position == 1
+
+
 def test_a_system_declared_with_another_producer_keeps_its_number_on_a_new_chain(account, taxpayer):
     """Its old chain was keyed by the producer it declared; its records now state the
     deployment's software, another installation at the AEAT, so they start a chain of their

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from factu.models import Account
-from verifactu.models import ComputerSystem
+from verifactu.models import Chain, ComputerSystem
 
 DEFAULT_LABEL = "factu"
 LABEL_MAX_LENGTH = 40
@@ -74,12 +74,30 @@ def check_label(label: str) -> str:
     return label
 
 
+def _free_number(account: Account, label: str, sif: Software) -> str:
+    """The label's number, or, in the one case it is taken, that number and a random suffix.
+
+    Before the namespacing a tenant could declare any number, so a legacy installation (or a
+    chain another account opened on it) may already hold this account's ``<uuid>-<label>``;
+    a chain found there would be another account's, or fork this one's. Both are looked
+    for here, at creation, and never in the answer: the number is all that changes.
+    """
+    number = installation_number(account.pk, label)
+    key = {"producer_nif": sif.producer_nif, "system_id": sif.system_id}
+    while (
+        ComputerSystem.objects.filter(installation_number=number, **key).exists()
+        or Chain.objects.filter(installation_number=number, **key).exists()
+    ):
+        number = f"{installation_number(account.pk, label)}-{secrets.token_hex(4)}"
+    return number
+
+
 def _new(account: Account, label: str, multi_taxpayer_capable: bool) -> ComputerSystem:
     sif = software()
     return ComputerSystem.objects.create(
         account=account,
         label=label,
-        installation_number=installation_number(account.pk, label),
+        installation_number=_free_number(account, label, sif),
         producer_name=sif.producer_name,
         producer_nif=sif.producer_nif,
         name=sif.name,

@@ -82,16 +82,17 @@ def lock_chain(
     """The chain of (obligado NIF, installation), created on first use and locked.
 
     Only ``account`` ever reaches the chains of its installations: their numbers carry the
-    account's id (:mod:`verifactu.installations`), and migration 0017 left no installation
-    number in two accounts. So there is no "kept by another account" answer to give, which
-    would both block that account's NIF and tell this one it exists.
+    account's id (:mod:`verifactu.installations`), a new installation never takes a number
+    an installation or a chain already holds, and migration 0017 left no installation number
+    in two accounts. So there is no "kept by another account" answer to give, which would
+    both block that account's NIF and tell this one it exists.
     """
     key = {"issuer_nif": issuer_nif, **system.installation}
     # the chain exists but on a taxpayer's first record: no savepoint needed then
     chain = _select_chain_for_update(key)
     if chain is None:
         chain = _open_chain(account, key, issuer_name)
-    if chain.account_id != account.pk:  # pragma: no cover - unreachable, see the docstring
+    if chain.account_id != account.pk:  # pragma: no cover - defence in depth, see the docstring
         raise RuntimeError(f"installation {system.pk} reaches a chain of another account")
     return chain
 
