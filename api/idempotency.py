@@ -26,6 +26,7 @@ import json
 from datetime import timedelta
 from functools import wraps
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
@@ -63,13 +64,30 @@ def canonical_body(request) -> bytes:
     django_request = getattr(request, "_request", request)
     try:
         raw = django_request.body
-    except RawPostDataException:  # already parsed by DRF before the view ran
-        return json.dumps(request.data, sort_keys=True, default=str).encode()
+    except RawPostDataException:  # multipart, already parsed: its fields and files' digests
+        return json.dumps(_parsed_fields(request.data), sort_keys=True).encode()
     try:
         data = loads(raw, parse_float=str, parse_int=str)
     except ParseError:  # the view's parser refuses it with the same 400
         return raw
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _parsed_fields(data) -> dict:
+    """Every field of a parsed body, an uploaded file by its name and content's SHA-256 (two
+    documents of one name are two bodies)."""
+
+    def fingerprint(value):
+        if isinstance(value, UploadedFile):
+            digest = hashlib.sha256()
+            for chunk in value.chunks():
+                digest.update(chunk)
+            value.seek(0)
+            return {"file": value.name, "sha256": digest.hexdigest()}
+        return str(value)
+
+    items = data.lists() if hasattr(data, "lists") else ((k, [v]) for k, v in data.items())
+    return {key: [fingerprint(v) for v in values] for key, values in items}
 
 
 def body_hash(request) -> str:

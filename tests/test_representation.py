@@ -527,6 +527,29 @@ def test_api_uploads_the_representation_document_as_multipart(
     assert "document" in answer.json()["errors"]
 
 
+def test_one_idempotency_key_with_another_document_is_a_conflict(api_client, account, taxpayer):
+    """A multipart body is compared by its fields and its files' contents, not their names."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    cert = gestoria_certificate(account)
+
+    def upload(content: bytes):
+        return api_client.post(
+            URL.format(taxpayer.nif),
+            {
+                "kind": "colaborador_social",
+                "certificate_id": str(cert.pk),
+                "document": SimpleUploadedFile("rep.pdf", content, "application/pdf"),
+            },
+            HTTP_IDEMPOTENCY_KEY="rep-upload-1",
+        )
+
+    assert upload(PDF).status_code == 200
+    replay = upload(PDF)
+    assert replay.status_code == 200 and replay["Idempotent-Replayed"] == "true"
+    assert upload(PDF + b"% another").status_code == 409
+
+
 def test_api_refuses_another_accounts_certificate_and_nif(
     api_client, account, taxpayer, other_account
 ):
