@@ -26,9 +26,11 @@ test: install
 test-fast: install
 	$(PY) -m pytest -m "not postgres and not redis and not browser and not slow" $(PYTEST_ARGS)
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]; docs/ARCHITECTURE.md).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # Every bench/bench_*.py, full size (~15 min on 2 cores); BENCH_ARGS="--quick" for a minute's
 # try, BENCH_ARGS="--only reads" for one. PostgreSQL: DATABASE_URL or .../factu_bench.
@@ -37,4 +39,4 @@ bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf .data .pytest_cache
+	rm -rf .data .pytest_cache .import_linter_cache
