@@ -157,3 +157,12 @@ def test_an_ignored_cycle_import_that_is_gone_fails_the_lint(tmp_path):
 
     assert code != 0, output
     assert "desk.tasks -> desk.resubmission" in output, output
+
+
+def test_make_lint_and_ci_run_the_contracts():
+    makefile = (REPO / "Makefile").read_text()
+    lint_recipe = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    ci = (REPO / ".ci" / "run").read_text()
+
+    assert lint_recipe and "lint-imports" in lint_recipe[1]
+    assert re.search(r"^make lint$", ci, re.MULTILINE)
