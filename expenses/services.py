@@ -15,9 +15,9 @@ from django.db.models.functions import Coalesce
 
 from expenses.models import Expense, ExpenseCategory
 from factu.models import Account, Taxpayer
+from factu.money import share_cents
 from factu.nif import validate_nif
 from factu.text import normalize_search, search_terms
-from invoicing.taxes import round_half_up
 
 
 def categories_for(account: Account) -> QuerySet[ExpenseCategory]:
@@ -62,7 +62,7 @@ def _validated(taxpayer: Taxpayer, data: Mapping[str, Any]) -> dict[str, Any]:
     if base is not None and isinstance(amount, int) and abs(base) > abs(amount):
         errors["baseAmount"] = ["La base no puede superar el total."]
     if base is not None and rate is not None and iva is None and "ivaRate" not in errors:
-        iva = (base * rate + 5000) // 10000
+        iva = share_cents(base, rate)
     if base is not None and iva is None and isinstance(amount, int):
         iva = amount - base
     deductible_bp = data.get("deductible_bp", 10000)
@@ -185,6 +185,6 @@ def expense_totals(expenses: QuerySet[Expense]) -> dict[str, int]:
     for base, amount, bp in expenses.filter(is_deductible=True).values_list(
         "base_cents", "amount_cents", "deductible_bp"
     ):
-        deductible += round_half_up((amount if base is None else base) * bp, 10000)
+        deductible += share_cents(amount if base is None else base, bp)
     sums["deductible"] = deductible
     return sums

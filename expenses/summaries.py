@@ -46,6 +46,7 @@ from django.db.models import QuerySet
 
 from expenses.models import Expense
 from factu.models import Taxpayer
+from factu.money import share_cents
 from factu.nif import validate_nif
 from invoicing import taxes
 from invoicing.models import Invoice, InvoiceStatus, Series
@@ -216,10 +217,6 @@ def deductible_expenses(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[
 # --- modelo 303 -----------------------------------------------------------------------------
 
 
-def _share(cents: int, bp: int) -> int:
-    return taxes.round_half_up(cents * bp, taxes.BP_DENOMINATOR)
-
-
 def vat_303(invoices: Iterable[Invoice], expenses: Iterable[Expense]) -> dict[str, int]:
     """The 303's figures (keys as in the box data) from a quarter's invoices and expenses."""
     total = InvoiceEffect()
@@ -245,8 +242,8 @@ def vat_303(invoices: Iterable[Invoice], expenses: Iterable[Expense]) -> dict[st
             if expense.base_cents is not None
             else expense.amount_cents - expense.iva_cents
         )
-        base += _share(expense_base, expense.deductible_bp)
-        cuota += _share(expense.iva_cents, expense.deductible_bp)
+        base += share_cents(expense_base, expense.deductible_bp)
+        cuota += share_cents(expense.iva_cents, expense.deductible_bp)
     values["soportado_base"] = base
     values["soportado_cuota"] = cuota
     values["total_deducir"] = cuota
@@ -285,7 +282,7 @@ def deductible_expense_cents(expense: Expense) -> int:
     if not expense.is_deductible:
         return 0
     amount = expense.base_cents if expense.base_cents is not None else expense.amount_cents
-    return _share(amount, expense.deductible_bp)
+    return share_cents(amount, expense.deductible_bp)
 
 
 def irpf_130(
@@ -306,7 +303,7 @@ def irpf_130(
         retentions = sum(e.irpf for iq, e in effects if iq <= q)
         costs = sum(cents for eq, cents in deductions if eq <= q)
         net = income - costs
-        twenty = _share(net, IRPF_PAYMENT_BP) if net > 0 else 0
+        twenty = share_cents(net, IRPF_PAYMENT_BP) if net > 0 else 0
         result = max(0, twenty - paid_before - retentions)
         values = {
             "ingresos": income,

@@ -1,7 +1,8 @@
 """The tax arithmetic of an invoice: line amounts, IVA and recargo groups, IRPF, totals.
 
 Pure functions on integers: money is in cents, quantities in hundredths of a unit, rates and
-discounts in basis points (2100 = 21 %). Every division rounds half away from zero, so a
+discounts in basis points (2100 = 21 %). Every division rounds half away from zero
+(:mod:`factu.money`, the one rounding rule of every path), so a
 rectificativa that negates an invoice negates every amount exactly. ``Decimal`` appears only in
 :func:`percent`, for the places (XML, v1 API) that must show a rate.
 
@@ -16,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-BP_DENOMINATOR = 10_000  # basis points in 100 %
+from factu.money import BP_DENOMINATOR, round_half_up, share_cents
+
 QUANTITY_UNIT = 100  # hundredths of a unit
 
 GENERAL = "general"
@@ -113,23 +115,6 @@ REGIME_SURCHARGE = "18"
 EXPORT_CAUSES = frozenset({"E2", "E3"})
 
 
-def round_half_up(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded to an integer, halves away from zero.
-
-    Symmetric on purpose: ``round_half_up(-n, d) == -round_half_up(n, d)``, so the amounts of a
-    rectificativa mirror the invoice it corrects. (Python's ``round`` rounds halves to even,
-    and floor division rounds negatives down; neither is what an invoice needs.)
-    """
-    _require_int(numerator, "numerator")
-    _require_int(denominator, "denominator")
-    if denominator <= 0:
-        raise ValueError(f"denominator must be positive, got {denominator}")
-    quotient, remainder = divmod(abs(numerator), denominator)
-    if 2 * remainder >= denominator:
-        quotient += 1
-    return quotient if numerator >= 0 else -quotient
-
-
 def _require_int(value: object, field: str) -> int:
     # bool is an int subclass: True would silently count as 1.
     if not isinstance(value, int) or isinstance(value, bool):
@@ -201,7 +186,7 @@ class LineInput:
     def amount_cents(self) -> int:
         """round(quantity × unit_price / 100), less the discount rounded on that amount."""
         gross = round_half_up(self.quantity * self.unit_price, QUANTITY_UNIT)
-        return gross - round_half_up(gross * self.discount_bp, BP_DENOMINATOR)
+        return gross - share_cents(gross, self.discount_bp)
 
 
 @dataclass(frozen=True)
@@ -285,9 +270,9 @@ def _group(
         cause=cause,
         base_cents=base,
         rate_bp=rate,
-        iva_cents=round_half_up(base * rate, BP_DENOMINATOR),
+        iva_cents=share_cents(base, rate),
         surcharge_rate_bp=surcharge_rate,
-        surcharge_cents=round_half_up(base * surcharge_rate, BP_DENOMINATOR),
+        surcharge_cents=share_cents(base, surcharge_rate),
         operation_type=_operation_type(iva_type, cause),
         regime_type=regime or _regime(cause, surcharge_rate),
         tax_type=TAX_TYPES[iva_type],
@@ -347,7 +332,7 @@ def compute_totals(
     subtotal = sum(amounts)
     iva = sum(g.iva_cents for g in groups)
     surcharge_total = sum(g.surcharge_cents for g in groups)
-    irpf = round_half_up(subtotal * irpf_bp, BP_DENOMINATOR)
+    irpf = share_cents(subtotal, irpf_bp)
     fiscal_total = subtotal + iva + surcharge_total
     return InvoiceTotals(
         lines=tuple(amounts),

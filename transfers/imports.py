@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from clients.models import SPAIN, Client
 from factu.models import Taxpayer
+from factu.money import round_half_up, share_cents
 from factu.nif import normalize_nif
 from factu.text import normalize_search
 from invoicing import taxes
@@ -475,9 +476,9 @@ def _irpf_bp(values: dict[str, str], base: int, errors) -> int:
     # some odd rate.
     candidates = [*COMMON_IRPF_BP]
     if base:
-        candidates.append(taxes.round_half_up(amount * 200, base) * 50)
+        candidates.append(round_half_up(amount * 200, base) * 50)
     for bp in candidates:
-        if 0 < bp <= 10000 and taxes.round_half_up(base * bp, 10000) == amount:
+        if 0 < bp <= 10000 and share_cents(base, bp) == amount:
             return bp
     errors(
         "irpf_amount",

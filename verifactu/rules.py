@@ -62,8 +62,9 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from factu.money import share_cents
 from factu.nif import is_valid_nif
-from verifactu.facts import BreakdownFacts, InvoiceFacts
+from verifactu.facts import BreakdownFacts, InvoiceFacts, from_cents, rate_to_bp, to_cents
 
 TOLERANCE = Decimal("10.00")
 F2_LIMIT = Decimal("3000.00")
@@ -471,6 +472,11 @@ def _regime_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[
     return problems
 
 
+def _share(base: Decimal, rate: Decimal) -> Decimal:
+    """base × rate %, rounded to the cent as Factu rounds every tax (``factu.money``)."""
+    return from_cents(share_cents(to_cents(base), rate_to_bp(rate)))
+
+
 def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Problem]:
     at = f"breakdown.{i}."
     problems = []
@@ -536,7 +542,7 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
             Problem(at + "tax_rate", f"{line.tax_rate} % is not an IVA rate on that date.", "1124")
         )
     base = line.base_cost_amount if at_cost else line.base_amount
-    expected = (base * line.tax_rate / 100).quantize(Decimal("0.01"))
+    expected = _share(base, line.tax_rate)
     exempt_from_check = facts.rectification_type == "I" or facts.invoice_type in ("R2", "R3")
     if not exempt_from_check and abs(expected - line.tax_amount) > TOLERANCE:
         if at_cost:
@@ -585,7 +591,7 @@ def _line_problems(i: int, line: BreakdownFacts, facts: InvoiceFacts) -> list[Pr
                 )
             )
         if has_sa:
-            expected_sr = (line.base_amount * line.surcharge_rate / 100).quantize(Decimal("0.01"))
+            expected_sr = _share(line.base_amount, line.surcharge_rate)
             if not exempt_from_check and abs(expected_sr - line.surcharge_amount) > TOLERANCE:
                 problems.append(
                     Problem(at + "surcharge_amount", f"Should be {expected_sr}.", "1142")
