@@ -6,11 +6,15 @@ amounts, wrong for a year or for a value a script parses.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clients.services import create_client
 from desk import overview
+from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
 from transfers import services as transfers
 from transfers.models import Job
 
@@ -75,3 +79,52 @@ def test_export_jobs_print_their_year_without_separator(login, owner, account, t
         html = client.get(url).content.decode()
         assert "3T 2026" in html, url
         assert_plain(html, 2026)
+
+
+@pytest.fixture
+def issued_with_irpf(taxpayer, series, owner):
+    acme = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
+    draft = create_draft(
+        taxpayer,
+        series=series,
+        client=acme,
+        issue_date=timezone.localdate(),
+        lines=[DraftLine("Consultoría", quantity=100, unit_price=1000000, iva_type="general")],
+        irpf_bp=1500,
+        actor=Actor(user=owner),
+    )
+    return issue_invoice(draft, actor=Actor(user=owner))
+
+
+def test_the_rectify_forms_irpf_is_posted_back_unlocalized_and_counts_in_the_live_total(
+    login, owner, account, issued_with_irpf, rect_series
+):
+    client = login(owner)
+    rectify = reverse("invoice_rectify", args=[account.slug, issued_with_irpf.pk])
+    html = client.get(rectify).content.decode()
+    posted = re.search(r'<input type="hidden" name="irpf_rate" value="([^"]*)">', html)
+    assert posted is not None and posted.group(1) == "15.00"
+    totals = client.post(
+        reverse("invoice_totals_for", args=[account.slug, issued_with_irpf.pk]),
+        {
+            "series": str(rect_series.pk),
+            "irpf_rate": posted.group(1),
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-description": "Consultoría",
+            "lines-0-quantity": "1",
+            "lines-0-unit_price": "10000",
+            "lines-0-iva_type": "general",
+        },
+    ).content.decode()
+    assert "Retención IRPF 15 %" in totals and "-1.500,00 €" in totals
+    assert re.search(r'data-total="total">10\.600,00 €<', totals)
+
+
+def test_the_overview_tables_cents_are_plain_integers(
+    login, owner, account, taxpayer, issued_with_irpf
+):
+    client = login(owner)
+    html = client.get(reverse("taxpayer_overview", args=[account.slug])).content.decode()
+    assert 'data-cents="1000000"' in html
+    assert not re.search(r'data-cents="[^"]*[^0-9"-]', html)
