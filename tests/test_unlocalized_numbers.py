@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clients.services import create_client
 from desk import overview
-from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
+from invoicing.services import DraftLine, issue_invoice
+from tests.test_invoicing_views import acme, actor, draft  # noqa: F401 - the fixtures
 from transfers import services as transfers
 from transfers.models import Job
 
@@ -82,18 +82,11 @@ def test_export_jobs_print_their_year_without_separator(login, owner, account, t
 
 
 @pytest.fixture
-def issued_with_irpf(taxpayer, series, owner):
-    acme = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
-    draft = create_draft(
-        taxpayer,
-        series=series,
-        client=acme,
-        issue_date=timezone.localdate(),
-        lines=[DraftLine("Consultoría", quantity=100, unit_price=1000000, iva_type="general")],
-        irpf_bp=1500,
-        actor=Actor(user=owner),
-    )
-    return issue_invoice(draft, actor=Actor(user=owner))
+def issued_with_irpf(draft, actor):  # noqa: F811 - the fixtures
+    """10.000 € of consultancy issued today with 15 % IRPF (today: the overview's window)."""
+    ten_thousand = DraftLine("Consultoría", quantity=100, unit_price=1000000, iva_type="general")
+    invoice = draft(lines=[ten_thousand], issue_date=timezone.localdate(), irpf_bp=1500)
+    return issue_invoice(invoice, actor=actor)
 
 
 def test_the_rectify_forms_irpf_is_posted_back_unlocalized_and_counts_in_the_live_total(
