@@ -7,6 +7,7 @@ another account is indistinguishable from one that does not exist.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -15,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from factu.models import Membership, Taxpayer
+
+TOUCH_EVERY = timedelta(minutes=5)
 
 
 def membership_or_404(user, account_slug: str) -> Membership:
@@ -65,7 +68,7 @@ def account_view(write: bool = False, manage: bool = False) -> Callable:
             elif (write or manage) and unsafe:
                 require_write(request)
             now = timezone.now()
-            if membership.last_used_at is None or (now - membership.last_used_at).seconds > 300:
+            if membership.last_used_at is None or now - membership.last_used_at > TOUCH_EVERY:
                 Membership.objects.filter(pk=membership.pk).update(last_used_at=now)
             return view(request, *args, **kwargs)
 

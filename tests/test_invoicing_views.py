@@ -691,6 +691,34 @@ def test_browser_live_totals_and_status_polling(
     screenshot(page, "invoice-detail-accepted")
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_the_rectify_forms_live_total_counts_irpf_as_the_saved_draft_does(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    owner,
+    account,
+    issued,
+    rect_series,
+):
+    assert issued.irpf_bp == 1500
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}{url(account, 'invoice_rectify', issued.pk)}")
+    total = page.locator('#totals [data-total="total"]')
+    # By substitution the original's lines come copied: 1.000 € + 21 % IVA - 15 % IRPF.
+    total.filter(has_text="1.060,00 €").wait_for()
+    page.locator("#id_lines-0-unit_price").fill("900,00")
+    total.filter(has_text="954,00 €").wait_for()
+    assert page.locator('#totals [data-total="irpf"]').inner_text() == "-135,00 €"
+    shown = total.inner_text()
+    page.get_by_role("button", name="Crear borrador de rectificativa").click()
+    page.wait_for_url(lambda u: "/rectificar/" not in u)
+    draft = Invoice.objects.get(rectified_invoice=issued)
+    assert (draft.irpf_bp, draft.irpf_cents) == (1500, 13500)
+    assert format_euros(draft.total_cents) == shown
+    page.locator("text=" + shown).first.wait_for()
+
+
 def test_service_error_keys_map_onto_form_fields_and_lines(taxpayer, series):
     from invoicing.forms import InvoiceForm, LineFormSet
     from invoicing.views import apply_service_errors

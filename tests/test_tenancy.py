@@ -1,7 +1,10 @@
 """Every account page is scoped: outsiders get 404, viewers cannot write."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from factu.models import Membership, Role, Taxpayer
 
@@ -152,3 +155,28 @@ def test_user_in_several_accounts_picks_one(login, owner, account, other_account
     client = login(owner)
     page = client.get(reverse("account_list"))
     assert {a.slug for a in page.context["accounts"]} == {account.slug, other_account.slug}
+
+
+@pytest.mark.parametrize(
+    "gap", [timedelta(days=3, seconds=10), timedelta(minutes=6), timedelta(hours=2)]
+)
+def test_a_membership_last_used_long_ago_is_refreshed_on_the_next_page(
+    login, owner, account, taxpayer, gap
+):
+    client = login(owner)
+    membership = Membership.objects.get(user=owner, account=account)
+    long_ago = timezone.now() - gap
+    Membership.objects.filter(pk=membership.pk).update(last_used_at=long_ago)
+    assert client.get(reverse("dashboard", args=[account.slug])).status_code == 200
+    membership.refresh_from_db()
+    assert timezone.now() - membership.last_used_at < timedelta(minutes=1)
+
+
+def test_a_membership_used_a_moment_ago_is_not_written_again(login, owner, account, taxpayer):
+    client = login(owner)
+    membership = Membership.objects.get(user=owner, account=account)
+    recent = timezone.now() - timedelta(minutes=1)
+    Membership.objects.filter(pk=membership.pk).update(last_used_at=recent)
+    assert client.get(reverse("dashboard", args=[account.slug])).status_code == 200
+    membership.refresh_from_db()
+    assert membership.last_used_at == recent
