@@ -6,8 +6,10 @@ request, the status code, the headers that are part of the contract (``Content-T
 ``Content-Disposition``, ``Location``, ``X-Total-Count``, ``X-RateLimit-Limit``,
 ``WWW-Authenticate``, ``Allow``; never ``Date`` or the rate limit's remaining/reset), and the
 body exactly as sent: the text of a JSON, XML or SVG body (so key order, spacing and number
-formatting are pinned), or, for a PDF or PNG, only its magic bytes (their bytes carry
-creation stamps and compression choices that are not the contract).
+formatting are pinned) with its SHA-256, plus, for JSON, the body parsed and pretty-printed so
+that a diff points at the value that changed (an aid only: ``body`` is the wire); for a PDF or
+PNG only its magic bytes (their bytes carry creation stamps and compression choices that are
+not the contract).
 
 Determinism, so that the same files hold on SQLite and PostgreSQL and run after run:
 
@@ -15,7 +17,8 @@ Determinism, so that the same files hold on SQLite and PostgreSQL and run after 
   VERI*FACTU generation timestamp, huella and QR URL, is the same each run;
 - fixed ids: every model's ``UUIDField(default=uuid.uuid4)`` and ``uuid.uuid4`` itself draw
   from a counter (``00000000-0000-4000-8000-<n>``), so ids depend only on the order in which
-  the scenario creates rows; the API token's random part is fixed too;
+  the scenario creates rows; the API token's random part is fixed too, and the expense
+  categories a data migration seeds are made again with ids fixed by name;
 - the cases run in one scenario per API, in a fixed order, and every listing the golden
   files show orders on a column plus the id.
 
@@ -44,6 +47,8 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.apps import apps
+
+from tests.test_api_v1 import body as v1_body
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
@@ -108,6 +113,7 @@ def _fixed_seeded_categories() -> None:
 class Recorder:
     client: object
     api: str
+    update: bool = UPDATE
     mismatches: list[str] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
 
@@ -137,6 +143,10 @@ class Recorder:
         else:
             recorded["body"] = content.decode("utf-8")
             recorded["body_sha256"] = hashlib.sha256(content).hexdigest()
+            if content_type == "application/json":
+                # The same body parsed, one value a line: where a diff of ``body`` is one long
+                # line, this one points at the value that changed.
+                recorded["body_parsed"] = json.loads(content)
         self.check(name, recorded)
         return response
 
@@ -146,7 +156,7 @@ class Recorder:
         self.seen.append(filename)
         path = GOLDEN / self.api / filename
         text = json.dumps(recorded, indent=2, ensure_ascii=False) + "\n"
-        if UPDATE:
+        if self.update:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             return
@@ -165,7 +175,7 @@ class Recorder:
 
     def finish(self) -> None:
         folder = GOLDEN / self.api
-        if UPDATE:
+        if self.update:
             for stale in folder.glob("*.json"):
                 if stale.name not in self.seen:
                     stale.unlink()
@@ -175,27 +185,11 @@ class Recorder:
         assert not self.mismatches, "wire format changed:\n" + "\n".join(self.mismatches)
 
 
-def _people():
-    """The account, its owner with the fixed token, a taxpayer, and another account."""
-    from api.services import create_token
-    from factu.models import Account, Membership, Role, Taxpayer, User
-
-    account = Account.objects.create(name="Estudio Sol", slug="estudio-sol", kind="company")
-    taxpayer = Taxpayer.objects.create(account=account, nif="B87654323", name="Estudio Sol SL")
-    owner = User.objects.create_user("owner@example.com", "correct horse battery", full_name="O")
-    Membership.objects.create(user=owner, account=account, role=Role.OWNER)
-    create_token(account, owner, "golden")
-    other = Account.objects.create(name="Gestoría Ajena", slug="gestoria-ajena", kind="gestoria")
-    Taxpayer.objects.create(account=other, nif="A28045631", name="Cliente Ajeno SA")
-    return account, taxpayer, other
-
-
-def test_account_api_wire_format(client, fixed_world):
+def test_account_api_wire_format(fixed_world, client, account, taxpayer, api_token, other_account):
     """Seed 000: /api/invoices, /api/invoices/{id}, its status and PDF, /api/clients,
     /api/expenses, and the helpers the seed names (series, expense categories)."""
     from invoicing.models import Series
 
-    account, taxpayer, _ = _people()
     series = Series.objects.create(account=account, taxpayer=taxpayer, code="A")
     call = Recorder(client, "account")
 
@@ -306,15 +300,19 @@ def test_account_api_wire_format(client, fixed_world):
     call("status_to_paid", "PATCH", status_url, {"status": "paid", "paidAt": "2026-03-13"})
     call("status_paid_to_draft_409", "PATCH", status_url, {"status": "draft"})
     call("invoices_detail_paid", "GET", f"/api/invoices/{first['id']}")
-    call(
-        "status_second_to_sent", "PATCH", f"/api/invoices/{second['id']}/status", {"status": "sent"}
-    )
-    call(
-        "status_second_to_cancelled",
-        "PATCH",
-        f"/api/invoices/{second['id']}/status",
-        {"status": "cancelled"},
-    )
+    second_status = f"/api/invoices/{second['id']}/status"
+    call("status_second_date_before_sent_400", "PATCH", second_status, {"status": "sent"})
+    call("status_draft_to_cancelled", "PATCH", second_status, {"status": "cancelled"})
+    third = call(
+        "invoices_create_third",
+        "POST",
+        "/api/invoices",
+        {**invoice_body, "issueDate": "2026-03-16", "dueDate": "2026-04-16"},
+    ).json()
+    third_status = f"/api/invoices/{third['id']}/status"
+    call("status_third_to_sent", "PATCH", third_status, {"status": "sent"})
+    call("status_sent_to_cancelled", "PATCH", third_status, {"status": "cancelled"})
+    call("status_cancelled_to_sent_409", "PATCH", third_status, {"status": "sent"})
     call("invoices_list_after_status", "GET", "/api/invoices")
 
     categories = call("expense_categories_list", "GET", "/api/expenses/categories").json()
@@ -349,102 +347,39 @@ def test_account_api_wire_format(client, fixed_world):
     call.finish()
 
 
-V1_INVOICE = {
-    "invoice_number": "F-2026-042",
-    "invoice_date": "2026-03-13",
-    "invoice_type": "F1",
-    "description": "Mantenimiento mensual",
-    "regime_types": ["01"],
-    "recipient_nif": "A28045631",
-    "recipient_name": "Cliente SA",
-    "breakdown": [
-        {
-            "tax_type": "01",
-            "regime_type": "01",
-            "operation_type": "S1",
-            "base_amount": 500.00,
-            "tax_rate": 21.00,
-            "tax_amount": 105.00,
-        },
-        {
-            "tax_type": "01",
-            "regime_type": "01",
-            "operation_type": "S1",
-            "base_amount": 200.00,
-            "tax_rate": 10.00,
-            "tax_amount": 20.00,
-        },
-    ],
-    "total_amount": 825.00,
-    "total_tax_amount": 125.00,
-}
-
-
-def _v1_text(payload: dict) -> str:
-    """The seed's JSON text, amounts written with two decimals as an integrator sends them."""
-    from decimal import Decimal
-
-    from api.v1.json import DecimalJSONRenderer
-
-    def decimals(value):
-        if isinstance(value, float):
-            return Decimal(f"{value:.2f}")
-        if isinstance(value, dict):
-            return {k: decimals(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [decimals(v) for v in value]
-        return value
-
-    return DecimalJSONRenderer().render(decimals(payload)).decode()
-
-
-def test_v1_api_wire_format(client, fixed_world):
+def test_v1_api_wire_format(
+    fixed_world, client, taxpayer, computer_system, api_token, other_account
+):
     """Seed 003: /api/v1/invoices and its status, XML, QR, PDF, retry and cancel; the
     taxpayer's invoice list; taxpayers and computer systems."""
-    from verifactu.models import BillingRecord, ComputerSystem, RecordStatus
+    from verifactu.models import BillingRecord, RecordStatus
 
-    account, taxpayer, _ = _people()
-    system = ComputerSystem.objects.create(
-        account=account,
-        label="test-1",
-        producer_name="Factu Software SL",
-        producer_nif="B87654323",
-        name="Factu",
-        system_id="FA",
-        version="1.0",
-        installation_number="TEST-1",
-    )
-    ids = {"taxpayer_id": str(taxpayer.pk), "computer_system_id": str(system.pk)}
+    ids = {"taxpayer_id": str(taxpayer.pk), "computer_system_id": str(computer_system.pk)}
     call = Recorder(client, "v1")
 
-    call(
-        "invoices_create_no_token_401", "POST", "/api/v1/invoices", _v1_text(V1_INVOICE), auth=None
-    )
+    call("invoices_create_no_token_401", "POST", "/api/v1/invoices", v1_body(), auth=None)
+    call("invoices_detail_bad_token_401", "GET", f"/api/v1/invoices/{UNKNOWN}", auth="Bearer x")
     call("taxpayers_list", "GET", "/api/v1/taxpayers")
     call("computer_systems_list", "GET", "/api/v1/computer-systems")
-    created = call(
-        "invoices_create", "POST", "/api/v1/invoices", _v1_text({**V1_INVOICE, **ids})
-    ).json()["data"]
+    created = call("invoices_create", "POST", "/api/v1/invoices", v1_body(**ids)).json()["data"]
     first_hash = created["hash"]
     call(
         "invoices_create_duplicate_number",
         "POST",
         "/api/v1/invoices",
-        _v1_text({**V1_INVOICE, **ids}),
+        v1_body(**ids),
     )
     call(
         "invoices_create_date_goes_back",
         "POST",
         "/api/v1/invoices",
-        _v1_text(
-            {**V1_INVOICE, **ids, "invoice_number": "F-2026-043", "invoice_date": "2026-03-01"}
-        ),
+        v1_body(**ids, invoice_number="F-2026-043", invoice_date="2026-03-01"),
     )
     call(
         "invoices_create_three_decimals_400",
         "POST",
         "/api/v1/invoices",
-        _v1_text({**V1_INVOICE, **ids, "invoice_number": "F-2026-044"}).replace(
+        v1_body(**ids, invoice_number="F-2026-044").replace(
             '"total_amount":825.00', '"total_amount":825.001'
         ),
     )
@@ -452,28 +387,26 @@ def test_v1_api_wire_format(client, fixed_world):
         "invoices_create_missing_fields_400",
         "POST",
         "/api/v1/invoices",
-        _v1_text({**ids, "invoice_number": "F-2026-045"}),
+        v1_body({**ids, "invoice_number": "F-2026-045"}),
     )
     call(
         "invoices_create_future_date_400",
         "POST",
         "/api/v1/invoices",
-        _v1_text(
-            {**V1_INVOICE, **ids, "invoice_number": "F-2026-046", "invoice_date": "2026-03-21"}
-        ),
+        v1_body(**ids, invoice_number="F-2026-046", invoice_date="2026-03-21"),
     )
     call(
         "invoices_create_unknown_taxpayer_404",
         "POST",
         "/api/v1/invoices",
-        _v1_text({**V1_INVOICE, **ids, "taxpayer_id": UNKNOWN}),
+        v1_body(**{**ids, "taxpayer_id": UNKNOWN}),
     )
     call("invoices_create_malformed_json_400", "POST", "/api/v1/invoices", "{")
     second = call(
         "invoices_create_second",
         "POST",
         "/api/v1/invoices",
-        _v1_text({**V1_INVOICE, **ids, "invoice_number": "F-2026-047"}),
+        v1_body(**ids, invoice_number="F-2026-047"),
     ).json()["data"]
 
     invoice = f"/api/v1/invoices/{created['id']}"
@@ -529,3 +462,26 @@ def test_v1_api_wire_format(client, fixed_world):
     assert record.huella == first_hash
     assert record.generated_at_text == "2026-03-20T11:30:00+01:00"
     assert recompute_huella(parse_record(record.xml)) == first_hash
+
+
+def test_a_changed_response_fails_with_a_readable_diff(tmp_path, monkeypatch):
+    """The comparison can fail: a golden file that differs from the response is reported
+    with a unified diff naming the case, and a golden file no case produces is reported."""
+    from django.http import HttpResponse
+
+    class FakeClient:
+        def get(self, path, **kwargs):
+            return HttpResponse(b'{"total":2}', content_type="application/json")
+
+    monkeypatch.setattr(f"{__name__}.GOLDEN", tmp_path)
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "01_case.json").write_text("{}\n", encoding="utf-8")
+    (folder / "02_gone.json").write_text("{}\n", encoding="utf-8")
+    call = Recorder(FakeClient(), "x", update=False)
+    call("case", "GET", "/api/anything")
+    assert len(call.mismatches) == 1
+    assert "--- golden/x/01_case.json" in call.mismatches[0]
+    assert '+  "body": "{\\"total\\":2}",' in call.mismatches[0]
+    with pytest.raises(AssertionError, match="02_gone.json"):
+        call.finish()
