@@ -48,6 +48,7 @@ import pytest
 import time_machine
 from django.apps import apps
 
+from tests.test_api_account import seed_invoice_payload
 from tests.test_api_v1 import body as v1_body
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -229,21 +230,7 @@ def test_account_api_wire_format(fixed_world, client, account, taxpayer, api_tok
     call("clients_list_paged", "GET", "/api/clients?page=2&limit=1")
     call("clients_list_bad_limit_400", "GET", "/api/clients?limit=0")
 
-    invoice_body = {
-        "clientId": acme["id"],
-        "seriesId": str(series.pk),
-        "issueDate": "2026-03-13",
-        "irpfRate": 1500,
-        "applyIrpf": True,
-        "lines": [
-            {
-                "description": "Consulting services",
-                "quantity": 100,
-                "unitPrice": 100000,
-                "ivaType": "general",
-            }
-        ],
-    }
+    invoice_body = seed_invoice_payload(series.pk, acme["id"])
     first = call("invoices_create", "POST", "/api/invoices", invoice_body).json()
     second = call(
         "invoices_create_second",
