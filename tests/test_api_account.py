@@ -33,10 +33,11 @@ def post(api_client, path, payload):
     return api_client.post(path, payload, content_type="application/json")
 
 
-def seed_invoice(api_client, series, acme, **overrides):
+def seed_invoice_payload(series_id, client_id, **overrides) -> dict:
+    """Seed 000's example ``POST /api/invoices`` body for this series and client."""
     payload = {
-        "clientId": str(acme.pk),
-        "seriesId": str(series.pk),
+        "clientId": str(client_id),
+        "seriesId": str(series_id),
         "issueDate": "2026-03-13",
         "irpfRate": 1500,
         "applyIrpf": True,
@@ -50,7 +51,11 @@ def seed_invoice(api_client, series, acme, **overrides):
         ],
     }
     payload.update(overrides)
-    return post(api_client, "/api/invoices", payload)
+    return payload
+
+
+def seed_invoice(api_client, series, acme, **overrides):
+    return post(api_client, "/api/invoices", seed_invoice_payload(series.pk, acme.pk, **overrides))
 
 
 def test_create_invoice_seed_example_totals_106000(api_client, series, acme):
