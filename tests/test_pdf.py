@@ -498,3 +498,24 @@ def test_150_lines_flow_over_pages_with_numbers_and_repeated_header():
     assert "QR tributario:" in pages[0]
     assert [code.text for code in decode(rasterise(data, 0)[0])] == [QR_URL]
     assert decode(rasterise(data, 1)[0]) == []
+
+
+def test_a_v1_pdf_printed_after_a_mode_switch_keeps_the_legend_of_its_record(register, taxpayer):
+    """The VERI*FACTU legend says how the record was generated: a PDF printed after the
+    taxpayer moved to NO VERI*FACTU keeps it for a record generated before, and the other
+    way round."""
+    from api.v1.documents import document_for_fiscal_invoice
+    from factu.models import Taxpayer
+
+    invoice = register().invoice
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(
+        verifactu_mode=Taxpayer.VerifactuMode.NO_VERIFACTU
+    )
+    invoice.refresh_from_db()
+    assert document_for_fiscal_invoice(invoice).verifactu is True
+
+    later = register(invoice_number="F-2026-043")
+    assert later.record.no_verifactu  # generated under NO VERI*FACTU
+    Taxpayer.objects.filter(pk=taxpayer.pk).update(verifactu_mode=Taxpayer.VerifactuMode.VERIFACTU)
+    later.invoice.refresh_from_db()
+    assert document_for_fiscal_invoice(later.invoice).verifactu is False

@@ -3,7 +3,6 @@ one drawn from the registered facts (one line per breakdown group)."""
 
 from __future__ import annotations
 
-from factu.models import Taxpayer
 from invoicing import pdf, taxes
 from verifactu.corrections import printed_version
 from verifactu.facts import from_cents
@@ -88,7 +87,8 @@ def document_for_fiscal_invoice(registered: FiscalInvoice) -> pdf.InvoiceDocumen
         if invoice.invoice_type.startswith("R")
         else ("Factura simplificada" if invoice.invoice_type == "F2" else "Factura"),
         qr_url=registered.qr_url,
-        verifactu=taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU,
+        # The legend of the record's mode, not the taxpayer's today (a switch comes later).
+        verifactu=not registered.no_verifactu,
         cancelled=cancelled,
     )
 
