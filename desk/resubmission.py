@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from celery import current_app
 from django.db import transaction
 
 from desk import services
@@ -122,9 +123,8 @@ def select(
 
 
 def _enqueue(job_id: str) -> None:
-    from desk import tasks
-
-    tasks.resubmit.delay(job_id)
+    """The task by its registered name: ``desk.tasks`` imports this module to run the work."""
+    current_app.tasks["desk.resubmit"].delay(job_id)
 
 
 def start(account: Account, user: User | None, selection: Selection) -> Job:

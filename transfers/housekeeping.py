@@ -19,8 +19,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from transfers.exports import EXPORT_DIR
+from transfers.imports import IMPORT_DIR
 from transfers.models import Job
-from transfers.services import IMPORT_DIR
 
 
 def import_retention() -> timedelta:

@@ -56,6 +56,8 @@ from transfers import jobs
 from transfers.csvfile import CsvError, CsvTable, iter_chunks, parse_bool, read_table
 from transfers.models import Job
 
+IMPORT_DIR = "imports"  # under MEDIA_ROOT: the uploaded CSV of each import job
+
 BATCH = 500
 IMPORTED_SERIES_PREFIX = "IMPORTADA-"
 IMPORTED_EVENT = "imported"

@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from factu.models import Account, Taxpayer, User
+from transfers.imports import IMPORT_DIR
 from transfers.models import Job
 
-IMPORT_DIR = "imports"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
