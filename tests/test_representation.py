@@ -25,6 +25,7 @@ from django.urls import reverse
 
 from factu import env
 from factu.models import Account, Taxpayer
+from tests.browser import page  # noqa: F401 - the fixture
 from tests.conftest import register_for
 from verifactu import installations, representation, submission
 from verifactu.certificates import store_certificate
@@ -371,8 +372,8 @@ def test_an_unreadable_deployment_certificate_holds_records_but_not_the_pages(
     settings.AEAT_CERT_NIFS = frozenset({(str(account.pk), taxpayer.nif)})
     record = register().record
     assert flushed(record) == "held"
-    page = login(owner).get(reverse("representation_edit", args=[account.slug, taxpayer.pk]))
-    assert page.status_code == 200 and "Suba el certificado" in page.content.decode()
+    shown = login(owner).get(reverse("representation_edit", args=[account.slug, taxpayer.pk]))
+    assert shown.status_code == 200 and "Suba el certificado" in shown.content.decode()
 
 
 # --------------------------------------------------------------------- seal certificates
@@ -615,8 +616,8 @@ def test_the_desk_and_the_taxpayer_pages_say_what_to_upload(
     assert f'data-held="{taxpayer.nif}"' in html and "Suba el certificado" in html
     summary = client.get(f"/c/{account.slug}/mesa/resumen/").content.decode()
     assert f'data-held="{taxpayer.nif}"' in summary
-    page = client.get(f"/c/{account.slug}/ajustes/representacion/{taxpayer.pk}/")
-    assert page.status_code == 200 and 'data-may-send="0"' in page.content.decode()
+    shown = client.get(f"/c/{account.slug}/ajustes/representacion/{taxpayer.pk}/")
+    assert shown.status_code == 200 and 'data-may-send="0"' in shown.content.decode()
 
 
 def test_the_desk_records_a_representation_and_the_chain_flushes(
@@ -660,3 +661,40 @@ def test_a_requerimiento_answer_needs_the_same_proof(register, real_aeat):
     with pytest.raises(NotAuthorised) as info:
         requerimiento.connect(Chain.objects.get(pk=record.chain_id))
     assert "Suba el certificado" in info.value.reason
+
+
+@pytest.mark.browser
+def test_the_representation_and_system_pages_fit_a_phone(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    owner,
+    account,
+    taxpayer,
+):
+    """Their tables scroll inside their box; the page itself never pans at 390 px, also with
+    the document's error on the form."""
+    from tests.browser import screenshot
+    from tests.test_journeys import log_in
+
+    installations.create_installation(account, "tpv-tienda-principal")
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server.url, owner.email)
+    settings_url = f"{live_server.url}/c/{account.slug}/ajustes"
+    page.goto(f"{settings_url}/representacion/")
+    page.get_by_role("link", name="Registrar la representación").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "representation-list-phone")
+    page.get_by_role("link", name="Registrar la representación").first.click()
+    page.get_by_label("¿Cómo representa a este contribuyente?").select_option("colaborador_social")
+    page.set_input_files(
+        "input[name=document]",
+        files=[{"name": "nota.txt", "mimeType": "text/plain", "buffer": b"hola"}],
+    )
+    page.get_by_role("button", name="Guardar la representación").click()
+    page.get_by_text("debe ser un PDF, PNG o JPEG").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "representation-error-phone")
+    page.goto(f"{settings_url}/sistema/")
+    page.get_by_text("tpv-tienda-principal").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "computer-systems-phone")
