@@ -1,0 +1,33 @@
+"""Background tasks are sent once the transaction that asked for them has committed.
+
+The one home of "enqueue after commit" (pretix's ``TransactionAwareTask`` is the model): a
+worker must never pick up a job whose rows it cannot see yet, and a rolled-back request must
+never leave a task behind. Tasks are named, not imported, so a service never imports the
+``tasks`` module that imports it back (no import cycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+
+
+def after_commit(send: Callable[[], Any]) -> None:
+    """Run ``send`` once the current transaction commits (at once outside one).
+
+    Robust: if the broker is down the committed data is safe and the caller still gets its
+    answer; the error is logged by Django, and the beat task that reclaims queued work (each
+    queue has one) sends it later.
+    """
+    transaction.on_commit(send, robust=True)
+
+
+def enqueue_after_commit(task_name: str, *args: Any, **options: Any) -> None:
+    """Queue the registered task ``task_name`` with ``args`` after the commit.
+
+    ``options`` are Celery's ``apply_async`` options (``countdown``, ``queue``...).
+    """
+    after_commit(lambda: current_app.tasks[task_name].apply_async(args, **options))
