@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pypdf
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
@@ -530,6 +530,21 @@ def test_management_command(taxpayer, kept, simulator):
     )
     assert "2 record(s) sent" in out.getvalue()
     assert len(simulator.snapshot()["requerimientos"]["R-CMD"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--taxpayer", "A28045631"], "No taxpayer with NIF"),
+        (["--from", "2026-03-31", "--to", "2026-03-01"], "--from is after --to"),
+        (["--from", "31/03/2026"], "Not a date"),
+    ],
+)
+def test_management_command_refuses_what_it_cannot_answer(taxpayer, kept, arguments, message):
+    base = {"--taxpayer": taxpayer.nif, "--ref": "R-BAD"}
+    base.update(dict(zip(arguments[::2], arguments[1::2], strict=True)))
+    with pytest.raises(CommandError, match=message):
+        call_command("verifactu_requerimiento", *[x for pair in base.items() for x in pair])
 
 
 def test_api_endpoint(taxpayer, kept, simulator, api_client):
