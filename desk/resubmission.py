@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from celery import current_app
 from django.db import transaction
 
-from desk import services
+from desk import services, worklist
 from factu.models import Account, Taxpayer, User
 from transfers import jobs
 from transfers.models import Job
@@ -95,14 +95,14 @@ def select(
     Only ``account``'s fiscal invoices can match: a foreign or made-up id is left out.
     """
     if everything:
-        records = services.resubmit_candidates(
+        records = worklist.resubmit_candidates(
             account, taxpayer=taxpayer, statuses=(RecordStatus.ERROR,)
         )
         asked = 0
     else:
         ids = parse_ids(fiscal_invoice_ids)
         asked = len(ids)
-        records = services.resubmit_candidates(account, fiscal_invoice_ids=ids) if ids else []
+        records = worklist.resubmit_candidates(account, fiscal_invoice_ids=ids) if ids else []
     records = list(records)
     shares: dict[int, TaxpayerShare] = {}
     for record in records:

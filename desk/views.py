@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from desk import overview, resubmission, services
+from desk import overview, resubmission, services, worklist
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
 from factu.access import account_view, require_write, taxpayer_or_404
 from verifactu import corrections, representation
@@ -70,8 +70,8 @@ def desk(request: HttpRequest) -> HttpResponse:
     taxpayer_id = request.GET.get("contribuyente", "")
     if taxpayer_id:
         chosen = taxpayer_or_404(request, taxpayer_id)
-    summary = services.desk_summary(request.account)
-    items = services.inbox(request.account, taxpayer=chosen, limit=INBOX_LIMIT)
+    summary = worklist.desk_summary(request.account)
+    items = worklist.inbox(request.account, taxpayer=chosen, limit=INBOX_LIMIT)
     rows = [
         {
             "item": item,
@@ -94,7 +94,7 @@ def desk(request: HttpRequest) -> HttpResponse:
             "truncated": pending > len(rows),
             "errors_in_scope": sum(s.error for s in in_scope),
             "any_resubmittable": any(row["resubmittable"] for row in rows),
-            "blocked": services.blocked_chains(request.account),
+            "blocked": worklist.blocked_chains(request.account),
             "held": representation.held_taxpayers(request.account.pk, chosen),
         },
     )

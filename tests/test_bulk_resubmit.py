@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.services import create_client
-from desk import resubmission, services, tasks
+from desk import resubmission, services, tasks, worklist
 from factu.models import Account, Membership, Role, Taxpayer
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
@@ -160,7 +160,7 @@ def test_one_job_resends_records_of_two_taxpayers_with_progress_and_a_report(
     assert by_number["A-2"]["message"].startswith("Subsanación encadenada")
     assert by_number["B-1"]["taxpayer"] == "Bar Pepe SL"
     assert all(r["ok"] for r in report["records"])
-    assert [i.fiscal_invoice.invoice_number for i in services.inbox(account)] == ["A-3"]
+    assert [i.fiscal_invoice.invoice_number for i in worklist.inbox(account)] == ["A-3"]
 
 
 def test_a_record_fixed_meanwhile_by_another_click_is_reported_not_queued_twice(

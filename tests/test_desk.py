@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from desk import services
+from desk import services, worklist
 from factu.models import Taxpayer
 from tests.conftest import make_facts
 from verifactu.errors import AEAT_ERRORS, describe
@@ -111,7 +111,7 @@ def test_summary_counts_the_latest_status_of_each_invoice_per_taxpayer(
     set_status(register_for(second_taxpayer, "B-1"), RecordStatus.ACCEPTED)
     register_for(second_taxpayer, "B-2")
 
-    summary = {s.taxpayer.nif: s for s in services.desk_summary(account)}
+    summary = {s.taxpayer.nif: s for s in worklist.desk_summary(account)}
 
     first = summary[taxpayer.nif]
     assert (first.queued, first.sending, first.accepted) == (2, 1, 2)
@@ -119,14 +119,14 @@ def test_summary_counts_the_latest_status_of_each_invoice_per_taxpayer(
     assert first.total == 8 and first.needs_action == 3
     second = summary[SECOND_NIF]
     assert (second.accepted, second.queued, second.needs_action, second.total) == (1, 1, 0, 2)
-    assert [s.taxpayer.name for s in services.desk_summary(account)] == [
+    assert [s.taxpayer.name for s in worklist.desk_summary(account)] == [
         "Bar Pepe SL",
         "Estudio Sol SL",
     ]
 
 
 def test_summary_lists_taxpayers_without_invoices(account, taxpayer, second_taxpayer):
-    summary = services.desk_summary(account)
+    summary = worklist.desk_summary(account)
     assert [s.total for s in summary] == [0, 0]
     assert all(s.oldest_unsent_at is None for s in summary)
 
@@ -141,7 +141,7 @@ def test_summary_finds_the_oldest_unsent_record(account, taxpayer, register_for,
     set_status(created[0], RecordStatus.ACCEPTED)  # sent: no longer pending
     set_status(created[1], RecordStatus.SENDING)  # on its way: still unsent
 
-    (summary,) = services.desk_summary(account)
+    (summary,) = worklist.desk_summary(account)
     assert summary.oldest_unsent_at == start + timedelta(hours=2)
     later = start + timedelta(hours=5)
     assert summary.oldest_unsent_age(now=later) == timedelta(hours=3)
@@ -149,7 +149,7 @@ def test_summary_finds_the_oldest_unsent_record(account, taxpayer, register_for,
 
 def test_summary_is_scoped_to_the_account(account, taxpayer, register_for, other_account):
     register_for(taxpayer, "A-1")
-    summary = services.desk_summary(other_account)
+    summary = worklist.desk_summary(other_account)
     assert [s.total for s in summary] == [0]
 
 
@@ -186,7 +186,7 @@ def test_inbox_lists_what_needs_action_newest_first_with_the_explanation(
     warned = register_for(second_taxpayer, "B-warn")
     set_status(warned, RecordStatus.ACCEPTED_WITH_ERRORS, "2000", "Huella incorrecta")
 
-    items = services.inbox(account)
+    items = worklist.inbox(account)
 
     assert [i.fiscal_invoice.invoice_number for i in items] == ["B-warn", "A-err", "A-rej"]
     by_number = {i.fiscal_invoice.invoice_number: i for i in items}
@@ -198,7 +198,7 @@ def test_inbox_lists_what_needs_action_newest_first_with_the_explanation(
     assert "reintente" in by_number["A-err"].explanation
     assert by_number["B-warn"].actions == ("subsanar", "corregir", "anular")
     assert by_number["B-warn"].explanation == AEAT_ERRORS["2000"]
-    only_second = services.inbox(account, taxpayer=second_taxpayer)
+    only_second = worklist.inbox(account, taxpayer=second_taxpayer)
     assert [i.fiscal_invoice.invoice_number for i in only_second] == ["B-warn"]
 
 

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from .schemas import WSDL_PATH
-from .service import Options, SoapFault, fault_envelope, handle_soap
+from .service import handle_soap
+from .soap import Options, SoapFault, fault_envelope
 from .state import State
 
 SOAP_PATH = "/wlpl/TIKE-CONT/ws/SistemaFacturacion/VerifactuSOAP"

@@ -1,0 +1,257 @@
+"""The accountant's worklist: what the AEAT said about the account's records, read for the
+desk. The summary per taxpayer, the inbox of records that need the accountant (with the fixes
+of :mod:`desk.services` that apply), the records the bulk re-submission may send again, and
+the chains that do not send.
+
+The summary and the inbox read the *latest* record of each fiscal invoice (the highest chain
+position among its records: all of them sit in one chain) with a handful of aggregate
+queries, however many invoices there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet
+from django.utils import timezone
+
+from desk.services import ANULAR, CORREGIR, REINTENTAR, SUBSANAR, explain, factu_invoice_of
+from factu.models import Account, Taxpayer
+from verifactu import corrections, faults
+from verifactu.models import BillingRecord, Chain, FiscalInvoice, RecordStatus
+
+NEEDS_ACTION = (
+    RecordStatus.REJECTED,
+    RecordStatus.ERROR,
+    RecordStatus.ACCEPTED_WITH_ERRORS,
+)
+UNSENT = (RecordStatus.QUEUED, RecordStatus.SENDING)
+# What "send it to the AEAT again" applies to: a failed submission is resent as it is
+# (reintentar), a rejected record is followed by a subsanación (subsanar).
+RESUBMITTABLE = (RecordStatus.ERROR, RecordStatus.REJECTED)
+
+STATUS_TONES = {
+    RecordStatus.QUEUED: "pending",
+    RecordStatus.SENDING: "pending",
+    RecordStatus.ACCEPTED: "ok",
+    RecordStatus.ACCEPTED_WITH_ERRORS: "warn",
+    RecordStatus.REJECTED: "bad",
+    RecordStatus.ERROR: "bad",
+}
+
+
+def latest_records(account: Account) -> QuerySet[BillingRecord]:
+    """Each fiscal invoice's latest record, for the invoices of ``account``."""
+    later = BillingRecord.objects.filter(
+        fiscal_invoice=OuterRef("fiscal_invoice"), position__gt=OuterRef("position")
+    )
+    return BillingRecord.objects.filter(fiscal_invoice__account=account).filter(~Exists(later))
+
+
+# ---------------------------------------------------------------------------------------
+# Summary per taxpayer
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+    tone: str
+
+
+@dataclass
+class TaxpayerSummary:
+    taxpayer: Taxpayer
+    counts: dict[str, int] = field(default_factory=dict)
+    oldest_unsent_at: datetime | None = None
+
+    def count(self, status: str) -> int:
+        return self.counts.get(str(status), 0)
+
+    @property
+    def queued(self) -> int:
+        return self.count(RecordStatus.QUEUED)
+
+    @property
+    def sending(self) -> int:
+        return self.count(RecordStatus.SENDING)
+
+    @property
+    def accepted(self) -> int:
+        return self.count(RecordStatus.ACCEPTED)
+
+    @property
+    def accepted_with_errors(self) -> int:
+        return self.count(RecordStatus.ACCEPTED_WITH_ERRORS)
+
+    @property
+    def rejected(self) -> int:
+        return self.count(RecordStatus.REJECTED)
+
+    @property
+    def error(self) -> int:
+        return self.count(RecordStatus.ERROR)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def needs_action(self) -> int:
+        return sum(self.count(status) for status in NEEDS_ACTION)
+
+    @property
+    def badges(self) -> list[StatusCount]:
+        """The non-zero counts, in the order a record goes through them."""
+        return [
+            StatusCount(status.value, status.label, self.count(status), STATUS_TONES[status])
+            for status in RecordStatus
+            if self.count(status)
+        ]
+
+    def oldest_unsent_age(self, now: datetime | None = None) -> timedelta | None:
+        if self.oldest_unsent_at is None:
+            return None
+        return (now or timezone.now()) - self.oldest_unsent_at
+
+
+def desk_summary(account: Account) -> list[TaxpayerSummary]:
+    """Every taxpayer of ``account`` with the latest status of its invoices, counted.
+
+    Three queries whatever the number of invoices: the taxpayers, the counts grouped by
+    taxpayer and latest status, and the oldest unsent record per taxpayer.
+    """
+    summaries = {
+        t.pk: TaxpayerSummary(taxpayer=t) for t in account.taxpayers.order_by("name", "id")
+    }
+    counted = (
+        latest_records(account)
+        .values("fiscal_invoice__taxpayer_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in counted:
+        summary = summaries.get(row["fiscal_invoice__taxpayer_id"])
+        if summary is not None:
+            summary.counts[row["status"]] = row["n"]
+    oldest = (
+        BillingRecord.objects.filter(fiscal_invoice__account=account, status__in=UNSENT)
+        .values("fiscal_invoice__taxpayer_id")
+        .annotate(oldest=Min("created_at"))
+        .order_by()
+    )
+    for row in oldest:
+        summary = summaries.get(row["fiscal_invoice__taxpayer_id"])
+        if summary is not None:
+            summary.oldest_unsent_at = row["oldest"]
+    return list(summaries.values())
+
+
+# ---------------------------------------------------------------------------------------
+# The inbox: what needs the accountant
+# ---------------------------------------------------------------------------------------
+
+
+def actions_for(record: BillingRecord) -> tuple[str, ...]:
+    """The fixes that apply to a fiscal invoice whose latest record is ``record``, as
+    :func:`verifactu.corrections.correction_kind` decides; a rejection of the number or the
+    date offers only the cancellation (a new invoice follows it)."""
+    kind = corrections.correction_kind(record)
+    if kind == corrections.RESEND:
+        return (REINTENTAR,)
+    if kind == corrections.ANULACION:  # a new anulación (RechazoPrevio=S): "Subsanar"
+        return (SUBSANAR,)
+    if kind == corrections.SUBSANACION:
+        if corrections.needs_new_invoice(record):
+            return (ANULAR,)
+        return (SUBSANAR, CORREGIR, ANULAR)
+    return ()
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    record: BillingRecord
+    fiscal_invoice: FiscalInvoice
+    taxpayer: Taxpayer
+    code: str
+    aeat_description: str
+    explanation: str
+    actions: tuple[str, ...]
+    invoice: object | None  # the Factu invoice, when the fiscal invoice came from one
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    @property
+    def status_label(self) -> str:
+        return self.record.get_status_display()
+
+    @property
+    def tone(self) -> str:
+        return STATUS_TONES[RecordStatus(self.record.status)]
+
+
+def inbox(
+    account: Account, taxpayer: Taxpayer | None = None, limit: int | None = None
+) -> list[InboxItem]:
+    """The fiscal invoices whose latest record was rejected, failed or accepted with errors,
+    newest first, with AEAT's code and description, our explanation and the fixes."""
+    records = (
+        latest_records(account)
+        .filter(status__in=NEEDS_ACTION)
+        .select_related("fiscal_invoice__taxpayer", "fiscal_invoice__factu_invoice")
+        .order_by("-created_at", "-position")
+    )
+    if taxpayer is not None:
+        records = records.filter(fiscal_invoice__taxpayer=taxpayer)
+    if limit is not None:
+        records = records[:limit]
+    return [
+        InboxItem(
+            record=record,
+            fiscal_invoice=record.fiscal_invoice,
+            taxpayer=record.fiscal_invoice.taxpayer,
+            code=record.aeat_error_code,
+            aeat_description=record.aeat_error_description,
+            explanation=explain(record),
+            actions=actions_for(record),
+            invoice=factu_invoice_of(record.fiscal_invoice),
+        )
+        for record in records
+    ]
+
+
+def resubmit_candidates(
+    account: Account,
+    *,
+    fiscal_invoice_ids: list | None = None,
+    taxpayer: Taxpayer | None = None,
+    statuses: tuple = RESUBMITTABLE,
+) -> QuerySet[BillingRecord]:
+    """The latest records of ``account``'s fiscal invoices that can be sent again, oldest
+    first; only among ``fiscal_invoice_ids`` when given. Another account's ids never match."""
+    records = (
+        latest_records(account)
+        .filter(status__in=statuses)
+        .select_related("fiscal_invoice__taxpayer")
+        .order_by("fiscal_invoice__taxpayer__name", "created_at", "position")
+    )
+    if fiscal_invoice_ids is not None:
+        records = records.filter(fiscal_invoice_id__in=fiscal_invoice_ids)
+    if taxpayer is not None:
+        records = records.filter(fiscal_invoice__taxpayer=taxpayer)
+    return records
+
+
+# ---------------------------------------------------------------------------------------
+# Chains that do not send (an AEAT outage being retried, or a record in error)
+# ---------------------------------------------------------------------------------------
+
+
+def blocked_chains(account: Account) -> list[faults.Blockage]:
+    """The chains of ``account`` whose pending records are not reaching the AEAT."""
+    return faults.blockages(Chain.objects.filter(account=account))
