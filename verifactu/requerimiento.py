@@ -31,6 +31,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -38,10 +39,12 @@ from django.utils import timezone
 from factu.models import Taxpayer
 from verifactu import aeat
 from verifactu.certificates import credentials_for
+from verifactu.envelopes import MAX_RECORDS_PER_ENVELOPE, build_requerimiento_envelope
 from verifactu.models import BillingRecord, Chain, Submission
 from verifactu.representation import seal_endpoint, sending_right
-from verifactu.submission import Connection, _finish
-from verifactu.xml import MAX_RECORDS_PER_ENVELOPE, Obligado, build_requerimiento_envelope
+from verifactu.signatures import sign_pending
+from verifactu.submission import Connection, finish_submission
+from verifactu.xml import Obligado
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +86,6 @@ def requerimiento_endpoint() -> str:
     base = settings.AEAT_ENDPOINT
     if base.endswith("/VerifactuSOAP"):
         return base[: -len("VerifactuSOAP")] + "RequerimientoSOAP"
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(base)
     return urlunsplit((parts.scheme, parts.netloc, REQUERIMIENTO_PATH, "", ""))
 
@@ -142,8 +143,6 @@ def send_requested(
     connector=connect,
 ) -> RequerimientoResult:
     """Send the requested signed records to the Requerimiento endpoint; see the module doc."""
-    from verifactu import events
-
     ref = _check_ref(ref)
     if date_from and date_to and date_from > date_to:
         raise RequerimientoRefused("date_from is after date_to.")
@@ -152,7 +151,7 @@ def send_requested(
         raise RequerimientoRefused("No NO VERI*FACTU record of this taxpayer matches.")
     if sign_missing:
         for chain in Chain.objects.filter(pk__in=query.values("chain_id")):
-            events.sign_pending(chain)
+            sign_pending(chain)
     records = list(query.select_related("signature"))
     unsigned = [r for r in records if not hasattr(r, "signature")]
     if unsigned:
@@ -195,7 +194,7 @@ def send_requested(
             try:
                 answer = connection.client.send_requerimiento(body)
             except aeat.AeatFault as exc:
-                _finish(
+                finish_submission(
                     submission,
                     fault_code=exc.code,
                     fault_string=exc.message,
@@ -204,7 +203,7 @@ def send_requested(
                 )
                 raise RequerimientoFailed(f"AEAT refused: {exc}", result.sent) from exc
             except aeat.AeatTransportError as exc:
-                _finish(
+                finish_submission(
                     submission,
                     transport_error=exc.message,
                     http_status=exc.http_status,
@@ -213,7 +212,7 @@ def send_requested(
                 raise RequerimientoFailed(f"AEAT unreachable: {exc}", result.sent) from exc
         finally:
             connection.close()
-        _finish(
+        finish_submission(
             submission,
             http_status=answer.http_status,
             response_xml=answer.response_xml,
