@@ -21,8 +21,10 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from factu.models import Taxpayer
 from verifactu.event_log import log_event, no_verifactu_active
 from verifactu.event_xml import (
     PreviousEvent,
@@ -39,7 +41,9 @@ from verifactu.signatures import sign_pending
 Period = tuple[date | datetime | None, date | datetime | None]
 
 
-def log_backup_restored(chain, *, note: str | None = None, now: datetime | None = None):
+def log_backup_restored(
+    chain: Chain, *, note: str | None = None, now: datetime | None = None
+) -> EventRecord | None:
     """Log 07 (backup restored) on a NO VERI*FACTU chain; ``None`` on any other chain."""
     if not no_verifactu_active(chain):
         return None
@@ -148,7 +152,7 @@ def log_export(
     return logged
 
 
-def log_summary(chain, *, now: datetime | None = None):
+def log_summary(chain: Chain, *, now: datetime | None = None) -> EventRecord | None:
     """Log 10 (summary) on a NO VERI*FACTU chain: what happened since its previous 10.
 
     Counts the events of each type and the NO VERI*FACTU billing records generated since the
@@ -212,7 +216,9 @@ class EventExport:
     logged: list = field(default_factory=list)
 
 
-def taxpayer_events(taxpayer, *, date_from: date | None = None, date_to: date | None = None):
+def taxpayer_events(
+    taxpayer: Taxpayer, *, date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[EventRecord]:
     """The events of every chain of ``taxpayer``, created between the dates (inclusive, Madrid
     time), in chain and position order."""
     events = EventRecord.objects.filter(chain__in=chains_of(taxpayer))
@@ -254,7 +260,7 @@ def render_event_export(
 
 
 def export_events(
-    taxpayer,
+    taxpayer: Taxpayer,
     *,
     date_from: date | None = None,
     date_to: date | None = None,

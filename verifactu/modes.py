@@ -28,7 +28,7 @@ switch and a registration never log it twice.
    a switch deciding from the records it sees does not miss a chain being opened. Issuing
    in Factu takes the account's row at this level
    (``verifactu.installations.default_installation``);
-2. an installation's lock — only the opening of a chain (``records._open_chain``);
+2. an installation's lock — only the opening of a chain (``verifactu.chains.lock_chain``);
 3. chain rows, one at a time, or several in primary-key order (a switch locks all the
    taxpayer's chains in one statement).
 

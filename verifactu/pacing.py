@@ -14,17 +14,18 @@ from datetime import datetime
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.queue import after_commit
-from verifactu.models import Chain, RecordStatus
+from verifactu.models import BillingRecord, Chain, RecordStatus
 
 FLUSH_TASK = "verifactu.flush_chain"
 SCHEDULED_KEY = "verifactu:flush-scheduled:{}"
 PENDING = (RecordStatus.QUEUED, RecordStatus.SENDING)
 
 
-def sendable(chain: Chain):
+def sendable(chain: Chain) -> QuerySet[BillingRecord]:
     """Pending records in chain order, up to (not past) a record stuck in ``error``.
 
     Records after a failed one wait for it: sending them first would break the chain AEAT

@@ -15,7 +15,8 @@ unless ``sign_missing=True`` signs it first (the management command does; the AP
 as signing is the worker's job and never done in a request).
 
 The envelope is written without namespace prefixes
-(:func:`verifactu.xml.build_requerimiento_envelope`, :func:`verifactu.aeat.plain_soap_envelope`):
+(:func:`verifactu.envelopes.build_requerimiento_envelope`,
+:func:`verifactu.aeat.plain_soap_envelope`):
 the signatures use ``URI=""`` and inclusive C14N 1.0, so any prefix declared above a record
 (``xmlns:sfLR``, ``xmlns:soapenv``) would be inherited by the record taken out of the
 envelope and break both its digest and its SignatureValue. Without prefixes, the record read
