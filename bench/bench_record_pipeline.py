@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
+from verifactu.envelopes import build_envelope, validate_envelope  # noqa: E402
 from verifactu.huella import format_amount, format_date, format_timestamp  # noqa: E402
 from verifactu.xml import (  # noqa: E402
     AltaData,
@@ -34,8 +35,6 @@ from verifactu.xml import (  # noqa: E402
     Recipient,
     SistemaInformatico,
     build_alta,
-    build_envelope,
-    validate_envelope,
 )
 
 PER_ENVELOPE = 1000

@@ -108,8 +108,8 @@ def main() -> int:
     from django.utils import timezone
 
     from verifactu.models import BillingRecord, RecordStatus, Submission
+    from verifactu.pacing import schedule_flush
     from verifactu.simulator.testcerts import generate_test_certs
-    from verifactu.tasks import schedule_flush
 
     pki = generate_test_certs(common.DATA_DIR / "pki")
     simulator, endpoint = start_simulator(pki)

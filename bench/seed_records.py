@@ -30,10 +30,11 @@ def seed_chain(
     from django.utils import timezone
 
     from verifactu import xml as vxml
+    from verifactu.chains import lock_chain, previous_record
     from verifactu.facts import BreakdownFacts, InvoiceFacts
     from verifactu.huella import format_timestamp
     from verifactu.models import BillingRecord, FiscalInvoice
-    from verifactu.records import alta_data, lock_chain, previous_record
+    from verifactu.records import alta_data
 
     taxpayer, system = tenant.taxpayer, tenant.system
     breakdown = (

@@ -29,6 +29,7 @@ from verifactu.aeat import (
     fault_code,
     soap_envelope,
 )
+from verifactu.envelopes import build_envelope
 from verifactu.simulator import start_simulator
 from verifactu.simulator.testcerts import generate_test_certs
 from verifactu.xml import (
@@ -40,7 +41,6 @@ from verifactu.xml import (
     Recipient,
     SistemaInformatico,
     build_alta,
-    build_envelope,
 )
 
 NIF = "89890001K"

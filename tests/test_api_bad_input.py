@@ -600,13 +600,13 @@ def test_a_broker_outage_never_fails_a_registration(
     beat task flushes the chain later."""
     from kombu.exceptions import OperationalError
 
-    from verifactu import tasks
+    from verifactu import pacing
     from verifactu.models import BillingRecord, RecordStatus
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks, "schedule_flush", broker_down)
+    monkeypatch.setattr(pacing, "schedule_flush", broker_down)
     payload = {
         "taxpayer_id": str(taxpayer.pk),
         "computer_system_id": str(computer_system.pk),

@@ -11,8 +11,9 @@ from django.utils import timezone
 from lxml import etree
 
 from tests.test_signing import Pki
-from verifactu import events, signing
+from verifactu import envelopes, event_log, event_xml, events, signatures, signing
 from verifactu import xml as vxml
+from verifactu.anomalies import check_events, run_anomaly_check
 from verifactu.models import (
     BillingRecord,
     Chain,
@@ -39,9 +40,9 @@ SISTEMA = vxml.SistemaInformatico(
 OBLIGADO = vxml.Obligado("Obligado SL", "89890002E")
 
 
-def first_event() -> events.BuiltEvent:
-    return events.build_evento(
-        events.EventoData(
+def first_event() -> event_xml.BuiltEvent:
+    return event_xml.build_evento(
+        event_xml.EventoData(
             sistema=SISTEMA,
             obligado=OBLIGADO,
             tipo_evento="01",
@@ -62,23 +63,23 @@ def test_event_vector_of_spec_1_2():
     assert hashlib.sha256(VECTOR_STRING.encode()).hexdigest().upper() == VECTOR_HUELLA
     built = first_event()
     assert built.huella == VECTOR_HUELLA
-    assert events.validate_evento(built.xml) == []
-    parsed = events.parse_evento(built.xml)
+    assert event_xml.validate_evento(built.xml) == []
+    parsed = event_xml.parse_evento(built.xml)
     assert parsed["first"] and parsed["previous"] is None
-    assert events.recompute_huella_evento(parsed) == parsed["huella"] == VECTOR_HUELLA
+    assert event_xml.recompute_huella_evento(parsed) == parsed["huella"] == VECTOR_HUELLA
     assert "<PrimerEvento>S</PrimerEvento>" in built.xml
 
 
 def test_second_event_chains_to_the_first_and_recomputes():
     first = first_event()
-    second = events.build_evento(
-        events.EventoData(
+    second = event_xml.build_evento(
+        event_xml.EventoData(
             sistema=SISTEMA,
             obligado=OBLIGADO,
             tipo_evento="03",
             fecha_hora_huso="2024-01-01T19:25:00+01:00",
-            previous=events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", first.huella),
-            datos_propios=events.lanzamiento_deteccion(
+            previous=event_xml.PreviousEvent("01", "2024-01-01T19:20:30+01:00", first.huella),
+            datos_propios=event_xml.lanzamiento_deteccion(
                 "RegFacturacion", huellas=3, firmas=3, cadena=3, fechas=3
             ),
         )
@@ -95,29 +96,29 @@ def test_second_event_chains_to_the_first_and_recomputes():
         .upper()
     )
     assert second.huella == expected
-    assert events.validate_evento(second.xml) == []
-    parsed = events.parse_evento(second.xml)
-    assert parsed["previous"] == events.PreviousEvent(
+    assert event_xml.validate_evento(second.xml) == []
+    parsed = event_xml.parse_evento(second.xml)
+    assert parsed["previous"] == event_xml.PreviousEvent(
         "01", "2024-01-01T19:20:30+01:00", first.huella
     )
-    assert events.recompute_huella_evento(parsed) == expected
+    assert event_xml.recompute_huella_evento(parsed) == expected
 
 
 @pytest.mark.parametrize(
     "datos",
     [
-        events.lanzamiento_deteccion("RegEvento", huellas=1, firmas=1, cadena=1, fechas=1),
-        events.deteccion_facturacion(
+        event_xml.lanzamiento_deteccion("RegEvento", huellas=1, firmas=1, cadena=1, fechas=1),
+        event_xml.deteccion_facturacion(
             "02", "firma <no> válida", vxml.InvoiceId("89890002E", "A&B/1", "01-01-2024")
         ),
-        events.deteccion_evento(
-            "01", None, events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
+        event_xml.deteccion_evento(
+            "01", None, event_xml.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
         ),
     ],
 )
 def test_datos_propios_validate(datos):
-    built = events.build_evento(
-        events.EventoData(
+    built = event_xml.build_evento(
+        event_xml.EventoData(
             sistema=SISTEMA,
             obligado=OBLIGADO,
             tipo_evento="90",
@@ -125,13 +126,13 @@ def test_datos_propios_validate(datos):
             datos_propios=datos,
         )
     )
-    assert events.validate_evento(built.xml) == []
+    assert event_xml.validate_evento(built.xml) == []
 
 
 def test_schema_catches_bad_events():
     with pytest.raises(ValueError):
-        events.build_evento(
-            events.EventoData(
+        event_xml.build_evento(
+            event_xml.EventoData(
                 sistema=SISTEMA,
                 obligado=OBLIGADO,
                 tipo_evento="11",
@@ -139,20 +140,22 @@ def test_schema_catches_bad_events():
             )
         )
     xml = first_event().xml
-    assert events.validate_evento(xml, signed=True) == ["RegistroEvento: ds:Signature is missing"]
+    assert event_xml.validate_evento(xml, signed=True) == [
+        "RegistroEvento: ds:Signature is missing"
+    ]
     bad = xml.replace("<NIF>89890002E</NIF>", "<NIF>8989</NIF>")
-    assert any("NIF" in p for p in events.validate_evento(bad))
+    assert any("NIF" in p for p in event_xml.validate_evento(bad))
 
 
 def test_signed_event_has_signature_last_in_evento_and_verifies(pki):
     built = first_event()
     signed = signing.sign_record_xml(built.xml, pki.identity)
     root = etree.fromstring(signed.encode())
-    evento = root.find("ev:Evento", events._NSMAP)
+    evento = root.find("ev:Evento", event_xml.NSMAP)
     assert evento[-1].tag == "{http://www.w3.org/2000/09/xmldsig#}Signature"
-    assert events.validate_evento(signed) == []
-    assert events.parse_evento(signed)["huella"] == VECTOR_HUELLA
-    assert events.recompute_huella_evento(events.parse_evento(signed)) == VECTOR_HUELLA
+    assert event_xml.validate_evento(signed) == []
+    assert event_xml.parse_evento(signed)["huella"] == VECTOR_HUELLA
+    assert event_xml.recompute_huella_evento(event_xml.parse_evento(signed)) == VECTOR_HUELLA
     result = signing.verify_record_signature(signed, pki.ca_pem)
     assert etree.QName(result.signed_xml).localname == "RegistroEvento"
     with pytest.raises(signing.SignatureProblem):
@@ -167,11 +170,11 @@ def chain(register, account, taxpayer, computer_system):
     """A NO VERI*FACTU chain: started with event 01, then two invoices registered."""
     from django.db import transaction
 
-    from verifactu.records import lock_chain
+    from verifactu.chains import lock_chain
 
     with transaction.atomic():
         c = lock_chain(account, taxpayer.nif, taxpayer.name, computer_system)
-    events.log_event(c, "01")
+    event_log.log_event(c, "01")
     register()
     register(invoice_number="F-2026-043")
     c.refresh_from_db()
@@ -207,7 +210,7 @@ def stored_certificate(settings, account, taxpayer, pki):
 
 
 def test_log_event_chains_and_is_immutable(chain):
-    second = events.log_event(chain, "90", otros_datos="prueba")
+    second = event_log.log_event(chain, "90", otros_datos="prueba")
     first = EventRecord.objects.get(chain=chain, position=1)
     assert (second.position, second.previous_id, second.previous_huella) == (
         2,
@@ -215,20 +218,20 @@ def test_log_event_chains_and_is_immutable(chain):
         first.huella,
     )
     assert f"<HuellaEvento>{first.huella}</HuellaEvento>" in second.xml
-    assert events.no_verifactu_active(chain)
+    assert event_log.no_verifactu_active(chain)
     with pytest.raises(ImmutableRecordError):
         second.save()
     with pytest.raises(ImmutableRecordError):
         second.delete()
-    count, anomalies = events.check_events(chain)
+    count, anomalies = check_events(chain)
     assert (count, anomalies) == (2, [])
 
 
 def test_sign_pending_signs_records_and_events_with_the_taxpayers_certificate(
     chain, stored_certificate, pki
 ):
-    assert events.sign_pending(chain) == 3  # 2 billing records + event 01
-    assert events.sign_pending(chain) == 0
+    assert signatures.sign_pending(chain) == 3  # 2 billing records + event 01
+    assert signatures.sign_pending(chain) == 0
     for signature in RecordSignature.objects.all():
         item = signature.record or signature.event
         signing.verify_record_signature(signature.signed_xml, pki.ca_pem)
@@ -239,9 +242,11 @@ def test_sign_pending_signs_records_and_events_with_the_taxpayers_certificate(
         with pytest.raises(ImmutableRecordError):
             signature.save()
     record = BillingRecord.objects.get(chain=chain, position=2)
-    assert vxml.validate_record(record.signature.signed_xml) == []
+    assert envelopes.validate_record(record.signature.signed_xml) == []
     assert vxml.parse_record(record.signature.signed_xml)["huella"] == record.huella
-    assert events.validate_evento(EventRecord.objects.get(chain=chain).signature.signed_xml) == []
+    assert (
+        event_xml.validate_evento(EventRecord.objects.get(chain=chain).signature.signed_xml) == []
+    )
 
 
 def test_without_proof_of_representation_records_wait_unsigned(chain, account, pki, settings):
@@ -253,19 +258,19 @@ def test_without_proof_of_representation_records_wait_unsigned(chain, account, p
     store_certificate(  # the account's representative certificate, chosen for nobody
         account, pki.p12("clave"), "clave", representative_nif="B87654323"
     )
-    assert events.sign_pending(chain) == 0
+    assert signatures.sign_pending(chain) == 0
     assert not RecordSignature.objects.exists()
 
 
 def test_verifactu_chains_are_not_signed(register, stored_certificate):
     record = register().record
-    assert events.sign_pending(record.chain) == 0
+    assert signatures.sign_pending(record.chain) == 0
     assert not RecordSignature.objects.exists()
 
 
 def test_anomaly_check_on_a_clean_chain_logs_only_the_runs(chain, stored_certificate, pki):
-    events.sign_pending(chain)
-    assert events.run_anomaly_check(chain, ca_pem=pki.ca_pem) == []
+    signatures.sign_pending(chain)
+    assert run_anomaly_check(chain, ca_pem=pki.ca_pem) == []
     tipos = list(EventRecord.objects.filter(chain=chain).values_list("tipo_evento", flat=True))
     assert tipos == ["01", "03", "05"]
     run = EventRecord.objects.get(chain=chain, tipo_evento="03")
@@ -273,7 +278,7 @@ def test_anomaly_check_on_a_clean_chain_logs_only_the_runs(chain, stored_certifi
 
 
 def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate, pki, tamper):
-    events.sign_pending(chain)
+    signatures.sign_pending(chain)
     record = BillingRecord.objects.get(chain=chain, position=1)
     signed = record.signature.signed_xml
     assert signed.count("<ImporteTotal>825.00</ImporteTotal>") == 1
@@ -281,42 +286,42 @@ def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate
     RecordSignature.objects.filter(pk=record.signature.pk).update(
         signed_xml=signed.replace("<ImporteTotal>825.00<", "<ImporteTotal>825.01<")
     )
-    anomalies = events.run_anomaly_check(chain, ca_pem=pki.ca_pem)
+    anomalies = run_anomaly_check(chain, ca_pem=pki.ca_pem)
     assert [(a.tipo_evento, a.tipo_anomalia, a.record) for a in anomalies] == [("04", "02", record)]
     logged = EventRecord.objects.get(chain=chain, tipo_evento="04")
     assert "<TipoAnomalia>02</TipoAnomalia>" in logged.xml
     assert f"<NumSerieFactura>{record.invoice_number}</NumSerieFactura>" in logged.xml
-    assert events.validate_evento(logged.xml) == []
+    assert event_xml.validate_evento(logged.xml) == []
     # Without a CA the independent digest check alone detects it too; nothing new is logged.
-    assert len(events.run_anomaly_check(chain)) == 1
+    assert len(run_anomaly_check(chain)) == 1
     assert EventRecord.objects.filter(chain=chain, tipo_evento="04").count() == 1
     # The event chain itself still recomputes, and the new events get signed.
-    events.sign_pending(chain)
-    count, event_anomalies = events.check_events(chain, pki.ca_pem)
+    signatures.sign_pending(chain)
+    count, event_anomalies = check_events(chain, pki.ca_pem)
     assert count == 6 and event_anomalies == []
 
 
 def test_tampered_event_signature_is_logged_as_06(chain, stored_certificate, pki, tamper):
-    events.sign_pending(chain)
+    signatures.sign_pending(chain)
     event = EventRecord.objects.get(chain=chain, position=1)
     signed = event.signature.signed_xml
     RecordSignature.objects.filter(pk=event.signature.pk).update(
         signed_xml=signed.replace("<TipoEvento>01<", "<TipoEvento>02<", 1)
     )
-    anomalies = events.run_anomaly_check(chain, ca_pem=pki.ca_pem)
+    anomalies = run_anomaly_check(chain, ca_pem=pki.ca_pem)
     assert [(a.tipo_evento, a.tipo_anomalia) for a in anomalies] == [("06", "02")]
     logged = EventRecord.objects.get(chain=chain, tipo_evento="06")
     assert "<RegEventoAnomalo><TipoEvento>01</TipoEvento>" in logged.xml
 
 
 def test_broken_event_chain_is_detected(chain, tamper):
-    events.log_event(chain, "90")
+    event_log.log_event(chain, "90")
     # Rewrite event 2 behind the model's back: its HuellaEvento no longer recomputes.
     event = EventRecord.objects.get(chain=chain, position=2)
     EventRecord.objects.filter(pk=event.pk).update(
         xml=event.xml.replace("<TipoEvento>90<", "<TipoEvento>07<")
     )
-    _, anomalies = events.check_events(chain)
+    _, anomalies = check_events(chain)
     assert [(a.tipo_anomalia, a.record.pk) for a in anomalies] == [("01", event.pk)]
 
 
@@ -353,7 +358,7 @@ def test_the_database_refuses_to_change_an_event(chain):
 def test_the_database_refuses_to_change_a_signature(chain, stored_certificate):
     from django.db import DatabaseError, transaction
 
-    events.sign_pending(chain)
+    signatures.sign_pending(chain)
     signature = RecordSignature.objects.get(event__isnull=False)
     other = RecordSignature.objects.filter(record__isnull=False).first()
     for column, value in [
@@ -371,8 +376,8 @@ def test_the_database_refuses_to_change_a_signature(chain, stored_certificate):
 def test_postgres_refuses_to_delete_events_and_signatures(chain, stored_certificate):
     from django.db import DatabaseError, connection, transaction
 
-    events.sign_pending(chain)
-    last = events.log_event(chain, "90")  # no successor, no signature: no foreign key objects
+    signatures.sign_pending(chain)
+    last = event_log.log_event(chain, "90")  # no successor, no signature: no foreign key objects
     signature = RecordSignature.objects.get(event__isnull=False)
     statements = (
         ("DELETE FROM verifactu_eventrecord WHERE id = %s", last.pk),
@@ -387,8 +392,8 @@ def test_postgres_refuses_to_delete_events_and_signatures(chain, stored_certific
 
 # --------------------------------------------------------------------------- 07, 08, 09, 10: XML
 
-LINK = events.RecordLink("89890002E", "A&B/1", "01-01-2024", VECTOR_HUELLA)
-EVENT = events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
+LINK = event_xml.RecordLink("89890002E", "A&B/1", "01-01-2024", VECTOR_HUELLA)
+EVENT = event_xml.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
 
 
 @pytest.mark.parametrize(
@@ -396,7 +401,7 @@ EVENT = events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
     [
         (
             "08",
-            events.exportacion_facturacion(
+            event_xml.exportacion_facturacion(
                 inicio="2024-01-01T00:00:00+01:00",
                 fin="2024-03-31T23:59:59+02:00",
                 primero=LINK,
@@ -409,7 +414,7 @@ EVENT = events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
         ),
         (
             "09",
-            events.exportacion_evento(
+            event_xml.exportacion_evento(
                 inicio="2024-01-01T00:00:00+01:00",
                 fin="2024-01-02T00:00:00+01:00",
                 primero=EVENT,
@@ -419,7 +424,7 @@ EVENT = events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
         ),
         (
             "10",
-            events.resumen_eventos(
+            event_xml.resumen_eventos(
                 {"01": 1, "03": 4},
                 altas=0,
                 suma_cuota=Decimal(0),
@@ -429,7 +434,7 @@ EVENT = events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
         ),
         (
             "10",
-            events.resumen_eventos(
+            event_xml.resumen_eventos(
                 {},
                 altas=2,
                 suma_cuota=Decimal(1),
@@ -442,8 +447,8 @@ EVENT = events.PreviousEvent("01", "2024-01-01T19:20:30+01:00", VECTOR_HUELLA)
     ],
 )
 def test_export_and_summary_events_validate(tipo, datos):
-    built = events.build_evento(
-        events.EventoData(
+    built = event_xml.build_evento(
+        event_xml.EventoData(
             sistema=SISTEMA,
             obligado=OBLIGADO,
             tipo_evento=tipo,
@@ -451,18 +456,18 @@ def test_export_and_summary_events_validate(tipo, datos):
             datos_propios=datos,
         )
     )
-    assert events.validate_evento(built.xml) == []
+    assert event_xml.validate_evento(built.xml) == []
 
 
 def test_summary_lists_every_event_type_and_refuses_unknown_ones():
-    datos = events.resumen_eventos(
+    datos = event_xml.resumen_eventos(
         {"03": 2}, altas=0, suma_cuota=Decimal(0), suma_importe=Decimal(0), anulaciones=0
     )
     blocks = etree.fromstring(datos).findall("TipoEvento")
     counts = {b.findtext("TipoEvento"): b.findtext("NumeroDeEventos") for b in blocks}
-    assert counts == {t: ("2" if t == "03" else "0") for t in sorted(events.TIPOS_EVENTO)}
+    assert counts == {t: ("2" if t == "03" else "0") for t in sorted(event_xml.TIPOS_EVENTO)}
     with pytest.raises(ValueError):
-        events.resumen_eventos(
+        event_xml.resumen_eventos(
             {"11": 1}, altas=0, suma_cuota=Decimal(0), suma_importe=Decimal(0), anulaciones=0
         )
 
@@ -495,19 +500,19 @@ def text(event: EventRecord, path: str) -> str | None:
     root = etree.fromstring(event.xml.encode())
     return root.findtext(
         "ev:Evento/ev:DatosPropiosEvento/" + "/".join(f"ev:{p}" for p in path.split("/")),
-        namespaces=events._NSMAP,
+        namespaces=event_xml.NSMAP,
     )
 
 
 def test_backup_restored_logs_07_on_no_verifactu_chains_only(kept, account, computer_system):
     from django.db import transaction
 
-    from verifactu.records import lock_chain
+    from verifactu.chains import lock_chain
 
     event = events.log_backup_restored(kept, note=" Copia del 21-11-2026 ")
     assert tipos(kept) == ["01", "07"]
     assert "<OtrosDatosEvento>Copia del 21-11-2026</OtrosDatosEvento>" in event.xml
-    assert events.validate_evento(event.xml) == []
+    assert event_xml.validate_evento(event.xml) == []
     with transaction.atomic():
         verifactu_chain = lock_chain(account, "A28045631", "Otra SA", computer_system)
     assert events.log_backup_restored(verifactu_chain) is None
@@ -545,7 +550,7 @@ def test_an_export_of_billing_records_logs_08_with_its_totals(kept):
     first, last = records.first(), records.last()
     [event] = events.log_export(records, period=(date(2026, 3, 1), date(2026, 3, 31)))
     assert (event.tipo_evento, tipos(kept)) == ("08", ["01", "08"])
-    assert events.validate_evento(event.xml) == []
+    assert event_xml.validate_evento(event.xml) == []
     block = "ExportacionRegFacturacionPeriodo/"
     # Madrid time: winter at the start of March, summer (DST since the 29th) at its end.
     assert text(event, block + "FechaHoraHusoInicioPeriodoExport") == "2026-03-01T00:00:00+01:00"
@@ -576,13 +581,13 @@ def test_exports_of_verifactu_chains_log_nothing(register):
 
 def test_the_summary_counts_what_happened_since_the_previous_one(kept):
     first = events.log_summary(kept)
-    assert first.tipo_evento == "10" and events.validate_evento(first.xml) == []
+    assert first.tipo_evento == "10" and event_xml.validate_evento(first.xml) == []
     root = etree.fromstring(first.xml.encode())
     counts = {
-        b.findtext("ev:TipoEvento", namespaces=events._NSMAP): b.findtext(
-            "ev:NumeroDeEventos", namespaces=events._NSMAP
+        b.findtext("ev:TipoEvento", namespaces=event_xml.NSMAP): b.findtext(
+            "ev:NumeroDeEventos", namespaces=event_xml.NSMAP
         )
-        for b in root.iterfind(".//ev:ResumenEventos/ev:TipoEvento", events._NSMAP)
+        for b in root.iterfind(".//ev:ResumenEventos/ev:TipoEvento", event_xml.NSMAP)
     }
     assert counts["01"] == "1" and counts["10"] == "0" and set(counts.values()) == {"0", "1"}
     assert text(first, "ResumenEventos/NumeroDeRegistrosFacturacionAltaGenerados") == "2"
@@ -596,9 +601,9 @@ def test_the_summary_counts_what_happened_since_the_previous_one(kept):
     assert text(first, final + "Huella") == records.last().huella
     # Nothing since: no summary. Then only what came after the first one is counted.
     assert events.log_summary(kept) is None
-    events.log_event(kept, "90")
+    event_log.log_event(kept, "90")
     second = events.log_summary(kept)
-    assert events.validate_evento(second.xml) == []
+    assert event_xml.validate_evento(second.xml) == []
     assert "<TipoEvento>90</TipoEvento><NumeroDeEventos>1</NumeroDeEventos>" in second.xml
     assert "<TipoEvento>01</TipoEvento><NumeroDeEventos>0</NumeroDeEventos>" in second.xml
     assert "<TipoEvento>10</TipoEvento><NumeroDeEventos>0</NumeroDeEventos>" in second.xml
@@ -635,7 +640,7 @@ def signed_children(xml: bytes) -> tuple[etree._Element, list[str]]:
 def test_the_event_log_export_holds_each_signed_event_and_logs_09(
     kept, taxpayer, stored_certificate, pki
 ):
-    events.log_event(kept, "90")
+    event_log.log_event(kept, "90")
     export = events.export_events(taxpayer, sign_missing=True)
     root, children = signed_children(export.xml)
     assert root.tag == events.EXPORT_ROOT
@@ -651,7 +656,7 @@ def test_the_event_log_export_holds_each_signed_event_and_logs_09(
         assert child == event.signature.signed_xml
         verified = signing.verify_record_signature(child, pki.ca_pem)
         assert etree.QName(verified.signed_xml).localname == "RegistroEvento"
-        assert events.validate_evento(child) == []
+        assert event_xml.validate_evento(child) == []
     [logged] = export.logged
     assert tipos(kept) == ["01", "90", "09"]
     block = "ExportacionRegEventoPeriodo/"
@@ -659,7 +664,7 @@ def test_the_event_log_export_holds_each_signed_event_and_logs_09(
     assert text(logged, block + "RegistroEventoInicialPeriodo/HuellaEvento") == exported[0].huella
     assert text(logged, block + "RegistroEventoFinalPeriodo/HuellaEvento") == exported[1].huella
     assert text(logged, block + "FechaHoraHusoInicioPeriodoExport") == exported[0].generated_at_text
-    assert events.validate_evento(logged.xml) == []
+    assert event_xml.validate_evento(logged.xml) == []
     # The next export carries the 09 of this one.
     again = events.export_events(taxpayer, sign_missing=True)
     assert [e.tipo_evento for e in again.events] == ["01", "90", "09"]
@@ -730,9 +735,9 @@ def test_the_api_lists_the_events_and_exports_the_signed_log(
     api_client, taxpayer, kept, stored_certificate, pki
 ):
     url = f"/api/v1/taxpayers/{taxpayer.nif}/events"
-    events.log_event(kept, "90")
-    events.sign_pending(kept)
-    events.log_event(kept, "90")  # not signed yet
+    event_log.log_event(kept, "90")
+    signatures.sign_pending(kept)
+    event_log.log_event(kept, "90")  # not signed yet
     response = api_client.get(url)
     assert response.status_code == 200, response.content
     body = response.json()

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from tests.processes import ROOT, start_beat, start_worker, stop, wait_until
 from tests.test_invoicing_views import acme, actor, draft, issued  # noqa: F401 - fixtures
-from verifactu import aeat, faults, submission, tasks
+from verifactu import aeat, faults, pacing, submission, tasks
 from verifactu.errors import AEAT_ERRORS
 from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
 from verifactu.simulator.server import start_simulator
@@ -247,8 +247,8 @@ def test_a_scheduled_flush_honours_the_back_off(register, pace, no_broker):
         faulting_since=timezone.now(), next_flush_at=later
     )
     pace.VERIFACTU_BATCH_SIZE = 1  # a full batch: only the AEAT's wait would let it go early
-    assert tasks.schedule_flush(record.chain_id) is True
-    assert tasks.schedule_flush(record.chain_id) is False  # once
+    assert pacing.schedule_flush(record.chain_id) is True
+    assert pacing.schedule_flush(record.chain_id) is False  # once
     assert tasks.retry_now(chain_of(record)) is True  # a person: now, whatever is scheduled
     [(_, countdown), (_, now)] = no_broker
     assert 490 < countdown <= 500 and now == 0

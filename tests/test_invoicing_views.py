@@ -653,7 +653,7 @@ def test_browser_live_totals_and_status_polling(
     acme,
     monkeypatch,
 ):
-    monkeypatch.setattr("verifactu.records._enqueue_flush", lambda chain_id: None)
+    monkeypatch.setattr("verifactu.pacing.schedule_flush", lambda chain_id, **kwargs: None)
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}{url(account, 'invoice_create')}")

@@ -15,7 +15,19 @@ from lxml import etree
 from factu.models import Taxpayer
 from tests.test_pdf import decode, rasterise
 from tests.test_signing import Pki
-from verifactu import aeat, events, modes, requerimiento, signing, submission, tasks
+from verifactu import (
+    aeat,
+    envelopes,
+    event_log,
+    event_xml,
+    modes,
+    pacing,
+    requerimiento,
+    signatures,
+    signing,
+    submission,
+    tasks,
+)
 from verifactu import xml as vxml
 from verifactu.models import BillingRecord, Chain, EventRecord, RecordSignature, Submission
 from verifactu.simulator.server import start_simulator
@@ -60,7 +72,7 @@ def test_without_verifactu_records_this_year_the_switch_is_immediate(taxpayer, r
     assert record.no_verifactu
     # The chain's event log opens with 01 (start of NO VERI*FACTU) with the first record.
     assert tipos(record.chain) == ["01"]
-    assert events.no_verifactu_active(record.chain)
+    assert event_log.no_verifactu_active(record.chain)
 
 
 def test_verifactu_used_this_year_means_waiting_until_1_january(taxpayer, register):
@@ -108,11 +120,11 @@ def test_back_to_verifactu_at_any_time_logs_02(taxpayer, register):
     result = modes.change_mode(taxpayer, VF, date(2026, 6, 15))
     assert (result.mode, result.effective_from) == (VF, date(2026, 6, 15))
     assert tipos(kept.chain) == ["01", "02"]
-    assert not events.no_verifactu_active(kept.chain)
+    assert not event_log.no_verifactu_active(kept.chain)
     sent = register(invoice_number="F-2026-043").record
     assert not sent.no_verifactu
     # Only the VERI*FACTU record is sendable: the kept one is never flushed, even now.
-    assert list(submission.sendable(sent.chain)) == [sent]
+    assert list(pacing.sendable(sent.chain)) == [sent]
     # And NO VERI*FACTU again at once is refused this year: VERI*FACTU was used.
     assert modes.change_mode(taxpayer, NO).scheduled
 
@@ -182,13 +194,13 @@ def test_no_verifactu_records_are_signed_and_never_flushed(
     go_no_verifactu(taxpayer)
     records = [register(invoice_number=f"N-{i}").record for i in (1, 2)]
     chain = records[0].chain
-    assert list(submission.sendable(chain)) == []
+    assert list(pacing.sendable(chain)) == []
     assert chain.pk not in submission.chains_due()
-    assert tasks.schedule_flush(chain.pk) is False
+    assert pacing.schedule_flush(chain.pk) is False
     assert submission.flush(chain.pk).state == "idle"
     assert simulator.snapshot()["records"] == [] and not Submission.objects.exists()
     # The worker signs them (and the 01 event).
-    assert events.sign_pending(chain) == 3
+    assert signatures.sign_pending(chain) == 3
     for record in records:
         signing.verify_record_signature(
             RecordSignature.objects.get(record=record).signed_xml, pki.ca_pem
@@ -202,7 +214,7 @@ def test_a_verifactu_chain_is_still_due(register):
 
 def test_factu_declares_it_is_not_only_verifactu(taxpayer):
     from invoicing.services import factu_computer_system
-    from verifactu.records import sistema_informatico
+    from verifactu.sistema import sistema_informatico
 
     system = factu_computer_system(taxpayer)
     assert system.only_verifactu is False
@@ -283,7 +295,7 @@ def kept(taxpayer, register, stored_certificate):
         register(invoice_number="N-2", invoice_date=date(2026, 3, 20)).record,
         register(invoice_number="N-3", invoice_date=date(2026, 4, 5)).record,
     ]
-    events.sign_pending(records[0].chain)
+    signatures.sign_pending(records[0].chain)
     return records
 
 
@@ -352,14 +364,14 @@ def test_records_batches_and_fin_requerimiento(taxpayer, kept, simulator, settin
 def test_the_prefixed_envelope_would_break_the_signature(kept, pki):
     """Why the requerimiento envelope has no prefixes: inclusive C14N inherits xmlns:sfLR."""
     signed = kept[0].signature.signed_xml
-    prefixed = vxml.build_envelope(
+    prefixed = envelopes.build_envelope(
         vxml.Obligado("Estudio Sol SL", "B87654323"), [signed], ref_requerimiento="R"
     )
     alta = etree.fromstring(prefixed).find(f".//{{{vxml.NS_SF}}}RegistroAlta")
     with pytest.raises(signing.SignatureProblem):
         signing.verify_record_signature(etree.tostring(alta), pki.ca_pem)
     plain = aeat.plain_soap_envelope(
-        vxml.build_requerimiento_envelope(
+        envelopes.build_requerimiento_envelope(
             vxml.Obligado("Estudio Sol SL", "B87654323"), [signed], ref_requerimiento="R"
         )
     )
@@ -371,11 +383,11 @@ def test_the_prefixed_envelope_would_break_the_signature(kept, pki):
 def test_the_simulator_keeps_the_two_endpoints_apart(kept, simulator):
     signed = kept[0].signature.signed_xml
     obligado = vxml.Obligado("Estudio Sol SL", "B87654323")
-    body = vxml.build_requerimiento_envelope(obligado, [signed], ref_requerimiento="R")
+    body = envelopes.build_requerimiento_envelope(obligado, [signed], ref_requerimiento="R")
     with aeat.AeatClient(simulator.url) as client, pytest.raises(aeat.AeatFault) as fault:
         client.send_requerimiento(body)
     assert fault.value.code == "4102"
-    normal = vxml.build_envelope(obligado, [kept[0].xml])
+    normal = envelopes.build_envelope(obligado, [kept[0].xml])
     with (
         aeat.AeatClient(simulator.requerimiento_url) as client,
         pytest.raises(aeat.AeatFault) as fault,
@@ -386,7 +398,7 @@ def test_the_simulator_keeps_the_two_endpoints_apart(kept, simulator):
 
 
 def send_to(url: str, records: list[str], ref: str):
-    body = vxml.build_requerimiento_envelope(
+    body = envelopes.build_requerimiento_envelope(
         vxml.Obligado("Estudio Sol SL", "B87654323"), records, ref_requerimiento=ref
     )
     with aeat.AeatClient(url) as client:
@@ -467,7 +479,7 @@ def test_exports_and_xml_downloads_log_08(
     assert "<FechaHoraHusoFinPeriodoExport>2026-03-31T23:59:59+02:00<" in zipped.xml
     assert f"<Huella>{record.huella}</Huella>" in zipped.xml
     assert "<NumeroDeRegistrosFacturacionAltaExportados>1<" in zipped.xml
-    assert events.validate_evento(zipped.xml) == []
+    assert event_xml.validate_evento(zipped.xml) == []
     # A quarter without invoices exports no record: nothing to log.
     job = transfer_services.start_export(account, taxpayer, owner, 2026, 2)
     transfer_tasks.export_zip(str(job.pk))
@@ -483,7 +495,7 @@ def test_xml_downloads_serve_the_signed_copy_once_signed(
     web = reverse("invoice_xml", args=[account.slug, invoice.pk])
     api = f"/api/v1/invoices/{invoice.fiscal_invoice_id}/xml"
     assert "Signature" not in login(owner).post(web).content.decode()
-    events.sign_pending(record.chain)
+    signatures.sign_pending(record.chain)
     record = BillingRecord.objects.get(pk=record.pk)
     for body in (login(owner).post(web).content, api_client.post(api).content):
         text = body.decode()

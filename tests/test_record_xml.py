@@ -6,11 +6,9 @@ import socket
 import pytest
 from lxml import etree
 
-from verifactu import xml as vxml
+from verifactu.envelopes import build_envelope, validate_envelope, validate_record
 from verifactu.huella import huella_alta
 from verifactu.xml import (
-    NS_LR,
-    NS_SF,
     AltaData,
     AnulacionData,
     BreakdownLine,
@@ -23,12 +21,10 @@ from verifactu.xml import (
     SistemaInformatico,
     build_alta,
     build_anulacion,
-    build_envelope,
     parse_record,
     recompute_huella,
-    validate_envelope,
-    validate_record,
 )
+from verifactu.xmlkit import NS_LR, NS_SF, load_schema
 
 H1 = "3C464DAF61ACB827C65FDA19F352A4E3BDC2C640E9E9FC4CC058073F38F12F60"
 H2 = "F7B94CFD8924EDFF273501B01EE5153E4CE8F259766F88CF6ACB8935802A2B97"
@@ -448,6 +444,6 @@ def test_schema_loads_without_network(monkeypatch):
 
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    schema = vxml._load_schema()
+    schema = load_schema("SuministroLR.xsd")
     doc = etree.fromstring(build_envelope(OBLIGADO, [build_alta(alta())]))
     assert schema.validate(doc)

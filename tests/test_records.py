@@ -10,6 +10,7 @@ from lxml import etree
 
 from factu.models import Taxpayer
 from tests.conftest import make_facts
+from verifactu import envelopes
 from verifactu import xml as vxml
 from verifactu.models import BillingRecord, FiscalInvoice, ImmutableRecordError, RecordStatus
 from verifactu.records import DuplicateInvoice, RecordRefused, register_invoice
@@ -64,8 +65,8 @@ def test_appending_quotes_the_head_from_the_locked_chain_row_without_reading_rec
 def test_the_chain_is_locked_in_one_query_that_builds_it_as_the_orm_does(
     register, account, taxpayer, computer_system
 ):
+    from verifactu.chains import lock_chain
     from verifactu.models import Chain
-    from verifactu.records import lock_chain
 
     register()
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
@@ -87,7 +88,7 @@ def test_the_chain_is_locked_in_one_query_that_builds_it_as_the_orm_does(
 def test_the_chain_is_never_locked_outside_a_transaction(
     register, account, taxpayer, computer_system
 ):
-    from verifactu.records import lock_chain
+    from verifactu.chains import lock_chain
 
     register()
     with pytest.raises(transaction.TransactionManagementError):
@@ -97,7 +98,7 @@ def test_the_chain_is_never_locked_outside_a_transaction(
 def test_stored_xml_validates_and_its_huella_recomputes_from_the_text(register):
     register()
     record = register(invoice_number="F-2026-043").record
-    assert vxml.validate_record(record.xml) == []
+    assert envelopes.validate_record(record.xml) == []
     parsed = vxml.parse_record(record.xml)
     assert parsed["huella"] == record.huella
     assert vxml.recompute_huella(parsed) == record.huella

@@ -160,6 +160,28 @@ def test_proof_arriving_releases_the_chain(
     assert "<Representante>" not in Submission.objects.get().request_xml
 
 
+def test_a_broker_outage_when_a_proof_arrives_never_fails_storing_it(
+    register, real_aeat, account, taxpayer, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The proof is committed; the flush it asks for is sent after the commit, robustly, and
+    the beat flushes the released chain later."""
+    from kombu.exceptions import OperationalError
+
+    from verifactu import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    record = register().record
+    assert flushed(record) == "held"
+    monkeypatch.setattr(tasks.flush_chain, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        store_certificate(account, make_p12(org_id="VATES-B87654323"), PASSWORD, taxpayer=taxpayer)
+    assert callbacks
+    assert Chain.objects.get(pk=record.chain_id).next_flush_at is None
+    assert submission.chains_due() == [record.chain_id]
+
+
 # ---------------------------------------------------------------- the taxpayer's own certificate
 
 

@@ -13,6 +13,7 @@ from verifactu_lint.registros import lee
 from verifactu_lint.reglas import audita
 
 from tests.conftest import make_facts
+from verifactu import envelopes
 from verifactu import xml as vxml
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef
 from verifactu.models import ComputerSystem
@@ -1017,7 +1018,7 @@ def lint_errors(facts: InvoiceFacts, tmp_path) -> set[str]:
         facts, system=SYSTEM, previous=None, generated_at=GENERATED_AT, multiple_taxpayers=False
     )
     built = vxml.build_alta(data)
-    assert vxml.validate_record(built) == []
+    assert envelopes.validate_record(built) == []
     path = tmp_path / "record.xml"
     path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + built.xml, encoding="utf-8")
     return {h.regla for h in audita(lee(path)).errores}

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from verifactu import signing
+from verifactu import envelopes, signing
 from verifactu import xml as vxml
 from verifactu.signing import SignatureProblem, SigningIdentity
 
@@ -224,7 +224,7 @@ def test_signature_is_the_last_child_with_the_aeat_profile(signed_alta):
 
 def test_signed_record_validates_and_keeps_its_huella(signed_alta):
     built, signed = signed_alta
-    assert vxml.validate_record(signed) == []
+    assert envelopes.validate_record(signed) == []
     parsed = vxml.parse_record(signed)
     assert parsed["huella"] == built.huella == vxml.recompute_huella(parsed)
     # The content is untouched: removing the signature gives back the record, canonically.
@@ -238,7 +238,7 @@ def test_anulacion_chained_after_alta_is_signed_and_valid(pki):
     prev = vxml.PreviousRecord("B87654323", "F-2026-042", "13-03-2026", first.huella)
     built = anulacion(prev)
     signed = signing.sign_record_xml(built.xml, pki.identity)
-    assert vxml.validate_record(signed) == []
+    assert envelopes.validate_record(signed) == []
     assert vxml.parse_record(signed)["huella"] == built.huella
     result = signing.verify_record_signature(signed, pki.ca_pem)
     assert etree.QName(result.signed_xml).localname == "RegistroAnulacion"
@@ -350,7 +350,7 @@ def test_refuses_other_documents_and_double_signing(pki, signed_alta):
     _, signed = signed_alta
     with pytest.raises(SignatureProblem, match="already signed"):
         signing.sign_record_xml(signed, pki.identity)
-    envelope = vxml.build_envelope(vxml.Obligado("Estudio Sol SL", "B87654323"), [alta()])
+    envelope = envelopes.build_envelope(vxml.Obligado("Estudio Sol SL", "B87654323"), [alta()])
     with pytest.raises(SignatureProblem, match="only"):
         signing.sign_record_xml(envelope, pki.identity)
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from factu.models import Taxpayer
 from tests import conftest
 from tests.processes import ROOT, child_env
-from verifactu import events
+from verifactu import event_log, event_xml
 from verifactu.models import BillingRecord, Chain, ComputerSystem
 
 LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
@@ -83,10 +83,10 @@ def test_cancellations_corrections_and_events_tell_the_same_truth(
     registration = register()
     cancellation = corrections.cancel(registration.invoice)
     assert flags(cancellation) == ("N", "S")
-    event = events.log_event(registration.record.chain, "01")
+    event = event_log.log_event(registration.record.chain, "01")
     assert "<TipoUsoPosibleSoloVerifactu>N<" in event.xml
     assert "<IndicadorMultiplesOT>S<" in event.xml
-    assert events.validate_evento(event.xml, signed=False) == []
+    assert event_xml.validate_evento(event.xml, signed=False) == []
 
 
 def test_the_migration_backfills_every_chain_of_a_shared_installation(account):

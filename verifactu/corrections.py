@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from factu.models import User
+from verifactu import pacing
 from verifactu.errors import NEEDS_NEW_INVOICE
 from verifactu.facts import InvoiceFacts
 from verifactu.models import BillingRecord, FiscalInvoice, FiscalInvoiceVersion, RecordStatus
@@ -191,7 +192,7 @@ def _resend(latest: BillingRecord, chain_id: int) -> BillingRecord:
         status=RecordStatus.QUEUED, claimed_at=None
     )
     latest.refresh_from_db()
-    transaction.on_commit(lambda: _enqueue(chain_id), robust=True)
+    pacing.flush_after_commit(chain_id, countdown=0)
     return latest
 
 
@@ -492,9 +493,3 @@ def cancel(invoice: FiscalInvoice, *, now: datetime | None = None) -> BillingRec
             rechazo_previo=latest.kind == BillingRecord.Kind.ANULACION
             and latest.status == RecordStatus.REJECTED,
         )
-
-
-def _enqueue(chain_id: int) -> None:
-    from verifactu.tasks import schedule_flush
-
-    schedule_flush(chain_id, countdown=0)

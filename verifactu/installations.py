@@ -1,8 +1,6 @@
-"""One software, namespaced installations: the SistemaInformatico every record states.
+"""Namespaced installations of the one software (:mod:`verifactu.sistema`).
 
-The software (producer name and NIF, NombreSistemaInformatico, IdSistemaInformatico,
-Version) is the deployment's, set once by the operator (``FACTU_SIF_*``) and read when a
-record is built. An account's computer systems are installations of it: the
+An account's computer systems are installations of the deployment's software: the
 ``NumeroInstalacion`` is the account's id and a label unique in the account, so an
 installation number can never be one another account uses, and nothing a tenant declares can
 reach the chain of a (NIF, installation) pair another account keeps. Factu's own issuance
@@ -15,13 +13,12 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from factu.models import Account
 from verifactu.models import Chain, ComputerSystem
+from verifactu.sistema import Software, software
 
 DEFAULT_LABEL = "factu"
 LABEL_MAX_LENGTH = 40
@@ -30,26 +27,6 @@ LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 class LabelRefused(ValueError):
     """The label cannot name a new installation of this account (the message says why)."""
-
-
-@dataclass(frozen=True)
-class Software:
-    producer_name: str
-    producer_nif: str
-    name: str
-    system_id: str
-    version: str
-
-
-def software() -> Software:
-    """The deployment's SistemaInformatico, as the settings say now."""
-    return Software(
-        producer_name=settings.FACTU_SIF_PRODUCER_NAME,
-        producer_nif=settings.FACTU_SIF_PRODUCER_NIF,
-        name=settings.FACTU_SIF_NAME,
-        system_id=settings.FACTU_SIF_ID,
-        version=settings.FACTU_SIF_VERSION,
-    )
 
 
 def installation_number(account_id: uuid.UUID | str, label: str) -> str:

@@ -28,7 +28,7 @@ switch and a registration never log it twice.
    a switch deciding from the records it sees does not miss a chain being opened. Issuing
    in Factu takes the account's row at this level
    (``verifactu.installations.default_installation``);
-2. an installation's lock — only the opening of a chain (``records._open_chain``);
+2. an installation's lock — only the opening of a chain (``verifactu.chains.lock_chain``);
 3. chain rows, one at a time, or several in primary-key order (a switch locks all the
    taxpayer's chains in one statement).
 
@@ -45,9 +45,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Taxpayer
+from factu.queue import after_commit
+from verifactu import event_log
+from verifactu.models import BillingRecord, Chain
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +82,8 @@ class ModeChange:
         return f"Sin cambios: la modalidad es {Taxpayer.VerifactuMode(self.mode).label}."
 
 
-def chains_of(taxpayer: Taxpayer):
-    from verifactu.models import Chain
-
+def chains_of(taxpayer: Taxpayer) -> QuerySet[Chain]:
+    """The chains (one per installation) of ``taxpayer``, in primary-key order."""
     return Chain.objects.filter(account=taxpayer.account_id, issuer_nif=taxpayer.nif).order_by("pk")
 
 
@@ -89,8 +92,6 @@ def verifactu_used_in(taxpayer: Taxpayer, year: int) -> bool:
 
     Generated, not only answered: a queued VERI*FACTU record will reach the AEAT anyway.
     """
-    from verifactu.models import BillingRecord
-
     return BillingRecord.objects.filter(
         fiscal_invoice__taxpayer=taxpayer, no_verifactu=False, created_at__year=year
     ).exists()
@@ -106,13 +107,11 @@ def effective_mode(mode: str, until: date | None, today: date) -> str:
 
 def _log_on_chains(chains, tipo_evento: str) -> int:
     """Log ``tipo_evento`` on each of the locked ``chains`` whose log does not say so yet."""
-    from verifactu import events
-
     logged = 0
     for chain in chains:
-        active = events.no_verifactu_active(chain)
+        active = event_log.no_verifactu_active(chain)
         if (tipo_evento == "01" and not active) or (tipo_evento == "02" and active):
-            events.log_event(chain, tipo_evento)
+            event_log.log_event(chain, tipo_evento)
             logged += 1
     return logged
 
@@ -227,15 +226,14 @@ def mode_for_new_record(
         return False
     ensure_event_log(chain, system)
     if taxpayer.verifactu_mode != NO_VERIFACTU:  # due, not applied yet
-        transaction.on_commit(lambda: apply_due_change(taxpayer, today), robust=True)
+        after_commit(lambda: apply_due_change(taxpayer, today))
     return True
 
 
-def ensure_event_log(chain, system=None) -> None:
-    from verifactu import events
-
-    if not events.no_verifactu_active(chain):
-        events.log_event(chain, "01", system=system)
+def ensure_event_log(chain: Chain, system=None) -> None:
+    """Open the chain's event log (event 01) unless it runs NO VERI*FACTU already."""
+    if not event_log.no_verifactu_active(chain):
+        event_log.log_event(chain, "01", system=system)
 
 
 def fecha_fin_verifactu(chain) -> str | None:

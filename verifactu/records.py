@@ -8,13 +8,12 @@ is enqueued only once the transaction commits.
 
 Lock order (``verifactu.modes`` documents the whole of it): a registration locks its chain
 and nothing after it — not the taxpayer, whose mode it derives; a transaction that opens a
-chain shares its taxpayer's row and locks its installation (:func:`_open_chain`) before any
-chain row.
+chain shares its taxpayer's row and locks its installation before any chain row
+(:func:`verifactu.chains.lock_chain`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,8 +22,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Account, Taxpayer
-from factu.rows import columns, db_id, instances, values
+from factu.rows import db_id, values
+from verifactu import pacing
 from verifactu import xml as vxml
+from verifactu.chains import lock_chain, previous_record
+from verifactu.envelopes import validate_record
 from verifactu.facts import (
     BreakdownFacts,
     InvoiceFacts,
@@ -33,9 +35,10 @@ from verifactu.facts import (
     to_cents,
 )
 from verifactu.huella import format_amount, format_date, format_timestamp
-from verifactu.installations import software
 from verifactu.models import BillingRecord, Chain, ComputerSystem, FiscalInvoice, RecordStatus
+from verifactu.modes import mode_for_new_record
 from verifactu.rules import Problem, check_invoice
+from verifactu.sistema import sistema_informatico
 
 
 class RecordRefused(Exception):
@@ -49,161 +52,6 @@ class RecordRefused(Exception):
 
 class DuplicateInvoice(RecordRefused):
     """The taxpayer already registered an invoice with this number (a 409 for the APIs)."""
-
-
-def sistema_informatico(
-    system: ComputerSystem, *, multiple_taxpayers: bool
-) -> vxml.SistemaInformatico:
-    """The SistemaInformatico of a record built now on ``system``'s installation: the
-    deployment's software (:func:`verifactu.installations.software`), the installation's
-    NumeroInstalacion.
-
-    ``multiple_taxpayers`` is ``Chain.multiple_taxpayers`` of the record's chain, read under
-    its lock (IndicadorMultiplesOT). TipoUsoPosibleSoloVerifactu is N on every record: Factu
-    can run NO VERI*FACTU (SPEC §5), whatever mode this taxpayer runs.
-    """
-    sif = software()
-    return vxml.SistemaInformatico(
-        nombre_razon=sif.producer_name,
-        nif=sif.producer_nif,
-        nombre_sistema=sif.name,
-        id_sistema=sif.system_id,
-        version=sif.version,
-        numero_instalacion=system.installation_number,
-        solo_verifactu="N",
-        multi_ot="S" if system.multi_taxpayer_capable else "N",
-        multiples_ot="S" if multiple_taxpayers else "N",
-    )
-
-
-def lock_chain(
-    account: Account, issuer_nif: str, issuer_name: str, system: ComputerSystem
-) -> Chain:
-    """The chain of (obligado NIF, installation), created on first use and locked.
-
-    Only ``account`` ever reaches the chains of its installations: their numbers carry the
-    account's id (:mod:`verifactu.installations`), a new installation never takes a number
-    an installation or a chain already holds, and migration 0017 left no installation number
-    in two accounts. So there is no "kept by another account" answer to give, which would
-    both block that account's NIF and tell this one it exists.
-    """
-    key = {"issuer_nif": issuer_nif, **system.installation}
-    # the chain exists but on a taxpayer's first record: no savepoint needed then
-    chain = _select_chain_for_update(key)
-    if chain is None:
-        chain = _open_chain(account, key, issuer_name)
-    if chain.account_id != account.pk:  # pragma: no cover - defence in depth, see the docstring
-        raise RuntimeError(f"installation {system.pk} reaches a chain of another account")
-    return chain
-
-
-def _open_chain(account: Account, key: dict[str, str], issuer_name: str) -> Chain:
-    """Create the chain of ``key`` (locked), under the lock of its installation.
-
-    The installation's second chain makes every chain of it say IndicadorMultiplesOT=S
-    from now on: the new one at its insert, the first one by an update here. Openers of one
-    installation queue for its lock (a transaction-level advisory lock on PostgreSQL;
-    SQLite's write lock serialises them anyway), so two first chains opened at once do not
-    both miss each other. The installation is locked before any chain of it (the lock
-    order of the module's docstring).
-
-    The taxpayer's row is shared first: a mode switch, which decides from the records of
-    the taxpayer's chains it can see, waits for a chain being opened, and a chain opened
-    while a switch decides waits for it (then reads the new mode).
-    """
-    _share_taxpayer(account, key["issuer_nif"])
-    installation = {name: key[name] for name in INSTALLATION}
-    _lock_installation(installation)
-    others = Chain.objects.filter(**installation).exclude(issuer_nif=key["issuer_nif"])
-    multiple = others.exists()
-    try:
-        with transaction.atomic():
-            chain, created = Chain.objects.select_for_update().get_or_create(
-                **key,
-                defaults={
-                    "account": account,
-                    "issuer_name": issuer_name,
-                    "multiple_taxpayers": multiple,
-                },
-            )
-    except IntegrityError:  # another first record created it meanwhile (SQLite)
-        return Chain.objects.select_for_update().get(**key)
-    if created and multiple:
-        others.filter(multiple_taxpayers=False).update(multiple_taxpayers=True)
-    return chain
-
-
-INSTALLATION = ("producer_nif", "system_id", "installation_number")
-
-
-def _share_taxpayer(account: Account, nif: str) -> None:
-    """Hold the taxpayer's row ``FOR SHARE`` until the transaction ends (PostgreSQL only;
-    SQLite's write lock serialises writers anyway): a switch's ``FOR NO KEY UPDATE`` waits."""
-    if connection.vendor != "postgresql":
-        return
-    sql = _TAXPAYER_FOR_SHARE.format(taxpayer=Taxpayer._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [db_id(Account, account.pk), nif])
-
-
-_TAXPAYER_FOR_SHARE = "SELECT 1 FROM {taxpayer} WHERE account_id = %s AND nif = %s FOR SHARE"
-
-
-def _lock_installation(installation: dict[str, str]) -> None:
-    """Hold the installation's lock until the transaction ends (PostgreSQL only)."""
-    if connection.vendor != "postgresql":
-        return
-    name = "\x1f".join(installation[part] for part in INSTALLATION)
-    digest = hashlib.blake2b(f"verifactu-installation\x1f{name}".encode(), digest_size=8)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s)",
-            [int.from_bytes(digest.digest(), "big", signed=True)],
-        )
-
-
-# Hand-written for the same reason as the state query below: every registration runs it,
-# and the ORM's select_for_update().get() cost twice its round trip in Python.
-_CHAIN_FOR_UPDATE = """SELECT {columns} FROM {chain} c
-WHERE c.issuer_nif = %s AND c.producer_nif = %s AND c.system_id = %s
-AND c.installation_number = %s{for_update}
-"""
-
-
-def _select_chain_for_update(key: dict[str, str]) -> Chain | None:
-    """The chain row of ``key``, locked until the transaction ends (as ``select_for_update``:
-    SQLite, which has no row locks, holds the database's write lock instead)."""
-    if connection.get_autocommit():
-        raise transaction.TransactionManagementError(
-            "The chain is locked only inside a transaction."
-        )
-    sql = _CHAIN_FOR_UPDATE.format(
-        columns=columns(Chain, "c"),
-        chain=Chain._meta.db_table,
-        for_update=" FOR UPDATE" if connection.features.has_select_for_update else "",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [key["issuer_nif"], key["producer_nif"], key["system_id"], key["installation_number"]],
-        )
-        row = cursor.fetchone()
-    return None if row is None else instances(row, Chain)[0]
-
-
-def previous_record(chain: Chain) -> vxml.PreviousRecord | None:
-    """What the next record of ``chain`` quotes of its head (``RegistroAnterior``).
-
-    Read from the locked chain row itself: appending reads no billing record.
-    """
-    if chain.head_id is None:
-        return None
-    return vxml.PreviousRecord(
-        nif=chain.issuer_nif,
-        numserie=chain.head_invoice_number,
-        fecha=chain.head_invoice_date_text,
-        huella=chain.last_huella,
-    )
 
 
 def _amount(value) -> str | None:
@@ -377,14 +225,12 @@ def _store(
     ref_externa: str,
     mode_read_under_lock: bool = False,
 ) -> BillingRecord:
-    problems = vxml.validate_record(built)
+    problems = validate_record(built)
     if problems:
         raise RecordRefused(
             [Problem("xml", message, "4102") for message in problems],
             "The record does not validate against AEAT's schema.",
         )
-    from verifactu.modes import mode_for_new_record
-
     no_verifactu = mode_for_new_record(
         invoice.taxpayer,
         chain,
@@ -420,14 +266,8 @@ def _store(
     if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
         # robust: if the broker is down the record is safe and queued; the beat task
         # reclaim_and_kick flushes it later, so the caller still gets its 201.
-        transaction.on_commit(lambda: _enqueue_flush(chain_id), robust=True)
+        pacing.flush_after_commit(chain_id)
     return record
-
-
-def _enqueue_flush(chain_id: int) -> None:
-    from verifactu.tasks import schedule_flush
-
-    schedule_flush(chain_id)
 
 
 def append_alta(

@@ -27,6 +27,7 @@ that holder is not the obligado.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -36,12 +37,17 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from factu.env import is_loopback_url
 from factu.models import Taxpayer
 from factu.nif import validate_nif
-from verifactu.models import Certificate, Chain, Representation
+from verifactu import pacing
+from verifactu.aeat import ClientCertificate
+from verifactu.models import BillingRecord, Certificate, Chain, RecordStatus, Representation
+from verifactu.vault import encrypt
 from verifactu.xml import Obligado
 
 # The AEAT's "not authorised" (SPEC §3.1): a queued record carrying it was held back by
@@ -124,8 +130,6 @@ def certificate_identity(cert: x509.Certificate) -> Identity:
 
 @functools.lru_cache(maxsize=4)
 def _deployment_identity(path: str, mtime: float, password: str) -> Identity:
-    from verifactu.aeat import ClientCertificate
-
     with ClientCertificate.from_file(path, password or None) as opened:
         return certificate_identity(opened.certificate)
 
@@ -373,8 +377,6 @@ def sending_right_for_chain(chain: Chain, *, now=None) -> SendingRight:
 def proof_changed(account_id, taxpayer: Taxpayer | None = None) -> None:
     """A proof arrived or changed: the held chains of the taxpayer (or, for a representative
     certificate, of the whole account) are flushed once the transaction commits."""
-    from django.db import transaction
-
     chains = Chain.objects.filter(account_id=account_id)
     if taxpayer is not None:
         chains = chains.filter(issuer_nif=taxpayer.nif)
@@ -382,14 +384,8 @@ def proof_changed(account_id, taxpayer: Taxpayer | None = None) -> None:
     if not chain_ids:
         return
     Chain.objects.filter(pk__in=chain_ids, faulting_since__isnull=True).update(next_flush_at=None)
-
-    def kick() -> None:
-        from verifactu.tasks import schedule_flush
-
-        for chain_id in chain_ids:
-            schedule_flush(chain_id, countdown=0, replace=True)
-
-    transaction.on_commit(kick)
+    for chain_id in chain_ids:
+        pacing.flush_after_commit(chain_id, countdown=0, replace=True)
 
 
 DOCUMENT_TYPES = {
@@ -440,12 +436,6 @@ def record_representation(
     """Record (or change) how the account's representative certificate speaks for
     ``taxpayer``; only the arguments given change. Refuses, with field errors in Spanish,
     a certificate that is not one of the account's representative certificates."""
-    import hashlib
-
-    from django.db import transaction
-
-    from verifactu.vault import encrypt
-
     errors: dict[str, str] = {}
     if kind is not None and kind not in ("", *Representation.Kind.values):
         errors["kind"] = "Tipo no válido: apoderamiento o colaborador_social."
@@ -578,10 +568,6 @@ class Held:
 
 def held_taxpayers(account_id, taxpayer: Taxpayer | None = None) -> list[Held]:
     """The account's taxpayers with records held for want of proof (the desk's notices)."""
-    from django.db.models import Count
-
-    from verifactu.models import BillingRecord, RecordStatus
-
     held = BillingRecord.objects.filter(
         chain__account_id=account_id, status=RecordStatus.QUEUED, aeat_error_code=HELD_CODE
     )

@@ -15,7 +15,8 @@ unless ``sign_missing=True`` signs it first (the management command does; the AP
 as signing is the worker's job and never done in a request).
 
 The envelope is written without namespace prefixes
-(:func:`verifactu.xml.build_requerimiento_envelope`, :func:`verifactu.aeat.plain_soap_envelope`):
+(:func:`verifactu.envelopes.build_requerimiento_envelope`,
+:func:`verifactu.aeat.plain_soap_envelope`):
 the signatures use ``URI=""`` and inclusive C14N 1.0, so any prefix declared above a record
 (``xmlns:sfLR``, ``xmlns:soapenv``) would be inherited by the record taken out of the
 envelope and break both its digest and its SignatureValue. Without prefixes, the record read
@@ -31,6 +32,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -38,10 +40,12 @@ from django.utils import timezone
 from factu.models import Taxpayer
 from verifactu import aeat
 from verifactu.certificates import credentials_for
+from verifactu.envelopes import MAX_RECORDS_PER_ENVELOPE, build_requerimiento_envelope
 from verifactu.models import BillingRecord, Chain, Submission
 from verifactu.representation import seal_endpoint, sending_right
-from verifactu.submission import Connection, _finish
-from verifactu.xml import MAX_RECORDS_PER_ENVELOPE, Obligado, build_requerimiento_envelope
+from verifactu.signatures import sign_pending
+from verifactu.submission import Connection, finish_submission
+from verifactu.xml import Obligado
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +87,6 @@ def requerimiento_endpoint() -> str:
     base = settings.AEAT_ENDPOINT
     if base.endswith("/VerifactuSOAP"):
         return base[: -len("VerifactuSOAP")] + "RequerimientoSOAP"
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(base)
     return urlunsplit((parts.scheme, parts.netloc, REQUERIMIENTO_PATH, "", ""))
 
@@ -142,8 +144,6 @@ def send_requested(
     connector=connect,
 ) -> RequerimientoResult:
     """Send the requested signed records to the Requerimiento endpoint; see the module doc."""
-    from verifactu import events
-
     ref = _check_ref(ref)
     if date_from and date_to and date_from > date_to:
         raise RequerimientoRefused("date_from is after date_to.")
@@ -152,7 +152,7 @@ def send_requested(
         raise RequerimientoRefused("No NO VERI*FACTU record of this taxpayer matches.")
     if sign_missing:
         for chain in Chain.objects.filter(pk__in=query.values("chain_id")):
-            events.sign_pending(chain)
+            sign_pending(chain)
     records = list(query.select_related("signature"))
     unsigned = [r for r in records if not hasattr(r, "signature")]
     if unsigned:
@@ -195,7 +195,7 @@ def send_requested(
             try:
                 answer = connection.client.send_requerimiento(body)
             except aeat.AeatFault as exc:
-                _finish(
+                finish_submission(
                     submission,
                     fault_code=exc.code,
                     fault_string=exc.message,
@@ -204,7 +204,7 @@ def send_requested(
                 )
                 raise RequerimientoFailed(f"AEAT refused: {exc}", result.sent) from exc
             except aeat.AeatTransportError as exc:
-                _finish(
+                finish_submission(
                     submission,
                     transport_error=exc.message,
                     http_status=exc.http_status,
@@ -213,7 +213,7 @@ def send_requested(
                 raise RequerimientoFailed(f"AEAT unreachable: {exc}", result.sent) from exc
         finally:
             connection.close()
-        _finish(
+        finish_submission(
             submission,
             http_status=answer.http_status,
             response_xml=answer.response_xml,

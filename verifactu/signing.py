@@ -40,6 +40,8 @@ from signxml.xades import (
     XAdESVerifier,
 )
 
+from verifactu.aeat import ClientCertificate
+
 __all__ = [
     "AGE_POLICY",
     "SignatureProblem",
@@ -100,8 +102,6 @@ class SigningIdentity:
     @classmethod
     def from_bytes(cls, data: bytes, password: str | None = None) -> SigningIdentity:
         """PKCS#12 bytes, or PEM bytes holding the certificate(s) and the key."""
-        from verifactu.aeat import ClientCertificate
-
         with ClientCertificate.from_bytes(data, password) as opened:
             return cls.from_client_certificate(opened)
 

@@ -22,14 +22,15 @@ from django.utils import timezone
 
 from verifactu import aeat, faults
 from verifactu.certificates import Credentials, NotAuthorised, credentials_for
+from verifactu.envelopes import build_envelope
 from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
 from verifactu.modes import fecha_fin_verifactu
+from verifactu.pacing import PENDING, sendable, waits
 from verifactu.representation import HELD_CODE, seal_endpoint, sending_right_for_chain
-from verifactu.xml import Obligado, build_envelope
+from verifactu.xml import Obligado
 
 log = logging.getLogger(__name__)
 
-PENDING = (RecordStatus.QUEUED, RecordStatus.SENDING)
 DUPLICATE_STATES = {
     "Correcta": RecordStatus.ACCEPTED,
     "AceptadaConErrores": RecordStatus.ACCEPTED_WITH_ERRORS,
@@ -90,29 +91,6 @@ def claim_chain(chain_id: int, now: datetime) -> bool:
 
 def release_chain(chain_id: int) -> None:
     Chain.objects.filter(pk=chain_id).update(flush_claimed_until=None)
-
-
-def sendable(chain: Chain):
-    """Pending records in chain order, up to (not past) a record stuck in ``error``.
-
-    Records after a failed one wait for it: sending them first would break the chain AEAT
-    sees. The error is shown to the user, whose retry puts the record back in the queue.
-
-    NO VERI*FACTU records are never sendable: they are kept (and signed) and reach the AEAT
-    only through a requerimiento (:mod:`verifactu.requerimiento`). So the chain of a NO
-    VERI*FACTU taxpayer has nothing to flush, while VERI*FACTU records it generated before
-    the switch (if any were still queued) still go out.
-    """
-    records = chain.records.filter(status__in=PENDING, no_verifactu=False)
-    blocked_at = (
-        chain.records.filter(status=RecordStatus.ERROR)
-        .order_by("position")
-        .values_list("position", flat=True)
-        .first()
-    )
-    if blocked_at is not None:
-        records = records.filter(position__lt=blocked_at)
-    return records.order_by("position")
 
 
 def _apply_lines(batch: list[BillingRecord], result: aeat.SendResult, submission: Submission):
@@ -231,7 +209,7 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     )
     next_at = timezone.now() + timedelta(seconds=wait)
     with transaction.atomic():
-        _finish(
+        finish_submission(
             submission,
             http_status=result.http_status,
             response_xml=result.response_xml,
@@ -263,15 +241,6 @@ def _hold(chain: Chain, reason: str, now: datetime, pending: int) -> FlushOutcom
     return FlushOutcome("held", next_at=next_at, pending=pending)
 
 
-def waits(chain: Chain, pending: int, now: datetime) -> bool:
-    """Must the chain wait before its next envelope? Until ``next_flush_at``, which is the
-    AEAT's TiempoEsperaEnvio after an answer (a full batch need not wait for it, art. 16.2)
-    or the back-off after a fault (which a full batch waits for too)."""
-    if chain.next_flush_at is None or chain.next_flush_at <= now:
-        return False
-    return chain.faulting_since is not None or pending < settings.VERIFACTU_BATCH_SIZE
-
-
 def _fault_fields(exc: aeat.AeatError) -> dict:
     if isinstance(exc, aeat.AeatFault):
         return {"fault_code": exc.code, "fault_string": exc.message}
@@ -282,7 +251,7 @@ def _retry_later(chain: Chain, submission: Submission, ids: list, exc: aeat.Aeat
     """A transient fault: the records go back to the queue as they are, and the chain backs
     off (:func:`verifactu.faults.note_fault`)."""
     with transaction.atomic():
-        _finish(
+        finish_submission(
             submission,
             http_status=exc.http_status,
             response_xml=exc.response_xml,
@@ -299,7 +268,7 @@ def _refused(chain: Chain, submission: Submission, ids: list, exc: aeat.AeatErro
     next_at = timezone.now() + timedelta(seconds=settings.VERIFACTU_DEFAULT_WAIT)
     code = getattr(exc, "code", "")
     with transaction.atomic():
-        _finish(
+        finish_submission(
             submission,
             http_status=exc.http_status,
             response_xml=exc.response_xml,
@@ -317,7 +286,8 @@ def _refused(chain: Chain, submission: Submission, ids: list, exc: aeat.AeatErro
     log.error("AEAT refused the envelope of chain %s: %s %s", chain.pk, code, exc.message)
 
 
-def _finish(submission: Submission, **fields) -> None:
+def finish_submission(submission: Submission, **fields) -> None:
+    """Record the end of an exchange with the AEAT on ``submission`` (its duration by default)."""
     fields.setdefault("finished_at", timezone.now())
     if "duration_ms" not in fields:
         elapsed = fields["finished_at"] - submission.started_at

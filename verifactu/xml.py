@@ -1,11 +1,11 @@
-"""Fast builder, validator and reader of VERI*FACTU record XML (SPEC §3–§4).
+"""Fast builder and reader of VERI*FACTU record XML (SPEC §3–§4).
 
 Records (``RegistroAlta`` / ``RegistroAnulacion``) are rendered from string templates, not
 element by element: building lxml trees costs several times more than the whole budget of
 the record pipeline (≥14,000 records/s built, hashed, serialised and XSD-validated on one
-core). Every text value goes through :func:`xml_escape`, and the XSD validation of the whole
-envelope (parsed once) is the safety net for the structure. The element order follows
-SuministroInformacion.xsd exactly.
+core). Every text value goes through :func:`verifactu.xmlkit.text`, and the XSD validation
+of the whole envelope (:mod:`verifactu.envelopes`, parsed once) is the safety net for the
+structure. The element order follows SuministroInformacion.xsd exactly.
 
 Inputs are frozen dataclasses whose amounts, dates and timestamps are already the literals
 produced by :mod:`verifactu.huella`'s formatters. The builder hashes those same literals
@@ -17,19 +17,18 @@ Pure Python + lxml: no Django.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from verifactu.huella import huella_alta, huella_anulacion
+from verifactu.xmlkit import NS_SF, instance_parser, xml_escape
+from verifactu.xmlkit import optional as _opt
+from verifactu.xmlkit import text as _t
 
 __all__ = [
-    "NS_LR",
-    "NS_SF",
     "AltaData",
     "AnulacionData",
     "BreakdownLine",
@@ -43,55 +42,11 @@ __all__ = [
     "SistemaInformatico",
     "build_alta",
     "build_anulacion",
-    "build_envelope",
     "parse_record",
     "recompute_huella",
-    "validate_envelope",
-    "validate_record",
-    "xml_escape",
 ]
 
-_BASE = (
-    "https://www2.agenciatributaria.gob.es/static_files/common/internet/dep/aplicaciones/"
-    "es/aeat/tike/cont/ws/"
-)
-NS_SF = _BASE + "SuministroInformacion.xsd"
-NS_LR = _BASE + "SuministroLR.xsd"
-XMLDSIG_URL = "http://www.w3.org/TR/xmldsig-core/xmldsig-core-schema.xsd"
-SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
-MAX_RECORDS_PER_ENVELOPE = 1000
 ID_TYPES = frozenset({"02", "03", "04", "05", "06", "07"})
-
-
-# --------------------------------------------------------------------------- escaping
-
-
-def xml_escape(value: str) -> str:
-    """Escape ``& < > " '`` for XML text; fast path when there is nothing to escape."""
-    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
-        return (
-            value.replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;")
-            .replace('"', "&quot;")
-            .replace("'", "&apos;")
-        )
-    return value
-
-
-def _t(value: str) -> str:
-    # Every text value is trimmed then escaped: AEAT ignores edge blanks when hashing, so the
-    # XML must not carry them either (SPEC §1), otherwise the QR and AEAT could disagree.
-    value = value.strip()
-    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
-        return xml_escape(value)
-    return value
-
-
-def _opt(tag: str, value: str | None) -> str:
-    if value is None:
-        return ""
-    return f"<{tag}>{_t(value)}</{tag}>"
 
 
 # --------------------------------------------------------------------------- input data
@@ -541,245 +496,6 @@ def build_anulacion(d: AnulacionData) -> BuiltRecord:
     return BuiltRecord(xml, huella, "RegistroAnulacion")
 
 
-_ALTA_DECL = f'<RegistroAlta xmlns="{NS_SF}">'
-_ANUL_DECL = f'<RegistroAnulacion xmlns="{NS_SF}">'
-
-
-def _undeclared(fragment: str) -> str:
-    if fragment.startswith(_ALTA_DECL):
-        return "<RegistroAlta>" + fragment[len(_ALTA_DECL) :]
-    if fragment.startswith(_ANUL_DECL):
-        return "<RegistroAnulacion>" + fragment[len(_ANUL_DECL) :]
-    return fragment
-
-
-def _persona_es(tag: str, p: Obligado) -> str:
-    return f"<{tag}><NombreRazon>{_t(p.nombre_razon)}</NombreRazon><NIF>{_t(p.nif)}</NIF></{tag}>"
-
-
-def build_envelope(
-    obligado: Obligado,
-    records: Sequence[BuiltRecord | str],
-    *,
-    representante: Obligado | None = None,
-    fecha_fin_verifactu: str | None = None,
-    incidencia: str | None = None,
-    ref_requerimiento: str | None = None,
-    fin_requerimiento: str | None = None,
-) -> bytes:
-    """The ``sfLR:RegFactuSistemaFacturacion`` request body (UTF-8 bytes), 1..1000 records.
-
-    ``records`` are BuiltRecords or their fragment strings, in chain order.
-    """
-    if not 1 <= len(records) <= MAX_RECORDS_PER_ENVELOPE:
-        raise ValueError(
-            f"an envelope holds 1..{MAX_RECORDS_PER_ENVELOPE} records, got {len(records)}"
-        )
-    header = [_persona_es("ObligadoEmision", obligado)]
-    if representante is not None:
-        header.append(_persona_es("Representante", representante))
-    if fecha_fin_verifactu is not None or incidencia is not None:
-        header.append(
-            "<RemisionVoluntaria>"
-            + _opt("FechaFinVeriFactu", fecha_fin_verifactu)
-            + _opt("Incidencia", incidencia)
-            + "</RemisionVoluntaria>"
-        )
-    if ref_requerimiento is not None:
-        header.append(
-            "<RemisionRequerimiento>"
-            + _opt("RefRequerimiento", ref_requerimiento)
-            + _opt("FinRequerimiento", fin_requerimiento)
-            + "</RemisionRequerimiento>"
-        )
-    # Our fragments declare the default namespace on their root; inside the envelope the root
-    # already declares it, and dropping the repeats makes the parse measurably cheaper.
-    body = "</sfLR:RegistroFactura><sfLR:RegistroFactura>".join(
-        [_undeclared(r if isinstance(r, str) else r.xml) for r in records]
-    )
-    return "".join(
-        (
-            '<?xml version="1.0" encoding="UTF-8"?>',
-            f'<sfLR:RegFactuSistemaFacturacion xmlns:sfLR="{NS_LR}" xmlns="{NS_SF}">',
-            "<sfLR:Cabecera>",
-            *header,
-            "</sfLR:Cabecera>",
-            "<sfLR:RegistroFactura>",
-            body,
-            "</sfLR:RegistroFactura>",
-            "</sfLR:RegFactuSistemaFacturacion>",
-        )
-    ).encode("utf-8")
-
-
-def build_requerimiento_envelope(
-    obligado: Obligado,
-    records: Sequence[str],
-    *,
-    ref_requerimiento: str,
-    fin_requerimiento: str = "S",
-    representante: Obligado | None = None,
-) -> bytes:
-    """``RegFactuSistemaFacturacion`` for the Requerimiento endpoint, without prefixes.
-
-    ``records`` are signed record fragments (``RegistroAlta`` / ``RegistroAnulacion`` with
-    their enveloped XAdES signature), kept byte for byte, each with its own default namespace
-    declaration. Every element around them uses a *default* namespace declaration and no
-    prefix, so no namespace declaration is in scope at a record other than its own: the
-    inclusive C14N 1.0 of a record taken out of this document (in place, or serialised on its
-    own) equals that of the standalone record that was signed, and its ``URI=""`` signature
-    still verifies. (With :func:`build_envelope`'s ``sfLR:`` prefix, the inherited
-    ``xmlns:sfLR`` enters the canonical form and both the digest and SignatureValue fail.)
-    """
-    if not 1 <= len(records) <= MAX_RECORDS_PER_ENVELOPE:
-        raise ValueError(
-            f"an envelope holds 1..{MAX_RECORDS_PER_ENVELOPE} records, got {len(records)}"
-        )
-    ref = ref_requerimiento.strip()
-    if not 1 <= len(ref) <= 18:
-        raise ValueError("RefRequerimiento has 1 to 18 characters")
-    if fin_requerimiento not in ("S", "N"):
-        raise ValueError("FinRequerimiento is S or N")
-
-    def persona(tag: str, p: Obligado) -> str:
-        return (
-            f'<{tag} xmlns="{NS_SF}"><NombreRazon>{_t(p.nombre_razon)}</NombreRazon>'
-            f"<NIF>{_t(p.nif)}</NIF></{tag}>"
-        )
-
-    header = [persona("ObligadoEmision", obligado)]
-    if representante is not None:
-        header.append(persona("Representante", representante))
-    header.append(
-        f'<RemisionRequerimiento xmlns="{NS_SF}">'
-        f"<RefRequerimiento>{_t(ref)}</RefRequerimiento>"
-        f"<FinRequerimiento>{fin_requerimiento}</FinRequerimiento>"
-        "</RemisionRequerimiento>"
-    )
-    body = "".join(f"<RegistroFactura>{record}</RegistroFactura>" for record in records)
-    return "".join(
-        (
-            '<?xml version="1.0" encoding="UTF-8"?>',
-            f'<RegFactuSistemaFacturacion xmlns="{NS_LR}">',
-            "<Cabecera>",
-            *header,
-            "</Cabecera>",
-            body,
-            "</RegFactuSistemaFacturacion>",
-        )
-    ).encode("utf-8")
-
-
-# --------------------------------------------------------------------------- validation
-
-
-class _LocalSchemas(etree.Resolver):
-    """Map AEAT's import of the W3C xmldsig schema to the vendored copy; never the network."""
-
-    def resolve(self, system_url, public_id, context):  # type: ignore[override]
-        if system_url == XMLDSIG_URL or system_url.endswith("/xmldsig-core-schema.xsd"):
-            return self.resolve_filename(str(SCHEMAS_DIR / "xmldsig-core-schema.xsd"), context)
-        return None
-
-
-def _load_schema() -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True, resolve_entities=False)
-    parser.resolvers.add(_LocalSchemas())
-    doc = etree.parse(str(SCHEMAS_DIR / "SuministroLR.xsd"), parser)
-    return etree.XMLSchema(doc)
-
-
-# lxml keeps the last error_log on the schema object, so each thread gets its own schema
-# (loaded once per thread, ~0.1 s) instead of sharing one behind a lock.
-_local = threading.local()
-
-
-def _schema() -> etree.XMLSchema:
-    schema = getattr(_local, "schema", None)
-    if schema is None:
-        schema = _local.schema = _load_schema()
-    return schema
-
-
-def _instance_parser() -> etree.XMLParser:
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = etree.XMLParser(
-            no_network=True, resolve_entities=False, load_dtd=False, huge_tree=False
-        )
-    return parser
-
-
-_PREFIXES = ((f"{{{NS_SF}}}", "sf:"), (f"{{{NS_LR}}}", "sfLR:"))
-
-
-def _short(message: str) -> str:
-    for uri, prefix in _PREFIXES:
-        message = message.replace(uri, prefix)
-    return message
-
-
-def _readable_path(doc: etree._Element, path: str | None) -> str:
-    """Turn libxml2's path (``…/*/*[6]`` for default-namespace elements) into local names,
-    indexed where siblings repeat: ``RegFactuSistemaFacturacion/RegistroFactura[2]/…``."""
-    if not path:
-        return "?"
-    try:
-        nodes = doc.getroottree().xpath(path, namespaces={"sfLR": NS_LR, "sf": NS_SF})
-    except etree.XPathError:
-        return _short(path)
-    if not nodes or not isinstance(nodes[0], etree._Element):
-        return _short(path)
-    steps = []
-    node = nodes[0]
-    while node is not None:
-        name = etree.QName(node).localname
-        parent = node.getparent()
-        if parent is not None:
-            same = [sibling for sibling in parent if sibling.tag == node.tag]
-            if len(same) > 1:
-                name = f"{name}[{same.index(node) + 1}]"
-        steps.append(name)
-        node = parent
-    return "/".join(reversed(steps))
-
-
-def validate_envelope(xml_bytes: bytes | str) -> list[str]:
-    """XSD-validate a RegFactuSistemaFacturacion document; ``[]`` when valid.
-
-    Each message names the offending element and its path
-    (``RegFactuSistemaFacturacion/RegistroFactura[3]/RegistroAlta/…``), so a caller can map
-    it to the record.
-    """
-    if isinstance(xml_bytes, str):
-        xml_bytes = xml_bytes.encode("utf-8")
-    try:
-        doc = etree.fromstring(xml_bytes, _instance_parser())
-    except etree.XMLSyntaxError as exc:
-        return [f"XML not well-formed: {exc}"]
-    schema = _schema()
-    if schema.validate(doc):
-        return []
-    return [
-        f"{_readable_path(doc, e.path)}: {_short(e.message)} (line {e.line})"
-        for e in schema.error_log
-    ]
-
-
-_MIN_OBLIGADO = Obligado("VALIDATION", "00000000T")
-
-
-def validate_record(fragment: str | bytes | BuiltRecord) -> list[str]:
-    """Validate one record fragment by wrapping it in a minimal one-record envelope."""
-    if isinstance(fragment, BuiltRecord):
-        fragment = fragment.xml
-    if isinstance(fragment, bytes):
-        fragment = fragment.decode("utf-8")
-    if fragment.startswith("<?xml"):
-        fragment = fragment[fragment.index("?>") + 2 :].lstrip()
-    return validate_envelope(build_envelope(_MIN_OBLIGADO, [fragment]))
-
-
 # --------------------------------------------------------------------------- reading
 
 _NSMAP = {"sf": NS_SF}
@@ -814,7 +530,7 @@ def parse_record(fragment: str | bytes | etree._Element) -> dict[str, Any]:
         root = fragment
     else:
         data = fragment.encode("utf-8") if isinstance(fragment, str) else fragment
-        root = etree.fromstring(data, _instance_parser())
+        root = etree.fromstring(data, instance_parser())
     kind = etree.QName(root).localname
     if kind == "RegistroAlta":
         spec = _ALTA_FIELDS

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from factu.nif import normalize_nif
-from verifactu import events
+from verifactu import event_log, events
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, taxpayer: str | None = None, note: str | None = None, **options):
-        chains = events.chains_with_event_log()
+        chains = event_log.chains_with_event_log()
         if taxpayer:
             chains = chains.filter(issuer_nif=normalize_nif(taxpayer))
         if note is not None and len(note.strip()) > 100:
