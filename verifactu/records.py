@@ -23,7 +23,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Account, Taxpayer
-from factu.rows import columns, db_id, instances, values
 from verifactu import xml as vxml
 from verifactu.facts import (
     BreakdownFacts,
@@ -35,6 +34,7 @@ from verifactu.facts import (
 from verifactu.huella import format_amount, format_date, format_timestamp
 from verifactu.installations import software
 from verifactu.models import BillingRecord, Chain, ComputerSystem, FiscalInvoice, RecordStatus
+from verifactu.rows import columns, db_id, instances, values
 from verifactu.rules import Problem, check_invoice
 
 
