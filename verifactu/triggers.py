@@ -18,30 +18,9 @@ re-created when missing by ``manage.py ensure_triggers``, see :mod:`factu.trigge
 from __future__ import annotations
 
 from factu.triggers import Trigger, register
+from verifactu.models import BillingRecord
 
-RECORD_COLUMNS = (
-    "fiscal_invoice_id",
-    "chain_id",
-    "position",
-    "previous_id",
-    "kind",
-    "record_type",
-    "issuer_nif",
-    "invoice_number",
-    "invoice_date_text",
-    "invoice_type",
-    "cuota_total_text",
-    "importe_total_text",
-    "previous_huella",
-    "generated_at_text",
-    "huella",
-    "subsanacion",
-    "rechazo_previo",
-    "sin_registro_previo",
-    "ref_externa",
-    "xml",
-    "no_verifactu",
-)
+RECORD_COLUMNS = BillingRecord.IMMUTABLE_FIELDS
 EVENT_COLUMNS = (
     "id",
     "chain_id",
