@@ -69,15 +69,15 @@ def account_taxpayer_and_system(
         taxpayer = (
             Taxpayer.objects.filter(pk=taxpayer_id, account=account)
             .annotate(
-                system=FilteredRelation(
+                named_system=FilteredRelation(
                     "account__computer_systems",
                     condition=Q(account__computer_systems__pk=system_id),
                 )
             )
-            .select_related("system")
+            .select_related("named_system")
             .first()
         )
-        system = getattr(taxpayer, "system", None)  # unset when the join found no system
+        system = getattr(taxpayer, "named_system", None)  # unset when the join found no system
         if system is not None:
             return taxpayer, system
     return (
