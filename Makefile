@@ -16,6 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_triggers
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --port $(PORT)
 

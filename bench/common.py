@@ -28,9 +28,10 @@ RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or HERE / "results")
 MARKER = "BENCH-JSON "
 DEFAULT_BENCH_DB = "postgres://postgres@127.0.0.1:5432/factu_bench"
 FORBIDDEN_DATABASES = {"test", "postgres", "template0", "template1"}
-BROKER_URL = "redis://127.0.0.1:6379/6"
-CACHE_URL = "redis://127.0.0.1:6379/7"
-DATA_DIR = Path("/tmp/factu-bench-data")
+# Overridable so that several checkouts on one machine do not empty each other's Redis.
+BROKER_URL = os.environ.get("BENCH_BROKER_URL") or "redis://127.0.0.1:6379/6"
+CACHE_URL = os.environ.get("BENCH_CACHE_URL") or "redis://127.0.0.1:6379/7"
+DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR") or "/tmp/factu-bench-data")
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -157,8 +157,6 @@ def database_config(name: str, default_sqlite_path: Path) -> dict:
         test_name = Path(config["NAME"]).with_suffix(f".test-{os.getpid()}.sqlite3")
         config["TEST"] = {"NAME": str(test_name)}
     elif engine in ("django.db.backends.postgresql",):
-        # Django's backend but for its health check, which costs no round trip here.
-        config["ENGINE"] = "factu.db.postgresql"
         config.setdefault("OPTIONS", {})
         # A connection per request costs more than the request itself (bench/README.md): keep
         # it for a while, checked before reuse so a restarted server costs one retry, no error.

@@ -77,6 +77,26 @@ class SeriesCounter(models.Model):
         return f"{self.series.code} {self.year}: {self.next_number}"
 
 
+class InvoiceCount(models.Model):
+    """The exact number of an account's invoices, kept by triggers (PostgreSQL only).
+
+    The table and its triggers are the database's (migration 0003, re-created by
+    ``manage.py ensure_triggers``): every insert, delete, move and truncate of invoices,
+    whatever the path (a ``bulk_create``, a cascade, a bench's ``INSERT … SELECT``), counts
+    in its own transaction. Read only, through :mod:`invoicing.counts`.
+    """
+
+    account_id = models.UUIDField(primary_key=True)
+    invoices = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "invoicing_invoicecount"
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.invoices}"
+
+
 class InvoiceStatus(models.TextChoices):
     DRAFT = "draft", "Borrador"
     SENT = "sent", "Emitida"

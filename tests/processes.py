@@ -45,6 +45,37 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, what: st
     raise TimeoutError(f"{what} not reached in {timeout}s")
 
 
+# A child's start barrier, to paste into its script where it is ready to start (``{go}``
+# formatted as the path given to :func:`release_when_ready`): it reports at the starting line
+# with a file of its own, then waits for the go.
+AT_THE_STARTING_LINE = """
+import os as _os, time as _time
+open("{go}.ready-%d" % _os.getpid(), "x").close()
+while not _os.path.exists("{go}"):
+    _time.sleep(0.01)
+"""
+
+
+def release_when_ready(go: Path, children: list[subprocess.Popen], timeout: float = 120.0) -> None:
+    """Release ``children`` together once every one of them has reported at the starting
+    line (:data:`AT_THE_STARTING_LINE`): no guess of how long their start-up takes. A child
+    that exits first, or a barrier not reached in ``timeout``, fails the test and stops them."""
+
+    def all_ready() -> bool:
+        for child in children:
+            if child.poll() is not None:
+                raise AssertionError(f"a child exited before the start: {child.args!r}")
+        return len(list(go.parent.glob(f"{go.name}.ready-*"))) >= len(children)
+
+    try:
+        wait_until(all_ready, timeout=timeout, interval=0.02, what="every child at the start")
+    except BaseException:
+        for child in children:
+            child.kill()
+        raise
+    go.touch()
+
+
 def test_database_url() -> str:
     """The URL of the database the test process is using, for a child process to share."""
     db = connection.settings_dict

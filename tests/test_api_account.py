@@ -11,6 +11,7 @@ from clients.services import create_client
 from expenses.models import Expense
 from invoicing.models import Invoice, Series
 from invoicing.services import Actor, DraftLine, create_draft
+from tests.payloads import seed_000_invoice
 
 
 @pytest.fixture
@@ -33,29 +34,8 @@ def post(api_client, path, payload):
     return api_client.post(path, payload, content_type="application/json")
 
 
-def seed_invoice_payload(series_id, client_id, **overrides) -> dict:
-    """Seed 000's example ``POST /api/invoices`` body for this series and client."""
-    payload = {
-        "clientId": str(client_id),
-        "seriesId": str(series_id),
-        "issueDate": "2026-03-13",
-        "irpfRate": 1500,
-        "applyIrpf": True,
-        "lines": [
-            {
-                "description": "Consulting services",
-                "quantity": 100,
-                "unitPrice": 100000,
-                "ivaType": "general",
-            }
-        ],
-    }
-    payload.update(overrides)
-    return payload
-
-
 def seed_invoice(api_client, series, acme, **overrides):
-    return post(api_client, "/api/invoices", seed_invoice_payload(series.pk, acme.pk, **overrides))
+    return post(api_client, "/api/invoices", seed_000_invoice(series.pk, acme.pk, **overrides))
 
 
 def test_create_invoice_seed_example_totals_106000(api_client, series, acme):

@@ -4,7 +4,6 @@ accepted and round-trips."""
 
 from __future__ import annotations
 
-import copy
 import json
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -18,41 +17,13 @@ from clients.services import create_client
 from expenses.models import Expense
 from factu.models import Taxpayer
 from invoicing.models import Invoice, Series
+from tests.payloads import seed_003_invoice
 from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice
 
 D = Decimal
 pytestmark = pytest.mark.django_db
 
 CONTROL = "Línea\x07con campana"  # BEL: a control character in otherwise good text
-V1_INVOICE = {
-    "invoice_number": "F-2026-042",
-    "invoice_date": "2026-03-13",
-    "invoice_type": "F1",
-    "description": "Mantenimiento mensual",
-    "regime_types": ["01"],
-    "recipient_nif": "A28045631",
-    "recipient_name": "Cliente SA",
-    "breakdown": [
-        {
-            "tax_type": "01",
-            "regime_type": "01",
-            "operation_type": "S1",
-            "base_amount": D("500.00"),
-            "tax_rate": D("21.00"),
-            "tax_amount": D("105.00"),
-        },
-        {
-            "tax_type": "01",
-            "regime_type": "01",
-            "operation_type": "S1",
-            "base_amount": D("200.00"),
-            "tax_rate": D("10.00"),
-            "tax_amount": D("20.00"),
-        },
-    ],
-    "total_amount": D("825.00"),
-    "total_tax_amount": D("125.00"),
-}
 
 
 @pytest.fixture(autouse=True)
@@ -135,7 +106,7 @@ def account_invoice(ids, **overrides) -> dict:
 
 def v1_invoice(ids, **overrides) -> dict:
     return {
-        **copy.deepcopy(V1_INVOICE),
+        **seed_003_invoice(),
         "taxpayer_id": ids["taxpayer_id"],
         "computer_system_id": ids["computer_system_id"],
         **overrides,

@@ -48,7 +48,7 @@ import pytest
 import time_machine
 from django.apps import apps
 
-from tests.test_api_account import seed_invoice_payload
+from tests.payloads import seed_000_invoice
 from tests.test_api_v1 import body as v1_body
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -230,7 +230,7 @@ def test_account_api_wire_format(fixed_world, client, account, taxpayer, api_tok
     call("clients_list_paged", "GET", "/api/clients?page=2&limit=1")
     call("clients_list_bad_limit_400", "GET", "/api/clients?limit=0")
 
-    invoice_body = seed_invoice_payload(series.pk, acme["id"])
+    invoice_body = seed_000_invoice(series.pk, acme["id"])
     first = call("invoices_create", "POST", "/api/invoices", invoice_body).json()
     second = call(
         "invoices_create_second",

@@ -140,19 +140,22 @@ def test_unknown_tokens_are_limited_too(client, settings):
     assert [client.get(PING, headers=guess).status_code for _ in range(3)] == [401, 401, 429]
 
 
-def test_a_short_real_window_resets(client, raw, settings):
-    """Real time, a 2-second window: N+1 is refused, the next window admits again."""
+def test_a_short_window_resets_on_the_clock(client, raw, settings, time_machine):
+    """A 2-second window on the real ``time.time`` (moved by time-machine, never slept
+    through): N+1 is refused, the next window admits again."""
     settings.API_RATE_LIMIT = 2
     settings.API_RATE_WINDOW = 2
+    time_machine.move_to(1_900_000_000.0, tick=False)
     first = client.get(PING, headers=bearer(raw))
-    # wait for a fresh window so the burst below cannot straddle two of them
-    time.sleep(int(first["X-RateLimit-Reset"]) - (time.time() % 1) + 0.05)
+    time_machine.shift(int(first["X-RateLimit-Reset"]))  # the first second of a fresh window
     statuses = [client.get(PING, headers=bearer(raw)) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     refused = statuses[-1]
     retry_after = int(refused["Retry-After"])
     assert 1 <= retry_after <= 2
-    time.sleep(retry_after - (time.time() % 1) + 0.05)
+    time_machine.shift(retry_after - 0.5)
+    assert client.get(PING, headers=bearer(raw)).status_code == 429  # not yet
+    time_machine.shift(0.5)
     assert client.get(PING, headers=bearer(raw)).status_code == 200
 
 

@@ -15,44 +15,15 @@ from django.utils import timezone
 
 from api.v1.json import DecimalJSONRenderer
 from api.v1.serializers import InvoiceInputSerializer
+from tests.payloads import SEED_003_INVOICE
 from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
 
 D = Decimal
 
-SEED_EXAMPLE = {
-    "invoice_number": "F-2026-042",
-    "invoice_date": "2026-03-13",
-    "invoice_type": "F1",
-    "description": "Mantenimiento mensual",
-    "regime_types": ["01"],
-    "recipient_nif": "A28045631",  # the seed's A98765432 fails the checksum
-    "recipient_name": "Cliente SA",
-    "breakdown": [
-        {
-            "tax_type": "01",
-            "regime_type": "01",
-            "operation_type": "S1",
-            "base_amount": D("500.00"),
-            "tax_rate": D("21.00"),
-            "tax_amount": D("105.00"),
-        },
-        {
-            "tax_type": "01",
-            "regime_type": "01",
-            "operation_type": "S1",
-            "base_amount": D("200.00"),
-            "tax_rate": D("10.00"),
-            "tax_amount": D("20.00"),
-        },
-    ],
-    "total_amount": D("825.00"),
-    "total_tax_amount": D("125.00"),
-}
-
 
 def body(example: dict | None = None, **overrides) -> str:
     """JSON text as an integrator sends it: amounts as JSON numbers like ``825.00``."""
-    data = {**(example or SEED_EXAMPLE), **overrides}
+    data = {**(example or SEED_003_INVOICE), **overrides}
     return DecimalJSONRenderer().render(data).decode()
 
 
@@ -454,12 +425,12 @@ class _RebuiltFieldsInput(InvoiceInputSerializer):
 
 
 INPUT_CASES = [
-    SEED_EXAMPLE,
-    {**SEED_EXAMPLE, "description": "a\x00b", "invoice_date": "2026-02-30"},
-    {**SEED_EXAMPLE, "total_amount": "1.234", "invoice_type": "X9", "regime_types": ["1"]},
-    {**SEED_EXAMPLE, "breakdown": [{"operation_type": "S9", "base_amount": "x"}]},
-    {**SEED_EXAMPLE, "breakdown": [], "recipient_country": "FRA", "reverse_charge": True},
-    {**SEED_EXAMPLE, "rectified_invoices": [{"invoice_number": "", "invoice_date": "x"}]},
+    SEED_003_INVOICE,
+    {**SEED_003_INVOICE, "description": "a\x00b", "invoice_date": "2026-02-30"},
+    {**SEED_003_INVOICE, "total_amount": "1.234", "invoice_type": "X9", "regime_types": ["1"]},
+    {**SEED_003_INVOICE, "breakdown": [{"operation_type": "S9", "base_amount": "x"}]},
+    {**SEED_003_INVOICE, "breakdown": [], "recipient_country": "FRA", "reverse_charge": True},
+    {**SEED_003_INVOICE, "rectified_invoices": [{"invoice_number": "", "invoice_date": "x"}]},
     {"invoice_number": "x" * 61},
 ]
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests.processes import ROOT, child_env
+from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
 from verifactu.integrity import verify_all
 from verifactu.models import BillingRecord, Chain
 
@@ -20,8 +19,9 @@ pytestmark = pytest.mark.postgres
 WRITERS = 16
 PER_WRITER = 5
 
-# A child process on the test database: the objects of the test, then wait for {go}.
-CHILD = """
+# A child process on the test database: the objects of the test, then the starting line.
+CHILD = (
+    """
 import os, time
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
@@ -36,9 +36,9 @@ from verifactu.records import DuplicateInvoice, register_invoice
 account = Account.objects.get(pk="{account}")
 taxpayer = Taxpayer.objects.get(pk="{taxpayer}")
 system = ComputerSystem.objects.get(pk="{system}")
-while not os.path.exists("{go}"):
-    time.sleep(0.01)
 """
+    + AT_THE_STARTING_LINE
+)
 
 WRITER = (
     CHILD
@@ -80,8 +80,7 @@ def test_concurrent_writers_of_one_taxpayer_make_one_unbroken_chain(
         )
         for worker in range(WRITERS)
     ]
-    time.sleep(3)  # let every writer reach the starting line, then release them together
-    go.touch()
+    release_when_ready(go, writers)
     errors = [w.communicate(timeout=240)[1] for w in writers]
     assert [w.returncode for w in writers] == [0] * WRITERS, "\n".join(errors)
 
@@ -139,8 +138,7 @@ def test_concurrent_registrations_of_one_number_store_one_and_refuse_the_rest_as
         )
         for _ in range(6)
     ]
-    time.sleep(3)
-    go.touch()
+    release_when_ready(go, twins)
     outcomes = [twin.communicate(timeout=120) for twin in twins]
     assert [twin.returncode for twin in twins] == [0] * 6, [err for _, err in outcomes]
     assert sorted(out.strip() for out, _ in outcomes) == ["duplicate"] * 5 + ["stored"]
@@ -245,8 +243,7 @@ def test_a_switch_falling_due_under_load_deadlocks_nothing_and_records_get_the_n
         for script in scripts
     ]
     try:
-        time.sleep(3)
-        go.touch()
+        release_when_ready(go, children)
         wait_until(
             lambda: Chain.objects.filter(length__gte=10).count() == 2, timeout=120, what="load"
         )

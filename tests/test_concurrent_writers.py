@@ -8,30 +8,37 @@ import sys
 import pytest
 
 from factu.models import Account
-from tests.processes import ROOT, child_env
+from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
 
 pytestmark = pytest.mark.slow
 
-WRITER = """
+WRITER = (
+    """
 import django, os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
 django.setup()
 from django.db import transaction
 from factu.models import Account
+Account.objects.get(slug="counter")  # connected
+"""
+    + AT_THE_STARTING_LINE
+    + """
 for _ in range({n}):
     with transaction.atomic():
         account = Account.objects.select_for_update().get(slug="counter")
         account.name = str(int(account.name) + 1)
         account.save(update_fields=["name"])
 """
+)
 
 
-def test_concurrent_read_modify_write_transactions_all_commit(transactional_db):
+def test_concurrent_read_modify_write_transactions_all_commit(transactional_db, tmp_path):
     Account.objects.create(name="0", slug="counter")
     processes, per_process = 4, 40
+    go = tmp_path / "go"
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER.format(n=per_process)],
+            [sys.executable, "-c", WRITER.format(n=per_process, go=go)],
             cwd=ROOT,
             env=child_env(),
             stderr=subprocess.PIPE,
@@ -39,6 +46,7 @@ def test_concurrent_read_modify_write_transactions_all_commit(transactional_db):
         )
         for _ in range(processes)
     ]
+    release_when_ready(go, writers)  # all at once, so that their transactions overlap
     errors = [w.communicate(timeout=180)[1] for w in writers]
     assert [w.returncode for w in writers] == [0] * processes, "\n".join(errors)
     assert Account.objects.get(slug="counter").name == str(processes * per_process)

@@ -1,4 +1,4 @@
-"""The PostgreSQL connection health check (factu.db.postgresql): no round trip, and a
+"""The PostgreSQL connection health check (Django's, ``CONN_HEALTH_CHECKS``): a persistent
 connection the server dropped, or left in an aborted transaction, is replaced."""
 
 import select
@@ -27,15 +27,6 @@ def _wait_until_readable(wrapper, timeout: float = 10.0) -> None:
         assert time.monotonic() < deadline, "the server never closed the connection"
 
 
-def test_a_live_idle_connection_is_usable_without_a_query(second_connection, monkeypatch):
-    def no_query(*args, **kwargs):
-        raise AssertionError("the health check ran a query")
-
-    monkeypatch.setattr(second_connection.connection, "cursor", no_query)
-    monkeypatch.setattr(second_connection.connection, "execute", no_query)
-    assert second_connection.is_usable() is True
-
-
 def test_a_connection_the_server_terminated_is_replaced_before_the_next_query(
     second_connection,
 ):
@@ -62,8 +53,8 @@ def test_a_connection_left_in_an_aborted_transaction_is_not_usable(second_connec
         cursor.execute("SELECT 1 / 0")
     assert second_connection.is_usable() is False
     second_connection.rollback()
-    assert second_connection.is_usable() is True
     second_connection.set_autocommit(True)
+    assert second_connection.is_usable() is True
 
 
 def test_a_closed_connection_is_not_usable(second_connection):

@@ -28,7 +28,8 @@ from factu import env
 from factu.models import Account, Role, Taxpayer, User
 from invoicing.models import Invoice, Series
 from tests.conftest import make_user, register_for, sign_up_through_the_link
-from tests.test_api_v1 import SEED_EXAMPLE, body
+from tests.payloads import SEED_003_INVOICE
+from tests.test_api_v1 import body
 from verifactu import installations
 from verifactu.models import Chain, ComputerSystem, FiscalInvoice
 from verifactu.xml import NS_SF
@@ -114,7 +115,7 @@ def attack(api: Client, number: str) -> list[tuple[int, str]]:
         api,
         "/api/v1/invoices",
         {
-            **SEED_EXAMPLE,
+            **SEED_003_INVOICE,
             "taxpayer_id": created.json()["data"]["id"],
             "computer_system_id": system.json()["data"]["id"],
             "invoice_number": number,
@@ -206,7 +207,7 @@ def test_the_squatting_attack_through_http_fails_and_tells_the_attacker_nothing(
         victim_api,
         "/api/v1/invoices",
         {
-            **SEED_EXAMPLE,
+            **SEED_003_INVOICE,
             "taxpayer_id": taxpayer_id,
             "computer_system_id": erp.json()["data"]["id"],
             "invoice_number": "V1-1",
@@ -224,7 +225,7 @@ def test_the_squatting_attack_through_http_fails_and_tells_the_attacker_nothing(
         early_api,
         "/api/v1/invoices",
         {
-            **SEED_EXAMPLE,
+            **SEED_003_INVOICE,
             "invoice_number": "ATK-2",
             "invoice_date": timezone.localdate().isoformat(),
         },
@@ -345,7 +346,7 @@ def test_fixed_v1_fields_are_accepted_and_ignored(api_client, account, taxpayer,
     registered = post(
         api_client,
         "/api/v1/invoices",
-        {**SEED_EXAMPLE, "taxpayer_id": str(taxpayer.pk), "computer_system_id": data["id"]},
+        {**SEED_003_INVOICE, "taxpayer_id": str(taxpayer.pk), "computer_system_id": data["id"]},
     )
     assert registered.status_code == 201, registered.content
     xml = api_client.get(f"/api/v1/invoices/{registered.json()['data']['id']}/xml").content
@@ -394,7 +395,7 @@ def test_seed_003_computer_system_id_still_names_the_installation(api_client, ta
     registered = post(
         api_client,
         "/api/v1/invoices",
-        {**SEED_EXAMPLE, "taxpayer_id": str(taxpayer.pk), "computer_system_id": system["id"]},
+        {**SEED_003_INVOICE, "taxpayer_id": str(taxpayer.pk), "computer_system_id": system["id"]},
     )
     assert registered.status_code == 201, registered.content
     invoice = FiscalInvoice.objects.get(pk=registered.json()["data"]["id"])

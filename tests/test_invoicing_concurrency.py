@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 from clients.services import create_client
 from invoicing.models import Invoice, InvoiceStatus, Series
-from tests.processes import ROOT, child_env
+from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
 from verifactu.integrity import verify_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -19,7 +18,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 WRITERS = 12
 PER_WRITER = 3
 
-WRITER = """
+WRITER = (
+    """
 import os, time
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
@@ -32,8 +32,9 @@ from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
 
 series = Series.objects.select_related("taxpayer").get(pk="{series}")
 client = Client.objects.get(pk="{client}")
-while not os.path.exists("{go}"):
-    time.sleep(0.01)
+"""
+    + AT_THE_STARTING_LINE
+    + """
 for _ in range({n}):
     draft = create_draft(series.taxpayer, series=series, client=client,
                          issue_date=timezone.localdate(), actor=Actor(),
@@ -41,6 +42,7 @@ for _ in range({n}):
     issue_invoice(draft, actor=Actor())
 connections.close_all()
 """
+)
 
 
 def test_concurrent_issues_in_one_series_give_consecutive_numbers(
@@ -63,8 +65,7 @@ def test_concurrent_issues_in_one_series_give_consecutive_numbers(
         )
         for _ in range(WRITERS)
     ]
-    time.sleep(3)
-    go.touch()
+    release_when_ready(go, writers)
     errors = [w.communicate(timeout=240)[1] for w in writers]
     assert [w.returncode for w in writers] == [0] * WRITERS, "\n".join(errors)
 

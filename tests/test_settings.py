@@ -72,7 +72,7 @@ def test_redis_and_postgres_urls_switch_backends(monkeypatch, tmp_path):
     monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/1")
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     db = env.database_config("DATABASE_URL", tmp_path)
-    assert db["ENGINE"] == "factu.db.postgresql"
+    assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"]) == (60, True)
     monkeypatch.setenv("DATABASE_CONN_MAX_AGE", "0")
     assert env.database_config("DATABASE_URL", tmp_path)["CONN_MAX_AGE"] == 0

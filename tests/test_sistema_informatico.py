@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from importlib import import_module
 
 import pytest
@@ -14,7 +13,7 @@ from django.utils import timezone
 
 from factu.models import Taxpayer
 from tests import conftest
-from tests.processes import ROOT, child_env
+from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
 from verifactu import event_log, event_xml
 from verifactu.models import BillingRecord, Chain, ComputerSystem
 
@@ -161,7 +160,8 @@ def test_the_openapi_schema_marks_both_flags_read_only(client):
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-OPENER = """
+OPENER = (
+    """
 import os, time
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
@@ -175,8 +175,9 @@ from verifactu.records import register_invoice
 
 taxpayer = Taxpayer.objects.select_related("account").get(pk="{taxpayer}")
 system = ComputerSystem.objects.get(pk="{system}")
-while not os.path.exists("{go}"):
-    time.sleep(0.01)
+"""
+    + AT_THE_STARTING_LINE
+    + """
 with transaction.atomic():
     register_invoice(
         account=taxpayer.account, taxpayer=taxpayer, system=system, source="api_v1",
@@ -186,6 +187,7 @@ with transaction.atomic():
     time.sleep(0.3)  # a slow commit: the other openers reach their chains meanwhile
 connections.close_all()
 """
+)
 
 
 @pytest.mark.postgres
@@ -214,8 +216,7 @@ def test_first_chains_opened_at_once_on_one_installation_all_end_up_multiple(
         )
         for t in taxpayers
     ]
-    time.sleep(3)  # every opener at the starting line, then all released together
-    go.touch()
+    release_when_ready(go, openers)
     errors = [o.communicate(timeout=120)[1] for o in openers]
     assert [o.returncode for o in openers] == [0] * len(openers), "\n".join(errors)
 

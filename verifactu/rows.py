@@ -1,7 +1,8 @@
-"""Model instances from one hand-written SELECT over several tables, as the ORM builds them.
+"""Model instances from a hand-written SELECT, as the ORM builds them: for the chain lock only.
 
-For the few hot paths where one query can replace several lookups the ORM cannot join (rows
-of unrelated tables): :func:`columns` writes the select list of a model, :func:`instances`
+The statements :mod:`verifactu.records` runs while it holds a chain's lock are written by
+hand (every other appender of the chain waits for them; bench/README.md); everything else
+reads through the ORM. :func:`columns` writes the select list of a model, :func:`instances`
 turns the row back into instances (:func:`values`: single columns), each value through the
 same database converters the ORM's compiler applies (SQLite hands back text for UUIDs, dates
 and times, integers for booleans).

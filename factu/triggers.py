@@ -1,0 +1,100 @@
+"""Database triggers: declared by the app that owns the table, (re)created by one command.
+
+Each app lists the triggers of its tables in its own ``triggers`` module with
+:func:`register` (``verifactu.triggers``, ``invoicing.triggers``); :func:`all_triggers`
+finds them all, so ``manage.py ensure_triggers --list`` is the one list. Migrations created
+them once, but SQLite drops a table's triggers without a word when a migration rebuilds the
+table (an added column, an altered field). So :func:`ensure` creates every registered
+trigger that is missing, and runs after every complete ``migrate`` (a ``post_migrate``
+receiver, :func:`ensure_after_migrate`) and at ``make run``; ``tests/test_triggers.py`` fails
+when one is missing on SQLite or PostgreSQL.
+
+A migration that rebuilds a table *another* trigger's body names (SQLite refuses to rename a
+table a trigger refers to) still drops that trigger before and creates it after, as
+``verifactu`` 0009 and 0014 do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.executor import MigrationExecutor
+from django.utils.module_loading import autodiscover_modules
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger on ``table``; ``create`` maps a database vendor to the statements that
+    (re)create it idempotently. A vendor not in ``create`` has no such trigger."""
+
+    name: str
+    table: str
+    does: str
+    create: Mapping[str, tuple[str, ...]]
+
+
+_registry: dict[str, Trigger] = {}
+
+
+def register(*triggers: Trigger) -> None:
+    for trigger in triggers:
+        _registry[trigger.name] = trigger
+
+
+def all_triggers() -> list[Trigger]:
+    """Every trigger of every installed app, by table and name."""
+    autodiscover_modules("triggers")
+    return sorted(_registry.values(), key=lambda t: (t.table, t.name))
+
+
+def expected(connection: BaseDatabaseWrapper) -> list[Trigger]:
+    """The triggers ``connection``'s database should have: its vendor's, on tables it has."""
+    tables = set(connection.introspection.table_names())
+    return [t for t in all_triggers() if connection.vendor in t.create and t.table in tables]
+
+
+def present(connection: BaseDatabaseWrapper) -> set[str]:
+    """The names of the triggers the database has."""
+    if connection.vendor == "postgresql":
+        sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    elif connection.vendor == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return {name for (name,) in cursor.fetchall()}
+
+
+def missing(connection: BaseDatabaseWrapper) -> list[Trigger]:
+    there = present(connection)
+    return [t for t in expected(connection) if t.name not in there]
+
+
+def ensure(using: str = DEFAULT_DB_ALIAS) -> list[Trigger]:
+    """Create every expected trigger the database lacks, in one transaction; the created."""
+    connection = connections[using]
+    created = missing(connection)
+    if created:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            for trigger in created:
+                for statement in trigger.create[connection.vendor]:
+                    cursor.execute(statement)
+    return created
+
+
+def fully_migrated(using: str) -> bool:
+    executor = MigrationExecutor(connections[using])
+    return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+
+
+def ensure_after_migrate(sender, *, using: str = DEFAULT_DB_ALIAS, plan=None, **kwargs) -> None:
+    """``post_migrate``: after a ``migrate`` that left nothing to apply (a partial one is
+    left alone: a later migration may create a trigger itself). A ``flush`` sends the signal
+    too, without a plan, and drops no trigger."""
+    if plan is None or not fully_migrated(using):
+        return
+    ensure(using)
