@@ -21,12 +21,12 @@ from clients.services import create_client
 from expenses import summaries
 from expenses.receipts import attach_receipt
 from expenses.services import create_expense
-from factu.models import Taxpayer
+from factu import jobs
+from factu.models import Job, Taxpayer
 from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus, Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
-from transfers import imports, jobs, services, tasks
+from transfers import imports, services, tasks
 from transfers.csvfile import decode, detect_delimiter, normalize_header
-from transfers.models import Job
 from verifactu.models import BillingRecord, FiscalInvoice
 
 BASE = "/c/estudio-sol/datos/"
@@ -566,7 +566,7 @@ def test_the_view_enqueues_the_import_on_commit(
     login, owner, taxpayer, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(tasks.import_clients, "delay", lambda job_id: sent.append(job_id))
+    monkeypatch.setattr(tasks.import_clients, "apply_async", lambda args, **kw: sent.extend(args))
     upload = SimpleUploadedFile("clientes.csv", csv_file(["nombre;nif", "Acme;A28045631"]))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = login(owner).post(BASE + "importar/clientes/", {"file": upload, "mode": "valid"})
@@ -591,7 +591,7 @@ def test_the_export_view_enqueues_on_commit(
     login, owner, taxpayer, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(tasks.export_zip, "delay", lambda job_id: sent.append(job_id))
+    monkeypatch.setattr(tasks.export_zip, "apply_async", lambda args, **kw: sent.extend(args))
     with django_capture_on_commit_callbacks(execute=True):
         response = login(owner).post(BASE + "exportar/", {"year": "2025", "quarter": "2"})
     job = Job.objects.get()

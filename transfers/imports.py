@@ -38,7 +38,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clients.models import SPAIN, Client
-from factu.models import Taxpayer
+from factu import jobs
+from factu.models import Job, Taxpayer
 from factu.money import round_half_up, share_cents
 from factu.nif import normalize_nif
 from factu.text import normalize_search
@@ -52,9 +53,7 @@ from invoicing.models import (
     Series,
     SeriesCounter,
 )
-from transfers import jobs
 from transfers.csvfile import CsvError, CsvTable, iter_chunks, parse_bool, read_table
-from transfers.models import Job
 
 IMPORT_DIR = "imports"  # under MEDIA_ROOT: the uploaded CSV of each import job
 

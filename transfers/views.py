@@ -15,11 +15,11 @@ from django.shortcuts import redirect, render
 from expenses.exports import csv_bytes, csv_response, csv_text
 from expenses.forms import default_quarter
 from factu.access import account_view, require_write
+from factu.models import Job
 from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros
 from transfers import exports, imports, services
 from transfers.forms import ExportForm, ImportForm
-from transfers.models import Job
 
 POLL_SECONDS = 2
 ERRORS_SHOWN = 500
