@@ -28,8 +28,8 @@ from expenses.exports import csv_amount, csv_bytes, csv_text, expenses_csv, summ
 from factu import jobs
 from factu.models import Job
 from invoicing import documents
+from invoicing.imported import IMPORTED_SERIES_PREFIX
 from invoicing.models import Invoice
-from transfers.imports import IMPORTED_SERIES_PREFIX
 from verifactu.events import log_export
 from verifactu.models import BillingRecord
 
