@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
@@ -34,8 +35,8 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=30)
 FLUSH_SECONDS = 1.0
-# A job still queued this long after it was written lost its message (the broker was down
-# when it was sent): the beat task sends it again, every REQUEUE_AFTER until it is claimed.
+# A job still queued this long after it was written may have lost its message (the broker
+# was down when it was sent): the beat task sends it again, every REQUEUE_AFTER until claimed.
 REQUEUE_AFTER = timedelta(minutes=5)
 DEFAULT_FAILURE = "Error inesperado: {error}. No se ha importado nada."
 
@@ -55,13 +56,14 @@ def register(kind: str, task: str, *, failure: str = DEFAULT_FAILURE) -> None:
 
 
 def kind_spec(kind: str) -> KindSpec:
+    """What :func:`register` said of ``kind``; ``LookupError`` when no app registered it."""
     try:
         return _KINDS[kind]
     except KeyError:
         raise LookupError(f"No task is registered for jobs of kind {kind!r}.") from None
 
 
-def enqueue(job: Job, **options) -> None:
+def enqueue(job: Job, **options: Any) -> None:
     """Send ``job`` to its kind's task once the current transaction commits."""
     enqueue_after_commit(kind_spec(job.kind).task, str(job.pk), **options)
 
