@@ -3,7 +3,7 @@
 Runs in a throw-away data directory (its own SQLite database, migrated first, and media
 root), or against ``DATABASE_URL`` when set. Each run builds a fresh taxpayer and a CSV of
 ``--rows`` clients with valid, distinct NIFs (one in ten a foreign client), then times
-``transfers.jobs.run`` on it: read and decode, validate every row with ``Client.full_clean``,
+``factu.jobs.run`` on it: read and decode, validate every row with ``Client.full_clean``,
 bulk insert, progress updates and the report. Prints rows/s per run and the median.
 
     .venv/bin/python bench/bench_import.py [--quick] [--rows N] [--runs R]
@@ -66,9 +66,9 @@ def main() -> int:
     from django.core.management import call_command
 
     from clients.models import Client
-    from factu.models import Account, Taxpayer
-    from transfers import imports, jobs
-    from transfers.models import Job
+    from factu import jobs
+    from factu.models import Account, Job, Taxpayer
+    from transfers import imports
 
     call_command("migrate", verbosity=0)
     rates = []

@@ -1,8 +1,9 @@
 """Sending many records to the AEAT again, as one background job with progress.
 
 The accountant picks records on the desk (or asks for every record in ``error``), confirms,
-and a :class:`transfers.models.Job` of kind ``resubmit`` carries the chosen fiscal invoice
-ids to a Celery task (:mod:`desk.tasks`). The task applies, record by record, the very
+and a :class:`factu.models.Job` of kind ``resubmit`` carries the chosen fiscal invoice
+ids to a Celery task (:mod:`desk.tasks`, queued by its registered name after the commit:
+:func:`factu.jobs.enqueue`). The task applies, record by record, the very
 service the desk's single-record buttons call (:func:`desk.services.resubmit` routes to
 ``reintentar`` or ``subsanar``), so no rule lives here: only selection, tenancy and progress.
 """
@@ -13,13 +14,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from celery import current_app
 from django.db import transaction
 
 from desk import services, worklist
-from factu.models import Account, Taxpayer, User
-from transfers import jobs
-from transfers.models import Job
+from factu import jobs
+from factu.models import Account, Job, Taxpayer, User
 from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
 
 
@@ -122,11 +121,6 @@ def select(
     )
 
 
-def _enqueue(job_id: str) -> None:
-    """The task by its registered name: ``desk.tasks`` imports this module to run the work."""
-    current_app.tasks["desk.resubmit"].delay(job_id)
-
-
 def start(account: Account, user: User | None, selection: Selection) -> Job:
     """The job that sends ``selection`` again, queued once the transaction commits."""
     if not selection.records:
@@ -146,8 +140,7 @@ def start(account: Account, user: User | None, selection: Selection) -> Job:
                 "scope": "errors" if selection.everything else "selection",
             },
         )
-        job_id = str(job.pk)
-        transaction.on_commit(lambda: _enqueue(job_id))
+        jobs.enqueue(job)
     return job
 
 

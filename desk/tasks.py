@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from desk import resubmission
-from transfers import jobs
+from factu import jobs
 
 
 @shared_task(name="desk.resubmit", acks_late=True)

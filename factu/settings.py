@@ -245,6 +245,8 @@ CELERY_BEAT_SCHEDULE = {
     # past their retention (below) are deleted.
     "api-idempotency-purge": {"task": "api.purge_idempotency_records", "schedule": 3600.0},
     "transfers-purge-files": {"task": "transfers.purge_files", "schedule": 3600.0},
+    # Background jobs still queued after their send failed (the broker was down) go again.
+    "factu-requeue-jobs": {"task": "factu.requeue_jobs", "schedule": 300.0},
 }
 # How long an import's CSV and an export's ZIP are kept after their job finishes.
 TRANSFERS_IMPORT_RETENTION_HOURS = env.env_int("TRANSFERS_IMPORT_RETENTION_HOURS", 24, minimum=1)

@@ -2,12 +2,19 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.utils import timezone
 
+from factu import jobs
 from factu.models import WorkerHeartbeat
 
 
 @shared_task(name="factu.tasks.heartbeat")
 def heartbeat() -> None:
     WorkerHeartbeat.objects.update_or_create(name="worker", defaults={"seen_at": timezone.now()})
+
+
+@shared_task(name="factu.requeue_jobs")
+def requeue_jobs() -> int:
+    """Beat: send again the jobs whose message was lost (factu.jobs.requeue_stale)."""
+    return jobs.requeue_stale()
 
 
 @worker_ready.connect

@@ -76,6 +76,20 @@ class SeriesCounter(models.Model):
     def __str__(self) -> str:
         return f"{self.series.code} {self.year}: {self.next_number}"
 
+    @classmethod
+    def take(cls, series: Series, year: int, count: int = 1) -> int:
+        """Reserve ``count`` consecutive numbers of ``series`` in ``year``; the first.
+
+        The counter row is locked until the transaction ends, so two issuers never get the
+        same number and numbers are taken without gaps.
+        """
+        cls.objects.get_or_create(series=series, year=year)
+        counter = cls.objects.select_for_update().get(series=series, year=year)
+        first = counter.next_number
+        counter.next_number = first + count
+        counter.save(update_fields=["next_number"])
+        return first
+
 
 class InvoiceCount(models.Model):
     """The exact number of an account's invoices, kept by triggers (PostgreSQL only).

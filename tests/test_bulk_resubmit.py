@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clients.services import create_client
 from desk import resubmission, services, tasks, worklist
-from factu.models import Account, Membership, Role, Taxpayer
+from factu.models import Account, Job, Membership, Role, Taxpayer
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
 from tests.browser import page, screenshot  # noqa: F401 - the fixture
@@ -26,7 +26,6 @@ from tests.processes import wait_until
 from tests.test_desk import register_for, second_taxpayer, set_status  # noqa: F401 - fixtures
 from tests.test_journeys import log_in
 from tests.test_journeys_more import SETTLED, latest_status, simulator, worker  # noqa: F401
-from transfers.models import Job
 from verifactu.models import BillingRecord, ComputerSystem, RecordStatus
 from verifactu.records import register_invoice
 
@@ -59,7 +58,7 @@ def in_trouble(taxpayer, second_taxpayer, register_for):  # noqa: F811
 def sent(monkeypatch):
     """The job ids the desk would hand to Celery (the task itself is run in-process)."""
     ids: list[str] = []
-    monkeypatch.setattr(tasks.resubmit, "delay", lambda job_id: ids.append(job_id))
+    monkeypatch.setattr(tasks.resubmit, "apply_async", lambda args, **kw: ids.extend(args))
     return ids
 
 
@@ -133,7 +132,7 @@ def test_one_job_resends_records_of_two_taxpayers_with_progress_and_a_report(
     progress = [
         int(m.group(1))
         for q in queries.captured_queries
-        if q["sql"].startswith('UPDATE "transfers_job"')
+        if q["sql"].startswith(f'UPDATE "{Job._meta.db_table}"')
         and (m := re.search(r'SET "done" = (\d+)', q["sql"]))
     ]
     assert progress == [1, 2, 3], "done is written as the records go, not only at the end"

@@ -72,8 +72,8 @@ def world(db, tmp_path, settings):
     from clients.models import Client
     from expenses.models import Expense, ExpenseCategory
     from expenses.services import create_category
+    from factu.models import Job
     from invoicing.models import Invoice, InvoiceStatus, Series
-    from transfers.models import Job
     from verifactu.models import Chain, FiscalInvoice
 
     settings.MEDIA_ROOT = str(tmp_path / "media")

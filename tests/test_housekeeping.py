@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from transfers.models import Job
+from factu.models import Job
 
 pytestmark = pytest.mark.django_db
 

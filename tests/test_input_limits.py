@@ -349,7 +349,7 @@ def test_an_import_over_its_cap_is_a_413_before_the_file_is_read(
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from transfers.models import Job
+    from factu.models import Job
 
     settings.MEDIA_ROOT = tmp_path
     big = SimpleUploadedFile("clientes.csv", b"a;b\n" * (21 * 1024 * 1024 // 4))

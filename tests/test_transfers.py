@@ -21,12 +21,13 @@ from clients.services import create_client
 from expenses import summaries
 from expenses.receipts import attach_receipt
 from expenses.services import create_expense
-from factu.models import Taxpayer
+from factu import jobs
+from factu.models import Job, Taxpayer
+from invoicing import imported
 from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus, Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
-from transfers import imports, jobs, services, tasks
+from transfers import services, tasks
 from transfers.csvfile import decode, detect_delimiter, normalize_header
-from transfers.models import Job
 from verifactu.models import BillingRecord, FiscalInvoice
 
 BASE = "/c/estudio-sol/datos/"
@@ -318,7 +319,7 @@ def test_historical_invoices_keep_their_numbers_without_verifactu_records(taxpay
     m303 = summaries.modelo_303(taxpayer, 2025, 1).values
     assert (m303["devengado_2100_base"], m303["devengado_2100_cuota"]) == (150000, 31500)
     assert (m303["devengado_1000_base"], m303["devengado_400_base"]) == (1000, 20000)
-    assert imports.imported_invoices(taxpayer, date(2025, 1, 1), date(2025, 1, 31)).count() == 2
+    assert imported.imported_invoices(taxpayer, date(2025, 1, 1), date(2025, 1, 31)).count() == 2
 
 
 def test_imported_invoices_count_in_the_303(taxpayer, owner):
@@ -566,7 +567,7 @@ def test_the_view_enqueues_the_import_on_commit(
     login, owner, taxpayer, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(tasks.import_clients, "delay", lambda job_id: sent.append(job_id))
+    monkeypatch.setattr(tasks.import_clients, "apply_async", lambda args, **kw: sent.extend(args))
     upload = SimpleUploadedFile("clientes.csv", csv_file(["nombre;nif", "Acme;A28045631"]))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = login(owner).post(BASE + "importar/clientes/", {"file": upload, "mode": "valid"})
@@ -591,7 +592,7 @@ def test_the_export_view_enqueues_on_commit(
     login, owner, taxpayer, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(tasks.export_zip, "delay", lambda job_id: sent.append(job_id))
+    monkeypatch.setattr(tasks.export_zip, "apply_async", lambda args, **kw: sent.extend(args))
     with django_capture_on_commit_callbacks(execute=True):
         response = login(owner).post(BASE + "exportar/", {"year": "2025", "quarter": "2"})
     job = Job.objects.get()

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from desk import overview
+from factu.models import Job
 from invoicing.services import DraftLine, issue_invoice
 from tests.test_invoicing_views import acme, actor, draft  # noqa: F401 - the fixtures
 from transfers import services as transfers
-from transfers.models import Job
 
 
 def grouped(number: int) -> list[str]:

@@ -25,11 +25,11 @@ from django.conf import settings
 
 from expenses import summaries
 from expenses.exports import csv_amount, csv_bytes, csv_text, expenses_csv, summary_csv
+from factu import jobs
+from factu.models import Job
 from invoicing import documents
+from invoicing.imported import IMPORTED_SERIES_PREFIX
 from invoicing.models import Invoice
-from transfers import jobs
-from transfers.imports import IMPORTED_SERIES_PREFIX
-from transfers.models import Job
 from verifactu.events import log_export
 from verifactu.models import BillingRecord
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from transfers.models import Job
+from factu.models import Job
 
 
 class ImportForm(forms.Form):

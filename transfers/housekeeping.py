@@ -18,9 +18,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from factu.models import Job
 from transfers.exports import EXPORT_DIR
 from transfers.imports import IMPORT_DIR
-from transfers.models import Job
 
 
 def import_retention() -> timedelta:

@@ -1,4 +1,5 @@
-"""Starting jobs: the row is written and its task enqueued once the transaction commits."""
+"""Starting jobs: the row is written and its task enqueued once the transaction commits
+(:func:`factu.jobs.enqueue`, by the task name ``transfers.apps`` registers for the kind)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from factu.models import Account, Taxpayer, User
+from factu import jobs
+from factu.models import Account, Job, Taxpayer, User
 from transfers.imports import IMPORT_DIR
-from transfers.models import Job
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-def _task_for(kind: str):
-    from transfers import tasks
-
-    return {
-        Job.Kind.IMPORT_CLIENTS: tasks.import_clients,
-        Job.Kind.IMPORT_INVOICES: tasks.import_invoices,
-        Job.Kind.EXPORT_ZIP: tasks.export_zip,
-    }[kind]
-
-
-def enqueue(job: Job) -> None:
-    job_id, kind = str(job.pk), job.kind
-    transaction.on_commit(lambda: _task_for(kind).delay(job_id))
 
 
 def start_import(
@@ -69,7 +55,7 @@ def start_import(
             params={"filename": Path(upload.name or "archivo.csv").name[:200]},
             source_path=relative,
         )
-        enqueue(job)
+        jobs.enqueue(job)
     return job
 
 
@@ -88,7 +74,7 @@ def start_export(
             kind=Job.Kind.EXPORT_ZIP,
             params={"year": year, "quarter": quarter},
         )
-        enqueue(job)
+        jobs.enqueue(job)
     return job
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from transfers import exports, housekeeping, imports, jobs
+from factu import jobs
+from transfers import exports, housekeeping, imports
 
 
 @shared_task(name="transfers.import_clients", acks_late=True)

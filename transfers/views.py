@@ -15,11 +15,14 @@ from django.shortcuts import redirect, render
 from expenses.exports import csv_bytes, csv_response, csv_text
 from expenses.forms import default_quarter
 from factu.access import account_view, require_write
+from factu.models import Job
 from factu.uploads import accepts_upload
+from invoicing.imported import imported_invoices
 from invoicing.taxes import format_euros
-from transfers import exports, imports, services
+from transfers import exports, services
+from transfers.client_rows import CLIENT_ALIASES
 from transfers.forms import ExportForm, ImportForm
-from transfers.models import Job
+from transfers.invoice_rows import INVOICE_ALIASES
 
 POLL_SECONDS = 2
 ERRORS_SHOWN = 500
@@ -88,7 +91,7 @@ def _import(request: HttpRequest, kind: str, template: str) -> HttpResponse:
                         form.add_error(name if name in form.fields else None, message)
             else:
                 return redirect("transfers_job", request.account.slug, job.pk)
-    aliases = imports.CLIENT_ALIASES if kind == Job.Kind.IMPORT_CLIENTS else imports.INVOICE_ALIASES
+    aliases = CLIENT_ALIASES if kind == Job.Kind.IMPORT_CLIENTS else INVOICE_ALIASES
     return render(
         request,
         template,
@@ -202,7 +205,7 @@ def template_csv(request: HttpRequest, kind: str) -> HttpResponse:
 def imported_list(request: HttpRequest) -> HttpResponse:
     if request.taxpayer is None:
         return no_taxpayer(request)
-    invoices = imports.imported_invoices(request.taxpayer).order_by("-issue_date", "-number")
+    invoices = imported_invoices(request.taxpayer).order_by("-issue_date", "-number")
     page = Paginator(invoices, 50).get_page(request.GET.get("page"))
     rows = [{"invoice": i, "total": format_euros(i.total_cents)} for i in page.object_list]
     return render(

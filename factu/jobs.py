@@ -1,4 +1,11 @@
-"""Running a :class:`~transfers.models.Job`: claim it once, report progress cheaply, finish.
+"""Running a :class:`~factu.models.Job`: send it, claim it once, report progress cheaply, finish.
+
+Each kind names its Celery task (:func:`register`, called by the app that owns the work in
+its ``AppConfig.ready``), so a job is queued by task name after the commit that wrote it
+(:func:`enqueue`, on :mod:`factu.queue`) and ``factu`` imports no app above it. The send is
+robust: a broker that is down leaves the job ``queued``, and the beat task
+``factu.requeue_jobs`` sends again every job queued for longer than :data:`REQUEUE_AFTER`
+(:func:`requeue_stale`). A second message for the same job is harmless: it is claimed once.
 
 A task claims its job with a conditional UPDATE (queued → running) and checks the row count,
 so a message delivered twice runs the job once. A job left ``running`` longer than
@@ -14,20 +21,72 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
 
-from transfers.models import Job
+from factu.models import Job
+from factu.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=30)
 FLUSH_SECONDS = 1.0
+# A job still queued this long after it was written may have lost its message (the broker
+# was down when it was sent): the beat task sends it again, every REQUEUE_AFTER until claimed.
+REQUEUE_AFTER = timedelta(minutes=5)
+DEFAULT_FAILURE = "Error inesperado: {error}. No se ha importado nada."
 
 
-def claim(job_id) -> Job | None:
+@dataclass(frozen=True)
+class KindSpec:
+    task: str  # the registered Celery task name that runs a job of the kind
+    failure: str  # the report's message when the work raises; {error} is the exception class
+
+
+_KINDS: dict[str, KindSpec] = {}
+
+
+def register(kind: str, task: str, *, failure: str = DEFAULT_FAILURE) -> None:
+    """Say which task runs jobs of ``kind`` and what a failed one reports."""
+    _KINDS[kind] = KindSpec(task=task, failure=failure)
+
+
+def kind_spec(kind: str) -> KindSpec:
+    """What :func:`register` said of ``kind``; ``LookupError`` when no app registered it."""
+    try:
+        return _KINDS[kind]
+    except KeyError:
+        raise LookupError(f"No task is registered for jobs of kind {kind!r}.") from None
+
+
+def enqueue(job: Job, **options: Any) -> None:
+    """Send ``job`` to its kind's task once the current transaction commits."""
+    enqueue_after_commit(kind_spec(job.kind).task, str(job.pk), **options)
+
+
+def requeue_stale(now: datetime | None = None) -> int:
+    """Send again every job queued for longer than :data:`REQUEUE_AFTER`; how many.
+
+    Each message expires after :data:`REQUEUE_AFTER`, so a worker that was down for a day
+    finds one live message per job, not one per beat.
+    """
+    now = now or timezone.now()
+    stale = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=now - REQUEUE_AFTER)
+    count = 0
+    for job in stale.only("pk", "kind"):
+        if job.kind not in _KINDS:
+            logger.error("Job %s of unregistered kind %r left queued", job.pk, job.kind)
+            continue
+        enqueue(job, expires=REQUEUE_AFTER.total_seconds())
+        count += 1
+    return count
+
+
+def claim(job_id: str) -> Job | None:
     """The job, now ``running``; None when another run has it or it is finished."""
     now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
@@ -91,7 +150,7 @@ def finish(job: Job, report: dict, *, status: str = Job.Status.DONE, result_path
     Job.objects.filter(pk=job.pk).update(**fields)
 
 
-def run(job_id, work: Callable[[Job], None]) -> str:
+def run(job_id: str, work: Callable[[Job], None]) -> str:
     """Claim the job and call ``work(job)``; an unexpected error fails the job, loudly."""
     job = claim(job_id)
     if job is None:
@@ -101,14 +160,8 @@ def run(job_id, work: Callable[[Job], None]) -> str:
     except Exception as exc:
         logger.exception("Job %s (%s) failed", job.pk, job.kind)
         report = dict(job.report or {})
-        report["message"] = f"Error inesperado: {exc.__class__.__name__}. No se ha importado nada."
-        if job.kind == Job.Kind.EXPORT_ZIP:
-            report["message"] = f"Error inesperado al preparar el ZIP: {exc.__class__.__name__}."
-        if job.kind == Job.Kind.RESUBMIT:
-            report["message"] = (
-                f"Error inesperado al reenviar: {exc.__class__.__name__}. Los registros ya "
-                "reenviados siguen en cola; los demás siguen en la mesa para volver a intentarlo."
-            )
+        failure = _KINDS[job.kind].failure if job.kind in _KINDS else DEFAULT_FAILURE
+        report["message"] = failure.format(error=exc.__class__.__name__)
         finish(job, report, status=Job.Status.FAILED)
         return "failed"
     return Job.objects.filter(pk=job.pk).values_list("status", flat=True).get()
