@@ -115,13 +115,18 @@ def search_clients(
     clients = clients_of(account, taxpayer)
     if not include_archived:
         clients = clients.filter(archived_at__isnull=True)
+    return matching(clients, q).order_by("name", "id")
+
+
+def matching(clients: QuerySet[Client], q: str) -> QuerySet[Client]:
+    """Those of ``clients`` that match every word of ``q`` (see :func:`search_clients`)."""
     terms = search_terms(q)
-    if terms:
-        words = Q()
-        for term in terms:
-            words &= Q(search_text__contains=term)
-        compact = normalize_nif(q)
-        if any(ch.isdigit() for ch in compact):
-            words |= Q(nif__contains=compact) | Q(foreign_id__contains=compact)
-        clients = clients.filter(words)
-    return clients.order_by("name", "id")
+    if not terms:
+        return clients
+    words = Q()
+    for term in terms:
+        words &= Q(search_text__contains=term)
+    compact = normalize_nif(q)
+    if any(ch.isdigit() for ch in compact):
+        words |= Q(nif__contains=compact) | Q(foreign_id__contains=compact)
+    return clients.filter(words)

@@ -264,6 +264,16 @@ class Invoice(models.Model):
     def total_display(self) -> str:
         return taxes.format_euros(self.total_cents)
 
+    @property
+    def recipient_name(self) -> str:
+        """The client's name frozen at issue, else the client's name today (a draft)."""
+        return self.client_name or (self.client.name if self.client else "")
+
+    @property
+    def recipient_nif(self) -> str:
+        """The client's NIF frozen at issue, else the client's NIF today (a draft)."""
+        return self.client_nif or (self.client.nif if self.client else "")
+
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")

@@ -618,3 +618,15 @@ def test_a_database_outage_is_a_503_with_retry_after(api_client, monkeypatch):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert response.json()["error"]["code"] == "service_unavailable"
+
+
+def test_every_bad_list_filter_is_named_in_the_one_400(api_client):
+    response = api_client.get(
+        "/api/invoices", {"status": "bogus", "dateFrom": "2026-02-30", "taxpayerId": "x"}
+    )
+    assert response.status_code == 400
+    assert account_fields(response) == {
+        "status": ["One of draft, sent, paid, overdue, cancelled."],
+        "dateFrom": ["Use YYYY-MM-DD."],
+        "taxpayerId": ["Must be a UUID."],
+    }

@@ -370,3 +370,13 @@ def test_the_seed_examples_are_in_the_schema(openapi):
     account = openapi["paths"]["/api/invoices"]["post"]
     response = account["responses"]["201"]["content"]["application/json"]["examples"]
     assert next(iter(response.values()))["value"]["total"] == 106500
+
+
+def test_each_account_list_example_has_the_shape_of_its_response(openapi):
+    """A list's example is one page (or one array) of items, never an array of pages."""
+    for path in ["/api/invoices", "/api/expenses", "/api/clients", "/api/series"]:
+        content = openapi["paths"][path]["get"]["responses"]["200"]["content"]
+        for example in content["application/json"]["examples"].values():
+            value = example["value"]
+            items = value["items"] if isinstance(value, dict) else value
+            assert items and all(isinstance(item, dict) and "id" in item for item in items), path

@@ -1,18 +1,17 @@
-"""OpenAPI of the account API (seed 000): response shapes, the error envelope and examples.
+"""OpenAPI of the account API (seed 000): tags, the error envelope and examples.
 
-These serializers only *describe* what the views answer (the views build plain dicts); each
-shape here is checked against the live API by ``tests/test_api_schema.py`` (schemathesis).
-Amounts are integers in euro cents; rates and discounts are basis points (1500 = 15 %).
+The response bodies are described by the serializers that render them
+(:mod:`api.account.serializers`); what those cannot say lives here: the error envelope that
+:mod:`api.exceptions` writes, and the seed's examples. ``tests/test_api_schema.py`` checks the
+schema against the live API (schemathesis).
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, inline_serializer
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from api import schema as common
-from invoicing import taxes
-from invoicing.models import InvoiceStatus, Series
 
 TAGS_INVOICES = ["account: invoices"]
 TAGS_CLIENTS = ["account: clients"]
@@ -35,6 +34,10 @@ class AccountErrorSerializer(serializers.Serializer):
     error = AccountErrorDetailSerializer()
 
 
+# The examples of a list operation are one item each: drf-spectacular puts it in a page (or an
+# array) of the list's shape.
+
+
 def error_example(code: str, message: str) -> dict:
     if code == "validation_error":
         return {
@@ -52,118 +55,14 @@ def operation(**kwargs):
     return common.operation(envelope=AccountErrorSerializer, example_body=error_example, **kwargs)
 
 
-def cents(help_text: str = "Euro cents.", **kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(help_text=help_text, **kwargs)
-
-
 UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 CLIENT_UUID = "9b2f6c1e-8d4a-4f3b-a2e1-7c5d9e0f1a2b"
 SERIES_UUID = "0c7e2d54-1a9b-4c8e-b6f3-5d2a8e9c4b17"
 TAXPAYER_UUID = "5e8a1c3d-7b2f-4e9a-8c6d-1f0b3a5e7d92"
 CATEGORY_UUID = "b1d4e7a2-3c6f-4a8b-9e0d-2f5c8a1b4e73"
-STATUSES = list(InvoiceStatus.values)
 
 
 # -- Invoices ---------------------------------------------------------------------------------
-
-_INVOICE_AMOUNTS = {
-    "total": cents(),
-    "subtotal": cents(),
-    "ivaAmount": cents(),
-    "irpfAmount": cents(help_text="Euro cents withheld (IRPF), subtracted from the total."),
-    "surchargeAmount": cents(help_text="Euro cents of recargo de equivalencia."),
-}
-
-AccountInvoiceItem = inline_serializer(
-    "AccountInvoiceItem",
-    {
-        "id": serializers.UUIDField(),
-        "invoiceNumber": serializers.CharField(),
-        "issueDate": serializers.DateField(),
-        "dueDate": serializers.DateField(allow_null=True),
-        "clientName": serializers.CharField(allow_blank=True),
-        "status": serializers.ChoiceField(choices=STATUSES),
-        **_INVOICE_AMOUNTS,
-        "taxpayerId": serializers.UUIDField(),
-    },
-)
-
-
-def page_of(name: str, item) -> serializers.Serializer:
-    return inline_serializer(
-        name,
-        {
-            "items": item,
-            "total": serializers.IntegerField(min_value=0, help_text="Items in all pages."),
-            "page": serializers.IntegerField(min_value=1),
-            "limit": serializers.IntegerField(min_value=1, help_text="Items per page (50)."),
-        },
-    )
-
-
-AccountInvoicePage = page_of("AccountInvoicePage", AccountInvoiceItem.__class__(many=True))
-
-AccountInvoiceCreated = inline_serializer(
-    "AccountInvoiceCreated",
-    {
-        "id": serializers.UUIDField(),
-        "invoiceNumber": serializers.CharField(),
-        "status": serializers.ChoiceField(choices=STATUSES),
-        **_INVOICE_AMOUNTS,
-    },
-)
-
-AccountInvoiceLine = inline_serializer(
-    "AccountInvoiceLine",
-    {
-        "description": serializers.CharField(allow_blank=True),
-        "quantity": serializers.IntegerField(help_text="Hundredths of a unit: 100 = 1."),
-        "unitPrice": cents(),
-        "amount": cents(help_text="Euro cents, after the discount, before taxes."),
-        "ivaType": serializers.ChoiceField(
-            choices=list(taxes.TAX_RATES_BP),
-            help_text="An IVA type; igic_* (Canarias) and ipsi_* (Ceuta, Melilla) for the "
-            "lines of those taxes.",
-        ),
-        "discount": serializers.IntegerField(help_text="Basis points: 1000 = 10 %."),
-    },
-)
-
-AccountInvoiceDetail = inline_serializer(
-    "AccountInvoiceDetail",
-    {
-        "invoice": inline_serializer(
-            "AccountInvoiceHeader",
-            {
-                "id": serializers.UUIDField(),
-                "invoiceNumber": serializers.CharField(),
-                "issueDate": serializers.DateField(),
-                "dueDate": serializers.DateField(allow_null=True),
-                "status": serializers.ChoiceField(choices=STATUSES),
-                **_INVOICE_AMOUNTS,
-                "paidAt": serializers.DateTimeField(allow_null=True),
-                "fiscalInvoiceId": serializers.UUIDField(
-                    allow_null=True,
-                    help_text="The VERI*FACTU record's invoice in `/api/v1/invoices/{id}`, once "
-                    "issued.",
-                ),
-            },
-        ),
-        "lines": AccountInvoiceLine.__class__(many=True),
-        "clientName": serializers.CharField(allow_blank=True),
-        "clientNif": serializers.CharField(allow_blank=True),
-    },
-)
-
-AccountInvoiceStatus = inline_serializer(
-    "AccountInvoiceStatus",
-    {
-        "id": serializers.UUIDField(),
-        "invoiceNumber": serializers.CharField(),
-        "status": serializers.ChoiceField(choices=STATUSES),
-        "paidAt": serializers.DateTimeField(allow_null=True),
-    },
-)
 
 INVOICE_ITEM_EXAMPLE = {
     "id": UUID,
@@ -182,7 +81,7 @@ INVOICE_ITEM_EXAMPLE = {
 INVOICE_LIST_EXAMPLES = [
     OpenApiExample(
         "Seed 000",
-        value={"items": [INVOICE_ITEM_EXAMPLE], "total": 42, "page": 1, "limit": 50},
+        value=INVOICE_ITEM_EXAMPLE,
         response_only=True,
         status_codes=["200"],
     )
@@ -275,20 +174,6 @@ STATUS_EXAMPLES = [
 
 # -- Clients, series, expenses ----------------------------------------------------------------
 
-AccountClient = inline_serializer(
-    "AccountClient",
-    {
-        "id": serializers.UUIDField(),
-        "name": serializers.CharField(),
-        "nif": serializers.CharField(allow_blank=True),
-        "email": serializers.CharField(allow_blank=True),
-        "address": serializers.CharField(allow_blank=True),
-        "city": serializers.CharField(allow_blank=True),
-        "postalCode": serializers.CharField(allow_blank=True),
-        "country": serializers.CharField(help_text="ISO 3166-1 alpha-2: ES, PT, FR…"),
-        "taxpayerId": serializers.UUIDField(),
-    },
-)
 CLIENT_EXAMPLE = {
     "id": CLIENT_UUID,
     "name": "Acme SL",
@@ -301,7 +186,7 @@ CLIENT_EXAMPLE = {
     "taxpayerId": TAXPAYER_UUID,
 }
 CLIENT_LIST_EXAMPLES = [
-    OpenApiExample("Seed 000", value=[CLIENT_EXAMPLE], response_only=True, status_codes=["200"])
+    OpenApiExample("Seed 000", value=CLIENT_EXAMPLE, response_only=True, status_codes=["200"])
 ]
 CLIENT_CREATE_EXAMPLES = [
     OpenApiExample(
@@ -312,91 +197,38 @@ CLIENT_CREATE_EXAMPLES = [
     OpenApiExample("Seed 000", value=CLIENT_EXAMPLE, response_only=True, status_codes=["201"]),
 ]
 
-AccountSeries = inline_serializer(
-    "AccountSeries",
-    {
-        "id": serializers.UUIDField(),
-        "code": serializers.CharField(),
-        "kind": serializers.ChoiceField(
-            choices=list(Series.Kind.values), help_text="F1, F2, or R (rectificativas)."
-        ),
-        "taxpayerId": serializers.UUIDField(),
-        "nextNumber": serializers.CharField(help_text="The number the next invoice will take."),
-    },
-)
 SERIES_EXAMPLES = [
     OpenApiExample(
         "Series",
-        value=[
-            {
-                "id": SERIES_UUID,
-                "code": "A",
-                "kind": "F1",
-                "taxpayerId": TAXPAYER_UUID,
-                "nextNumber": "2026-A-042",
-            }
-        ],
+        value={
+            "id": SERIES_UUID,
+            "code": "A",
+            "kind": "F1",
+            "taxpayerId": TAXPAYER_UUID,
+            "nextNumber": "2026-A-042",
+        },
         response_only=True,
         status_codes=["200"],
     )
 ]
 
-AccountExpenseItem = inline_serializer(
-    "AccountExpenseItem",
-    {
-        "id": serializers.UUIDField(),
-        "date": serializers.DateField(),
-        "description": serializers.CharField(),
-        "amount": cents(help_text="Euro cents, taxes included."),
-        "isDeductible": serializers.BooleanField(),
-        "categoryName": serializers.CharField(allow_null=True),
-        "receiptUrl": serializers.CharField(allow_null=True, help_text="Always null for now."),
-        "baseAmount": cents(allow_null=True),
-        "ivaRate": serializers.IntegerField(allow_null=True, help_text="Basis points."),
-        "ivaAmount": cents(allow_null=True),
-        "supplierName": serializers.CharField(allow_blank=True),
-        "supplierNif": serializers.CharField(allow_blank=True),
-        "taxpayerId": serializers.UUIDField(),
-    },
-)
-AccountExpensePage = page_of("AccountExpensePage", AccountExpenseItem.__class__(many=True))
-AccountExpenseCreated = inline_serializer(
-    "AccountExpenseCreated",
-    {
-        "id": serializers.UUIDField(),
-        "date": serializers.DateField(),
-        "description": serializers.CharField(),
-        "amount": cents(),
-        "isDeductible": serializers.BooleanField(),
-    },
-)
-AccountExpenseCategory = inline_serializer(
-    "AccountExpenseCategory", {"id": serializers.UUIDField(), "name": serializers.CharField()}
-)
 EXPENSE_LIST_EXAMPLES = [
     OpenApiExample(
         "Seed 000",
         value={
-            "items": [
-                {
-                    "id": UUID,
-                    "date": "2026-03-10",
-                    "description": "Cloud hosting",
-                    "amount": 4999,
-                    "isDeductible": True,
-                    "categoryName": "Software y tecnologia",
-                    "receiptUrl": None,
-                    "baseAmount": 4131,
-                    "ivaRate": 2100,
-                    "ivaAmount": 868,
-                    "supplierName": "AWS",
-                    "supplierNif": "",
-                    "taxpayerId": TAXPAYER_UUID,
-                }
-            ],
-            "total": 18,
-            "page": 1,
-            "limit": 50,
+            "id": UUID,
+            "date": "2026-03-10",
+            "description": "Cloud hosting",
+            "amount": 4999,
+            "isDeductible": True,
+            "categoryName": "Software y tecnologia",
+            "receiptUrl": None,
+            "baseAmount": 4131,
+            "ivaRate": 2100,
+            "ivaAmount": 868,
+            "supplierName": "AWS",
+            "supplierNif": "",
+            "taxpayerId": TAXPAYER_UUID,
         },
         response_only=True,
         status_codes=["200"],
@@ -431,7 +263,7 @@ EXPENSE_CREATE_EXAMPLES = [
 CATEGORY_EXAMPLES = [
     OpenApiExample(
         "Categories",
-        value=[{"id": CATEGORY_UUID, "name": "Software y tecnologia"}],
+        value={"id": CATEGORY_UUID, "name": "Software y tecnologia"},
         response_only=True,
         status_codes=["200"],
     )

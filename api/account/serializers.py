@@ -1,14 +1,27 @@
-"""Serializers of the account API (seed 000): camelCase, integer cents, never floats."""
+"""Serializers of the account API (seed 000): camelCase, integer cents, never floats.
+
+The input serializers validate request bodies; the output serializers render every response
+body and, through drf-spectacular, describe it in the OpenAPI schema. Amounts are integers
+in euro cents; rates and discounts are basis points (1500 = 15 %).
+"""
 
 from __future__ import annotations
+
+from datetime import UTC
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from clients.models import Client
+from expenses.models import Expense, ExpenseCategory
 from invoicing import taxes
-from invoicing.models import Invoice
+from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
 
 MAX_CENTS = 10**13
+TAX_TYPE_HELP = (
+    "An IVA type (general, reducido, …), or for Canarias an IGIC type (igic_*) and for Ceuta "
+    "and Melilla an IPSI type (ipsi_*)."
+)
 
 
 class Cents(serializers.IntegerField):
@@ -49,8 +62,7 @@ class LineInputSerializer(serializers.Serializer):
     ivaType = serializers.ChoiceField(  # noqa: N815 - the seed's name
         choices=list(taxes.TAX_RATES_BP),
         default=taxes.GENERAL,
-        help_text="An IVA type (general, reducido, …), or for Canarias an IGIC type (igic_*) "
-        "and for Ceuta and Melilla an IPSI type (ipsi_*).",
+        help_text=TAX_TYPE_HELP,
     )
     discount = StrictInt(min_value=0, max_value=10000, required=False, default=0)
     exemptionCause = serializers.ChoiceField(  # noqa: N815
@@ -117,28 +129,227 @@ class ExpenseInputSerializer(serializers.Serializer):
     supplierNif = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")  # noqa: N815
 
 
+# -- Responses ----------------------------------------------------------------------------------
+
+
 def iso_millis(value) -> str | None:
+    """A UTC date-time with milliseconds and ``Z``: ``2026-03-13T00:00:00.000Z``."""
     if value is None:
         return None
-    from datetime import UTC
-
     return (
         value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     )
 
 
-def invoice_item(invoice: Invoice) -> dict:
-    return {
-        "id": str(invoice.pk),
-        "invoiceNumber": invoice.number,
-        "issueDate": invoice.issue_date.isoformat(),
-        "dueDate": invoice.due_date.isoformat() if invoice.due_date else None,
-        "clientName": invoice.client_name or (invoice.client.name if invoice.client else ""),
-        "status": invoice.status,
-        "total": invoice.total_cents,
-        "subtotal": invoice.subtotal_cents,
-        "ivaAmount": invoice.iva_cents,
-        "irpfAmount": invoice.irpf_cents,
-        "surchargeAmount": invoice.surcharge_cents,
-        "taxpayerId": str(invoice.taxpayer_id),
-    }
+class MillisDateTimeField(serializers.DateTimeField):
+    def to_representation(self, value) -> str | None:
+        return iso_millis(value)
+
+
+def cents(help_text: str = "Euro cents.", **kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(help_text=help_text, **kwargs)
+
+
+NUMBER = ["id", "invoiceNumber"]
+DATES = ["issueDate", "dueDate"]
+AMOUNTS = ["total", "subtotal", "ivaAmount", "irpfAmount", "surchargeAmount"]
+
+
+# The fields every invoice response may show; each response picks its own, in its order.
+class InvoiceFieldsSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField()
+    invoiceNumber = serializers.CharField(source="number")  # noqa: N815 - the seed's names
+    issueDate = serializers.DateField(source="issue_date")  # noqa: N815
+    dueDate = serializers.DateField(source="due_date", allow_null=True)  # noqa: N815
+    status = serializers.ChoiceField(choices=InvoiceStatus.values)
+    total = cents(source="total_cents")
+    subtotal = cents(source="subtotal_cents")
+    ivaAmount = cents(source="iva_cents")  # noqa: N815
+    irpfAmount = cents(  # noqa: N815
+        "Euro cents withheld (IRPF), subtracted from the total.", source="irpf_cents"
+    )
+    surchargeAmount = cents("Euro cents of recargo de equivalencia.", source="surcharge_cents")  # noqa: N815
+    clientName = serializers.CharField(source="recipient_name", allow_blank=True)  # noqa: N815
+    paidAt = MillisDateTimeField(source="paid_at", allow_null=True)  # noqa: N815
+
+    class Meta:
+        model = Invoice
+        fields = [*NUMBER, "status", *AMOUNTS]
+
+
+@extend_schema_serializer(component_name="AccountInvoiceItem")
+class InvoiceItemSerializer(InvoiceFieldsSerializer):
+    """An invoice in the list."""
+
+    taxpayerId = serializers.UUIDField(source="taxpayer_id")  # noqa: N815
+
+    class Meta(InvoiceFieldsSerializer.Meta):
+        fields = [*NUMBER, *DATES, "clientName", "status", *AMOUNTS, "taxpayerId"]
+
+
+@extend_schema_serializer(component_name="AccountInvoiceCreated")
+class InvoiceCreatedSerializer(InvoiceFieldsSerializer):
+    """The draft just created, with the amounts the server computed."""
+
+    class Meta(InvoiceFieldsSerializer.Meta):
+        fields = [*NUMBER, "status", *AMOUNTS]
+
+
+@extend_schema_serializer(component_name="AccountInvoiceStatus")
+class InvoiceStatusSerializer(InvoiceFieldsSerializer):
+    """The invoice's status after the change."""
+
+    class Meta(InvoiceFieldsSerializer.Meta):
+        fields = [*NUMBER, "status", "paidAt"]
+
+
+@extend_schema_serializer(component_name="AccountInvoiceHeader")
+class InvoiceHeaderSerializer(InvoiceFieldsSerializer):
+    """The invoice itself, without its lines."""
+
+    fiscalInvoiceId = serializers.UUIDField(  # noqa: N815
+        source="fiscal_invoice_id",
+        allow_null=True,
+        help_text="The VERI*FACTU record's invoice in `/api/v1/invoices/{id}`, once issued.",
+    )
+
+    class Meta(InvoiceFieldsSerializer.Meta):
+        fields = [*NUMBER, *DATES, "status", *AMOUNTS, "paidAt", "fiscalInvoiceId"]
+
+
+@extend_schema_serializer(component_name="AccountInvoiceLine")
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(allow_blank=True)
+    quantity = serializers.IntegerField(help_text="Hundredths of a unit: 100 = 1.")
+    unitPrice = cents(source="unit_price_cents")  # noqa: N815
+    amount = cents("Euro cents, after the discount, before taxes.", source="amount_cents")
+    ivaType = serializers.ChoiceField(  # noqa: N815
+        source="iva_type", choices=list(taxes.TAX_RATES_BP), help_text=TAX_TYPE_HELP
+    )
+    discount = serializers.IntegerField(
+        source="discount_bp", help_text="Basis points: 1000 = 10 %."
+    )
+
+    class Meta:
+        model = InvoiceLine
+        fields = ["description", "quantity", "unitPrice", "amount", "ivaType", "discount"]
+
+
+@extend_schema_serializer(component_name="AccountInvoiceDetail")
+class InvoiceDetailSerializer(serializers.ModelSerializer):
+    """An invoice with its lines, and its client's name and NIF (as frozen at issue; the
+    client's today for a draft)."""
+
+    invoice = InvoiceHeaderSerializer(source="*")
+    lines = InvoiceLineSerializer(many=True)
+    clientName = serializers.CharField(source="recipient_name", allow_blank=True)  # noqa: N815
+    clientNif = serializers.CharField(source="recipient_nif", allow_blank=True)  # noqa: N815
+
+    class Meta:
+        model = Invoice
+        fields = ["invoice", "lines", "clientName", "clientNif"]
+
+
+@extend_schema_serializer(component_name="AccountClient")
+class ClientSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    nif = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    address = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+    postalCode = serializers.CharField(source="postal_code", allow_blank=True)  # noqa: N815
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2: ES, PT, FR…")
+    taxpayerId = serializers.UUIDField(source="taxpayer_id")  # noqa: N815
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "name",
+            "nif",
+            "email",
+            "address",
+            "city",
+            "postalCode",
+            "country",
+            "taxpayerId",
+        ]
+
+
+@extend_schema_serializer(component_name="AccountSeries")
+class SeriesSerializer(serializers.ModelSerializer):
+    """A series not archived, with the number its next invoice takes this year."""
+
+    # context["year"]: this year; the queryset annotates next_in_year, the year's counter
+    # (None before the year's first invoice).
+
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=Series.Kind.choices, help_text="F1, F2, or R (rectificativas)."
+    )
+    taxpayerId = serializers.UUIDField(source="taxpayer_id")  # noqa: N815
+    nextNumber = serializers.SerializerMethodField(  # noqa: N815
+        help_text="The number the next invoice will take."
+    )
+
+    class Meta:
+        model = Series
+        fields = ["id", "code", "kind", "taxpayerId", "nextNumber"]
+
+    def get_nextNumber(self, series: Series) -> str:  # noqa: N802
+        return series.format_number(self.context["year"], series.next_in_year or 1)
+
+
+@extend_schema_serializer(component_name="AccountExpenseCreated")
+class ExpenseCreatedSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField()
+    description = serializers.CharField()
+    amount = cents("Euro cents, taxes included.", source="amount_cents")
+    isDeductible = serializers.BooleanField(source="is_deductible")  # noqa: N815
+
+    class Meta:
+        model = Expense
+        fields = ["id", "date", "description", "amount", "isDeductible"]
+
+
+@extend_schema_serializer(component_name="AccountExpenseItem")
+class ExpenseItemSerializer(ExpenseCreatedSerializer):
+    categoryName = serializers.CharField(source="category.name", allow_null=True)  # noqa: N815
+    receiptUrl = serializers.SerializerMethodField(help_text="Always null for now.")  # noqa: N815
+    baseAmount = cents(source="base_cents", allow_null=True)  # noqa: N815
+    ivaRate = serializers.IntegerField(  # noqa: N815
+        source="iva_rate_bp", allow_null=True, help_text="Basis points."
+    )
+    ivaAmount = cents(source="iva_cents", allow_null=True)  # noqa: N815
+    supplierName = serializers.CharField(source="supplier_name", allow_blank=True)  # noqa: N815
+    supplierNif = serializers.CharField(source="supplier_nif", allow_blank=True)  # noqa: N815
+    taxpayerId = serializers.UUIDField(source="taxpayer_id")  # noqa: N815
+
+    class Meta(ExpenseCreatedSerializer.Meta):
+        fields = [
+            *ExpenseCreatedSerializer.Meta.fields,
+            "categoryName",
+            "receiptUrl",
+            "baseAmount",
+            "ivaRate",
+            "ivaAmount",
+            "supplierName",
+            "supplierNif",
+            "taxpayerId",
+        ]
+
+    def get_receiptUrl(self, expense: Expense) -> str | None:  # noqa: N802
+        return None
+
+
+@extend_schema_serializer(component_name="AccountExpenseCategory")
+class ExpenseCategorySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+    class Meta:
+        model = ExpenseCategory
+        fields = ["id", "name"]
