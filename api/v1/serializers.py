@@ -14,14 +14,10 @@ from rest_framework import serializers
 from api.v1.fields import AmountField, RateField
 from factu.models import Taxpayer
 from factu.nif import normalize_nif, validate_nif
+from factu.text import no_control_characters
 from verifactu import installations
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, rate_to_bp, to_cents
 from verifactu.models import ComputerSystem
-
-
-def no_control_characters(value: str) -> None:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise serializers.ValidationError("Control characters are not allowed.")
 
 
 def Text(max_length: int, **kwargs) -> serializers.CharField:  # noqa: N802 - a field factory
