@@ -467,3 +467,18 @@ def irpf_from(data: dict) -> dict:
         "irpf_amount_cents": to_cents(amount),
         "irpf_rate_bp": rate_to_bp(data.get("irpf_rate")),
     }
+
+
+@extend_schema_serializer(component_name="V1RequerimientoRequest")
+class RequerimientoInputSerializer(serializers.Serializer):
+    """The AEAT's reference of the requerimiento, and the dates of the records it asks for."""
+
+    ref = serializers.CharField(max_length=18)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+        return attrs
