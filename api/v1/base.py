@@ -3,6 +3,8 @@ response envelopes."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +25,17 @@ from verifactu.records import RecordRefused
 NIF_PARAMETER = OpenApiParameter(
     "nif", OpenApiTypes.STR, OpenApiParameter.PATH, description="The taxpayer's NIF."
 )
+
+
+@cache
+def rendering(serializer: type[Serializer]) -> Serializer:
+    """The one instance of a response serializer that renders every response of its kind.
+
+    Its fields never change and ``to_representation`` keeps no state, so it is built once per
+    process, as DRF's ``ListSerializer`` renders every item with one child; building the
+    fields for each response was most of the cost of answering the hottest write.
+    """
+    return serializer()
 
 
 class V1AutoSchema(AutoSchema):
@@ -55,7 +68,7 @@ class V1View(IdempotentMixin, GenericAPIView):
     ) -> Response:
         """``instance`` rendered by ``serializer``, an :func:`api.v1.outputs.envelope`."""
         body = {"data": instance} if message is None else {"message": message, "data": instance}
-        return Response(serializer(body, context=self.get_serializer_context()).data, status)
+        return Response(rendering(serializer).to_representation(body), status)
 
     def refuse(self, exc: APIException) -> Response:
         """A refusal that is the outcome of the work, answered in the one error envelope
