@@ -36,6 +36,32 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class Refused(exceptions.APIException):
+    """A refusal in the raiser's own words: its status, its message and, when it is about
+    fields, their messages (``{"invoice_number": ["Already registered.", "AEAT 3000"]}``)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request was refused."
+    default_code = "conflict"
+    CODES = {
+        status.HTTP_400_BAD_REQUEST: "validation_error",
+        status.HTTP_409_CONFLICT: "conflict",
+        status.HTTP_422_UNPROCESSABLE_ENTITY: "unprocessable",
+        status.HTTP_502_BAD_GATEWAY: "bad_gateway",
+    }
+
+    def __init__(
+        self,
+        message: str,
+        fields: dict[str, list[str]] | None = None,
+        *,
+        status_code: int = status.HTTP_409_CONFLICT,
+    ) -> None:
+        super().__init__(message, self.CODES.get(status_code, "error"))
+        self.status_code = status_code
+        self.fields = fields
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
@@ -157,6 +183,8 @@ def describe(exc: exceptions.APIException, path: str) -> tuple[str, str, dict | 
         fields = flatten_errors(exc.detail)
         message = V1_VALIDATION_MESSAGE if is_v1(path) else ACCOUNT_VALIDATION_MESSAGE
         return code, message, fields
+    if isinstance(exc, Refused):
+        return code, str(exc.detail), exc.fields
     detail = exc.detail
     if isinstance(detail, (list, dict)):
         fields = flatten_errors(detail)
@@ -170,7 +198,18 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     api_exc = to_api_exception(exc)
     if api_exc is None:
         return None  # a bug: the API middleware answers a JSON 500 and logs it
-    request = context.get("request")
+    response = refusal_response(api_exc, context.get("request"))
+    set_rollback()
+    return response
+
+
+def refusal_response(api_exc: exceptions.APIException, request) -> Response:
+    """The response of ``api_exc`` in the envelope of the request's API.
+
+    The handler answers what a view raises. A view *returns* this instead when the refusal
+    is an outcome of the work, to be remembered by an ``Idempotency-Key`` like a success
+    and to leave the work done before it in place (:mod:`api.idempotency`).
+    """
     path = request.path if request is not None else ""
     code, message, fields = describe(api_exc, path)
     headers = {}
@@ -180,7 +219,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     wait = getattr(api_exc, "wait", None)
     if wait is not None:
         headers["Retry-After"] = str(max(1, math.ceil(wait)))
-    set_rollback()
     return Response(
         envelope(path, code, message, fields), status=api_exc.status_code, headers=headers
     )

@@ -30,7 +30,7 @@ CONCURRENCY = (8, 32)
 
 def invoice_body(tenant: common.Tenant, today: str) -> str:
     """The seed 003 example of the OpenAPI schema, for ``tenant``, numbered by the load."""
-    from api.v1.schema import REGISTER_EXAMPLES
+    from api.v1.openapi import REGISTER_EXAMPLES
 
     return json.dumps(
         {

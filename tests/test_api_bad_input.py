@@ -450,6 +450,18 @@ def test_accents_and_emoji_are_kept_in_v1_text_and_the_xml(api_client, ids):
     assert description in texts and "Muñoz & Peña SL" in texts
 
 
+def test_newline_and_tab_are_text_in_v1_as_in_the_account_api(api_client, ids):
+    """One rule for control characters (``factu.text.no_control_characters``)."""
+    description = "Mantenimiento\n\tmensual"
+    response = send(
+        api_client, "POST", "/api/v1/invoices", v1_invoice(ids, description=description)
+    )
+    assert response.status_code == 201, response.content
+    invoice_id = response.json()["data"]["id"]
+    detail = api_client.get(f"/api/v1/invoices/{invoice_id}").json()["data"]
+    assert detail["description"] == description
+
+
 def test_a_v1_invoice_number_with_n_tilde_is_aeat_1130(api_client, ids):
     before = stored()
     response = send(

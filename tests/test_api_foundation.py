@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.exceptions import Conflict, flatten_errors
+from api.exceptions import Conflict, Refused, exception_handler, flatten_errors
 from api.idempotency import IdempotentMixin, purge_expired
 from api.models import ApiPing, IdempotencyRecord
 from api.pagination import AccountPagination, V1Pagination
@@ -407,3 +407,30 @@ def test_the_docs_render_without_external_urls(client):
     assert any("sidecar" in asset for asset in assets)
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_a_refusal_states_its_own_message_and_fields_in_both_envelopes(rf):
+    """What a view refuses (409, 422, 502) is written by the one handler, in each API's
+    envelope, with the message and fields the refusal states."""
+    refusal = Refused("Taxpayer B1 already exists.", {"nif": ["Already registered."]})
+    v1 = exception_handler(refusal, {"request": rf.post("/api/v1/taxpayers")})
+    assert (v1.status_code, v1.data) == (
+        409,
+        {"message": "Taxpayer B1 already exists.", "errors": {"nif": ["Already registered."]}},
+    )
+    account = exception_handler(refusal, {"request": rf.post("/api/clients")})
+    assert account.data == {
+        "error": {
+            "code": "conflict",
+            "message": "Taxpayer B1 already exists.",
+            "fields": {"nif": ["Already registered."]},
+        }
+    }
+    gateway = exception_handler(
+        Refused("The AEAT could not be reached.", status_code=502),
+        {"request": rf.post("/api/v1/taxpayers/B1/requerimiento")},
+    )
+    assert (gateway.status_code, gateway.data) == (
+        502,
+        {"message": "The AEAT could not be reached.", "errors": {}},
+    )

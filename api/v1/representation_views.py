@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.response import Response
 
 from api import schema as common
-from api.v1 import schema as doc
+from api.v1 import openapi as doc
+from api.v1.base import V1View
 from api.v1.json import DecimalJSONParser
-from api.v1.views import V1View
+from api.v1.outputs import Instant, envelope
 from factu.models import Role
 from verifactu import representation
 from verifactu.models import Representation
@@ -55,67 +55,75 @@ class _RepresentationInput(serializers.Serializer):
     )
 
 
-def _cert(name: str, **kwargs):
-    return inline_serializer(
-        name,
-        {
-            "id": serializers.UUIDField(),
-            "subject": serializers.CharField(),
-            "holder_nif": serializers.CharField(allow_null=True),
-            "holder_name": serializers.CharField(allow_null=True),
-            "seal": serializers.BooleanField(),
-            "not_valid_after": serializers.DateTimeField(),
-            "valid": serializers.BooleanField(),
-            "proves_nif": serializers.BooleanField(required=False),
-        },
-        **kwargs,
+class _CertificateSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    subject = serializers.CharField()
+    holder_nif = serializers.CharField(allow_null=True)
+    holder_name = serializers.CharField(allow_null=True)
+    seal = serializers.BooleanField()
+    not_valid_after = Instant()
+    valid = serializers.BooleanField()
+
+
+@extend_schema_serializer(component_name="V1RepresentationCertificate")
+class OwnCertificateSerializer(_CertificateSerializer):
+    """One of the taxpayer's own certificates."""
+
+    proves_nif = serializers.BooleanField()
+
+
+@extend_schema_serializer(component_name="V1RepresentationChosenCertificate")
+class ChosenCertificateSerializer(_CertificateSerializer):
+    """The representative certificate chosen for the taxpayer."""
+
+
+@extend_schema_serializer(component_name="V1Representante")
+class RepresentanteSerializer(serializers.Serializer):
+    nif = serializers.CharField()
+    name = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="V1RepresentationDocument")
+class RepresentationDocumentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_at = Instant()
+
+
+@extend_schema_serializer(component_name="V1RepresentationRecord")
+class RepresentationRecordSerializer(serializers.Serializer):
+    kind = serializers.CharField(allow_null=True)
+    certificate = ChosenCertificateSerializer(allow_null=True)
+    reference = serializers.CharField(allow_null=True)
+    scope = serializers.CharField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    document = RepresentationDocumentSerializer(allow_null=True)
+    problems = serializers.ListField(child=serializers.CharField())
+    updated_at = Instant()
+
+
+@extend_schema_serializer(component_name="V1RepresentationData")
+class RepresentationSerializer(serializers.Serializer):
+    """What proves the account may send for the taxpayer, and whether it holds."""
+
+    nif = serializers.CharField()
+    may_send = serializers.BooleanField(
+        help_text="Whether the taxpayer's records are sent to the AEAT now."
     )
+    basis = serializers.ChoiceField(choices=list(representation.BASIS_LABELS), allow_null=True)
+    message = serializers.CharField(help_text="What holds, or what to upload (Spanish).")
+    sandbox = serializers.BooleanField()
+    representante = RepresentanteSerializer(allow_null=True)
+    seal_endpoint = serializers.BooleanField()
+    own_certificates = OwnCertificateSerializer(many=True)
+    representation = RepresentationRecordSerializer(allow_null=True)
+    deployment_certificate_allowed = serializers.BooleanField()
 
 
-_DATA = inline_serializer(
-    "V1RepresentationData",
-    {
-        "nif": serializers.CharField(),
-        "may_send": serializers.BooleanField(
-            help_text="Whether the taxpayer's records are sent to the AEAT now."
-        ),
-        "basis": serializers.ChoiceField(
-            choices=list(representation.BASIS_LABELS), allow_null=True
-        ),
-        "message": serializers.CharField(help_text="What holds, or what to upload (Spanish)."),
-        "sandbox": serializers.BooleanField(),
-        "representante": inline_serializer(
-            "V1Representante",
-            {"nif": serializers.CharField(), "name": serializers.CharField()},
-            allow_null=True,
-        ),
-        "seal_endpoint": serializers.BooleanField(),
-        "own_certificates": serializers.ListField(child=_cert("V1RepresentationCertificate")),
-        "representation": inline_serializer(
-            "V1RepresentationRecord",
-            {
-                "kind": serializers.CharField(allow_null=True),
-                "certificate": _cert("V1RepresentationChosenCertificate", allow_null=True),
-                "reference": serializers.CharField(allow_null=True),
-                "scope": serializers.CharField(allow_null=True),
-                "valid_until": serializers.DateField(allow_null=True),
-                "document": inline_serializer(
-                    "V1RepresentationDocument",
-                    {
-                        "name": serializers.CharField(),
-                        "size": serializers.IntegerField(),
-                        "sha256": serializers.CharField(),
-                        "uploaded_at": serializers.DateTimeField(),
-                    },
-                    allow_null=True,
-                ),
-                "problems": serializers.ListField(child=serializers.CharField()),
-                "updated_at": serializers.DateTimeField(),
-            },
-            allow_null=True,
-        ),
-        "deployment_certificate_allowed": serializers.BooleanField(),
-    },
+V1Representation = envelope("V1Representation", RepresentationSerializer())
+V1RepresentationRecorded = envelope(
+    "V1RepresentationRecorded", RepresentationSerializer(), message=True
 )
 
 _WRITE_DOC = {
@@ -130,7 +138,7 @@ _WRITE_DOC = {
         "application/json": _RepresentationInput,
         "multipart/form-data": _RepresentationInput,
     },
-    "responses": {200: doc.message_and_data("V1RepresentationRecorded", _DATA)},
+    "responses": {200: V1RepresentationRecorded},
     "parameters": [NIF],
     "errors": [*common.WRITE, 400, 404],
 }
@@ -149,14 +157,14 @@ class TaxpayerRepresentationView(V1View):
         "with a recorded apoderamiento or representation document, or the operator's "
         "allow-list for the deployment certificate. Against the simulator (sandbox) every "
         "NIF may send.",
-        responses={200: doc.data("V1Representation", _DATA)},
+        responses={200: V1Representation},
         parameters=[NIF],
         errors=[404],
         error_descriptions={404: "No taxpayer with this NIF in the account."},
     )
     def get(self, request, nif):
         taxpayer = self.taxpayer_by_nif(nif)
-        return Response({"data": representation.describe(taxpayer)})
+        return self.answer(V1Representation, representation.describe(taxpayer))
 
     @doc.operation(
         operation_id="v1_taxpayer_representation_put",
@@ -216,4 +224,4 @@ class TaxpayerRepresentationView(V1View):
                 detail["certificate_id"] = detail.pop("certificate")
             raise exceptions.ValidationError(detail) from None
         described = representation.describe(taxpayer)
-        return Response({"message": described["message"], "data": described})
+        return self.answer(V1RepresentationRecorded, described, message=described["message"])

@@ -14,14 +14,10 @@ from rest_framework import serializers
 from api.v1.fields import AmountField, RateField
 from factu.models import Taxpayer
 from factu.nif import normalize_nif, validate_nif
+from factu.text import no_control_characters
 from verifactu import installations
 from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, rate_to_bp, to_cents
 from verifactu.models import ComputerSystem
-
-
-def no_control_characters(value: str) -> None:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise serializers.ValidationError("Control characters are not allowed.")
 
 
 def Text(max_length: int, **kwargs) -> serializers.CharField:  # noqa: N802 - a field factory
@@ -471,3 +467,18 @@ def irpf_from(data: dict) -> dict:
         "irpf_amount_cents": to_cents(amount),
         "irpf_rate_bp": rate_to_bp(data.get("irpf_rate")),
     }
+
+
+@extend_schema_serializer(component_name="V1RequerimientoRequest")
+class RequerimientoInputSerializer(serializers.Serializer):
+    """The AEAT's reference of the requerimiento, and the dates of the records it asks for."""
+
+    ref = serializers.CharField(max_length=18)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+        return attrs

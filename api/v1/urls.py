@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.v1 import events, representation_views, views
+from api.v1 import actions, events, representation_views, views
 
 urlpatterns = [
     path("taxpayers", views.TaxpayerListView.as_view(), name="v1-taxpayers"),
@@ -11,7 +11,7 @@ urlpatterns = [
     ),
     path(
         "taxpayers/<str:nif>/requerimiento",
-        views.TaxpayerRequerimientoView.as_view(),
+        actions.TaxpayerRequerimientoView.as_view(),
         name="v1-requerimiento",
     ),
     path(
@@ -32,11 +32,13 @@ urlpatterns = [
     path("invoices/<uuid:invoice_id>/xml", views.InvoiceXmlView.as_view(), name="v1-xml"),
     path("invoices/<uuid:invoice_id>/qr", views.InvoiceQrView.as_view(), name="v1-qr"),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="v1-pdf"),
-    path("invoices/<uuid:invoice_id>/retry", views.InvoiceRetryView.as_view(), name="v1-retry"),
+    path("invoices/<uuid:invoice_id>/retry", actions.InvoiceRetryView.as_view(), name="v1-retry"),
     path(
         "invoices/<uuid:invoice_id>/subsanacion",
-        views.InvoiceSubsanacionView.as_view(),
+        actions.InvoiceSubsanacionView.as_view(),
         name="v1-subsanacion",
     ),
-    path("invoices/<uuid:invoice_id>/cancel", views.InvoiceCancelView.as_view(), name="v1-cancel"),
+    path(
+        "invoices/<uuid:invoice_id>/cancel", actions.InvoiceCancelView.as_view(), name="v1-cancel"
+    ),
 ]
