@@ -3,15 +3,15 @@
 
 An issued invoice shows the parties frozen on it at issue, never the client as it is today;
 a draft shows the taxpayer and the client as they are now (nothing is frozen yet). The tax
-breakdown is recomputed from the stored lines with :func:`invoicing.taxes.compute_totals`,
-the same arithmetic that produced the stored totals.
+breakdown is recomputed from the stored lines (:func:`invoicing.totals.recomputed`), the
+same arithmetic that produced the stored totals.
 """
 
 from __future__ import annotations
 
 from clients.models import IdType
 from factu.models import Taxpayer
-from invoicing import pdf, taxes
+from invoicing import pdf, taxes, totals
 from invoicing.models import Invoice, InvoiceStatus, Series
 
 _ID_TYPE_LABELS = {
@@ -27,17 +27,6 @@ TITLES = {"F2": "Factura simplificada"}
 
 def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p).strip()
-
-
-def totals_of(invoice: Invoice, lines=None) -> taxes.InvoiceTotals:
-    """The invoice's totals and tax groups, from its stored lines."""
-    lines = list(invoice.lines.all()) if lines is None else lines
-    return taxes.compute_totals(
-        [line.as_input() for line in lines],
-        irpf_bp=invoice.irpf_bp,
-        surcharge=invoice.surcharge,
-        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
-    )
 
 
 def tax_label(iva_type: str, cause: str = "", rate_bp: int = 0) -> str:
@@ -114,7 +103,7 @@ def client_party(invoice: Invoice) -> pdf.Party | None:
 def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
     """The PDF's frozen snapshot of ``invoice`` (an issued invoice carries its QR)."""
     lines = list(invoice.lines.all())
-    totals = totals_of(invoice, lines)
+    recomputed = totals.recomputed(invoice, lines)
     rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
     title = (
         "Factura rectificativa" if rectificativa else TITLES.get(invoice.invoice_type, "Factura")
@@ -130,7 +119,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
             recargo_rate_bp=g.surcharge_rate_bp,
             recargo_cents=g.surcharge_cents,
         )
-        for g in totals.groups
+        for g in recomputed.groups
     )
     doc_lines = tuple(
         pdf.InvoiceLine(
@@ -160,7 +149,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         tax_groups=groups,
         subtotal_cents=invoice.subtotal_cents,
         iva_cents=invoice.iva_cents,
-        tax_total_label=tax_total_label(totals.groups),
+        tax_total_label=tax_total_label(recomputed.groups),
         recargo_cents=invoice.surcharge_cents,
         irpf_rate_bp=invoice.irpf_bp,
         irpf_cents=invoice.irpf_cents,

@@ -23,6 +23,7 @@ from clients.models import Client
 from factu.models import Taxpayer, User
 from factu.text import normalize_search
 from invoicing import taxes
+from invoicing import totals as invoice_totals
 from invoicing.models import (
     Invoice,
     InvoiceEvent,
@@ -535,12 +536,7 @@ def _facts(
 ) -> InvoiceFacts:
     """The facts of the record ``invoice`` is registered with. ``replaced``: the F2 invoices
     it replaces when not saved yet (a draft being checked), else those stored."""
-    totals = taxes.compute_totals(
-        [line.as_input() for line in lines],
-        irpf_bp=invoice.irpf_bp,
-        surcharge=invoice.surcharge,
-        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
-    )
+    totals = invoice_totals.recomputed(invoice, lines)
     breakdown = tuple(
         BreakdownFacts(
             tax_type=group.tax_type,

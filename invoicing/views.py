@@ -13,8 +13,7 @@ from datetime import datetime, time
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +27,7 @@ from factu.access import account_view, require_write
 from factu.spreadsheets import csv_response
 from factu.text import search_terms
 from invoicing import documents, services, taxes
+from invoicing import totals as stored_totals
 from invoicing.exports import invoices_csv
 from invoicing.forms import (
     CancelForm,
@@ -219,19 +219,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     any_invoice = Invoice.objects.filter(
         account=request.account, taxpayer=request.taxpayer
     ).exists()
-    values = filters.cleaned_data if filters.is_valid() else {}
-    status = values.get("estado") or ""
     invoices = _filtered_invoices(request, filters)
-    counted = (
-        invoices
-        if status == InvoiceStatus.CANCELLED
-        else invoices.exclude(status=InvoiceStatus.CANCELLED)
-    )
-    sums = counted.aggregate(
-        base=Coalesce(Sum("subtotal_cents"), 0),
-        iva=Coalesce(Sum("iva_cents"), 0),
-        total=Coalesce(Sum("total_cents"), 0),
-    )
+    sums = stored_totals.declared_sums(invoices)
     invoices = (
         invoices.select_related("client")
         .annotate(aeat_status=_latest_record_status())
@@ -259,9 +248,12 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "filtered": bool(query),
             "query": urlencode(query),
             "any_invoice": any_invoice,
-            "sums": {k: taxes.format_euros(v) for k, v in sums.items()},
-            "sums_count": counted.count(),
-            "sums_exclude_cancelled": status != InvoiceStatus.CANCELLED,
+            "sums": {
+                "base": taxes.format_euros(sums.base),
+                "iva": taxes.format_euros(sums.iva),
+                "total": taxes.format_euros(sums.total),
+            },
+            "sums_count": sums.count,
         },
     )
 
@@ -526,7 +518,7 @@ def _records_context(invoice: Invoice) -> dict:
 
 def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
     lines = list(invoice.lines.all())
-    totals = documents.totals_of(invoice, lines)
+    totals = stored_totals.recomputed(invoice, lines)
     can_write = request.membership.can_write
     is_open = invoice.status != InvoiceStatus.CANCELLED
     context = {
