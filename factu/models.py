@@ -89,6 +89,13 @@ class Role(models.TextChoices):
     ACCOUNTANT = "accountant", "Contable"
     VIEWER = "viewer", "Solo lectura"
 
+    @classmethod
+    def may_write(cls, role: str | None) -> bool:
+        """Whether ``role`` may create and change business data (invoices, clients,
+        taxpayers, expenses): an allow-list, so a role nobody placed here (a new one, or a
+        value no choice knows) reads only. The pages and both APIs ask this."""
+        return role in (cls.OWNER, cls.ADMIN, cls.ACCOUNTANT)
+
 
 class Membership(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -111,8 +118,8 @@ class Membership(models.Model):
 
     @property
     def can_write(self) -> bool:
-        """Create and change business data: invoices, clients, taxpayers, expenses."""
-        return self.role != Role.VIEWER
+        """Create and change business data: :meth:`Role.may_write`."""
+        return Role.may_write(self.role)
 
     @property
     def can_manage(self) -> bool:
