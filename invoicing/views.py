@@ -18,12 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from clients.models import Client
 from factu.access import account_view, require_write
+from factu.redirects import safe_next
 from factu.spreadsheets import csv_response
 from factu.text import search_terms
 from invoicing import documents, services, taxes
@@ -798,15 +799,7 @@ def series_list(request: HttpRequest) -> HttpResponse:
 
 
 def _safe_next(request: HttpRequest) -> str:
-    back = request.POST.get("next") or request.GET.get("next") or ""
-    prefix = f"/c/{request.account.slug}/facturas/"
-    if (
-        back.startswith(prefix)
-        and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
-        and "//" not in back
-    ):
-        return back
-    return ""
+    return safe_next(request, within=f"/c/{request.account.slug}/facturas/")
 
 
 @account_view(write=True)
