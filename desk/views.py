@@ -14,6 +14,7 @@ from desk import overview, resubmission, services
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
 from factu.access import account_view, require_write, taxpayer_or_404
 from factu.redirects import safe_next
+from factu.text import NoControlCharactersForm
 from verifactu import corrections, representation
 from verifactu import tasks as verifactu_tasks
 from verifactu.models import Chain, FiscalInvoice
@@ -22,7 +23,7 @@ INBOX_LIMIT = 200
 REFUSALS = services.REFUSALS
 
 
-class CancelForm(forms.Form):
+class CancelForm(NoControlCharactersForm, forms.Form):
     reason = forms.CharField(
         label="Motivo (opcional)",
         required=False,

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django import forms
 
+from factu.text import NoControlCharactersForm
 from transfers.models import Job
 
 
-class ImportForm(forms.Form):
+class ImportForm(NoControlCharactersForm, forms.Form):
     file = forms.FileField(
         label="Archivo CSV",
         help_text="Separado por «;» o «,», en UTF-8 (con o sin BOM) o Windows-1252. "
@@ -20,7 +21,7 @@ class ImportForm(forms.Form):
     )
 
 
-class ExportForm(forms.Form):
+class ExportForm(NoControlCharactersForm, forms.Form):
     year = forms.IntegerField(label="Año", min_value=2000, max_value=2100)
     quarter = forms.TypedChoiceField(
         label="Trimestre",
