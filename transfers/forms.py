@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from django import forms
 
-from factu.text import NoControlCharactersForm
 from transfers.models import Job
 
 
-class ImportForm(NoControlCharactersForm, forms.Form):
+class ImportForm(forms.Form):
     file = forms.FileField(
         label="Archivo CSV",
         help_text="Separado por «;» o «,», en UTF-8 (con o sin BOM) o Windows-1252. "
@@ -21,7 +20,7 @@ class ImportForm(NoControlCharactersForm, forms.Form):
     )
 
 
-class ExportForm(NoControlCharactersForm, forms.Form):
+class ExportForm(forms.Form):
     year = forms.IntegerField(label="Año", min_value=2000, max_value=2100)
     quarter = forms.TypedChoiceField(
         label="Trimestre",
