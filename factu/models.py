@@ -14,6 +14,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
+from factu.addresses import address_line
 from factu.nif import validate_nif
 
 
@@ -169,6 +170,11 @@ class Taxpayer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.nif})"
+
+    @property
+    def address_line(self) -> str:
+        """The address on one line (:func:`factu.addresses.address_line`)."""
+        return address_line(self)
 
 
 INVITATION_VALID_DAYS = 7

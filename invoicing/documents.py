@@ -15,6 +15,7 @@ same arithmetic that produced the stored totals.
 from __future__ import annotations
 
 from clients.models import IdType
+from factu.addresses import address_line, address_lines
 from factu.models import Taxpayer
 from invoicing import pdf, taxes, totals
 from invoicing.models import Invoice, InvoiceStatus, Series
@@ -68,19 +69,7 @@ def issuer_party(invoice: Invoice) -> pdf.Party:
         address = tuple(a for a in [invoice.issuer_address] if a)
         return pdf.Party(invoice.issuer_name, invoice.issuer_nif, address_lines=address)
     taxpayer = invoice.taxpayer
-    return pdf.Party(
-        taxpayer.name,
-        taxpayer.nif,
-        address_lines=tuple(
-            a
-            for a in (
-                taxpayer.address,
-                _join(taxpayer.postal_code, taxpayer.city),
-                taxpayer.province,
-            )
-            if a
-        ),
-    )
+    return pdf.Party(taxpayer.name, taxpayer.nif, address_lines=address_lines(taxpayer))
 
 
 def client_party(invoice: Invoice) -> pdf.Party | None:
@@ -100,11 +89,7 @@ def client_party(invoice: Invoice) -> pdf.Party | None:
             return None
         name, nif = client.name, client.nif
         country, id_type, foreign_id = client.country, client.id_type, client.foreign_id
-        address = tuple(
-            a
-            for a in (client.address, _join(client.postal_code, client.city), client.province)
-            if a
-        )
+        address = address_lines(client)
     if nif:
         return pdf.Party(name, nif, "NIF", address)
     label = _ID_TYPE_LABELS.get(id_type, "Identificación")
@@ -259,8 +244,7 @@ def _registered_document(registered: FiscalInvoice) -> pdf.InvoiceDocument:
             tax_id=invoice.recipient_nif or invoice.recipient_id,
             tax_id_label="NIF" if invoice.recipient_nif else "ID",
         )
-    taxpayer = registered.taxpayer
-    address = ", ".join(p for p in (taxpayer.address, taxpayer.postal_code, taxpayer.city) if p)
+    address = address_line(registered.taxpayer)
     qr_url, verifactu = record_marks(registered)
     return pdf.InvoiceDocument(
         number=invoice.invoice_number,

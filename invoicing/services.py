@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client
+from factu.addresses import address_line
 from factu.models import Taxpayer, User
 from factu.text import normalize_search
 from invoicing import taxes
@@ -605,15 +606,7 @@ def _freeze_parties(invoice: Invoice) -> None:
     taxpayer = invoice.taxpayer
     invoice.issuer_name = taxpayer.name
     invoice.issuer_nif = taxpayer.nif
-    invoice.issuer_address = ", ".join(
-        p
-        for p in (
-            taxpayer.address,
-            f"{taxpayer.postal_code} {taxpayer.city}".strip(),
-            taxpayer.province,
-        )
-        if p
-    )
+    invoice.issuer_address = address_line(taxpayer)
     client = invoice.client
     if client is None:
         return
@@ -623,11 +616,7 @@ def _freeze_parties(invoice: Invoice) -> None:
     invoice.client_id_type = client.id_type
     invoice.client_foreign_id = client.foreign_id
     invoice.client_email = client.email
-    invoice.client_address = ", ".join(
-        p
-        for p in (client.address, f"{client.postal_code} {client.city}".strip(), client.province)
-        if p
-    )
+    invoice.client_address = address_line(client)
 
 
 FROZEN_AT_ISSUE = [
