@@ -3,9 +3,10 @@ from __future__ import annotations
 from django import forms
 
 from api.services import NAME_MAX_LENGTH
+from factu.text import NoControlCharactersForm
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(NoControlCharactersForm, forms.Form):
     name = forms.CharField(
         label="Nombre",
         max_length=NAME_MAX_LENGTH,

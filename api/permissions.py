@@ -8,8 +8,6 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from api.models import ApiToken
 from factu.models import Role
 
-WRITE_ROLES = {Role.OWNER, Role.ADMIN, Role.ACCOUNTANT}
-
 
 class AccountTokenPermission(BasePermission):
     """A valid token is required; writes need a role that may write (not ``viewer``).
@@ -26,7 +24,7 @@ class AccountTokenPermission(BasePermission):
         role = getattr(token, "role", None)  # set by BearerTokenAuthentication
         # An export view's POST only reads (and logs the export): viewers may export.
         exporting = getattr(view, "export_action", False) and request.method == "POST"
-        if request.method not in SAFE_METHODS and role not in WRITE_ROLES and not exporting:
+        if request.method not in SAFE_METHODS and not Role.may_write(role) and not exporting:
             raise exceptions.PermissionDenied(
                 "This token is read-only: its creator is a viewer of the account.",
                 code="permission_denied",

@@ -5,9 +5,10 @@ from django import forms
 from clients.models import Client
 from clients.services import EDITABLE_FIELDS
 from factu.models import Taxpayer
+from factu.text import NoControlCharactersForm
 
 
-class ClientForm(forms.ModelForm):
+class ClientForm(NoControlCharactersForm, forms.ModelForm):
     """The client's fields; the rules are :meth:`Client.clean`'s, run by ``is_valid()``.
 
     Saving goes through ``clients.services`` (see the views), not ``form.save()``.

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import ProtectedError
 
 from clients.countries import COUNTRY_CODES
+from factu.addresses import address_line
 from factu.models import Account, Taxpayer
 from factu.nif import normalize_nif, validate_nif
 from factu.text import normalize_search
@@ -134,6 +135,11 @@ class Client(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "search_text", "updated_at"}
         super().save(*args, **kwargs)
+
+    @property
+    def address_line(self) -> str:
+        """The address on one line (:func:`factu.addresses.address_line`)."""
+        return address_line(self)
 
     # -- identity ------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from clients.services import (
     update_client,
 )
 from factu.access import account_view, require_write
+from factu.redirects import safe_next
 
 PAGE_SIZE = 50
 
@@ -39,10 +40,7 @@ def no_taxpayer(request: HttpRequest) -> HttpResponse:
 
 def _safe_next(request: HttpRequest) -> str:
     """The ``next`` the person came from, when it is a client page of this account."""
-    back = request.POST.get("next") or request.GET.get("next") or ""
-    if back.startswith(f"/c/{request.account.slug}/clientes/") and "//" not in back:
-        return back
-    return ""
+    return safe_next(request, within=f"/c/{request.account.slug}/clientes/")
 
 
 def _list_url(request: HttpRequest) -> str:

@@ -11,6 +11,7 @@ from django import forms
 from django.forms import formset_factory
 
 from expenses.forms import EurosField
+from factu.text import NoControlCharactersForm
 from invoicing.forms import ScaledDecimalField
 
 TAX_TYPES = [("01", "IVA"), ("03", "IGIC"), ("02", "IPSI"), ("05", "Otros")]
@@ -36,7 +37,7 @@ def _rate(label: str) -> ScaledDecimalField:
     return ScaledDecimalField(label=label, required=False, minimum=0, maximum=10000)
 
 
-class BreakdownLineForm(forms.Form):
+class BreakdownLineForm(NoControlCharactersForm, forms.Form):
     """One DetalleDesglose."""
 
     tax_type = forms.ChoiceField(label="Impuesto", choices=TAX_TYPES, initial="01")
@@ -75,7 +76,7 @@ BreakdownFormSet = formset_factory(
 )
 
 
-class CorrectionForm(forms.Form):
+class CorrectionForm(NoControlCharactersForm, forms.Form):
     """What a person may correct in a registered invoice's record, and why."""
 
     description = forms.CharField(

@@ -2,7 +2,8 @@
 
 * invoiced vs expenses per month over the last 12 months (bases, without IVA), drawn as a
   server-rendered SVG bar chart (no JavaScript, no CDN);
-* pending collection: the issued invoices not yet paid (sent + overdue), by total;
+* pending collection: :func:`invoicing.totals.pending_collection`, the rule the invoice
+  list and the 303/130 net rectificativas by;
 * the overdue invoices: count, amount and the five oldest;
 * the IVA of the current quarter, devengado − soportado, from :func:`expenses.summaries.
   modelo_303` (so that the overview and the 303 can never disagree).
@@ -16,21 +17,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from expenses.models import Expense
-from expenses.summaries import DECLARED_STATUSES, modelo_303, quarter_of
+from expenses.summaries import modelo_303, quarter_of
 from factu.models import Taxpayer
+from invoicing import totals
 from invoicing.models import Invoice, InvoiceStatus
 from invoicing.taxes import format_euros
 
 MONTHS = 12
 OLDEST_OVERDUE = 5
 MONTH_NAMES = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
-UNPAID = (InvoiceStatus.SENT, InvoiceStatus.OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -121,28 +122,20 @@ def _months(taxpayer: Taxpayer, today: date) -> list[Month]:
     keys = [(y, m + 1) for y, m in last_months(today)]
     start = date(keys[0][0], keys[0][1], 1)
     invoiced: dict[tuple[int, int], int] = defaultdict(int)
-    issued = Invoice.objects.filter(
-        account=taxpayer.account,
-        taxpayer=taxpayer,
-        issued_at__isnull=False,
-        status__in=DECLARED_STATUSES,
-        issue_date__gte=start,
-        issue_date__lte=today,
+    issued = totals.declared(
+        Invoice.objects.filter(
+            account=taxpayer.account,
+            taxpayer=taxpayer,
+            issue_date__gte=start,
+            issue_date__lte=today,
+        )
     )
     for row in (
         issued.annotate(y=ExtractYear("issue_date"), m=ExtractMonth("issue_date"))
         .values("y", "m")
-        .annotate(base=Sum("subtotal_cents"))
+        .annotate(base=Sum(totals.netted("subtotal_cents")))
     ):
         invoiced[(row["y"], row["m"])] += row["base"] or 0
-    # A rectificativa by substitution replaces its original: its effect is the difference.
-    for row in (
-        issued.filter(rectification_type="S", rectified_invoice__isnull=False)
-        .annotate(y=ExtractYear("issue_date"), m=ExtractMonth("issue_date"))
-        .values("y", "m")
-        .annotate(original=Sum("rectified_invoice__subtotal_cents"))
-    ):
-        invoiced[(row["y"], row["m"])] -= row["original"] or 0
     spent: dict[tuple[int, int], int] = defaultdict(int)
     for row in (
         Expense.objects.filter(
@@ -169,9 +162,9 @@ def overdue_invoices(taxpayer: Taxpayer, today: date) -> QuerySet[Invoice]:
 
 
 def build(taxpayer: Taxpayer, today: date) -> Overview:
-    unpaid = Invoice.objects.filter(
-        account=taxpayer.account, taxpayer=taxpayer, status__in=UNPAID
-    ).aggregate(total=Coalesce(Sum("total_cents"), 0), count=Count("id"))
+    pending = totals.pending_collection(
+        Invoice.objects.filter(account=taxpayer.account, taxpayer=taxpayer)
+    )
     overdue = overdue_invoices(taxpayer, today)
     overdue_sums = overdue.aggregate(total=Coalesce(Sum("total_cents"), 0))
     oldest = list(
@@ -185,8 +178,8 @@ def build(taxpayer: Taxpayer, today: date) -> Overview:
         taxpayer=taxpayer,
         today=today,
         months=_months(taxpayer, today),
-        pending_count=unpaid["count"],
-        pending_cents=unpaid["total"],
+        pending_count=pending.count,
+        pending_cents=pending.cents,
         overdue_count=overdue.count(),
         overdue_cents=overdue_sums["total"],
         oldest_overdue=oldest,

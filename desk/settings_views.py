@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from factu.access import account_view
+from factu.text import NoControlCharactersForm
 from factu.uploads import accepts_upload
 from verifactu import installations, representation
 from verifactu.certificates import store_certificate
@@ -44,7 +45,7 @@ def expiry_status(not_valid_after, now=None) -> tuple[str, str]:
     return "ok", "Vigente"
 
 
-class CertificateForm(forms.Form):
+class CertificateForm(NoControlCharactersForm, forms.Form):
     owner = forms.ChoiceField(label="¿De quién es el certificado?")
     file = forms.FileField(
         label="Certificado (.p12 o .pfx)",
@@ -173,7 +174,7 @@ def _certificate_label(cert: Certificate) -> str:
     return f"{who} ({nif}) · hasta {cert.not_valid_after:%d/%m/%Y}"
 
 
-class RepresentationForm(forms.Form):
+class RepresentationForm(NoControlCharactersForm, forms.Form):
     kind = forms.ChoiceField(
         label="¿Cómo representa a este contribuyente?",
         choices=[("", "—"), *Representation.Kind.choices],

@@ -8,12 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from desk import overview, resubmission, services, worklist
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
 from factu.access import account_view, require_write, taxpayer_or_404
+from factu.redirects import safe_next
+from factu.text import NoControlCharactersForm
 from verifactu import corrections, representation
 from verifactu import tasks as verifactu_tasks
 from verifactu.models import Chain, FiscalInvoice
@@ -22,7 +23,7 @@ INBOX_LIMIT = 200
 REFUSALS = services.REFUSALS
 
 
-class CancelForm(forms.Form):
+class CancelForm(NoControlCharactersForm, forms.Form):
     reason = forms.CharField(
         label="Motivo (opcional)",
         required=False,
@@ -43,16 +44,8 @@ def _invoice_url(request: HttpRequest, invoice) -> str:
         return ""
 
 
-def _safe_next(request: HttpRequest, target: str) -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return ""
-
-
 def _back(request: HttpRequest) -> HttpResponse:
-    target = _safe_next(request, request.POST.get("next", ""))
+    target = safe_next(request)
     return redirect(target or reverse("desk", kwargs={"account_slug": request.account.slug}))
 
 
@@ -204,7 +197,7 @@ def corregir(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
             "refusal": refusal,
             "problems": problems,
             "census_error": services.census_error(fiscal_invoice.latest_record),
-            "next": _safe_next(request, request.POST.get("next") or request.GET.get("next", "")),
+            "next": safe_next(request),
         },
         status=400 if bound else 200,
     )
@@ -234,7 +227,7 @@ def anular(request: HttpRequest, fiscal_invoice_id) -> HttpResponse:
             "invoice": invoice,
             "invoice_url": _invoice_url(request, invoice),
             "form": form,
-            "next": _safe_next(request, request.POST.get("next") or request.GET.get("next", "")),
+            "next": safe_next(request),
         },
         status=400 if form.is_bound else 200,
     )

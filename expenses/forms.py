@@ -14,6 +14,7 @@ from expenses import receipts
 from expenses.models import Expense
 from expenses.services import ExpenseFilters, categories_for
 from factu.models import Account
+from factu.text import NoControlCharactersForm
 from invoicing.forms import DATE_FORMATS, DateInput, ScaledDecimalField
 
 IVA_RATE_CHOICES = [
@@ -54,7 +55,7 @@ def _category_choices(account: Account) -> list[tuple[str, str]]:
     return [(str(c.pk), c.name) for c in categories_for(account)]
 
 
-class ExpenseForm(forms.Form):
+class ExpenseForm(NoControlCharactersForm, forms.Form):
     date = forms.DateField(label="Fecha", input_formats=DATE_FORMATS, widget=DateInput())
     description = forms.CharField(label="Descripción", max_length=300)
     supplier_name = forms.CharField(label="Proveedor", max_length=120, required=False)
@@ -181,7 +182,7 @@ def new_expense_initial() -> dict:
     return {"date": timezone.localdate(), "deductible_percent": 10000, "is_deductible": True}
 
 
-class ExpenseFilterForm(forms.Form):
+class ExpenseFilterForm(NoControlCharactersForm, forms.Form):
     desde = forms.DateField(
         label="Desde", required=False, input_formats=DATE_FORMATS, widget=DateInput()
     )
@@ -220,7 +221,7 @@ class ExpenseFilterForm(forms.Form):
         )
 
 
-class CategoryForm(forms.Form):
+class CategoryForm(NoControlCharactersForm, forms.Form):
     name = forms.CharField(label="Nombre", max_length=80)
 
 

@@ -9,12 +9,10 @@ when AEAT renumbers a form, add the year's file.
 
 What counts:
 
-* Invoices issued (``issued_at`` set) and not cancelled: ``sent``, ``paid``, ``overdue``. An
-  issued invoice cancelled afterwards is annulled (RegistroAnulacion) and counts nowhere;
-  a draft never counts. Invoices fall in the period of their issue date.
-* A rectificativa counts with its sign. By differences (``I``) its own amounts are the
-  difference; by substitution (``S``) its amounts replace the original's, so its effect is
-  its amounts less the original's.
+* Invoices that count and how a rectificativa nets are :mod:`invoicing.totals`' rules (the
+  list's footer and the overview read the same): issued and not cancelled; by differences
+  (``I``) a rectificativa's amounts are the difference, by substitution (``S``) its effect
+  is its amounts less the original's. Invoices fall in the period of their issue date.
 * IVA devengado is taken per rate group of each invoice, exactly as the invoice declared it
   (one cuota per group, rounded once, as in :func:`invoicing.taxes.compute_totals`).
 * IVA soportado comes from deductible expenses with IVA data (a cuota other than zero): the
@@ -48,11 +46,10 @@ from expenses.models import Expense
 from factu.models import Taxpayer
 from factu.money import share_cents
 from factu.nif import validate_nif
-from invoicing import taxes
-from invoicing.models import Invoice, InvoiceStatus, Series
+from invoicing import taxes, totals
+from invoicing.models import Invoice
 
 BOXES_DIR = Path(__file__).resolve().parent / "boxes"
-DECLARED_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.OVERDUE)
 IVA_RATES = (400, 1000, 2100)
 SURCHARGE_RATES = (50, 140, 520)
 IRPF_PAYMENT_BP = 2000  # 20 % of the net income, estimación directa
@@ -153,14 +150,8 @@ class InvoiceEffect:
 
 
 def _own_effect(invoice: Invoice) -> InvoiceEffect:
-    totals = taxes.compute_totals(
-        [line.as_input() for line in invoice.lines.all()],
-        irpf_bp=invoice.irpf_bp,
-        surcharge=invoice.surcharge,
-        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
-    )
     effect = InvoiceEffect()
-    for group in totals.groups:
+    for group in totals.recomputed(invoice).groups:
         if group.tax_type != taxes.IVA:
             continue  # IGIC and IPSI are not IVA: the 303 does not declare them
         if group.operation_type == "S1" and group.rate_bp:
@@ -181,8 +172,8 @@ def _own_effect(invoice: Invoice) -> InvoiceEffect:
 def invoice_effect(invoice: Invoice) -> InvoiceEffect:
     """The invoice's signed effect; a rectificativa by substitution nets out its original."""
     effect = _own_effect(invoice)
-    original = invoice.rectified_invoice
-    if original is not None and invoice.rectification_type == "S":
+    original = totals.substituted_original(invoice)
+    if original is not None:
         effect.add(_own_effect(original), sign=-1)
     return effect
 
@@ -190,13 +181,13 @@ def invoice_effect(invoice: Invoice) -> InvoiceEffect:
 def declared_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Invoice]:
     """The taxpayer's issued, not annulled invoices dated ``start``–``end``."""
     return (
-        Invoice.objects.filter(
-            account=taxpayer.account,
-            taxpayer=taxpayer,
-            issued_at__isnull=False,
-            status__in=DECLARED_STATUSES,
-            issue_date__gte=start,
-            issue_date__lte=end,
+        totals.declared(
+            Invoice.objects.filter(
+                account=taxpayer.account,
+                taxpayer=taxpayer,
+                issue_date__gte=start,
+                issue_date__lte=end,
+            )
         )
         .select_related("series", "rectified_invoice__series")
         .prefetch_related("lines", "rectified_invoice__lines")

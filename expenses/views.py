@@ -39,6 +39,7 @@ from expenses.services import (
     update_expense,
 )
 from factu.access import account_view, require_write
+from factu.redirects import safe_next
 from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros, format_percent
 
@@ -59,10 +60,7 @@ def no_taxpayer(request: HttpRequest) -> HttpResponse:
 
 
 def _safe_next(request: HttpRequest) -> str:
-    back = request.POST.get("next") or request.GET.get("next") or ""
-    if back.startswith(f"/c/{request.account.slug}/gastos/") and "//" not in back:
-        return back
-    return ""
+    return safe_next(request, within=f"/c/{request.account.slug}/gastos/")
 
 
 def _list_url(request: HttpRequest) -> str:

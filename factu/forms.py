@@ -7,6 +7,7 @@ from factu import services
 from factu.models import Account, Role, Taxpayer
 from factu.nif import validate_nif
 from factu.signals import verifactu_mode_requested
+from factu.text import NoControlCharactersForm
 
 # The usual withholdings; kept apart from the invoicing app's list (factu imports no app).
 IRPF_CHOICES = [
@@ -38,7 +39,7 @@ MODE_HELP = (
 )
 
 
-class TaxpayerForm(forms.ModelForm):
+class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
     class Meta:
         model = Taxpayer
         fields = [
@@ -150,7 +151,7 @@ class SignUpEmailForm(forms.Form):
         return services.normalize_email(self.cleaned_data["email"])
 
 
-class SignUpForm(forms.Form):
+class SignUpForm(NoControlCharactersForm, forms.Form):
     """Signing up, step two (from the emailed link): the fields of
     :func:`factu.services.sign_up` but the email, which the link carries; the service has the
     last word."""
@@ -183,7 +184,7 @@ class SignUpForm(forms.Form):
         return validate_nif(self.cleaned_data["taxpayer_nif"])
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(NoControlCharactersForm, forms.Form):
     email = forms.EmailField(
         label="Correo electrónico", widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )

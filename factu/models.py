@@ -15,6 +15,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
+from factu.addresses import address_line
 from factu.nif import validate_nif
 
 
@@ -90,6 +91,13 @@ class Role(models.TextChoices):
     ACCOUNTANT = "accountant", "Contable"
     VIEWER = "viewer", "Solo lectura"
 
+    @classmethod
+    def may_write(cls, role: str | None) -> bool:
+        """Whether ``role`` may create and change business data (invoices, clients,
+        taxpayers, expenses): an allow-list, so a role nobody placed here (a new one, or a
+        value no choice knows) reads only. The pages and both APIs ask this."""
+        return role in (cls.OWNER, cls.ADMIN, cls.ACCOUNTANT)
+
 
 class Membership(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -112,8 +120,8 @@ class Membership(models.Model):
 
     @property
     def can_write(self) -> bool:
-        """Create and change business data: invoices, clients, taxpayers, expenses."""
-        return self.role != Role.VIEWER
+        """Create and change business data: :meth:`Role.may_write`."""
+        return Role.may_write(self.role)
 
     @property
     def can_manage(self) -> bool:
@@ -163,6 +171,11 @@ class Taxpayer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.nif})"
+
+    @property
+    def address_line(self) -> str:
+        """The address on one line (:func:`factu.addresses.address_line`)."""
+        return address_line(self)
 
 
 INVITATION_VALID_DAYS = 7

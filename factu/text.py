@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
 
 
 def normalize_search(text: str) -> str:
@@ -28,11 +30,54 @@ def search_terms(query: str) -> list[str]:
     return normalize_search(query).split()
 
 
-def no_control_characters(value: str) -> None:
-    """Refuse C0 control characters and DEL; a newline and a tab are text.
+# Tab and line breaks (LF, or CR LF as a textarea posts them) lay text out; any other control
+# character (Unicode category Cc: C0, a lone CR, DEL, C1) is no text, and PostgreSQL
+# refuses NUL.
+LAYOUT_CHARACTERS = "\t\n"
+CONTROL_CHARACTERS_MESSAGE = "Control characters are not allowed."
+CONTROL_CHARACTERS_MESSAGE_ES = "El texto lleva caracteres de control: quítelos y vuelva a probar."
 
-    The one rule for free text, in both APIs and the forms (a Django validator, so DRF
-    fields run it too).
-    """
-    if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in value):
-        raise ValidationError("Control characters are not allowed.", code="control_characters")
+
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a control character other than a tab or a line break."""
+    return any(
+        unicodedata.category(ch) == "Cc" and ch not in LAYOUT_CHARACTERS
+        for ch in value.replace("\r\n", "\n")
+    )
+
+
+@deconstructible
+class ControlCharactersValidator:
+    """Refuses text with control characters (:func:`has_control_characters`); values that
+    are not text pass (a field may have parsed them already)."""
+
+    def __init__(self, message: str = CONTROL_CHARACTERS_MESSAGE) -> None:
+        self.message = message
+
+    def __call__(self, value: object) -> None:
+        if isinstance(value, str) and has_control_characters(value):
+            raise ValidationError(self.message, code="invalid")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ControlCharactersValidator) and other.message == self.message
+
+    def __hash__(self) -> int:
+        return hash(self.message)
+
+
+no_control_characters = ControlCharactersValidator()
+"""The validator of the APIs (their English message)."""
+
+
+class NoControlCharactersForm:
+    """A form mixin: every text field refuses control characters, in Spanish (the pages').
+    Password fields are left alone: a password is compared, never shown or stored as text."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        validator = ControlCharactersValidator(CONTROL_CHARACTERS_MESSAGE_ES)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and not isinstance(
+                field.widget, forms.PasswordInput
+            ):
+                field.validators.append(validator)

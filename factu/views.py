@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
@@ -32,6 +31,7 @@ from factu.forms import (
     TaxpayerForm,
 )
 from factu.models import Invitation, Membership, Role, WorkerHeartbeat
+from factu.redirects import safe_next
 from factu.services import accounts_of, choose_taxpayer
 
 
@@ -70,10 +70,8 @@ def switch_taxpayer(request: HttpRequest) -> HttpResponse:
     taxpayer = taxpayer_or_404(request, request.POST.get("taxpayer", ""))
     choose_taxpayer(request.membership, taxpayer)
     messages.success(request, f"Ahora trabaja con {taxpayer.name}.")
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
+    target = safe_next(request)
+    if target:
         return redirect(target)
     return redirect("dashboard", account_slug=request.account.slug)
 

@@ -1,18 +1,27 @@
-"""From an Invoice to what is shown of it: its parties, its tax breakdown, and the PDF's
-:class:`invoicing.pdf.InvoiceDocument`.
+"""From an invoice to what is shown of it: its parties, its tax breakdown, and the one fiscal
+document both PDFs render (:func:`document_for`, a :class:`invoicing.pdf.InvoiceDocument`):
+the pages' and the account API's from an :class:`~invoicing.models.Invoice`, the v1 API's
+from a :class:`~verifactu.models.FiscalInvoice` (Factu's own invoice when it was issued in
+Factu, else the registered facts of the version the client received). The title, the QR,
+the VERI*FACTU legend (the record's mode, never the taxpayer's today) and the cancellation
+mark follow the same rules either way.
 
 An issued invoice shows the parties frozen on it at issue, never the client as it is today;
 a draft shows the taxpayer and the client as they are now (nothing is frozen yet). The tax
-breakdown is recomputed from the stored lines with :func:`invoicing.taxes.compute_totals`,
-the same arithmetic that produced the stored totals.
+breakdown is recomputed from the stored lines (:func:`invoicing.totals.recomputed`), the
+same arithmetic that produced the stored totals.
 """
 
 from __future__ import annotations
 
 from clients.models import IdType
+from factu.addresses import address_line, address_lines
 from factu.models import Taxpayer
-from invoicing import pdf, taxes
+from invoicing import pdf, taxes, totals
 from invoicing.models import Invoice, InvoiceStatus, Series
+from verifactu.corrections import printed_version
+from verifactu.facts import from_cents
+from verifactu.models import FiscalInvoice
 
 _ID_TYPE_LABELS = {
     IdType.NIF_IVA: "NIF-IVA",
@@ -22,22 +31,15 @@ _ID_TYPE_LABELS = {
     IdType.OTHER: "Documento",
     IdType.NOT_CENSUSED: "No censado",
 }
-TITLES = {"F2": "Factura simplificada"}
+OPERATION_LABELS = {
+    "S2": "Inversión del sujeto pasivo",
+    "N1": "No sujeto (N1)",
+    "N2": "No sujeto por reglas de localización (N2)",
+}
 
 
 def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p).strip()
-
-
-def totals_of(invoice: Invoice, lines=None) -> taxes.InvoiceTotals:
-    """The invoice's totals and tax groups, from its stored lines."""
-    lines = list(invoice.lines.all()) if lines is None else lines
-    return taxes.compute_totals(
-        [line.as_input() for line in lines],
-        irpf_bp=invoice.irpf_bp,
-        surcharge=invoice.surcharge,
-        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
-    )
 
 
 def tax_label(iva_type: str, cause: str = "", rate_bp: int = 0) -> str:
@@ -67,19 +69,7 @@ def issuer_party(invoice: Invoice) -> pdf.Party:
         address = tuple(a for a in [invoice.issuer_address] if a)
         return pdf.Party(invoice.issuer_name, invoice.issuer_nif, address_lines=address)
     taxpayer = invoice.taxpayer
-    return pdf.Party(
-        taxpayer.name,
-        taxpayer.nif,
-        address_lines=tuple(
-            a
-            for a in (
-                taxpayer.address,
-                _join(taxpayer.postal_code, taxpayer.city),
-                taxpayer.province,
-            )
-            if a
-        ),
-    )
+    return pdf.Party(taxpayer.name, taxpayer.nif, address_lines=address_lines(taxpayer))
 
 
 def client_party(invoice: Invoice) -> pdf.Party | None:
@@ -99,11 +89,7 @@ def client_party(invoice: Invoice) -> pdf.Party | None:
             return None
         name, nif = client.name, client.nif
         country, id_type, foreign_id = client.country, client.id_type, client.foreign_id
-        address = tuple(
-            a
-            for a in (client.address, _join(client.postal_code, client.city), client.province)
-            if a
-        )
+        address = address_lines(client)
     if nif:
         return pdf.Party(name, nif, "NIF", address)
     label = _ID_TYPE_LABELS.get(id_type, "Identificación")
@@ -111,14 +97,34 @@ def client_party(invoice: Invoice) -> pdf.Party | None:
     return pdf.Party(name, tax_id, label, address)
 
 
-def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
-    """The PDF's frozen snapshot of ``invoice`` (an issued invoice carries its QR)."""
+def document_title(invoice_type: str) -> str:
+    """ "Factura rectificativa" (R1–R5), "Factura simplificada" (F2), else "Factura"."""
+    if invoice_type.startswith("R"):
+        return "Factura rectificativa"
+    return "Factura simplificada" if invoice_type == "F2" else "Factura"
+
+
+def record_marks(registered: FiscalInvoice) -> tuple[str | None, bool]:
+    """The QR URL and whether the VERI*FACTU legend is printed: the mode the invoice was
+    registered in (its record), not the taxpayer's mode today; NO VERI*FACTU prints the QR
+    (ValidarQRNoVerifactu) without the legend."""
+    return registered.qr_url or None, not registered.no_verifactu
+
+
+def document_for(source: Invoice | FiscalInvoice) -> pdf.InvoiceDocument:
+    """The PDF's frozen snapshot of an invoice, or of a registered fiscal invoice (Factu's
+    own invoice when it was issued here); an issued invoice carries its QR."""
+    if isinstance(source, FiscalInvoice):
+        invoice = Invoice.objects.filter(fiscal_invoice=source).first()
+        return _registered_document(source) if invoice is None else _invoice_document(invoice)
+    return _invoice_document(source)
+
+
+def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
     lines = list(invoice.lines.all())
-    totals = totals_of(invoice, lines)
+    recomputed = totals.recomputed(invoice, lines)
     rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
-    title = (
-        "Factura rectificativa" if rectificativa else TITLES.get(invoice.invoice_type, "Factura")
-    )
+    title = document_title("R" if rectificativa else invoice.invoice_type)
     if not invoice.is_issued:
         title = f"{title} (borrador)"
     groups = tuple(
@@ -130,7 +136,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
             recargo_rate_bp=g.surcharge_rate_bp,
             recargo_cents=g.surcharge_cents,
         )
-        for g in totals.groups
+        for g in recomputed.groups
     )
     doc_lines = tuple(
         pdf.InvoiceLine(
@@ -144,12 +150,9 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         for line in lines
     )
     qr_url = None
-    # The legend follows the mode the invoice was registered in (its record), not the
-    # taxpayer's mode today: NO VERI*FACTU prints the QR (ValidarQRNoVerifactu) without it.
     verifactu = invoice.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU
     if invoice.is_issued and invoice.fiscal_invoice_id:
-        qr_url = invoice.fiscal_invoice.qr_url or None
-        verifactu = not invoice.fiscal_invoice.no_verifactu
+        qr_url, verifactu = record_marks(invoice.fiscal_invoice)
     original = invoice.rectified_invoice
     return pdf.InvoiceDocument(
         number=invoice.number,
@@ -160,7 +163,7 @@ def document_for(invoice: Invoice) -> pdf.InvoiceDocument:
         tax_groups=groups,
         subtotal_cents=invoice.subtotal_cents,
         iva_cents=invoice.iva_cents,
-        tax_total_label=tax_total_label(totals.groups),
+        tax_total_label=tax_total_label(recomputed.groups),
         recargo_cents=invoice.surcharge_cents,
         irpf_rate_bp=invoice.irpf_bp,
         irpf_cents=invoice.irpf_cents,
@@ -197,6 +200,78 @@ def issuance_mention(issued_by: str, third_party_nif: str, third_party_name: str
     return ""
 
 
-def render_pdf(invoice: Invoice) -> tuple[str, str, bytes]:
-    """``(filename, mimetype, bytes)`` of the invoice's PDF."""
-    return pdf.InvoiceRenderer().render(document_for(invoice))
+def _breakdown_label(line: dict) -> str:
+    operation = line["operation_type"]
+    if operation.startswith("E"):
+        return f"Exento ({operation})"
+    if operation in OPERATION_LABELS:
+        return OPERATION_LABELS[operation]
+    rate = from_cents(line["rate_bp"] or 0)
+    tax = taxes.TAX_NAMES.get(line.get("tax_type"), "IVA")
+    return f"{tax} {rate.normalize():f} %".replace(".", ",")
+
+
+def _registered_document(registered: FiscalInvoice) -> pdf.InvoiceDocument:
+    """The document of an invoice registered through the API (one line per breakdown
+    group), with the facts of the version the client received
+    (:func:`verifactu.corrections.printed_version`); QR and cancellation are the record's."""
+    invoice = printed_version(registered)
+    groups = tuple(
+        pdf.TaxGroup(
+            label=_breakdown_label(line),
+            base_cents=line["base_cents"],
+            rate_bp=line.get("rate_bp"),
+            cuota_cents=line.get("tax_cents") or 0,
+            recargo_rate_bp=line.get("surcharge_rate_bp") or 0,
+            recargo_cents=line.get("surcharge_cents") or 0,
+        )
+        for line in invoice.breakdown
+    )
+    lines = tuple(
+        pdf.InvoiceLine(
+            description=invoice.description if i == 0 else f"{invoice.description} ({g.label})",
+            quantity_hundredths=100,
+            unit_price_cents=g.base_cents,
+            amount_cents=g.base_cents,
+            tax_label=g.label,
+        )
+        for i, g in enumerate(groups)
+    )
+    client = None
+    if invoice.recipient_nif or invoice.recipient_id:
+        client = pdf.Party(
+            name=invoice.recipient_name or invoice.recipient_id,
+            tax_id=invoice.recipient_nif or invoice.recipient_id,
+            tax_id_label="NIF" if invoice.recipient_nif else "ID",
+        )
+    address = address_line(registered.taxpayer)
+    qr_url, verifactu = record_marks(registered)
+    return pdf.InvoiceDocument(
+        number=invoice.invoice_number,
+        issue_date=invoice.invoice_date,
+        issuer=pdf.Party(
+            name=invoice.issuer_name,
+            tax_id=invoice.issuer_nif,
+            address_lines=(address,) if address else (),
+        ),
+        client=client,
+        lines=lines,
+        tax_groups=groups,
+        subtotal_cents=sum(g.base_cents for g in groups),
+        iva_cents=sum(g.cuota_cents for g in groups),
+        recargo_cents=sum(g.recargo_cents for g in groups),
+        irpf_rate_bp=registered.irpf_rate_bp or 0,
+        irpf_cents=registered.irpf_amount_cents or 0,
+        # What the client pays: ImporteTotal less the IRPF withheld (never in the record).
+        total_cents=invoice.total_amount_cents - (registered.irpf_amount_cents or 0),
+        operation_date=invoice.operation_date,
+        title=document_title(invoice.invoice_type),
+        qr_url=qr_url,
+        verifactu=verifactu,
+        cancelled=registered.records.filter(kind="anulacion").exists(),
+    )
+
+
+def render_pdf(source: Invoice | FiscalInvoice) -> tuple[str, str, bytes]:
+    """``(filename, mimetype, bytes)`` of the PDF of :func:`document_for` ``source``."""
+    return pdf.InvoiceRenderer().render(document_for(source))

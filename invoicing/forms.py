@@ -18,6 +18,7 @@ from django.forms import formset_factory
 from django.utils import timezone
 
 from clients.models import Client
+from factu.text import NoControlCharactersForm
 from invoicing import numbering, taxes
 from invoicing.models import Invoice, InvoiceStatus, IssuedBy, Series
 from invoicing.services import DraftLine, replaceable_invoices
@@ -176,7 +177,7 @@ class DateInput(forms.DateInput):
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
 
 
-class LineForm(forms.Form):
+class LineForm(NoControlCharactersForm, forms.Form):
     """One line of a draft. Quantity and price may be negative only in a rectificativa
     (the service says so); a cause is kept only for the types that take one."""
 
@@ -281,7 +282,7 @@ def line_initial(invoice_lines) -> list[dict]:
     ]
 
 
-class InvoiceForm(forms.Form):
+class InvoiceForm(NoControlCharactersForm, forms.Form):
     """The header of a draft. ``series`` only when creating: the number is taken at once."""
 
     series = forms.ModelChoiceField(label="Serie", queryset=Series.objects.none(), empty_label=None)
@@ -393,7 +394,7 @@ class InvoiceForm(forms.Form):
         return self.cleaned_data.get("irpf_rate") or 0
 
 
-class RectifyForm(forms.Form):
+class RectifyForm(NoControlCharactersForm, forms.Form):
     series = forms.ModelChoiceField(
         label="Serie rectificativa", queryset=Series.objects.none(), empty_label=None
     )
@@ -429,7 +430,7 @@ class RectifyForm(forms.Form):
         self.fields["invoice_type"].choices = [R5] if simplified else RECTIFICATION_INVOICE_TYPES
 
 
-class PaidForm(forms.Form):
+class PaidForm(NoControlCharactersForm, forms.Form):
     paid_on = forms.DateField(
         label="Fecha de cobro", input_formats=DATE_FORMATS, widget=DateInput()
     )
@@ -441,7 +442,7 @@ class PaidForm(forms.Form):
         return value
 
 
-class CancelForm(forms.Form):
+class CancelForm(NoControlCharactersForm, forms.Form):
     reason = forms.CharField(
         label="Motivo (queda en el historial)",
         required=False,
@@ -450,7 +451,7 @@ class CancelForm(forms.Form):
     )
 
 
-class InvoiceFilterForm(forms.Form):
+class InvoiceFilterForm(NoControlCharactersForm, forms.Form):
     estado = forms.ChoiceField(
         label="Estado", required=False, choices=[("", "Todos")] + list(InvoiceStatus.choices)
     )
@@ -463,7 +464,7 @@ class InvoiceFilterForm(forms.Form):
     q = forms.CharField(label="Buscar", required=False, max_length=200)
 
 
-class SeriesForm(forms.ModelForm):
+class SeriesForm(NoControlCharactersForm, forms.ModelForm):
     class Meta:
         model = Series
         fields = ["code", "kind", "number_format", "padding"]

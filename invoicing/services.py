@@ -23,19 +23,32 @@ from clients.models import Client
 from factu.models import Taxpayer, User
 from factu.text import normalize_search
 from invoicing import taxes
+from invoicing.draft_lines import (
+    DraftLine,
+    apply_totals,
+    line_inputs,
+    line_rows,
+    preview_totals,
+    store_lines,
+)
 from invoicing.models import (
     Invoice,
     InvoiceEvent,
-    InvoiceLine,
     InvoiceStatus,
     IssuedBy,
     Series,
     SeriesCounter,
 )
-from verifactu import corrections, installations, rules
-from verifactu.facts import BreakdownFacts, InvoiceFacts, InvoiceRef, from_cents
-from verifactu.models import ComputerSystem, FiscalInvoice
-from verifactu.records import RecordRefused, latest_registration, register_invoice
+from invoicing.registration import (
+    FROZEN_AT_ISSUE,
+    date_problems,
+    factu_computer_system,
+    freeze_parties,
+    record_facts,
+)
+from verifactu import corrections, rules
+from verifactu.models import FiscalInvoice
+from verifactu.records import RecordRefused, register_invoice
 
 
 class InvalidTransition(Exception):
@@ -48,18 +61,6 @@ class Actor:
 
     user: User | None = None
     token_label: str = ""
-
-
-@dataclass(frozen=True)
-class DraftLine:
-    description: str
-    quantity: int
-    unit_price: int
-    iva_type: str = taxes.GENERAL
-    discount_bp: int = 0
-    cause: str = ""
-    tobacco: bool = False
-    regime: str = ""
 
 
 TRANSITIONS = {
@@ -87,108 +88,6 @@ def _check_transition(invoice: Invoice, target: str) -> None:
             f"Una factura {invoice.get_status_display().lower()} no puede pasar a "
             f"{InvoiceStatus(target).label.lower()}."
         )
-
-
-def _line_inputs(
-    lines: Sequence[DraftLine], rectificativa: bool, surcharge: bool = False
-) -> list[taxes.LineInput]:
-    errors: dict[str, list[str]] = {}
-    inputs = []
-    if not lines:
-        raise ValidationError({"lines": ["Añada al menos una línea."]})
-    for i, line in enumerate(lines):
-        if not (line.description or "").strip():
-            errors.setdefault(f"lines.{i}.description", []).append("Indique el concepto.")
-        if not rectificativa:
-            for name, value in (("quantity", line.quantity), ("unitPrice", line.unit_price)):
-                if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-                    errors.setdefault(f"lines.{i}.{name}", []).append(
-                        "Solo una rectificativa admite cantidades o precios negativos."
-                    )
-        if line.tobacco and not surcharge:
-            errors.setdefault(f"lines.{i}.tobacco", []).append(
-                "El recargo del tabaco (1,75 %) solo se aplica a clientes en recargo de "
-                "equivalencia."
-            )
-        elif line.tobacco and line.iva_type != taxes.GENERAL:
-            errors.setdefault(f"lines.{i}.tobacco", []).append(
-                "El recargo del tabaco (1,75 %) va con el IVA general (21 %)."
-            )
-        try:
-            inputs.append(
-                taxes.LineInput(
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    iva_type=line.iva_type,
-                    discount_bp=line.discount_bp,
-                    cause=line.cause,
-                    tobacco=line.tobacco,
-                    regime=line.regime,
-                )
-            )
-        except (TypeError, ValueError) as exc:
-            if f"lines.{i}.tobacco" in errors:
-                continue
-            errors.setdefault(f"lines.{i}", []).append(str(exc))
-    if errors:
-        raise ValidationError(errors)
-    try:
-        taxes.compute_totals(inputs, rectificativa=rectificativa)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError({"lines": [str(exc)]}) from None
-    return inputs
-
-
-def _line_rows(
-    invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals
-) -> list[InvoiceLine]:
-    """The draft lines as (unsaved) rows of ``invoice``."""
-    return [
-        InvoiceLine(
-            invoice=invoice,
-            position=i + 1,
-            description=line.description.strip(),
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price,
-            discount_bp=line.discount_bp,
-            iva_type=line.iva_type,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-            amount_cents=totals.lines[i],
-        )
-        for i, line in enumerate(lines)
-    ]
-
-
-def _store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals):
-    InvoiceLine.objects.filter(invoice=invoice).delete()
-    InvoiceLine.objects.bulk_create(_line_rows(invoice, lines, totals))
-
-
-def _apply_totals(invoice: Invoice, totals: taxes.InvoiceTotals) -> None:
-    invoice.subtotal_cents = totals.subtotal_cents
-    invoice.iva_cents = totals.iva_cents
-    invoice.surcharge_cents = totals.surcharge_cents
-    invoice.irpf_cents = totals.irpf_cents
-    invoice.total_cents = totals.total_cents
-
-
-def preview_totals(
-    lines: Sequence[DraftLine],
-    *,
-    irpf_bp: int = 0,
-    surcharge: bool = False,
-    rectificativa: bool = False,
-    client: Client | None = None,
-) -> taxes.InvoiceTotals:
-    """Totals of lines not yet saved (the draft form's live totals use this). With a
-    ``client``, recargo de equivalencia follows the client, as when the draft is saved."""
-    surcharge = surcharge or bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa, surcharge)
-    return taxes.compute_totals(
-        inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
-    )
 
 
 def _validate_parties(taxpayer: Taxpayer, series: Series, client: Client | None) -> None:
@@ -324,9 +223,9 @@ def _check_rules(
     declare if issued now, keeping the problems of what the draft's form sets; each as a
     ``ValidationError`` on its field, with its AEAT code."""
     draft = copy.copy(invoice)
-    _freeze_parties(draft)
+    freeze_parties(draft)
     errors: dict[str, list[str]] = {}
-    facts = _facts(draft, _line_rows(draft, lines, totals), replaced)
+    facts = record_facts(draft, line_rows(draft, lines, totals), replaced)
     for problem in rules.check_invoice(facts, today=timezone.localdate()):
         key = RULE_FIELDS.get(problem.field)
         if problem.field.startswith("breakdown."):
@@ -376,7 +275,7 @@ def create_draft(
         raise ValidationError({"dueDate": ["El vencimiento no puede ser anterior a la fecha."]})
     rectificativa = series.kind == Series.Kind.RECTIFYING
     surcharge = bool(client and client.recargo_equivalencia)
-    inputs = _line_inputs(lines, rectificativa, surcharge)
+    inputs = line_inputs(lines, rectificativa, surcharge)
     try:
         totals = taxes.compute_totals(
             inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
@@ -407,12 +306,12 @@ def create_draft(
             rectification_type=rectification_type,
             created_by=actor.user,
         )
-        _apply_totals(invoice, totals)
+        apply_totals(invoice, totals)
         _check_rules(invoice, lines, totals, replaced)
         invoice.search_text = _search_text(invoice)
         invoice.save()
         invoice.replaced_invoices.set(replaced)
-        _store_lines(invoice, lines, totals)
+        store_lines(invoice, lines, totals)
         _log(invoice, actor, "created", number=number, total_cents=totals.total_cents)
     return invoice
 
@@ -448,7 +347,7 @@ def update_draft(
     replaced = _replaced(
         invoice.taxpayer, invoice.series, issue_date, replaced_invoices, draft=invoice
     )
-    inputs = _line_inputs(lines, rectificativa, surcharge)
+    inputs = line_inputs(lines, rectificativa, surcharge)
     totals = taxes.compute_totals(
         inputs, irpf_bp=irpf_bp, surcharge=surcharge, rectificativa=rectificativa
     )
@@ -466,191 +365,14 @@ def update_draft(
         invoice.description = description.strip()
         invoice.notes = notes
         invoice.payment_details = payment_details
-        _apply_totals(invoice, totals)
+        apply_totals(invoice, totals)
         _check_rules(invoice, lines, totals, replaced)
         invoice.search_text = _search_text(invoice)
         invoice.save()
         invoice.replaced_invoices.set(replaced)
-        _store_lines(invoice, lines, totals)
+        store_lines(invoice, lines, totals)
         _log(invoice, actor, "updated", total_cents=totals.total_cents)
     return invoice
-
-
-def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
-    """The installation Factu's own invoices of ``taxpayer`` are registered on: its
-    account's default installation (:func:`verifactu.installations.default_installation`)."""
-    return installations.default_installation(taxpayer.account_id)
-
-
-def _date_problems(invoice: Invoice) -> dict[str, list[str]]:
-    issued = Invoice.objects.filter(
-        series=invoice.series, year=invoice.year, issued_at__isnull=False
-    )
-    later_dated = (
-        issued.filter(sequence__lt=invoice.sequence, issue_date__gt=invoice.issue_date)
-        .order_by("sequence")
-        .first()
-    )
-    if later_dated:
-        return {
-            "issueDate": [
-                f"La factura {later_dated.number}, anterior en la serie, tiene fecha "
-                f"{later_dated.issue_date:%d/%m/%Y}: esta no puede ser de una fecha anterior."
-            ]
-        }
-    earlier_dated = (
-        issued.filter(sequence__gt=invoice.sequence, issue_date__lt=invoice.issue_date)
-        .order_by("sequence")
-        .first()
-    )
-    if earlier_dated:
-        return {
-            "issueDate": [
-                f"La factura {earlier_dated.number}, posterior en la serie, tiene fecha "
-                f"{earlier_dated.issue_date:%d/%m/%Y}: esta no puede ser de una fecha posterior."
-            ]
-        }
-    last = latest_registration(invoice.taxpayer)
-    if last and last.invoice_date > invoice.issue_date:
-        return {
-            "issueDate": [
-                f"El último registro de facturación ({last.invoice_number}) es del "
-                f"{last.invoice_date:%d/%m/%Y}: la fecha no puede ser anterior."
-            ]
-        }
-    if invoice.issue_date > timezone.localdate():
-        return {"issueDate": ["La fecha de expedición no puede ser futura."]}
-    original = invoice.rectified_invoice
-    if original and invoice.issue_date < original.issue_date:
-        return {
-            "issueDate": [
-                f"Una rectificativa no puede ser anterior a la factura {original.number}."
-            ]
-        }
-    return {}
-
-
-def _facts(
-    invoice: Invoice, lines: list[InvoiceLine], replaced: Sequence[Invoice] | None = None
-) -> InvoiceFacts:
-    """The facts of the record ``invoice`` is registered with. ``replaced``: the F2 invoices
-    it replaces when not saved yet (a draft being checked), else those stored."""
-    totals = taxes.compute_totals(
-        [line.as_input() for line in lines],
-        irpf_bp=invoice.irpf_bp,
-        surcharge=invoice.surcharge,
-        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
-    )
-    breakdown = tuple(
-        BreakdownFacts(
-            tax_type=group.tax_type,
-            regime_type=group.regime_type,
-            operation_type=group.operation_type,
-            base_amount=from_cents(group.base_cents),
-            tax_rate=taxes.percent(group.rate_bp) if group.reports_rate else None,
-            tax_amount=from_cents(group.iva_cents) if group.reports_rate else None,
-            surcharge_rate=taxes.percent(group.surcharge_rate_bp) if group.has_surcharge else None,
-            surcharge_amount=from_cents(group.surcharge_cents) if group.has_surcharge else None,
-        )
-        for group in totals.groups
-    )
-    description = invoice.description or "; ".join(line.description for line in lines)
-    original = invoice.rectified_invoice
-    rectified = ()
-    base = tax = surcharge = None
-    if original is not None:
-        rectified = (InvoiceRef(original.number, original.issue_date),)
-        if invoice.rectification_type == "S":
-            # The rectified invoice's IVA and recargo go apart: CuotaRectificada and
-            # CuotaRecargoRectificado (SuministroInformacion.xsd ImporteRectificacion).
-            base = from_cents(original.subtotal_cents)
-            tax = from_cents(original.iva_cents)
-            if original.surcharge_cents:
-                surcharge = from_cents(original.surcharge_cents)
-    spanish = invoice.client_nif != ""
-    return InvoiceFacts(
-        issuer_nif=invoice.issuer_nif,
-        issuer_name=invoice.issuer_name,
-        invoice_number=invoice.number,
-        invoice_date=invoice.issue_date,
-        invoice_type=invoice.invoice_type,
-        description=description[:500],
-        breakdown=breakdown,
-        total_amount=from_cents(totals.fiscal_total_cents),
-        total_tax_amount=from_cents(totals.tax_total_cents),
-        operation_date=invoice.operation_date,
-        issued_by=invoice.issued_by,
-        third_party_nif=invoice.third_party_nif,
-        third_party_name=invoice.third_party_name,
-        recipient_nif=invoice.client_nif,
-        recipient_name=invoice.client_name if (spanish or invoice.client_foreign_id) else "",
-        recipient_country="" if spanish else invoice.client_country,
-        recipient_id_type="" if spanish else invoice.client_id_type,
-        recipient_id="" if spanish else invoice.client_foreign_id,
-        rectification_type=invoice.rectification_type,
-        rectified_invoices=rectified,
-        replaced_invoices=tuple(
-            InvoiceRef(i.number, i.issue_date)
-            for i in (replaced if replaced is not None else _stored_replaced(invoice))
-        ),
-        rectification_base=base,
-        rectification_tax=tax,
-        rectification_surcharge=surcharge,
-    )
-
-
-def _stored_replaced(invoice: Invoice) -> list[Invoice]:
-    if invoice.pk is None or invoice.invoice_type != "F3":
-        return []
-    return list(invoice.replaced_invoices.order_by("issue_date", "number"))
-
-
-def _freeze_parties(invoice: Invoice) -> None:
-    taxpayer = invoice.taxpayer
-    invoice.issuer_name = taxpayer.name
-    invoice.issuer_nif = taxpayer.nif
-    invoice.issuer_address = ", ".join(
-        p
-        for p in (
-            taxpayer.address,
-            f"{taxpayer.postal_code} {taxpayer.city}".strip(),
-            taxpayer.province,
-        )
-        if p
-    )
-    client = invoice.client
-    if client is None:
-        return
-    invoice.client_name = client.name
-    invoice.client_nif = client.nif
-    invoice.client_country = client.country
-    invoice.client_id_type = client.id_type
-    invoice.client_foreign_id = client.foreign_id
-    invoice.client_email = client.email
-    invoice.client_address = ", ".join(
-        p
-        for p in (client.address, f"{client.postal_code} {client.city}".strip(), client.province)
-        if p
-    )
-
-
-FROZEN_AT_ISSUE = [
-    "status",
-    "issued_at",
-    "fiscal_invoice",
-    "issuer_name",
-    "issuer_nif",
-    "issuer_address",
-    "client_name",
-    "client_nif",
-    "client_country",
-    "client_id_type",
-    "client_foreign_id",
-    "client_address",
-    "client_email",
-    "search_text",
-    "updated_at",
-]
 
 
 def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None) -> Invoice:
@@ -665,16 +387,16 @@ def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None
         _check_transition(invoice, InvoiceStatus.SENT)
         if invoice.client is None and invoice.invoice_type not in ("F2", "R5"):
             raise ValidationError({"clientId": ["Una factura completa necesita un cliente."]})
-        problems = _date_problems(invoice)
+        problems = date_problems(invoice)
         if problems:
             raise ValidationError(problems)
-        _freeze_parties(invoice)
+        freeze_parties(invoice)
         lines = list(invoice.lines.all())
         registration = register_invoice(
             account=invoice.account,
             taxpayer=invoice.taxpayer,
             system=factu_computer_system(invoice.taxpayer),
-            facts=_facts(invoice, lines),
+            facts=record_facts(invoice, lines),
             source=FiscalInvoice.Source.FACTU,
             now=now,
         )

@@ -504,8 +504,8 @@ def test_a_v1_pdf_printed_after_a_mode_switch_keeps_the_legend_of_its_record(reg
     """The VERI*FACTU legend says how the record was generated: a PDF printed after the
     taxpayer moved to NO VERI*FACTU keeps it for a record generated before, and the other
     way round."""
-    from api.v1.documents import document_for_fiscal_invoice
     from factu.models import Taxpayer
+    from invoicing.documents import document_for as document_for_fiscal_invoice
 
     invoice = register().invoice
     Taxpayer.objects.filter(pk=taxpayer.pk).update(

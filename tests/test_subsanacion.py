@@ -365,7 +365,7 @@ def test_the_retry_endpoint_keeps_its_contract(api_client, rejected):
 def test_the_pdf_keeps_the_issued_data_unless_the_client_already_had_the_corrected_ones(
     register,
 ):
-    from api.v1.documents import document_for_fiscal_invoice
+    from invoicing.documents import document_for as document_for_fiscal_invoice
 
     registration = register()
     invoice = registration.invoice

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from clients.models import Client
 from expenses.models import Expense, ExpenseCategory
+from factu.text import no_control_characters
 from invoicing import taxes
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
 
@@ -42,11 +43,6 @@ class Cents(serializers.IntegerField):
 
 class StrictInt(Cents):
     default_error_messages = {"invalid": "Must be an integer."}
-
-
-def no_control_characters(value: str) -> None:
-    if any(ord(ch) < 32 and ch not in "\n\t" or ord(ch) == 127 for ch in value):
-        raise serializers.ValidationError("Control characters are not allowed.")
 
 
 def Text(max_length: int, **kwargs) -> serializers.CharField:  # noqa: N802 - field factory
