@@ -26,6 +26,7 @@ from typing import TypeVar
 from django.utils import timezone
 
 from clients.models import Client
+from factu.addresses import address_line
 from factu.models import Taxpayer, User
 from factu.text import normalize_search
 from invoicing import taxes
@@ -98,10 +99,6 @@ def numbered_invoices(
     return built
 
 
-def _address(*parts: str) -> str:
-    return ", ".join(p for p in parts if p)
-
-
 def _invoice(
     taxpayer: Taxpayer, item: ImportedInvoice, series: Series, sequence: int, user: User | None
 ) -> Invoice:
@@ -124,19 +121,13 @@ def _invoice(
         surcharge=item.surcharge,
         issuer_name=taxpayer.name,
         issuer_nif=taxpayer.nif,
-        issuer_address=_address(
-            taxpayer.address, f"{taxpayer.postal_code} {taxpayer.city}".strip(), taxpayer.province
-        ),
+        issuer_address=address_line(taxpayer),
         client_name=item.client_name[:120],
         client_nif=item.client_nif,
         client_country=client.country if client else "",
         client_id_type=client.id_type if client else "",
         client_foreign_id=client.foreign_id if client else "",
-        client_address=_address(
-            client.address, f"{client.postal_code} {client.city}".strip(), client.province
-        )[:300]
-        if client
-        else "",
+        client_address=address_line(client)[:300] if client else "",
         client_email=client.email if client else "",
         subtotal_cents=totals.subtotal_cents,
         iva_cents=totals.iva_cents,

@@ -107,11 +107,7 @@ def _validate_parties(taxpayer: Taxpayer, series: Series, client: Client | None)
 
 def _take_number(series: Series, year: int) -> tuple[int, str]:
     """The next correlative number of the series for the year, from the locked counter."""
-    SeriesCounter.objects.get_or_create(series=series, year=year)
-    counter = SeriesCounter.objects.select_for_update().get(series=series, year=year)
-    number = counter.next_number
-    counter.next_number = number + 1
-    counter.save(update_fields=["next_number"])
+    number = SeriesCounter.take(series, year)
     return number, series.format_number(year, number)
 
 
