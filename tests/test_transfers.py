@@ -180,6 +180,14 @@ def test_a_row_with_too_many_columns_is_reported(taxpayer, owner):
     assert Client.objects.count() == 1
 
 
+def test_a_row_with_control_characters_is_reported_and_not_imported(taxpayer, owner):
+    data = csv_file(["nombre;nif", "Acme\x00 SL;A28045631", "Otra SL;B65410011"])
+    job = run_clients(taxpayer, owner, data, VALID)
+    assert rejected(job) == {(2, "")}
+    assert "nombre: El texto lleva caracteres de control" in job.errors[0]["message"]
+    assert list(Client.objects.values_list("name", flat=True)) == ["Otra SL"]
+
+
 # --- clients ------------------------------------------------------------------------------
 
 

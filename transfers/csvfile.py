@@ -20,6 +20,8 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from factu.text import CONTROL_CHARACTERS_MESSAGE_ES, has_control_characters
+
 DELIMITERS = (";", ",", "\t")
 MAX_ROWS = 100_000
 
@@ -163,6 +165,12 @@ def read_table(
             for index, name in positions.items():
                 if index < len(cells):
                     values[name] = cells[index].strip()
+            dirty = [columns[name] for name, text in values.items() if has_control_characters(text)]
+            if dirty:
+                table.problems.append(
+                    (row_number, f"{', '.join(dirty)}: {CONTROL_CHARACTERS_MESSAGE_ES}")
+                )
+                continue
             table.rows.append((row_number, values))
     except csv.Error as exc:
         raise CsvError(f"Fila {row_number}: el archivo CSV está mal formado ({exc}).") from None

@@ -21,7 +21,7 @@ from api.tenancy import account_taxpayer
 from clients.models import Client
 from clients.services import matching
 from expenses.models import Expense
-from factu.text import normalize_search
+from factu.text import has_control_characters, normalize_search
 from invoicing.models import Invoice, InvoiceStatus
 
 
@@ -73,9 +73,9 @@ class TrueFalseField(ParsedField):
 
 
 def _search_terms(value: str) -> list[str]:
-    """Control characters other than tab and newlines are refused: they are no text, and
-    PostgreSQL refuses NUL in a query."""
-    if any((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in value):
+    """Control characters are refused (:func:`factu.text.has_control_characters`): they are
+    no text, and PostgreSQL refuses NUL in a query."""
+    if has_control_characters(value):
         raise ValueError(value)
     return normalize_search(value).split()
 
