@@ -16,8 +16,8 @@ from factu.access import account_view, require_write, taxpayer_or_404
 from factu.redirects import safe_next
 from factu.text import NoControlCharactersForm
 from verifactu import corrections, representation
-from verifactu import tasks as verifactu_tasks
 from verifactu.models import Chain, FiscalInvoice
+from verifactu.pacing import retry_now
 
 INBOX_LIMIT = 200
 REFUSALS = services.REFUSALS
@@ -99,7 +99,7 @@ def retry_chain(request: HttpRequest, chain_id: int) -> HttpResponse:
     """The blocked chain's «Intentar ahora»: flush it now instead of at its next attempt
     after AEAT faults. Another account's chain is a 404."""
     chain = get_object_or_404(Chain, pk=chain_id, account=request.account)
-    if verifactu_tasks.retry_now(chain):
+    if retry_now(chain):
         messages.success(
             request,
             "Se intenta el envío a la AEAT ahora mismo. Si sigue sin responder, Factu lo "

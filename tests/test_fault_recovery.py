@@ -249,7 +249,7 @@ def test_a_scheduled_flush_honours_the_back_off(register, pace, no_broker):
     pace.VERIFACTU_BATCH_SIZE = 1  # a full batch: only the AEAT's wait would let it go early
     assert pacing.schedule_flush(record.chain_id) is True
     assert pacing.schedule_flush(record.chain_id) is False  # once
-    assert tasks.retry_now(chain_of(record)) is True  # a person: now, whatever is scheduled
+    assert pacing.retry_now(chain_of(record)) is True  # a person: now, whatever is scheduled
     [(_, countdown), (_, now)] = no_broker
     assert 490 < countdown <= 500 and now == 0
     assert chain_of(record).next_flush_at <= timezone.now()

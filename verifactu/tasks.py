@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from verifactu import anomalies, event_log, events, modes, signatures, submission
 from verifactu.pacing import FLUSH_TASK, SCHEDULED_KEY, schedule_flush
-from verifactu.pacing import retry_now as retry_now  # the desk's "Intentar ahora" calls it here
 
 
 @shared_task(name=FLUSH_TASK, acks_late=True)

@@ -7,7 +7,7 @@ Design points:
   copy and refuses every other http(s) URL: nothing is ever fetched from the network to load
   schemas. ``Settings(forbid_entities=False)`` because the xmldsig XSD declares a DTD entity.
 - ``send`` puts the exact bytes of the ``RegFactuSistemaFacturacion`` document built by
-  :func:`verifactu.xml.build_envelope` inside the SOAP Body. Records are stored immutably and
+  :func:`verifactu.envelopes.build_envelope` inside the SOAP Body. Records are stored immutably and
   their XML must reach the AEAT byte for byte as stored, so the envelope is assembled as
   bytes and the transport posts those bytes verbatim (lxml would re-serialise ``&apos;`` and
   friends differently).

@@ -106,7 +106,7 @@ class Chain(models.Model):
     head_invoice_date_text = models.CharField(max_length=10, blank=True)
     # IndicadorMultiplesOT of the chain's records: the installation (producer NIF,
     # IdSistemaInformatico, NumeroInstalacion) keeps chains of more than one obligado. Set on
-    # every chain of the installation when its second chain is opened (records.lock_chain),
+    # every chain of the installation when its second chain is opened (chains.lock_chain),
     # so a registration reads it with the row it locks anyway.
     multiple_taxpayers = models.BooleanField(default=False)
     # The next attempt: after the AEAT's TiempoEsperaEnvio, or the back-off after a fault.

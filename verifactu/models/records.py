@@ -10,6 +10,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 
+from verifactu.qr import qr_url
+
 from .chains import Chain
 from .immutable import ImmutableRecordError
 
@@ -164,9 +166,6 @@ class BillingRecord(models.Model):
     @property
     def qr_url(self) -> str:
         """The cotejo URL of this RegistroAlta, from the literals it was hashed with (SPEC §2)."""
-
-        from verifactu.qr import qr_url
-
         return qr_url(
             self.issuer_nif,
             self.invoice_number,
