@@ -4,6 +4,7 @@
   (:class:`AccountPagination`; :class:`FixedPagePagination` for the invoice and expense lists,
   50 a page; :class:`TotalCountPagination` for the client list, a plain array)
 * VERI*FACTU API: ``{"data": [...], "meta": {"total": 42, "page": 1, "limit": 50}}``
+  (:class:`api.v1.pagination.V1PageNumberPagination`, on :func:`bounded_int`)
 
 ``?page=`` must be a positive integer (else 400); a page past the end has no items.
 ``?limit=`` (1 to ``max_limit``) changes the page size.
@@ -18,15 +19,22 @@ from rest_framework.response import Response
 MAX_VALUE = 1_000_000
 
 
-def positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
+def bounded_int(name: str, raw: str) -> int:
+    """The query parameter ``name``'s ``raw`` value, an integer from 1 to ``MAX_VALUE``, or a
+    400 naming it: the one reading of a page number (or a limit) in both APIs."""
     # isascii: "²" and "١" are digits to str.isdigit but not to int(); the cap keeps an
     # offset within the database's integers.
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_VALUE:
         raise ValidationError({name: [f"Must be an integer from 1 to {MAX_VALUE}."]})
-    value = int(raw)
+    return int(raw)
+
+
+def positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
+    """The account API's reading: absent or empty is ``default``, above ``maximum`` a 400."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    value = bounded_int(name, raw)
     if maximum is not None and value > maximum:
         raise ValidationError({name: [f"Must be at most {maximum}."]})
     return value
@@ -170,27 +178,3 @@ class TotalCountPagination(AccountPagination):
         )
         del limit["schema"]["default"]
         return [page, limit]
-
-
-class V1Pagination(AccountPagination):
-    def get_paginated_response(self, data):
-        return Response(
-            {"data": data, "meta": {"total": self.total, "page": self.page, "limit": self.limit}}
-        )
-
-    def get_paginated_response_schema(self, schema):
-        return {
-            "type": "object",
-            "required": ["data", "meta"],
-            "properties": {
-                "data": schema,
-                "meta": {
-                    "type": "object",
-                    "properties": {
-                        "total": {"type": "integer", "example": 42},
-                        "page": {"type": "integer", "example": 1},
-                        "limit": {"type": "integer", "example": self.page_size},
-                    },
-                },
-            },
-        }

@@ -20,6 +20,7 @@ from clients.services import (
     search_clients,
     update_client,
 )
+from factu import views
 from factu.access import account_view, require_write
 from factu.redirects import safe_next
 
@@ -35,7 +36,7 @@ def client_or_404(request: HttpRequest, client_id) -> Client:
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:
-    return render(request, "clients/no_taxpayer.html")
+    return views.no_taxpayer(request, "Clientes", "Los clientes pertenecen a un contribuyente")
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from desk import overview, resubmission, services, worklist
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
+from factu import views
 from factu.access import account_view, require_write, taxpayer_or_404
 from factu.redirects import safe_next
 from factu.text import NoControlCharactersForm
@@ -286,7 +287,7 @@ def resubmit(request: HttpRequest) -> HttpResponse:
 def taxpayer_overview(request: HttpRequest) -> HttpResponse:
     """The current taxpayer's figures; ``?fragment=1`` (htmx, the dashboard) omits the page."""
     if request.taxpayer is None:
-        return render(request, "invoicing/no_taxpayer.html")
+        return views.no_taxpayer(request, "Resumen", "Las cifras son de un contribuyente")
     figures = overview.build(request.taxpayer, timezone.localdate())
     fragment = request.GET.get("fragment") == "1"
     template = "desk/_overview.html" if fragment else "desk/overview.html"

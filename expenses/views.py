@@ -38,6 +38,7 @@ from expenses.services import (
     filter_expenses,
     update_expense,
 )
+from factu import views
 from factu.access import account_view, require_write
 from factu.redirects import safe_next
 from factu.uploads import accepts_upload
@@ -56,7 +57,7 @@ def expense_or_404(request: HttpRequest, expense_id) -> Expense:
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:
-    return render(request, "expenses/no_taxpayer.html")
+    return views.no_taxpayer(request, "Gastos", "Los gastos pertenecen a un contribuyente")
 
 
 def _safe_next(request: HttpRequest) -> str:

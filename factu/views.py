@@ -59,6 +59,13 @@ def worker_status() -> dict:
     }
 
 
+def no_taxpayer(request: HttpRequest, section: str, belongs: str) -> HttpResponse:
+    """The empty state of a section whose data belongs to a taxpayer, in an account that has
+    none yet: ``belongs`` says whose the data is ("Los clientes pertenecen a un
+    contribuyente"), and a writer is offered to add the first one."""
+    return render(request, "no_taxpayer.html", {"section": section, "belongs": belongs})
+
+
 @account_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "factu/dashboard.html", {"worker": worker_status()})

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from factu import views
 from factu.access import account_view, require_write
 from factu.redirects import safe_next
 from factu.spreadsheets import csv_response
@@ -100,7 +101,7 @@ def actor_of(request: HttpRequest) -> services.Actor:
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:
-    return render(request, "invoicing/no_taxpayer.html")
+    return views.no_taxpayer(request, "Facturas", "Las facturas las emite un contribuyente")
 
 
 def status_label(invoice: Invoice) -> str:

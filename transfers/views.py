@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 
 from expenses.exports import csv_bytes, csv_response, csv_text
 from expenses.forms import default_quarter
+from factu import views
 from factu.access import account_view, require_write
 from factu.models import Job
 from factu.uploads import accepts_upload
@@ -60,7 +61,9 @@ def job_or_404(request: HttpRequest, job_id) -> Job:
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:
-    return render(request, "transfers/no_taxpayer.html")
+    return views.no_taxpayer(
+        request, "Importar y exportar", "Los datos pertenecen a un contribuyente"
+    )
 
 
 @account_view()

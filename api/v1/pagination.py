@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
+from api.pagination import MAX_VALUE, bounded_int
+
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000  # past it an offset no longer fits the database's integers
+MAX_PAGE = MAX_VALUE
 
 
 class V1PageNumberPagination(BasePagination):
@@ -26,11 +27,7 @@ class V1PageNumberPagination(BasePagination):
 
     @staticmethod
     def page_number(request) -> int:
-        raw = request.query_params.get("page", "1")
-        # isascii: "²" and "١" are digits to str.isdigit but not to int().
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
-            raise ValidationError({"page": [f"Must be an integer from 1 to {MAX_PAGE}."]})
-        return int(raw)
+        return bounded_int("page", request.query_params.get("page", "1"))
 
     def get_paginated_response(self, data) -> Response:
         return Response(
