@@ -104,7 +104,7 @@ class Overview:
         return [
             {
                 "invoice": invoice,
-                "client": invoice.client_name or (invoice.client.name if invoice.client else ""),
+                "client": invoice.recipient_name,
                 "total": format_euros(invoice.total_cents),
                 "days": (self.today - invoice.due_date).days if invoice.due_date else None,
             }

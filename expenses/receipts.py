@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import FileResponse, Http404
@@ -84,16 +85,10 @@ def _display_name(raw: str, kind: ReceiptType) -> str:
     return f"{stem}.{kind.extension}"
 
 
-def _delete_later(name: str) -> None:
-    if not name:
-        return
-
-    def _delete() -> None:
-        from django.core.files.storage import default_storage
-
-        default_storage.delete(name)
-
-    transaction.on_commit(_delete)
+def delete_after_commit(name: str) -> None:
+    """Delete the stored file ``name`` once the transaction commits (a rollback keeps it)."""
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))
 
 
 def attach_receipt(expense: Expense, upload: UploadedFile) -> Expense:
@@ -105,7 +100,7 @@ def attach_receipt(expense: Expense, upload: UploadedFile) -> Expense:
     expense.receipt_content_type = kind.content_type
     expense.receipt_name = original
     expense.save(update_fields=["receipt", "receipt_content_type", "receipt_name"])
-    _delete_later(old)
+    delete_after_commit(old)
     return expense
 
 
@@ -115,7 +110,7 @@ def remove_receipt(expense: Expense) -> Expense:
     expense.receipt_content_type = ""
     expense.receipt_name = ""
     expense.save(update_fields=["receipt", "receipt_content_type", "receipt_name"])
-    _delete_later(old)
+    delete_after_commit(old)
     return expense
 
 

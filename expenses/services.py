@@ -8,12 +8,12 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from expenses.models import Expense, ExpenseCategory
+from expenses.receipts import delete_after_commit
 from factu.models import Account, Taxpayer
 from factu.money import share_cents
 from factu.nif import validate_nif
@@ -113,8 +113,7 @@ def delete_expense(expense: Expense) -> None:
     name = expense.receipt.name if expense.receipt else ""
     with transaction.atomic():
         expense.delete()
-        if name:
-            transaction.on_commit(lambda: default_storage.delete(name))
+        delete_after_commit(name)
 
 
 def create_category(account: Account, name: str) -> ExpenseCategory:

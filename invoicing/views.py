@@ -216,7 +216,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "invoice": invoice,
-            "client": invoice.client_name or (invoice.client.name if invoice.client else ""),
+            "client": invoice.recipient_name,
             "status": status_label(invoice),
             "tone": STATUS_TONES.get(invoice.status, ""),
             "aeat": aeat_badge(invoice.aeat_status),

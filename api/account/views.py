@@ -32,6 +32,7 @@ from expenses.services import categories_for, create_expense
 from factu.models import Taxpayer
 from invoicing import services
 from invoicing.counts import account_invoice_count
+from invoicing.documents import render_pdf
 from invoicing.models import Invoice, InvoiceStatus, Series, SeriesCounter
 from verifactu.records import RecordRefused
 
@@ -227,10 +228,7 @@ class InvoicePdfView(InvoiceView):
         errors=[404],
     )
     def get(self, request, invoice_id):
-        from invoicing.documents import document_for
-        from invoicing.pdf import InvoiceRenderer
-
-        filename, mimetype, data = InvoiceRenderer().render(document_for(self.get_object()))
+        filename, mimetype, data = render_pdf(self.get_object())
         response = HttpResponse(data, content_type=mimetype)
         response["Content-Disposition"] = f'inline; filename="{filename}"'
         return response

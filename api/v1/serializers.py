@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -51,11 +52,9 @@ class TaxpayerSerializer(serializers.ModelSerializer):
         fields = ["id", "nif", "name", "verifactu_mode", "created_at"]
 
     def validate_nif(self, value: str) -> str:
-        from django.core.exceptions import ValidationError
-
         try:
             return validate_nif(value)
-        except ValidationError as exc:
+        except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
 
 
