@@ -87,9 +87,10 @@ def fixed_world(db, monkeypatch, settings):
     for model in apps.get_models():
         for model_field in model._meta.concrete_fields:
             if model_field.default is original:
-                monkeypatch.setattr(model_field, "default", generate)
-                # Field caches its default callable: replace the cached one too.
+                # Field caches its default callable (a cached_property): replace the cached
+                # one first, so what the undo restores is read while the default is uuid4.
                 monkeypatch.setattr(model_field, "_get_default", generate)
+                monkeypatch.setattr(model_field, "default", generate)
     monkeypatch.setattr(api.services, "generate_raw_token", lambda: RAW_TOKEN)
     _fixed_seeded_categories()
     with time_machine.travel(NOW, tick=False):
