@@ -10,8 +10,9 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.db.migrations.recorder import MigrationRecorder
 
 from factu import triggers
 from verifactu.models import BillingRecord
@@ -104,3 +105,16 @@ def test_the_list_names_each_trigger_and_its_state():
     lines = dict(line.split("\t")[1:3] for line in out.getvalue().splitlines())
     assert lines[follows.name] == "MISSING"
     assert lines["verifactu_record_immutable"] == "present"
+
+
+def test_the_command_refuses_a_database_with_unapplied_migrations():
+    """Today's triggers name today's columns, and a migration still to run may create one
+    itself: the command waits for ``migrate`` instead of breaking it."""
+    (follows,) = [t for t in triggers.expected(connection) if t.name.endswith("follows_head")]
+    drop(follows)
+    MigrationRecorder.Migration.objects.filter(
+        app="verifactu", name="0017_namespaced_installations"
+    ).delete()  # as if that migration were still to run (rolled back with the test)
+    with pytest.raises(CommandError, match="run `migrate` first"):
+        call_command("ensure_triggers", stdout=StringIO())
+    assert [t.name for t in triggers.missing(connection)] == [follows.name]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from factu import triggers
@@ -25,5 +25,9 @@ class Command(BaseCommand):
                 state = "present" if trigger.name in there else "MISSING"
                 self.stdout.write(f"{trigger.table}\t{trigger.name}\t{state}\t{trigger.does}")
             return
+        if not triggers.fully_migrated(database):
+            # The triggers are today's: on an older schema they would name columns that do not
+            # exist yet, and the migration that creates one would then find it there.
+            raise CommandError("The database has unapplied migrations: run `migrate` first.")
         for trigger in triggers.ensure(database):
             self.stdout.write(f"created {trigger.name} on {trigger.table}")
