@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models import F, Sum, Value
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -26,7 +26,7 @@ from expenses.models import Expense
 from expenses.summaries import modelo_303, quarter_of
 from factu.models import Taxpayer
 from invoicing import totals
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import Invoice
 from invoicing.taxes import format_euros
 
 MONTHS = 12
@@ -153,19 +153,10 @@ def _months(taxpayer: Taxpayer, today: date) -> list[Month]:
     return [Month(y, m, invoiced[(y, m)], spent[(y, m)]) for y, m in keys]
 
 
-def overdue_invoices(taxpayer: Taxpayer, today: date) -> QuerySet[Invoice]:
-    """Overdue: marked so, or sent and past the due date (the periodic task may not have run
-    yet today)."""
-    return Invoice.objects.filter(account=taxpayer.account, taxpayer=taxpayer).filter(
-        Q(status=InvoiceStatus.OVERDUE) | Q(status=InvoiceStatus.SENT, due_date__lt=today)
-    )
-
-
 def build(taxpayer: Taxpayer, today: date) -> Overview:
-    pending = totals.pending_collection(
-        Invoice.objects.filter(account=taxpayer.account, taxpayer=taxpayer)
-    )
-    overdue = overdue_invoices(taxpayer, today)
+    invoices = Invoice.objects.filter(account=taxpayer.account, taxpayer=taxpayer)
+    pending = totals.pending_collection(invoices)
+    overdue = totals.overdue(invoices, today)
     overdue_sums = overdue.aggregate(total=Coalesce(Sum("total_cents"), 0))
     oldest = list(
         overdue.select_related("client").order_by(

@@ -15,13 +15,15 @@ and its 12 months, the modelo 303 and 130).
   substitute is what the client owes: the same netting as above), and a rectificativa
   counts only while its original is still to be collected: once the original is paid (or
   cancelled), a rectificativa of it is settled with the client apart (a refund or a
-  further charge), not collected as part of the original.
+  further charge), not collected as part of the original. **Overdue** are those of them
+  past their due date (:func:`overdue`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import (
     BigIntegerField,
@@ -71,11 +73,12 @@ def declared(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
 
 
 def netted(field: str) -> Case:
-    """``field`` of an invoice less its original's when it substitutes it."""
+    """``field`` of an invoice less its original's when it substitutes it (an original that
+    was cancelled counts no longer, so nothing of it is netted out)."""
     return Case(
         When(
             rectification_type=SUBSTITUTION,
-            rectified_invoice__isnull=False,
+            rectified_invoice__status__in=DECLARED_STATUSES,
             then=F(field) - F(f"rectified_invoice__{field}"),
         ),
         default=F(field),
@@ -121,6 +124,14 @@ def unpaid(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
                 )
             )
         )
+    )
+
+
+def overdue(invoices: QuerySet[Invoice], today: date) -> QuerySet[Invoice]:
+    """The unpaid invoices among ``invoices`` past their due date: marked overdue, or sent and
+    due before ``today`` (the daily task that marks them may not have run yet)."""
+    return unpaid(invoices).filter(
+        Q(status=InvoiceStatus.OVERDUE) | Q(status=InvoiceStatus.SENT, due_date__lt=today)
     )
 
 

@@ -6,6 +6,7 @@ substitution, an unpaid invoice substituted, and a cancellation."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -136,3 +137,63 @@ def test_the_pages_show_the_same_figures(client, login, owner, account, taxpayer
     )
     assert taxes_page.count(_euros(DECLARED_BASE)) >= 2  # 303 base at 21 %, 130 income
     assert _euros(DECLARED_IVA) in taxes_page
+
+
+@pytest.fixture
+def issue_on(taxpayer, owner, series, rect_series):
+    """Issue an invoice of ``euros`` at 21 %, dated ``days_ago`` and due ``due_in`` days
+    from today; ``substitute=`` a rectificativa by substitution of that original."""
+    actor = Actor(user=owner)
+    today = timezone.localdate()
+    acme = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
+
+    def issue(euros, *, days_ago=0, due_in=30, substitute=None):
+        lines = [DraftLine("Servicio", quantity=100, unit_price=euros * 100, iva_type="general")]
+        issue_date = today - timedelta(days=days_ago)
+        due = issue_date + timedelta(days=due_in)
+        if substitute is None:
+            invoice = create_draft(
+                taxpayer,
+                series=series,
+                client=acme,
+                issue_date=issue_date,
+                due_date=due,
+                lines=lines,
+                actor=actor,
+            )
+        else:
+            invoice = rectify_invoice(
+                substitute,
+                series=rect_series,
+                rectification_type="S",
+                lines=lines,
+                issue_date=issue_date,
+                actor=actor,
+            )
+            invoice.due_date = due
+            invoice.save(update_fields=["due_date"])
+        return issue_invoice(invoice, actor=actor)
+
+    return issue
+
+
+def test_an_overdue_invoice_replaced_by_its_substitute_is_no_longer_overdue(taxpayer, issue_on):
+    """The substitute (due later) is what the client owes: "Vencidas" never counts more than
+    "Pendiente de cobro" does."""
+    today = timezone.localdate()
+    late = issue_on(400, days_ago=60, due_in=30)
+    issue_on(100, days_ago=45, due_in=15)  # overdue, nothing replaces it
+    issue_on(350, substitute=late)
+    figures = overview.build(taxpayer, today)
+    assert (figures.pending_count, figures.pending_cents) == (2, 42350 + 12100)
+    assert (figures.overdue_count, figures.overdue_cents) == (1, 12100)
+    assert [i.total_cents for i in figures.oldest_overdue] == [12100]
+
+
+def test_a_substitute_of_a_cancelled_original_counts_in_full(taxpayer, owner, issue_on):
+    original = issue_on(400)
+    substitute = issue_on(350, substitute=original)
+    cancel_invoice(original, actor=Actor(user=owner), reason="Emitida por error")
+    invoices = Invoice.objects.filter(account=taxpayer.account, taxpayer=taxpayer)
+    sums = totals.declared_sums(invoices)
+    assert (sums.count, sums.base, sums.total) == (1, 35000, substitute.total_cents)
