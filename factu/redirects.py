@@ -2,7 +2,8 @@
 
 A ``next`` parameter (posted, or in the query string) is followed only when it is a path of
 this site: it starts with one ``/``, holds no ``//``, no backslash (browsers read ``/\\`` as
-``//``), no whitespace or control character, names no other host or scheme (Django's
+``//``), no whitespace or control character, no ``.`` or ``..`` segment (a browser resolves
+them, even percent-encoded, and would leave ``within``), names no other host or scheme (Django's
 ``url_has_allowed_host_and_scheme``), and, when the caller says so, lies under ``within``
 (the pages of one section of the account). Anything else is dropped: the caller falls
 back to its own page.
@@ -10,16 +11,20 @@ back to its own page.
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def _plain_path(target: str) -> bool:
+    segments = unquote(urlsplit(target).path).split("/")
     return (
         target.startswith("/")
         and "//" not in target
         and "\\" not in target
         and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target)
+        and not any(segment in (".", "..") for segment in segments)
     )
 
 

@@ -50,6 +50,15 @@ def test_the_guard_follows_a_path_of_the_site_and_keeps_to_its_section():
     assert safe_next(RequestFactory().get("/")) == ""
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["/c/acme/clientes/../../otra/", "/c/acme/clientes/%2e%2e/gastos/", "/c/acme/clientes/./x"],
+)
+def test_the_guard_drops_a_path_that_climbs_out_of_its_section(target):
+    request = RequestFactory().post("/", {"next": target})
+    assert safe_next(request, within="/c/acme/clientes/") == ""
+
+
 @pytest.fixture
 def web(login, owner):
     return login(owner)
