@@ -209,6 +209,10 @@ def test_list_pages_by_50_in_stable_order_with_totals_of_the_filtered_set(
     count = sum(1 for i in issued[1:] if i.issue_date == ISSUE + timedelta(4))
     assert filtered.context["sums"]["total"] == format_euros(count * 121000)
     assert filtered.context["sums_count"] == count == 1
+    assert 'class="sums"' in filtered.content.decode()
+    drafts = client.get(url(account, "invoice_list"), {"estado": "draft"})
+    assert drafts.context["sums_count"] == 0 and len(drafts.context["rows"]) == 46
+    assert 'class="sums"' not in drafts.content.decode()  # nothing listed counts: no footer
 
 
 def test_empty_list_offers_a_new_invoice(login, owner, viewer, account, taxpayer):
