@@ -18,10 +18,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.http import FileResponse, Http404
 
 from expenses.models import Expense
+from factu.queue import after_commit
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -88,7 +88,7 @@ def _display_name(raw: str, kind: ReceiptType) -> str:
 def delete_after_commit(name: str) -> None:
     """Delete the stored file ``name`` once the transaction commits (a rollback keeps it)."""
     if name:
-        transaction.on_commit(lambda: default_storage.delete(name))
+        after_commit(lambda: default_storage.delete(name))
 
 
 def attach_receipt(expense: Expense, upload: UploadedFile) -> Expense:

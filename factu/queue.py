@@ -16,11 +16,12 @@ from django.db import transaction
 
 
 def after_commit(send: Callable[[], Any]) -> None:
-    """Run ``send`` once the current transaction commits (at once outside one).
+    """Run ``send`` once the current transaction commits (at once outside one); never for a
+    rolled-back one.
 
-    Robust: if the broker is down the committed data is safe and the caller still gets its
-    answer; the error is logged by Django, and the beat task that reclaims queued work (each
-    queue has one) sends it later.
+    Robust: if ``send`` fails (the broker is down, the storage refuses a delete) the
+    committed data is safe and the caller still gets its answer; Django logs the error. For
+    a task, the beat task that reclaims queued work (each queue has one) sends it later.
     """
     transaction.on_commit(send, robust=True)
 
