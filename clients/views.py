@@ -105,24 +105,16 @@ def client_edit(request: HttpRequest, client_id) -> HttpResponse:
     form = ClientForm(
         request.POST or None, instance=client, taxpayer=client.taxpayer, read_only=read_only
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            update_client(client, form.data_for_service)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, "Cambios guardados.")
-            return redirect(_list_url(request))
-    return render(
+    return views.edit_page(
         request,
-        "clients/client_form.html",
-        {
-            "form": form,
-            "object": client,
-            "creating": False,
-            "read_only": read_only,
-            "next": _safe_next(request),
-        },
+        form,
+        save=lambda: update_client(client, form.data_for_service),
+        refused=lambda error: form.add_error(None, error),
+        template="clients/client_form.html",
+        obj=client,
+        read_only=read_only,
+        next_url=_safe_next(request),
+        back=_list_url(request),
     )
 
 

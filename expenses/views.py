@@ -171,24 +171,16 @@ def expense_edit(request: HttpRequest, expense_id) -> HttpResponse:
     if read_only:
         for field in form.fields.values():
             field.disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            _save_expense(request, form, expense)
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Cambios guardados.")
-            return redirect(_list_url(request))
-    return render(
+    return views.edit_page(
         request,
-        "expenses/expense_form.html",
-        {
-            "form": form,
-            "object": expense,
-            "creating": False,
-            "read_only": read_only,
-            "next": _safe_next(request),
-        },
+        form,
+        save=lambda: _save_expense(request, form, expense),
+        refused=form.add_service_errors,
+        template="expenses/expense_form.html",
+        obj=expense,
+        read_only=read_only,
+        next_url=_safe_next(request),
+        back=_list_url(request),
     )
 
 

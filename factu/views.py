@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -64,6 +65,41 @@ def no_taxpayer(request: HttpRequest, section: str, belongs: str) -> HttpRespons
     none yet: ``belongs`` says whose the data is ("Los clientes pertenecen a un
     contribuyente"), and a writer is offered to add the first one."""
     return render(request, "no_taxpayer.html", {"section": section, "belongs": belongs})
+
+
+def edit_page(
+    request: HttpRequest,
+    form,
+    *,
+    save: Callable[[], object],
+    refused: Callable[[ValidationError], None],
+    template: str,
+    obj: object,
+    read_only: bool,
+    next_url: str,
+    back: str,
+) -> HttpResponse:
+    """An account object's edit page: a valid POST saves and goes to ``back`` (the list the
+    person came from); a refusal of the service lands on the form through ``refused``."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save()
+        except ValidationError as error:
+            refused(error)
+        else:
+            messages.success(request, "Cambios guardados.")
+            return redirect(back)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "object": obj,
+            "creating": False,
+            "read_only": read_only,
+            "next": next_url,
+        },
+    )
 
 
 @account_view()
