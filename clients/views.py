@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,7 +21,7 @@ from clients.services import (
     update_client,
 )
 from factu import views
-from factu.access import account_view, require_write
+from factu.access import account_object_or_404, account_view, require_write
 from factu.redirects import safe_next
 
 PAGE_SIZE = 50
@@ -29,10 +29,12 @@ PAGE_SIZE = 50
 
 def client_or_404(request: HttpRequest, client_id) -> Client:
     """A client of the request's account; another account's client does not exist."""
-    try:
-        return Client.objects.select_related("taxpayer").get(pk=client_id, account=request.account)
-    except (Client.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese cliente en esta cuenta.") from None
+    return account_object_or_404(
+        request,
+        Client.objects.select_related("taxpayer"),
+        client_id,
+        "No existe ese cliente en esta cuenta.",
+    )
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:

@@ -39,7 +39,7 @@ from expenses.services import (
     update_expense,
 )
 from factu import views
-from factu.access import account_view, require_write
+from factu.access import account_object_or_404, account_view, require_write
 from factu.redirects import safe_next
 from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros, format_percent
@@ -48,12 +48,12 @@ PAGE_SIZE = 50
 
 
 def expense_or_404(request: HttpRequest, expense_id) -> Expense:
-    try:
-        return Expense.objects.select_related("category", "taxpayer").get(
-            pk=expense_id, account=request.account
-        )
-    except (Expense.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese gasto en esta cuenta.") from None
+    return account_object_or_404(
+        request,
+        Expense.objects.select_related("category", "taxpayer"),
+        expense_id,
+        "No existe ese gasto en esta cuenta.",
+    )
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:
@@ -238,10 +238,12 @@ def category_list(request: HttpRequest) -> HttpResponse:
 @account_view(write=True)
 @require_POST
 def category_delete(request: HttpRequest, category_id) -> HttpResponse:
-    try:
-        category = ExpenseCategory.objects.get(pk=category_id, account=request.account)
-    except (ExpenseCategory.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe esa categoría en esta cuenta.") from None
+    category = account_object_or_404(
+        request,
+        ExpenseCategory.objects.all(),
+        category_id,
+        "No existe esa categoría en esta cuenta.",
+    )
     delete_category(category)
     messages.success(
         request, f"Categoría «{category.name}» borrada; sus gastos quedan sin categoría."

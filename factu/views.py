@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from factu import services, throttle
-from factu.access import account_view, taxpayer_or_404
+from factu.access import account_object_or_404, account_view, taxpayer_or_404
 from factu.forms import (
     AcceptInvitationForm,
     EmailLoginForm,
@@ -297,10 +297,12 @@ def sign_up_continue(request: HttpRequest) -> HttpResponse:
 
 
 def _member_or_404(request: HttpRequest, membership_id) -> Membership:
-    try:
-        return request.account.memberships.select_related("user").get(pk=membership_id)
-    except (Membership.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese miembro en esta cuenta.") from None
+    return account_object_or_404(
+        request,
+        Membership.objects.select_related("user"),
+        membership_id,
+        "No existe ese miembro en esta cuenta.",
+    )
 
 
 def _may_touch(actor: Membership, member: Membership) -> bool:
@@ -410,10 +412,12 @@ def member_remove(request: HttpRequest, membership_id) -> HttpResponse:
 @require_POST
 @account_view(manage=True)
 def invitation_cancel(request: HttpRequest, invitation_id) -> HttpResponse:
-    try:
-        invitation = request.account.invitations.get(pk=invitation_id)
-    except (Invitation.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe esa invitación en esta cuenta.") from None
+    invitation = account_object_or_404(
+        request,
+        Invitation.objects.all(),
+        invitation_id,
+        "No existe esa invitación en esta cuenta.",
+    )
     services.cancel_invitation(request.membership, invitation)
     messages.success(request, f"Invitación a {invitation.email} anulada.")
     return redirect("member_list", account_slug=request.account.slug)

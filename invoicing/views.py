@@ -13,14 +13,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from factu import views
-from factu.access import account_view, require_write
+from factu.access import account_object_or_404, account_view, require_write
 from factu.redirects import safe_next
 from factu.spreadsheets import csv_response
 from factu.text import search_terms
@@ -88,12 +88,14 @@ LINE_FIELDS = {
 
 def invoice_or_404(request: HttpRequest, invoice_id) -> Invoice:
     """An invoice of the request's account; another account's invoice does not exist."""
-    try:
-        return Invoice.objects.select_related(
+    return account_object_or_404(
+        request,
+        Invoice.objects.select_related(
             "series", "client", "taxpayer", "fiscal_invoice", "rectified_invoice"
-        ).get(pk=invoice_id, account=request.account)
-    except (Invoice.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe esa factura en esta cuenta.") from None
+        ),
+        invoice_id,
+        "No existe esa factura en esta cuenta.",
+    )
 
 
 def actor_of(request: HttpRequest) -> services.Actor:
