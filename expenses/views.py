@@ -80,17 +80,13 @@ def expense_list(request: HttpRequest) -> HttpResponse:
     filters, expenses = _filtered(request)
     sums = expense_totals(expenses)
     page = Paginator(expenses, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    listing = views.list_context(request, filters, page, [_row(e) for e in page.object_list])
     return render(
         request,
         "expenses/expense_list.html",
         {
-            "filters": filters,
-            "page": page,
-            "rows": [_row(e) for e in page.object_list],
-            "filtered": bool(query),
-            "query": urlencode(query),
-            "export_query": urlencode(query),
+            **listing,
+            "export_query": listing["query"],
             "any_expense": Expense.objects.filter(taxpayer=request.taxpayer).exists(),
             "sums_count": sums["count"],
             "sums": {k: format_euros(v) for k, v in sums.items() if k != "count"},

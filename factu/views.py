@@ -67,6 +67,19 @@ def no_taxpayer(request: HttpRequest, section: str, belongs: str) -> HttpRespons
     return render(request, "no_taxpayer.html", {"section": section, "belongs": belongs})
 
 
+def list_context(request: HttpRequest, filters, page, rows: list) -> dict:
+    """What a filtered, paginated list page shows: the filters, the page and its rows, and
+    the query string of the filters in use (the page number left out) for the page links."""
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    return {
+        "filters": filters,
+        "page": page,
+        "rows": rows,
+        "filtered": bool(query),
+        "query": urlencode(query),
+    }
+
+
 def edit_page(
     request: HttpRequest,
     form,

@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 
 from factu import views
 from factu.access import account_object_or_404, account_view, require_write
@@ -225,16 +224,11 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         }
         for invoice in page.object_list
     ]
-    query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,
         "invoicing/invoice_list.html",
         {
-            "filters": filters,
-            "page": page,
-            "rows": rows,
-            "filtered": bool(query),
-            "query": urlencode(query),
+            **views.list_context(request, filters, page, rows),
             "any_invoice": any_invoice,
             "sums": {
                 "base": taxes.format_euros(sums.base),
