@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -22,7 +21,7 @@ from clients.services import (
 )
 from factu import views
 from factu.access import account_object_or_404, account_view, require_write
-from factu.redirects import safe_next
+from factu.redirects import back_to_list, section_next
 
 PAGE_SIZE = 50
 
@@ -41,14 +40,8 @@ def no_taxpayer(request: HttpRequest) -> HttpResponse:
     return views.no_taxpayer(request, "Clientes", "Los clientes pertenecen a un contribuyente")
 
 
-def _safe_next(request: HttpRequest) -> str:
-    """The ``next`` the person came from, when it is a client page of this account."""
-    return safe_next(request, within=f"/c/{request.account.slug}/clientes/")
-
-
 def _list_url(request: HttpRequest) -> str:
-    """Back to the list the person came from (same search and page), or the plain list."""
-    return _safe_next(request) or reverse("client_list", args=[request.account.slug])
+    return back_to_list(request, "clientes", "client_list")
 
 
 @account_view()
@@ -115,7 +108,7 @@ def client_edit(request: HttpRequest, client_id) -> HttpResponse:
         template="clients/client_form.html",
         obj=client,
         read_only=read_only,
-        next_url=_safe_next(request),
+        next_url=section_next(request, "clientes"),
         back=_list_url(request),
     )
 

@@ -14,7 +14,6 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -40,7 +39,7 @@ from expenses.services import (
 )
 from factu import views
 from factu.access import account_object_or_404, account_view, require_write
-from factu.redirects import safe_next
+from factu.redirects import back_to_list, section_next
 from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros, format_percent
 
@@ -60,12 +59,8 @@ def no_taxpayer(request: HttpRequest) -> HttpResponse:
     return views.no_taxpayer(request, "Gastos", "Los gastos pertenecen a un contribuyente")
 
 
-def _safe_next(request: HttpRequest) -> str:
-    return safe_next(request, within=f"/c/{request.account.slug}/gastos/")
-
-
 def _list_url(request: HttpRequest) -> str:
-    return _safe_next(request) or reverse("expense_list", args=[request.account.slug])
+    return back_to_list(request, "gastos", "expense_list")
 
 
 def _filtered(request: HttpRequest):
@@ -175,7 +170,7 @@ def expense_edit(request: HttpRequest, expense_id) -> HttpResponse:
         template="expenses/expense_form.html",
         obj=expense,
         read_only=read_only,
-        next_url=_safe_next(request),
+        next_url=section_next(request, "gastos"),
         back=_list_url(request),
     )
 

@@ -15,12 +15,11 @@ from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 
 from factu import views
 from factu.access import account_object_or_404, account_view, require_write
-from factu.redirects import safe_next
+from factu.redirects import back_to_list, section_next
 from factu.spreadsheets import csv_response
 from factu.text import search_terms
 from invoicing import services, taxes
@@ -260,10 +259,6 @@ def series_list(request: HttpRequest) -> HttpResponse:
     return render(request, "invoicing/series_list.html", {"series_list": series})
 
 
-def _safe_next(request: HttpRequest) -> str:
-    return safe_next(request, within=f"/c/{request.account.slug}/facturas/")
-
-
 @account_view(write=True)
 def series_create(request: HttpRequest) -> HttpResponse:
     require_write(request)
@@ -288,10 +283,10 @@ def series_create(request: HttpRequest) -> HttpResponse:
             f"Serie {series.code} creada: su primera factura será "
             f"{series.format_number(timezone.localdate().year, 1)}.",
         )
-        return redirect(_safe_next(request) or reverse("series_list", args=[request.account.slug]))
+        return redirect(back_to_list(request, "facturas", "series_list"))
     return render(
         request,
         "invoicing/series_form.html",
-        {"form": form, "next": _safe_next(request)},
+        {"form": form, "next": section_next(request, "facturas")},
         status=400 if request.method == "POST" else 200,
     )
