@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
@@ -17,15 +17,14 @@ from django.views.decorators.debug import sensitive_variables
 from api.forms import ApiTokenForm
 from api.models import ApiToken
 from api.services import create_token, revoke_token
-from factu.access import account_view, require_manage
+from factu.access import account_object_or_404, account_view, require_manage
 from factu.models import Membership
 
 
 def token_or_404(request: HttpRequest, token_id) -> ApiToken:
-    try:
-        return ApiToken.objects.get(pk=token_id, account=request.account)
-    except (ApiToken.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese token en esta cuenta.") from None
+    return account_object_or_404(
+        request, ApiToken.objects.all(), token_id, "No existe ese token en esta cuenta."
+    )
 
 
 def _list_context(request: HttpRequest, form: ApiTokenForm) -> dict:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -21,32 +20,28 @@ from clients.services import (
     update_client,
 )
 from factu import views
-from factu.access import account_view, require_write
-from factu.redirects import safe_next
+from factu.access import account_object_or_404, account_view, require_write
+from factu.redirects import back_to_list, section_next
 
 PAGE_SIZE = 50
 
 
 def client_or_404(request: HttpRequest, client_id) -> Client:
     """A client of the request's account; another account's client does not exist."""
-    try:
-        return Client.objects.select_related("taxpayer").get(pk=client_id, account=request.account)
-    except (Client.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese cliente en esta cuenta.") from None
+    return account_object_or_404(
+        request,
+        Client.objects.select_related("taxpayer"),
+        client_id,
+        "No existe ese cliente en esta cuenta.",
+    )
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:
     return views.no_taxpayer(request, "Clientes", "Los clientes pertenecen a un contribuyente")
 
 
-def _safe_next(request: HttpRequest) -> str:
-    """The ``next`` the person came from, when it is a client page of this account."""
-    return safe_next(request, within=f"/c/{request.account.slug}/clientes/")
-
-
 def _list_url(request: HttpRequest) -> str:
-    """Back to the list the person came from (same search and page), or the plain list."""
-    return _safe_next(request) or reverse("client_list", args=[request.account.slug])
+    return back_to_list(request, "clientes", "client_list")
 
 
 @account_view()
@@ -105,24 +100,16 @@ def client_edit(request: HttpRequest, client_id) -> HttpResponse:
     form = ClientForm(
         request.POST or None, instance=client, taxpayer=client.taxpayer, read_only=read_only
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            update_client(client, form.data_for_service)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, "Cambios guardados.")
-            return redirect(_list_url(request))
-    return render(
+    return views.edit_page(
         request,
-        "clients/client_form.html",
-        {
-            "form": form,
-            "object": client,
-            "creating": False,
-            "read_only": read_only,
-            "next": _safe_next(request),
-        },
+        form,
+        save=lambda: update_client(client, form.data_for_service),
+        refused=lambda error: form.add_error(None, error),
+        template="clients/client_form.html",
+        obj=client,
+        read_only=read_only,
+        next_url=section_next(request, "clientes"),
+        back=_list_url(request),
     )
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from factu.access import account_view, taxpayer_or_404
+from factu.downloads import file_response
 from verifactu.events import export_events
 
 
@@ -30,6 +31,6 @@ def download(request: HttpRequest, taxpayer_id) -> HttpResponse:
             },
         )
     export = export_events(taxpayer)
-    response = HttpResponse(export.xml, content_type="application/xml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="eventos-{taxpayer.nif}.xml"'
-    return response
+    return file_response(
+        export.xml, "application/xml; charset=utf-8", f"eventos-{taxpayer.nif}.xml"
+    )

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from desk.services import ANULAR, CORREGIR, REINTENTAR, SUBSANAR, explain, factu_invoice_of
 from factu.models import Account, Taxpayer
+from invoicing.views import AEAT_TONES
 from verifactu import corrections, faults
 from verifactu.models import BillingRecord, Chain, FiscalInvoice, RecordStatus
 
@@ -30,15 +31,6 @@ UNSENT = (RecordStatus.QUEUED, RecordStatus.SENDING)
 # What "send it to the AEAT again" applies to: a failed submission is resent as it is
 # (reintentar), a rejected record is followed by a subsanación (subsanar).
 RESUBMITTABLE = (RecordStatus.ERROR, RecordStatus.REJECTED)
-
-STATUS_TONES = {
-    RecordStatus.QUEUED: "pending",
-    RecordStatus.SENDING: "pending",
-    RecordStatus.ACCEPTED: "ok",
-    RecordStatus.ACCEPTED_WITH_ERRORS: "warn",
-    RecordStatus.REJECTED: "bad",
-    RecordStatus.ERROR: "bad",
-}
 
 
 def latest_records(account: Account) -> QuerySet[BillingRecord]:
@@ -107,7 +99,7 @@ class TaxpayerSummary:
     def badges(self) -> list[StatusCount]:
         """The non-zero counts, in the order a record goes through them."""
         return [
-            StatusCount(status.value, status.label, self.count(status), STATUS_TONES[status])
+            StatusCount(status.value, status.label, self.count(status), AEAT_TONES[status])
             for status in RecordStatus
             if self.count(status)
         ]
@@ -192,7 +184,7 @@ class InboxItem:
 
     @property
     def tone(self) -> str:
-        return STATUS_TONES[RecordStatus(self.record.status)]
+        return AEAT_TONES[RecordStatus(self.record.status)]
 
 
 def inbox(

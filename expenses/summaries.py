@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -244,7 +245,10 @@ def vat_303(invoices: Iterable[Invoice], expenses: Iterable[Expense]) -> dict[st
 
 
 @dataclass(frozen=True)
-class Modelo303:
+class QuarterlyModelo:
+    """A quarterly self-assessment's figures; ``code`` names the AEAT form (its boxes)."""
+
+    code: ClassVar[str]
     year: int
     quarter: int
     values: dict[str, int]
@@ -254,7 +258,11 @@ class Modelo303:
         return self.values["resultado"]
 
     def rows(self) -> list[BoxRow]:
-        return box_rows("303", self.values, boxes_for(self.year))
+        return box_rows(self.code, self.values, boxes_for(self.year))
+
+
+class Modelo303(QuarterlyModelo):
+    code = "303"
 
 
 def modelo_303(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo303:
@@ -309,18 +317,8 @@ def irpf_130(
     return values
 
 
-@dataclass(frozen=True)
-class Modelo130:
-    year: int
-    quarter: int
-    values: dict[str, int]
-
-    @property
-    def result(self) -> int:
-        return self.values["resultado"]
-
-    def rows(self) -> list[BoxRow]:
-        return box_rows("130", self.values, boxes_for(self.year))
+class Modelo130(QuarterlyModelo):
+    code = "130"
 
 
 def modelo_130(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo130:

@@ -14,7 +14,6 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -39,8 +38,8 @@ from expenses.services import (
     update_expense,
 )
 from factu import views
-from factu.access import account_view, require_write
-from factu.redirects import safe_next
+from factu.access import account_object_or_404, account_view, require_write
+from factu.redirects import back_to_list, section_next
 from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros, format_percent
 
@@ -48,24 +47,20 @@ PAGE_SIZE = 50
 
 
 def expense_or_404(request: HttpRequest, expense_id) -> Expense:
-    try:
-        return Expense.objects.select_related("category", "taxpayer").get(
-            pk=expense_id, account=request.account
-        )
-    except (Expense.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese gasto en esta cuenta.") from None
+    return account_object_or_404(
+        request,
+        Expense.objects.select_related("category", "taxpayer"),
+        expense_id,
+        "No existe ese gasto en esta cuenta.",
+    )
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:
     return views.no_taxpayer(request, "Gastos", "Los gastos pertenecen a un contribuyente")
 
 
-def _safe_next(request: HttpRequest) -> str:
-    return safe_next(request, within=f"/c/{request.account.slug}/gastos/")
-
-
 def _list_url(request: HttpRequest) -> str:
-    return _safe_next(request) or reverse("expense_list", args=[request.account.slug])
+    return back_to_list(request, "gastos", "expense_list")
 
 
 def _filtered(request: HttpRequest):
@@ -80,17 +75,13 @@ def expense_list(request: HttpRequest) -> HttpResponse:
     filters, expenses = _filtered(request)
     sums = expense_totals(expenses)
     page = Paginator(expenses, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    listing = views.list_context(request, filters, page, [_row(e) for e in page.object_list])
     return render(
         request,
         "expenses/expense_list.html",
         {
-            "filters": filters,
-            "page": page,
-            "rows": [_row(e) for e in page.object_list],
-            "filtered": bool(query),
-            "query": urlencode(query),
-            "export_query": urlencode(query),
+            **listing,
+            "export_query": listing["query"],
             "any_expense": Expense.objects.filter(taxpayer=request.taxpayer).exists(),
             "sums_count": sums["count"],
             "sums": {k: format_euros(v) for k, v in sums.items() if k != "count"},
@@ -171,24 +162,16 @@ def expense_edit(request: HttpRequest, expense_id) -> HttpResponse:
     if read_only:
         for field in form.fields.values():
             field.disabled = True
-    if request.method == "POST" and form.is_valid():
-        try:
-            _save_expense(request, form, expense)
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, "Cambios guardados.")
-            return redirect(_list_url(request))
-    return render(
+    return views.edit_page(
         request,
-        "expenses/expense_form.html",
-        {
-            "form": form,
-            "object": expense,
-            "creating": False,
-            "read_only": read_only,
-            "next": _safe_next(request),
-        },
+        form,
+        save=lambda: _save_expense(request, form, expense),
+        refused=form.add_service_errors,
+        template="expenses/expense_form.html",
+        obj=expense,
+        read_only=read_only,
+        next_url=section_next(request, "gastos"),
+        back=_list_url(request),
     )
 
 
@@ -246,10 +229,12 @@ def category_list(request: HttpRequest) -> HttpResponse:
 @account_view(write=True)
 @require_POST
 def category_delete(request: HttpRequest, category_id) -> HttpResponse:
-    try:
-        category = ExpenseCategory.objects.get(pk=category_id, account=request.account)
-    except (ExpenseCategory.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe esa categoría en esta cuenta.") from None
+    category = account_object_or_404(
+        request,
+        ExpenseCategory.objects.all(),
+        category_id,
+        "No existe esa categoría en esta cuenta.",
+    )
     delete_category(category)
     messages.success(
         request, f"Categoría «{category.name}» borrada; sus gastos quedan sin categoría."

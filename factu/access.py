@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from factu.models import Membership, Taxpayer
+
+M = TypeVar("M", bound=Model)
 
 TOUCH_EVERY = timedelta(minutes=5)
 
@@ -77,8 +81,19 @@ def account_view(write: bool = False, manage: bool = False) -> Callable:
     return decorator
 
 
-def taxpayer_or_404(request: HttpRequest, taxpayer_id) -> Taxpayer:
+def account_object_or_404(
+    request: HttpRequest, queryset: QuerySet[M], pk: object, message: str
+) -> M:
+    """The object ``pk`` of ``queryset`` that belongs to the request's account. Another
+    account's object does not exist, and neither does a malformed id: both are a 404
+    saying ``message``."""
     try:
-        return request.account.taxpayers.get(pk=taxpayer_id)
-    except (Taxpayer.DoesNotExist, ValueError):
-        raise Http404("No existe ese contribuyente en esta cuenta.") from None
+        return queryset.get(pk=pk, account=request.account)
+    except (queryset.model.DoesNotExist, ValueError, ValidationError):
+        raise Http404(message) from None
+
+
+def taxpayer_or_404(request: HttpRequest, taxpayer_id) -> Taxpayer:
+    return account_object_or_404(
+        request, Taxpayer.objects.all(), taxpayer_id, "No existe ese contribuyente en esta cuenta."
+    )

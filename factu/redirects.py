@@ -14,6 +14,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -41,3 +42,15 @@ def safe_next(request: HttpRequest, *, within: str = "/") -> str:
     ):
         return target
     return ""
+
+
+def section_next(request: HttpRequest, section: str) -> str:
+    """The safe ``next`` when it is a page of ``section`` (``clientes``, ``gastos``,
+    ``facturas``) of the request's account, else ``""``."""
+    return safe_next(request, within=f"/c/{request.account.slug}/{section}/")
+
+
+def back_to_list(request: HttpRequest, section: str, list_url_name: str) -> str:
+    """Back to the list the person came from (same search and page: the section's safe
+    ``next``), or else the plain list."""
+    return section_next(request, section) or reverse(list_url_name, args=[request.account.slug])

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
 
+from factu.downloads import file_response
+
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -41,6 +43,4 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
 
 
 def csv_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return file_response(content, "text/csv; charset=utf-8", filename)

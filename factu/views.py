@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -9,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -18,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from factu import services, throttle
-from factu.access import account_view, taxpayer_or_404
+from factu.access import account_object_or_404, account_view, taxpayer_or_404
 from factu.forms import (
     AcceptInvitationForm,
     EmailLoginForm,
@@ -64,6 +65,54 @@ def no_taxpayer(request: HttpRequest, section: str, belongs: str) -> HttpRespons
     none yet: ``belongs`` says whose the data is ("Los clientes pertenecen a un
     contribuyente"), and a writer is offered to add the first one."""
     return render(request, "no_taxpayer.html", {"section": section, "belongs": belongs})
+
+
+def list_context(request: HttpRequest, filters, page, rows: list) -> dict:
+    """What a filtered, paginated list page shows: the filters, the page and its rows, and
+    the query string of the filters in use (the page number left out) for the page links."""
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    return {
+        "filters": filters,
+        "page": page,
+        "rows": rows,
+        "filtered": bool(query),
+        "query": urlencode(query),
+    }
+
+
+def edit_page(
+    request: HttpRequest,
+    form,
+    *,
+    save: Callable[[], object],
+    refused: Callable[[ValidationError], None],
+    template: str,
+    obj: object,
+    read_only: bool,
+    next_url: str,
+    back: str,
+) -> HttpResponse:
+    """An account object's edit page: a valid POST saves and goes to ``back`` (the list the
+    person came from); a refusal of the service lands on the form through ``refused``."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save()
+        except ValidationError as error:
+            refused(error)
+        else:
+            messages.success(request, "Cambios guardados.")
+            return redirect(back)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "object": obj,
+            "creating": False,
+            "read_only": read_only,
+            "next": next_url,
+        },
+    )
 
 
 @account_view()
@@ -261,10 +310,12 @@ def sign_up_continue(request: HttpRequest) -> HttpResponse:
 
 
 def _member_or_404(request: HttpRequest, membership_id) -> Membership:
-    try:
-        return request.account.memberships.select_related("user").get(pk=membership_id)
-    except (Membership.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese miembro en esta cuenta.") from None
+    return account_object_or_404(
+        request,
+        Membership.objects.select_related("user"),
+        membership_id,
+        "No existe ese miembro en esta cuenta.",
+    )
 
 
 def _may_touch(actor: Membership, member: Membership) -> bool:
@@ -374,10 +425,12 @@ def member_remove(request: HttpRequest, membership_id) -> HttpResponse:
 @require_POST
 @account_view(manage=True)
 def invitation_cancel(request: HttpRequest, invitation_id) -> HttpResponse:
-    try:
-        invitation = request.account.invitations.get(pk=invitation_id)
-    except (Invitation.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe esa invitación en esta cuenta.") from None
+    invitation = account_object_or_404(
+        request,
+        Invitation.objects.all(),
+        invitation_id,
+        "No existe esa invitación en esta cuenta.",
+    )
     services.cancel_invitation(request.membership, invitation)
     messages.success(request, f"Invitación a {invitation.email} anulada.")
     return redirect("member_list", account_slug=request.account.slug)

@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from factu.access import account_view, require_write
+from factu.downloads import file_response
 from invoicing import documents, services, taxes
 from invoicing import totals as stored_totals
 from invoicing.forms import (
@@ -314,9 +315,7 @@ def invoice_rectify(request: HttpRequest, invoice_id) -> HttpResponse:
 def invoice_pdf(request: HttpRequest, invoice_id) -> HttpResponse:
     invoice = invoice_or_404(request, invoice_id)
     filename, mimetype, data = documents.render_pdf(invoice)
-    response = HttpResponse(data, content_type=mimetype)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return file_response(data, mimetype, filename)
 
 
 @account_view()
@@ -342,9 +341,10 @@ def invoice_xml(request: HttpRequest, invoice_id) -> HttpResponse:
         )
     kind = "anulacion" if record.kind == BillingRecord.Kind.ANULACION else "alta"
     safe_number = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number)
-    response = HttpResponse(record.exported_xml, content_type="application/xml; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="registro-{kind}-{safe_number}-{record.position}.xml"'
+    response = file_response(
+        record.exported_xml,
+        "application/xml; charset=utf-8",
+        f"registro-{kind}-{safe_number}-{record.position}.xml",
     )
     log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
     return response

@@ -44,6 +44,27 @@ def _render_form(request, form, formset, *, invoice=None, status=200) -> HttpRes
     )
 
 
+def _draft_fields(request: HttpRequest, form: InvoiceForm, formset: LineFormSet) -> dict:
+    """A valid invoice form's fields as create_draft and update_draft both take them."""
+    data = form.cleaned_data
+    return {
+        "client": data["client"],
+        "issue_date": data["issue_date"],
+        "due_date": data["due_date"],
+        "operation_date": data["operation_date"],
+        "issued_by": data["issued_by"],
+        "third_party_nif": data["third_party_nif"],
+        "third_party_name": data["third_party_name"],
+        "replaced_invoices": list(data["replaced_invoices"]),
+        "lines": formset.draft_lines(),
+        "irpf_bp": data["irpf_rate"],
+        "description": data["description"],
+        "notes": data["notes"],
+        "payment_details": data["payment_details"],
+        "actor": actor_of(request),
+    }
+
+
 @account_view(write=True)
 def invoice_create(request: HttpRequest) -> HttpResponse:
     require_write(request)
@@ -59,25 +80,11 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     formset = LineFormSet(posted_data(request), prefix="lines")
     if request.method == "POST":
         if form.is_valid() and formset.is_valid():
-            data = form.cleaned_data
             try:
                 invoice = services.create_draft(
                     taxpayer,
-                    series=data["series"],
-                    client=data["client"],
-                    issue_date=data["issue_date"],
-                    due_date=data["due_date"],
-                    operation_date=data["operation_date"],
-                    issued_by=data["issued_by"],
-                    third_party_nif=data["third_party_nif"],
-                    third_party_name=data["third_party_name"],
-                    replaced_invoices=list(data["replaced_invoices"]),
-                    lines=formset.draft_lines(),
-                    irpf_bp=data["irpf_rate"],
-                    description=data["description"],
-                    notes=data["notes"],
-                    payment_details=data["payment_details"],
-                    actor=actor_of(request),
+                    series=form.cleaned_data["series"],
+                    **_draft_fields(request, form, formset),
                 )
             except ValidationError as exc:
                 apply_service_errors(exc, form, formset)
@@ -122,25 +129,8 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
     )
     if request.method == "POST":
         if form.is_valid() and formset.is_valid():
-            data = form.cleaned_data
             try:
-                services.update_draft(
-                    invoice,
-                    client=data["client"],
-                    issue_date=data["issue_date"],
-                    due_date=data["due_date"],
-                    operation_date=data["operation_date"],
-                    issued_by=data["issued_by"],
-                    third_party_nif=data["third_party_nif"],
-                    third_party_name=data["third_party_name"],
-                    replaced_invoices=list(data["replaced_invoices"]),
-                    lines=formset.draft_lines(),
-                    irpf_bp=data["irpf_rate"],
-                    description=data["description"],
-                    notes=data["notes"],
-                    payment_details=data["payment_details"],
-                    actor=actor_of(request),
-                )
+                services.update_draft(invoice, **_draft_fields(request, form, formset))
             except ValidationError as exc:
                 apply_service_errors(exc, form, formset)
             except services.InvalidTransition as exc:

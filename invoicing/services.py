@@ -235,6 +235,21 @@ def _check_rules(
         raise ValidationError(errors)
 
 
+def _save_draft(
+    invoice: Invoice,
+    lines: Sequence[DraftLine],
+    totals: taxes.InvoiceTotals,
+    replaced: Sequence[Invoice],
+) -> None:
+    """Store a draft's totals, lines and replaced invoices once AEAT's rules accept them."""
+    apply_totals(invoice, totals)
+    _check_rules(invoice, lines, totals, replaced)
+    invoice.search_text = _search_text(invoice)
+    invoice.save()
+    invoice.replaced_invoices.set(replaced)
+    store_lines(invoice, lines, totals)
+
+
 def create_draft(
     taxpayer: Taxpayer,
     *,
@@ -302,12 +317,7 @@ def create_draft(
             rectification_type=rectification_type,
             created_by=actor.user,
         )
-        apply_totals(invoice, totals)
-        _check_rules(invoice, lines, totals, replaced)
-        invoice.search_text = _search_text(invoice)
-        invoice.save()
-        invoice.replaced_invoices.set(replaced)
-        store_lines(invoice, lines, totals)
+        _save_draft(invoice, lines, totals, replaced)
         _log(invoice, actor, "created", number=number, total_cents=totals.total_cents)
     return invoice
 
@@ -361,12 +371,7 @@ def update_draft(
         invoice.description = description.strip()
         invoice.notes = notes
         invoice.payment_details = payment_details
-        apply_totals(invoice, totals)
-        _check_rules(invoice, lines, totals, replaced)
-        invoice.search_text = _search_text(invoice)
-        invoice.save()
-        invoice.replaced_invoices.set(replaced)
-        store_lines(invoice, lines, totals)
+        _save_draft(invoice, lines, totals, replaced)
         _log(invoice, actor, "updated", total_cents=totals.total_cents)
     return invoice
 

@@ -13,15 +13,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 
 from factu import views
-from factu.access import account_view, require_write
-from factu.redirects import safe_next
+from factu.access import account_object_or_404, account_view, require_write
+from factu.redirects import back_to_list, section_next
 from factu.spreadsheets import csv_response
 from factu.text import search_terms
 from invoicing import services, taxes
@@ -88,12 +86,14 @@ LINE_FIELDS = {
 
 def invoice_or_404(request: HttpRequest, invoice_id) -> Invoice:
     """An invoice of the request's account; another account's invoice does not exist."""
-    try:
-        return Invoice.objects.select_related(
+    return account_object_or_404(
+        request,
+        Invoice.objects.select_related(
             "series", "client", "taxpayer", "fiscal_invoice", "rectified_invoice"
-        ).get(pk=invoice_id, account=request.account)
-    except (Invoice.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe esa factura en esta cuenta.") from None
+        ),
+        invoice_id,
+        "No existe esa factura en esta cuenta.",
+    )
 
 
 def actor_of(request: HttpRequest) -> services.Actor:
@@ -223,16 +223,11 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         }
         for invoice in page.object_list
     ]
-    query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,
         "invoicing/invoice_list.html",
         {
-            "filters": filters,
-            "page": page,
-            "rows": rows,
-            "filtered": bool(query),
-            "query": urlencode(query),
+            **views.list_context(request, filters, page, rows),
             "any_invoice": any_invoice,
             "sums": {
                 "base": taxes.format_euros(sums.base),
@@ -264,10 +259,6 @@ def series_list(request: HttpRequest) -> HttpResponse:
     return render(request, "invoicing/series_list.html", {"series_list": series})
 
 
-def _safe_next(request: HttpRequest) -> str:
-    return safe_next(request, within=f"/c/{request.account.slug}/facturas/")
-
-
 @account_view(write=True)
 def series_create(request: HttpRequest) -> HttpResponse:
     require_write(request)
@@ -292,10 +283,10 @@ def series_create(request: HttpRequest) -> HttpResponse:
             f"Serie {series.code} creada: su primera factura será "
             f"{series.format_number(timezone.localdate().year, 1)}.",
         )
-        return redirect(_safe_next(request) or reverse("series_list", args=[request.account.slug]))
+        return redirect(back_to_list(request, "facturas", "series_list"))
     return render(
         request,
         "invoicing/series_form.html",
-        {"form": form, "next": _safe_next(request)},
+        {"form": form, "next": section_next(request, "facturas")},
         status=400 if request.method == "POST" else 200,
     )

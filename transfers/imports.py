@@ -20,6 +20,7 @@ and the row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,24 @@ def _unreadable(job: Job, exc: CsvError) -> None:
     jobs.finish(job, report, status=Job.Status.FAILED)
 
 
+def _start(
+    job: Job, aliases: Mapping[str, tuple[str, ...]], required: tuple[str, ...]
+) -> tuple[CsvTable, Outcome, jobs.Progress] | None:
+    """Phase 1's start: the file as a table, its outcome with the rows the file itself
+    spoils already rejected, and the job's progress; ``None`` (the job failed) when the
+    file cannot be read."""
+    try:
+        table = read_table(read_source(job), aliases, required=required)
+    except CsvError as exc:
+        _unreadable(job, exc)
+        return None
+    outcome = Outcome(table)
+    progress = jobs.Progress(job, len(table.rows))
+    for row, message in table.problems:
+        outcome.reject(row, "", message)
+    return table, outcome, progress
+
+
 def _conclude(job: Job, outcome: Outcome, write, noun: str) -> None:
     """Phase 2: write (or not) according to the mode, and finish the job atomically."""
     valid_only = job.mode == Job.Mode.VALID_ONLY
@@ -143,15 +162,10 @@ def _bulk(model, items: list[tuple[int, object]], valid_only: bool, outcome: Out
 
 
 def import_clients(job: Job) -> None:
-    try:
-        table = read_table(read_source(job), CLIENT_ALIASES, required=("name",))
-    except CsvError as exc:
-        _unreadable(job, exc)
+    started = _start(job, CLIENT_ALIASES, ("name",))
+    if started is None:
         return
-    outcome = Outcome(table)
-    progress = jobs.Progress(job, len(table.rows))
-    for row, message in table.problems:
-        outcome.reject(row, "", message)
+    table, outcome, progress = started
     valid: list[tuple[int, Client]] = []
     seen_nifs: dict[str, int] = {}
     existing = ExistingNifs(job.taxpayer)
@@ -192,15 +206,10 @@ def import_clients(job: Job) -> None:
 
 
 def import_invoices(job: Job) -> None:
-    try:
-        table = read_table(read_source(job), INVOICE_ALIASES, required=INVOICE_REQUIRED)
-    except CsvError as exc:
-        _unreadable(job, exc)
+    started = _start(job, INVOICE_ALIASES, INVOICE_REQUIRED)
+    if started is None:
         return
-    outcome = Outcome(table)
-    progress = jobs.Progress(job, len(table.rows))
-    for row, message in table.problems:
-        outcome.reject(row, "", message)
+    table, outcome, progress = started
     taken = set(Invoice.objects.filter(taxpayer=job.taxpayer).values_list("number", flat=True))
     book = ClientBook(job.taxpayer)
     seen: dict[str, int] = {}

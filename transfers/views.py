@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from expenses.exports import csv_bytes, csv_response, csv_text
 from expenses.forms import default_quarter
 from factu import views
-from factu.access import account_view, require_write
+from factu.access import account_object_or_404, account_view, require_write
 from factu.models import Job
 from factu.uploads import accepts_upload
 from invoicing.imported import imported_invoices
@@ -52,12 +52,12 @@ TEMPLATES = {
 
 
 def job_or_404(request: HttpRequest, job_id) -> Job:
-    try:
-        return Job.objects.select_related("taxpayer", "user").get(
-            pk=job_id, account=request.account
-        )
-    except (Job.DoesNotExist, ValueError, ValidationError):
-        raise Http404("No existe ese trabajo en esta cuenta.") from None
+    return account_object_or_404(
+        request,
+        Job.objects.select_related("taxpayer", "user"),
+        job_id,
+        "No existe ese trabajo en esta cuenta.",
+    )
 
 
 def no_taxpayer(request: HttpRequest) -> HttpResponse:

@@ -9,6 +9,7 @@ chain, and logs events 03 and 05 (the runs, with the number of records processed
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,6 +146,49 @@ def _already_logged(chain: Chain, key: str) -> bool:
     return EventRecord.objects.filter(chain=chain, anomaly_key=key).exists()
 
 
+def _record_detection(anomaly: Anomaly) -> str:
+    record = anomaly.record
+    registro = (
+        InvoiceId(record.issuer_nif, record.invoice_number, record.invoice_date_text)
+        if record is not None
+        else None
+    )
+    return deteccion_facturacion(anomaly.tipo_anomalia, anomaly.message, registro)
+
+
+def _event_detection(anomaly: Anomaly) -> str:
+    ev = anomaly.record
+    return deteccion_evento(
+        anomaly.tipo_anomalia,
+        anomaly.message,
+        PreviousEvent(ev.tipo_evento, ev.generated_at_text, ev.huella),
+    )
+
+
+def _log_run(
+    chain: Chain,
+    now: datetime | None,
+    codes: tuple[str, str],
+    launch: str,
+    anomalies: list[Anomaly],
+    detection: Callable[[Anomaly], str],
+) -> None:
+    """Log one detection run (``codes[0]``) and each of its anomalies not logged before
+    (``codes[1]``, keyed by the anomaly so a later run does not log it again)."""
+    run_code, anomaly_code = codes
+    log_event(chain, run_code, now=now, datos_propios=launch)
+    for anomaly in anomalies:
+        if _already_logged(chain, anomaly.key):
+            continue
+        log_event(
+            chain,
+            anomaly_code,
+            now=now,
+            datos_propios=detection(anomaly),
+            anomaly_key=anomaly.key,
+        )
+
+
 def run_anomaly_check(
     chain: Chain, *, ca_pem: bytes | None = None, now: datetime | None = None
 ) -> list[Anomaly]:
@@ -158,53 +202,24 @@ def run_anomaly_check(
     events, event_anomalies = check_events(chain, ca_pem)
     signed = _signed(BillingRecord.objects.filter(chain=chain)).count()
     with transaction.atomic():
-        log_event(
+        _log_run(
             chain,
-            "03",
-            now=now,
-            datos_propios=lanzamiento_deteccion(
+            now,
+            ("03", "04"),
+            lanzamiento_deteccion(
                 "RegFacturacion", huellas=records, firmas=signed, cadena=records, fechas=records
             ),
+            record_anomalies,
+            _record_detection,
         )
-        for anomaly in record_anomalies:
-            if _already_logged(chain, anomaly.key):
-                continue
-            record = anomaly.record
-            registro = (
-                InvoiceId(record.issuer_nif, record.invoice_number, record.invoice_date_text)
-                if record is not None
-                else None
-            )
-            log_event(
-                chain,
-                "04",
-                now=now,
-                datos_propios=deteccion_facturacion(
-                    anomaly.tipo_anomalia, anomaly.message, registro
-                ),
-                anomaly_key=anomaly.key,
-            )
-        log_event(
+        _log_run(
             chain,
-            "05",
-            now=now,
-            datos_propios=lanzamiento_deteccion(
+            now,
+            ("05", "06"),
+            lanzamiento_deteccion(
                 "RegEvento", huellas=events, firmas=events, cadena=events, fechas=events
             ),
+            event_anomalies,
+            _event_detection,
         )
-        for anomaly in event_anomalies:
-            if _already_logged(chain, anomaly.key):
-                continue
-            ev = anomaly.record
-            log_event(
-                chain,
-                "06",
-                now=now,
-                datos_propios=deteccion_evento(
-                    anomaly.tipo_anomalia,
-                    anomaly.message,
-                    PreviousEvent(ev.tipo_evento, ev.generated_at_text, ev.huella),
-                ),
-                anomaly_key=anomaly.key,
-            )
     return record_anomalies + event_anomalies

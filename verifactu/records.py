@@ -14,6 +14,7 @@ chain shares its taxpayer's row and locks its installation before any chain row
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -155,59 +156,65 @@ def alta_data(
     )
 
 
+# The facts a fiscal invoice stores in a column of the same name, as they are.
+_SAME_COLUMNS = (
+    "issuer_nif",
+    "issuer_name",
+    "invoice_number",
+    "invoice_date",
+    "invoice_type",
+    "description",
+    "operation_date",
+    "issued_by",
+    "third_party_nif",
+    "third_party_name",
+    "reverse_charge",
+    "recipient_nif",
+    "recipient_name",
+    "recipient_country",
+    "recipient_id_type",
+    "recipient_id",
+    "not_subject_cause",
+    "rectification_type",
+)
+# An optional amount of the facts and the column holding it in cents.
+_CENTS_COLUMNS = (
+    ("not_subject_amount", "not_subject_amount_cents"),
+    ("rectification_base", "rectification_base_cents"),
+    ("rectification_tax", "rectification_tax_cents"),
+    ("rectification_surcharge", "rectification_surcharge_cents"),
+)
+
+
+def _refs_of(stored: list[dict]) -> tuple[InvoiceRef, ...]:
+    return tuple(
+        InvoiceRef(r["invoice_number"], datetime.fromisoformat(r["invoice_date"]).date())
+        for r in stored
+    )
+
+
+def _stored_refs(refs: Sequence[InvoiceRef]) -> list[dict]:
+    return [
+        {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
+        for r in refs
+    ]
+
+
 def facts_of(invoice: FiscalInvoice) -> InvoiceFacts:
     """The facts stored on a fiscal invoice, for corrections that re-register them."""
+    optional = {}
+    for name, column in _CENTS_COLUMNS:
+        cents = getattr(invoice, column)
+        optional[name] = None if cents is None else from_cents(cents)
     return InvoiceFacts(
-        issuer_nif=invoice.issuer_nif,
-        issuer_name=invoice.issuer_name,
-        invoice_number=invoice.invoice_number,
-        invoice_date=invoice.invoice_date,
-        invoice_type=invoice.invoice_type,
-        description=invoice.description,
+        **{name: getattr(invoice, name) for name in _SAME_COLUMNS},
+        **optional,
         breakdown=tuple(BreakdownFacts.from_json(line) for line in invoice.breakdown),
         total_amount=from_cents(invoice.total_amount_cents),
         total_tax_amount=from_cents(invoice.total_tax_amount_cents),
-        operation_date=invoice.operation_date,
-        issued_by=invoice.issued_by,
-        third_party_nif=invoice.third_party_nif,
-        third_party_name=invoice.third_party_name,
         regime_types=tuple(invoice.regime_types),
-        reverse_charge=invoice.reverse_charge,
-        recipient_nif=invoice.recipient_nif,
-        recipient_name=invoice.recipient_name,
-        recipient_country=invoice.recipient_country,
-        recipient_id_type=invoice.recipient_id_type,
-        recipient_id=invoice.recipient_id,
-        not_subject_amount=(
-            None
-            if invoice.not_subject_amount_cents is None
-            else from_cents(invoice.not_subject_amount_cents)
-        ),
-        not_subject_cause=invoice.not_subject_cause,
-        rectification_type=invoice.rectification_type,
-        rectified_invoices=tuple(
-            InvoiceRef(r["invoice_number"], datetime.fromisoformat(r["invoice_date"]).date())
-            for r in invoice.rectified_invoices
-        ),
-        replaced_invoices=tuple(
-            InvoiceRef(r["invoice_number"], datetime.fromisoformat(r["invoice_date"]).date())
-            for r in invoice.replaced_invoices
-        ),
-        rectification_base=(
-            None
-            if invoice.rectification_base_cents is None
-            else from_cents(invoice.rectification_base_cents)
-        ),
-        rectification_tax=(
-            None
-            if invoice.rectification_tax_cents is None
-            else from_cents(invoice.rectification_tax_cents)
-        ),
-        rectification_surcharge=(
-            None
-            if invoice.rectification_surcharge_cents is None
-            else from_cents(invoice.rectification_surcharge_cents)
-        ),
+        rectified_invoices=_refs_of(invoice.rectified_invoices),
+        replaced_invoices=_refs_of(invoice.replaced_invoices),
     )
 
 
@@ -505,49 +512,16 @@ def _create_fiscal_invoice(
 
 def fiscal_columns(facts: InvoiceFacts) -> dict:
     """The fiscal invoice's columns holding ``facts`` (:func:`facts_of` reads them back)."""
-    return dict(
-        issuer_nif=facts.issuer_nif,
-        issuer_name=facts.issuer_name,
-        invoice_number=facts.invoice_number,
-        invoice_date=facts.invoice_date,
-        invoice_type=facts.invoice_type,
-        description=facts.description,
-        operation_date=facts.operation_date,
-        issued_by=facts.issued_by,
-        third_party_nif=facts.third_party_nif,
-        third_party_name=facts.third_party_name,
-        regime_types=list(facts.regime_types),
-        reverse_charge=facts.reverse_charge,
-        recipient_nif=facts.recipient_nif,
-        recipient_name=facts.recipient_name,
-        recipient_country=facts.recipient_country,
-        recipient_id_type=facts.recipient_id_type,
-        recipient_id=facts.recipient_id,
-        not_subject_amount_cents=(
-            None if facts.not_subject_amount is None else to_cents(facts.not_subject_amount)
-        ),
-        not_subject_cause=facts.not_subject_cause,
-        breakdown=[line.to_json() for line in facts.breakdown],
-        total_amount_cents=to_cents(facts.total_amount),
-        total_tax_amount_cents=to_cents(facts.total_tax_amount),
-        rectification_type=facts.rectification_type,
-        rectified_invoices=[
-            {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
-            for r in facts.rectified_invoices
-        ],
-        replaced_invoices=[
-            {"invoice_number": r.invoice_number, "invoice_date": r.invoice_date.isoformat()}
-            for r in facts.replaced_invoices
-        ],
-        rectification_base_cents=(
-            None if facts.rectification_base is None else to_cents(facts.rectification_base)
-        ),
-        rectification_tax_cents=(
-            None if facts.rectification_tax is None else to_cents(facts.rectification_tax)
-        ),
-        rectification_surcharge_cents=(
-            None
-            if facts.rectification_surcharge is None
-            else to_cents(facts.rectification_surcharge)
-        ),
-    )
+    columns = {name: getattr(facts, name) for name in _SAME_COLUMNS}
+    for name, column in _CENTS_COLUMNS:
+        amount = getattr(facts, name)
+        columns[column] = None if amount is None else to_cents(amount)
+    return {
+        **columns,
+        "regime_types": list(facts.regime_types),
+        "breakdown": [line.to_json() for line in facts.breakdown],
+        "total_amount_cents": to_cents(facts.total_amount),
+        "total_tax_amount_cents": to_cents(facts.total_tax_amount),
+        "rectified_invoices": _stored_refs(facts.rectified_invoices),
+        "replaced_invoices": _stored_refs(facts.replaced_invoices),
+    }

@@ -44,7 +44,7 @@ from verifactu.envelopes import MAX_RECORDS_PER_ENVELOPE, build_requerimiento_en
 from verifactu.models import BillingRecord, Chain, Submission
 from verifactu.representation import seal_endpoint, sending_right
 from verifactu.signatures import sign_pending
-from verifactu.submission import Connection, finish_submission
+from verifactu.submission import Connection, finish_answered, finish_failed, start_submission
 from verifactu.xml import Obligado
 
 log = logging.getLogger(__name__)
@@ -185,43 +185,18 @@ def send_requested(
                 fin_requerimiento=fin,
                 representante=connection.representante,
             )
-            submission = Submission.objects.create(
-                chain=chain,
-                started_at=timezone.now(),
-                endpoint=connection.client.endpoint,
-                request_xml=body.decode("utf-8"),
-                record_count=len(batch),
-            )
+            submission = start_submission(chain, connection, body, len(batch), timezone.now())
             try:
                 answer = connection.client.send_requerimiento(body)
             except aeat.AeatFault as exc:
-                finish_submission(
-                    submission,
-                    fault_code=exc.code,
-                    fault_string=exc.message,
-                    http_status=exc.http_status,
-                    response_xml=exc.response_xml,
-                )
+                finish_failed(submission, exc)
                 raise RequerimientoFailed(f"AEAT refused: {exc}", result.sent) from exc
             except aeat.AeatTransportError as exc:
-                finish_submission(
-                    submission,
-                    transport_error=exc.message,
-                    http_status=exc.http_status,
-                    response_xml=exc.response_xml,
-                )
+                finish_failed(submission, exc)
                 raise RequerimientoFailed(f"AEAT unreachable: {exc}", result.sent) from exc
         finally:
             connection.close()
-        finish_submission(
-            submission,
-            http_status=answer.http_status,
-            response_xml=answer.response_xml,
-            estado_envio=answer.estado_envio,
-            csv=answer.csv,
-            wait_seconds=answer.wait_seconds,
-            duration_ms=answer.duration_ms,
-        )
+        finish_answered(submission, answer, answer.wait_seconds)
         result.sent += len(batch)
         result.accepted += sum(
             1 for line in answer.lines if line.estado in ("Correcto", "AceptadoConErrores")

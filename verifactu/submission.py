@@ -186,13 +186,7 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
         fecha_fin_verifactu=fecha_fin_verifactu(chain),
         incidencia="S" if incidencia else None,
     )
-    submission = Submission.objects.create(
-        chain=chain,
-        started_at=now,
-        endpoint=connection.client.endpoint,
-        request_xml=body.decode("utf-8"),
-        record_count=len(batch),
-    )
+    submission = start_submission(chain, connection, body, len(batch), now)
     try:
         result = connection.client.send(body)
     except aeat.AeatError as exc:
@@ -209,15 +203,7 @@ def _flush_claimed(chain: Chain, now: datetime, connector) -> FlushOutcome:
     )
     next_at = timezone.now() + timedelta(seconds=wait)
     with transaction.atomic():
-        finish_submission(
-            submission,
-            http_status=result.http_status,
-            response_xml=result.response_xml,
-            estado_envio=result.estado_envio,
-            csv=result.csv,
-            wait_seconds=wait,
-            duration_ms=result.duration_ms,
-        )
+        finish_answered(submission, result, wait)
         _apply_lines(batch, result, submission)
         faults.end_fault(chain)
         Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
@@ -251,12 +237,7 @@ def _retry_later(chain: Chain, submission: Submission, ids: list, exc: aeat.Aeat
     """A transient fault: the records go back to the queue as they are, and the chain backs
     off (:func:`verifactu.faults.note_fault`)."""
     with transaction.atomic():
-        finish_submission(
-            submission,
-            http_status=exc.http_status,
-            response_xml=exc.response_xml,
-            **_fault_fields(exc),
-        )
+        finish_failed(submission, exc)
         BillingRecord.objects.filter(pk__in=ids).update(status=RecordStatus.QUEUED, claimed_at=None)
         retry_at = faults.note_fault(chain, submission, timezone.now())
     log.warning("AEAT fault for chain %s: %s; retry at %s", chain.pk, exc, retry_at)
@@ -268,12 +249,7 @@ def _refused(chain: Chain, submission: Submission, ids: list, exc: aeat.AeatErro
     next_at = timezone.now() + timedelta(seconds=settings.VERIFACTU_DEFAULT_WAIT)
     code = getattr(exc, "code", "")
     with transaction.atomic():
-        finish_submission(
-            submission,
-            http_status=exc.http_status,
-            response_xml=exc.response_xml,
-            **_fault_fields(exc),
-        )
+        finish_failed(submission, exc)
         BillingRecord.objects.filter(pk__in=ids).update(
             status=RecordStatus.ERROR,
             aeat_error_code=code,
@@ -284,6 +260,44 @@ def _refused(chain: Chain, submission: Submission, ids: list, exc: aeat.AeatErro
         faults.end_fault(chain)
         Chain.objects.filter(pk=chain.pk).update(next_flush_at=next_at)
     log.error("AEAT refused the envelope of chain %s: %s %s", chain.pk, code, exc.message)
+
+
+def start_submission(
+    chain: Chain, connection: Connection, body: bytes, count: int, started_at: datetime
+) -> Submission:
+    """The exchange about to send ``body`` (``count`` records) to the AEAT."""
+    return Submission.objects.create(
+        chain=chain,
+        started_at=started_at,
+        endpoint=connection.client.endpoint,
+        request_xml=body.decode("utf-8"),
+        record_count=count,
+    )
+
+
+def finish_answered(
+    submission: Submission, answer: aeat.SendResult, wait_seconds: int | None
+) -> None:
+    """End ``submission`` with the AEAT's answer; ``wait_seconds`` is the wait to record."""
+    finish_submission(
+        submission,
+        http_status=answer.http_status,
+        response_xml=answer.response_xml,
+        estado_envio=answer.estado_envio,
+        csv=answer.csv,
+        wait_seconds=wait_seconds,
+        duration_ms=answer.duration_ms,
+    )
+
+
+def finish_failed(submission: Submission, exc: aeat.AeatError) -> None:
+    """End ``submission`` with the fault or transport error that ended the exchange."""
+    finish_submission(
+        submission,
+        http_status=exc.http_status,
+        response_xml=exc.response_xml,
+        **_fault_fields(exc),
+    )
 
 
 def finish_submission(submission: Submission, **fields) -> None:

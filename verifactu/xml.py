@@ -340,6 +340,22 @@ def _chain_xml(prev: PreviousRecord | None) -> tuple[str, str]:
     ), huella
 
 
+def _record_tail(chain: str, sistema: SistemaInformatico, ts: str, huella: str, kind: str) -> str:
+    """The end both record kinds share: chain, system, timestamp, huella and the closing tag."""
+    return "".join(
+        (
+            chain,
+            sistema.to_xml(),
+            "<FechaHoraHusoGenRegistro>",
+            xml_escape(ts),
+            "</FechaHoraHusoGenRegistro>",
+            "<TipoHuella>01</TipoHuella><Huella>",
+            huella,
+            f"</Huella></{kind}>",
+        )
+    )
+
+
 def _invoice_ids(wrapper: str, item: str, ids: Sequence[InvoiceId]) -> str:
     if not ids:
         return ""
@@ -445,16 +461,8 @@ def build_alta(d: AltaData) -> BuiltRecord:
             "<ImporteTotal>",
             xml_escape(importe_total),
             "</ImporteTotal>",
-            chain,
-            d.sistema.to_xml(),
-            "<FechaHoraHusoGenRegistro>",
-            xml_escape(ts),
-            "</FechaHoraHusoGenRegistro>",
-            "<TipoHuella>01</TipoHuella><Huella>",
-            huella,
-            "</Huella></RegistroAlta>",
         )
-    )
+    ) + _record_tail(chain, d.sistema, ts, huella, "RegistroAlta")
     return BuiltRecord(xml, huella, "RegistroAlta")
 
 
@@ -483,16 +491,8 @@ def build_anulacion(d: AnulacionData) -> BuiltRecord:
             _opt("RechazoPrevio", d.rechazo_previo),
             _opt("GeneradoPor", d.generado_por),
             f"<Generador>{generador.body_xml()}</Generador>" if generador is not None else "",
-            chain,
-            d.sistema.to_xml(),
-            "<FechaHoraHusoGenRegistro>",
-            xml_escape(ts),
-            "</FechaHoraHusoGenRegistro>",
-            "<TipoHuella>01</TipoHuella><Huella>",
-            huella,
-            "</Huella></RegistroAnulacion>",
         )
-    )
+    ) + _record_tail(chain, d.sistema, ts, huella, "RegistroAnulacion")
     return BuiltRecord(xml, huella, "RegistroAnulacion")
 
 

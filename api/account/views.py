@@ -9,7 +9,7 @@ go through the one exception handler (:mod:`api.exceptions`).
 from __future__ import annotations
 
 from django.db.models import OuterRef, Subquery
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -29,6 +29,7 @@ from clients.models import Client
 from clients.services import create_client, search_clients
 from expenses.models import Expense
 from expenses.services import categories_for, create_expense
+from factu.downloads import file_response
 from factu.models import Taxpayer
 from invoicing import services
 from invoicing.counts import account_invoice_count
@@ -229,9 +230,7 @@ class InvoicePdfView(InvoiceView):
     )
     def get(self, request, invoice_id):
         filename, mimetype, data = render_pdf(self.get_object())
-        response = HttpResponse(data, content_type=mimetype)
-        response["Content-Disposition"] = f'inline; filename="{filename}"'
-        return response
+        return file_response(data, mimetype, filename, inline=True)
 
 
 class ClientListView(AccountView, generics.ListAPIView):

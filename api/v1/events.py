@@ -24,6 +24,7 @@ from api.v1.base import NIF_PARAMETER, V1View
 from api.v1.filters import EventFilter
 from api.v1.outputs import Instant, OptionalText, huella_field
 from api.v1.pagination import V1PageNumberPagination
+from factu.downloads import file_response
 from factu.models import Taxpayer
 from verifactu import events
 from verifactu.models import EventRecord
@@ -82,9 +83,9 @@ class _EventsBase(V1View):
 
     def xml_export(self, taxpayer: Taxpayer, selection: EventFilter) -> HttpResponse:
         export = events.export_events(taxpayer, **selection.dates)
-        response = HttpResponse(export.xml, content_type="application/xml; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="eventos-{taxpayer.nif}.xml"'
-        return response
+        return file_response(
+            export.xml, "application/xml; charset=utf-8", f"eventos-{taxpayer.nif}.xml"
+        )
 
 
 class TaxpayerEventsView(_EventsBase, ListAPIView):

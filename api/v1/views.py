@@ -30,6 +30,7 @@ from api.v1.serializers import (
     facts_from,
     irpf_from,
 )
+from factu.downloads import file_response
 from factu.models import Taxpayer
 from verifactu import installations
 from verifactu.events import export_is_logged, log_export
@@ -332,9 +333,12 @@ class InvoiceXmlView(InvoiceView):
     @staticmethod
     def xml_response(record) -> HttpResponse:
         body = '<?xml version="1.0" encoding="UTF-8"?>\n' + record.exported_xml
-        response = HttpResponse(body.encode(), content_type="application/xml; charset=utf-8")
-        response["Content-Disposition"] = f'inline; filename="{record.invoice_number}.xml"'
-        return response
+        return file_response(
+            body.encode(),
+            "application/xml; charset=utf-8",
+            f"{record.invoice_number}.xml",
+            inline=True,
+        )
 
 
 class InvoiceQrView(InvoiceView):
@@ -383,9 +387,7 @@ class InvoicePdfView(InvoiceView):
     )
     def get(self, request, invoice_id):
         filename, mimetype, data = render_fiscal_invoice(self.get_object())
-        response = HttpResponse(data, content_type=mimetype)
-        response["Content-Disposition"] = f'inline; filename="{filename}"'
-        return response
+        return file_response(data, mimetype, filename, inline=True)
 
 
 class TaxpayerInvoicesView(V1View, ListAPIView):

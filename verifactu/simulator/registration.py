@@ -9,6 +9,7 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from lxml import etree
 
@@ -260,21 +261,27 @@ def _process_record(
     if warning is not None:
         line.estado, line.codigo = "AceptadoConErrores", warning
 
-    if is_alta:
-        stored = StoredRecord(
+    def first_seen(**fields: Any) -> StoredRecord:
+        """The invoice as AEAT first stores it, from this record."""
+        return StoredRecord(
             id_emisor=ids[0],
             num_serie=ids[1],
             fecha_expedicion=ids[2],
             obligado_nif=obligado,
-            estado=line.estado,
             huella=huella,
             csv=csv,
             nif_presentador=presentador,
             timestamp_presentacion=stamp,
             timestamp_modificacion=stamp,
             raw_xml=etree.tostring(record, encoding="unicode"),
-            tipo="Alta",
             ref_externa=line.ref_externa,
+            **fields,
+        )
+
+    if is_alta:
+        stored = first_seen(
+            estado=line.estado,
+            tipo="Alta",
             codigo_error=line.codigo,
             descripcion_error=description(line.codigo) if line.codigo else "",
             recipients=[
@@ -287,21 +294,7 @@ def _process_record(
         stored.estado_previo, stored.estado = replaces.estado, "Anulado"
         stored.timestamp_modificacion = stamp
     else:  # SinRegistroPrevio=S: AEAT now knows the invoice only as annulled
-        stored = StoredRecord(
-            id_emisor=ids[0],
-            num_serie=ids[1],
-            fecha_expedicion=ids[2],
-            obligado_nif=obligado,
-            estado="Anulado",
-            huella=huella,
-            csv=csv,
-            nif_presentador=presentador,
-            timestamp_presentacion=stamp,
-            timestamp_modificacion=stamp,
-            raw_xml=etree.tostring(record, encoding="unicode"),
-            tipo="Anulacion",
-            ref_externa=line.ref_externa,
-        )
+        stored = first_seen(estado="Anulado", tipo="Anulacion")
     # Visible to the following records of the same envelope (duplicates inside one send).
     state.records[key] = stored
     return line, stored
