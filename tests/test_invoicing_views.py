@@ -14,33 +14,15 @@ from clients.services import create_client
 from invoicing.forms import parse_decimal
 from invoicing.models import Invoice, InvoiceStatus, Series
 from invoicing.services import (
-    Actor,
-    DraftLine,
     cancel_invoice,
-    create_draft,
     issue_invoice,
 )
 from invoicing.taxes import format_euros
 from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
+from tests.invoices import ISSUE
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.records import RecordRefused
 from verifactu.rules import Problem
-
-ISSUE = date(2026, 3, 13)
-CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
-
-
-@pytest.fixture
-def actor(owner):
-    return Actor(user=owner)
-
-
-@pytest.fixture
-def acme(taxpayer):
-    return create_client(
-        taxpayer,
-        {"name": "Acme SL", "nif": "A28045631", "country": "ES", "email": "billing@acme.es"},
-    )
 
 
 @pytest.fixture
@@ -48,27 +30,6 @@ def munoz(taxpayer):
     return create_client(
         taxpayer, {"name": "Construcciones Muñoz Álvarez SL", "nif": "B12345674", "country": "ES"}
     )
-
-
-@pytest.fixture
-def draft(taxpayer, series, acme, actor):
-    def _draft(lines=(CONSULTING,), issue_date=ISSUE, client=acme, **kwargs):
-        return create_draft(
-            taxpayer,
-            series=series,
-            client=client,
-            issue_date=issue_date,
-            lines=list(lines),
-            actor=actor,
-            **kwargs,
-        )
-
-    return _draft
-
-
-@pytest.fixture
-def issued(draft, actor):
-    return issue_invoice(draft(irpf_bp=1500), actor=actor)
 
 
 def url(account, name, *args):
