@@ -98,27 +98,11 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> subprocess.Popen:
+def start_celery(log_path: Path, *args: str, **extra_env: str) -> subprocess.Popen:
+    """``celery -A factu <args>`` on the test database, its output in ``log_path``."""
     log = open(log_path, "wb")  # noqa: SIM115 - closed by the caller with the process
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "factu",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--queues",
-            queues,
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
+        [sys.executable, "-m", "celery", "-A", "factu", *args, "--loglevel", "INFO"],
         cwd=ROOT,
         env=child_env(**extra_env),
         stdout=log,
@@ -126,26 +110,26 @@ def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> su
     )
 
 
+def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> subprocess.Popen:
+    return start_celery(
+        log_path,
+        "worker",
+        "--concurrency",
+        "2",
+        "--queues",
+        queues,
+        "--hostname",
+        f"test-{os.getpid()}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        **extra_env,
+    )
+
+
 def start_beat(log_path: Path, **extra_env: str) -> subprocess.Popen:
     """Celery beat on the test database, its schedule file beside ``log_path``."""
-    log = open(log_path, "wb")  # noqa: SIM115 - closed by the caller with the process
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "factu",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(log_path.with_suffix(".schedule")),
-        ],
-        cwd=ROOT,
-        env=child_env(**extra_env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    return start_celery(
+        log_path, "beat", "--schedule", str(log_path.with_suffix(".schedule")), **extra_env
     )
 
 
