@@ -17,7 +17,7 @@ from clients.services import create_client
 from expenses.models import Expense
 from factu.models import Taxpayer
 from invoicing.models import Invoice, Series
-from tests.payloads import seed_003_invoice
+from tests.payloads import one_line_invoice, seed_003_invoice
 from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice
 
 D = Decimal
@@ -590,26 +590,12 @@ def test_a_broker_outage_never_fails_a_registration(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(pacing, "schedule_flush", broker_down)
-    payload = {
-        "taxpayer_id": str(taxpayer.pk),
-        "computer_system_id": str(computer_system.pk),
-        "invoice_number": "OUT-1",
-        "invoice_date": "2026-03-13",
-        "invoice_type": "F1",
-        "description": "Servicio",
-        "recipient_nif": "A28045631",
-        "recipient_name": "Cliente SA",
-        "breakdown": [
-            {
-                "operation_type": "S1",
-                "base_amount": "100.00",
-                "tax_rate": "21",
-                "tax_amount": "21.00",
-            }
-        ],
-        "total_amount": "121.00",
-        "total_tax_amount": "21.00",
-    }
+    payload = one_line_invoice(
+        "OUT-1",
+        "2026-03-13",
+        taxpayer_id=str(taxpayer.pk),
+        computer_system_id=str(computer_system.pk),
+    )
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api_client.post("/api/v1/invoices", payload, content_type="application/json")
     assert len(callbacks) == 1
