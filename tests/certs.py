@@ -1,0 +1,43 @@
+"""Self-signed PKCS#12 files for the tests that upload or use a certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ObjectIdentifier
+
+QUALIFIED_SEAL_POLICY = ObjectIdentifier("0.4.0.194112.1.3")  # ETSI QCP-l-qscd
+
+
+def self_signed_p12(
+    subject: list[x509.NameAttribute], password: str, days: float, seal: bool = False
+) -> bytes:
+    """A PKCS#12 (friendly name "test") of a fresh EC key and a certificate valid ``days`` more.
+
+    ``seal`` adds the policy of a qualified certificate for a legal person's seal.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(subject)
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+    )
+    if seal:
+        builder = builder.add_extension(
+            x509.CertificatePolicies([x509.PolicyInformation(QUALIFIED_SEAL_POLICY, None)]),
+            critical=False,
+        )
+    cert = builder.sign(key, hashes.SHA256())
+    return pkcs12.serialize_key_and_certificates(
+        b"test", key, cert, None, serialization.BestAvailableEncryption(password.encode())
+    )
