@@ -6,6 +6,7 @@
 - Seed 000's ``POST /api/invoices`` example: :func:`seed_000_invoice`.
 - The smallest ``POST /api/v1/invoices`` body, one line of 100 € + 21 % IVA, as JSON strings:
   :func:`one_line_invoice`.
+- A ``POST /api/v1/computer-systems`` body, Acme Soft SL's AcmeERP: :func:`acme_erp_system`.
 """
 
 from __future__ import annotations
@@ -88,5 +89,18 @@ def one_line_invoice(invoice_number: str, invoice_date: str, **overrides) -> dic
         ],
         "total_amount": "121.00",
         "total_tax_amount": "21.00",
+        **overrides,
+    }
+
+
+def acme_erp_system(**overrides) -> dict:
+    """Acme Soft SL's system AcmeERP (``AE``, 2.1, installation INST-9), with ``overrides``."""
+    return {
+        "producer_name": "Acme Soft SL",
+        "producer_nif": "B12345674",
+        "name": "AcmeERP",
+        "system_id": "AE",
+        "version": "2.1",
+        "installation_number": "INST-9",
         **overrides,
     }

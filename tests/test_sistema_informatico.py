@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from factu.models import Taxpayer
 from tests import conftest
+from tests.payloads import acme_erp_system
 from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
 from verifactu import event_log, event_xml
 from verifactu.models import BillingRecord, Chain, ComputerSystem
@@ -117,16 +118,7 @@ def test_the_api_computes_both_flags_and_ignores_what_is_sent(
 ):
     created = api_client.post(
         "/api/v1/computer-systems",
-        data={
-            "producer_name": "Acme Soft SL",
-            "producer_nif": "B12345674",
-            "name": "AcmeERP",
-            "system_id": "AE",
-            "version": "2.1",
-            "installation_number": "INST-9",
-            "only_verifactu": True,
-            "multiple_taxpayers": True,
-        },
+        data=acme_erp_system(only_verifactu=True, multiple_taxpayers=True),
         content_type="application/json",
     )
     assert created.status_code == 201, created.json()
