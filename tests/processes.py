@@ -76,6 +76,30 @@ def release_when_ready(go: Path, children: list[subprocess.Popen], timeout: floa
     go.touch()
 
 
+def start_scripts(scripts: list[str], stdout: int | None = None) -> list[subprocess.Popen]:
+    """One ``python -c <script>`` child a script, on the test database, its stderr piped."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for script in scripts
+    ]
+
+
+def run_together(go: Path, scripts: list[str], timeout: float = 240.0) -> None:
+    """Run one child a script, released together at the starting line (``{go}``); each must
+    exit 0, or the test fails with their stderr."""
+    children = start_scripts(scripts)
+    release_when_ready(go, children)
+    errors = [child.communicate(timeout=timeout)[1] for child in children]
+    assert [child.returncode for child in children] == [0] * len(children), "\n".join(errors)
+
+
 def test_database_url() -> str:
     """The URL of the database the test process is using, for a child process to share."""
     db = connection.settings_dict

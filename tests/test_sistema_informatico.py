@@ -3,8 +3,6 @@ TipoUsoPosibleSoloVerifactu is N on every record, and the v1 API computes both."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib import import_module
 
 import pytest
@@ -14,7 +12,7 @@ from django.utils import timezone
 from factu.models import Taxpayer
 from tests import conftest
 from tests.payloads import acme_erp_system
-from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
+from tests.processes import AT_THE_STARTING_LINE, run_together
 from verifactu import event_log, event_xml
 from verifactu.models import BillingRecord, Chain, ComputerSystem
 
@@ -194,23 +192,11 @@ def test_first_chains_opened_at_once_on_one_installation_all_end_up_multiple(
         for n in range(6)
     ]
     go = tmp_path / "go"
-    openers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                OPENER.format(taxpayer=t.pk, system=computer_system.pk, go=go),
-            ],
-            cwd=ROOT,
-            env=child_env(),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for t in taxpayers
-    ]
-    release_when_ready(go, openers)
-    errors = [o.communicate(timeout=120)[1] for o in openers]
-    assert [o.returncode for o in openers] == [0] * len(openers), "\n".join(errors)
+    run_together(
+        go,
+        [OPENER.format(taxpayer=t.pk, system=computer_system.pk, go=go) for t in taxpayers],
+        timeout=120,
+    )
 
     assert list(Chain.objects.values_list("multiple_taxpayers", flat=True)) == [True] * 6
     firsts = sorted(flags(r)[1] for r in BillingRecord.objects.all())
