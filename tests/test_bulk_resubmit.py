@@ -25,13 +25,8 @@ from tests.conftest import make_facts
 from tests.processes import wait_until
 from tests.test_desk import register_for, second_taxpayer, set_status  # noqa: F401 - fixtures
 from tests.test_journeys import log_in
-from tests.test_journeys_more import (  # noqa: F401
-    SETTLED,
-    gestoria_ribera,
-    latest_status,
-    simulator,
-    worker,
-)
+from tests.test_journeys_more import gestoria_ribera, latest_status, simulator, worker  # noqa: F401
+from tests.test_verifactu_e2e import SETTLED
 from verifactu.models import BillingRecord, ComputerSystem, RecordStatus
 from verifactu.records import register_invoice
 

@@ -22,17 +22,11 @@ from tests.browser import page, screenshot  # noqa: F401 - the fixture
 from tests.conftest import make_user
 from tests.processes import start_worker, stop, wait_until
 from tests.test_journeys import log_in
+from tests.test_verifactu_e2e import SETTLED
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.simulator.server import start_simulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-SETTLED = (
-    RecordStatus.ACCEPTED,
-    RecordStatus.ACCEPTED_WITH_ERRORS,
-    RecordStatus.REJECTED,
-    RecordStatus.ERROR,
-)
 
 
 @pytest.fixture
