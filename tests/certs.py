@@ -1,4 +1,5 @@
-"""Self-signed PKCS#12 files for the tests that upload or use a certificate."""
+"""Certificates for the tests: self-signed PKCS#12 files to upload or use, and the builder the
+test PKI of test_signing issues its chain with."""
 
 from __future__ import annotations
 
@@ -13,6 +14,22 @@ from cryptography.x509.oid import ObjectIdentifier
 QUALIFIED_SEAL_POLICY = ObjectIdentifier("0.4.0.194112.1.3")  # ETSI QCP-l-qscd
 
 
+def certificate_builder(
+    subject: x509.Name, issuer: x509.Name, public_key, days: float
+) -> x509.CertificateBuilder:
+    """A certificate of ``public_key``, a random serial, valid from 5 minutes ago for ``days``."""
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+    )
+
+
 def self_signed_p12(
     subject: list[x509.NameAttribute], password: str, days: float, seal: bool = False
 ) -> bytes:
@@ -22,16 +39,7 @@ def self_signed_p12(
     """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(subject)
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-    )
+    builder = certificate_builder(name, name, key.public_key(), days)
     if seal:
         builder = builder.add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(QUALIFIED_SEAL_POLICY, None)]),
