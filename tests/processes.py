@@ -45,6 +45,14 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, what: st
     raise TimeoutError(f"{what} not reached in {timeout}s")
 
 
+# The start of a child script that runs Django on the test database (with :func:`child_env`).
+DJANGO_CHILD = """
+import os
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
+django.setup()
+"""
+
 # A child's start barrier, to paste into its script where it is ready to start (``{go}``
 # formatted as the path given to :func:`release_when_ready`): it reports at the starting line
 # with a file of its own, then waits for the go.

@@ -9,7 +9,13 @@ import subprocess
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests.processes import AT_THE_STARTING_LINE, release_when_ready, run_together, start_scripts
+from tests.processes import (
+    AT_THE_STARTING_LINE,
+    DJANGO_CHILD,
+    release_when_ready,
+    run_together,
+    start_scripts,
+)
 from verifactu.integrity import verify_all
 from verifactu.models import BillingRecord, Chain
 
@@ -20,11 +26,9 @@ PER_WRITER = 5
 
 # A child process on the test database: the objects of the test, then the starting line.
 CHILD = (
-    """
-import os, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
+import time
 from django.db import connections
 from django.utils import timezone
 from factu.models import Account, Taxpayer

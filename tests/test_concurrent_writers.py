@@ -5,15 +5,13 @@ on SQLite, never fail with "database is locked": WAL, a busy timeout and BEGIN I
 import pytest
 
 from factu.models import Account
-from tests.processes import AT_THE_STARTING_LINE, run_together
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 
 pytestmark = pytest.mark.slow
 
 WRITER = (
-    """
-import django, os
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
 from django.db import transaction
 from factu.models import Account
 Account.objects.get(slug="counter")  # connected

@@ -7,7 +7,7 @@ import pytest
 
 from clients.services import create_client
 from invoicing.models import Invoice, InvoiceStatus, Series
-from tests.processes import AT_THE_STARTING_LINE, run_together
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 from verifactu.integrity import verify_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -16,11 +16,9 @@ WRITERS = 12
 PER_WRITER = 3
 
 WRITER = (
-    """
-import os, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
+import time
 from django.db import connections
 from django.utils import timezone
 from clients.models import Client

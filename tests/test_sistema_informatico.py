@@ -12,7 +12,7 @@ from django.utils import timezone
 from factu.models import Taxpayer
 from tests import conftest
 from tests.payloads import acme_erp_system
-from tests.processes import AT_THE_STARTING_LINE, run_together
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 from verifactu import event_log, event_xml
 from verifactu.models import BillingRecord, Chain, ComputerSystem
 
@@ -151,11 +151,9 @@ def test_the_openapi_schema_marks_both_flags_read_only(client):
 # --------------------------------------------------------------------------- PostgreSQL
 
 OPENER = (
-    """
-import os, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
+import time
 from django.db import connections, transaction
 from django.utils import timezone
 from factu.models import Taxpayer
