@@ -609,6 +609,15 @@ def test_other_accounts_invoices_are_404(
 # ---------------------------------------------------------------------------------------
 
 
+def new_invoice_of_consultancy(page, live_server, account, client) -> None:  # noqa: F811
+    """Sign in and fill the new-invoice form: ``client``, one line of Consultoría at 1.000 €."""
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
+    page.get_by_label("Cliente").select_option(str(client.pk))
+    page.locator("#id_lines-0-description").fill("Consultoría")
+    page.locator("#id_lines-0-unit_price").fill("1000,00")
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_live_totals_and_status_polling(
@@ -622,12 +631,7 @@ def test_browser_live_totals_and_status_polling(
 ):
     monkeypatch.setattr("verifactu.pacing.schedule_flush", lambda chain_id, **kwargs: None)
     page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, live_server.url)
-    page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
-
-    page.get_by_label("Cliente").select_option(str(acme.pk))
-    page.locator("#id_lines-0-description").fill("Consultoría")
-    page.locator("#id_lines-0-unit_price").fill("1000,00")
+    new_invoice_of_consultancy(page, live_server, account, acme)
     page.get_by_label("Retención IRPF (%)").fill("15")
     total = page.locator('#totals [data-total="total"]')
     total.filter(has_text="1.060,00 €").wait_for()
