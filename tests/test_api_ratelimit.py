@@ -183,7 +183,6 @@ def redis_cache(url: str, prefix: str) -> dict:
     }
 
 
-@pytest.mark.redis
 def in_two_processes(env: dict, script: str, *args: str) -> list[str]:
     """Run ``python -c script args`` in two processes at once; their outputs, each exited 0."""
     children = [
@@ -205,6 +204,7 @@ def in_two_processes(env: dict, script: str, *args: str) -> list[str]:
     return outputs
 
 
+@pytest.mark.redis
 def test_two_processes_share_an_exact_count_on_redis(tmp_path):
     url = redis_url()
     per_process, window = 300, 3600
