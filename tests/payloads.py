@@ -4,6 +4,9 @@
   ``Decimal``, as the v1 API writes them; the recipient's NIF is one with a valid check
   digit, the seed's A98765432 fails it).
 - Seed 000's ``POST /api/invoices`` example: :func:`seed_000_invoice`.
+- The smallest ``POST /api/v1/invoices`` body, one line of 100 € + 21 % IVA, as JSON strings:
+  :func:`one_line_invoice`.
+- A ``POST /api/v1/computer-systems`` body, Acme Soft SL's AcmeERP: :func:`acme_erp_system`.
 """
 
 from __future__ import annotations
@@ -63,5 +66,41 @@ def seed_000_invoice(series_id, client_id, **overrides) -> dict:
                 "ivaType": "general",
             }
         ],
+        **overrides,
+    }
+
+
+def one_line_invoice(invoice_number: str, invoice_date: str, **overrides) -> dict:
+    """A v1 F1 invoice to Cliente SA of one line, 100 € + 21 % IVA; amounts as JSON strings."""
+    return {
+        "invoice_number": invoice_number,
+        "invoice_date": invoice_date,
+        "invoice_type": "F1",
+        "description": "Servicio",
+        "recipient_nif": "A28045631",
+        "recipient_name": "Cliente SA",
+        "breakdown": [
+            {
+                "operation_type": "S1",
+                "base_amount": "100.00",
+                "tax_rate": "21",
+                "tax_amount": "21.00",
+            }
+        ],
+        "total_amount": "121.00",
+        "total_tax_amount": "21.00",
+        **overrides,
+    }
+
+
+def acme_erp_system(**overrides) -> dict:
+    """Acme Soft SL's system AcmeERP (``AE``, 2.1, installation INST-9), with ``overrides``."""
+    return {
+        "producer_name": "Acme Soft SL",
+        "producer_nif": "B12345674",
+        "name": "AcmeERP",
+        "system_id": "AE",
+        "version": "2.1",
+        "installation_number": "INST-9",
         **overrides,
     }

@@ -45,6 +45,14 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, what: st
     raise TimeoutError(f"{what} not reached in {timeout}s")
 
 
+# The start of a child script that runs Django on the test database (with :func:`child_env`).
+DJANGO_CHILD = """
+import os
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
+django.setup()
+"""
+
 # A child's start barrier, to paste into its script where it is ready to start (``{go}``
 # formatted as the path given to :func:`release_when_ready`): it reports at the starting line
 # with a file of its own, then waits for the go.
@@ -76,6 +84,30 @@ def release_when_ready(go: Path, children: list[subprocess.Popen], timeout: floa
     go.touch()
 
 
+def start_scripts(scripts: list[str], stdout: int | None = None) -> list[subprocess.Popen]:
+    """One ``python -c <script>`` child a script, on the test database, its stderr piped."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for script in scripts
+    ]
+
+
+def run_together(go: Path, scripts: list[str], timeout: float = 240.0) -> None:
+    """Run one child a script, released together at the starting line (``{go}``); each must
+    exit 0, or the test fails with their stderr."""
+    children = start_scripts(scripts)
+    release_when_ready(go, children)
+    errors = [child.communicate(timeout=timeout)[1] for child in children]
+    assert [child.returncode for child in children] == [0] * len(children), "\n".join(errors)
+
+
 def test_database_url() -> str:
     """The URL of the database the test process is using, for a child process to share."""
     db = connection.settings_dict
@@ -98,27 +130,11 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> subprocess.Popen:
+def start_celery(log_path: Path, *args: str, **extra_env: str) -> subprocess.Popen:
+    """``celery -A factu <args>`` on the test database, its output in ``log_path``."""
     log = open(log_path, "wb")  # noqa: SIM115 - closed by the caller with the process
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "factu",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--queues",
-            queues,
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
+        [sys.executable, "-m", "celery", "-A", "factu", *args, "--loglevel", "INFO"],
         cwd=ROOT,
         env=child_env(**extra_env),
         stdout=log,
@@ -126,26 +142,26 @@ def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> su
     )
 
 
+def start_worker(log_path: Path, queues: str = "celery", **extra_env: str) -> subprocess.Popen:
+    return start_celery(
+        log_path,
+        "worker",
+        "--concurrency",
+        "2",
+        "--queues",
+        queues,
+        "--hostname",
+        f"test-{os.getpid()}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        **extra_env,
+    )
+
+
 def start_beat(log_path: Path, **extra_env: str) -> subprocess.Popen:
     """Celery beat on the test database, its schedule file beside ``log_path``."""
-    log = open(log_path, "wb")  # noqa: SIM115 - closed by the caller with the process
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "factu",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(log_path.with_suffix(".schedule")),
-        ],
-        cwd=ROOT,
-        env=child_env(**extra_env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    return start_celery(
+        log_path, "beat", "--schedule", str(log_path.with_suffix(".schedule")), **extra_env
     )
 
 

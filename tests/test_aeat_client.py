@@ -18,6 +18,11 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from tests.record_parts import DEMO_NAME as NAME
+from tests.record_parts import DEMO_NIF as NIF
+from tests.record_parts import DEMO_OBLIGADO as OBLIGADO
+from tests.record_parts import LINE_21 as LINE
+from tests.record_parts import factu_sistema
 from verifactu.aeat import (
     XMLDSIG_URL,
     AeatClient,
@@ -34,35 +39,14 @@ from verifactu.simulator import start_simulator
 from verifactu.simulator.testcerts import generate_test_certs
 from verifactu.xml import (
     AltaData,
-    BreakdownLine,
     BuiltRecord,
-    Obligado,
     PreviousRecord,
     Recipient,
-    SistemaInformatico,
     build_alta,
 )
 
-NIF = "89890001K"
-NAME = "Empresa Demo SL"
-OBLIGADO = Obligado(NAME, NIF)
 FECHA = "15-01-2025"
-SISTEMA = SistemaInformatico(
-    nombre_razon="Factu Software SL",
-    nif="B12345674",
-    nombre_sistema="Factu",
-    id_sistema="FC",
-    version="1.0.0",
-    numero_instalacion="inst-aeat-tests",
-)
-LINE = BreakdownLine(
-    impuesto="01",
-    clave_regimen="01",
-    calificacion="S1",
-    tipo_impositivo="21.00",
-    base="100.00",
-    cuota="21.00",
-)
+SISTEMA = factu_sistema("inst-aeat-tests")
 
 
 def chain(*numseries: str, emisor_name: str = NAME) -> list[BuiltRecord]:

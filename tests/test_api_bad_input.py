@@ -16,8 +16,8 @@ from clients.models import Client
 from clients.services import create_client
 from expenses.models import Expense
 from factu.models import Taxpayer
-from invoicing.models import Invoice, Series
-from tests.payloads import seed_003_invoice
+from invoicing.models import Invoice
+from tests.payloads import one_line_invoice, seed_003_invoice
 from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice
 
 D = Decimal
@@ -68,13 +68,6 @@ def v1_fields(response) -> dict:
 
 def fields_of(path: str, response) -> dict:
     return v1_fields(response) if path.startswith("/api/v1/") else account_fields(response)
-
-
-@pytest.fixture
-def rectifying_series(taxpayer):
-    return Series.objects.create(
-        account=taxpayer.account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING
-    )
 
 
 @pytest.fixture
@@ -294,8 +287,8 @@ def test_a_negative_quantity_is_refused_in_an_ordinary_series(api_client, ids):
     assert stored() == before
 
 
-def test_a_negative_quantity_is_accepted_in_a_rectifying_series(api_client, ids, rectifying_series):
-    data = account_invoice(ids, seriesId=str(rectifying_series.pk), line={"quantity": -100})
+def test_a_negative_quantity_is_accepted_in_a_rectifying_series(api_client, ids, rect_series):
+    data = account_invoice(ids, seriesId=str(rect_series.pk), line={"quantity": -100})
     response = send(api_client, "POST", "/api/invoices", data)
     assert response.status_code == 201, response.content
     assert response.json()["total"] < 0
@@ -590,26 +583,12 @@ def test_a_broker_outage_never_fails_a_registration(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(pacing, "schedule_flush", broker_down)
-    payload = {
-        "taxpayer_id": str(taxpayer.pk),
-        "computer_system_id": str(computer_system.pk),
-        "invoice_number": "OUT-1",
-        "invoice_date": "2026-03-13",
-        "invoice_type": "F1",
-        "description": "Servicio",
-        "recipient_nif": "A28045631",
-        "recipient_name": "Cliente SA",
-        "breakdown": [
-            {
-                "operation_type": "S1",
-                "base_amount": "100.00",
-                "tax_rate": "21",
-                "tax_amount": "21.00",
-            }
-        ],
-        "total_amount": "121.00",
-        "total_tax_amount": "21.00",
-    }
+    payload = one_line_invoice(
+        "OUT-1",
+        "2026-03-13",
+        taxpayer_id=str(taxpayer.pk),
+        computer_system_id=str(computer_system.pk),
+    )
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api_client.post("/api/v1/invoices", payload, content_type="application/json")
     assert len(callbacks) == 1

@@ -183,6 +183,27 @@ def redis_cache(url: str, prefix: str) -> dict:
     }
 
 
+def in_two_processes(env: dict, script: str, *args: str) -> list[str]:
+    """Run ``python -c script args`` in two processes at once; their outputs, each exited 0."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        outputs.append(out)
+    return outputs
+
+
 @pytest.mark.redis
 def test_two_processes_share_an_exact_count_on_redis(tmp_path):
     url = redis_url()
@@ -204,21 +225,8 @@ def test_two_processes_share_an_exact_count_on_redis(tmp_path):
     with override_settings(
         CACHES=redis_cache(url, "factu"), API_RATE_LIMIT=100000, API_RATE_WINDOW=window
     ):
-        children = [
-            subprocess.Popen(
-                [sys.executable, "-c", CHILD, key, str(per_process)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
         counts = []
-        for child in children:
-            out, err = child.communicate(timeout=120)
-            assert child.returncode == 0, err
+        for out in in_two_processes(env, CHILD, key, str(per_process)):
             counts.extend(json.loads(out))
         # every INCR saw a distinct value: none lost, none doubled
         assert sorted(counts) == list(range(1, 2 * per_process + 1))
@@ -298,21 +306,8 @@ def test_two_processes_share_one_limit_and_request_101_is_429(transactional_db, 
     env = child_env(
         CACHE_URL=url, API_RATE_LIMIT="100", API_RATE_WINDOW=str(window), ALLOWED_HOSTS="testserver"
     )
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", HTTP_CHILD, raw, "50"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
     statuses = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
+    for out in in_two_processes(env, HTTP_CHILD, raw, "50"):
         statuses += json.loads(out.strip().splitlines()[-1])
     assert statuses == [200] * 100
     with override_settings(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from api.v1.json import DecimalJSONRenderer
 from api.v1.serializers import InvoiceInputSerializer
-from tests.payloads import SEED_003_INVOICE
+from tests.payloads import SEED_003_INVOICE, acme_erp_system
 from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
 
 D = Decimal
@@ -310,14 +310,7 @@ def test_taxpayers_and_computer_systems(v1):
     assert "Ana Ruiz" in names
     system = v1.post_json(
         "computer-systems",
-        {
-            "producer_name": "Acme Soft SL",
-            "producer_nif": "B12345674",
-            "name": "AcmeERP",
-            "system_id": "AE",
-            "version": "2.1",
-            "installation_number": "INST-9",
-        },
+        acme_erp_system(),
     )
     assert system.status_code == 201
     assert system.json()["data"]["only_verifactu"] is False

@@ -17,15 +17,16 @@ from django.utils import timezone
 
 from clients.services import create_client
 from desk import resubmission, services, tasks, worklist
-from factu.models import Account, Job, Membership, Role, Taxpayer
+from factu.models import Job, Taxpayer
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
 from tests.browser import page, screenshot  # noqa: F401 - the fixture
-from tests.conftest import make_facts, make_user
+from tests.conftest import make_facts
 from tests.processes import wait_until
 from tests.test_desk import register_for, second_taxpayer, set_status  # noqa: F401 - fixtures
 from tests.test_journeys import log_in
-from tests.test_journeys_more import SETTLED, latest_status, simulator, worker  # noqa: F401
+from tests.test_journeys_more import gestoria_ribera, latest_status, simulator, worker  # noqa: F401
+from tests.test_verifactu_e2e import SETTLED
 from verifactu.models import BillingRecord, ComputerSystem, RecordStatus
 from verifactu.records import register_invoice
 
@@ -372,13 +373,7 @@ def test_journey_accountant_resends_failed_records_of_two_taxpayers_with_a_progr
     simulator,  # noqa: F811 - the fixture
     transactional_db,
 ):
-    gestoria = Account.objects.create(
-        name="Gestoría Ribera", slug="gestoria-ribera", kind=Account.Kind.GESTORIA
-    )
-    first = Taxpayer.objects.create(account=gestoria, nif="B87654323", name="Aceros Alba SL")
-    second = Taxpayer.objects.create(account=gestoria, nif="A28045631", name="Bodegas Duero SA")
-    accountant = make_user("contable@ribera.example")
-    Membership.objects.create(user=accountant, account=gestoria, role=Role.ACCOUNTANT)
+    gestoria, first, second, accountant = gestoria_ribera()
     actor = Actor(user=accountant)
 
     def draft(taxpayer, code, what):

@@ -5,12 +5,17 @@ a mode switch falling due among them deadlocks nothing (the lock order of verifa
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
+from tests.processes import (
+    AT_THE_STARTING_LINE,
+    DJANGO_CHILD,
+    release_when_ready,
+    run_together,
+    start_scripts,
+)
 from verifactu.integrity import verify_all
 from verifactu.models import BillingRecord, Chain
 
@@ -21,11 +26,9 @@ PER_WRITER = 5
 
 # A child process on the test database: the objects of the test, then the starting line.
 CHILD = (
-    """
-import os, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
+import time
 from django.db import connections
 from django.utils import timezone
 from factu.models import Account, Taxpayer
@@ -59,30 +62,8 @@ def test_concurrent_writers_of_one_taxpayer_make_one_unbroken_chain(
     transactional_db, account, taxpayer, computer_system, tmp_path
 ):
     go = tmp_path / "go"
-    writers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                WRITER.format(
-                    account=account.pk,
-                    taxpayer=taxpayer.pk,
-                    system=computer_system.pk,
-                    go=go,
-                    n=PER_WRITER,
-                    worker=worker,
-                ),
-            ],
-            cwd=ROOT,
-            env=child_env(),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for worker in range(WRITERS)
-    ]
-    release_when_ready(go, writers)
-    errors = [w.communicate(timeout=240)[1] for w in writers]
-    assert [w.returncode for w in writers] == [0] * WRITERS, "\n".join(errors)
+    ids = {"account": account.pk, "taxpayer": taxpayer.pk, "system": computer_system.pk}
+    run_together(go, [WRITER.format(**ids, go=go, n=PER_WRITER, worker=w) for w in range(WRITERS)])
 
     total = WRITERS * PER_WRITER
     (chain,) = Chain.objects.all()
@@ -127,17 +108,7 @@ def test_concurrent_registrations_of_one_number_store_one_and_refuse_the_rest_as
     the chain is locked: twins racing past every check still end as a clean refusal."""
     go = tmp_path / "go"
     script = TWIN.format(account=account.pk, taxpayer=taxpayer.pk, system=computer_system.pk, go=go)
-    twins = [
-        subprocess.Popen(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(6)
-    ]
+    twins = start_scripts([script] * 6, stdout=subprocess.PIPE)
     release_when_ready(go, twins)
     outcomes = [twin.communicate(timeout=120) for twin in twins]
     assert [twin.returncode for twin in twins] == [0] * 6, [err for _, err in outcomes]
@@ -232,16 +203,7 @@ def test_a_switch_falling_due_under_load_deadlocks_nothing_and_records_get_the_n
         LOADED_WRITER.format(**ids, system=system.pk, worker=worker)
         for worker, system in enumerate([computer_system, second] * 3)
     ] + [DAILY_TASK.format(**ids, system=computer_system.pk)]
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env=child_env(),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for script in scripts
-    ]
+    children = start_scripts(scripts)
     try:
         release_when_ready(go, children)
         wait_until(

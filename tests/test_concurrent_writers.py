@@ -2,21 +2,16 @@
 on SQLite, never fail with "database is locked": WAL, a busy timeout and BEGIN IMMEDIATE.
 """
 
-import subprocess
-import sys
-
 import pytest
 
 from factu.models import Account
-from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 
 pytestmark = pytest.mark.slow
 
 WRITER = (
-    """
-import django, os
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
 from django.db import transaction
 from factu.models import Account
 Account.objects.get(slug="counter")  # connected
@@ -36,17 +31,6 @@ def test_concurrent_read_modify_write_transactions_all_commit(transactional_db, 
     Account.objects.create(name="0", slug="counter")
     processes, per_process = 4, 40
     go = tmp_path / "go"
-    writers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER.format(n=per_process, go=go)],
-            cwd=ROOT,
-            env=child_env(),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-    release_when_ready(go, writers)  # all at once, so that their transactions overlap
-    errors = [w.communicate(timeout=180)[1] for w in writers]
-    assert [w.returncode for w in writers] == [0] * processes, "\n".join(errors)
+    # all at once, so that their transactions overlap
+    run_together(go, [WRITER.format(n=per_process, go=go)] * processes, timeout=180)
     assert Account.objects.get(slug="counter").name == str(processes * per_process)

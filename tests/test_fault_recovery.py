@@ -26,7 +26,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.processes import ROOT, start_beat, start_worker, stop, wait_until
-from tests.test_invoicing_views import acme, actor, draft, issued  # noqa: F401 - fixtures
 from verifactu import aeat, faults, pacing, submission, tasks
 from verifactu.errors import AEAT_ERRORS
 from verifactu.models import BillingRecord, Chain, RecordStatus, Submission
@@ -354,7 +353,7 @@ def test_the_invoice_page_of_a_blocked_chain_does_not_claim_to_be_sending(
     login,
     owner,
     account,
-    issued,  # noqa: F811 - the fixture
+    issued,
 ):
     client = login(owner)
     status_url = reverse("invoice_status", args=[account.slug, issued.pk])

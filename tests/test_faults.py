@@ -31,6 +31,7 @@ import psycopg
 import pytest
 import requests
 
+from tests.payloads import one_line_invoice
 from tests.private_services import PrivatePostgres, PrivateRedis, missing_binaries
 from tests.processes import (
     ROOT,
@@ -258,7 +259,7 @@ class Rig:
             headers["Idempotency-Key"] = key
         return requests.post(
             f"{self.base_url}/api/v1/invoices",
-            json=invoice_body(number),
+            json=one_line_invoice(number, TODAY),
             headers=headers,
             timeout=30,
         )
@@ -322,27 +323,6 @@ class Rig:
         verified = manage(self.env, "verifactu_verify")
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "1 chains verified, 0 broken." in verified.stdout, verified.stdout
-
-
-def invoice_body(number: str) -> dict:
-    return {
-        "invoice_number": number,
-        "invoice_date": TODAY,
-        "invoice_type": "F1",
-        "description": "Servicio",
-        "recipient_nif": "A28045631",
-        "recipient_name": "Cliente SA",
-        "breakdown": [
-            {
-                "operation_type": "S1",
-                "base_amount": "100.00",
-                "tax_rate": "21",
-                "tax_amount": "21.00",
-            }
-        ],
-        "total_amount": "121.00",
-        "total_tax_amount": "21.00",
-    }
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from factu import env
 from factu.models import Account, Role, Taxpayer, User
 from invoicing.models import Invoice, Series
 from tests.conftest import make_user, register_for, sign_up_through_the_link
-from tests.payloads import SEED_003_INVOICE
+from tests.payloads import SEED_003_INVOICE, acme_erp_system
 from tests.test_api_v1 import body
 from verifactu import installations
 from verifactu.models import Chain, ComputerSystem, FiscalInvoice
@@ -316,15 +316,7 @@ def test_fixed_v1_fields_are_accepted_and_ignored(api_client, account, taxpayer,
     response = post(
         api_client,
         "/api/v1/computer-systems",
-        {
-            "producer_name": "Acme Soft SL",
-            "producer_nif": "B12345674",
-            "name": "AcmeERP",
-            "system_id": "AE",
-            "version": "2.1",
-            "installation_number": "INST-9",
-            "label": "almacen",
-        },
+        acme_erp_system(label="almacen"),
     )
     assert response.status_code == 201, response.content
     data = response.json()["data"]

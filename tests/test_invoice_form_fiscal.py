@@ -15,7 +15,7 @@ from invoicing.documents import document_for
 from invoicing.models import Invoice, Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
 from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
-from tests.test_invoicing_views import form_data, url
+from tests.test_invoicing_views import form_data, new_invoice_of_consultancy, url
 
 ISSUE = date(2026, 3, 13)
 
@@ -447,14 +447,9 @@ def test_browser_the_fiscal_options_on_a_phone(
     tickets,
 ):
     page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, live_server.url)
-    page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
-
-    page.get_by_label("Cliente").select_option(str(acme.pk))
+    new_invoice_of_consultancy(page, live_server, account, acme)
     page.get_by_label("Fecha de operación").fill("2026-03-01")
     page.get_by_label("Retención IRPF (%)").fill("7")
-    page.locator("#id_lines-0-description").fill("Consultoría")
-    page.locator("#id_lines-0-unit_price").fill("1000,00")
     page.locator("#id_lines-0-iva_type").select_option("igic_general")
     page.locator("#id_lines-0-regime").select_option("07")
     page.locator('#totals [data-total="total"]').filter(has_text="1.000,00 €").wait_for()

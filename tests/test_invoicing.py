@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from clients.services import create_client
 from invoicing.models import Invoice, InvoiceLine, InvoiceLocked, InvoiceStatus, Series
 from invoicing.services import (
-    Actor,
     DraftLine,
     InvalidTransition,
     cancel_invoice,
@@ -21,39 +20,8 @@ from invoicing.services import (
     rectify_invoice,
     update_draft,
 )
+from tests.invoices import CONSULTING, ISSUE
 from verifactu.models import BillingRecord, RecordStatus
-
-ISSUE = date(2026, 3, 13)
-CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
-
-
-@pytest.fixture
-def actor(owner):
-    return Actor(user=owner)
-
-
-@pytest.fixture
-def client_acme(taxpayer):
-    return create_client(
-        taxpayer,
-        {"name": "Acme SL", "nif": "A28045631", "country": "ES", "email": "billing@acme.es"},
-    )
-
-
-@pytest.fixture
-def draft(taxpayer, series, client_acme, actor):
-    def _draft(lines=(CONSULTING,), issue_date=ISSUE, **kwargs):
-        return create_draft(
-            taxpayer,
-            series=series,
-            client=client_acme,
-            issue_date=issue_date,
-            lines=list(lines),
-            actor=actor,
-            **kwargs,
-        )
-
-    return _draft
 
 
 def test_the_seed_example_totals_106000(draft):
@@ -92,10 +60,10 @@ def test_issuing_registers_the_verifactu_record(draft, actor):
     assert [e.action for e in invoice.events.all()] == ["created", "issued"]
 
 
-def test_issued_parties_are_frozen(draft, actor, client_acme):
+def test_issued_parties_are_frozen(draft, actor, acme):
     invoice = issue_invoice(draft(), actor=actor)
-    client_acme.name = "Acme Renamed SL"
-    client_acme.save()
+    acme.name = "Acme Renamed SL"
+    acme.save()
     invoice.refresh_from_db()
     assert invoice.client_name == "Acme SL"
 
@@ -119,11 +87,11 @@ def test_an_issued_invoice_is_immutable(draft, actor):
         )
 
 
-def test_a_draft_can_be_edited(draft, actor, client_acme):
+def test_a_draft_can_be_edited(draft, actor, acme):
     invoice = draft()
     update_draft(
         invoice,
-        client=client_acme,
+        client=acme,
         issue_date=ISSUE,
         actor=actor,
         lines=[CONSULTING, DraftLine("Extra", 200, 5000, "reducido")],
@@ -209,14 +177,14 @@ def test_a_lower_number_cannot_be_issued_with_a_later_date(draft, actor):
 
 
 def test_no_series_may_go_back_before_the_taxpayers_last_registered_invoice(
-    draft, actor, taxpayer, client_acme
+    draft, actor, taxpayer, acme
 ):
     issue_invoice(draft(issue_date=date(2026, 3, 10)), actor=actor)
     other = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="B")
     earlier = create_draft(
         taxpayer,
         series=other,
-        client=client_acme,
+        client=acme,
         issue_date=date(2026, 3, 5),
         lines=[CONSULTING],
         actor=actor,
@@ -320,12 +288,12 @@ def test_a_full_invoice_needs_a_client_to_be_issued(taxpayer, series, actor):
     assert "clientId" in exc.value.message_dict
 
 
-def test_bad_lines_are_refused_with_the_field(taxpayer, series, client_acme, actor):
+def test_bad_lines_are_refused_with_the_field(taxpayer, series, acme, actor):
     with pytest.raises(ValidationError) as exc:
         create_draft(
             taxpayer,
             series=series,
-            client=client_acme,
+            client=acme,
             issue_date=ISSUE,
             actor=actor,
             lines=[DraftLine("", 100, 100, "general"), DraftLine("X", -1, 100, "bogus")],

@@ -3,14 +3,11 @@ and one unbroken chain of billing records."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from clients.services import create_client
 from invoicing.models import Invoice, InvoiceStatus, Series
-from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 from verifactu.integrity import verify_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -19,11 +16,9 @@ WRITERS = 12
 PER_WRITER = 3
 
 WRITER = (
-    """
-import os, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
+import time
 from django.db import connections
 from django.utils import timezone
 from clients.models import Client
@@ -51,23 +46,8 @@ def test_concurrent_issues_in_one_series_give_consecutive_numbers(
     series = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="C")
     client = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES"})
     go = tmp_path / "go"
-    writers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                WRITER.format(series=series.pk, client=client.pk, go=go, n=PER_WRITER),
-            ],
-            cwd=ROOT,
-            env=child_env(),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(WRITERS)
-    ]
-    release_when_ready(go, writers)
-    errors = [w.communicate(timeout=240)[1] for w in writers]
-    assert [w.returncode for w in writers] == [0] * WRITERS, "\n".join(errors)
+    script = WRITER.format(series=series.pk, client=client.pk, go=go, n=PER_WRITER)
+    run_together(go, [script] * WRITERS)
 
     invoices = Invoice.objects.filter(series=series)
     total = WRITERS * PER_WRITER

@@ -14,33 +14,15 @@ from clients.services import create_client
 from invoicing.forms import parse_decimal
 from invoicing.models import Invoice, InvoiceStatus, Series
 from invoicing.services import (
-    Actor,
-    DraftLine,
     cancel_invoice,
-    create_draft,
     issue_invoice,
 )
 from invoicing.taxes import format_euros
 from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
+from tests.invoices import ISSUE
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.records import RecordRefused
 from verifactu.rules import Problem
-
-ISSUE = date(2026, 3, 13)
-CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
-
-
-@pytest.fixture
-def actor(owner):
-    return Actor(user=owner)
-
-
-@pytest.fixture
-def acme(taxpayer):
-    return create_client(
-        taxpayer,
-        {"name": "Acme SL", "nif": "A28045631", "country": "ES", "email": "billing@acme.es"},
-    )
 
 
 @pytest.fixture
@@ -48,27 +30,6 @@ def munoz(taxpayer):
     return create_client(
         taxpayer, {"name": "Construcciones Muñoz Álvarez SL", "nif": "B12345674", "country": "ES"}
     )
-
-
-@pytest.fixture
-def draft(taxpayer, series, acme, actor):
-    def _draft(lines=(CONSULTING,), issue_date=ISSUE, client=acme, **kwargs):
-        return create_draft(
-            taxpayer,
-            series=series,
-            client=client,
-            issue_date=issue_date,
-            lines=list(lines),
-            actor=actor,
-            **kwargs,
-        )
-
-    return _draft
-
-
-@pytest.fixture
-def issued(draft, actor):
-    return issue_invoice(draft(irpf_bp=1500), actor=actor)
 
 
 def url(account, name, *args):
@@ -648,6 +609,15 @@ def test_other_accounts_invoices_are_404(
 # ---------------------------------------------------------------------------------------
 
 
+def new_invoice_of_consultancy(page, live_server, account, client) -> None:  # noqa: F811
+    """Sign in and fill the new-invoice form: ``client``, one line of Consultoría at 1.000 €."""
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
+    page.get_by_label("Cliente").select_option(str(client.pk))
+    page.locator("#id_lines-0-description").fill("Consultoría")
+    page.locator("#id_lines-0-unit_price").fill("1000,00")
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_live_totals_and_status_polling(
@@ -661,12 +631,7 @@ def test_browser_live_totals_and_status_polling(
 ):
     monkeypatch.setattr("verifactu.pacing.schedule_flush", lambda chain_id, **kwargs: None)
     page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, live_server.url)
-    page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
-
-    page.get_by_label("Cliente").select_option(str(acme.pk))
-    page.locator("#id_lines-0-description").fill("Consultoría")
-    page.locator("#id_lines-0-unit_price").fill("1000,00")
+    new_invoice_of_consultancy(page, live_server, account, acme)
     page.get_by_label("Retención IRPF (%)").fill("15")
     total = page.locator('#totals [data-total="total"]')
     total.filter(has_text="1.060,00 €").wait_for()

@@ -22,17 +22,11 @@ from tests.browser import page, screenshot  # noqa: F401 - the fixture
 from tests.conftest import make_user
 from tests.processes import start_worker, stop, wait_until
 from tests.test_journeys import log_in
+from tests.test_verifactu_e2e import SETTLED
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.simulator.server import start_simulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-SETTLED = (
-    RecordStatus.ACCEPTED,
-    RecordStatus.ACCEPTED_WITH_ERRORS,
-    RecordStatus.REJECTED,
-    RecordStatus.ERROR,
-)
 
 
 @pytest.fixture
@@ -214,13 +208,8 @@ def test_journey_2_status_starts_queued_before_the_worker_answers(
 # ---------------------------------------------------------------------------------------
 
 
-def test_journey_3_accountant_fixes_a_rejection_from_the_desk(
-    live_server,
-    page,  # noqa: F811 - the fixture
-    worker,
-    simulator,
-    transactional_db,
-):
+def gestoria_ribera() -> tuple[Account, Taxpayer, Taxpayer, User]:
+    """Gestoría Ribera, its two taxpayers (Aceros Alba SL, Bodegas Duero SA) and its accountant."""
     gestoria = Account.objects.create(
         name="Gestoría Ribera", slug="gestoria-ribera", kind=Account.Kind.GESTORIA
     )
@@ -228,6 +217,17 @@ def test_journey_3_accountant_fixes_a_rejection_from_the_desk(
     second = Taxpayer.objects.create(account=gestoria, nif="A28045631", name="Bodegas Duero SA")
     accountant = make_user("contable@ribera.example")
     Membership.objects.create(user=accountant, account=gestoria, role=Role.ACCOUNTANT)
+    return gestoria, first, second, accountant
+
+
+def test_journey_3_accountant_fixes_a_rejection_from_the_desk(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    worker,
+    simulator,
+    transactional_db,
+):
+    gestoria, first, second, accountant = gestoria_ribera()
     actor = Actor(user=accountant)
     series = Series.objects.create(account=gestoria, taxpayer=second, code="BD")
     client = create_client(second, {"name": "Vinos del Sur SL", "nif": "B12345674"})

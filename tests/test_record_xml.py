@@ -6,6 +6,8 @@ import socket
 import pytest
 from lxml import etree
 
+from tests.record_parts import DEMO_OBLIGADO as OBLIGADO
+from tests.record_parts import LINE_21, factu_sistema
 from verifactu.envelopes import build_envelope, validate_envelope, validate_record
 from verifactu.huella import huella_alta
 from verifactu.xml import (
@@ -31,23 +33,7 @@ H2 = "F7B94CFD8924EDFF273501B01EE5153E4CE8F259766F88CF6ACB8935802A2B97"
 H3 = "177547C0D57AC74748561D054A9CEC14B4C4EA23D1BEFD6F2E69E3A388F90C68"
 NS = {"sf": NS_SF, "sfLR": NS_LR}
 
-SISTEMA = SistemaInformatico(
-    nombre_razon="Factu Software SL",
-    nif="B12345674",
-    nombre_sistema="Factu",
-    id_sistema="FC",
-    version="1.0.0",
-    numero_instalacion="inst-0001",
-)
-OBLIGADO = Obligado("Empresa Demo SL", "89890001K")
-LINE_21 = BreakdownLine(
-    impuesto="01",
-    clave_regimen="01",
-    calificacion="S1",
-    tipo_impositivo="21.00",
-    base="100.00",
-    cuota="21.00",
-)
+SISTEMA = factu_sistema("inst-0001")
 LINE_10 = BreakdownLine(
     impuesto="01",
     clave_regimen="01",

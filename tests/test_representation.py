@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -26,6 +24,7 @@ from django.urls import reverse
 from factu import env
 from factu.models import Account, Taxpayer
 from tests.browser import page  # noqa: F401 - the fixture
+from tests.certs import self_signed_p12
 from tests.conftest import register_for
 from verifactu import installations, representation, submission
 from verifactu.certificates import store_certificate
@@ -46,7 +45,6 @@ def make_p12(
     days: int = 30,
 ) -> bytes:
     """A self-signed PKCS#12 whose subject names a NIF the way AEAT's certificates do."""
-    key = ec.generate_private_key(ec.SECP256R1())
     attrs = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "ES"),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
@@ -57,28 +55,7 @@ def make_p12(
         attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
     if org_id:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, org_id))
-    name = x509.Name(attrs)
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-    )
-    if seal:  # ETSI QCP-l-qscd: a qualified certificate for a legal person's seal
-        builder = builder.add_extension(
-            x509.CertificatePolicies(
-                [x509.PolicyInformation(x509.ObjectIdentifier("0.4.0.194112.1.3"), None)]
-            ),
-            critical=False,
-        )
-    cert = builder.sign(key, hashes.SHA256())
-    return pkcs12.serialize_key_and_certificates(
-        b"test", key, cert, None, serialization.BestAvailableEncryption(PASSWORD.encode())
-    )
+    return self_signed_p12(attrs, PASSWORD, days, seal=seal)
 
 
 @pytest.fixture

@@ -25,6 +25,18 @@ D = Decimal
 NO_RECIPIENT = {"recipient_nif": "", "recipient_name": ""}
 FOREIGN = {"recipient_nif": "", "recipient_name": "Kunde GmbH"}
 RECTIFIED = (InvoiceRef("F-2026-001", date(2026, 3, 1)),)
+SUBSTITUTING_ZERO = {
+    "rectification_type": "S",
+    "rectification_base": D(0),
+    "rectification_tax": D(0),
+}
+SUBSTITUTION_R1 = {  # an R1 substituting an invoice of 500 € + 105 € IVA, complete
+    "invoice_type": "R1",
+    "rectification_type": "S",
+    "rectified_invoices": RECTIFIED,
+    "rectification_base": D("500"),
+    "rectification_tax": D("105"),
+}
 RECARGO_LINE = BreakdownFacts(
     base_amount=D("100"),
     tax_rate=D("21"),
@@ -285,35 +297,17 @@ CASES = [
     ),
     (
         "cuota not checked on R2",
-        single(
-            line("100", "21", "50"),
-            invoice_type="R2",
-            rectification_type="S",
-            rectification_base=D("0"),
-            rectification_tax=D("0"),
-        ),
+        single(line("100", "21", "50"), invoice_type="R2", **SUBSTITUTING_ZERO),
         [],
     ),
     (
         "cuota not checked on R3",
-        single(
-            line("100", "21", "50"),
-            invoice_type="R3",
-            rectification_type="S",
-            rectification_base=D("0"),
-            rectification_tax=D("0"),
-        ),
+        single(line("100", "21", "50"), invoice_type="R3", **SUBSTITUTING_ZERO),
         [],
     ),
     (
         "cuota checked on R1 by substitution",
-        single(
-            line("100", "21", "50"),
-            invoice_type="R1",
-            rectification_type="S",
-            rectification_base=D("0"),
-            rectification_tax=D("0"),
-        ),
+        single(line("100", "21", "50"), invoice_type="R1", **SUBSTITUTING_ZERO),
         [("breakdown.0.tax_amount", "1142")],
     ),
     (
@@ -571,13 +565,7 @@ CASES = [
     ),
     (
         "substitution complete",
-        make_facts(
-            invoice_type="R1",
-            rectification_type="S",
-            rectified_invoices=RECTIFIED,
-            rectification_base=D("500"),
-            rectification_tax=D("105"),
-        ),
+        make_facts(**SUBSTITUTION_R1),
         [],
     ),
     # ---- foreign recipient (IDOtro)
@@ -889,14 +877,7 @@ RULES_15 = [
     # ---- CuotaRecargoRectificado
     (
         "substitution with the recargo apart",
-        make_facts(
-            invoice_type="R1",
-            rectification_type="S",
-            rectified_invoices=RECTIFIED,
-            rectification_base=D("500"),
-            rectification_tax=D("105"),
-            rectification_surcharge=D("26.00"),
-        ),
+        make_facts(**SUBSTITUTION_R1, rectification_surcharge=D("26.00")),
         [],
     ),
     (

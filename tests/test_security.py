@@ -45,7 +45,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.log import AdminEmailHandler
 
 from api.services import create_token, hash_token
-from factu.models import Account, Invitation, Membership, Role, Taxpayer
+from factu.models import Account, Invitation, Membership, Role, Taxpayer, User
 from factu.services import hash_invitation_token, sign_up_token
 from factu.signals import signed_up
 from tests import test_crawl as crawl
@@ -206,6 +206,20 @@ def broken_templates(tmp_path, settings):
     return install
 
 
+def pending_invitation(owner: User, account: Account, email: str) -> str:
+    """An invitation of ``email`` as a viewer, valid 7 days, sent by ``owner``; its raw token."""
+    raw = secrets.token_urlsafe(24)
+    Invitation.objects.create(
+        account=account,
+        email=email,
+        role=Role.VIEWER,
+        token_hash=hash_invitation_token(raw),
+        invited_by=owner,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    return raw
+
+
 def test_no_raw_token_certificate_password_or_secret_key_reaches_any_log(
     db, settings, owner, account, taxpayer, broken_templates, monkeypatch
 ):
@@ -215,15 +229,7 @@ def test_no_raw_token_certificate_password_or_secret_key_reaches_any_log(
     login_mistake = "contrasena-equivocada-" + secrets.token_hex(4)
     sign_up_password = "clave-de-alta-" + secrets.token_hex(8)
     invited_password = "clave-de-invitada-" + secrets.token_hex(8)
-    invitation = secrets.token_urlsafe(24)
-    Invitation.objects.create(
-        account=account,
-        email="invitada@example.com",
-        role=Role.VIEWER,
-        token_hash=hash_invitation_token(invitation),
-        invited_by=owner,
-        expires_at=timezone.now() + timedelta(days=7),
-    )
+    invitation = pending_invitation(owner, account, "invitada@example.com")
     certificate = make_p12(400, good_password)
     wrong_token = "kf_" + "Z" * 32
     tokens_url = reverse("api_token_list", args=[account.slug])
@@ -589,15 +595,7 @@ def post_forms(html: str) -> list[dict]:
 def test_every_post_form_on_every_page_carries_the_csrf_token(world):
     account = world["account"]
     owner = world["members"][Role.OWNER]
-    raw_invitation = secrets.token_urlsafe(24)
-    Invitation.objects.create(
-        account=account,
-        email="nuevo@csrf.example",
-        role=Role.VIEWER,
-        token_hash=hash_invitation_token(raw_invitation),
-        invited_by=owner,
-        expires_at=timezone.now() + timedelta(days=7),
-    )
+    raw_invitation = pending_invitation(owner, account, "nuevo@csrf.example")
     reset = reverse(
         "password_reset_confirm",
         kwargs={

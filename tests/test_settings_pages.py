@@ -7,15 +7,13 @@ import datetime as dt
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
 from factu.models import Membership, Role, Taxpayer
+from tests.certs import self_signed_p12
 from tests.conftest import make_user
 from verifactu.certificates import decrypt
 from verifactu.models import Certificate
@@ -214,22 +212,7 @@ def test_an_irpf_set_through_the_api_stays_selectable(login, owner, account, tax
 
 
 def make_p12(days: float, password: str, common_name: str = "CERT CORTO - 12345678Z") -> bytes:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    return pkcs12.serialize_key_and_certificates(
-        b"test", key, cert, None, serialization.BestAvailableEncryption(password.encode())
-    )
+    return self_signed_p12([x509.NameAttribute(NameOID.COMMON_NAME, common_name)], password, days)
 
 
 def upload(client, account, data: bytes, password: str, **fields):

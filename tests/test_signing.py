@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
+from tests.certs import certificate_builder
 from verifactu import envelopes, signing
 from verifactu import xml as vxml
 from verifactu.signing import SignatureProblem, SigningIdentity
@@ -38,15 +39,8 @@ def _name(cn: str) -> x509.Name:
 
 
 def issue(subject, key, issuer, issuer_key, *, ca: bool, days: int = 30) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
     return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
+        certificate_builder(subject, issuer, key.public_key(), days)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(

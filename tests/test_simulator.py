@@ -594,7 +594,18 @@ def test_regime_operation_and_party_rules(sim):
     """The rules of issue 15, as AEAT's errores.properties states them (1116, 1144, 1147–1149,
     1178, 1182, 1199–1205, 1239, 1252, 1257, 1283, 1286, 1289; 2009 accepted with errors)."""
     chain = Chain()
-    exempt = {"rate": None, "cuota": None}
+
+    def exempt(numserie: str, op: str, clave: str = "01", **fields) -> str:
+        """A 100 € alta exempt under ``op`` (E1–E8): no rate, no cuota."""
+        return alta(
+            chain,
+            numserie,
+            detalles=detalle(clave=clave, op=op, rate=None, cuota=None),
+            cuota_total="0.00",
+            importe_total="100.00",
+            **fields,
+        )
+
     sustituidas = (
         "<sf:FacturasSustituidas><sf:IDFacturaSustituida>"
         f"<sf:IDEmisorFactura>{OBLIGADO}</sf:IDEmisorFactura>"
@@ -618,74 +629,13 @@ def test_regime_operation_and_party_rules(sim):
             ),
             "1203",
         ),
-        (
-            "07 with E4",
-            alta(
-                chain,
-                "K/5",
-                detalles=detalle(clave="07", op="E4", **exempt),
-                cuota_total="0.00",
-                importe_total="100.00",
-            ),
-            "1203",
-        ),
+        ("07 with E4", exempt("K/5", "E4", clave="07"), "1203"),
         ("02 with S1", alta(chain, "K/6", detalles=detalle(clave="02")), "1286"),
-        (
-            "02 with E2",
-            alta(
-                chain,
-                "K/7",
-                detalles=detalle(clave="02", op="E2", **exempt),
-                cuota_total="0.00",
-                importe_total="100.00",
-            ),
-            None,
-        ),
-        (
-            "01 with E2",
-            alta(
-                chain,
-                "K/8",
-                detalles=detalle(op="E2", **exempt),
-                cuota_total="0.00",
-                importe_total="100.00",
-            ),
-            "1199",
-        ),
-        (
-            "E5 to a NIF",
-            alta(
-                chain,
-                "K/9",
-                detalles=detalle(op="E5", **exempt),
-                cuota_total="0.00",
-                importe_total="100.00",
-            ),
-            "1289",
-        ),
-        (
-            "E5 to IDOtro",
-            alta(
-                chain,
-                "K/10",
-                detalles=detalle(op="E5", **exempt),
-                destinatarios=dest(),
-                cuota_total="0.00",
-                importe_total="100.00",
-            ),
-            None,
-        ),
-        (
-            "E7 on IVA",
-            alta(
-                chain,
-                "K/11",
-                detalles=detalle(op="E7", **exempt),
-                cuota_total="0.00",
-                importe_total="100.00",
-            ),
-            "1182",
-        ),
+        ("02 with E2", exempt("K/7", "E2", clave="02"), None),
+        ("01 with E2", exempt("K/8", "E2"), "1199"),
+        ("E5 to a NIF", exempt("K/9", "E5"), "1289"),
+        ("E5 to IDOtro", exempt("K/10", "E5", destinatarios=dest()), None),
+        ("E7 on IVA", exempt("K/11", "E7"), "1182"),
         ("06 without cost base", alta(chain, "K/12", detalles=detalle(clave="06")), "1202"),
         (
             "06 with cost base",

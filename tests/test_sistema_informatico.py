@@ -3,8 +3,6 @@ TipoUsoPosibleSoloVerifactu is N on every record, and the v1 API computes both."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib import import_module
 
 import pytest
@@ -13,7 +11,8 @@ from django.utils import timezone
 
 from factu.models import Taxpayer
 from tests import conftest
-from tests.processes import AT_THE_STARTING_LINE, ROOT, child_env, release_when_ready
+from tests.payloads import acme_erp_system
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 from verifactu import event_log, event_xml
 from verifactu.models import BillingRecord, Chain, ComputerSystem
 
@@ -117,16 +116,7 @@ def test_the_api_computes_both_flags_and_ignores_what_is_sent(
 ):
     created = api_client.post(
         "/api/v1/computer-systems",
-        data={
-            "producer_name": "Acme Soft SL",
-            "producer_nif": "B12345674",
-            "name": "AcmeERP",
-            "system_id": "AE",
-            "version": "2.1",
-            "installation_number": "INST-9",
-            "only_verifactu": True,
-            "multiple_taxpayers": True,
-        },
+        data=acme_erp_system(only_verifactu=True, multiple_taxpayers=True),
         content_type="application/json",
     )
     assert created.status_code == 201, created.json()
@@ -161,11 +151,9 @@ def test_the_openapi_schema_marks_both_flags_read_only(client):
 # --------------------------------------------------------------------------- PostgreSQL
 
 OPENER = (
-    """
-import os, time
-import django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factu.settings")
-django.setup()
+    DJANGO_CHILD
+    + """
+import time
 from django.db import connections, transaction
 from django.utils import timezone
 from factu.models import Taxpayer
@@ -202,23 +190,11 @@ def test_first_chains_opened_at_once_on_one_installation_all_end_up_multiple(
         for n in range(6)
     ]
     go = tmp_path / "go"
-    openers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                OPENER.format(taxpayer=t.pk, system=computer_system.pk, go=go),
-            ],
-            cwd=ROOT,
-            env=child_env(),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for t in taxpayers
-    ]
-    release_when_ready(go, openers)
-    errors = [o.communicate(timeout=120)[1] for o in openers]
-    assert [o.returncode for o in openers] == [0] * len(openers), "\n".join(errors)
+    run_together(
+        go,
+        [OPENER.format(taxpayer=t.pk, system=computer_system.pk, go=go) for t in taxpayers],
+        timeout=120,
+    )
 
     assert list(Chain.objects.values_list("multiple_taxpayers", flat=True)) == [True] * 6
     firsts = sorted(flags(r)[1] for r in BillingRecord.objects.all())

@@ -11,18 +11,12 @@ from expenses import summaries
 from expenses.exports import BOM
 from expenses.services import create_expense
 from invoicing.services import (
-    Actor,
     DraftLine,
     cancel_invoice,
     create_draft,
     issue_invoice,
     rectify_invoice,
 )
-
-
-@pytest.fixture
-def actor(owner):
-    return Actor(user=owner)
 
 
 @pytest.fixture

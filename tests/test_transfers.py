@@ -330,6 +330,18 @@ def test_historical_invoices_keep_their_numbers_without_verifactu_records(taxpay
     assert imported.imported_invoices(taxpayer, date(2025, 1, 1), date(2025, 1, 31)).count() == 2
 
 
+def draft_today(series: Series, client: Client, actor: Actor) -> Invoice:
+    """A draft in ``series`` dated today: one line of 10 €."""
+    return create_draft(
+        series.taxpayer,
+        series=series,
+        client=client,
+        issue_date=timezone.localdate(),
+        lines=[DraftLine("x", 100, 1000)],
+        actor=actor,
+    )
+
+
 def test_imported_invoices_count_in_the_303(taxpayer, owner):
     data = csv_file([INVOICE_HEADER, "H-1;15/01/2025;A28045631;Acme SL;100;21;21;;121;emitida"])
     run_invoices(taxpayer, owner, data)
@@ -345,14 +357,7 @@ def test_bad_invoice_rows_are_reported_and_all_or_nothing_imports_nothing(taxpay
     series = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
     acme = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631"})
     actor = Actor(user=owner)
-    draft = create_draft(
-        taxpayer,
-        series=series,
-        client=acme,
-        issue_date=timezone.localdate(),
-        lines=[DraftLine("x", 100, 1000)],
-        actor=actor,
-    )
+    draft = draft_today(series, acme, actor)
     future = (timezone.localdate() + timedelta(days=3)).strftime("%d/%m/%Y")
     data = csv_file(
         [
@@ -437,23 +442,9 @@ def test_new_invoices_still_issue_after_an_import(taxpayer, owner):
     acme = Client.objects.get()
     actor = Actor(user=owner)
     with pytest.raises(Exception, match="archivada"):
-        create_draft(
-            taxpayer,
-            series=imported,
-            client=acme,
-            issue_date=timezone.localdate(),
-            lines=[DraftLine("x", 100, 1000)],
-            actor=actor,
-        )
+        draft_today(imported, acme, actor)
     series = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
-    draft = create_draft(
-        taxpayer,
-        series=series,
-        client=acme,
-        issue_date=timezone.localdate(),
-        lines=[DraftLine("x", 100, 1000)],
-        actor=actor,
-    )
+    draft = draft_today(series, acme, actor)
     issued = issue_invoice(draft, actor=actor)
     assert issued.fiscal_invoice_id is not None
 

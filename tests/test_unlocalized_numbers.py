@@ -15,7 +15,6 @@ from django.utils import timezone
 from desk import overview
 from factu.models import Job
 from invoicing.services import DraftLine, issue_invoice
-from tests.test_invoicing_views import acme, actor, draft  # noqa: F401 - the fixtures
 from transfers import services as transfers
 
 
@@ -82,7 +81,7 @@ def test_export_jobs_print_their_year_without_separator(login, owner, account, t
 
 
 @pytest.fixture
-def issued_with_irpf(draft, actor):  # noqa: F811 - the fixtures
+def issued_with_irpf(draft, actor):
     """10.000 € of consultancy issued today with 15 % IRPF (today: the overview's window)."""
     ten_thousand = DraftLine("Consultoría", quantity=100, unit_price=1000000, iva_type="general")
     invoice = draft(lines=[ten_thousand], issue_date=timezone.localdate(), irpf_bp=1500)

@@ -23,7 +23,7 @@ from verifactu.simulator.testcerts import generate_test_certs
 
 pytestmark = pytest.mark.slow
 
-SETTLED = (
+SETTLED = (  # the statuses a record ends in once the AEAT has answered or sending failed
     RecordStatus.ACCEPTED,
     RecordStatus.ACCEPTED_WITH_ERRORS,
     RecordStatus.REJECTED,

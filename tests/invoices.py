@@ -1,0 +1,53 @@
+"""Fixtures for tests that issue invoices: the owner as actor, the client Acme, a draft factory.
+
+tests/conftest.py offers the fixtures to every test module; a module may define its own instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from clients.services import create_client
+from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
+
+ISSUE = date(2026, 3, 13)
+CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
+
+
+@pytest.fixture
+def actor(owner):
+    return Actor(user=owner)
+
+
+@pytest.fixture
+def acme(taxpayer):
+    return create_client(
+        taxpayer,
+        {"name": "Acme SL", "nif": "A28045631", "country": "ES", "email": "billing@acme.es"},
+    )
+
+
+@pytest.fixture
+def draft(taxpayer, series, acme, actor):
+    """A factory of drafts in series A for Acme: one line of 1.000 € consultancy by default."""
+
+    def _draft(lines=(CONSULTING,), issue_date=ISSUE, client=acme, **kwargs):
+        return create_draft(
+            taxpayer,
+            series=series,
+            client=client,
+            issue_date=issue_date,
+            lines=list(lines),
+            actor=actor,
+            **kwargs,
+        )
+
+    return _draft
+
+
+@pytest.fixture
+def issued(draft, actor):
+    """The seed example issued: 1.000 € + 21 % IVA - 15 % IRPF."""
+    return issue_invoice(draft(irpf_bp=1500), actor=actor)
