@@ -41,7 +41,8 @@ INSERT INTO invoicing_invoice (
     issuer_name, issuer_nif, issuer_address, client_name, client_nif, client_country,
     client_id_type, client_foreign_id, client_address, client_email,
     subtotal_cents, iva_cents, surcharge_cents, irpf_cents, total_cents,
-    rectification_type, issued_at, paid_at, search_text, created_at, updated_at
+    rectification_type, issued_at, paid_at, search_text, created_at, updated_at,
+    issued_by, third_party_nif, third_party_name
 )
 SELECT
     gen_random_uuid(), %(account)s, %(taxpayer)s, %(series)s,
@@ -54,7 +55,7 @@ SELECT
     '', d::timestamptz, CASE WHEN g %% 3 = 0 THEN d::timestamptz + interval '20 days' END,
     'r' || extract(year FROM d)::int || '-' || lpad(g::text, 7, '0')
         || ' servicios profesionales ' || (g %% 12 + 1) || ' ' || c.name,
-    now(), now()
+    now(), now(), '', '', ''
 FROM (
     SELECT g,
            %(first)s::date + ((g - 1) * %(days)s / %(n)s)::int AS d,

@@ -14,8 +14,8 @@ import hashlib
 from django.db import IntegrityError, connection, transaction
 
 from factu.models import Account, Taxpayer
+from factu.rows import columns, db_id, instances
 from verifactu.models import Chain, ComputerSystem
-from verifactu.rows import columns, db_id, instances
 from verifactu.xml import PreviousRecord
 
 

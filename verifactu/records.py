@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Account, Taxpayer
+from factu.rows import db_id, values
 from verifactu import pacing
 from verifactu import xml as vxml
 from verifactu.chains import lock_chain, previous_record
@@ -37,7 +38,6 @@ from verifactu.facts import (
 from verifactu.huella import format_amount, format_date, format_timestamp
 from verifactu.models import BillingRecord, Chain, ComputerSystem, FiscalInvoice, RecordStatus
 from verifactu.modes import mode_for_new_record
-from verifactu.rows import db_id, values
 from verifactu.rules import Problem, check_invoice
 from verifactu.sistema import sistema_informatico
 

@@ -1,11 +1,14 @@
-"""Model instances from a hand-written SELECT, as the ORM builds them: for the chain lock only.
+"""Model instances from a hand-written SELECT, as the ORM builds them: for the places
+where bench/README.md shows the ORM's statement building misses a target.
 
-The statements :mod:`verifactu.records` runs while it holds a chain's lock are written by
-hand (every other appender of the chain waits for them; bench/README.md); everything else
-reads through the ORM. :func:`columns` writes the select list of a model, :func:`instances`
-turns the row back into instances (:func:`values`: single columns), each value through the
-same database converters the ORM's compiler applies (SQLite hands back text for UUIDs, dates
-and times, integers for booleans).
+The statements :mod:`verifactu.chains` and :mod:`verifactu.records` run while they hold a
+chain's lock (every other appender of the chain waits for them), the bearer-token lookup
+of every API request (:mod:`api.authentication`) and the v1 write's taxpayer-and-system
+lookup (:mod:`api.tenancy`). Everything else reads through the ORM.
+:func:`columns` writes the select list of a model, :func:`instances` turns the row back into
+instances (:func:`values`: single columns), each value through the same database converters
+the ORM's compiler applies (SQLite hands back text for UUIDs, dates and times, integers for
+booleans).
 """
 
 from __future__ import annotations
