@@ -39,9 +39,9 @@ def bearer_credentials(header: str) -> str | None:
     return credentials.strip()
 
 
-# Every API request runs it, so it is written by hand (factu.rows): one join, where the ORM's
-# select_related with a FilteredRelation took twice as long to build as to run, and the v1
-# write benchmark missed its p99 target (bench/README.md, issue 17).
+# Every API request runs it, so it is one hand-written join (factu.rows): as an ORM query
+# (select_related with a FilteredRelation) building it costs about as much as running it, and
+# the v1 write benchmark misses its targets without it (bench/README.md).
 _AUTHENTICATING_QUERY = """
 SELECT {token_columns}, {account_columns}, {user_columns}, m.role
 FROM {token} tok

@@ -61,9 +61,9 @@ def account_computer_system(account: Account, system_id, *, field: str) -> Compu
     )
 
 
-# The hottest write of the API names both: written by hand (factu.rows), one statement that
-# needs no building, where the ORM's FilteredRelation join made the v1 write benchmark miss
-# its throughput target (bench/README.md, issue 17).
+# The hottest write of the API names both: one hand-written statement (factu.rows), since
+# as an ORM join (a FilteredRelation) it costs the v1 write benchmark its throughput target
+# (bench/README.md).
 _TAXPAYER_AND_SYSTEM = """
 SELECT {taxpayer_columns}, {system_columns}
 FROM {taxpayer} t, {system} s
