@@ -28,7 +28,8 @@ from tests import xmlsec
 from tests.certs import certificate_builder
 from tests.conftest import make_facts
 from tests.test_signing import Pki
-from verifactu import corrections, events, modes, signatures, signing
+from verifactu import aeat, corrections, envelopes, events, modes, signatures, signing
+from verifactu import xml as vxml
 from verifactu.anomalies import run_anomaly_check
 from verifactu.facts import InvoiceRef
 from verifactu.models import BillingRecord, Chain, EventRecord, RecordStatus
@@ -262,6 +263,18 @@ def test_verifactu_lint_finds_nothing_in_the_records_and_events_of_the_flow(flow
     paths = [write(tmp_path, name, xml) for name, xml in files.items()]
     exported = tmp_path / "events-exported.xml"
     exported.write_bytes(flow.event_export)
+    # The signed records as a requerimiento sends them: in the SOAP envelope, byte for byte.
+    envelope = tmp_path / "requerimiento.xml"
+    envelope.write_bytes(
+        aeat.plain_soap_envelope(
+            envelopes.build_requerimiento_envelope(
+                vxml.Obligado("Estudio Sol SL", "B87654323"),
+                [r.signature.signed_xml for r in flow.records],
+                ref_requerimiento="REQ-2026-000001",
+            )
+        )
+    )
+    paths.append(envelope)
     for path in [*paths, exported]:
         report = lint(path)
         assert findings(report) == [], path.name
@@ -272,6 +285,7 @@ def test_verifactu_lint_finds_nothing_in_the_records_and_events_of_the_flow(flow
         "records.xml": 6,
         "records-signed.xml": 6,
         "events-signed.xml": 6,
+        "requerimiento.xml": 6,
         "events-exported.xml": 5,
     }
 
