@@ -23,6 +23,9 @@ from factu.models import Account, Membership, Role, Taxpayer, User
 from tests.invoices import acme, actor, draft, issued  # noqa: F401 - the fixtures of invoicing
 from tests.smtp import smtp_outbox  # noqa: F401 - the fixture: a real SMTP server on loopback
 
+# Every signature the session makes is verified by xmlsec1 at its end (tests/signature_audit.py).
+pytest_plugins = ("tests.signature_audit",)
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
