@@ -307,6 +307,9 @@ VERIFACTU_SENDING_LEASE = env.env_int("VERIFACTU_SENDING_LEASE", 300, minimum=5)
 VERIFACTU_BACKOFF_BASE = env.env_int("VERIFACTU_BACKOFF_BASE", 15, minimum=1)
 VERIFACTU_MAX_BACKOFF = env.env_int("VERIFACTU_MAX_BACKOFF", 3600, minimum=1, maximum=3600)
 VERIFACTU_FAULT_FLAG_AFTER = env.env_int("VERIFACTU_FAULT_FLAG_AFTER", 86400, minimum=1)
+# How far in the future (seconds) a record's or event's generation time may lie before the
+# verifier calls it an anomaly (TipoAnomalia 13): the clocks of the machines that wrote it.
+VERIFACTU_CLOCK_SKEW = env.env_int("VERIFACTU_CLOCK_SKEW", 300, minimum=0)
 
 # The REST APIs (api/): Bearer tokens only (no session, so no CSRF), JSON only, one error
 # handler for both envelopes; the per-token rate limit lives in api.middleware.

@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 from lxml import etree
 
+from tests.tampering import signed as all_signed
 from tests.test_signing import Pki
 from verifactu import envelopes, event_log, event_xml, events, signatures, signing
 from verifactu import xml as vxml
-from verifactu.anomalies import check_events, run_anomaly_check
+from verifactu.anomalies import run_anomaly_check
 from verifactu.models import (
     BillingRecord,
     Chain,
@@ -21,6 +22,7 @@ from verifactu.models import (
     ImmutableRecordError,
     RecordSignature,
 )
+from verifactu.verification import verify
 
 # SPEC §1.2, derived event vector (field order of SPEC §1.1).
 VECTOR_STRING = (
@@ -182,34 +184,13 @@ def chain(register, account, taxpayer, computer_system):
 
 
 @pytest.fixture
-def tamper(db):
-    """Lift the database's guard of the event log and signatures, as an attacker with database
-    access would, so that a test can write behind the models' back (cf. test_verify.py)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table, trigger in TRIGGERS.items():
-            if connection.vendor == "postgresql":
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-            else:
-                cursor.execute(f"DROP TRIGGER {trigger}")
-
-
-TRIGGERS = {
-    "verifactu_eventrecord": "verifactu_event_immutable",
-    "verifactu_recordsignature": "verifactu_signature_immutable",
-}
-
-
-@pytest.fixture
 def stored_certificate(settings, account, taxpayer, pki):
     from verifactu.certificates import store_certificate
 
     return store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
 
 
-def test_log_event_chains_and_is_immutable(chain):
+def test_log_event_chains_and_is_immutable(chain, stored_certificate):
     second = event_log.log_event(chain, "90", otros_datos="prueba")
     first = EventRecord.objects.get(chain=chain, position=1)
     assert (second.position, second.previous_id, second.previous_huella) == (
@@ -223,8 +204,8 @@ def test_log_event_chains_and_is_immutable(chain):
         second.save()
     with pytest.raises(ImmutableRecordError):
         second.delete()
-    count, anomalies = check_events(chain)
-    assert (count, anomalies) == (2, [])
+    result = verify(all_signed(chain))
+    assert (result.events, result.event_findings) == (2, [])
 
 
 def test_sign_pending_signs_records_and_events_with_the_taxpayers_certificate(
@@ -268,17 +249,22 @@ def test_verifactu_chains_are_not_signed(register, stored_certificate):
     assert not RecordSignature.objects.exists()
 
 
-def test_anomaly_check_on_a_clean_chain_logs_only_the_runs(chain, stored_certificate, pki):
-    signatures.sign_pending(chain)
-    assert run_anomaly_check(chain, ca_pem=pki.ca_pem) == []
+def test_anomaly_check_on_a_clean_chain_logs_only_the_runs(
+    chain, stored_certificate, pki, trusted_ca
+):
+    trusted_ca(pki)
+    assert run_anomaly_check(all_signed(chain)) == []
     tipos = list(EventRecord.objects.filter(chain=chain).values_list("tipo_evento", flat=True))
     assert tipos == ["01", "03", "05"]
     run = EventRecord.objects.get(chain=chain, tipo_evento="03")
     assert "<NumeroDeRegistrosFacturacionProcesadosSobreIntegridadFirmas>2<" in run.xml
 
 
-def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate, pki, tamper):
-    signatures.sign_pending(chain)
+def test_one_tampered_character_is_detected_and_logged(
+    chain, stored_certificate, pki, tamper, trusted_ca, settings
+):
+    trusted_ca(pki)
+    all_signed(chain)
     record = BillingRecord.objects.get(chain=chain, position=1)
     signed = record.signature.signed_xml
     assert signed.count("<ImporteTotal>825.00</ImporteTotal>") == 1
@@ -286,29 +272,33 @@ def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate
     RecordSignature.objects.filter(pk=record.signature.pk).update(
         signed_xml=signed.replace("<ImporteTotal>825.00<", "<ImporteTotal>825.01<")
     )
-    anomalies = run_anomaly_check(chain, ca_pem=pki.ca_pem)
+    anomalies = run_anomaly_check(chain)
     assert [(a.tipo_evento, a.tipo_anomalia, a.record) for a in anomalies] == [("04", "02", record)]
     logged = EventRecord.objects.get(chain=chain, tipo_evento="04")
     assert "<TipoAnomalia>02</TipoAnomalia>" in logged.xml
     assert f"<NumSerieFactura>{record.invoice_number}</NumSerieFactura>" in logged.xml
     assert event_xml.validate_evento(logged.xml) == []
     # Without a CA the independent digest check alone detects it too; nothing new is logged.
+    all_signed(chain)
+    settings.VERIFACTU_SIGNATURE_CA_FILE = ""
     assert len(run_anomaly_check(chain)) == 1
     assert EventRecord.objects.filter(chain=chain, tipo_evento="04").count() == 1
     # The event chain itself still recomputes, and the new events get signed.
-    signatures.sign_pending(chain)
-    count, event_anomalies = check_events(chain, pki.ca_pem)
-    assert count == 6 and event_anomalies == []
+    result = verify(all_signed(chain))
+    assert result.events == 6 and result.event_findings == []
 
 
-def test_tampered_event_signature_is_logged_as_06(chain, stored_certificate, pki, tamper):
-    signatures.sign_pending(chain)
+def test_tampered_event_signature_is_logged_as_06(
+    chain, stored_certificate, pki, tamper, trusted_ca
+):
+    trusted_ca(pki)
+    all_signed(chain)
     event = EventRecord.objects.get(chain=chain, position=1)
     signed = event.signature.signed_xml
     RecordSignature.objects.filter(pk=event.signature.pk).update(
         signed_xml=signed.replace("<TipoEvento>01<", "<TipoEvento>02<", 1)
     )
-    anomalies = run_anomaly_check(chain, ca_pem=pki.ca_pem)
+    anomalies = run_anomaly_check(chain)
     assert [(a.tipo_evento, a.tipo_anomalia) for a in anomalies] == [("06", "02")]
     logged = EventRecord.objects.get(chain=chain, tipo_evento="06")
     assert "<RegEventoAnomalo><TipoEvento>01</TipoEvento>" in logged.xml
@@ -321,8 +311,10 @@ def test_broken_event_chain_is_detected(chain, tamper):
     EventRecord.objects.filter(pk=event.pk).update(
         xml=event.xml.replace("<TipoEvento>90<", "<TipoEvento>07<")
     )
-    _, anomalies = check_events(chain)
-    assert [(a.tipo_anomalia, a.record.pk) for a in anomalies] == [("01", event.pk)]
+    anomalies = verify(chain).event_findings
+    assert [(a.tipo_anomalia, a.record.pk) for a in anomalies if a.tipo_anomalia != "02"] == [
+        ("01", event.pk)
+    ]
 
 
 def test_celery_tasks_sign_and_check(chain, stored_certificate):

@@ -234,7 +234,7 @@ def test_qr_url_comes_from_the_registered_record(register, settings):
     )
 
 
-def test_the_migration_fills_the_head_quote_of_existing_chains_from_their_head(register):
+def test_the_migration_fills_the_head_quote_of_existing_chains_from_their_head(register, tamper):
     from importlib import import_module
 
     from django.apps import apps

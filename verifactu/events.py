@@ -25,12 +25,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Taxpayer
+from verifactu.anchors import anchor_text, parse_anchor
 from verifactu.event_log import log_event, no_verifactu_active
 from verifactu.event_xml import (
     PreviousEvent,
     RecordLink,
     exportacion_evento,
     exportacion_facturacion,
+    parse_evento,
     resumen_eventos,
 )
 from verifactu.huella import MADRID, format_timestamp
@@ -157,7 +159,9 @@ def log_summary(chain: Chain, *, now: datetime | None = None) -> EventRecord | N
 
     Counts the events of each type and the NO VERI*FACTU billing records generated since the
     previous summary (since the start of the log for the first one), under the chain's lock,
-    so nothing appended meanwhile falls between two summaries. Returns ``None`` (nothing
+    so nothing appended meanwhile falls between two summaries. It is an anchor
+    (:mod:`verifactu.anchors`): it names the last record of the period and, in
+    ``OtrosDatosEvento``, the chain's length and event count. Returns ``None`` (nothing
     logged) on other chains and when nothing happened.
     """
     with transaction.atomic():
@@ -171,10 +175,16 @@ def log_summary(chain: Chain, *, now: datetime | None = None) -> EventRecord | N
         records = BillingRecord.objects.filter(chain=chain, no_verifactu=True)
         if previous is not None:
             events = events.filter(position__gt=previous.position)
-            records = records.filter(created_at__gt=previous.created_at)
+            anchor = parse_anchor(parse_evento(previous.xml)["otros"])
+            if anchor is not None:
+                records = records.filter(position__gt=anchor[0])
+            else:  # a summary from before anchors
+                records = records.filter(created_at__gt=previous.created_at)
         counts = Counter(events.values_list("tipo_evento", flat=True))
         generated = list(
-            records.order_by("position").only(
+            records.filter(position__lte=chain.length)
+            .order_by("position")
+            .only(
                 "chain_id",
                 "position",
                 "kind",
@@ -198,7 +208,13 @@ def log_summary(chain: Chain, *, now: datetime | None = None) -> EventRecord | N
             primero=_record_link(generated[0]) if generated else None,
             ultimo=_record_link(generated[-1]) if generated else None,
         )
-        return log_event(chain, "10", now=now, datos_propios=datos)
+        return log_event(
+            chain,
+            "10",
+            now=now,
+            datos_propios=datos,
+            otros_datos=anchor_text(chain.length, chain.events_length),
+        )
 
 
 # --------------------------------------------------------------------------- the log's export

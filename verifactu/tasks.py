@@ -8,8 +8,6 @@ The work is in :mod:`verifactu.submission` (sending), :mod:`verifactu.signatures
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
@@ -62,12 +60,10 @@ def apply_mode_changes() -> int:
 @shared_task(name="verifactu.anomaly_check")
 def anomaly_check() -> int:
     """Verify both chains and every signature of each event-logging chain; log anomalies."""
-    ca_file = getattr(settings, "VERIFACTU_SIGNATURE_CA_FILE", "")
-    ca_pem = Path(ca_file).read_bytes() if ca_file else None
     found = 0
     for chain in event_log.chains_with_event_log():
         signatures.sign_pending(chain)
-        found += len(anomalies.run_anomaly_check(chain, ca_pem=ca_pem))
+        found += len(anomalies.run_anomaly_check(chain))
         signatures.sign_pending(chain)
     return found
 
