@@ -78,6 +78,31 @@ def signed(chain):
     return chain
 
 
+@pytest.fixture(scope="session")
+def chain_pki():
+    """The test PKI whose end certificate is the taxpayer's (``B87654323``)."""
+    from tests.test_signing import Pki
+
+    return Pki()
+
+
+@pytest.fixture
+def signed_chain(taxpayer, register, account, chain_pki, trusted_ca):
+    """A signed NO VERI*FACTU chain: event 01, two altas, all signed by the taxpayer's
+    certificate, whose root the CA bundle setting trusts."""
+    from factu.models import Taxpayer
+    from verifactu import modes
+    from verifactu.certificates import store_certificate
+    from verifactu.models import Chain
+
+    store_certificate(account, chain_pki.p12("clave"), "clave", taxpayer=taxpayer)
+    trusted_ca(chain_pki)
+    modes.change_mode(taxpayer, Taxpayer.VerifactuMode.NO_VERIFACTU)
+    register()
+    second = register(invoice_number="F-2026-043")
+    return signed(Chain.objects.get(pk=second.record.chain_id))
+
+
 @pytest.fixture
 def trusted_ca(settings, tmp_path):
     """Trust a test PKI's root: ``trusted_ca(pki)`` points the CA bundle setting to it."""

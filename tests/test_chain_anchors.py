@@ -19,7 +19,6 @@ from django.utils import timezone
 from lxml import etree
 
 from tests.tampering import signed
-from tests.test_signing import Pki
 from verifactu import anchors, event_log, event_xml, events
 from verifactu import xml as vxml
 from verifactu.anomalies import run_anomaly_check
@@ -32,29 +31,15 @@ HEAD_COLUMNS = (
     "last_huella",
     "head_invoice_number",
     "head_invoice_date_text",
+    "head_generated_at_text",
     "events_length",
     "last_event_huella",
 )
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
-
-
 @pytest.fixture
-def kept(taxpayer, register, account, pki, trusted_ca):
-    """A signed NO VERI*FACTU chain: event 01, two altas, all signed by the taxpayer."""
-    from factu.models import Taxpayer
-    from verifactu import modes
-    from verifactu.certificates import store_certificate
-
-    store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
-    trusted_ca(pki)
-    modes.change_mode(taxpayer, Taxpayer.VerifactuMode.NO_VERIFACTU)
-    register()
-    second = register(invoice_number="F-2026-043")
-    return signed(Chain.objects.get(pk=second.record.chain_id))
+def kept(signed_chain):
+    return signed_chain
 
 
 def records(chain) -> list[BillingRecord]:
@@ -117,6 +102,7 @@ def test_the_database_refuses_a_raw_update_of_each_head_column(kept, column):
         "last_huella": first.huella,
         "head_invoice_number": first.invoice_number + "X",
         "head_invoice_date_text": "01-01-2026",
+        "head_generated_at_text": "2026-01-01T00:00:00+01:00",
         "events_length": 0,
         "last_event_huella": "0" * 64,
     }[column]
@@ -198,6 +184,19 @@ def test_the_test_runners_flush_still_empties_the_tables_and_nothing_else_can(
         raw.close()
     call_command("flush", interactive=False, verbosity=0)
     assert not BillingRecord.objects.exists() and not Chain.objects.exists()
+
+
+def test_a_record_whose_appender_waited_for_the_lock_is_not_dated_before_its_predecessor(
+    register,
+):
+    """``now`` is taken before the chain's lock: an appender that waited behind another one
+    dates its record at its predecessor's time, never before it."""
+    later = timezone.now()
+    first = register(now=later).record
+    second = register(invoice_number="F-2026-043", now=later - timedelta(seconds=5)).record
+    assert second.generated_at_text == first.generated_at_text
+    assert Chain.objects.get(pk=first.chain_id).head_generated_at_text == first.generated_at_text
+    assert verify(Chain.objects.get(pk=first.chain_id)).ok
 
 
 # --------------------------------------------------------------------------- anchors

@@ -150,3 +150,136 @@ def test_a_chain_row_quoting_another_head_is_caught(chain_of_three, tamper):
         f"{last.invoice_number!r} of {last.invoice_date_text!r} ({last.issuer_nif})"
     ]
     verify_fails()
+
+
+# --------------------------------------------------------------------------- NO VERI*FACTU
+
+
+def test_a_no_verifactu_chain_is_verified_with_its_signatures_and_event_log(signed_chain, tamper):
+    out = verify()
+    assert f"OK chain {signed_chain.pk}" in out
+    assert f"2 records, head #2 {signed_chain.last_huella}, 1 events, event head #1" in out
+    record = BillingRecord.objects.get(chain=signed_chain, position=1)
+    signature = record.signature
+    tamper(signature, "signed_xml", signature.signed_xml.replace("825.00<", "825.01<"))
+    out, message = verify_fails()
+    assert_names(message, record)
+    assert "signature" in message and "BROKEN chain" in out
+
+
+def test_an_unsigned_record_that_must_be_signed_is_broken(signed_chain, tamper):
+    record = BillingRecord.objects.get(chain=signed_chain, position=2)
+    tamper.delete(record.signature)
+    _, message = verify_fails()
+    assert_names(message, record)
+    assert message.endswith(": not signed")
+
+
+# --------------------------------------------------------------------------- exported files
+
+
+def write(tmp_path, name: str, data: bytes | str):
+    path = tmp_path / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    return str(path)
+
+
+def event_log_file(chain, tmp_path) -> str:
+    from verifactu.events import render_event_export
+    from verifactu.models import EventRecord
+
+    events = list(EventRecord.objects.filter(chain=chain).select_related("signature"))
+    return write(tmp_path, "eventos.xml", render_event_export(chain.issuer_nif, events))
+
+
+def test_an_exported_event_log_verifies_offline(signed_chain, tmp_path):
+    from tests.tampering import signed
+    from verifactu import event_log
+    from verifactu.events import log_summary
+
+    event_log.log_event(signed_chain, "90")
+    log_summary(signed_chain)
+    signed(signed_chain)
+    out = verify("--file", event_log_file(signed_chain, tmp_path))
+    assert "eventos.xml: 3 events, 0 records, 3 signed, 0 broken." in out
+
+
+def test_a_tampered_event_log_file_names_the_broken_item(signed_chain, tmp_path):
+    from tests.tampering import signed
+    from verifactu import event_log
+
+    event_log.log_event(signed_chain, "90", otros_datos="prueba")
+    signed(signed_chain)
+    path = event_log_file(signed_chain, tmp_path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    write(tmp_path, "eventos.xml", text.replace(">prueba<", ">prueba2<"))
+    out, message = verify_fails("--file", path)
+    assert message.startswith("First broken item: eventos.xml item 2 (RegistroEvento 90 of ")
+    assert "signature: XAdES verification failed" in message
+    assert "BROKEN eventos.xml item 2" in out
+
+
+def test_an_event_log_file_missing_an_event_breaks_the_link(signed_chain, tmp_path):
+    from tests.tampering import signed
+    from verifactu import event_log
+
+    event_log.log_event(signed_chain, "90")
+    event_log.log_event(signed_chain, "90")
+    signed(signed_chain)
+    from lxml import etree
+
+    path = event_log_file(signed_chain, tmp_path)
+    root = etree.parse(path).getroot()
+    root.remove(root[1])  # the second event
+    path = write(tmp_path, "eventos.xml", etree.tostring(root))
+    _, message = verify_fails("--file", path)
+    assert "item 2 (RegistroEvento 90" in message
+    assert "EventoAnterior does not name the previous event of its chain" in message
+
+
+def test_a_file_signed_with_an_untrusted_key_is_broken(signed_chain, tmp_path, trusted_ca):
+    from tests.test_signing import Pki
+
+    trusted_ca(Pki())  # another root: the taxpayer's certificate does not chain to it
+    _, message = verify_fails("--file", event_log_file(signed_chain, tmp_path))
+    assert "item 1 (RegistroEvento 01" in message and "signature" in message
+
+
+def test_exported_record_files_verify_offline(signed_chain, tmp_path):
+    import zipfile
+
+    first, second = BillingRecord.objects.filter(chain=signed_chain).order_by("position")
+    single = write(tmp_path, "registro.xml", first.exported_xml)
+    assert "0 events, 1 records, 1 signed, 0 broken." in verify("--file", single)
+    archive = tmp_path / "registros.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("a.xml", first.exported_xml)
+        zipped.writestr("b.xml", second.exported_xml)
+    assert "0 events, 2 records, 2 signed, 0 broken." in verify("--file", str(archive))
+    forged = second.exported_xml.replace("825.00</ImporteTotal>", "8.25</ImporteTotal>")
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("a.xml", first.exported_xml)
+        zipped.writestr("b.xml", forged)
+    _, message = verify_fails("--file", str(archive))
+    assert "registros.zip:b.xml item 1 (RegistroAlta F-2026-043 of 13-03-2026)" in message
+    assert "huella does not recompute" in message
+
+
+def test_a_verifactu_record_file_verifies_unsigned_and_links_are_checked(chain_of_three, tmp_path):
+    body = "".join(record.xml for record in chain_of_three)
+    path = write(tmp_path, "registros.xml", f"<Registros>{body}</Registros>")
+    assert "0 events, 3 records, 0 signed, 0 broken." in verify("--file", path)
+    path = write(
+        tmp_path,
+        "registros.xml",
+        f"<Registros>{chain_of_three[0].xml}{chain_of_three[2].xml}</Registros>",
+    )
+    _, message = verify_fails("--file", path)
+    assert "item 2 (RegistroAlta F-2026-044" in message
+    assert "RegistroAnterior/Huella is not the previous record's huella" in message
+
+
+def test_a_file_without_records_or_events_is_an_error(tmp_path):
+    _, message = verify_fails("--file", write(tmp_path, "otro.xml", "<Otro/>"))
+    assert "holds no RegistroEvento nor billing record" in message

@@ -24,8 +24,6 @@ from verifactu.models import Chain, EventRecord
 from verifactu.verification import Finding, Verification, verify
 from verifactu.xml import InvoiceId
 
-Anomaly = Finding
-
 
 def _already_logged(chain: Chain, key: str) -> bool:
     return EventRecord.objects.filter(chain=chain, anomaly_key=key).exists()

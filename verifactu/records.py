@@ -26,7 +26,7 @@ from factu.models import Account, Taxpayer
 from factu.rows import db_id, values
 from verifactu import pacing
 from verifactu import xml as vxml
-from verifactu.chains import lock_chain, previous_record
+from verifactu.chains import generation_time, lock_chain, previous_record
 from verifactu.envelopes import validate_record
 from verifactu.facts import (
     BreakdownFacts,
@@ -35,7 +35,7 @@ from verifactu.facts import (
     from_cents,
     to_cents,
 )
-from verifactu.huella import format_amount, format_date, format_timestamp
+from verifactu.huella import format_amount, format_date
 from verifactu.models import BillingRecord, Chain, ComputerSystem, FiscalInvoice, RecordStatus
 from verifactu.modes import mode_for_new_record
 from verifactu.rules import Problem, check_invoice
@@ -269,6 +269,7 @@ def _store(
     chain.last_huella = record.huella
     chain.head_invoice_number = record.invoice_number
     chain.head_invoice_date_text = record.invoice_date_text
+    chain.head_generated_at_text = record.generated_at_text
     chain_id = chain.pk
     if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
         # robust: if the broker is down the record is safe and queued; the beat task
@@ -294,7 +295,7 @@ def append_alta(
     """
     facts = facts_of(invoice)
     previous = previous_record(chain)
-    generated_at = format_timestamp(now)
+    generated_at = generation_time(chain, now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = alta_data(
         facts,
@@ -340,7 +341,7 @@ def append_anulacion(
     rechazo_previo: bool = False,
 ) -> BillingRecord:
     previous = previous_record(chain)
-    generated_at = format_timestamp(now)
+    generated_at = generation_time(chain, now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = vxml.AnulacionData(
         nif=invoice.issuer_nif,

@@ -8,7 +8,8 @@ re-created when missing by ``manage.py ensure_triggers``, see :mod:`factu.trigge
   do (:data:`factu.triggers.DELETES`, ``tests/conftest.py``); a client without the function
   (the ``sqlite3`` shell) gets an error either way.
 - **The chain row follows its heads**: inserting a billing record moves its chain's
-  ``length``, ``head``, ``last_huella`` and the head's quoted number and date, and inserting
+  ``length``, ``head``, ``last_huella``, the head's quoted number and date and its
+  generation time (0019), and inserting
   an event moves ``events_length`` and ``last_event_huella``, in the inserting statement.
   This is the one home of that rule: every insert obeys it (the engine's, a ``bulk_create``
   of the bench's seeding), and the appender, who holds the chain's lock, sends no ``UPDATE``
@@ -116,7 +117,8 @@ FOLLOW_HEAD = """UPDATE verifactu_chain
         head_id = NEW.id,
         last_huella = NEW.huella,
         head_invoice_number = NEW.invoice_number,
-        head_invoice_date_text = NEW.invoice_date_text
+        head_invoice_date_text = NEW.invoice_date_text,
+        head_generated_at_text = NEW.generated_at_text
     WHERE id = NEW.chain_id;"""
 
 
@@ -165,7 +167,14 @@ CHAIN_FOLLOWS_EVENT_HEAD = follows(
     FOLLOW_EVENT_HEAD,
 )
 
-RECORD_HEAD = ("length", "head_id", "last_huella", "head_invoice_number", "head_invoice_date_text")
+RECORD_HEAD = (
+    "length",
+    "head_id",
+    "last_huella",
+    "head_invoice_number",
+    "head_invoice_date_text",
+    "head_generated_at_text",
+)
 EVENT_HEAD = ("events_length", "last_event_huella")
 # A head may only move to the item at the next position of the chain, whose predecessor is
 # the old head, with the values the row keeps of it. ``{same}`` is the engine's null-safe
@@ -175,6 +184,7 @@ RECORD_HEAD_MOVES_ON = """EXISTS (SELECT 1 FROM verifactu_billingrecord r
       AND r.position = NEW.length AND r.huella = NEW.last_huella
       AND r.invoice_number = NEW.head_invoice_number
       AND r.invoice_date_text = NEW.head_invoice_date_text
+      AND r.generated_at_text = NEW.head_generated_at_text
       AND r.previous_id {same} OLD.head_id)"""
 EVENT_HEAD_MOVES_ON = """EXISTS (SELECT 1 FROM verifactu_eventrecord e
     WHERE e.chain_id = NEW.id AND e.position = NEW.events_length
@@ -239,7 +249,8 @@ CHAIN_GUARD = Trigger(
     },
 )
 
-CREATED_BY_0019 = (
+MADE_BY_0019 = (
+    CHAIN_FOLLOWS_HEAD,
     kept("verifactu_record_kept", "verifactu_billingrecord", "billing records"),
     kept("verifactu_event_kept", "verifactu_eventrecord", "event records"),
     kept("verifactu_signature_kept", "verifactu_recordsignature", "signatures"),
@@ -259,6 +270,5 @@ register(
         "signatures",
         SIGNATURE_COLUMNS,
     ),
-    CHAIN_FOLLOWS_HEAD,
-    *CREATED_BY_0019,
+    *MADE_BY_0019,
 )

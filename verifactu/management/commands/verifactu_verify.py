@@ -77,8 +77,6 @@ class Command(BaseCommand):
             f"{report.signed()} signed, {len(report.broken)} broken."
         )
         if not report.items:
-            raise CommandError(
-                f"{file} holds no RegistroEvento, RegistroAlta or RegistroAnulacion."
-            )
+            raise CommandError(f"{file} holds no RegistroEvento nor billing record.")
         if report.broken:
             raise CommandError(f"First broken item: {report.broken[0]}")
