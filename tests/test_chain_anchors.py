@@ -19,22 +19,13 @@ from django.utils import timezone
 from lxml import etree
 
 from tests.tampering import signed
-from verifactu import anchors, event_log, event_xml, events
+from verifactu import anchors, event_log, event_xml, events, triggers
 from verifactu import xml as vxml
 from verifactu.anomalies import run_anomaly_check
 from verifactu.models import BillingRecord, Chain, EventRecord, RecordSignature
 from verifactu.verification import verify
 
-HEAD_COLUMNS = (
-    "length",
-    "head_id",
-    "last_huella",
-    "head_invoice_number",
-    "head_invoice_date_text",
-    "head_generated_at_text",
-    "events_length",
-    "last_event_huella",
-)
+HEAD_COLUMNS = triggers.RECORD_HEAD + triggers.EVENT_HEAD
 
 
 @pytest.fixture
