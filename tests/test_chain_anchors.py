@@ -357,3 +357,11 @@ def test_the_summary_names_the_last_record_in_a_schema_valid_anchor(kept):
     otros = root.findtext("ev:Evento/ev:OtrosDatosEvento", namespaces=event_xml.NSMAP)
     assert otros == f"registros=2;eventos={summary.position - 1}"
     assert len(otros) <= 100
+
+
+def test_the_anomaly_command_names_an_unknown_taxpayer(kept):
+    with pytest.raises(CommandError, match="A28045631"):
+        call_command("verifactu_check_anomalies", "--taxpayer", "A28045631")
+    out = StringIO()
+    call_command("verifactu_check_anomalies", "--taxpayer", kept.issuer_nif, stdout=out)
+    assert f"chain {kept.pk} {kept}: no anomaly" in out.getvalue()
