@@ -24,6 +24,7 @@ VERIFACTU = {
     "verifactu_record_immutable",
     "verifactu_event_immutable",
     "verifactu_signature_immutable",
+    "verifactu_signer_immutable",
 }
 INVOICE_COUNT = {
     "invoicing_invoicecount_insert",
@@ -113,8 +114,8 @@ def test_the_command_refuses_a_database_with_unapplied_migrations():
     (follows,) = [t for t in triggers.expected(connection) if t.name.endswith("follows_head")]
     drop(follows)
     MigrationRecorder.Migration.objects.filter(
-        app="verifactu", name="0017_namespaced_installations"
-    ).delete()  # as if that migration were still to run (rolled back with the test)
+        app="verifactu", name="0018_signer_certificates"
+    ).delete()  # as if the latest migration were still to run (rolled back with the test)
     with pytest.raises(CommandError, match="run `migrate` first"):
         call_command("ensure_triggers", stdout=StringIO())
     assert [t.name for t in triggers.missing(connection)] == [follows.name]

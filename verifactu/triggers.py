@@ -47,6 +47,7 @@ SIGNATURE_COLUMNS = (
     "signed_at",
     "certificate_subject",
     "certificate_serial",
+    "signer_id",
 )
 
 
@@ -127,4 +128,23 @@ register(
         SIGNATURE_COLUMNS,
     ),
     CHAIN_FOLLOWS_HEAD,
+)
+register(
+    immutable(
+        "verifactu_signer_immutable",
+        "verifactu_signercertificate",
+        "signer certificates",
+        (
+            "id",
+            "account_id",
+            "obligado_nif",
+            "der",
+            "fingerprint",
+            "subject",
+            "serial",
+            "not_valid_before",
+            "not_valid_after",
+            "created_at",
+        ),
+    )
 )
