@@ -28,14 +28,8 @@ from verifactu.event_xml import (
     recompute_huella_evento,
 )
 from verifactu.models import BillingRecord, Chain, EventRecord
-from verifactu.signing import (
-    SignatureProblem,
-    independent_digest_check,
-    signed_content,
-    verify_record_signature,
-)
+from verifactu.signers import signature_problem
 from verifactu.xml import InvoiceId
-from verifactu.xmlkit import instance_parser
 
 
 @dataclass(frozen=True)
@@ -65,23 +59,6 @@ def _break_type(problem: str) -> str:
     return "03"
 
 
-def _signature_problem(item, ca_pem: bytes | None) -> str | None:
-    """Why the signed copy of ``item`` is not a valid signature of its stored XML, or None."""
-    signature = item.signature
-    try:
-        if ca_pem:
-            verify_record_signature(signature.signed_xml, ca_pem, at=signature.signed_at)
-        else:
-            independent_digest_check(signature.signed_xml)
-        if signed_content(signature.signed_xml) != etree.tostring(
-            etree.fromstring(item.xml.encode("utf-8"), instance_parser()), method="c14n"
-        ):
-            return "the signed copy differs from the stored record"
-    except (SignatureProblem, etree.XMLSyntaxError) as exc:
-        return f"signature: {exc}"
-    return None
-
-
 def _signed(queryset):
     return queryset.filter(signature__isnull=False).select_related("signature")
 
@@ -94,7 +71,7 @@ def check_billing_records(chain: Chain, ca_pem: bytes | None = None) -> tuple[in
         for b in report.breaks
     ]
     for record in _signed(BillingRecord.objects.filter(chain=chain)).order_by("position"):
-        problem = _signature_problem(record, ca_pem)
+        problem = signature_problem(record)
         if problem:
             anomalies.append(
                 Anomaly("04", "02", problem, record, record.xml + record.signature.signed_xml)
@@ -135,7 +112,7 @@ def check_events(chain: Chain, ca_pem: bytes | None = None) -> tuple[int, list[A
             if link != expected:
                 add("08", f"event #{event.position}: EventoAnterior does not match its predecessor")
         if hasattr(event, "signature"):
-            problem = _signature_problem(event, ca_pem)
+            problem = signature_problem(event)
             if problem:
                 add("02", f"event #{event.position}: {problem}")
         previous = event
@@ -195,8 +172,9 @@ def run_anomaly_check(
     """One detection run over both chains of ``chain``; returns the anomalies found.
 
     Logs 03 and 05 (the runs, with the number of records processed) and a 04 / 06 event
-    per anomaly not logged before. ``ca_pem`` (trusted CAs) adds signxml's full XAdES
-    verification to the independent digest and signature check.
+    per anomaly not logged before. Signatures are checked by
+    :func:`verifactu.signers.signature_problem`, against the CA bundle of the settings
+    (``ca_pem`` is not used).
     """
     records, record_anomalies = check_billing_records(chain, ca_pem)
     events, event_anomalies = check_events(chain, ca_pem)

@@ -9,7 +9,6 @@ The work is in :mod:`verifactu.submission` (sending), :mod:`verifactu.anomalies`
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
@@ -60,15 +59,15 @@ def apply_mode_changes() -> int:
 @shared_task(name="verifactu.anomaly_check")
 def anomaly_check() -> int:
     """Verify both chains and every signature of each event-logging chain; log anomalies.
+    Signatures are trusted by :func:`verifactu.signers.signature_problem` (the CA bundle of
+    ``VERIFACTU_SIGNATURE_CA_FILE``, the taxpayer's kept signer certificate).
 
     A chain whose events cannot be signed (no certificate may sign for it) logs nothing: a
     warning says so and the run goes on with the other chains."""
-    ca_file = settings.VERIFACTU_SIGNATURE_CA_FILE
-    ca_pem = Path(ca_file).read_bytes() if ca_file else None
     found = 0
     for chain in event_log.chains_with_event_log():
         try:
-            found += len(anomalies.run_anomaly_check(chain, ca_pem=ca_pem))
+            found += len(anomalies.run_anomaly_check(chain))
         except SigningUnavailable as exc:
             log.warning("anomaly check of chain %s not logged: %s", chain.pk, exc.message)
     return found

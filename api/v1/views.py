@@ -32,7 +32,7 @@ from api.v1.serializers import (
 )
 from factu.downloads import file_response
 from factu.models import Taxpayer
-from verifactu import installations
+from verifactu import installations, modes
 from verifactu.events import export_is_logged, log_export
 from verifactu.models import (
     BillingRecord,
@@ -79,7 +79,11 @@ class TaxpayerListView(V1View):
         examples=doc.TAXPAYER_EXAMPLES,
         errors=common.BODY,
         idempotent=True,
-        error_descriptions={409: "A taxpayer with this NIF is already in the account."},
+        error_descriptions={
+            400: "A field is invalid, or `verifactu_mode` is `no_verifactu`: a taxpayer starts "
+            "in VERI*FACTU and switches once a certificate that signs for it is uploaded.",
+            409: "A taxpayer with this NIF is already in the account.",
+        },
     )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -92,6 +96,10 @@ class TaxpayerListView(V1View):
                     {"nif": ["Already registered in this account."]},
                 )
             )
+        candidate = Taxpayer(account=self.account, nif=nif)
+        problem = modes.mode_problem(candidate, serializer.validated_data["verifactu_mode"])
+        if problem:  # NO VERI*FACTU needs a certificate that signs: a new taxpayer has none
+            raise ValidationError({"verifactu_mode": [problem]})
         taxpayer = serializer.save(account=self.account)
         return self.answer(out.V1TaxpayerCreated, taxpayer, message="Taxpayer created.", status=201)
 
