@@ -222,6 +222,10 @@ def _apply_due(locked: Taxpayer, chains, today: date) -> bool:
     uploaded or VERI*FACTU is asked for again (which cancels the switch)."""
     if locked.verifactu_until is None or today <= locked.verifactu_until:
         return False
+    problem = signers.signing_problem_for(locked)
+    if problem:
+        log.warning("switch of %s to NO VERI*FACTU not applied: %s", locked.nif, problem)
+        return False
     try:
         with transaction.atomic():  # a savepoint: 01s logged on some chains are undone
             _switch_to_no_verifactu(locked, chains)
