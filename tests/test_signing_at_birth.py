@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from factu.models import Taxpayer
 from tests.signers import drop_signature
-from tests.test_no_verifactu import issued  # noqa: F401 - the fixture: a factory
 from tests.test_api_v1 import register as register_v1
 from tests.test_api_v1 import v1  # noqa: F401 - the fixture
+from tests.test_no_verifactu import issued  # noqa: F401 - the fixture: a factory
 from tests.test_signing import Pki, _name, issue
 from verifactu import events, modes, requerimiento, signers, signing, tasks
 from verifactu.certificates import store_certificate
@@ -427,7 +427,15 @@ def test_the_requerimiento_logs_its_08_naming_the_reference(
 
 
 def test_an_unsigned_record_is_never_served(
-    taxpayer, account, owner, login, api_client, issued, signing_certificate, settings, tmp_path
+    taxpayer,
+    account,
+    owner,
+    login,
+    api_client,
+    issued,  # noqa: F811 - the fixture imported above
+    signing_certificate,
+    settings,
+    tmp_path,
 ):
     from transfers import services as transfer_services
     from transfers import tasks as transfer_tasks
@@ -456,7 +464,15 @@ def test_an_unsigned_record_is_never_served(
 
 
 def test_an_export_whose_event_cannot_be_signed_is_refused(
-    taxpayer, account, owner, login, api_client, issued, signing_certificate, settings, tmp_path
+    taxpayer,
+    account,
+    owner,
+    login,
+    api_client,
+    issued,  # noqa: F811 - the fixture imported above
+    signing_certificate,
+    settings,
+    tmp_path,
 ):
     from transfers import services as transfer_services
     from transfers import tasks as transfer_tasks
