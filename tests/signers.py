@@ -45,6 +45,7 @@ def drop_signature(item) -> None:
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending trigger events
             cursor.execute(
                 "ALTER TABLE verifactu_recordsignature "
                 "DISABLE TRIGGER verifactu_signature_immutable"

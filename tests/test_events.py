@@ -375,8 +375,8 @@ def test_the_database_refuses_to_change_a_signature(chain, signing_certificate):
 def test_postgres_refuses_to_delete_events_and_signatures(chain, signing_certificate):
     from django.db import DatabaseError, connection, transaction
 
-    last = event_log.log_event(chain, "90")  # no successor, no signature: no foreign key objects
-    signature = RecordSignature.objects.get(event__isnull=False)
+    last = event_log.log_event(chain, "90")  # no successor: only the trigger objects
+    signature = RecordSignature.objects.get(event=last)
     statements = (
         ("DELETE FROM verifactu_eventrecord WHERE id = %s", last.pk),
         ("DELETE FROM verifactu_recordsignature WHERE id = %s", signature.pk),

@@ -54,6 +54,7 @@ def lift_guards() -> None:
     """Lift the signature table's guard, as someone with access to the database would."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending trigger events
             cursor.execute(
                 "ALTER TABLE verifactu_recordsignature "
                 "DISABLE TRIGGER verifactu_signature_immutable"
