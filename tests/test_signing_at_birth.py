@@ -427,25 +427,31 @@ def test_the_requerimiento_logs_its_08_naming_the_reference(
     assert signers.signature_problem(event) is None
 
 
-def test_an_unsigned_record_is_never_served(
-    taxpayer,
-    account,
-    owner,
-    login,
-    api_client,
-    issued,  # noqa: F811 - the fixture imported above
-    signing_certificate,
-    settings,
-    tmp_path,
-):
+@pytest.fixture
+def kept_invoice(taxpayer, issued, signing_certificate):  # noqa: F811 - the fixture imported above
+    """An invoice of a NO VERI*FACTU taxpayer, issued: its record signed at birth."""
+    switch(taxpayer)
+    return issued()
+
+
+def zip_export(account, taxpayer, owner, settings, tmp_path):
+    """The gestoría's ZIP of the first quarter of 2026, built; its job."""
     from transfers import services as transfer_services
     from transfers import tasks as transfer_tasks
 
-    switch(taxpayer)
-    invoice = issued()
-    record = invoice.fiscal_invoice.latest_record
+    settings.MEDIA_ROOT = tmp_path
+    job = transfer_services.start_export(account, taxpayer, owner, 2026, 1)
+    transfer_tasks.export_zip(str(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def test_an_unsigned_record_is_never_served(
+    kept_invoice, taxpayer, account, owner, login, api_client, settings, tmp_path
+):
+    invoice = kept_invoice
     lift_guards()
-    drop_signature(record)
+    drop_signature(invoice.fiscal_invoice.latest_record)
     page = login(owner).post(reverse("invoice_xml", args=[account.slug, invoice.pk]), follow=True)
     assert "application/xml" not in page["Content-Type"]
     assert "no tiene firma, así que no se entrega como copia legal" in page.content.decode()
@@ -456,30 +462,15 @@ def test_an_unsigned_record_is_never_served(
     modes.change_mode(taxpayer, modes.VERIFACTU)  # a GET serves VERI*FACTU records' XML
     assert api_client.get(api).status_code == 409
     # The quarter's ZIP holds no record XML at all, signed or not.
-    settings.MEDIA_ROOT = tmp_path
-    job = transfer_services.start_export(account, taxpayer, owner, 2026, 1)
-    transfer_tasks.export_zip(str(job.pk))
-    job.refresh_from_db()
+    job = zip_export(account, taxpayer, owner, settings, tmp_path)
     with zipfile.ZipFile(io.BytesIO((tmp_path / job.result_path).read_bytes())) as archive:
         assert not [name for name in archive.namelist() if name.endswith(".xml")]
 
 
 def test_an_export_whose_event_cannot_be_signed_is_refused(
-    taxpayer,
-    account,
-    owner,
-    login,
-    api_client,
-    issued,  # noqa: F811 - the fixture imported above
-    signing_certificate,
-    settings,
-    tmp_path,
+    kept_invoice, taxpayer, account, owner, login, api_client, settings, tmp_path
 ):
-    from transfers import services as transfer_services
-    from transfers import tasks as transfer_tasks
-
-    switch(taxpayer)
-    invoice = issued()
+    invoice = kept_invoice
     chain = invoice.fiscal_invoice.latest_record.chain
     Certificate.objects.all().delete()
     page = login(owner).post(reverse("invoice_xml", args=[account.slug, invoice.pk]), follow=True)
@@ -491,9 +482,6 @@ def test_an_export_whose_event_cannot_be_signed_is_refused(
         reverse("event_log_download", args=[account.slug, taxpayer.pk]), follow=True
     )
     assert "No se ha exportado el registro de eventos" in desk.content.decode()
-    settings.MEDIA_ROOT = tmp_path
-    job = transfer_services.start_export(account, taxpayer, owner, 2026, 1)
-    transfer_tasks.export_zip(str(job.pk))
-    job.refresh_from_db()
+    job = zip_export(account, taxpayer, owner, settings, tmp_path)
     assert job.status == job.Status.FAILED and NO_SIGNER in job.report["message"]
     assert tipos(chain) == ["01"]  # nothing exported, nothing logged
