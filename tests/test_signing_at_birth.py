@@ -485,3 +485,95 @@ def test_an_export_whose_event_cannot_be_signed_is_refused(
     job = zip_export(account, taxpayer, owner, settings, tmp_path)
     assert job.status == job.Status.FAILED and NO_SIGNER in job.report["message"]
     assert tipos(chain) == ["01"]  # nothing exported, nothing logged
+
+
+# --------------------------------------------------------------------------- the kept signer
+
+
+def test_a_signer_certificate_never_changes(taxpayer, register, signing_certificate):
+    from django.db import DatabaseError
+
+    from verifactu.models import ImmutableRecordError
+
+    switch(taxpayer)
+    register()
+    signer = SignerCertificate.objects.get()
+    with pytest.raises(ImmutableRecordError):
+        signer.save()
+    with pytest.raises(ImmutableRecordError):
+        signer.delete()
+    for column, value in (("fingerprint", "0" * 64), ("not_valid_after", timezone.now())):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            SignerCertificate.objects.filter(pk=signer.pk).update(**{column: value})
+
+
+def _migrate(targets):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets or executor.loader.graph.leaf_nodes())
+    return executor.loader.project_state(targets).apps if targets else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_signer_of_legacy_signatures(taxpayer, pki):
+    """Signatures made before 0018 get, as signer, the certificate their KeyInfo holds, kept
+    for the chain's (account, NIF); one without a readable certificate keeps none. Then the
+    database guards ``signer_id`` like every other column of a signature."""
+    import hashlib
+
+    from django.db import DatabaseError
+
+    from tests.test_events import first_event
+
+    try:
+        old = _migrate([("verifactu", "0017_namespaced_installations")])
+        chain = old.get_model("verifactu", "Chain").objects.create(
+            account_id=taxpayer.account_id,
+            issuer_nif=taxpayer.nif,
+            producer_nif="B87654323",
+            system_id="FA",
+            installation_number="TEST-1",
+        )
+        event = old.get_model("verifactu", "EventRecord")
+        signature = old.get_model("verifactu", "RecordSignature")
+        built = first_event()
+        fields = {
+            "chain": chain,
+            "tipo_evento": "01",
+            "producer_nif": "89890001K",
+            "system_id": "77",
+            "version": "1.0",
+            "installation_number": "383",
+            "obligado_nif": taxpayer.nif,
+            "generated_at_text": "2024-01-01T19:20:30+01:00",
+            "huella": built.huella,
+            "xml": built.xml,
+        }
+        first = event.objects.create(position=1, **fields)
+        second = event.objects.create(position=2, previous=first, **fields)
+        legacy = signature.objects.create(
+            event=first,
+            signed_xml=signing.sign_record_xml(built.xml, pki.identity),
+            signed_at=timezone.now(),
+            certificate_subject="legacy",
+            certificate_serial="1",
+        )
+        unreadable = signature.objects.create(
+            event=second,
+            signed_xml="<RegistroEvento/>",
+            signed_at=timezone.now(),
+            certificate_subject="legacy",
+            certificate_serial="2",
+        )
+        _migrate(None)
+        kept = RecordSignature.objects.get(pk=legacy.pk).signer
+        der = pki.cert.public_bytes(serialization.Encoding.DER)
+        assert kept.fingerprint == hashlib.sha256(der).hexdigest()
+        assert (kept.account_id, kept.obligado_nif) == (taxpayer.account_id, taxpayer.nif)
+        assert kept.not_valid_after == pki.cert.not_valid_after_utc
+        assert RecordSignature.objects.get(pk=unreadable.pk).signer is None
+        with pytest.raises(DatabaseError), transaction.atomic():
+            RecordSignature.objects.filter(pk=unreadable.pk).update(signer=kept)
+    finally:
+        _migrate(None)
