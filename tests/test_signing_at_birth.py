@@ -202,6 +202,28 @@ def test_without_a_certificate_the_invoice_page_says_why_in_spanish(
     assert invoice.status == "draft" and not BillingRecord.objects.exists()
 
 
+def test_a_cancellation_that_cannot_be_signed_is_refused_on_every_path(
+    taxpayer,
+    v1,  # noqa: F811 - the fixture imported above
+    signing_certificate,
+    login,
+    owner,
+    account,
+):
+    switch(taxpayer)
+    invoice_id = register_v1(v1).json()["data"]["id"]
+    Certificate.objects.all().delete()
+    response = v1.post(f"/api/v1/invoices/{invoice_id}/cancel")
+    assert response.status_code == 400, response.content
+    assert NO_SIGNER in response.json()["errors"]["certificate"][0]
+    page = login(owner).post(
+        reverse("desk_anular", args=[account.slug, invoice_id]), {"reason": "error"}, follow=True
+    )
+    text = page.content.decode()
+    assert NO_SIGNER in text and "La AEAT lo rechazaría" not in text
+    assert BillingRecord.objects.count() == 1
+
+
 def test_a_due_year_end_switch_without_a_certificate_refuses_registrations(
     taxpayer, register, caplog
 ):

@@ -168,6 +168,8 @@ class InvoiceCancelView(InvoiceView):
             record = corrections.cancel(invoice)
         except corrections.InvalidCorrection as exc:
             return self.refuse(Refused(str(exc)))
+        except RecordRefused as exc:  # e.g. a NO VERI*FACTU anulación that cannot be signed
+            return self.refuse(refused(exc, status.HTTP_400_BAD_REQUEST))
         return self.answer(out.V1InvoiceCancelled, record, message="Invoice cancelled.", status=201)
 
 
