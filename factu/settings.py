@@ -235,8 +235,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
     },
-    # NO VERI*FACTU: sign what was chained, and the periodic anomaly-detection run.
-    "verifactu-sign": {"task": "verifactu.sign_pending", "schedule": 60.0},
+    # NO VERI*FACTU (records and events are signed at birth): the periodic anomaly-detection
+    # run and the summary event.
     "verifactu-anomalies": {"task": "verifactu.anomaly_check", "schedule": 6 * 3600.0},
     "verifactu-summary": {"task": "verifactu.event_summary", "schedule": 6 * 3600.0},
     # A switch to NO VERI*FACTU asked for during a VERI*FACTU year takes effect on 1 January.
@@ -281,6 +281,13 @@ VERIFACTU_SANDBOX = env.sandbox_setting(
         "AEAT_SEAL_ENDPOINT": AEAT_SEAL_ENDPOINT,
         "AEAT_REQUERIMIENTO_ENDPOINT": AEAT_REQUERIMIENTO_ENDPOINT,
     },
+)
+# The CA certificates (PEM bundle) a NO VERI*FACTU signature must chain to: checked when a
+# taxpayer switches to NO VERI*FACTU and by every verification of a stored signature
+# (verifactu.signers). Debian's bundle has AC RAIZ FNMT-RCM, the issuer of most Spanish
+# certificates; an operator may point it at a narrower bundle.
+VERIFACTU_SIGNATURE_CA_FILE = env.env_file(
+    "VERIFACTU_SIGNATURE_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"
 )
 # A held chain (no proof yet) is looked at again after this; proof arriving kicks it at once.
 VERIFACTU_HELD_RECHECK = env.env_int("VERIFACTU_HELD_RECHECK", 900, minimum=10)

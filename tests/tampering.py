@@ -4,7 +4,7 @@ signed NO VERI*FACTU chains the tampering cases start from.
 :func:`tamper` (a fixture, through ``tests/conftest.py``) lifts every database guard of the
 engine's tables for the test (rolled back with it): the immutability triggers, SQLite's
 delete guards and the chain row's guard. :func:`signed` is the one place a test obtains a
-chain whose records and events are all signed.
+chain whose records and events are all signed (:func:`signed_chain` the fixture).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ GUARDS = (
     ("verifactu_eventrecord", "verifactu_event_kept"),
     ("verifactu_recordsignature", "verifactu_signature_kept"),
     ("verifactu_chain", "verifactu_chain_kept"),
+    ("verifactu_signercertificate", "verifactu_signer_immutable"),
+    ("verifactu_signercertificate", "verifactu_signer_kept"),
 )
 
 
@@ -49,9 +51,9 @@ class Tamper:
                 assert cursor.rowcount == 1
 
 
-@pytest.fixture
-def tamper(db) -> Tamper:
-    """Lift the database's guards for this test, as an attacker with database access would."""
+def lift_guards() -> None:
+    """Lift every database guard of the engine's tables for the current transaction (the
+    test's: rolled back with it), as an attacker with access to the storage would."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # fire the deferred FK checks of this test's inserts first, or ALTER TABLE refuses
@@ -66,50 +68,30 @@ def tamper(db) -> Tamper:
                 cursor.execute(f"DROP TRIGGER {name}")
         if connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+@pytest.fixture
+def tamper(db) -> Tamper:
+    """Lift the database's guards for this test and write behind the models' back."""
+    lift_guards()
     return Tamper()
 
 
 def signed(chain):
-    """``chain`` with every record and event it holds signed, as NO VERI*FACTU keeps them."""
-    from verifactu import signatures
-
-    signatures.sign_pending(chain)
+    """``chain`` as stored, every record and event it holds signed (at birth)."""
     chain.refresh_from_db()
     return chain
 
 
-@pytest.fixture(scope="session")
-def chain_pki():
-    """The test PKI whose end certificate is the taxpayer's (``B87654323``)."""
-    from tests.test_signing import Pki
-
-    return Pki()
-
-
 @pytest.fixture
-def signed_chain(taxpayer, register, account, chain_pki, trusted_ca):
+def signed_chain(taxpayer, register, signing_certificate):
     """A signed NO VERI*FACTU chain: event 01, two altas, all signed by the taxpayer's
-    certificate, whose root the CA bundle setting trusts."""
+    certificate (``signing_certificate``), whose root the CA bundle setting trusts."""
     from factu.models import Taxpayer
     from verifactu import modes
-    from verifactu.certificates import store_certificate
     from verifactu.models import Chain
 
-    store_certificate(account, chain_pki.p12("clave"), "clave", taxpayer=taxpayer)
-    trusted_ca(chain_pki)
     modes.change_mode(taxpayer, Taxpayer.VerifactuMode.NO_VERIFACTU)
     register()
     second = register(invoice_number="F-2026-043")
     return signed(Chain.objects.get(pk=second.record.chain_id))
-
-
-@pytest.fixture
-def trusted_ca(settings, tmp_path):
-    """Trust a test PKI's root: ``trusted_ca(pki)`` points the CA bundle setting to it."""
-
-    def _trust(pki) -> None:
-        path = tmp_path / "ca.pem"
-        path.write_bytes(pki.ca_pem)
-        settings.VERIFACTU_SIGNATURE_CA_FILE = str(path)
-
-    return _trust

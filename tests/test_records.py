@@ -165,7 +165,7 @@ def test_a_refused_duplicate_leaves_the_first_invoice_and_the_chain_as_they_were
 
 
 def test_a_mode_switch_committed_after_the_taxpayer_was_read_applies_to_the_record(
-    register, taxpayer
+    register, taxpayer, signing_certificate
 ):
     """The request's taxpayer object is stale once a switch commits; the mode is read again
     under the chain lock, where a switch cannot be half-way."""

@@ -26,12 +26,14 @@ VERIFACTU = {
     "verifactu_record_immutable",
     "verifactu_event_immutable",
     "verifactu_signature_immutable",
+    "verifactu_signer_immutable",
 }
 SQLITE_DELETE_GUARDS = {
     "verifactu_record_kept",
     "verifactu_event_kept",
     "verifactu_signature_kept",
     "verifactu_chain_kept",
+    "verifactu_signer_kept",
 }
 INVOICE_COUNT = {
     "invoicing_invoicecount_insert",

@@ -238,11 +238,14 @@ def test_an_event_log_file_missing_an_event_breaks_the_link(signed_chain, tmp_pa
     assert "EventoAnterior does not name the previous event of its chain" in message
 
 
-def test_a_file_signed_with_an_untrusted_key_is_broken(signed_chain, tmp_path, trusted_ca):
+def test_a_file_signed_with_an_untrusted_key_is_broken(signed_chain, tmp_path, settings):
     from tests.test_signing import Pki
 
-    trusted_ca(Pki())  # another root: the taxpayer's certificate does not chain to it
-    _, message = verify_fails("--file", event_log_file(signed_chain, tmp_path))
+    path = event_log_file(signed_chain, tmp_path)
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(Pki().ca_pem)  # another root: the taxpayer's certificate does not chain
+    settings.VERIFACTU_SIGNATURE_CA_FILE = str(other)
+    _, message = verify_fails("--file", path)
     assert "item 1 (RegistroEvento 01" in message and "signature" in message
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from factu.models import Account, Taxpayer
 from factu.rows import db_id, values
-from verifactu import pacing
+from verifactu import pacing, signatures
 from verifactu import xml as vxml
 from verifactu.chains import generation_time, lock_chain, previous_record
 from verifactu.envelopes import validate_record
@@ -53,6 +53,15 @@ class RecordRefused(Exception):
 
 class DuplicateInvoice(RecordRefused):
     """The taxpayer already registered an invoice with this number (a 409 for the APIs)."""
+
+
+class SigningRefused(RecordRefused):
+    """A NO VERI*FACTU record (or the event 01 opening its chain's log) could not be signed
+    at birth: no certificate may sign for the obligado. Nothing was stored; the problem is
+    under ``certificate``, in Spanish."""
+
+    def __init__(self, exc: signatures.SigningUnavailable) -> None:
+        super().__init__([Problem("certificate", exc.message, "")], exc.message)
 
 
 def _amount(value) -> str | None:
@@ -238,13 +247,17 @@ def _store(
             [Problem("xml", message, "4102") for message in problems],
             "The record does not validate against AEAT's schema.",
         )
-    no_verifactu = mode_for_new_record(
-        invoice.taxpayer,
-        chain,
-        invoice.computer_system,
-        timezone.localdate(now),
-        reread=not mode_read_under_lock,
-    )
+    try:
+        no_verifactu = mode_for_new_record(
+            invoice.taxpayer,
+            chain,
+            invoice.computer_system,
+            timezone.localdate(now),
+            reread=not mode_read_under_lock,
+        )
+        signer = signatures.signer_for(chain) if no_verifactu else None
+    except signatures.SigningUnavailable as exc:
+        raise SigningRefused(exc) from None
     record = BillingRecord.objects.create(
         fiscal_invoice=invoice,
         chain=chain,
@@ -271,7 +284,9 @@ def _store(
     chain.head_invoice_date_text = record.invoice_date_text
     chain.head_generated_at_text = record.generated_at_text
     chain_id = chain.pk
-    if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
+    if signer is not None:  # NO VERI*FACTU: signed at birth, kept, not sent
+        signatures.sign_new(record, signer)
+    else:
         # robust: if the broker is down the record is safe and queued; the beat task
         # reclaim_and_kick flushes it later, so the caller still gets its 201.
         pacing.flush_after_commit(chain_id)

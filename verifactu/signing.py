@@ -59,6 +59,13 @@ C14N_10 = CanonicalizationMethod.CANONICAL_XML_1_0
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 SIGNABLE = frozenset({"RegistroAlta", "RegistroAnulacion", "RegistroEvento"})
+# The XAdESDataObjectFormat's Description: what is signed, in which mode (only NO VERI*FACTU
+# records and events are signed).
+DESCRIPTIONS = {
+    "RegistroAlta": "Registro de facturación NO VERI*FACTU",
+    "RegistroAnulacion": "Registro de facturación NO VERI*FACTU",
+    "RegistroEvento": "Registro de evento NO VERI*FACTU",
+}
 
 AGE_POLICY = XAdESSignaturePolicy(
     Identifier="urn:oid:2.16.724.1.3.1.1.2.1.9",
@@ -190,7 +197,7 @@ def sign_record_xml(
     signer = _RecordSigner(
         signature_policy=AGE_POLICY,
         data_object_format=XAdESDataObjectFormat(
-            Description="Registro de facturación / evento VERI*FACTU", MimeType="text/xml"
+            Description=DESCRIPTIONS[etree.QName(root).localname], MimeType="text/xml"
         ),
         signature_algorithm=SignatureMethod.RSA_SHA256,
         digest_algorithm=DigestAlgorithm.SHA256,

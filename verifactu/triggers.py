@@ -56,6 +56,7 @@ SIGNATURE_COLUMNS = (
     "signed_at",
     "certificate_subject",
     "certificate_serial",
+    "signer_id",
 )
 
 
@@ -255,6 +256,7 @@ MADE_BY_0019 = (
     kept("verifactu_event_kept", "verifactu_eventrecord", "event records"),
     kept("verifactu_signature_kept", "verifactu_recordsignature", "signatures"),
     kept("verifactu_chain_kept", "verifactu_chain", "chains"),
+    kept("verifactu_signer_kept", "verifactu_signercertificate", "signer certificates"),
     CHAIN_FOLLOWS_EVENT_HEAD,
     CHAIN_GUARD,
 )
@@ -271,4 +273,23 @@ register(
         SIGNATURE_COLUMNS,
     ),
     *MADE_BY_0019,
+)
+register(
+    immutable(
+        "verifactu_signer_immutable",
+        "verifactu_signercertificate",
+        "signer certificates",
+        (
+            "id",
+            "account_id",
+            "obligado_nif",
+            "der",
+            "fingerprint",
+            "subject",
+            "serial",
+            "not_valid_before",
+            "not_valid_after",
+            "created_at",
+        ),
+    )
 )

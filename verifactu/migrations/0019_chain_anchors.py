@@ -68,7 +68,7 @@ def drop_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("verifactu", "0017_namespaced_installations"),
+        ("verifactu", "0018_signer_certificates"),
     ]
 
     operations = [

@@ -2,7 +2,8 @@
 
 Runs :func:`verifactu.anomalies.run_anomaly_check` on every chain that keeps an event log
 (of one NIF with ``--taxpayer``), which logs the runs (03, 05) and each new anomaly (04, 06),
-as the beat task does. Exits non-zero naming the first anomaly found.
+as the beat task does. Exits non-zero naming the first anomaly found, or a chain whose run
+could not be logged (no certificate may sign its events).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from factu.nif import normalize_nif
 from verifactu.anomalies import run_anomaly_check
 from verifactu.event_log import chains_with_event_log
+from verifactu.signatures import SigningUnavailable
 
 
 class Command(BaseCommand):
@@ -31,7 +33,12 @@ class Command(BaseCommand):
         checked = 0
         for chain in chains:
             checked += 1
-            found = run_anomaly_check(chain)
+            try:
+                found = run_anomaly_check(chain)
+            except SigningUnavailable as exc:
+                self.stdout.write(f"chain {chain.pk} {chain}: not logged: {exc.message}")
+                first.append(f"chain {chain.pk}: the run cannot be logged: {exc.message}")
+                continue
             state = f"{len(found)} anomalies" if found else "no anomaly"
             self.stdout.write(f"chain {chain.pk} {chain}: {state}")
             if found:
