@@ -41,6 +41,20 @@ class Tamper:
         # QuerySet.update skips the model's guard; only the (now absent) trigger stood in the way
         assert type(obj).objects.filter(pk=obj.pk).update(**values) == 1
 
+    def restore_guards(self) -> None:
+        """Put every guard back, as ``manage.py ensure_triggers`` (or an operator) would."""
+        from django.core.management import call_command
+
+        if connection.vendor == "postgresql":
+            there = present(connection)
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                for table, name in GUARDS:
+                    if name in there:
+                        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
+        else:
+            call_command("ensure_triggers", verbosity=0)
+
     def delete(self, *objs: Any) -> None:
         with connection.cursor() as cursor:
             for obj in objs:

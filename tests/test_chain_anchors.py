@@ -254,6 +254,19 @@ def test_deleting_the_last_events_is_named_by_the_chain_rows_event_head(kept, ta
     )
 
 
+def test_a_cut_log_under_restored_guards_is_named_though_its_run_cannot_be_logged(kept, tamper):
+    """The chain row still names the cut events, so the guard refuses every append to the
+    log: the check names what it found and says the run could not be logged."""
+    event_log.log_event(kept, "90")
+    cut = log(kept)[-1]
+    tamper.delete(cut.signature, cut)
+    tamper.restore_guards()
+    message = check_fails()
+    assert f"event head is #{cut.position} {cut.huella}" in message
+    assert "the run cannot be logged" in message and "only moves on" in message
+    assert "event head is" in verify_fails()
+
+
 def test_deleting_events_a_summary_counts_is_named_by_the_summary(kept, tamper):
     event_log.log_event(kept, "90")
     event_log.log_event(kept, "90")

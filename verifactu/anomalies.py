@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from verifactu.event_log import log_event
 from verifactu.event_xml import (
@@ -23,6 +23,16 @@ from verifactu.event_xml import (
 from verifactu.models import Chain, EventRecord
 from verifactu.verification import Finding, Verification, verify
 from verifactu.xml import InvoiceId
+
+
+class RunNotLogged(Exception):
+    """The run found ``findings`` but the database refused to log it: a chain row whose event
+    head names events that are gone refuses every append (``verifactu_chain_guard``)."""
+
+    def __init__(self, findings: list[Finding], reason: str) -> None:
+        super().__init__(reason)
+        self.findings = findings
+        self.reason = reason
 
 
 def _already_logged(chain: Chain, key: str) -> bool:
@@ -90,7 +100,11 @@ def log_verification(result: Verification, *, now: datetime | None = None) -> No
 
 def run_anomaly_check(chain: Chain, *, now: datetime | None = None) -> list[Finding]:
     """One detection run over both chains of ``chain``; returns the anomalies found (each
-    logged once, as a 04 or 06, after the runs' 03 and 05)."""
+    logged once, as a 04 or 06, after the runs' 03 and 05). Raises :class:`RunNotLogged`
+    when the database refuses the events."""
     result = verify(chain, now=now)
-    log_verification(result, now=now)
+    try:
+        log_verification(result, now=now)
+    except DatabaseError as exc:
+        raise RunNotLogged(result.findings, str(exc).strip()) from exc
     return result.findings

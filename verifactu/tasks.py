@@ -63,13 +63,23 @@ def anomaly_check() -> int:
     ``VERIFACTU_SIGNATURE_CA_FILE``, the taxpayer's kept signer certificate).
 
     A chain whose events cannot be signed (no certificate may sign for it) logs nothing: a
-    warning says so and the run goes on with the other chains."""
+    warning says so and the run goes on with the other chains; so does one whose chain row
+    refuses the run's events (its event head names events that are gone: an error names
+    what was found)."""
     found = 0
     for chain in event_log.chains_with_event_log():
         try:
             found += len(anomalies.run_anomaly_check(chain))
         except SigningUnavailable as exc:
             log.warning("anomaly check of chain %s not logged: %s", chain.pk, exc.message)
+        except anomalies.RunNotLogged as exc:
+            found += len(exc.findings)
+            log.error(
+                "anomaly check of chain %s found %s but cannot log it: %s",
+                chain.pk,
+                "; ".join(str(f) for f in exc.findings[:3]) or "nothing",
+                exc.reason,
+            )
     return found
 
 

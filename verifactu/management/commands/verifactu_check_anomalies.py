@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from factu.nif import normalize_nif
-from verifactu.anomalies import run_anomaly_check
+from verifactu.anomalies import RunNotLogged, run_anomaly_check
 from verifactu.event_log import chains_with_event_log
 from verifactu.signatures import SigningUnavailable
 
@@ -38,6 +38,11 @@ class Command(BaseCommand):
             except SigningUnavailable as exc:
                 self.stdout.write(f"chain {chain.pk} {chain}: not logged: {exc.message}")
                 first.append(f"chain {chain.pk}: the run cannot be logged: {exc.message}")
+                continue
+            except RunNotLogged as exc:
+                self.stdout.write(f"chain {chain.pk} {chain}: not logged: {exc.reason}")
+                named = f"{exc.findings[0]}; " if exc.findings else ""
+                first.append(f"{named}the run cannot be logged: {exc.reason}")
                 continue
             state = f"{len(found)} anomalies" if found else "no anomaly"
             self.stdout.write(f"chain {chain.pk} {chain}: {state}")
