@@ -286,3 +286,17 @@ def test_a_verifactu_record_file_verifies_unsigned_and_links_are_checked(chain_o
 def test_a_file_without_records_or_events_is_an_error(tmp_path):
     _, message = verify_fails("--file", write(tmp_path, "otro.xml", "<Otro/>"))
     assert "holds no RegistroEvento nor billing record" in message
+
+
+def test_a_requerimiento_envelope_verifies_offline(signed_chain, tmp_path):
+    from verifactu.envelopes import build_requerimiento_envelope
+    from verifactu.xml import Obligado
+
+    records = BillingRecord.objects.filter(chain=signed_chain).order_by("position")
+    envelope = build_requerimiento_envelope(
+        Obligado(signed_chain.issuer_name, signed_chain.issuer_nif),
+        [record.exported_xml for record in records],
+        ref_requerimiento="R-2026-1",
+    )
+    path = write(tmp_path, "requerimiento.xml", envelope)
+    assert "0 events, 2 records, 2 signed, 0 broken." in verify("--file", path)
