@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,7 @@ __all__ = [
     "independent_digest_check",
     "sign_record_xml",
     "signed_content",
+    "trusted_certificates",
     "verify_record_signature",
 ]
 
@@ -253,7 +255,23 @@ class _PemChainVerifier(X509CertChainVerifier):
 
     @property
     def store(self):
-        return x509.verification.Store(x509.load_pem_x509_certificates(self._ca_pem))
+        return x509.verification.Store(trusted_certificates(self._ca_pem))
+
+
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def trusted_certificates(ca_pem: bytes) -> list[x509.Certificate]:
+    """Each certificate of a PEM bundle that can be read. One that cannot (Debian's bundle has
+    a certificate with a non-positive serial, which ``cryptography`` announces it will refuse)
+    is left out, instead of making every verification against the bundle fail."""
+    found = []
+    for block in _PEM_CERTIFICATE.findall(ca_pem):
+        try:
+            found.append(x509.load_pem_x509_certificate(block))
+        except ValueError:
+            continue
+    return found
 
 
 class _RecordVerifier(XAdESVerifier):
