@@ -19,7 +19,7 @@ from verifactu import corrections
 from verifactu.errors import RECIPIENT_NOT_IN_CENSUS, describe
 from verifactu.facts import BreakdownFacts, InvoiceFacts, from_cents
 from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
-from verifactu.records import RecordRefused, facts_of
+from verifactu.records import RecordRefused, SigningRefused, facts_of
 
 # The fixes, by key: what the button says.
 SUBSANAR = "subsanar"
@@ -265,6 +265,8 @@ def problem_texts(exc: Exception, label=lambda field: field) -> list[str]:
 
 def refusal_reason(exc: Exception, fiscal_invoice: FiscalInvoice) -> str:
     """Why a fix was refused, in Spanish for the accountant."""
+    if isinstance(exc, SigningRefused):  # not the AEAT's rule: no certificate signs
+        return exc.message
     if isinstance(exc, RecordRefused):
         problems = [
             f"{describe(p.code, p.message)} (AEAT {p.code})"

@@ -24,6 +24,17 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_file(name: str, default: str) -> str:
+    """A path to a file; set explicitly, it must name a readable file (the default may be
+    missing on a development machine: its users find out where the file is read)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if not raw.strip() or not os.path.isfile(raw) or not os.access(raw, os.R_OK):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a readable file.")
+    return raw
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

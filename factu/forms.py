@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from factu import services
 from factu.models import Account, Role, Taxpayer
 from factu.nif import validate_nif
-from factu.signals import verifactu_mode_requested
+from factu.signals import verifactu_mode_checked, verifactu_mode_requested
 from factu.text import NoControlCharactersForm
 
 # The usual withholdings; kept apart from the invoicing app's list (factu imports no app).
@@ -31,8 +33,11 @@ class EmailLoginForm(AuthenticationForm):
 
 MODE_HELP = (
     "VERI*FACTU: cada registro de facturación se envía a la AEAT en el momento. "
-    "NO VERI*FACTU: los registros se firman con el certificado del contribuyente, se guardan "
-    "con un registro de eventos y solo se envían a la AEAT si ésta lo requiere. "
+    "NO VERI*FACTU: cada registro y cada evento se firma al generarse con el certificado del "
+    "contribuyente, se guarda con un registro de eventos y solo se envía a la AEAT si ésta lo "
+    "requiere; por eso, para pasar a NO VERI*FACTU hace falta haber subido antes un "
+    "certificado vigente del contribuyente, con clave RSA y de una autoridad de certificación "
+    "reconocida. "
     "Se puede pasar a VERI*FACTU en cualquier momento. Para volver a NO VERI*FACTU, si este "
     "año ya se han emitido registros en VERI*FACTU, hay que seguir en VERI*FACTU hasta el 31 de "
     "diciembre: el cambio se aplica el 1 de enero siguiente."
@@ -89,6 +94,20 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
         value = self.cleaned_data.get("verifactu_mode") or self.instance.verifactu_mode
         return value or Taxpayer.VerifactuMode.VERIFACTU
 
+    def clean(self):
+        """A switch to NO VERI*FACTU needs a certificate that signs: the engine says, through
+        ``verifactu_mode_checked``, why not, and the form shows it on the mode's field."""
+        cleaned = super().clean()
+        requested = cleaned.get("verifactu_mode")
+        if requested and requested != self._saved_mode:
+            for _, problem in verifactu_mode_checked.send(
+                sender=Taxpayer, taxpayer=self.instance, mode=requested
+            ):
+                if problem:
+                    self.add_error("verifactu_mode", problem)
+                    break
+        return cleaned
+
     def clean_default_irpf_bp(self) -> int:
         value = self.cleaned_data.get("default_irpf_bp") or 0
         if value > 10000:
@@ -108,14 +127,25 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
             raise forms.ValidationError("Use el código de país de dos letras (ES, PT, FR…).")
         return country
 
-    def save(self, commit: bool = True) -> Taxpayer:
+    def save(self, commit: bool = True) -> Taxpayer | None:
         """A new taxpayer starts in the chosen mode; an existing one changes it only through
         the ``verifactu_mode_requested`` signal, whose receiver (``verifactu.modes``) applies
-        the year-end rule and logs events 01/02."""
+        the year-end rule and logs events 01/02. A refusal of the receiver (a
+        ``ValidationError``, e.g. the certificate went away since ``clean``) undoes the whole
+        save and becomes the form's error: then ``None`` is returned."""
         self.instance.account = self.account
         requested = self.cleaned_data.get("verifactu_mode")
         if self._saved_mode is None:
             return super().save(commit)
+        try:
+            with transaction.atomic():
+                return self._save_and_request(requested, commit)
+        except ValidationError as exc:
+            self.instance.refresh_from_db()
+            self._update_errors(exc)
+            return None
+
+    def _save_and_request(self, requested: str | None, commit: bool) -> Taxpayer:
         self.instance.verifactu_mode = self._saved_mode  # never changed by a plain save
         taxpayer = super().save(commit)
         if not commit:

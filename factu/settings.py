@@ -235,8 +235,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
     },
-    # NO VERI*FACTU: sign what was chained, and the periodic anomaly-detection run.
-    "verifactu-sign": {"task": "verifactu.sign_pending", "schedule": 60.0},
+    # NO VERI*FACTU (records and events are signed at birth): the periodic anomaly-detection
+    # run and the summary event.
     "verifactu-anomalies": {"task": "verifactu.anomaly_check", "schedule": 6 * 3600.0},
     "verifactu-summary": {"task": "verifactu.event_summary", "schedule": 6 * 3600.0},
     # A switch to NO VERI*FACTU asked for during a VERI*FACTU year takes effect on 1 January.
@@ -282,6 +282,13 @@ VERIFACTU_SANDBOX = env.sandbox_setting(
         "AEAT_REQUERIMIENTO_ENDPOINT": AEAT_REQUERIMIENTO_ENDPOINT,
     },
 )
+# The CA certificates (PEM bundle) a NO VERI*FACTU signature must chain to: checked when a
+# taxpayer switches to NO VERI*FACTU and by every verification of a stored signature
+# (verifactu.signers). Debian's bundle has AC RAIZ FNMT-RCM, the issuer of most Spanish
+# certificates; an operator may point it at a narrower bundle.
+VERIFACTU_SIGNATURE_CA_FILE = env.env_file(
+    "VERIFACTU_SIGNATURE_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"
+)
 # A held chain (no proof yet) is looked at again after this; proof arriving kicks it at once.
 VERIFACTU_HELD_RECHECK = env.env_int("VERIFACTU_HELD_RECHECK", 900, minimum=10)
 # The client's signed representation document (colaborador social), PDF or image: at most
@@ -307,6 +314,9 @@ VERIFACTU_SENDING_LEASE = env.env_int("VERIFACTU_SENDING_LEASE", 300, minimum=5)
 VERIFACTU_BACKOFF_BASE = env.env_int("VERIFACTU_BACKOFF_BASE", 15, minimum=1)
 VERIFACTU_MAX_BACKOFF = env.env_int("VERIFACTU_MAX_BACKOFF", 3600, minimum=1, maximum=3600)
 VERIFACTU_FAULT_FLAG_AFTER = env.env_int("VERIFACTU_FAULT_FLAG_AFTER", 86400, minimum=1)
+# How far in the future (seconds) a record's or event's generation time may lie before the
+# verifier calls it an anomaly (TipoAnomalia 13): the clocks of the machines that wrote it.
+VERIFACTU_CLOCK_SKEW = env.env_int("VERIFACTU_CLOCK_SKEW", 300, minimum=0)
 
 # The REST APIs (api/): Bearer tokens only (no session, so no CSRF), JSON only, one error
 # handler for both envelopes; the per-token rate limit lives in api.middleware.

@@ -13,8 +13,14 @@ from django.dispatch import Signal
 signed_up = Signal()
 
 # Sent with: taxpayer, mode (when a user asks to change a taxpayer's VERI*FACTU mode). The
-# receiver returns what it did; factu never applies the legal rule itself.
+# receiver returns what it did; factu never applies the legal rule itself. A refusal is a
+# ValidationError on ``verifactu_mode``, raised before anything changed.
 verifactu_mode_requested = Signal()
+
+# Sent with: taxpayer (perhaps not saved yet), mode, before a form asks for that mode. Each
+# receiver returns why the taxpayer cannot run in it (Spanish: NO VERI*FACTU needs a
+# certificate that signs), or None.
+verifactu_mode_checked = Signal()
 
 # Sent with: user, account (None: every account). Asks that the API tokens ``user`` created
 # (in ``account``) be revoked: a member removed, a password changed or reset with the box

@@ -12,10 +12,16 @@ when one is missing on SQLite or PostgreSQL.
 A migration that rebuilds a table *another* trigger's body names (SQLite refuses to rename a
 table a trigger refers to) still drops that trigger before and creates it after, as
 ``verifactu`` 0009 and 0014 do.
+
+SQLite's delete guards call ``factu_deletes_allowed()``, a SQL function every Django
+connection registers (:func:`register_sql_functions`, a ``connection_created`` receiver): it
+answers 1 only while :data:`DELETES` ``.allowed`` is set, which only the test runner's flush
+does (``tests/conftest.py``); a client without the function gets an error either way.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -37,6 +43,20 @@ class Trigger:
 
 
 _registry: dict[str, Trigger] = {}
+
+# Whether SQLite's delete guards let deletes through, in this thread: set by the test
+# runner's flush only, never by product code.
+DELETES = threading.local()
+
+
+def _deletes_allowed() -> int:
+    return 1 if getattr(DELETES, "allowed", False) else 0
+
+
+def register_sql_functions(sender, connection: BaseDatabaseWrapper, **kwargs) -> None:
+    """``connection_created``: give a SQLite connection the functions its triggers call."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("factu_deletes_allowed", 0, _deletes_allowed)
 
 
 def register(*triggers: Trigger) -> None:

@@ -46,9 +46,10 @@ from invoicing.views import (
 from verifactu import corrections, faults
 from verifactu.corrections import InvalidCorrection
 from verifactu.events import export_is_logged, log_export
-from verifactu.models import BillingRecord
+from verifactu.models import BillingRecord, UnsignedRecord
 from verifactu.qr import qr_svg
 from verifactu.records import RecordRefused
+from verifactu.signatures import SigningUnavailable
 
 # ---------------------------------------------------------------------------------------
 # Detail and actions
@@ -320,8 +321,8 @@ def invoice_pdf(request: HttpRequest, invoice_id) -> HttpResponse:
 
 @account_view()
 def invoice_xml(request: HttpRequest, invoice_id) -> HttpResponse:
-    """The XML of the invoice's latest billing record, as stored (and hashed), signed when
-    the taxpayer keeps its records (NO VERI*FACTU).
+    """The XML of the invoice's latest billing record, as stored (and hashed); for a
+    NO VERI*FACTU record its signed copy, and without one no XML at all (a message says why).
 
     That download is an export logged as event 08, so it is a POST (the invoice page's
     button, with CSRF); a GET of a NO VERI*FACTU record shows the button, never exports."""
@@ -341,10 +342,14 @@ def invoice_xml(request: HttpRequest, invoice_id) -> HttpResponse:
         )
     kind = "anulacion" if record.kind == BillingRecord.Kind.ANULACION else "alta"
     safe_number = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number)
-    response = file_response(
-        record.exported_xml,
-        "application/xml; charset=utf-8",
-        f"registro-{kind}-{safe_number}-{record.position}.xml",
-    )
-    log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
+    try:
+        response = file_response(
+            record.exported_xml,
+            "application/xml; charset=utf-8",
+            f"registro-{kind}-{safe_number}-{record.position}.xml",
+        )
+        log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
+    except (UnsignedRecord, SigningUnavailable) as exc:
+        messages.error(request, f"No se ha descargado el XML. {exc.message}")
+        return redirect("invoice_detail", request.account.slug, invoice.pk)
     return response

@@ -21,7 +21,9 @@ from django.urls import reverse
 
 from factu.models import Account, Membership, Role, Taxpayer, User
 from tests.invoices import acme, actor, draft, issued  # noqa: F401 - the fixtures of invoicing
+from tests.signers import pki, signing_ca, signing_certificate  # noqa: F401 - NO VERI*FACTU
 from tests.smtp import smtp_outbox  # noqa: F401 - the fixture: a real SMTP server on loopback
+from tests.tampering import signed_chain, tamper  # noqa: F401 - the tampering cases
 
 # Every signature the session makes is verified by xmlsec1 at its end (tests/signature_audit.py).
 pytest_plugins = ("tests.signature_audit",)
@@ -62,6 +64,32 @@ def _missing(item) -> str | None:
     if item.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
         return "needs Debian's chromium: apt-get install chromium"
     return None
+
+
+def _flush_allowing_deletes() -> None:
+    """SQLite refuses deleting billing records, events, signatures and chains unless
+    ``factu_deletes_allowed()`` says 1 (:mod:`verifactu.triggers`): the runner's flush of a
+    transactional test empties the tables with ``DELETE``, so it alone sets it, while it runs
+    (PostgreSQL's flush truncates, which fires no row trigger)."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    from factu.triggers import DELETES
+
+    operations = DatabaseWrapper.ops_class
+    flush = operations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        DELETES.allowed = True
+        try:
+            return flush(self, sql_list)
+        finally:
+            DELETES.allowed = False
+
+    operations.execute_sql_flush = execute_sql_flush
+
+
+def pytest_configure(config) -> None:
+    _flush_allowing_deletes()
 
 
 def pytest_runtest_setup(item) -> None:

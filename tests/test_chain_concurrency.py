@@ -173,7 +173,7 @@ connections.close_all()
 
 @pytest.mark.slow
 def test_a_switch_falling_due_under_load_deadlocks_nothing_and_records_get_the_new_mode(
-    transactional_db, account, taxpayer, computer_system, tmp_path
+    transactional_db, account, taxpayer, computer_system, tmp_path, signing_certificate, monkeypatch
 ):
     """Writers keep both chains of a taxpayer busy, the daily task polls and a user keeps
     asking for NO VERI*FACTU, when the
@@ -184,6 +184,7 @@ def test_a_switch_falling_due_under_load_deadlocks_nothing_and_records_get_the_n
     Each chain turns NO VERI*FACTU once, with one event 01, and never back."""
     from datetime import timedelta
 
+    from django.conf import settings
     from django.utils import timezone
 
     from factu.models import Taxpayer
@@ -191,6 +192,8 @@ def test_a_switch_falling_due_under_load_deadlocks_nothing_and_records_get_the_n
     from tests.processes import wait_until
     from verifactu.models import EventRecord
 
+    # The children sign with the taxpayer's certificate and trust the test CA, as we do.
+    monkeypatch.setenv("VERIFACTU_SIGNATURE_CA_FILE", str(settings.VERIFACTU_SIGNATURE_CA_FILE))
     second = another_installation(computer_system, "TEST-2")
     for system in (computer_system, second):  # VERI*FACTU was used this year on both
         register_for(taxpayer, system, f"VF-{system.installation_number}")

@@ -10,10 +10,9 @@ import pytest
 from django.utils import timezone
 from lxml import etree
 
-from tests.test_signing import Pki
-from verifactu import envelopes, event_log, event_xml, events, signatures, signing
+from verifactu import envelopes, event_log, event_xml, events, signing
 from verifactu import xml as vxml
-from verifactu.anomalies import check_events, run_anomaly_check
+from verifactu.anomalies import run_anomaly_check
 from verifactu.models import (
     BillingRecord,
     Chain,
@@ -21,6 +20,7 @@ from verifactu.models import (
     ImmutableRecordError,
     RecordSignature,
 )
+from verifactu.verification import verify
 
 # SPEC §1.2, derived event vector (field order of SPEC §1.1).
 VECTOR_STRING = (
@@ -49,11 +49,6 @@ def first_event() -> event_xml.BuiltEvent:
             fecha_hora_huso="2024-01-01T19:20:30+01:00",
         )
     )
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
 
 
 # --------------------------------------------------------------------------- pure XML
@@ -166,47 +161,20 @@ def test_signed_event_has_signature_last_in_evento_and_verifies(pki):
 
 
 @pytest.fixture
-def chain(register, account, taxpayer, computer_system):
+def chain(register, account, taxpayer, computer_system, signing_certificate):
     """A NO VERI*FACTU chain: started with event 01, then two invoices registered."""
     from django.db import transaction
 
+    from verifactu import modes
     from verifactu.chains import lock_chain
 
     with transaction.atomic():
         c = lock_chain(account, taxpayer.nif, taxpayer.name, computer_system)
-    event_log.log_event(c, "01")
+    modes.change_mode(taxpayer, modes.NO_VERIFACTU)  # logs the 01 on the chain
     register()
     register(invoice_number="F-2026-043")
     c.refresh_from_db()
     return c
-
-
-@pytest.fixture
-def tamper(db):
-    """Lift the database's guard of the event log and signatures, as an attacker with database
-    access would, so that a test can write behind the models' back (cf. test_verify.py)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table, trigger in TRIGGERS.items():
-            if connection.vendor == "postgresql":
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-            else:
-                cursor.execute(f"DROP TRIGGER {trigger}")
-
-
-TRIGGERS = {
-    "verifactu_eventrecord": "verifactu_event_immutable",
-    "verifactu_recordsignature": "verifactu_signature_immutable",
-}
-
-
-@pytest.fixture
-def stored_certificate(settings, account, taxpayer, pki):
-    from verifactu.certificates import store_certificate
-
-    return store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
 
 
 def test_log_event_chains_and_is_immutable(chain):
@@ -223,15 +191,14 @@ def test_log_event_chains_and_is_immutable(chain):
         second.save()
     with pytest.raises(ImmutableRecordError):
         second.delete()
-    count, anomalies = check_events(chain)
-    assert (count, anomalies) == (2, [])
+    result = verify(chain)
+    assert (result.events, result.event_findings) == (2, [])
 
 
-def test_sign_pending_signs_records_and_events_with_the_taxpayers_certificate(
-    chain, stored_certificate, pki
+def test_records_and_events_are_signed_at_birth_with_the_taxpayers_certificate(
+    chain, signing_certificate, pki
 ):
-    assert signatures.sign_pending(chain) == 3  # 2 billing records + event 01
-    assert signatures.sign_pending(chain) == 0
+    assert RecordSignature.objects.count() == 3  # 2 billing records + event 01
     for signature in RecordSignature.objects.all():
         item = signature.record or signature.event
         signing.verify_record_signature(signature.signed_xml, pki.ca_pem)
@@ -249,36 +216,43 @@ def test_sign_pending_signs_records_and_events_with_the_taxpayers_certificate(
     )
 
 
-def test_without_proof_of_representation_records_wait_unsigned(chain, account, pki, settings):
+def test_without_proof_of_representation_no_event_is_logged(
+    account, taxpayer, computer_system, pki, settings
+):
     """Signing asks the rule that decides sending: a representative certificate with no
-    representation recorded for the taxpayer does not sign in its name."""
+    representation recorded for the taxpayer does not sign in its name, and an event that
+    cannot be signed is not logged."""
+    from django.db import transaction
+
     from verifactu.certificates import store_certificate
+    from verifactu.chains import lock_chain
+    from verifactu.signatures import SigningUnavailable
 
     settings.VERIFACTU_SANDBOX = False
     store_certificate(  # the account's representative certificate, chosen for nobody
         account, pki.p12("clave"), "clave", representative_nif="B87654323"
     )
-    assert signatures.sign_pending(chain) == 0
+    with transaction.atomic():
+        c = lock_chain(account, taxpayer.nif, taxpayer.name, computer_system)
+    with pytest.raises(SigningUnavailable, match="No hay ningún certificado"):
+        event_log.log_event(c, "01")
+    assert not EventRecord.objects.exists() and not RecordSignature.objects.exists()
+
+
+def test_verifactu_chains_are_not_signed(register, signing_certificate):
+    register()
     assert not RecordSignature.objects.exists()
 
 
-def test_verifactu_chains_are_not_signed(register, stored_certificate):
-    record = register().record
-    assert signatures.sign_pending(record.chain) == 0
-    assert not RecordSignature.objects.exists()
-
-
-def test_anomaly_check_on_a_clean_chain_logs_only_the_runs(chain, stored_certificate, pki):
-    signatures.sign_pending(chain)
-    assert run_anomaly_check(chain, ca_pem=pki.ca_pem) == []
+def test_anomaly_check_on_a_clean_chain_logs_only_the_runs(chain, signing_certificate, pki):
+    assert run_anomaly_check(chain) == []
     tipos = list(EventRecord.objects.filter(chain=chain).values_list("tipo_evento", flat=True))
     assert tipos == ["01", "03", "05"]
     run = EventRecord.objects.get(chain=chain, tipo_evento="03")
     assert "<NumeroDeRegistrosFacturacionProcesadosSobreIntegridadFirmas>2<" in run.xml
 
 
-def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate, pki, tamper):
-    signatures.sign_pending(chain)
+def test_one_tampered_character_is_detected_and_logged(chain, signing_certificate, pki, tamper):
     record = BillingRecord.objects.get(chain=chain, position=1)
     signed = record.signature.signed_xml
     assert signed.count("<ImporteTotal>825.00</ImporteTotal>") == 1
@@ -286,29 +260,27 @@ def test_one_tampered_character_is_detected_and_logged(chain, stored_certificate
     RecordSignature.objects.filter(pk=record.signature.pk).update(
         signed_xml=signed.replace("<ImporteTotal>825.00<", "<ImporteTotal>825.01<")
     )
-    anomalies = run_anomaly_check(chain, ca_pem=pki.ca_pem)
+    anomalies = run_anomaly_check(chain)
     assert [(a.tipo_evento, a.tipo_anomalia, a.record) for a in anomalies] == [("04", "02", record)]
     logged = EventRecord.objects.get(chain=chain, tipo_evento="04")
     assert "<TipoAnomalia>02</TipoAnomalia>" in logged.xml
     assert f"<NumSerieFactura>{record.invoice_number}</NumSerieFactura>" in logged.xml
     assert event_xml.validate_evento(logged.xml) == []
-    # Without a CA the independent digest check alone detects it too; nothing new is logged.
+    # A second run finds it again and logs nothing new.
     assert len(run_anomaly_check(chain)) == 1
     assert EventRecord.objects.filter(chain=chain, tipo_evento="04").count() == 1
-    # The event chain itself still recomputes, and the new events get signed.
-    signatures.sign_pending(chain)
-    count, event_anomalies = check_events(chain, pki.ca_pem)
-    assert count == 6 and event_anomalies == []
+    # The event chain itself still recomputes, and the new events were signed at birth.
+    result = verify(chain)
+    assert result.events == 6 and result.event_findings == []
 
 
-def test_tampered_event_signature_is_logged_as_06(chain, stored_certificate, pki, tamper):
-    signatures.sign_pending(chain)
+def test_tampered_event_signature_is_logged_as_06(chain, signing_certificate, pki, tamper):
     event = EventRecord.objects.get(chain=chain, position=1)
     signed = event.signature.signed_xml
     RecordSignature.objects.filter(pk=event.signature.pk).update(
         signed_xml=signed.replace("<TipoEvento>01<", "<TipoEvento>02<", 1)
     )
-    anomalies = run_anomaly_check(chain, ca_pem=pki.ca_pem)
+    anomalies = run_anomaly_check(chain)
     assert [(a.tipo_evento, a.tipo_anomalia) for a in anomalies] == [("06", "02")]
     logged = EventRecord.objects.get(chain=chain, tipo_evento="06")
     assert "<RegEventoAnomalo><TipoEvento>01</TipoEvento>" in logged.xml
@@ -321,14 +293,21 @@ def test_broken_event_chain_is_detected(chain, tamper):
     EventRecord.objects.filter(pk=event.pk).update(
         xml=event.xml.replace("<TipoEvento>90<", "<TipoEvento>07<")
     )
-    _, anomalies = check_events(chain)
-    assert [(a.tipo_anomalia, a.record.pk) for a in anomalies] == [("01", event.pk)]
+    anomalies = verify(chain).event_findings
+    # Its huella no longer recomputes, and its signed copy (made at birth) no longer matches.
+    assert [(a.tipo_anomalia, a.record.pk) for a in anomalies] == [
+        ("01", event.pk),
+        ("02", event.pk),
+    ]
 
 
-def test_celery_tasks_sign_and_check(chain, stored_certificate):
+def test_the_celery_task_checks_and_nothing_signs_later(chain, signing_certificate, settings):
     from verifactu import tasks
 
-    assert tasks.sign_pending() == 3
+    assert not hasattr(tasks, "sign_pending")
+    assert "verifactu.sign_pending" not in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
     assert tasks.anomaly_check() == 0
     assert not EventRecord.objects.filter(signature__isnull=True).exists()
     assert not BillingRecord.objects.filter(signature__isnull=True).exists()
@@ -355,10 +334,9 @@ def test_the_database_refuses_to_change_an_event(chain):
     assert (stored.huella, stored.xml) == (event.huella, event.xml)
 
 
-def test_the_database_refuses_to_change_a_signature(chain, stored_certificate):
+def test_the_database_refuses_to_change_a_signature(chain, signing_certificate):
     from django.db import DatabaseError, transaction
 
-    signatures.sign_pending(chain)
     signature = RecordSignature.objects.get(event__isnull=False)
     other = RecordSignature.objects.filter(record__isnull=False).first()
     for column, value in [
@@ -366,6 +344,7 @@ def test_the_database_refuses_to_change_a_signature(chain, stored_certificate):
         ("certificate_subject", "CN=Otro"),
         ("event_id", None),
         ("record_id", other.record_id),
+        ("signer_id", None),
     ]:
         with pytest.raises(DatabaseError), transaction.atomic():
             RecordSignature.objects.filter(pk=signature.pk).update(**{column: value})
@@ -373,12 +352,11 @@ def test_the_database_refuses_to_change_a_signature(chain, stored_certificate):
 
 
 @pytest.mark.postgres
-def test_postgres_refuses_to_delete_events_and_signatures(chain, stored_certificate):
+def test_postgres_refuses_to_delete_events_and_signatures(chain, signing_certificate):
     from django.db import DatabaseError, connection, transaction
 
-    signatures.sign_pending(chain)
-    last = event_log.log_event(chain, "90")  # no successor, no signature: no foreign key objects
-    signature = RecordSignature.objects.get(event__isnull=False)
+    last = event_log.log_event(chain, "90")  # no successor: only the trigger objects
+    signature = RecordSignature.objects.get(event=last)
     statements = (
         ("DELETE FROM verifactu_eventrecord WHERE id = %s", last.pk),
         ("DELETE FROM verifactu_recordsignature WHERE id = %s", signature.pk),
@@ -476,7 +454,7 @@ def test_summary_lists_every_event_type_and_refuses_unknown_ones():
 
 
 @pytest.fixture
-def kept(taxpayer, register):
+def kept(taxpayer, register, signing_certificate):
     """A NO VERI*FACTU taxpayer's chain: event 01, two altas, the cancellation of the second."""
     from factu.models import Taxpayer
     from verifactu import corrections, modes
@@ -617,7 +595,7 @@ def test_no_summary_on_a_verifactu_chain(register):
     assert events.log_summary(record.chain) is None
 
 
-def test_the_summary_task_logs_and_signs(kept, stored_certificate, pki, settings):
+def test_the_summary_task_logs_and_signs(kept, signing_certificate, pki, settings):
     from verifactu import tasks
 
     assert "verifactu.event_summary" in {
@@ -638,13 +616,13 @@ def signed_children(xml: bytes) -> tuple[etree._Element, list[str]]:
 
 
 def test_the_event_log_export_holds_each_signed_event_and_logs_09(
-    kept, taxpayer, stored_certificate, pki
+    kept, taxpayer, signing_certificate, pki
 ):
     event_log.log_event(kept, "90")
-    export = events.export_events(taxpayer, sign_missing=True)
+    export = events.export_events(taxpayer)
     root, children = signed_children(export.xml)
     assert root.tag == events.EXPORT_ROOT
-    assert (root.get("NIF"), root.get("Exportados"), root.get("PendientesDeFirma")) == (
+    assert (root.get("NIF"), root.get("Exportados"), root.get("SinFirma")) == (
         taxpayer.nif,
         "2",
         "0",
@@ -666,19 +644,25 @@ def test_the_event_log_export_holds_each_signed_event_and_logs_09(
     assert text(logged, block + "FechaHoraHusoInicioPeriodoExport") == exported[0].generated_at_text
     assert event_xml.validate_evento(logged.xml) == []
     # The next export carries the 09 of this one.
-    again = events.export_events(taxpayer, sign_missing=True)
+    again = events.export_events(taxpayer)
     assert [e.tipo_evento for e in again.events] == ["01", "90", "09"]
 
 
-def test_unsigned_events_stay_out_of_an_export_made_in_a_request(kept, taxpayer):
+def test_an_event_without_its_signature_is_left_out_of_an_export_and_counted(
+    kept, taxpayer, tamper
+):
+    event_log.log_event(kept, "90")
+    # An attacker removes the signature of the 01 behind the models' back: nothing signs it
+    # again, and the export leaves it out.
+    RecordSignature.objects.filter(event__chain=kept, event__position=1).delete()
     export = events.export_events(taxpayer)
     root, children = signed_children(export.xml)
-    assert (children, export.unsigned, export.logged) == ([], 1, [])
-    assert root.get("PendientesDeFirma") == "1" and root.get("Exportados") == "0"
-    assert tipos(kept) == ["01"]  # nothing exported: no 09
+    assert (len(children), export.unsigned, len(export.logged)) == (1, 1, 1)
+    assert root.get("SinFirma") == "1" and root.get("Exportados") == "1"
+    assert not RecordSignature.objects.filter(event__chain=kept, event__position=1).exists()
 
 
-def test_the_export_command_writes_the_file(kept, taxpayer, stored_certificate, pki, tmp_path):
+def test_the_export_command_writes_the_file(kept, taxpayer, signing_certificate, pki, tmp_path):
     from io import StringIO
 
     from django.core.management import CommandError, call_command
@@ -732,12 +716,11 @@ def test_the_export_command_writes_the_file(kept, taxpayer, stored_certificate, 
 
 
 def test_the_api_lists_the_events_and_exports_the_signed_log(
-    api_client, taxpayer, kept, stored_certificate, pki
+    api_client, taxpayer, kept, signing_certificate, pki
 ):
     url = f"/api/v1/taxpayers/{taxpayer.nif}/events"
     event_log.log_event(kept, "90")
-    signatures.sign_pending(kept)
-    event_log.log_event(kept, "90")  # not signed yet
+    event_log.log_event(kept, "90")
     response = api_client.get(url)
     assert response.status_code == 200, response.content
     body = response.json()
@@ -745,7 +728,7 @@ def test_the_api_lists_the_events_and_exports_the_signed_log(
     first, second, third = body["data"]
     assert (first["event_type"], first["previous_hash"], first["signed"]) == ("01", None, True)
     assert second["previous_hash"] == first["hash"] and second["position"] == 2
-    assert (third["signed"], third["signed_at"]) == (False, None)
+    assert third["signed"] is True and third["signed_at"]
     assert first["event_type_label"].startswith("Inicio del funcionamiento")
     assert api_client.get(url, {"page": 2}).json()["data"] == []
 
@@ -754,14 +737,14 @@ def test_the_api_lists_the_events_and_exports_the_signed_log(
         assert refused.status_code == 405
         assert f"POST {url}.xml" in refused.json()["message"]
     assert tipos(kept) == ["01", "90", "90"]
-    for pending, xml_response in enumerate(
-        (api_client.post(url + ".xml"), api_client.post(url + ".xml")), start=1
+    for exported, xml_response in enumerate(
+        (api_client.post(url + ".xml"), api_client.post(url + ".xml")), start=3
     ):
         assert xml_response.status_code == 200
         assert xml_response["Content-Type"].startswith("application/xml")
         root, children = signed_children(xml_response.content)
-        # the last 90, then also the 09 of the first export: a request never signs
-        assert (root.get("Exportados"), root.get("PendientesDeFirma")) == ("2", str(pending))
+        # every event, signed at birth; the second export carries the first one's 09
+        assert (root.get("Exportados"), root.get("SinFirma")) == (str(exported), "0")
         for child in children:
             signing.verify_record_signature(child, pki.ca_pem)
     assert tipos(kept) == ["01", "90", "90", "09", "09"]  # each export is logged

@@ -8,12 +8,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.test_no_verifactu import (  # noqa: F401 - fixtures
+from tests.test_no_verifactu import (  # noqa: F401 - fixtures (_signer: autouse)
+    _signer,
     go_no_verifactu,
     issued,
     kept,
-    pki,
-    stored_certificate,
     tipos,
 )
 

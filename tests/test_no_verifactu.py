@@ -13,6 +13,7 @@ from django.utils import timezone
 from lxml import etree
 
 from factu.models import Taxpayer
+from tests.signers import drop_signature
 from tests.test_pdf import decode, rasterise
 from tests.test_signing import Pki
 from verifactu import (
@@ -23,7 +24,6 @@ from verifactu import (
     modes,
     pacing,
     requerimiento,
-    signatures,
     signing,
     submission,
     tasks,
@@ -36,16 +36,10 @@ NO = Taxpayer.VerifactuMode.NO_VERIFACTU
 VF = Taxpayer.VerifactuMode.VERIFACTU
 
 
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
-
-
-@pytest.fixture
-def stored_certificate(account, taxpayer, pki):
-    from verifactu.certificates import store_certificate
-
-    return store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
+@pytest.fixture(autouse=True)
+def _signer(signing_certificate):
+    """The taxpayer has a certificate that signs: NO VERI*FACTU requires one
+    (tests/test_signing_at_birth.py covers the refusals without it)."""
 
 
 def tipos(chain) -> list[str]:
@@ -188,9 +182,7 @@ def test_fecha_fin_verifactu_goes_in_the_envelopes_of_a_leaving_taxpayer(
 # --------------------------------------------------------------------------- kept, signed
 
 
-def test_no_verifactu_records_are_signed_and_never_flushed(
-    taxpayer, register, simulator, stored_certificate, pki
-):
+def test_no_verifactu_records_are_signed_and_never_flushed(taxpayer, register, simulator, pki):
     go_no_verifactu(taxpayer)
     records = [register(invoice_number=f"N-{i}").record for i in (1, 2)]
     chain = records[0].chain
@@ -199,8 +191,8 @@ def test_no_verifactu_records_are_signed_and_never_flushed(
     assert pacing.schedule_flush(chain.pk) is False
     assert submission.flush(chain.pk).state == "idle"
     assert simulator.snapshot()["records"] == [] and not Submission.objects.exists()
-    # The worker signs them (and the 01 event).
-    assert signatures.sign_pending(chain) == 3
+    # Signed at birth (and the 01 event).
+    assert RecordSignature.objects.count() == 3
     for record in records:
         signing.verify_record_signature(
             RecordSignature.objects.get(record=record).signed_xml, pki.ca_pem
@@ -287,15 +279,14 @@ def test_verifactu_invoice_keeps_validar_qr_and_the_legend(taxpayer, issued):
 
 
 @pytest.fixture
-def kept(taxpayer, register, stored_certificate):
-    """Three NO VERI*FACTU records (March x2, April), signed by the worker."""
+def kept(taxpayer, register):
+    """Three NO VERI*FACTU records (March x2, April), signed at birth."""
     go_no_verifactu(taxpayer)
     records = [
         register(invoice_number="N-1", invoice_date=date(2026, 3, 2)).record,
         register(invoice_number="N-2", invoice_date=date(2026, 3, 20)).record,
         register(invoice_number="N-3", invoice_date=date(2026, 4, 5)).record,
     ]
-    signatures.sign_pending(records[0].chain)
     return records
 
 
@@ -334,16 +325,16 @@ def test_requerimiento_by_invoice_numbers(taxpayer, kept, simulator):
     assert [r["num_serie"] for r in simulator.snapshot()["requerimientos"]["R-2"]] == ["N-3"]
 
 
-def test_unsigned_records_are_refused_unless_signed_first(taxpayer, kept, register, simulator):
-    register(invoice_number="N-4", invoice_date=date(2026, 4, 6))
+def test_a_record_without_its_signature_is_refused_and_never_signed(
+    taxpayer, kept, register, simulator
+):
+    victim = register(invoice_number="N-4", invoice_date=date(2026, 4, 6)).record
+    drop_signature(victim)
     with pytest.raises(requerimiento.RequerimientoRefused) as refused:
         requerimiento.send_requested(taxpayer, "R-3", date_from=date(2026, 4, 1))
     assert [r.invoice_number for r in refused.value.records] == ["N-4"]
     assert "R-3" not in simulator.snapshot()["requerimientos"]
-    result = requerimiento.send_requested(
-        taxpayer, "R-3", date_from=date(2026, 4, 1), sign_missing=True
-    )
-    assert result.invoice_numbers == ["N-3", "N-4"]
+    assert not RecordSignature.objects.filter(record=victim).exists()
 
 
 def test_requerimiento_refusals(taxpayer, kept, simulator):
@@ -486,17 +477,14 @@ def test_exports_and_xml_downloads_log_08(
     assert tipos(chain) == ["01", "08", "08", "08"]
 
 
-def test_xml_downloads_serve_the_signed_copy_once_signed(
-    taxpayer, account, owner, issued, login, api_client, stored_certificate, pki
+def test_xml_downloads_serve_the_signed_copy(
+    taxpayer, account, owner, issued, login, api_client, pki
 ):
     go_no_verifactu(taxpayer)
     invoice = issued()
-    record = invoice.fiscal_invoice.latest_record
+    record = BillingRecord.objects.get(pk=invoice.fiscal_invoice.latest_record.pk)
     web = reverse("invoice_xml", args=[account.slug, invoice.pk])
     api = f"/api/v1/invoices/{invoice.fiscal_invoice_id}/xml"
-    assert "Signature" not in login(owner).post(web).content.decode()
-    signatures.sign_pending(record.chain)
-    record = BillingRecord.objects.get(pk=record.pk)
     for body in (login(owner).post(web).content, api_client.post(api).content):
         text = body.decode()
         assert "<ds:Signature" in text

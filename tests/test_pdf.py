@@ -500,7 +500,9 @@ def test_150_lines_flow_over_pages_with_numbers_and_repeated_header():
     assert decode(rasterise(data, 1)[0]) == []
 
 
-def test_a_v1_pdf_printed_after_a_mode_switch_keeps_the_legend_of_its_record(register, taxpayer):
+def test_a_v1_pdf_printed_after_a_mode_switch_keeps_the_legend_of_its_record(
+    register, taxpayer, signing_certificate
+):
     """The VERI*FACTU legend says how the record was generated: a PDF printed after the
     taxpayer moved to NO VERI*FACTU keeps it for a record generated before, and the other
     way round."""

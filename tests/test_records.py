@@ -165,7 +165,7 @@ def test_a_refused_duplicate_leaves_the_first_invoice_and_the_chain_as_they_were
 
 
 def test_a_mode_switch_committed_after_the_taxpayer_was_read_applies_to_the_record(
-    register, taxpayer
+    register, taxpayer, signing_certificate
 ):
     """The request's taxpayer object is stale once a switch commits; the mode is read again
     under the chain lock, where a switch cannot be half-way."""
@@ -234,7 +234,7 @@ def test_qr_url_comes_from_the_registered_record(register, settings):
     )
 
 
-def test_the_migration_fills_the_head_quote_of_existing_chains_from_their_head(register):
+def test_the_migration_fills_the_head_quote_of_existing_chains_from_their_head(register, tamper):
     from importlib import import_module
 
     from django.apps import apps

@@ -369,3 +369,10 @@ def test_old_signature_verifies_at_its_signing_time():
     with pytest.raises(SignatureProblem):
         signing.verify_record_signature(signed, short.ca_pem, at=later)
     signing.verify_record_signature(signed, short.ca_pem, at=dt.datetime.now(dt.UTC))
+
+
+def test_a_certificate_the_bundle_cannot_read_is_left_out(signed_alta, pki):
+    broken = b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    bundle = broken + pki.ca_pem
+    assert [c.subject for c in signing.trusted_certificates(bundle)] == [pki.root.subject]
+    signing.verify_record_signature(signed_alta[1], bundle)

@@ -73,7 +73,7 @@ def test_another_installation_keeps_its_own_indicator(
 
 
 def test_cancellations_corrections_and_events_tell_the_same_truth(
-    register, second_taxpayer, computer_system
+    register, second_taxpayer, computer_system, signing_certificate
 ):
     from verifactu import corrections
 

@@ -21,9 +21,19 @@ pytestmark = pytest.mark.django_db
 
 VERIFACTU = {
     "verifactu_chain_follows_head",
+    "verifactu_chain_follows_event_head",
+    "verifactu_chain_guard",
     "verifactu_record_immutable",
     "verifactu_event_immutable",
     "verifactu_signature_immutable",
+    "verifactu_signer_immutable",
+}
+SQLITE_DELETE_GUARDS = {
+    "verifactu_record_kept",
+    "verifactu_event_kept",
+    "verifactu_signature_kept",
+    "verifactu_chain_kept",
+    "verifactu_signer_kept",
 }
 INVOICE_COUNT = {
     "invoicing_invoicecount_insert",
@@ -54,7 +64,9 @@ def drop(trigger: triggers.Trigger) -> None:
 
 def test_every_declared_trigger_of_this_database_exists():
     names = {t.name for t in triggers.expected(connection)}
-    wanted = VERIFACTU | (INVOICE_COUNT if connection.vendor == "postgresql" else set())
+    wanted = VERIFACTU | (
+        INVOICE_COUNT if connection.vendor == "postgresql" else SQLITE_DELETE_GUARDS
+    )
     assert names == wanted
     assert triggers.missing(connection) == []
     assert names <= set(definitions())
@@ -112,9 +124,8 @@ def test_the_command_refuses_a_database_with_unapplied_migrations():
     itself: the command waits for ``migrate`` instead of breaking it."""
     (follows,) = [t for t in triggers.expected(connection) if t.name.endswith("follows_head")]
     drop(follows)
-    MigrationRecorder.Migration.objects.filter(
-        app="verifactu", name="0017_namespaced_installations"
-    ).delete()  # as if that migration were still to run (rolled back with the test)
+    latest = MigrationRecorder.Migration.objects.filter(app="verifactu").order_by("-name")[0]
+    latest.delete()  # as if the app's last migration were still to run (rolled back)
     with pytest.raises(CommandError, match="run `migrate` first"):
         call_command("ensure_triggers", stdout=StringIO())
     assert [t.name for t in triggers.missing(connection)] == [follows.name]

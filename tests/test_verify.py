@@ -7,7 +7,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from verifactu import xml as vxml
 from verifactu.integrity import verify_all, verify_chain
@@ -32,24 +31,6 @@ def verify_fails(*args: str) -> tuple[str, str]:
 @pytest.fixture
 def chain_of_three(register) -> list[BillingRecord]:
     return [register(invoice_number=f"F-2026-04{n}").record for n in (2, 3, 4)]
-
-
-@pytest.fixture
-def tamper(db):
-    """Write a column behind the model's back, as an attacker with database access would."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # fire the deferred FK checks of this test's inserts first, or ALTER TABLE refuses
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER verifactu_record_immutable")
-        else:
-            cursor.execute("DROP TRIGGER verifactu_record_immutable")
-
-    def _tamper(record: BillingRecord, column: str, value) -> None:
-        # QuerySet.update skips the model's guard; only the (now absent) trigger stood in the way
-        assert BillingRecord.objects.filter(pk=record.pk).update(**{column: value}) == 1
-
-    return _tamper
 
 
 def fresh_chain(record: BillingRecord) -> Chain:
@@ -145,10 +126,9 @@ def test_a_first_record_without_primer_registro_is_caught(chain_of_three, tamper
     assert "PrimerRegistro" in message
 
 
-def test_a_chain_head_that_does_not_match_is_caught(chain_of_three):
+def test_a_chain_head_that_does_not_match_is_caught(chain_of_three, tamper):
     chain = fresh_chain(chain_of_three[0])
-    chain.length = 2
-    chain.save(update_fields=["length"])
+    tamper(chain, "length", 2)
     (report,) = verify_all()
     assert [str(b) for b in report.breaks] == [
         f"chain {chain.pk}: chain length is 2 but it holds 3 records"
@@ -156,13 +136,12 @@ def test_a_chain_head_that_does_not_match_is_caught(chain_of_three):
     verify_fails()
 
 
-def test_a_chain_row_quoting_another_head_is_caught(chain_of_three):
+def test_a_chain_row_quoting_another_head_is_caught(chain_of_three, tamper):
     """The next record quotes the head's number and date from the chain row: a stale
     copy there would chain the next record to the wrong predecessor."""
     chain = fresh_chain(chain_of_three[0])
     second = chain_of_three[1]
-    chain.head_invoice_number = second.invoice_number
-    chain.save(update_fields=["head_invoice_number"])
+    tamper(chain, "head_invoice_number", second.invoice_number)
     (report,) = verify_all()
     last = chain_of_three[2]
     assert [str(b) for b in report.breaks] == [
@@ -171,3 +150,153 @@ def test_a_chain_row_quoting_another_head_is_caught(chain_of_three):
         f"{last.invoice_number!r} of {last.invoice_date_text!r} ({last.issuer_nif})"
     ]
     verify_fails()
+
+
+# --------------------------------------------------------------------------- NO VERI*FACTU
+
+
+def test_a_no_verifactu_chain_is_verified_with_its_signatures_and_event_log(signed_chain, tamper):
+    out = verify()
+    assert f"OK chain {signed_chain.pk}" in out
+    assert f"2 records, head #2 {signed_chain.last_huella}, 1 events, event head #1" in out
+    record = BillingRecord.objects.get(chain=signed_chain, position=1)
+    signature = record.signature
+    tamper(signature, "signed_xml", signature.signed_xml.replace("825.00<", "825.01<"))
+    out, message = verify_fails()
+    assert_names(message, record)
+    assert "signature" in message and "BROKEN chain" in out
+
+
+def test_an_unsigned_record_that_must_be_signed_is_broken(signed_chain, tamper):
+    record = BillingRecord.objects.get(chain=signed_chain, position=2)
+    tamper.delete(record.signature)
+    _, message = verify_fails()
+    assert_names(message, record)
+    assert message.endswith(": not signed")
+
+
+# --------------------------------------------------------------------------- exported files
+
+
+def write(tmp_path, name: str, data: bytes | str):
+    path = tmp_path / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    return str(path)
+
+
+def event_log_file(chain, tmp_path) -> str:
+    from verifactu.events import render_event_export
+    from verifactu.models import EventRecord
+
+    events = list(EventRecord.objects.filter(chain=chain).select_related("signature"))
+    return write(tmp_path, "eventos.xml", render_event_export(chain.issuer_nif, events))
+
+
+def test_an_exported_event_log_verifies_offline(signed_chain, tmp_path):
+    from tests.tampering import signed
+    from verifactu import event_log
+    from verifactu.events import log_summary
+
+    event_log.log_event(signed_chain, "90")
+    log_summary(signed_chain)
+    signed(signed_chain)
+    out = verify("--file", event_log_file(signed_chain, tmp_path))
+    assert "eventos.xml: 3 events, 0 records, 3 signed, 0 broken." in out
+
+
+def test_a_tampered_event_log_file_names_the_broken_item(signed_chain, tmp_path):
+    from tests.tampering import signed
+    from verifactu import event_log
+
+    event_log.log_event(signed_chain, "90", otros_datos="prueba")
+    signed(signed_chain)
+    path = event_log_file(signed_chain, tmp_path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    write(tmp_path, "eventos.xml", text.replace(">prueba<", ">prueba2<"))
+    out, message = verify_fails("--file", path)
+    assert message.startswith("First broken item: eventos.xml item 2 (RegistroEvento 90 of ")
+    assert "signature: XAdES verification failed" in message
+    assert "BROKEN eventos.xml item 2" in out
+
+
+def test_an_event_log_file_missing_an_event_breaks_the_link(signed_chain, tmp_path):
+    from tests.tampering import signed
+    from verifactu import event_log
+
+    event_log.log_event(signed_chain, "90")
+    event_log.log_event(signed_chain, "90")
+    signed(signed_chain)
+    from lxml import etree
+
+    path = event_log_file(signed_chain, tmp_path)
+    root = etree.parse(path).getroot()
+    root.remove(root[1])  # the second event
+    path = write(tmp_path, "eventos.xml", etree.tostring(root))
+    _, message = verify_fails("--file", path)
+    assert "item 2 (RegistroEvento 90" in message
+    assert "EventoAnterior does not name the previous event of its chain" in message
+
+
+def test_a_file_signed_with_an_untrusted_key_is_broken(signed_chain, tmp_path, settings):
+    from tests.test_signing import Pki
+
+    path = event_log_file(signed_chain, tmp_path)
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(Pki().ca_pem)  # another root: the taxpayer's certificate does not chain
+    settings.VERIFACTU_SIGNATURE_CA_FILE = str(other)
+    _, message = verify_fails("--file", path)
+    assert "item 1 (RegistroEvento 01" in message and "signature" in message
+
+
+def test_exported_record_files_verify_offline(signed_chain, tmp_path):
+    import zipfile
+
+    first, second = BillingRecord.objects.filter(chain=signed_chain).order_by("position")
+    single = write(tmp_path, "registro.xml", first.exported_xml)
+    assert "0 events, 1 records, 1 signed, 0 broken." in verify("--file", single)
+    archive = tmp_path / "registros.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("a.xml", first.exported_xml)
+        zipped.writestr("b.xml", second.exported_xml)
+    assert "0 events, 2 records, 2 signed, 0 broken." in verify("--file", str(archive))
+    forged = second.exported_xml.replace("825.00</ImporteTotal>", "8.25</ImporteTotal>")
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("a.xml", first.exported_xml)
+        zipped.writestr("b.xml", forged)
+    _, message = verify_fails("--file", str(archive))
+    assert "registros.zip:b.xml item 1 (RegistroAlta F-2026-043 of 13-03-2026)" in message
+    assert "huella does not recompute" in message
+
+
+def test_a_verifactu_record_file_verifies_unsigned_and_links_are_checked(chain_of_three, tmp_path):
+    body = "".join(record.xml for record in chain_of_three)
+    path = write(tmp_path, "registros.xml", f"<Registros>{body}</Registros>")
+    assert "0 events, 3 records, 0 signed, 0 broken." in verify("--file", path)
+    path = write(
+        tmp_path,
+        "registros.xml",
+        f"<Registros>{chain_of_three[0].xml}{chain_of_three[2].xml}</Registros>",
+    )
+    _, message = verify_fails("--file", path)
+    assert "item 2 (RegistroAlta F-2026-044" in message
+    assert "RegistroAnterior/Huella is not the previous record's huella" in message
+
+
+def test_a_file_without_records_or_events_is_an_error(tmp_path):
+    _, message = verify_fails("--file", write(tmp_path, "otro.xml", "<Otro/>"))
+    assert "holds no RegistroEvento nor billing record" in message
+
+
+def test_a_requerimiento_envelope_verifies_offline(signed_chain, tmp_path):
+    from verifactu.envelopes import build_requerimiento_envelope
+    from verifactu.xml import Obligado
+
+    records = BillingRecord.objects.filter(chain=signed_chain).order_by("position")
+    envelope = build_requerimiento_envelope(
+        Obligado(signed_chain.issuer_name, signed_chain.issuer_nif),
+        [record.exported_xml for record in records],
+        ref_requerimiento="R-2026-1",
+    )
+    path = write(tmp_path, "requerimiento.xml", envelope)
+    assert "0 events, 2 records, 2 signed, 0 broken." in verify("--file", path)

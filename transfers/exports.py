@@ -32,6 +32,7 @@ from invoicing.imported import IMPORTED_SERIES_PREFIX
 from invoicing.models import Invoice
 from verifactu.events import log_export
 from verifactu.models import BillingRecord
+from verifactu.signatures import SigningUnavailable
 
 EXPORT_DIR = "exports"
 INVOICE_HEADER = [
@@ -153,9 +154,15 @@ def build_zip(job: Job) -> None:
         m347 = summaries.modelo_347(taxpayer, year)
         archive.writestr("resumen-impuestos.csv", summary_csv(m303, m130, m347))
         progress.advance()
-    os.replace(partial, target)
     fiscal_ids = [invoice.fiscal_invoice_id for invoice in invoices]
-    log_export(BillingRecord.objects.filter(fiscal_invoice__in=fiscal_ids), period=(start, end))
+    try:
+        log_export(BillingRecord.objects.filter(fiscal_invoice__in=fiscal_ids), period=(start, end))
+    except SigningUnavailable as exc:  # the 08 cannot be signed: nothing is exported
+        partial.unlink(missing_ok=True)
+        message = f"No se ha generado el ZIP. {exc.message}"
+        jobs.finish(job, {"message": message, "errors": [message]}, status=Job.Status.FAILED)
+        return
+    os.replace(partial, target)
     progress.flush()
     report = {
         "year": year,

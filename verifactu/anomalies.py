@@ -1,168 +1,61 @@
-"""Anomaly detection on a NO VERI*FACTU chain: both chains and every signature, verified.
+"""Anomaly detection on a NO VERI*FACTU chain: the verifier's findings, logged as events.
 
-:func:`run_anomaly_check` verifies the billing records (:func:`verifactu.integrity.check_chain`
-and their signatures) and the events (position, HuellaEvento, EventoAnterior, signature) of a
-chain, and logs events 03 and 05 (the runs, with the number of records processed) and a 04 /
-06 per anomaly found, once (the beat task ``verifactu.anomaly_check``).
+:func:`run_anomaly_check` runs :func:`verifactu.verification.verify` (records, events, every
+signature, dates and anchors) and logs what it found and nothing else: events 03 and 05 (the
+runs, with the number of items each check actually covered) and a 04 / 06 per anomaly found,
+once (the beat task ``verifactu.anomaly_check``, ``manage.py verifactu_check_anomalies``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.db import transaction
-from lxml import etree
+from django.db import DatabaseError, transaction
 
-from verifactu import integrity
 from verifactu.event_log import log_event
 from verifactu.event_xml import (
     PreviousEvent,
     deteccion_evento,
     deteccion_facturacion,
     lanzamiento_deteccion,
-    parse_evento,
-    recompute_huella_evento,
 )
-from verifactu.models import BillingRecord, Chain, EventRecord
-from verifactu.signing import (
-    SignatureProblem,
-    independent_digest_check,
-    signed_content,
-    verify_record_signature,
-)
+from verifactu.models import Chain, EventRecord
+from verifactu.verification import Finding, Verification, verify
 from verifactu.xml import InvoiceId
-from verifactu.xmlkit import instance_parser
 
 
-@dataclass(frozen=True)
-class Anomaly:
-    tipo_evento: str  # "04" billing records | "06" event records
-    tipo_anomalia: str
-    message: str
-    record: Any = None  # BillingRecord or EventRecord
-    evidence: str = ""  # the stored data found wrong: the same data is reported once
+class RunNotLogged(Exception):
+    """The run found ``findings`` but the database refused to log it: a chain row whose event
+    head names events that are gone refuses every append (``verifactu_chain_guard``)."""
 
-    @property
-    def key(self) -> str:
-        digest = hashlib.sha256((self.evidence or self.message).encode()).hexdigest()[:16]
-        ref = self.record.pk.hex if self.record is not None else "-"
-        return f"{self.tipo_evento}:{self.tipo_anomalia}:{ref}:{digest}"
-
-
-def _break_type(problem: str) -> str:
-    if problem.startswith("huella recomputed") or problem.startswith("huella column"):
-        return "01"
-    if problem.startswith("RegistroAnterior/Huella"):
-        return "08"
-    if problem.startswith(("position", "previous", "the first record", "RegistroAnterior")):
-        return "04"
-    if problem.startswith("chain"):
-        return "06"
-    return "03"
-
-
-def _signature_problem(item, ca_pem: bytes | None) -> str | None:
-    """Why the signed copy of ``item`` is not a valid signature of its stored XML, or None."""
-    signature = item.signature
-    try:
-        if ca_pem:
-            verify_record_signature(signature.signed_xml, ca_pem, at=signature.signed_at)
-        else:
-            independent_digest_check(signature.signed_xml)
-        if signed_content(signature.signed_xml) != etree.tostring(
-            etree.fromstring(item.xml.encode("utf-8"), instance_parser()), method="c14n"
-        ):
-            return "the signed copy differs from the stored record"
-    except (SignatureProblem, etree.XMLSyntaxError) as exc:
-        return f"signature: {exc}"
-    return None
-
-
-def _signed(queryset):
-    return queryset.filter(signature__isnull=False).select_related("signature")
-
-
-def check_billing_records(chain: Chain, ca_pem: bytes | None = None) -> tuple[int, list[Anomaly]]:
-    report = integrity.check_chain(chain)
-    records = {str(r.pk): r for r in BillingRecord.objects.filter(chain=chain)}
-    anomalies = [
-        Anomaly("04", _break_type(b.problem), str(b), records.get(b.record_id))
-        for b in report.breaks
-    ]
-    for record in _signed(BillingRecord.objects.filter(chain=chain)).order_by("position"):
-        problem = _signature_problem(record, ca_pem)
-        if problem:
-            anomalies.append(
-                Anomaly("04", "02", problem, record, record.xml + record.signature.signed_xml)
-            )
-    return report.records, anomalies
-
-
-def check_events(chain: Chain, ca_pem: bytes | None = None) -> tuple[int, list[Anomaly]]:
-    anomalies: list[Anomaly] = []
-    previous = None
-    count = 0
-    for event in EventRecord.objects.filter(chain=chain).order_by("position"):
-        count += 1
-
-        def add(tipo: str, message: str, event=event) -> None:
-            signed = event.signature.signed_xml if hasattr(event, "signature") else ""
-            evidence = f"{tipo}:{message}" if tipo != "02" else event.xml + signed
-            anomalies.append(Anomaly("06", tipo, message, event, evidence))
-
-        if event.position != count:
-            add("04", f"event #{event.position} found where #{count} was expected")
-        try:
-            parsed = parse_evento(event.xml)
-        except (etree.XMLSyntaxError, ValueError) as exc:
-            add("03", f"event #{event.position}: XML cannot be read: {exc}")
-            previous = event
-            continue
-        if recompute_huella_evento(parsed) != parsed["huella"] or event.huella != parsed["huella"]:
-            add("01", f"event #{event.position}: HuellaEvento does not recompute")
-        if previous is None:
-            if not parsed["first"]:
-                add("04", f"event #{event.position}: first event without PrimerEvento=S")
-        else:
-            link = parsed["previous"]
-            expected = PreviousEvent(
-                previous.tipo_evento, previous.generated_at_text, previous.huella
-            )
-            if link != expected:
-                add("08", f"event #{event.position}: EventoAnterior does not match its predecessor")
-        if hasattr(event, "signature"):
-            problem = _signature_problem(event, ca_pem)
-            if problem:
-                add("02", f"event #{event.position}: {problem}")
-        previous = event
-    return count, anomalies
+    def __init__(self, findings: list[Finding], reason: str) -> None:
+        super().__init__(reason)
+        self.findings = findings
+        self.reason = reason
 
 
 def _already_logged(chain: Chain, key: str) -> bool:
     return EventRecord.objects.filter(chain=chain, anomaly_key=key).exists()
 
 
-def _record_detection(anomaly: Anomaly) -> str:
-    record = anomaly.record
-    registro = (
-        InvoiceId(record.issuer_nif, record.invoice_number, record.invoice_date_text)
-        if record is not None
-        else None
-    )
+def _record_detection(anomaly: Finding) -> str:
+    record = anomaly.item
+    registro = anomaly.record_named
+    if registro is None and record is not None and hasattr(record, "invoice_number"):
+        registro = InvoiceId(record.issuer_nif, record.invoice_number, record.invoice_date_text)
     return deteccion_facturacion(anomaly.tipo_anomalia, anomaly.message, registro)
 
 
-def _event_detection(anomaly: Anomaly) -> str:
-    ev = anomaly.record
-    return deteccion_evento(
-        anomaly.tipo_anomalia,
-        anomaly.message,
-        PreviousEvent(ev.tipo_evento, ev.generated_at_text, ev.huella),
-    )
+def _event_detection(anomaly: Finding) -> str:
+    ev = anomaly.event_named
+    if ev is None and anomaly.item is not None:
+        ev = PreviousEvent(
+            anomaly.item.tipo_evento, anomaly.item.generated_at_text, anomaly.item.huella
+        )
+    if ev is not None and not (ev.tipo_evento and ev.fecha_hora_huso):
+        ev = None  # RegEventoAnomalo needs all three: a head that names a huella alone
+    return deteccion_evento(anomaly.tipo_anomalia, anomaly.message, ev)
 
 
 def _log_run(
@@ -170,8 +63,8 @@ def _log_run(
     now: datetime | None,
     codes: tuple[str, str],
     launch: str,
-    anomalies: list[Anomaly],
-    detection: Callable[[Anomaly], str],
+    anomalies: list[Finding],
+    detection: Callable[[Finding], str],
 ) -> None:
     """Log one detection run (``codes[0]``) and each of its anomalies not logged before
     (``codes[1]``, keyed by the anomaly so a later run does not log it again)."""
@@ -189,37 +82,29 @@ def _log_run(
         )
 
 
-def run_anomaly_check(
-    chain: Chain, *, ca_pem: bytes | None = None, now: datetime | None = None
-) -> list[Anomaly]:
-    """One detection run over both chains of ``chain``; returns the anomalies found.
-
-    Logs 03 and 05 (the runs, with the number of records processed) and a 04 / 06 event
-    per anomaly not logged before. ``ca_pem`` (trusted CAs) adds signxml's full XAdES
-    verification to the independent digest and signature check.
-    """
-    records, record_anomalies = check_billing_records(chain, ca_pem)
-    events, event_anomalies = check_events(chain, ca_pem)
-    signed = _signed(BillingRecord.objects.filter(chain=chain)).count()
+def log_verification(result: Verification, *, now: datetime | None = None) -> None:
+    """Log the runs of ``result`` (03, 05, with the counts actually checked) and its new
+    anomalies (04, 06)."""
+    runs = (
+        ("03", "04", "RegFacturacion", result.records, result.record_signatures, _record_detection),
+        ("05", "06", "RegEvento", result.events, result.event_signatures, _event_detection),
+    )
     with transaction.atomic():
-        _log_run(
-            chain,
-            now,
-            ("03", "04"),
-            lanzamiento_deteccion(
-                "RegFacturacion", huellas=records, firmas=signed, cadena=records, fechas=records
-            ),
-            record_anomalies,
-            _record_detection,
-        )
-        _log_run(
-            chain,
-            now,
-            ("05", "06"),
-            lanzamiento_deteccion(
-                "RegEvento", huellas=events, firmas=events, cadena=events, fechas=events
-            ),
-            event_anomalies,
-            _event_detection,
-        )
-    return record_anomalies + event_anomalies
+        for run_code, anomaly_code, kind, items, signatures, detection in runs:
+            launch = lanzamiento_deteccion(
+                kind, huellas=items, firmas=signatures, cadena=items, fechas=items
+            )
+            found = [f for f in result.findings if f.tipo_evento == anomaly_code]
+            _log_run(result.chain, now, (run_code, anomaly_code), launch, found, detection)
+
+
+def run_anomaly_check(chain: Chain, *, now: datetime | None = None) -> list[Finding]:
+    """One detection run over both chains of ``chain``; returns the anomalies found (each
+    logged once, as a 04 or 06, after the runs' 03 and 05). Raises :class:`RunNotLogged`
+    when the database refuses the events."""
+    result = verify(chain, now=now)
+    try:
+        log_verification(result, now=now)
+    except DatabaseError as exc:
+        raise RunNotLogged(result.findings, str(exc).strip()) from exc
+    return result.findings

@@ -142,14 +142,3 @@ def credentials_for(chain: Chain) -> Credentials:
     if not right.allowed:
         raise NotAuthorised(right.reason)
     return open_credentials(right)
-
-
-def signing_credentials_for(chain: Chain) -> Credentials:
-    """The certificate that XAdES-signs a NO VERI*FACTU chain's records and events (kept,
-    not sent): the one that may speak for the obligado, by the rule that decides sending
-    (:func:`verifactu.representation.sending_right`). Without proof, none: the records are
-    kept unsigned and the signing task signs them once the proof arrives."""
-    right = sending_right_for_chain(chain)
-    if not right.allowed:
-        return Credentials(None)
-    return open_credentials(right)

@@ -10,11 +10,13 @@ transaction that opens a chain shares its taxpayer's row and locks its installat
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 
 from factu.models import Account, Taxpayer
 from factu.rows import columns, db_id, instances
+from verifactu.huella import format_timestamp
 from verifactu.models import Chain, ComputerSystem
 from verifactu.xml import PreviousRecord
 
@@ -132,6 +134,17 @@ def _select_chain_for_update(key: dict[str, str]) -> Chain | None:
         )
         row = cursor.fetchone()
     return None if row is None else instances(row, Chain)[0]
+
+
+def generation_time(chain: Chain, now: datetime) -> str:
+    """The FechaHoraHusoGenRegistro of the next record of the locked ``chain``: ``now``, or
+    its head's when ``now`` is earlier (``now`` is taken before the lock, and an appender that
+    waited for it must not date its record before the one appended meanwhile)."""
+    stated = format_timestamp(now)
+    head = chain.head_generated_at_text
+    if head and datetime.fromisoformat(head) > datetime.fromisoformat(stated):
+        return head
+    return stated
 
 
 def previous_record(chain: Chain) -> PreviousRecord | None:

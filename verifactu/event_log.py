@@ -1,8 +1,10 @@
 """The NO VERI*FACTU event log: the chain of events of each (obligado NIF, installation).
 
 :func:`log_event` appends an :class:`~verifactu.models.EventRecord` (its XML from
-:mod:`verifactu.event_xml`) to the chain under the same row lock as billing records; the
-worker signs it later (:mod:`verifactu.signatures`). The log is kept only where the law asks
+:mod:`verifactu.event_xml`) to the chain under the same row lock as billing records, and
+signs it in the same transaction (:mod:`verifactu.signatures`): an event is never visible
+unsigned, and without a certificate that may sign it is not logged at all
+(:class:`~verifactu.signatures.SigningUnavailable`). The log is kept only where the law asks
 for it: on chains running NO VERI*FACTU, whose last 01/02 event is a 01
 (:func:`no_verifactu_active`). What is logged on it besides the mode switches
 (:mod:`verifactu.modes`) is in :mod:`verifactu.events` (07 to 10) and
@@ -17,6 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from verifactu import signatures
 from verifactu.event_xml import EventoData, PreviousEvent, build_evento, validate_evento
 from verifactu.huella import format_timestamp
 from verifactu.models import Chain, ComputerSystem, EventRecord
@@ -47,10 +50,11 @@ def log_event(
     anomaly_key: str = "",
     system: ComputerSystem | None = None,
 ) -> EventRecord:
-    """Append an event to the event chain of ``chain`` (locked here); returns the EventRecord.
+    """Append an event to the event chain of ``chain`` (locked here), signed; returns the
+    EventRecord. Call inside ``transaction.atomic()``.
 
-    Call inside ``transaction.atomic()``; the worker signs it later
-    (:func:`verifactu.signatures.sign_pending`).
+    Raises :class:`~verifactu.signatures.SigningUnavailable` (nothing logged) when no
+    certificate may sign for the chain; every caller handles it.
     """
     if not transaction.get_connection().in_atomic_block:
         with transaction.atomic():
@@ -64,6 +68,7 @@ def log_event(
                 system=system,
             )
     chain = Chain.objects.select_for_update(no_key=True).get(pk=chain.pk)
+    signer = signatures.signer_for(chain)
     system = system or _system_for(chain)
     head = EventRecord.objects.filter(chain=chain).order_by("-position").first()
     previous = (
@@ -85,7 +90,7 @@ def log_event(
     problems = validate_evento(built.xml, signed=False)
     if problems:
         raise ValueError(f"the event does not validate against EventosSIF.xsd: {problems}")
-    return EventRecord.objects.create(
+    event = EventRecord.objects.create(
         chain=chain,
         position=(head.position + 1) if head else 1,
         previous=head,
@@ -101,6 +106,8 @@ def log_event(
         xml=built.xml,
         anomaly_key=anomaly_key[:120],
     )
+    signatures.sign_new(event, signer)
+    return event
 
 
 def no_verifactu_active(chain: Chain) -> bool:

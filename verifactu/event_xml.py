@@ -378,7 +378,8 @@ def parse_evento(xml: str | bytes | etree._Element) -> dict[str, Any]:
     """The hashed literals of an event read back from its XML (cf. ``xml.parse_record``).
 
     ``fields`` are in hash order; the obligado's ``NIF`` is keyed ``ObligadoNIF`` and
-    ``HuellaEvento`` is the previous event's. ``previous`` is the EventoAnterior block.
+    ``HuellaEvento`` is the previous event's. ``previous`` is the EventoAnterior block,
+    ``otros`` the OtrosDatosEvento and ``root`` the parsed element.
     """
     root = xml if isinstance(xml, etree._Element) else _parse(xml)
     if etree.QName(root).localname != "RegistroEvento":
@@ -398,6 +399,8 @@ def parse_evento(xml: str | bytes | etree._Element) -> dict[str, Any]:
         "fields": fields,
         "previous": previous,
         "first": first == "S",
+        "otros": root.findtext("ev:Evento/ev:OtrosDatosEvento", namespaces=NSMAP),
+        "root": root,
     }
 
 

@@ -25,18 +25,19 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Taxpayer
+from verifactu.anchors import anchor_text, parse_anchor
 from verifactu.event_log import log_event, no_verifactu_active
 from verifactu.event_xml import (
     PreviousEvent,
     RecordLink,
     exportacion_evento,
     exportacion_facturacion,
+    parse_evento,
     resumen_eventos,
 )
 from verifactu.huella import MADRID, format_timestamp
 from verifactu.models import BillingRecord, Chain, EventRecord
 from verifactu.modes import chains_of
-from verifactu.signatures import sign_pending
 
 Period = tuple[date | datetime | None, date | datetime | None]
 
@@ -97,7 +98,11 @@ def export_is_logged(records: Iterable[Any]) -> bool:
 
 
 def log_export(
-    items: Iterable[Any], *, period: Period = (None, None), now: datetime | None = None
+    items: Iterable[Any],
+    *,
+    period: Period = (None, None),
+    now: datetime | None = None,
+    note: str | None = None,
 ) -> list:
     """Log that ``items`` left Factu: an 08 per chain of billing records, a 09 per chain of
     event records. Returns the events logged.
@@ -106,8 +111,8 @@ def log_export(
     downloads and :func:`export_events`. Callers log only on an explicit action (a POST, a
     command, a job the user started), never on a GET (:func:`export_is_logged`). ``period``
     is what the export covered (dates, or aware datetimes); by default the generation times
-    of the first and last item exported from each chain. Chains not running NO VERI*FACTU
-    log nothing.
+    of the first and last item exported from each chain; ``note`` goes in OtrosDatosEvento.
+    Chains not running NO VERI*FACTU log nothing.
     """
     groups: dict[tuple[str, int], dict[Any, Any]] = {}
     for item in items:
@@ -148,7 +153,7 @@ def log_export(
                 ultimo=PreviousEvent(last.tipo_evento, last.generated_at_text, last.huella),
                 exportados=len(group),
             )
-        logged.append(log_event(chain, kind, now=now, datos_propios=datos))
+        logged.append(log_event(chain, kind, now=now, datos_propios=datos, otros_datos=note))
     return logged
 
 
@@ -157,7 +162,9 @@ def log_summary(chain: Chain, *, now: datetime | None = None) -> EventRecord | N
 
     Counts the events of each type and the NO VERI*FACTU billing records generated since the
     previous summary (since the start of the log for the first one), under the chain's lock,
-    so nothing appended meanwhile falls between two summaries. Returns ``None`` (nothing
+    so nothing appended meanwhile falls between two summaries. It is an anchor
+    (:mod:`verifactu.anchors`): it names the last record of the period and, in
+    ``OtrosDatosEvento``, the chain's length and event count. Returns ``None`` (nothing
     logged) on other chains and when nothing happened.
     """
     with transaction.atomic():
@@ -171,10 +178,16 @@ def log_summary(chain: Chain, *, now: datetime | None = None) -> EventRecord | N
         records = BillingRecord.objects.filter(chain=chain, no_verifactu=True)
         if previous is not None:
             events = events.filter(position__gt=previous.position)
-            records = records.filter(created_at__gt=previous.created_at)
+            anchor = parse_anchor(parse_evento(previous.xml)["otros"])
+            if anchor is not None:
+                records = records.filter(position__gt=anchor[0])
+            else:  # a summary from before anchors
+                records = records.filter(created_at__gt=previous.created_at)
         counts = Counter(events.values_list("tipo_evento", flat=True))
         generated = list(
-            records.order_by("position").only(
+            records.filter(position__lte=chain.length)
+            .order_by("position")
+            .only(
                 "chain_id",
                 "position",
                 "kind",
@@ -198,7 +211,13 @@ def log_summary(chain: Chain, *, now: datetime | None = None) -> EventRecord | N
             primero=_record_link(generated[0]) if generated else None,
             ultimo=_record_link(generated[-1]) if generated else None,
         )
-        return log_event(chain, "10", now=now, datos_propios=datos)
+        return log_event(
+            chain,
+            "10",
+            now=now,
+            datos_propios=datos,
+            otros_datos=anchor_text(chain.length, chain.events_length),
+        )
 
 
 # --------------------------------------------------------------------------- the log's export
@@ -250,7 +269,7 @@ def render_event_export(
         "Hasta": date_to.isoformat() if date_to else "",
         "Generado": format_timestamp(generated_at or timezone.now()),
         "Exportados": str(len(events)),
-        "PendientesDeFirma": str(unsigned),
+        "SinFirma": str(unsigned),
     }
     head = "".join(f" {name}={quoteattr(value)}" for name, value in attributes.items() if value)
     body = "".join(f"{event.signature.signed_xml}\n" for event in events)
@@ -264,19 +283,17 @@ def export_events(
     *,
     date_from: date | None = None,
     date_to: date | None = None,
-    sign_missing: bool = False,
     now: datetime | None = None,
 ) -> EventExport:
     """Export the signed event log of ``taxpayer`` and log the 09 of the export.
 
-    Only signed events go in (the log's value is its signatures); events the worker has not
-    signed yet are counted in ``unsigned`` and left out, unless ``sign_missing`` signs them
-    first (commands may; requests never sign). The 09 is logged after the document is built,
-    so it is not part of it: the next export carries it.
+    Only signed events go in (the log's value is its signatures): every event is signed at
+    birth, so an unsigned one is an anomaly, counted in ``unsigned`` (``SinFirma``) and left
+    out, never signed now. The 09 is logged after the document is built, so it is not part
+    of it: the next export carries it. Raises
+    :class:`~verifactu.signatures.SigningUnavailable` (nothing logged) when the 09 cannot be
+    signed: the caller refuses the export.
     """
-    if sign_missing:
-        for chain in chains_of(taxpayer):
-            sign_pending(chain)
     events = list(
         taxpayer_events(taxpayer, date_from=date_from, date_to=date_to).select_related("signature")
     )

@@ -3,15 +3,20 @@
 Every huella is recomputed from the literals read back out of the stored XML (never from the
 columns, which could have been changed alone), every ``RegistroAnterior`` is compared with
 its predecessor's XML, the columns are compared with the XML, positions must run 1..n, and
-the chain row's head and length must match the last record. The command
-``verifactu_verify`` and any scheduled check call these functions.
+the chain row's head and length must match the last record, and each record's
+FechaHoraHusoGenRegistro is not earlier than its predecessor's nor later than now plus
+``VERIFACTU_CLOCK_SKEW``. :mod:`verifactu.verification` adds the signatures, the event log
+and the anchors; ``verifactu_verify`` and the anomaly check call it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.utils import timezone
 from lxml import etree
 
 from verifactu import xml as vxml
@@ -78,10 +83,37 @@ class _Link:
     numserie: str
     fecha: str
     huella: str
+    generated_at: str = ""
+
+
+def latest_allowed(now: datetime | None = None) -> datetime:
+    """The latest generation time an item may state: now plus ``VERIFACTU_CLOCK_SKEW``."""
+    return (now or timezone.now()) + timedelta(seconds=settings.VERIFACTU_CLOCK_SKEW)
+
+
+def date_problems(tag: str, stated: str, previous: str | None, latest: datetime) -> list[str]:
+    """Problems of one generation time ``stated`` (the text of ``tag``): not a time, earlier
+    than its predecessor's ``previous``, or later than ``latest``."""
+    try:
+        when = datetime.fromisoformat(stated)
+        if when.tzinfo is None:
+            raise ValueError("no time zone")
+    except ValueError:
+        return [f"{tag} {stated!r} is not a date-time with its time zone"]
+    problems = []
+    try:
+        before = datetime.fromisoformat(previous) if previous else None
+    except ValueError:
+        before = None  # the predecessor's own problem, reported there
+    if before is not None and before.tzinfo is not None and when < before:
+        problems.append(f"{tag} {stated} is earlier than its predecessor's {previous}")
+    if when > latest:
+        problems.append(f"{tag} {stated} is later than the clock allows ({latest.isoformat()})")
+    return problems
 
 
 def _record_problems(
-    record: BillingRecord, previous: _Link | None, position: int
+    record: BillingRecord, previous: _Link | None, position: int, latest: datetime
 ) -> tuple[list[str], _Link | None]:
     """Problems of one record, and the link its successor must carry (None if unreadable)."""
     problems: list[str] = []
@@ -124,12 +156,20 @@ def _record_problems(
         if stored != in_xml:
             problems.append(f"column {name} is {stored!r} but the XML says {in_xml!r}")
     problems += _encadenamiento_problems(root, previous)
+    generated_at = fields["FechaHoraHusoGenRegistro"]
+    problems += date_problems(
+        "FechaHoraHusoGenRegistro",
+        generated_at,
+        previous.generated_at if previous else None,
+        latest,
+    )
     link = _Link(
         record_id=record.pk,
         nif=fields["IDEmisorFactura" + suffix],
         numserie=fields["NumSerieFactura" + suffix],
         fecha=fields["FechaExpedicionFactura" + suffix],
         huella=parsed["huella"],
+        generated_at=generated_at,
     )
     return problems, link
 
@@ -159,14 +199,17 @@ def _encadenamiento_problems(root: etree._Element, previous: _Link | None) -> li
     return problems
 
 
-def verify_records(chain: Chain, records: Iterable[BillingRecord]) -> ChainReport:
+def verify_records(
+    chain: Chain, records: Iterable[BillingRecord], *, now: datetime | None = None
+) -> ChainReport:
     """Check ``records`` (in position order) as the whole of ``chain``."""
     report = ChainReport(chain)
     previous: _Link | None = None
     last: BillingRecord | None = None
+    latest = latest_allowed(now)
     for record in records:
         report.records += 1
-        problems, link = _record_problems(record, previous, report.records)
+        problems, link = _record_problems(record, previous, report.records, latest)
         report.breaks += [
             Break(chain.pk, record.position, record.invoice_number, str(record.pk), problem)
             for problem in problems
@@ -178,6 +221,7 @@ def verify_records(chain: Chain, records: Iterable[BillingRecord]) -> ChainRepor
             record.invoice_number,
             record.invoice_date_text,
             record.huella,
+            record.generated_at_text,
         )
         last = record
     head_id = last.pk if last else None
@@ -205,14 +249,14 @@ def verify_chain(chain: Chain) -> list[Break]:
     return check_chain(chain).breaks
 
 
-def check_chain(chain: Chain) -> ChainReport:
+def check_chain(chain: Chain, *, now: datetime | None = None) -> ChainReport:
     records = (
         BillingRecord.objects.filter(chain=chain)
         .order_by("position")
         .only(*_COLUMNS)
         .iterator(chunk_size=500)
     )
-    return verify_records(chain, records)
+    return verify_records(chain, records, now=now)
 
 
 def verify_all(nif: str | None = None) -> list[ChainReport]:

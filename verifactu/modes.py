@@ -15,6 +15,13 @@ The mode of a record is derived when it is built, from the taxpayer's mode and s
 already NO VERI*FACTU. The taxpayer's row catches up later (:func:`apply_due_change`, by the
 daily task, by the next :func:`change_mode`, or after the commit of that first record).
 
+NO VERI*FACTU requires a certificate that signs (every record and event is signed when it is
+chained, :mod:`verifactu.signatures`): a switch to it, at once or scheduled, is refused with
+:class:`ModeRefused` while :func:`verifactu.signers.signing_problem_for` names a problem. A
+due year-end switch that cannot be signed is not applied (a warning says so); records of the
+new year are refused meanwhile (:class:`verifactu.records.SigningRefused`: upload a
+certificate or return to VERI*FACTU), never stored unsigned.
+
 Each effective switch is written to the event log of every chain (installation) of the
 taxpayer: event 01 (start of NO VERI*FACTU operation) or 02 (end). A chain whose first
 NO VERI*FACTU record comes before the switch's events gets its 01 with that record
@@ -44,19 +51,36 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from factu.models import Taxpayer
 from factu.queue import after_commit
-from verifactu import event_log
+from verifactu import event_log, signers
 from verifactu.models import BillingRecord, Chain
+from verifactu.signatures import SigningUnavailable
 
 log = logging.getLogger(__name__)
 
 VERIFACTU = Taxpayer.VerifactuMode.VERIFACTU
 NO_VERIFACTU = Taxpayer.VerifactuMode.NO_VERIFACTU
+
+
+END_UNSIGNED = (
+    "El fin de NO VERI*FACTU se registra con un evento firmado, y ahora no se puede firmar."
+)
+
+
+class ModeRefused(ValidationError):
+    """A switch to NO VERI*FACTU refused: no certificate may sign for the taxpayer, or the one
+    that would is unusable. Nothing changed. A ``ValidationError`` on ``verifactu_mode``, so
+    the taxpayer form shows ``reason`` on that field without importing the engine."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__({"verifactu_mode": [reason]})
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -135,16 +159,27 @@ def _sync(taxpayer: Taxpayer, locked: Taxpayer) -> None:
 
 
 def change_mode(taxpayer: Taxpayer, mode: str, today: date | None = None) -> ModeChange:
-    """Ask for ``mode``; apply it now or schedule it for 1 January (see the module doc)."""
+    """Ask for ``mode``; apply it now or schedule it for 1 January (see the module doc).
+
+    Raises :class:`ModeRefused` (nothing changed) for a switch to NO VERI*FACTU without a
+    certificate that signs for the taxpayer.
+    """
     today = today or timezone.localdate()
     mode = Taxpayer.VerifactuMode(mode)
     with transaction.atomic():
         locked, chains = _locked(taxpayer)
         _apply_due(locked, chains, today)
+        if mode == NO_VERIFACTU and locked.verifactu_mode != NO_VERIFACTU:
+            problem = signers.signing_problem_for(locked)
+            if problem:
+                raise ModeRefused(problem)
         current = locked.verifactu_mode
         if mode == VERIFACTU:
             if current == NO_VERIFACTU:
-                _log_on_chains(chains, "02")
+                try:
+                    _log_on_chains(chains, "02")
+                except SigningUnavailable as exc:
+                    raise ModeRefused(f"{END_UNSIGNED} {exc.message}") from None
                 locked.verifactu_mode = VERIFACTU
                 locked.verifactu_until = None
                 locked.save(update_fields=["verifactu_mode", "verifactu_until"])
@@ -164,24 +199,40 @@ def change_mode(taxpayer: Taxpayer, mode: str, today: date | None = None) -> Mod
                 VERIFACTU, mode, date(today.year + 1, 1, 1), scheduled=True, changed=True
             )
         else:
-            _switch_to_no_verifactu(locked, chains)
+            try:
+                _switch_to_no_verifactu(locked, chains)
+            except SigningUnavailable as exc:
+                raise ModeRefused(exc.message) from None
             result = ModeChange(NO_VERIFACTU, mode, today, changed=True)
     _sync(taxpayer, locked)
     return result
 
 
 def _switch_to_no_verifactu(locked: Taxpayer, chains) -> None:
+    """Log the 01s (signed: :class:`SigningUnavailable` when they cannot be), then switch."""
+    _log_on_chains(chains, "01")
     locked.verifactu_mode = NO_VERIFACTU
     locked.verifactu_until = None
     locked.save(update_fields=["verifactu_mode", "verifactu_until"])
-    _log_on_chains(chains, "01")
 
 
 def _apply_due(locked: Taxpayer, chains, today: date) -> bool:
-    if locked.verifactu_until is not None and today > locked.verifactu_until:
-        _switch_to_no_verifactu(locked, chains)
-        return True
-    return False
+    """Apply a due year-end switch, unless its 01s cannot be signed: then nothing changes (a
+    warning says why) and the taxpayer's new records are refused until a certificate is
+    uploaded or VERI*FACTU is asked for again (which cancels the switch)."""
+    if locked.verifactu_until is None or today <= locked.verifactu_until:
+        return False
+    problem = signers.signing_problem_for(locked)
+    if problem:
+        log.warning("switch of %s to NO VERI*FACTU not applied: %s", locked.nif, problem)
+        return False
+    try:
+        with transaction.atomic():  # a savepoint: 01s logged on some chains are undone
+            _switch_to_no_verifactu(locked, chains)
+    except SigningUnavailable as exc:
+        log.warning("switch of %s to NO VERI*FACTU not applied: %s", locked.nif, exc.message)
+        return False
+    return True
 
 
 def apply_due_change(taxpayer: Taxpayer, today: date | None = None) -> bool:
@@ -247,5 +298,21 @@ def fecha_fin_verifactu(chain) -> str | None:
 
 
 def on_mode_requested(sender=None, *, taxpayer: Taxpayer, mode: str, **kwargs):
-    """Receiver of ``factu.signals.verifactu_mode_requested`` (connected in apps.py)."""
+    """Receiver of ``factu.signals.verifactu_mode_requested`` (connected in apps.py); raises
+    :class:`ModeRefused`, a ``ValidationError`` the form shows on its field."""
     return change_mode(taxpayer, mode)
+
+
+def mode_problem(taxpayer: Taxpayer, mode: str) -> str | None:
+    """Why ``taxpayer`` cannot be put in ``mode`` (Spanish), or None: NO VERI*FACTU needs a
+    certificate that signs (:func:`verifactu.signers.signing_problem_for`)."""
+    if mode != NO_VERIFACTU or (
+        not taxpayer._state.adding and taxpayer.verifactu_mode == NO_VERIFACTU
+    ):
+        return None
+    return signers.signing_problem_for(taxpayer)
+
+
+def on_mode_checked(sender=None, *, taxpayer: Taxpayer, mode: str, **kwargs) -> str | None:
+    """Receiver of ``factu.signals.verifactu_mode_checked`` (connected in apps.py)."""
+    return mode_problem(taxpayer, mode)

@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from factu.models import Account, Taxpayer
 from factu.rows import db_id, values
-from verifactu import pacing
+from verifactu import pacing, signatures
 from verifactu import xml as vxml
-from verifactu.chains import lock_chain, previous_record
+from verifactu.chains import generation_time, lock_chain, previous_record
 from verifactu.envelopes import validate_record
 from verifactu.facts import (
     BreakdownFacts,
@@ -35,7 +35,7 @@ from verifactu.facts import (
     from_cents,
     to_cents,
 )
-from verifactu.huella import format_amount, format_date, format_timestamp
+from verifactu.huella import format_amount, format_date
 from verifactu.models import BillingRecord, Chain, ComputerSystem, FiscalInvoice, RecordStatus
 from verifactu.modes import mode_for_new_record
 from verifactu.rules import Problem, check_invoice
@@ -53,6 +53,15 @@ class RecordRefused(Exception):
 
 class DuplicateInvoice(RecordRefused):
     """The taxpayer already registered an invoice with this number (a 409 for the APIs)."""
+
+
+class SigningRefused(RecordRefused):
+    """A NO VERI*FACTU record (or the event 01 opening its chain's log) could not be signed
+    at birth: no certificate may sign for the obligado. Nothing was stored; the problem is
+    under ``certificate``, in Spanish."""
+
+    def __init__(self, exc: signatures.SigningUnavailable) -> None:
+        super().__init__([Problem("certificate", exc.message, "")], exc.message)
 
 
 def _amount(value) -> str | None:
@@ -238,13 +247,17 @@ def _store(
             [Problem("xml", message, "4102") for message in problems],
             "The record does not validate against AEAT's schema.",
         )
-    no_verifactu = mode_for_new_record(
-        invoice.taxpayer,
-        chain,
-        invoice.computer_system,
-        timezone.localdate(now),
-        reread=not mode_read_under_lock,
-    )
+    try:
+        no_verifactu = mode_for_new_record(
+            invoice.taxpayer,
+            chain,
+            invoice.computer_system,
+            timezone.localdate(now),
+            reread=not mode_read_under_lock,
+        )
+        signer = signatures.signer_for(chain) if no_verifactu else None
+    except signatures.SigningUnavailable as exc:
+        raise SigningRefused(exc) from None
     record = BillingRecord.objects.create(
         fiscal_invoice=invoice,
         chain=chain,
@@ -269,8 +282,11 @@ def _store(
     chain.last_huella = record.huella
     chain.head_invoice_number = record.invoice_number
     chain.head_invoice_date_text = record.invoice_date_text
+    chain.head_generated_at_text = record.generated_at_text
     chain_id = chain.pk
-    if not no_verifactu:  # NO VERI*FACTU records are kept (and signed by the worker), not sent
+    if signer is not None:  # NO VERI*FACTU: signed at birth, kept, not sent
+        signatures.sign_new(record, signer)
+    else:
         # robust: if the broker is down the record is safe and queued; the beat task
         # reclaim_and_kick flushes it later, so the caller still gets its 201.
         pacing.flush_after_commit(chain_id)
@@ -294,7 +310,7 @@ def append_alta(
     """
     facts = facts_of(invoice)
     previous = previous_record(chain)
-    generated_at = format_timestamp(now)
+    generated_at = generation_time(chain, now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = alta_data(
         facts,
@@ -340,7 +356,7 @@ def append_anulacion(
     rechazo_previo: bool = False,
 ) -> BillingRecord:
     previous = previous_record(chain)
-    generated_at = format_timestamp(now)
+    generated_at = generation_time(chain, now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = vxml.AnulacionData(
         nif=invoice.issuer_nif,

@@ -10,9 +10,12 @@ the Requerimiento endpoint (``sfRequerimiento`` / ``…/RequerimientoSOAP``), in
 Signed, never unsigned (decision): what a NO VERI*FACTU SIF must keep, and produce on
 request, is the signed record; an unsigned copy would prove nothing about integrity. So the
 records go as their signed copies (``RecordSignature.signed_xml``, byte for byte), and a
-requerimiento that includes a record not signed yet is refused (:class:`RequerimientoRefused`)
-unless ``sign_missing=True`` signs it first (the management command does; the API does not,
-as signing is the worker's job and never done in a request).
+requerimiento that includes a record without a signature (an anomaly: records are signed
+when chained, and nothing signs them later) is refused (:class:`RequerimientoRefused`).
+
+The answer is an export: each chain it sent from logs an 08 (signed, like every event) whose
+OtrosDatosEvento names the reference ("Remisión por requerimiento <ref>"). The certificate
+that signs those 08s is checked before anything is sent.
 
 The envelope is written without namespace prefixes
 (:func:`verifactu.envelopes.build_requerimiento_envelope`,
@@ -29,7 +32,7 @@ request, answer). The records' own VERI*FACTU status is not touched.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
@@ -41,9 +44,10 @@ from factu.models import Taxpayer
 from verifactu import aeat
 from verifactu.certificates import credentials_for
 from verifactu.envelopes import MAX_RECORDS_PER_ENVELOPE, build_requerimiento_envelope
+from verifactu.events import log_export
 from verifactu.models import BillingRecord, Chain, Submission
 from verifactu.representation import seal_endpoint, sending_right
-from verifactu.signatures import sign_pending
+from verifactu.signatures import SigningUnavailable, open_identity
 from verifactu.submission import Connection, finish_answered, finish_failed, start_submission
 from verifactu.xml import Obligado
 
@@ -133,6 +137,85 @@ def _check_ref(ref: str) -> str:
     return ref
 
 
+def _check_answerable(taxpayer: Taxpayer, records: list[BillingRecord]) -> None:
+    """Refuse before anything is sent: a record without its signature (an anomaly: records
+    are signed when chained, and nothing signs them later), a chain whose 08 could not be
+    signed, or no right to send for the taxpayer."""
+    unsigned = [r for r in records if not hasattr(r, "signature")]
+    if unsigned:
+        raise RequerimientoRefused(
+            f"{len(unsigned)} requested record(s) have no signature (an anomaly: records are "
+            "signed when chained); nothing was sent.",
+            unsigned,
+        )
+    for chain in Chain.objects.filter(pk__in={r.chain_id for r in records}):
+        try:
+            open_identity(chain)  # the 08 of the answer will be signed with it
+        except SigningUnavailable as exc:
+            raise RequerimientoRefused(exc.message) from None
+    right = sending_right(taxpayer)
+    if not right.allowed:
+        raise RequerimientoRefused(right.reason)
+
+
+def _batches(records: list[BillingRecord]) -> list[tuple[Chain, list[BillingRecord]]]:
+    """The records in envelopes: one chain each, at most the batch size."""
+    batches: list[tuple[Chain, list[BillingRecord]]] = []
+    size = min(settings.VERIFACTU_BATCH_SIZE, MAX_RECORDS_PER_ENVELOPE)
+    for record in records:
+        if not batches or batches[-1][0].pk != record.chain_id or len(batches[-1][1]) >= size:
+            batches.append((record.chain, []))
+        batches[-1][1].append(record)
+    return batches
+
+
+def _send(
+    taxpayer: Taxpayer,
+    chain: Chain,
+    batch: list[BillingRecord],
+    ref: str,
+    fin: str,
+    result: RequerimientoResult,
+    connector: Callable[[Chain], Connection],
+) -> None:
+    """Send one envelope and add what the AEAT answered to ``result``."""
+    connection = connector(chain)
+    try:
+        body = build_requerimiento_envelope(
+            Obligado(taxpayer.name or chain.issuer_name, chain.issuer_nif),
+            [r.signature.signed_xml for r in batch],
+            ref_requerimiento=ref,
+            fin_requerimiento=fin,
+            representante=connection.representante,
+        )
+        submission = start_submission(chain, connection, body, len(batch), timezone.now())
+        try:
+            answer = connection.client.send_requerimiento(body)
+        except aeat.AeatFault as exc:
+            finish_failed(submission, exc)
+            raise RequerimientoFailed(f"AEAT refused: {exc}", result.sent) from exc
+        except aeat.AeatTransportError as exc:
+            finish_failed(submission, exc)
+            raise RequerimientoFailed(f"AEAT unreachable: {exc}", result.sent) from exc
+    finally:
+        connection.close()
+    finish_answered(submission, answer, answer.wait_seconds)
+    result.sent += len(batch)
+    result.accepted += sum(
+        1 for line in answer.lines if line.estado in ("Correcto", "AceptadoConErrores")
+    )
+    result.envelopes.append(submission)
+    result.invoice_numbers.extend(r.invoice_number for r in batch)
+    log.info(
+        "requerimiento %s: %d record(s) of %s sent (FinRequerimiento=%s, %s)",
+        ref,
+        len(batch),
+        chain,
+        fin,
+        answer.estado_envio,
+    )
+
+
 def send_requested(
     taxpayer: Taxpayer,
     ref: str,
@@ -140,7 +223,6 @@ def send_requested(
     *,
     date_from: date | None = None,
     date_to: date | None = None,
-    sign_missing: bool = False,
     connector=connect,
 ) -> RequerimientoResult:
     """Send the requested signed records to the Requerimiento endpoint; see the module doc."""
@@ -150,65 +232,17 @@ def send_requested(
     query = records_requested(taxpayer, numbers, date_from=date_from, date_to=date_to)
     if not query.exists():
         raise RequerimientoRefused("No NO VERI*FACTU record of this taxpayer matches.")
-    if sign_missing:
-        for chain in Chain.objects.filter(pk__in=query.values("chain_id")):
-            sign_pending(chain)
     records = list(query.select_related("signature"))
-    unsigned = [r for r in records if not hasattr(r, "signature")]
-    if unsigned:
-        raise RequerimientoRefused(
-            f"{len(unsigned)} requested record(s) are not signed yet (the worker signs them "
-            "with the taxpayer's certificate); nothing was sent.",
-            unsigned,
-        )
-
-    right = sending_right(taxpayer)
-    if not right.allowed:
-        raise RequerimientoRefused(right.reason)
-
-    batches: list[tuple[Chain, list[BillingRecord]]] = []
-    size = min(settings.VERIFACTU_BATCH_SIZE, MAX_RECORDS_PER_ENVELOPE)
-    for record in records:
-        if not batches or batches[-1][0].pk != record.chain_id or len(batches[-1][1]) >= size:
-            batches.append((record.chain, []))
-        batches[-1][1].append(record)
-
+    _check_answerable(taxpayer, records)
+    batches = _batches(records)
     result = RequerimientoResult(ref)
-    for index, (chain, batch) in enumerate(batches):
-        fin = "S" if index == len(batches) - 1 else "N"
-        connection = connector(chain)
-        try:
-            body = build_requerimiento_envelope(
-                Obligado(taxpayer.name or chain.issuer_name, chain.issuer_nif),
-                [r.signature.signed_xml for r in batch],
-                ref_requerimiento=ref,
-                fin_requerimiento=fin,
-                representante=connection.representante,
-            )
-            submission = start_submission(chain, connection, body, len(batch), timezone.now())
-            try:
-                answer = connection.client.send_requerimiento(body)
-            except aeat.AeatFault as exc:
-                finish_failed(submission, exc)
-                raise RequerimientoFailed(f"AEAT refused: {exc}", result.sent) from exc
-            except aeat.AeatTransportError as exc:
-                finish_failed(submission, exc)
-                raise RequerimientoFailed(f"AEAT unreachable: {exc}", result.sent) from exc
-        finally:
-            connection.close()
-        finish_answered(submission, answer, answer.wait_seconds)
-        result.sent += len(batch)
-        result.accepted += sum(
-            1 for line in answer.lines if line.estado in ("Correcto", "AceptadoConErrores")
-        )
-        result.envelopes.append(submission)
-        result.invoice_numbers.extend(r.invoice_number for r in batch)
-        log.info(
-            "requerimiento %s: %d record(s) of %s sent (FinRequerimiento=%s, %s)",
-            ref,
-            len(batch),
-            chain,
-            fin,
-            answer.estado_envio,
-        )
+    sent: list[BillingRecord] = []
+    try:
+        for index, (chain, batch) in enumerate(batches):
+            fin = "S" if index == len(batches) - 1 else "N"
+            _send(taxpayer, chain, batch, ref, fin, result, connector)
+            sent.extend(batch)
+    finally:
+        if sent:  # an export: an 08 on each chain sent from, naming the requerimiento
+            log_export(sent, note=f"Remisión por requerimiento {ref}")
     return result

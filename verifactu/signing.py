@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,7 @@ __all__ = [
     "independent_digest_check",
     "sign_record_xml",
     "signed_content",
+    "trusted_certificates",
     "verify_record_signature",
 ]
 
@@ -59,6 +61,13 @@ C14N_10 = CanonicalizationMethod.CANONICAL_XML_1_0
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 SIGNABLE = frozenset({"RegistroAlta", "RegistroAnulacion", "RegistroEvento"})
+# The XAdESDataObjectFormat's Description: what is signed, in which mode (only NO VERI*FACTU
+# records and events are signed).
+DESCRIPTIONS = {
+    "RegistroAlta": "Registro de facturación NO VERI*FACTU",
+    "RegistroAnulacion": "Registro de facturación NO VERI*FACTU",
+    "RegistroEvento": "Registro de evento NO VERI*FACTU",
+}
 
 AGE_POLICY = XAdESSignaturePolicy(
     Identifier="urn:oid:2.16.724.1.3.1.1.2.1.9",
@@ -190,7 +199,7 @@ def sign_record_xml(
     signer = _RecordSigner(
         signature_policy=AGE_POLICY,
         data_object_format=XAdESDataObjectFormat(
-            Description="Registro de facturación / evento VERI*FACTU", MimeType="text/xml"
+            Description=DESCRIPTIONS[etree.QName(root).localname], MimeType="text/xml"
         ),
         signature_algorithm=SignatureMethod.RSA_SHA256,
         digest_algorithm=DigestAlgorithm.SHA256,
@@ -246,7 +255,23 @@ class _PemChainVerifier(X509CertChainVerifier):
 
     @property
     def store(self):
-        return x509.verification.Store(x509.load_pem_x509_certificates(self._ca_pem))
+        return x509.verification.Store(trusted_certificates(self._ca_pem))
+
+
+_PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def trusted_certificates(ca_pem: bytes) -> list[x509.Certificate]:
+    """Each certificate of a PEM bundle that can be read. One that cannot (Debian's bundle has
+    a certificate with a non-positive serial, which ``cryptography`` announces it will refuse)
+    is left out, instead of making every verification against the bundle fail."""
+    found = []
+    for block in _PEM_CERTIFICATE.findall(ca_pem):
+        try:
+            found.append(x509.load_pem_x509_certificate(block))
+        except ValueError:
+            continue
+    return found
 
 
 class _RecordVerifier(XAdESVerifier):

@@ -1,22 +1,25 @@
 """Celery tasks of the VERI*FACTU engine: thin wrappers that take ids.
 
-The work is in :mod:`verifactu.submission` (sending), :mod:`verifactu.signatures`,
-:mod:`verifactu.anomalies` and :mod:`verifactu.events` (the event log) and
+The work is in :mod:`verifactu.submission` (sending), :mod:`verifactu.anomalies` and
+:mod:`verifactu.events` (the event log, signed at birth by :mod:`verifactu.signatures`) and
 :mod:`verifactu.modes`; the pacing of flushes (when, and only once) in
 :mod:`verifactu.pacing`, which sends ``verifactu.flush_chain`` by its name.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from verifactu import anomalies, event_log, events, modes, signatures, submission
+from verifactu import anomalies, event_log, events, modes, submission
 from verifactu.pacing import FLUSH_TASK, SCHEDULED_KEY, schedule_flush
+from verifactu.signatures import SigningUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name=FLUSH_TASK, acks_late=True)
@@ -47,12 +50,6 @@ def reclaim_and_kick() -> int:
     return len(due)
 
 
-@shared_task(name="verifactu.sign_pending")
-def sign_pending() -> int:
-    """Sign, in the worker, the events and NO VERI*FACTU records not signed yet."""
-    return sum(signatures.sign_pending(chain) for chain in event_log.chains_with_event_log())
-
-
 @shared_task(name="verifactu.apply_mode_changes")
 def apply_mode_changes() -> int:
     """Make scheduled switches to NO VERI*FACTU effective on 1 January (run it daily)."""
@@ -61,24 +58,41 @@ def apply_mode_changes() -> int:
 
 @shared_task(name="verifactu.anomaly_check")
 def anomaly_check() -> int:
-    """Verify both chains and every signature of each event-logging chain; log anomalies."""
-    ca_file = getattr(settings, "VERIFACTU_SIGNATURE_CA_FILE", "")
-    ca_pem = Path(ca_file).read_bytes() if ca_file else None
+    """Verify both chains and every signature of each event-logging chain; log anomalies.
+    Signatures are trusted by :func:`verifactu.signers.signature_problem` (the CA bundle of
+    ``VERIFACTU_SIGNATURE_CA_FILE``, the taxpayer's kept signer certificate).
+
+    A chain whose events cannot be signed (no certificate may sign for it) logs nothing: a
+    warning says so and the run goes on with the other chains; so does one whose chain row
+    refuses the run's events (its event head names events that are gone: an error names
+    what was found)."""
     found = 0
     for chain in event_log.chains_with_event_log():
-        signatures.sign_pending(chain)
-        found += len(anomalies.run_anomaly_check(chain, ca_pem=ca_pem))
-        signatures.sign_pending(chain)
+        try:
+            found += len(anomalies.run_anomaly_check(chain))
+        except SigningUnavailable as exc:
+            log.warning("anomaly check of chain %s not logged: %s", chain.pk, exc.message)
+        except anomalies.RunNotLogged as exc:
+            found += len(exc.findings)
+            log.error(
+                "anomaly check of chain %s found %s but cannot log it: %s",
+                chain.pk,
+                "; ".join(str(f) for f in exc.findings[:3]) or "nothing",
+                exc.reason,
+            )
     return found
 
 
 @shared_task(name="verifactu.event_summary")
 def event_summary() -> int:
-    """Log the periodic summary event (10) on every NO VERI*FACTU chain where something
-    happened since its previous one, and sign it. Scheduled every 6 hours (SPEC §5)."""
+    """Log the periodic summary event (10), signed, on every NO VERI*FACTU chain where
+    something happened since its previous one. Scheduled every 6 hours (SPEC §5). A chain
+    without a certificate that may sign is skipped with a warning."""
     logged = 0
     for chain in event_log.chains_with_event_log():
-        if events.log_summary(chain) is not None:
-            logged += 1
-            signatures.sign_pending(chain)
+        try:
+            if events.log_summary(chain) is not None:
+                logged += 1
+        except SigningUnavailable as exc:
+            log.warning("summary of chain %s not logged: %s", chain.pk, exc.message)
     return logged

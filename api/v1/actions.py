@@ -168,6 +168,8 @@ class InvoiceCancelView(InvoiceView):
             record = corrections.cancel(invoice)
         except corrections.InvalidCorrection as exc:
             return self.refuse(Refused(str(exc)))
+        except RecordRefused as exc:  # e.g. a NO VERI*FACTU anulación that cannot be signed
+            return self.refuse(refused(exc, status.HTTP_400_BAD_REQUEST))
         return self.answer(out.V1InvoiceCancelled, record, message="Invoice cancelled.", status=201)
 
 
@@ -181,7 +183,8 @@ class TaxpayerRequerimientoView(V1View):
         description="Sends the taxpayer's signed NO VERI*FACTU records issued between "
         "`date_from` and `date_to` (both optional, inclusive) to the AEAT's Requerimiento "
         "endpoint with `RemisionRequerimiento/RefRequerimiento` = `ref` (1–18 characters). "
-        "409 when a requested record is not signed yet (the worker signs them) or none match.",
+        "409 when a requested record has no signature (an anomaly: records are signed when "
+        "chained), none match, or no certificate may sign the event 08 of the answer.",
         request=RequerimientoInputSerializer,
         responses={201: V1RequerimientoSent},
         parameters=[NIF_PARAMETER],

@@ -3,9 +3,10 @@
 The JSON list pages through the events (50 a page, like the other v1 lists); ``POST
 /events.xml`` answers the signed XML of all the events selected
 (:func:`verifactu.events.export_events`), which is an export of the event log: event 09 is
-logged for it, so a GET of it (or ``?format=xml``) is a 405 pointing to the POST. Events the
-worker has not signed yet are left out of the XML (a request never signs); the document says how
-many in its ``PendientesDeFirma`` attribute.
+logged for it, so a GET of it (or ``?format=xml``) is a 405 pointing to the POST. Every event
+is signed when it is logged; one without a signature (an anomaly) is left out of the XML, and
+the document says how many in its ``SinFirma`` attribute. When the 09 cannot be signed (no
+certificate may sign for the taxpayer) the export is refused with a 409.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.generics import ListAPIView
 
 from api import schema as common
+from api.exceptions import Refused
 from api.v1 import openapi as doc
 from api.v1.base import NIF_PARAMETER, V1View
 from api.v1.filters import EventFilter
@@ -28,17 +30,19 @@ from factu.downloads import file_response
 from factu.models import Taxpayer
 from verifactu import events
 from verifactu.models import EventRecord
+from verifactu.signatures import SigningUnavailable
 
 XML_DESCRIPTION = (
     "The signed XML of the selected events: an `ExportacionRegistrosEvento` element holding "
     "each signed `RegistroEvento` (EventosSIF.xsd) byte for byte, so each one verifies on its "
-    "own. Events not signed yet are left out and counted in `PendientesDeFirma`. An export: "
-    "event 09 is logged for it on each NO VERI*FACTU installation."
+    "own. An event without a signature (an anomaly: every event is signed when it is logged) is "
+    "left out and counted in `SinFirma`. An export: event 09 is logged for it on each "
+    "NO VERI*FACTU installation; 409 when no certificate may sign that 09."
 )
 
 
 class _Signed(serializers.BooleanField):
-    """Whether the worker signed the event (XAdES) yet."""
+    """Whether the event has its XAdES signature (every event is signed when it is logged)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(source="*", **kwargs)
@@ -69,7 +73,7 @@ class EventItemSerializer(serializers.Serializer):
         source="previous_huella",
         help_text="The previous event's HuellaEvento; null for the first.",
     )
-    signed = _Signed(help_text="Signed (XAdES) by the worker yet.")
+    signed = _Signed(help_text="Signed (XAdES) when logged; false only for an anomaly.")
     signed_at = Instant(source="signature.signed_at", allow_null=True)
 
 
@@ -82,7 +86,10 @@ class _EventsBase(V1View):
         return selection
 
     def xml_export(self, taxpayer: Taxpayer, selection: EventFilter) -> HttpResponse:
-        export = events.export_events(taxpayer, **selection.dates)
+        try:
+            export = events.export_events(taxpayer, **selection.dates)
+        except SigningUnavailable as exc:
+            return self.refuse(Refused(exc.message, {"certificate": [exc.message]}))
         return file_response(
             export.xml, "application/xml; charset=utf-8", f"eventos-{taxpayer.nif}.xml"
         )
@@ -128,11 +135,12 @@ class TaxpayerEventsXmlView(_EventsBase):
         parameters=[NIF_PARAMETER, *EventFilter.parameters()],
         request=None,
         responses={(200, "application/xml"): OpenApiTypes.STR},
-        errors=[*common.WRITE, 400, 404],
+        errors=[*common.WRITE, 400, 404, 409],
         idempotent=True,
         error_descriptions={
             403: "Not raised here: a viewer's token may export too.",
             404: "No taxpayer with this NIF in the account.",
+            409: "No certificate may sign the event 09 of the export.",
         },
     )
     def post(self, request, nif):

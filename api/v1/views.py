@@ -32,11 +32,27 @@ from api.v1.serializers import (
 )
 from factu.downloads import file_response
 from factu.models import Taxpayer
-from verifactu import installations
+from verifactu import installations, modes
 from verifactu.events import export_is_logged, log_export
-from verifactu.models import BillingRecord, ComputerSystem, FiscalInvoice, RecordStatus
+from verifactu.models import (
+    BillingRecord,
+    ComputerSystem,
+    FiscalInvoice,
+    RecordStatus,
+    UnsignedRecord,
+)
 from verifactu.qr import qr_png, qr_svg
 from verifactu.records import DuplicateInvoice, RecordRefused, register_invoice
+from verifactu.signatures import SigningUnavailable
+
+
+def unsigned(exc: UnsignedRecord) -> Refused:
+    """A NO VERI*FACTU record without its signature: a 409, never the unsigned XML."""
+    return Refused(
+        "This NO VERI*FACTU record has no signature: its XML is not served unsigned (an "
+        "anomaly; every record is signed when it is chained).",
+        {"record": [exc.message]},
+    )
 
 
 class TaxpayerListView(V1View):
@@ -63,7 +79,11 @@ class TaxpayerListView(V1View):
         examples=doc.TAXPAYER_EXAMPLES,
         errors=common.BODY,
         idempotent=True,
-        error_descriptions={409: "A taxpayer with this NIF is already in the account."},
+        error_descriptions={
+            400: "A field is invalid, or `verifactu_mode` is `no_verifactu`: a taxpayer starts "
+            "in VERI*FACTU and switches once a certificate that signs for it is uploaded.",
+            409: "A taxpayer with this NIF is already in the account.",
+        },
     )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -76,6 +96,10 @@ class TaxpayerListView(V1View):
                     {"nif": ["Already registered in this account."]},
                 )
             )
+        candidate = Taxpayer(account=self.account, nif=nif)
+        problem = modes.mode_problem(candidate, serializer.validated_data["verifactu_mode"])
+        if problem:  # NO VERI*FACTU needs a certificate that signs: a new taxpayer has none
+            raise ValidationError({"verifactu_mode": [problem]})
         taxpayer = serializer.save(account=self.account)
         return self.answer(out.V1TaxpayerCreated, taxpayer, message="Taxpayer created.", status=201)
 
@@ -294,9 +318,10 @@ class InvoiceXmlView(InvoiceView):
             " exported with `POST` on this path; a `GET` answers 405 and says so."
         ),
         responses={(200, "application/xml"): OpenApiTypes.STR},
-        errors=[404, 405],
+        errors=[404, 405, 409],
         error_descriptions={
-            405: "The record is a NO VERI*FACTU taxpayer's: export it with `POST` on this path."
+            405: "The record is a NO VERI*FACTU taxpayer's: export it with `POST` on this path.",
+            409: "A NO VERI*FACTU record without its signature: never served unsigned.",
         },
     )
     def get(self, request, invoice_id):
@@ -307,27 +332,39 @@ class InvoiceXmlView(InvoiceView):
                 detail="This taxpayer runs NO VERI*FACTU: exporting a record is logged (event "
                 f"08), so export it with POST /api/v1/invoices/{invoice_id}/xml.",
             )
-        return self.xml_response(record)
+        try:
+            return self.xml_response(record)
+        except UnsignedRecord as exc:
+            return self.refuse(unsigned(exc))
 
     @doc.operation(
         operation_id="v1_invoice_xml_export",
         tags=doc.TAGS_INVOICES,
         summary="Export the XML of the latest record (logs the export)",
         description=(
-            "The same XML as `GET`, for any taxpayer; for a NO VERI*FACTU taxpayer it is the"
-            " XAdES-signed copy once signed, and the export is logged in its event log"
-            " (event 08). No body."
+            "The same XML as `GET`, for any taxpayer; for a NO VERI*FACTU record it is the"
+            " XAdES-signed copy (signed when it was chained), and the export is logged in its"
+            " event log (event 08). No body."
         ),
         request=None,
         responses={(200, "application/xml"): OpenApiTypes.STR},
-        errors=[*common.WRITE, 404],
+        errors=[*common.WRITE, 404, 409],
         idempotent=True,
-        error_descriptions={403: "Not raised here: a viewer's token may export too."},
+        error_descriptions={
+            403: "Not raised here: a viewer's token may export too.",
+            409: "A NO VERI*FACTU record without its signature (never served unsigned), or "
+            "no certificate may sign the event 08 of the export.",
+        },
     )
     def post(self, request, invoice_id):
         record = out.latest(self.get_object())
-        response = self.xml_response(record)
-        log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
+        try:
+            response = self.xml_response(record)
+            log_export([record])  # event 08 when the taxpayer runs NO VERI*FACTU
+        except UnsignedRecord as exc:
+            return self.refuse(unsigned(exc))
+        except SigningUnavailable as exc:
+            return self.refuse(Refused(exc.message, {"certificate": [exc.message]}))
         return response
 
     @staticmethod

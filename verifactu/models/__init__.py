@@ -13,8 +13,8 @@ here.
 
 from .certificates import Certificate, Representation
 from .chains import Chain, ComputerSystem
-from .events import EventRecord, RecordSignature
-from .immutable import ImmutableRecordError
+from .events import EventRecord, RecordSignature, SignerCertificate
+from .immutable import ImmutableRecordError, UnsignedRecord
 from .invoices import FiscalInvoice, FiscalInvoiceVersion
 from .records import BillingRecord, RecordStatus, Submission
 
@@ -30,5 +30,7 @@ __all__ = [
     "RecordSignature",
     "RecordStatus",
     "Representation",
+    "SignerCertificate",
     "Submission",
+    "UnsignedRecord",
 ]

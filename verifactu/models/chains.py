@@ -104,6 +104,14 @@ class Chain(models.Model):
     # the huella is last_huella), kept on the row appenders lock so appending reads no record.
     head_invoice_number = models.CharField(max_length=60, blank=True)
     head_invoice_date_text = models.CharField(max_length=10, blank=True)
+    # The head's FechaHoraHusoGenRegistro: the next record's is never earlier
+    # (verifactu.chains.generation_time), however long its appender waited for the lock.
+    head_generated_at_text = models.CharField(max_length=25, blank=True)
+    # The event log's head (NO VERI*FACTU), moved by the insert of each event (the trigger
+    # of migration 0019), as the record head is: how many events the chain holds and the
+    # last one's HuellaEvento. The verifier compares them with the log.
+    events_length = models.PositiveIntegerField(default=0)
+    last_event_huella = models.CharField(max_length=64, blank=True)
     # IndicadorMultiplesOT of the chain's records: the installation (producer NIF,
     # IdSistemaInformatico, NumeroInstalacion) keeps chains of more than one obligado. Set on
     # every chain of the installation when its second chain is opened (chains.lock_chain),

@@ -1,5 +1,5 @@
-"""The NO VERI*FACTU side: the chained event log (RegistroEvento) and the XAdES-signed copies
-of billing records and events."""
+"""The NO VERI*FACTU side: the chained event log (RegistroEvento), the XAdES-signed copies
+of billing records and events, and the certificates that signed them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+
+from factu.models import Account
 
 from .chains import Chain
 from .immutable import ImmutableRecordError
@@ -19,7 +21,8 @@ class EventRecord(models.Model):
     Chained per obligado NIF and SIF installation, like billing records, with its own
     ``HuellaEvento`` (SPEC §1.1); it hangs off the same :class:`Chain` row, which is also the
     lock appenders take. ``xml`` is the event as generated, without its signature (kept in
-    :class:`RecordSignature`, added later by the worker); the hashed literals sit beside it.
+    :class:`RecordSignature`, made in the transaction that appends the event); the hashed
+    literals sit beside it.
     """
 
     class Tipo(models.TextChoices):
@@ -77,12 +80,54 @@ class EventRecord(models.Model):
         raise ImmutableRecordError("Event records are never deleted.")
 
 
+class SignerCertificate(models.Model):
+    """A certificate that signed for an obligado NIF of an account, kept as it was.
+
+    Created (get-or-create, in the signing transaction) the first time the certificate signs
+    for a chain of that (account, NIF), with its validity period, so every later check of a
+    signature compares the certificate in its ``KeyInfo`` with the one kept here
+    (:func:`verifactu.signers.signature_problem`), not with whatever certificate the taxpayer
+    has today. Immutable: never changed nor deleted (model guards and a trigger).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    obligado_nif = models.CharField(max_length=9)
+    der = models.BinaryField()
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of ``der``, lower-case hex
+    subject = models.CharField(max_length=300)
+    serial = models.CharField(max_length=64)
+    not_valid_before = models.DateTimeField()
+    not_valid_after = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "obligado_nif", "fingerprint"], name="signer_unique_per_nif"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.obligado_nif})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ImmutableRecordError("Signer certificates are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError("Signer certificates are never deleted.")
+
+
 class RecordSignature(models.Model):
     """The XAdES-signed copy of one billing record or event record (NO VERI*FACTU).
 
     The record's own ``xml`` is what was hashed and is never changed; the signed copy (the
-    same content plus ``ds:Signature`` as last child) is made by the worker after chaining
-    and kept here, once.
+    same content plus ``ds:Signature`` as last child) is made in the transaction that chains
+    the item, right after it (:mod:`verifactu.signatures`), and kept here, once. ``signer``
+    is the certificate that signed, as kept for the chain's (account, NIF); it is empty only
+    on signatures older than migration 0018 whose certificate could not be read back.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -96,6 +141,13 @@ class RecordSignature(models.Model):
     signed_at = models.DateTimeField()
     certificate_subject = models.CharField(max_length=300)
     certificate_serial = models.CharField(max_length=64)
+    signer = models.ForeignKey(
+        SignerCertificate,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signatures",
+    )
 
     class Meta:
         constraints = [

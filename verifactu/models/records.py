@@ -13,7 +13,7 @@ from django.db.models import Q
 from verifactu.qr import qr_url
 
 from .chains import Chain
-from .immutable import ImmutableRecordError
+from .immutable import ImmutableRecordError, UnsignedRecord
 
 
 class RecordStatus(models.TextChoices):
@@ -177,11 +177,14 @@ class BillingRecord(models.Model):
 
     @property
     def exported_xml(self) -> str:
-        """The XML that leaves Factu: the XAdES-signed copy once the worker has signed the
-        record (NO VERI*FACTU, where the law requires it), else the record as hashed."""
+        """The XML that leaves Factu: a NO VERI*FACTU record's XAdES-signed copy (signed when
+        it was chained), a VERI*FACTU record as hashed. A NO VERI*FACTU record without its
+        signature raises :class:`UnsignedRecord`: its unsigned XML is never the legal copy."""
         try:
             return self.signature.signed_xml
         except ObjectDoesNotExist:  # RecordSignature.DoesNotExist
+            if self.no_verifactu:
+                raise UnsignedRecord() from None
             return self.xml
 
 

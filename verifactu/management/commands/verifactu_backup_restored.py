@@ -2,7 +2,8 @@
 
 Run by the operator right after restoring a backup of Factu's database: every chain running
 NO VERI*FACTU (of one NIF, or all) logs a «restauración de copia de seguridad» event, chained
-and then signed by the worker. The anomaly check (``verifactu.anomaly_check``) should be run
+and signed. A chain whose event cannot be signed (no certificate) is named on stderr and the
+others go on. The anomaly check (``verifactu.anomaly_check``) should be run
 next, since a restore may have lost records or events generated after the backup.
 """
 
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from factu.nif import normalize_nif
 from verifactu import event_log, events
+from verifactu.signatures import SigningUnavailable
 
 
 class Command(BaseCommand):
@@ -34,7 +36,11 @@ class Command(BaseCommand):
             raise CommandError("--note must have at most 100 characters.")
         logged = []
         for chain in chains:
-            event = events.log_backup_restored(chain, note=note)
+            try:
+                event = events.log_backup_restored(chain, note=note)
+            except SigningUnavailable as exc:
+                self.stderr.write(f"Chain {chain.pk} {chain}: not logged. {exc.message}")
+                continue
             if event is not None:
                 logged.append(event)
                 self.stdout.write(f"Event 07 #{event.position} logged on chain {chain.pk} {chain}")
@@ -45,6 +51,6 @@ class Command(BaseCommand):
                 + ": nothing to record (the event log is kept only in that mode)."
             )
         self.stdout.write(
-            f"{len(logged)} event(s) 07 logged; the worker signs them. Run the anomaly check "
+            f"{len(logged)} event(s) 07 logged, signed. Run the anomaly check "
             "next (celery task verifactu.anomaly_check)."
         )

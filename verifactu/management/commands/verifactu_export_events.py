@@ -2,8 +2,8 @@
 
 Writes a taxpayer's signed event log (every RegistroEvento of its chains, created between the
 dates, inclusive) to one XML file (:func:`verifactu.events.export_events`) and logs event 09
-for the export on each NO VERI*FACTU chain exported. Events not signed yet are signed first,
-as the worker would (commands run outside requests).
+for the export on each NO VERI*FACTU chain exported. Events are signed at birth: an unsigned
+one (an anomaly) is left out and counted; nothing is signed here.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from verifactu import events
 from verifactu.management.arguments import add_taxpayer_arguments, date_range, taxpayer
+from verifactu.signatures import SigningUnavailable
 
 
 class Command(BaseCommand):
@@ -26,12 +27,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         date_from, date_to = date_range(options)
-        export = events.export_events(
-            taxpayer(options["nif"], options.get("account")),
-            date_from=date_from,
-            date_to=date_to,
-            sign_missing=True,
-        )
+        try:
+            export = events.export_events(
+                taxpayer(options["nif"], options.get("account")),
+                date_from=date_from,
+                date_to=date_to,
+            )
+        except SigningUnavailable as exc:
+            raise CommandError(exc.message) from None
         output = options["output"]
         if output == "-":
             self.stdout.write(export.xml.decode("utf-8"), ending="")
@@ -46,6 +49,6 @@ class Command(BaseCommand):
             )
         if export.unsigned:
             self.stderr.write(
-                f"{export.unsigned} event(s) left out: they could not be signed (no usable "
-                "certificate for the taxpayer)."
+                f"{export.unsigned} event(s) left out: they have no signature (an anomaly: "
+                "every event is signed when it is logged)."
             )

@@ -25,7 +25,6 @@ class Command(BaseCommand):
                 options.get("numbers"),
                 date_from=date_from,
                 date_to=date_to,
-                sign_missing=True,  # the command runs outside requests, like the worker
             )
         except (RequerimientoRefused, RequerimientoFailed) as exc:
             raise CommandError(exc.message) from exc
