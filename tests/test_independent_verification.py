@@ -28,7 +28,7 @@ from tests import xmlsec
 from tests.certs import certificate_builder
 from tests.conftest import make_facts
 from tests.test_signing import Pki
-from verifactu import aeat, corrections, envelopes, events, modes, signatures, signing
+from verifactu import aeat, corrections, envelopes, events, modes, signing
 from verifactu import xml as vxml
 from verifactu.anomalies import run_anomaly_check
 from verifactu.facts import InvoiceRef
@@ -36,11 +36,6 @@ from verifactu.models import BillingRecord, Chain, EventRecord, RecordStatus
 from verifactu.signing import SigningIdentity
 
 NO = Taxpayer.VerifactuMode.NO_VERIFACTU
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki()
 
 
 @pytest.fixture
@@ -55,10 +50,8 @@ def signed_items(chain: Chain) -> tuple[list[BillingRecord], list[EventRecord]]:
     """The chain's NO VERI*FACTU records and its events, in chain order, each signed
     (``item.signature.signed_xml``).
 
-    The one place that knows how items get their signature: the worker's ``sign_pending``
-    today; with signing at birth (issue 18) the call goes and only the queries remain.
+    Every item is signed at birth, in the transaction that chained it.
     """
-    signatures.sign_pending(chain)
     records = BillingRecord.objects.filter(chain=chain, no_verifactu=True)
     logged = EventRecord.objects.filter(chain=chain)
     return (
@@ -76,15 +69,9 @@ class Flow:
 
 
 @pytest.fixture
-def flow(settings, tmp_path, taxpayer, register, pki) -> Flow:
+def flow(signing_certificate, taxpayer, register) -> Flow:
     """A NO VERI*FACTU taxpayer's quarter: three invoices, a rectificativa, an anulación, a
     subsanación, an export of the records (08), an anomaly check (03, 05) and a summary (10)."""
-    from verifactu.certificates import store_certificate
-
-    ca_file = tmp_path / "ca.pem"
-    ca_file.write_bytes(pki.ca_pem)
-    settings.VERIFACTU_SIGNATURE_CA_FILE = str(ca_file)  # the setting of issue 18's design
-    store_certificate(taxpayer.account, pki.p12("clave"), "clave", taxpayer=taxpayer)
     assert modes.change_mode(taxpayer, NO).changed
     first = register(invoice_number="N-1", invoice_date=date(2026, 3, 2))
     cancelled = register(invoice_number="N-2", invoice_date=date(2026, 3, 3))
@@ -109,9 +96,8 @@ def flow(settings, tmp_path, taxpayer, register, pki) -> Flow:
     chain = Chain.objects.get(pk=first.record.chain_id)
     records, _ = signed_items(chain)
     events.log_export(records)
-    assert run_anomaly_check(chain, ca_pem=pki.ca_pem) == []
+    assert run_anomaly_check(chain) == []
     assert events.log_summary(chain) is not None
-    signed_items(chain)
     export = events.export_events(taxpayer).xml
     records, logged = signed_items(chain)
     return Flow(chain, records, logged, export)
