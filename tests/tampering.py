@@ -5,13 +5,17 @@ signed NO VERI*FACTU chains the tampering cases start from.
 engine's tables for the test (rolled back with it): the immutability triggers, SQLite's
 delete guards and the chain row's guard. :func:`signed` is the one place a test obtains a
 chain whose records and events are all signed (:func:`signed_chain` the fixture).
+:func:`assert_named_by_both` is how a tampering case ends: both commands name it, the check
+logs it, and nothing signs the forgery.
 """
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from factu.triggers import present
@@ -109,3 +113,57 @@ def signed_chain(taxpayer, register, signing_certificate):
     register()
     second = register(invoice_number="F-2026-043")
     return signed(Chain.objects.get(pk=second.record.chain_id))
+
+
+def records(chain) -> list:
+    from verifactu.models import BillingRecord
+
+    return list(BillingRecord.objects.filter(chain=chain).order_by("position"))
+
+
+def log(chain) -> list:
+    from verifactu.models import EventRecord
+
+    return list(EventRecord.objects.filter(chain=chain).order_by("position"))
+
+
+def summarized(chain):
+    """A 10 logged (and signed) on ``chain``."""
+    from verifactu import events
+
+    summary = events.log_summary(chain)
+    signed(chain)
+    return summary
+
+
+def verify_fails() -> str:
+    with pytest.raises(CommandError) as exc:
+        call_command("verifactu_verify", stdout=StringIO())
+    return str(exc.value)
+
+
+def check_fails() -> str:
+    with pytest.raises(CommandError) as exc:
+        call_command("verifactu_check_anomalies", stdout=StringIO())
+    return str(exc.value)
+
+
+def assert_named_by_both(chain, *needles: str, tipo: tuple[str, str]) -> None:
+    """``verifactu_verify`` and then the anomaly check name the first finding with
+    ``needles``, the check logs it as ``tipo`` (04/06, TipoAnomalia), and nothing forged is
+    signed: the only signatures made meanwhile are those of the events the check logged."""
+    from verifactu.models import EventRecord, RecordSignature
+
+    signatures = set(RecordSignature.objects.values_list("pk", flat=True))
+    items = set(EventRecord.objects.values_list("pk", flat=True))
+    for message in (verify_fails(), check_fails()):
+        for needle in needles:
+            assert needle in message, message
+    signed(chain)  # what the run logged
+    code = f"<TipoAnomalia>{tipo[1]}</TipoAnomalia>"
+    logged = EventRecord.objects.filter(chain=chain, tipo_evento=tipo[0])
+    assert any(code in event.xml for event in logged), [e.xml for e in logged]
+    made = RecordSignature.objects.exclude(pk__in=signatures)
+    assert made.exists() and not made.filter(record__isnull=False).exists()
+    assert not made.filter(event__in=items).exists()
+    assert {s.event.tipo_evento for s in made.select_related("event")} <= {"03", "04", "05", "06"}

@@ -18,8 +18,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from lxml import etree
 
-from tests.tampering import signed
-from verifactu import anchors, event_log, event_xml, events, triggers
+from tests.tampering import log, records, signed, summarized, verify_fails
+from verifactu import anchors, event_log, event_xml, triggers
 from verifactu import xml as vxml
 from verifactu.anomalies import run_anomaly_check
 from verifactu.models import BillingRecord, Chain, EventRecord, RecordSignature
@@ -31,45 +31,6 @@ HEAD_COLUMNS = triggers.RECORD_HEAD + triggers.EVENT_HEAD
 @pytest.fixture
 def kept(signed_chain):
     return signed_chain
-
-
-def records(chain) -> list[BillingRecord]:
-    return list(BillingRecord.objects.filter(chain=chain).order_by("position"))
-
-
-def log(chain) -> list[EventRecord]:
-    return list(EventRecord.objects.filter(chain=chain).order_by("position"))
-
-
-def summarized(chain) -> EventRecord:
-    """A 10 logged (and signed) on ``chain``."""
-    summary = events.log_summary(chain)
-    signed(chain)
-    return summary
-
-
-def verify_fails() -> str:
-    with pytest.raises(CommandError) as exc:
-        call_command("verifactu_verify", stdout=StringIO())
-    return str(exc.value)
-
-
-def check_fails() -> str:
-    with pytest.raises(CommandError) as exc:
-        call_command("verifactu_check_anomalies", stdout=StringIO())
-    return str(exc.value)
-
-
-def assert_named_by_both(chain, *needles: str, tipo: tuple[str, str]) -> None:
-    """``verifactu_verify`` and then the anomaly check name the first finding with
-    ``needles``, and the check logs it as ``tipo`` (04/06, TipoAnomalia)."""
-    for message in (verify_fails(), check_fails()):
-        for needle in needles:
-            assert needle in message, message
-    signed(chain)  # what the run logged
-    code = f"<TipoAnomalia>{tipo[1]}</TipoAnomalia>"
-    logged = EventRecord.objects.filter(chain=chain, tipo_evento=tipo[0])
-    assert any(code in event.xml for event in logged), [e.xml for e in logged]
 
 
 # --------------------------------------------------------------------------- the guards
@@ -235,115 +196,7 @@ def test_a_clean_chain_passes_both_commands(kept):
     assert "OK chain" in out.getvalue() and "events, event head #" in out.getvalue()
 
 
-# --------------------------------------------------------------------------- truncation
-
-
-def test_deleting_the_last_events_is_named_by_the_chain_rows_event_head(kept, tamper):
-    event_log.log_event(kept, "90")
-    event_log.log_event(kept, "90")
-    signed(kept)
-    *kept_events, cut1, cut2 = log(kept)
-    kept.refresh_from_db()
-    for event in (cut2, cut1):
-        tamper.delete(event.signature, event)
-    assert_named_by_both(
-        kept,
-        f"event head is #{cut2.position} {cut2.huella}",
-        f"the log ends at #{kept_events[-1].position}",
-        tipo=("06", "05"),
-    )
-
-
-def test_a_cut_log_under_restored_guards_is_named_though_its_run_cannot_be_logged(kept, tamper):
-    """The chain row still names the cut events, so the guard refuses every append to the
-    log: the check names what it found and says the run could not be logged."""
-    event_log.log_event(kept, "90")
-    cut = log(kept)[-1]
-    tamper.delete(cut.signature, cut)
-    tamper.restore_guards()
-    message = check_fails()
-    assert f"event head is #{cut.position} {cut.huella}" in message
-    assert "the run cannot be logged" in message and "only moves on" in message
-    assert "event head is" in verify_fails()
-
-
-def test_deleting_events_a_summary_counts_is_named_by_the_summary(kept, tamper):
-    event_log.log_event(kept, "90")
-    event_log.log_event(kept, "90")
-    summary = summarized(kept)
-    cut = log(kept)[-2]  # the last 90, before the 10 that counts it
-    tamper.delete(cut.signature, cut)
-    survivor = log(kept)[-2]
-    tamper.update(summary, position=cut.position, previous_id=survivor.pk)
-    tamper.update(kept, events_length=cut.position)
-    messages = [str(f) for f in verify(kept).findings]
-    assert (
-        f"chain {kept.pk}: summary event #{cut.position} says {cut.position} events preceded"
-        f" it, the log holds {cut.position - 1}" in messages
-    )
-    assert_named_by_both(kept, f"event #{cut.position} (10, id {summary.pk})", tipo=("06", "06"))
-
-
-def test_deleting_the_last_record_and_rewriting_the_chain_row_is_named_by_the_summary(kept, tamper):
-    summarized(kept)
-    first, last = records(kept)
-    tamper.update(
-        kept,
-        length=1,
-        head_id=first.pk,
-        last_huella=first.huella,
-        head_invoice_number=first.invoice_number,
-        head_invoice_date_text=first.invoice_date_text,
-    )
-    tamper.delete(last.signature, last)
-    assert verify(kept).records == 1
-    assert_named_by_both(
-        kept,
-        f"names record {last.invoice_number} of {last.invoice_date_text} (huella {last.huella})",
-        tipo=("04", "05"),
-    )
-
-
-def test_a_record_dated_before_its_predecessor_is_named(kept, tamper):
-    first, last = records(kept)
-    earlier = datetime.fromisoformat(first.generated_at_text) - timedelta(hours=1)
-    stated = earlier.isoformat()
-    forged = last.xml.replace(last.generated_at_text, stated)
-    huella = vxml.recompute_huella(vxml.parse_record(forged))
-    forged = forged.replace(f"<Huella>{last.huella}</Huella>", f"<Huella>{huella}</Huella>")
-    tamper.update(last, xml=forged, huella=huella, generated_at_text=stated)
-    tamper.update(kept, last_huella=huella)
-    messages = [str(f) for f in verify(kept).findings]
-    assert any("earlier than its predecessor's" in m for m in messages), messages
-    assert_named_by_both(
-        kept,
-        f"record #{last.position} (invoice {last.invoice_number}, id {last.pk})",
-        tipo=("04", "11"),
-    )
-
-
-def test_an_event_re_dated_to_2030_is_named(kept, tamper):
-    event = event_log.log_event(kept, "90")
-    signed(kept)
-    stated = "2030-01-01T10:00:00+01:00"
-    forged = event.xml.replace(  # its own, which comes before EventoAnterior's
-        f"<FechaHoraHusoGenEvento>{event.generated_at_text}</FechaHoraHusoGenEvento>",
-        f"<FechaHoraHusoGenEvento>{stated}</FechaHoraHusoGenEvento>",
-        1,
-    )
-    huella = event_xml.recompute_huella_evento(event_xml.parse_evento(forged))
-    forged = forged.replace(
-        f"<HuellaEvento>{event.huella}</HuellaEvento></Evento>",
-        f"<HuellaEvento>{huella}</HuellaEvento></Evento>",
-    )
-    assert event_xml.parse_evento(forged)["huella"] == huella
-    tamper.update(event, xml=forged, huella=huella, generated_at_text=stated)
-    tamper.update(kept, last_event_huella=huella)
-    tipos = {(f.tipo_anomalia, f.item) for f in verify(kept).findings}
-    assert ("13", event) in tipos
-    assert_named_by_both(
-        kept, f"event #{event.position} (90, id {event.pk})", "2030-01-01", tipo=("06", "13")
-    )
+# --------------------------------------------------------------------------- dates
 
 
 def test_a_verifactu_record_dated_in_the_future_is_named_by_verify(register, tamper, settings):

@@ -28,14 +28,16 @@ NS = {"ds": DS, "xades": XADES, "sf": vxml.NS_SF}
 # --------------------------------------------------------------------------- test PKI
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "ES"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Factu Tests"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
+def _name(cn: str, nif: str = "") -> x509.Name:
+    """A subject; with ``nif``, naming that person's NIF as FNMT does (``IDCES-<NIF>``)."""
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "ES"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Factu Tests"),
+        x509.NameAttribute(NameOID.COMMON_NAME, cn),
+    ]
+    if nif:
+        attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IDCES-{nif}"))
+    return x509.Name(attributes)
 
 
 def issue(subject, key, issuer, issuer_key, *, ca: bool, days: int = 30) -> x509.Certificate:
@@ -68,7 +70,7 @@ def issue(subject, key, issuer, issuer_key, *, ca: bool, days: int = 30) -> x509
 class Pki:
     """Root CA -> intermediate CA -> the taxpayer's RSA signing certificate."""
 
-    def __init__(self, cn: str = "ESTUDIO SOL SL - B87654323") -> None:
+    def __init__(self, cn: str = "ESTUDIO SOL SL - B87654323", nif: str = "") -> None:
         self.root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.root = issue(
             _name("Test Root CA"), self.root_key, _name("Test Root CA"), self.root_key, ca=True
@@ -78,7 +80,7 @@ class Pki:
             _name("Test Sub CA"), self.inter_key, self.root.subject, self.root_key, ca=True
         )
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.cert = issue(_name(cn), self.key, self.inter.subject, self.inter_key, ca=False)
+        self.cert = issue(_name(cn, nif), self.key, self.inter.subject, self.inter_key, ca=False)
 
     @property
     def ca_pem(self) -> bytes:
