@@ -78,27 +78,30 @@ def kind(item) -> str:
     return "record" if hasattr(item, "invoice_number") else "event"
 
 
-def resign(tamper, item, identity: signing.SigningIdentity) -> None:
-    """Replace ``item``'s signature by one made with ``identity``, and write the signer row
-    that goes with it, as a forger with the database and that key would."""
-    der = identity.certificate.public_bytes(serialization.Encoding.DER)
+def resign(tamper, item, identity: signing.SigningIdentity, *, signer_row: bool) -> None:
+    """Replace ``item``'s signature by one made with ``identity``, as a forger with the
+    database and that key would; with ``signer_row``, writing the signer row that goes with
+    it, else leaving the signature pointing at the taxpayer's kept certificate."""
     when = timezone.now().replace(microsecond=0)
-    signer = SignerCertificate.objects.create(
-        account_id=item.chain.account_id,
-        obligado_nif=item.chain.issuer_nif,
-        der=der,
-        fingerprint=hashlib.sha256(der).hexdigest(),
-        subject=identity.subject,
-        serial=str(identity.certificate.serial_number),
-        not_valid_before=identity.certificate.not_valid_before_utc,
-        not_valid_after=identity.certificate.not_valid_after_utc,
-    )
+    columns = {}
+    if signer_row:
+        der = identity.certificate.public_bytes(serialization.Encoding.DER)
+        columns["signer_id"] = SignerCertificate.objects.create(
+            account_id=item.chain.account_id,
+            obligado_nif=item.chain.issuer_nif,
+            der=der,
+            fingerprint=hashlib.sha256(der).hexdigest(),
+            subject=identity.subject,
+            serial=str(identity.certificate.serial_number),
+            not_valid_before=identity.certificate.not_valid_before_utc,
+            not_valid_after=identity.certificate.not_valid_after_utc,
+        ).pk
     tamper.update(
         item.signature,
         signed_xml=signing.sign_record_xml(item.xml, identity, signing_time=when),
         signed_at=when,
-        signer_id=signer.pk,
         certificate_subject=identity.subject,
+        **columns,
     )
 
 
@@ -161,34 +164,33 @@ def test_a_record_re_signed_with_a_self_made_key_is_named(kept, tamper):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = _name("ESTUDIO SOL SL - B87654323", NIF)
     record = records(kept)[-1]
-    resign(
-        tamper, record, signing.SigningIdentity(key, issue(subject, key, subject, key, ca=False))
-    )
+    self_made = signing.SigningIdentity(key, issue(subject, key, subject, key, ca=False))
+    resign(tamper, record, self_made, signer_row=True)
     assert_named_by_both(
         kept, f"{name(record)}: signature: XAdES verification failed", tipo=("04", "02")
     )
 
 
 def test_a_record_re_signed_by_another_holder_of_a_trusted_ca_is_named(kept, tamper, pki):
-    """A good signature, from the CA the operator trusts, with its signer row written beside
-    it: the certificate names someone else, who may not sign for the taxpayer."""
+    """A good signature, from the CA the operator trusts, by someone else: not the
+    certificate kept for the taxpayer. (A forger who also writes a signer row for it is
+    beyond what the database alone can tell: docs/SECURITY.md.)"""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = issue(
-        _name("OTRA PERSONA", "12345678Z"), key, pki.inter.subject, pki.inter_key, ca=False
-    )
+    other = _name("OTRA PERSONA", "12345678Z")
+    cert = issue(other, key, pki.inter.subject, pki.inter_key, ca=False)
     record = records(kept)[-1]
-    resign(tamper, record, signing.SigningIdentity(key, cert, (pki.inter,)))
+    resign(tamper, record, signing.SigningIdentity(key, cert, (pki.inter,)), signer_row=False)
     signing.verify_record_signature(record.signature.signed_xml, pki.ca_pem)
     assert_named_by_both(
-        kept, name(record), "OTRA PERSONA", f"who may not sign for {NIF}", tipo=("04", "02")
+        kept, name(record), "OTRA PERSONA", "not by the kept signer certificate", tipo=("04", "02")
     )
 
 
 def test_a_recorded_representatives_signature_is_trusted_outside_the_sandbox(
     settings, signing_ca, account, taxpayer, register, pki
 ):
-    """The control of the case above: the rule that lets a gestoría sign for its client is
-    the one that checks the signer."""
+    """The control of the cases above: a gestoría's certificate, kept when it first signed
+    for its client by the rule of sending, verifies outside the sandbox."""
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     from factu.models import Taxpayer

@@ -363,32 +363,6 @@ def _sandbox_right(taxpayer: Taxpayer | None, account_id, nif: str) -> SendingRi
     return SendingRight(True, "sandbox", label)
 
 
-def may_speak_for(chain: Chain, holder_nif: str) -> bool:
-    """Whether a certificate naming ``holder_nif`` may speak (send, sign) for the chain's
-    obligado by the rule of :func:`sending_right`: the obligado's own; a representative's
-    with a representation recorded for the taxpayer; the deployment's for an allowed
-    (account, NIF); any in the sandbox. What a stored signature's signer is checked against
-    (:func:`verifactu.signers.signature_problem`): the certificate's own NIF, which nobody
-    with only the database can change, not the rows beside it."""
-    if sandbox_active() or (holder_nif and holder_nif == chain.issuer_nif):
-        return True
-    if not holder_nif:
-        return False
-    taxpayer = Taxpayer.objects.filter(account_id=chain.account_id, nif=chain.issuer_nif).first()
-    if taxpayer is None:
-        return False
-    rep = (
-        Representation.objects.filter(taxpayer=taxpayer, account_id=chain.account_id)
-        .select_related("certificate")
-        .first()
-    )
-    cert = rep.certificate if rep is not None else None
-    if cert is not None and holder_nif in (cert.holder_nif, cert.representative_nif):
-        return True
-    deployment = deployment_identity() if deployment_allowed(taxpayer) else None
-    return deployment is not None and deployment.nif == holder_nif
-
-
 def sending_right_for_chain(chain: Chain, *, now=None) -> SendingRight:
     """:func:`sending_right` of the chain's obligado in the chain's account."""
     taxpayer = Taxpayer.objects.filter(account_id=chain.account_id, nif=chain.issuer_nif).first()

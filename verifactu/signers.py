@@ -5,11 +5,8 @@ the taxpayer's signer: signxml's full XAdES verification against the operator's 
 (``VERIFACTU_SIGNATURE_CA_FILE``) at the signing time, the independent digest check, the
 signed content equal to the stored XML, and the certificate in ``KeyInfo`` equal to the
 :class:`~verifactu.models.SignerCertificate` the signature points to, kept for the chain's
-(account, NIF), with the signing time inside its validity period, and naming (by its own NIF)
-someone who may speak for the obligado (:func:`verifactu.representation.may_speak_for`: the
-taxpayer, its recorded representative, the deployment for an allowed NIF). Any other key — a
-self-made one, another certificate of a trusted CA, even with a signer row written beside
-it — is an anomaly. The anomaly check and the verifier
+(account, NIF), with the signing time inside its validity period. Any other key — a self-made
+one, another certificate of a trusted CA — is an anomaly. The anomaly check and the verifier
 ask it for every item that must be signed (every event; every NO VERI*FACTU record).
 
 :func:`signing_problem_for` says, in Spanish, why a taxpayer cannot run NO VERI*FACTU: no
@@ -24,7 +21,6 @@ import hashlib
 from datetime import datetime
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -34,7 +30,7 @@ from lxml import etree
 from factu.models import Taxpayer
 from verifactu.certificates import open_credentials
 from verifactu.models import BillingRecord, Certificate, EventRecord
-from verifactu.representation import certificate_identity, may_speak_for, sending_right
+from verifactu.representation import sending_right
 from verifactu.signing import (
     NS_DS,
     SignatureProblem,
@@ -130,12 +126,6 @@ def signature_problem(item: BillingRecord | EventRecord) -> str | None:
         return (
             f"signature: signed by {verified.subject} (serial {verified.serial_number}), not "
             f"by the kept signer certificate {signer.subject} (serial {signer.serial})"
-        )
-    holder = certificate_identity(x509.load_der_x509_certificate(der)).nif
-    if not may_speak_for(chain, holder):
-        return (
-            f"signature: signed by {verified.subject} (NIF {holder or 'none'}), who may not "
-            f"sign for {chain.issuer_nif}"
         )
     return None
 
