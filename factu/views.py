@@ -146,7 +146,12 @@ def taxpayer_create(request: HttpRequest) -> HttpResponse:
             choose_taxpayer(request.membership, taxpayer)
         messages.success(request, f"Contribuyente {taxpayer.name} creado.")
         return redirect("taxpayer_list", account_slug=request.account.slug)
-    return render(request, "factu/taxpayer_form.html", {"form": form, "creating": True})
+    return render(
+        request,
+        "factu/taxpayer_form.html",
+        {"form": form, "creating": True},
+        status=400 if form.is_bound else 200,
+    )
 
 
 @account_view(write=True)
@@ -157,7 +162,10 @@ def taxpayer_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
         messages.success(request, "Cambios guardados.")
         return redirect("taxpayer_list", account_slug=request.account.slug)
     return render(
-        request, "factu/taxpayer_form.html", {"form": form, "object": taxpayer, "creating": False}
+        request,
+        "factu/taxpayer_form.html",
+        {"form": form, "object": taxpayer, "creating": False},
+        status=400 if form.is_bound else 200,
     )
 
 

@@ -337,6 +337,25 @@ def test_a_record_without_its_signature_is_refused_and_never_signed(
     assert not RecordSignature.objects.filter(record=victim).exists()
 
 
+def test_a_record_whose_signed_copy_was_changed_is_refused_and_nothing_is_sent(
+    taxpayer, kept, simulator
+):
+    """What goes to the AEAT is what the anomaly check would pass: a signed copy edited in
+    the database (its signature no longer verifies) stops the whole answer."""
+    from tests.tampering import Tamper, lift_guards
+
+    victim = kept[1]
+    lift_guards()
+    Tamper().update(
+        victim.signature,
+        signed_xml=victim.signature.signed_xml.replace("<ImporteTotal>", "<ImporteTotal>1", 1),
+    )
+    with pytest.raises(requerimiento.RequerimientoRefused, match="does not verify") as refused:
+        requerimiento.send_requested(taxpayer, "R-4", date_from=date(2026, 3, 1))
+    assert [r.invoice_number for r in refused.value.records] == ["N-2"]
+    assert "R-4" not in simulator.snapshot()["requerimientos"]
+
+
 def test_requerimiento_refusals(taxpayer, kept, simulator):
     with pytest.raises(requerimiento.RequerimientoRefused):
         requerimiento.send_requested(taxpayer, "X" * 19)

@@ -188,7 +188,7 @@ def test_taxpayer_form_offers_both_modes_with_the_rule_and_saves_the_irpf(
             "verifactu_mode": "no-verifactu",
         },
     )
-    assert bogus.status_code == 200 and "verifactu_mode" in bogus.context["form"].errors
+    assert bogus.status_code == 400 and "verifactu_mode" in bogus.context["form"].errors
 
 
 def test_a_gestoria_adds_taxpayers_with_their_irpf(login, owner, account, taxpayer):

@@ -25,7 +25,7 @@ from tests.test_api_v1 import register as register_v1
 from tests.test_api_v1 import v1  # noqa: F401 - the fixture
 from tests.test_no_verifactu import issued  # noqa: F401 - the fixture: a factory
 from tests.test_signing import Pki, _name, issue
-from verifactu import events, modes, requerimiento, signers, signing, tasks
+from verifactu import events, modes, requerimiento, signatures, signers, signing, tasks
 from verifactu.certificates import store_certificate
 from verifactu.models import (
     BillingRecord,
@@ -162,7 +162,8 @@ def test_without_a_certificate_nothing_is_stored_and_the_engine_says_why(taxpaye
     with pytest.raises(SigningRefused) as refused:
         register()
     assert [(p.field, p.code) for p in refused.value.problems] == [("certificate", "")]
-    assert NO_SIGNER in refused.value.message and "vuelva a VERI*FACTU" in refused.value.message
+    assert refused.value.message == signatures.NO_SIGNER.format(nif=taxpayer.nif)
+    assert "VERI*FACTU" not in refused.value.message.split("firma al generarse.")[1]
     assert not FiscalInvoice.objects.exists() and not BillingRecord.objects.exists()
     assert not EventRecord.objects.exists() and not RecordSignature.objects.exists()
 
@@ -233,7 +234,7 @@ def test_a_due_year_end_switch_without_a_certificate_refuses_registrations(
     assert "not applied" in caplog.text
     taxpayer.refresh_from_db()
     assert (taxpayer.verifactu_mode, taxpayer.verifactu_until) == ("verifactu", date(2025, 12, 31))
-    with pytest.raises(SigningRefused, match="vuelva a VERI\\*FACTU"):
+    with pytest.raises(SigningRefused, match="O pida volver a VERI\\*FACTU"):
         register()
     assert not BillingRecord.objects.exists() and not EventRecord.objects.exists()
     # Returning to VERI*FACTU cancels the switch: registrations go on, as VERI*FACTU.
@@ -267,10 +268,41 @@ def test_nothing_ever_signs_an_existing_item(taxpayer, register, signing_certifi
 # --------------------------------------------------------------------------- the mode needs it
 
 
+def test_a_newer_certificate_the_verifier_would_reject_never_signs(
+    account, taxpayer, register, signing_certificate
+):
+    """Signing checks a certificate as the switch does: one uploaded later from a CA outside
+    the bundle refuses the registration instead of signing records that would be anomalies."""
+    switch(taxpayer)
+    store_certificate(account, Pki().p12("clave"), "clave", taxpayer=taxpayer)
+    records = BillingRecord.objects.count()
+    with pytest.raises(SigningRefused, match="autoridad de certificación de confianza"):
+        register()
+    assert BillingRecord.objects.count() == records
+
+
+def test_an_expired_certificate_stops_issuing_and_leaving_until_a_new_one_is_uploaded(
+    account, taxpayer, register, signing_certificate, pki
+):
+    switch(taxpayer)
+    register(invoice_number="F-2026-001")  # the chain's log is open: leaving it logs a 02
+    Certificate.objects.filter(pk=signing_certificate.pk).update(
+        not_valid_after=timezone.now() - timedelta(days=1)
+    )
+    with pytest.raises(SigningRefused, match="caducó el .*suba uno vigente") as refused:
+        register()
+    assert "VERI*FACTU" not in refused.value.message
+    with pytest.raises(modes.ModeRefused, match="evento firmado.*caducó el"):
+        modes.change_mode(taxpayer, modes.VERIFACTU)
+    store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
+    assert register().record.signature
+    assert modes.change_mode(taxpayer, modes.VERIFACTU).mode == modes.VERIFACTU
+
+
 def test_the_switch_is_refused_without_a_certificate(taxpayer):
     with pytest.raises(modes.ModeRefused) as refused:
         modes.change_mode(taxpayer, NO)
-    assert "no hay ninguno que pueda firmar por B87654323" in refused.value.reason
+    assert "No hay ningún certificado que pueda firmar por B87654323" in refused.value.reason
     assert refused.value.message_dict == {"verifactu_mode": [refused.value.reason]}
     taxpayer.refresh_from_db()
     assert taxpayer.verifactu_mode == "verifactu" and not EventRecord.objects.exists()
@@ -343,9 +375,12 @@ def test_the_form_shows_the_refusal_on_the_mode_and_changes_nothing(
     page = login(owner).get(url).content.decode()
     assert "hace falta haber subido antes un certificado vigente" in page
     response = login(owner).post(url, data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     form = response.context["form"]
-    assert "no hay ninguno que pueda firmar por B87654323" in form.errors["verifactu_mode"][0]
+    assert (
+        "No hay ningún certificado que pueda firmar por B87654323"
+        in form.errors["verifactu_mode"][0]
+    )
     taxpayer.refresh_from_db()
     assert (taxpayer.verifactu_mode, taxpayer.name) == ("verifactu", "Estudio Sol SL")
 

@@ -87,7 +87,7 @@ def test_taxpayer_form_shows_the_nif_error_next_to_the_field(login, owner, accou
         reverse("taxpayer_create", args=[account.slug]),
         {"nif": "12345678A", "name": "Ana Ruiz", "country": "ES"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["nif"] == [
         "El carácter de control del NIF no es correcto: revise el número."
     ]

@@ -60,8 +60,17 @@ class SigningRefused(RecordRefused):
     at birth: no certificate may sign for the obligado. Nothing was stored; the problem is
     under ``certificate``, in Spanish."""
 
-    def __init__(self, exc: signatures.SigningUnavailable) -> None:
-        super().__init__([Problem("certificate", exc.message, "")], exc.message)
+    def __init__(self, exc: signatures.SigningUnavailable, *, scheduled: bool = False) -> None:
+        message = exc.message + (SCHEDULED_SWITCH if scheduled else "")
+        super().__init__([Problem("certificate", message, "")], message)
+
+
+# A year-end switch that is due but not applied can still be cancelled; a taxpayer already in
+# NO VERI*FACTU cannot leave it without a signed 02 (verifactu.modes), so is not told to.
+SCHEDULED_SWITCH = (
+    " O pida volver a VERI*FACTU: se cancela el cambio a NO VERI*FACTU programado para el "
+    "1 de enero."
+)
 
 
 def _amount(value) -> str | None:
@@ -257,7 +266,8 @@ def _store(
         )
         signer = signatures.signer_for(chain) if no_verifactu else None
     except signatures.SigningUnavailable as exc:
-        raise SigningRefused(exc) from None
+        scheduled = invoice.taxpayer.verifactu_mode != Taxpayer.VerifactuMode.NO_VERIFACTU
+        raise SigningRefused(exc, scheduled=scheduled) from None
     record = BillingRecord.objects.create(
         fiscal_invoice=invoice,
         chain=chain,

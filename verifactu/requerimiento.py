@@ -48,6 +48,7 @@ from verifactu.events import log_export
 from verifactu.models import BillingRecord, Chain, Submission
 from verifactu.representation import seal_endpoint, sending_right
 from verifactu.signatures import SigningUnavailable, open_identity
+from verifactu.signers import signature_problem
 from verifactu.submission import Connection, finish_answered, finish_failed, start_submission
 from verifactu.xml import Obligado
 
@@ -139,14 +140,24 @@ def _check_ref(ref: str) -> str:
 
 def _check_answerable(taxpayer: Taxpayer, records: list[BillingRecord]) -> None:
     """Refuse before anything is sent: a record without its signature (an anomaly: records
-    are signed when chained, and nothing signs them later), a chain whose 08 could not be
-    signed, or no right to send for the taxpayer."""
+    are signed when chained, and nothing signs them later) or whose signature is not one the
+    verifier trusts (:func:`verifactu.signers.signature_problem`: what goes to the AEAT is
+    what the anomaly check would pass), a chain whose 08 could not be signed, or no right to
+    send for the taxpayer."""
     unsigned = [r for r in records if not hasattr(r, "signature")]
     if unsigned:
         raise RequerimientoRefused(
             f"{len(unsigned)} requested record(s) have no signature (an anomaly: records are "
             "signed when chained); nothing was sent.",
             unsigned,
+        )
+    untrusted = [(r, problem) for r in records if (problem := signature_problem(r))]
+    if untrusted:
+        record, problem = untrusted[0]
+        raise RequerimientoRefused(
+            f"{len(untrusted)} requested record(s) have a signature that does not verify (the "
+            f"first, {record.invoice_number}: {problem}); nothing was sent.",
+            [r for r, _ in untrusted],
         )
     for chain in Chain.objects.filter(pk__in={r.chain_id for r in records}):
         try:

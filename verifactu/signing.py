@@ -19,6 +19,7 @@ Pure Python: no Django. The stored record XML is never changed; the signed copy 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -255,23 +256,25 @@ class _PemChainVerifier(X509CertChainVerifier):
 
     @property
     def store(self):
-        return x509.verification.Store(trusted_certificates(self._ca_pem))
+        return x509.verification.Store(list(trusted_certificates(self._ca_pem)))
 
 
 _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
-def trusted_certificates(ca_pem: bytes) -> list[x509.Certificate]:
+@functools.lru_cache(maxsize=8)
+def trusted_certificates(ca_pem: bytes) -> tuple[x509.Certificate, ...]:
     """Each certificate of a PEM bundle that can be read. One that cannot (Debian's bundle has
     a certificate with a non-positive serial, which ``cryptography`` announces it will refuse)
-    is left out, instead of making every verification against the bundle fail."""
+    is left out, instead of making every verification against the bundle fail. Parsed once
+    per bundle (Debian's has ~150 certificates; a check verifies every signature of a chain)."""
     found = []
     for block in _PEM_CERTIFICATE.findall(ca_pem):
         try:
             found.append(x509.load_pem_x509_certificate(block))
         except ValueError:
             continue
-    return found
+    return tuple(found)
 
 
 class _RecordVerifier(XAdESVerifier):

@@ -100,16 +100,27 @@ def guard(apps, schema_editor) -> None:
 
 
 def unguard(apps, schema_editor) -> None:
+    """Backwards: drop the triggers this migration created (the signature table's guard of
+    before is re-created by :func:`guard_as_before`, once ``signer`` is gone)."""
+    vendor = schema_editor.connection.vendor
+    for name, (table, _, _, before) in GUARDS.items():
+        if before is not None:
+            continue
+        if vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+        elif vendor == "sqlite":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def guard_as_before(apps, schema_editor) -> None:
+    """Backwards, after ``signer`` is removed: the guards as they were before this migration
+    (SQLite rebuilds the signature table to drop a column, and its triggers with it)."""
     vendor = schema_editor.connection.vendor
     for name, (table, noun, _, before) in GUARDS.items():
         if before is not None:
             for statement in _statements(vendor, name, table, noun, before):
                 schema_editor.execute(statement)
-        elif vendor == "postgresql":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
-        elif vendor == "sqlite":
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def _embedded_certificate(signed_xml: str):
@@ -202,6 +213,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(migrations.RunPython.noop, guard_as_before),
         migrations.AddField(
             model_name="recordsignature",
             name="signer",
