@@ -325,3 +325,49 @@ def test_an_event_re_dated_to_2030_is_named(kept, tamper):
     assert_named_by_both(
         kept, f"event #{event.position} (90, id {event.pk})", "2030-01-01", tipo=("06", "13")
     )
+
+
+# --------------------------------------------------------------------------- review cases
+
+
+def _after_the_switch(chain, seconds: int = 2) -> datetime:
+    """A time ``seconds`` after the chain's 01, so that a record then is strictly inside the
+    NO VERI*FACTU period."""
+    start = next(e for e in log(chain) if e.tipo_evento == "01")
+    return datetime.fromisoformat(start.generated_at_text) + timedelta(seconds=seconds)
+
+
+def test_a_record_flipped_to_verifactu_and_unsigned_after_the_last_summary_is_named(
+    kept, tamper, register
+):
+    """The column ``no_verifactu`` is not signed: the event log says when the chain ran NO
+    VERI*FACTU, and a record generated then must be signed whatever its column says."""
+    record = register(now=_after_the_switch(kept), invoice_number="F-2026-044").record
+    assert records(kept)[-1].pk == record.pk and record.no_verifactu
+    tamper.delete(records(kept)[-1].signature)
+    tamper.update(record, no_verifactu=False)
+    assert_named_by_both(
+        kept,
+        f"{name(record)}: not signed (generated while the chain ran NO VERI*FACTU)",
+        tipo=("04", "02"),
+    )
+    assert_never_signed(record)
+
+
+def test_a_signed_record_flipped_to_verifactu_is_named_by_its_column(kept, tamper, register):
+    record = register(now=_after_the_switch(kept), invoice_number="F-2026-044").record
+    tamper.update(record, no_verifactu=False)
+    assert_named_by_both(
+        kept,
+        f"{name(record)}: column no_verifactu is False, but the record was generated while",
+        tipo=("04", "03"),
+    )
+
+
+def test_a_verifactu_record_of_the_same_second_as_the_switch_is_judged_by_its_column(
+    kept, tamper, register
+):
+    record = register(now=_after_the_switch(kept, 0), invoice_number="F-2026-044").record
+    tamper.delete(records(kept)[-1].signature)
+    tamper.update(record, no_verifactu=False)
+    assert verify(kept).ok
