@@ -371,3 +371,23 @@ def test_a_verifactu_record_of_the_same_second_as_the_switch_is_judged_by_its_co
     tamper.delete(records(kept)[-1].signature)
     tamper.update(record, no_verifactu=False)
     assert verify(kept).ok
+
+
+def test_an_anomaly_key_written_on_another_event_does_not_suppress_the_anomaly(kept, tamper):
+    """``anomaly_key`` is neither hashed nor signed: only a signed 04 / 06 carrying the key
+    in its OtrosDatosEvento counts as the anomaly logged."""
+    record = records(kept)[-1]
+    tamper.delete(record.signature)
+    key = verify(kept).findings[0].key
+    tamper.update(log(kept)[0], anomaly_key=key)
+    assert_named_by_both(kept, f"{name(record)}: not signed", tipo=("04", "02"))
+    logged = [e for e in log(kept) if e.tipo_evento == "04"]
+    assert [event_xml.parse_evento(e.xml)["otros"] for e in logged] == [key]
+
+
+def test_an_anomaly_is_logged_once(kept, tamper):
+    record = records(kept)[-1]
+    tamper.delete(record.signature)
+    check_fails()
+    check_fails()
+    assert [e.tipo_evento for e in log(kept)].count("04") == 1
