@@ -23,6 +23,7 @@ unsigned records never served are in ``test_signing_at_birth``; the guards thems
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -391,3 +392,63 @@ def test_an_anomaly_is_logged_once(kept, tamper):
     check_fails()
     check_fails()
     assert [e.tipo_evento for e in log(kept)].count("04") == 1
+
+
+def test_a_summary_with_a_count_that_is_not_a_number_is_a_finding_not_a_crash(kept, tamper):
+    summary = next(e for e in log(kept) if e.tipo_evento == "10")
+    forged, count = re.subn(
+        r"<NumeroDeEventos>\d+</NumeroDeEventos>",
+        "<NumeroDeEventos>uno</NumeroDeEventos>",
+        summary.xml,
+    )
+    assert count
+    tamper.update(summary, xml=forged)
+    messages = [str(f) for f in verify(kept).findings]
+    assert any(f"summary event #{summary.position} counts 'uno' events" in m for m in messages)
+    assert_named_by_both(kept, name(summary), tipo=("06", "06"))
+
+
+def test_a_run_that_cannot_be_signed_still_names_what_it_found(kept, tamper):
+    from verifactu.models import Certificate
+
+    record = records(kept)[-1]
+    tamper.delete(record.signature)
+    Certificate.objects.all().delete()
+    message = check_fails()
+    assert f"{name(record)}: not signed" in message and "the run cannot be logged" in message
+
+
+def test_the_tasks_go_on_to_the_next_account_when_one_chain_fails(
+    signed_chain, other_account, pki, caplog
+):
+    """One chain whose events cannot be built (a control character written into its
+    issuer's name) does not stop the check nor the summary of another account's chain."""
+    from factu.models import Taxpayer
+    from tests.conftest import register_for
+    from verifactu import modes, tasks
+    from verifactu.certificates import store_certificate
+    from verifactu.models import Chain, ComputerSystem
+
+    other = Taxpayer.objects.get(account=other_account)
+    store_certificate(other_account, pki.p12("clave"), "clave", taxpayer=other)
+    system = ComputerSystem.objects.create(
+        account=other_account,
+        label="otra",
+        producer_name="Factu Software SL",
+        producer_nif="B87654323",
+        name="Factu",
+        system_id="FA",
+        version="1.0",
+        installation_number="TEST-2",
+    )
+    modes.change_mode(other, Taxpayer.VerifactuMode.NO_VERIFACTU)
+    healthy = register_for(other, system, "G-2026-001").record.chain
+    assert healthy.pk > signed_chain.pk
+    Chain.objects.filter(pk=signed_chain.pk).update(issuer_name="Estudio\x01Sol SL")
+
+    assert tasks.anomaly_check() == 0
+    assert tasks.event_summary() == 1
+    assert [e.tipo_evento for e in log(healthy)][-3:] == ["03", "05", "10"]
+    assert f"anomaly check of chain {signed_chain.pk} failed" in caplog.text
+    assert f"summary of chain {signed_chain.pk} failed" in caplog.text
+    assert verify(healthy).ok

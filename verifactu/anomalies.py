@@ -26,13 +26,16 @@ from verifactu.event_xml import (
     parse_evento,
 )
 from verifactu.models import Chain, EventRecord
+from verifactu.signatures import SigningUnavailable
 from verifactu.verification import Finding, Verification, verify
 from verifactu.xml import InvoiceId
 
 
 class RunNotLogged(Exception):
-    """The run found ``findings`` but the database refused to log it: a chain row whose event
-    head names events that are gone refuses every append (``verifactu_chain_guard``)."""
+    """The run found ``findings`` but could not log it: the database refused it (a chain row
+    whose event head names events that are gone refuses every append,
+    ``verifactu_chain_guard``) or no certificate may sign its events
+    (:class:`~verifactu.signatures.SigningUnavailable`)."""
 
     def __init__(self, findings: list[Finding], reason: str) -> None:
         super().__init__(reason)
@@ -128,4 +131,6 @@ def run_anomaly_check(chain: Chain, *, now: datetime | None = None) -> list[Find
         log_verification(result, now=now)
     except DatabaseError as exc:
         raise RunNotLogged(result.findings, str(exc).strip()) from exc
+    except SigningUnavailable as exc:
+        raise RunNotLogged(result.findings, exc.message) from exc
     return result.findings
