@@ -21,6 +21,7 @@ from django.utils import timezone
 from lxml import etree
 
 from verifactu import signatures
+from verifactu.chains import generation_time
 from verifactu.event_xml import (
     EventoData,
     PreviousEvent,
@@ -28,7 +29,6 @@ from verifactu.event_xml import (
     parse_evento,
     validate_evento,
 )
-from verifactu.huella import format_timestamp
 from verifactu.models import Chain, ComputerSystem, EventRecord
 from verifactu.sistema import sistema_informatico
 from verifactu.xml import Obligado
@@ -58,7 +58,9 @@ def log_event(
     system: ComputerSystem | None = None,
 ) -> EventRecord:
     """Append an event to the event chain of ``chain`` (locked here), signed; returns the
-    EventRecord. Call inside ``transaction.atomic()``.
+    EventRecord. Call inside ``transaction.atomic()``. It is dated ``now``, or its head
+    event's time when ``now`` is earlier (:func:`verifactu.chains.generation_time`, the
+    records' rule).
 
     Raises :class:`~verifactu.signatures.SigningUnavailable` (nothing logged) when no
     certificate may sign for the chain; every caller handles it.
@@ -82,7 +84,7 @@ def log_event(
         PreviousEvent(head.tipo_evento, head.generated_at_text, head.huella) if head else None
     )
     sistema = sistema_informatico(system, multiple_taxpayers=chain.multiple_taxpayers)
-    generated_at = format_timestamp(now or timezone.now())
+    generated_at = generation_time(head.generated_at_text if head else "", now or timezone.now())
     built = build_evento(
         EventoData(
             sistema=sistema,
