@@ -419,28 +419,19 @@ def test_a_run_that_cannot_be_signed_still_names_what_it_found(kept, tamper):
 
 
 def test_the_tasks_go_on_to_the_next_account_when_one_chain_fails(
-    signed_chain, other_account, pki, caplog
+    signed_chain, computer_system, other_account, pki, caplog
 ):
     """One chain whose events cannot be built (a control character written into its
     issuer's name) does not stop the check nor the summary of another account's chain."""
     from factu.models import Taxpayer
-    from tests.conftest import register_for
+    from tests.conftest import another_installation, register_for
     from verifactu import modes, tasks
     from verifactu.certificates import store_certificate
-    from verifactu.models import Chain, ComputerSystem
+    from verifactu.models import Chain
 
     other = Taxpayer.objects.get(account=other_account)
     store_certificate(other_account, pki.p12("clave"), "clave", taxpayer=other)
-    system = ComputerSystem.objects.create(
-        account=other_account,
-        label="otra",
-        producer_name="Factu Software SL",
-        producer_nif="B87654323",
-        name="Factu",
-        system_id="FA",
-        version="1.0",
-        installation_number="TEST-2",
-    )
+    system = another_installation(computer_system, "TEST-2", account=other_account)
     modes.change_mode(other, Taxpayer.VerifactuMode.NO_VERIFACTU)
     healthy = register_for(other, system, "G-2026-001").record.chain
     assert healthy.pk > signed_chain.pk
