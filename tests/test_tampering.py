@@ -368,6 +368,9 @@ def test_a_signed_record_flipped_to_verifactu_is_named_by_its_column(kept, tampe
 def test_a_verifactu_record_of_the_same_second_as_the_switch_is_judged_by_its_column(
     kept, tamper, register
 ):
+    """The period is strict on both sides: a record of the second of a 01 (or 02) may be a
+    VERI*FACTU record of just before (after) the switch, so its column alone decides and a
+    genuine one is never a false anomaly."""
     record = register(now=_after_the_switch(kept, 0), invoice_number="F-2026-044").record
     tamper.delete(records(kept)[-1].signature)
     tamper.update(record, no_verifactu=False)
