@@ -237,12 +237,12 @@ def make_facts(**overrides):
     return InvoiceFacts(**values)
 
 
-def another_installation(system, installation_number: str):
-    """The software of ``system`` on another installation of its account."""
+def another_installation(system, installation_number: str, account=None):
+    """The software of ``system`` on another installation of its account (or of ``account``)."""
     from verifactu.models import ComputerSystem
 
     return ComputerSystem.objects.create(
-        account=system.account,
+        account=account or system.account,
         label=installation_number.lower(),
         producer_name=system.producer_name,
         producer_nif=system.producer_nif,

@@ -195,6 +195,17 @@ def test_log_event_chains_and_is_immutable(chain):
     assert (result.events, result.event_findings) == (2, [])
 
 
+def test_an_event_logged_with_an_earlier_clock_takes_its_head_events_time(chain):
+    """A clock stepped back does not date an event before its predecessor (a false
+    TipoAnomalia 11): the records' rule, :func:`verifactu.chains.generation_time`."""
+    head = event_log.log_event(chain, "90")
+    earlier = timezone.now() - timedelta(hours=1)
+    event = event_log.log_event(chain, "90", now=earlier)
+    assert event.generated_at_text == head.generated_at_text
+    assert f"<FechaHoraHusoGenEvento>{head.generated_at_text}<" in event.xml
+    assert verify(chain).ok
+
+
 def test_records_and_events_are_signed_at_birth_with_the_taxpayers_certificate(
     chain, signing_certificate, pki
 ):

@@ -23,6 +23,7 @@ unsigned records never served are in ``test_signing_at_birth``; the guards thems
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -327,3 +328,123 @@ def test_an_event_re_dated_to_2030_is_named(kept, tamper):
     assert_named_by_both(
         kept, f"event #{event.position} (90, id {event.pk})", "2030-01-01", tipo=("06", "13")
     )
+
+
+# --------------------------------------------------------------------------- review cases
+
+
+def _after_the_switch(chain, seconds: int = 2) -> datetime:
+    """A time ``seconds`` after the chain's 01, so that a record then is strictly inside the
+    NO VERI*FACTU period."""
+    start = next(e for e in log(chain) if e.tipo_evento == "01")
+    return datetime.fromisoformat(start.generated_at_text) + timedelta(seconds=seconds)
+
+
+def test_a_record_flipped_to_verifactu_and_unsigned_after_the_last_summary_is_named(
+    kept, tamper, register
+):
+    """The column ``no_verifactu`` is not signed: the event log says when the chain ran NO
+    VERI*FACTU, and a record generated then must be signed whatever its column says."""
+    record = register(now=_after_the_switch(kept), invoice_number="F-2026-044").record
+    assert records(kept)[-1].pk == record.pk and record.no_verifactu
+    tamper.delete(records(kept)[-1].signature)
+    tamper.update(record, no_verifactu=False)
+    assert_named_by_both(
+        kept,
+        f"{name(record)}: not signed (generated while the chain ran NO VERI*FACTU)",
+        tipo=("04", "02"),
+    )
+    assert_never_signed(record)
+
+
+def test_a_signed_record_flipped_to_verifactu_is_named_by_its_column(kept, tamper, register):
+    record = register(now=_after_the_switch(kept), invoice_number="F-2026-044").record
+    tamper.update(record, no_verifactu=False)
+    assert_named_by_both(
+        kept,
+        f"{name(record)}: column no_verifactu is False, but the record was generated while",
+        tipo=("04", "03"),
+    )
+
+
+def test_a_verifactu_record_of_the_same_second_as_the_switch_is_judged_by_its_column(
+    kept, tamper, register
+):
+    """The period is strict on both sides: a record of the second of a 01 (or 02) may be a
+    VERI*FACTU record of just before (after) the switch, so its column alone decides and a
+    genuine one is never a false anomaly."""
+    record = register(now=_after_the_switch(kept, 0), invoice_number="F-2026-044").record
+    tamper.delete(records(kept)[-1].signature)
+    tamper.update(record, no_verifactu=False)
+    assert verify(kept).ok
+
+
+def test_an_anomaly_key_written_on_another_event_does_not_suppress_the_anomaly(kept, tamper):
+    """``anomaly_key`` is neither hashed nor signed: only a signed 04 / 06 carrying the key
+    in its OtrosDatosEvento counts as the anomaly logged."""
+    record = records(kept)[-1]
+    tamper.delete(record.signature)
+    key = verify(kept).findings[0].key
+    tamper.update(log(kept)[0], anomaly_key=key)
+    assert_named_by_both(kept, f"{name(record)}: not signed", tipo=("04", "02"))
+    logged = [e for e in log(kept) if e.tipo_evento == "04"]
+    assert [event_xml.parse_evento(e.xml)["otros"] for e in logged] == [key]
+
+
+def test_an_anomaly_is_logged_once(kept, tamper):
+    record = records(kept)[-1]
+    tamper.delete(record.signature)
+    check_fails()
+    check_fails()
+    assert [e.tipo_evento for e in log(kept)].count("04") == 1
+
+
+def test_a_summary_with_a_count_that_is_not_a_number_is_a_finding_not_a_crash(kept, tamper):
+    summary = next(e for e in log(kept) if e.tipo_evento == "10")
+    forged, count = re.subn(
+        r"<NumeroDeEventos>\d+</NumeroDeEventos>",
+        "<NumeroDeEventos>uno</NumeroDeEventos>",
+        summary.xml,
+    )
+    assert count
+    tamper.update(summary, xml=forged)
+    messages = [str(f) for f in verify(kept).findings]
+    assert any(f"summary event #{summary.position} counts 'uno' events" in m for m in messages)
+    assert_named_by_both(kept, name(summary), tipo=("06", "06"))
+
+
+def test_a_run_that_cannot_be_signed_still_names_what_it_found(kept, tamper):
+    from verifactu.models import Certificate
+
+    record = records(kept)[-1]
+    tamper.delete(record.signature)
+    Certificate.objects.all().delete()
+    message = check_fails()
+    assert f"{name(record)}: not signed" in message and "the run cannot be logged" in message
+
+
+def test_the_tasks_go_on_to_the_next_account_when_one_chain_fails(
+    signed_chain, computer_system, other_account, pki, caplog
+):
+    """One chain whose events cannot be built (a control character written into its
+    issuer's name) does not stop the check nor the summary of another account's chain."""
+    from factu.models import Taxpayer
+    from tests.conftest import another_installation, register_for
+    from verifactu import modes, tasks
+    from verifactu.certificates import store_certificate
+    from verifactu.models import Chain
+
+    other = Taxpayer.objects.get(account=other_account)
+    store_certificate(other_account, pki.p12("clave"), "clave", taxpayer=other)
+    system = another_installation(computer_system, "TEST-2", account=other_account)
+    modes.change_mode(other, Taxpayer.VerifactuMode.NO_VERIFACTU)
+    healthy = register_for(other, system, "G-2026-001").record.chain
+    assert healthy.pk > signed_chain.pk
+    Chain.objects.filter(pk=signed_chain.pk).update(issuer_name="Estudio\x01Sol SL")
+
+    assert tasks.anomaly_check() == 0
+    assert tasks.event_summary() == 1
+    assert [e.tipo_evento for e in log(healthy)][-3:] == ["03", "05", "10"]
+    assert f"anomaly check of chain {signed_chain.pk} failed" in caplog.text
+    assert f"summary of chain {signed_chain.pk} failed" in caplog.text
+    assert verify(healthy).ok

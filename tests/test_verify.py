@@ -269,18 +269,82 @@ def test_exported_record_files_verify_offline(signed_chain, tmp_path):
     assert "huella does not recompute" in message
 
 
-def test_a_verifactu_record_file_verifies_unsigned_and_links_are_checked(chain_of_three, tmp_path):
+def zipped(tmp_path, name: str, documents: list[str]) -> str:
+    import zipfile
+
+    archive = tmp_path / name
+    with zipfile.ZipFile(archive, "w") as out:
+        for number, document in enumerate(documents, start=1):
+            out.writestr(f"{number}.xml", document)
+    return str(archive)
+
+
+def test_verifactu_record_downloads_verify_unsigned_and_links_are_checked(chain_of_three, tmp_path):
+    """A VERI*FACTU record's download is a document of its own, unsigned; a ZIP of them is
+    checked link by link."""
+    path = zipped(tmp_path, "registros.zip", [record.xml for record in chain_of_three])
+    assert "0 events, 3 records, 0 signed, 0 broken." in verify("--file", path)
+    path = zipped(tmp_path, "registros.zip", [chain_of_three[0].xml, chain_of_three[2].xml])
+    _, message = verify_fails("--file", path)
+    assert "registros.zip:2.xml item 1 (RegistroAlta F-2026-044" in message
+    assert "RegistroAnterior/Huella is " in message
+
+
+def test_the_whole_registro_anterior_is_checked_offline(chain_of_three, tmp_path):
+    """A RegistroAnterior naming the right huella under another invoice number is broken."""
+    first, second, _ = chain_of_three
+    quoted = f"<NumSerieFactura>{first.invoice_number}</NumSerieFactura>"
+    anterior = second.xml.index("RegistroAnterior>")
+    assert quoted in second.xml[anterior:]
+    forged = second.xml[:anterior] + second.xml[anterior:].replace(
+        quoted, "<NumSerieFactura>F-2026-999</NumSerieFactura>", 1
+    )
+    _, message = verify_fails("--file", zipped(tmp_path, "registros.zip", [first.xml, forged]))
+    assert "RegistroAnterior/NumSerieFactura is 'F-2026-999'" in message
+
+
+def test_records_inside_a_file_of_records_must_be_signed(chain_of_three, tmp_path):
     body = "".join(record.xml for record in chain_of_three)
     path = write(tmp_path, "registros.xml", f"<Registros>{body}</Registros>")
-    assert "0 events, 3 records, 0 signed, 0 broken." in verify("--file", path)
-    path = write(
-        tmp_path,
-        "registros.xml",
-        f"<Registros>{chain_of_three[0].xml}{chain_of_three[2].xml}</Registros>",
+    out, message = verify_fails("--file", path)
+    assert "registros.xml item 1 (RegistroAlta F-2026-042 of " in message
+    assert "not signed" in message and "3 broken." in out
+
+
+def test_an_unsigned_record_in_a_requerimiento_envelope_is_broken(signed_chain, tmp_path):
+    from verifactu.envelopes import build_requerimiento_envelope
+    from verifactu.xml import Obligado
+
+    first, second = BillingRecord.objects.filter(chain=signed_chain).order_by("position")
+    envelope = build_requerimiento_envelope(
+        Obligado(signed_chain.issuer_name, signed_chain.issuer_nif),
+        [first.exported_xml, second.xml],
+        ref_requerimiento="R-2026-1",
     )
+    _, message = verify_fails("--file", write(tmp_path, "requerimiento.xml", envelope))
+    assert "requerimiento.xml item 2 (RegistroAlta F-2026-043 of" in message
+    assert "not signed" in message
+
+
+def test_a_second_primer_evento_in_a_file_is_broken(signed_chain, tmp_path):
+    from lxml import etree
+
+    path = event_log_file(signed_chain, tmp_path)
+    root = etree.parse(path).getroot()
+    root.append(etree.fromstring(etree.tostring(root[0])))  # the 01 again, PrimerEvento=S
+    _, message = verify_fails("--file", write(tmp_path, "eventos.xml", etree.tostring(root)))
+    assert "item 2 (RegistroEvento 01" in message
+    assert "PrimerEvento=S, but an event of its chain precedes it in the file" in message
+
+
+def test_a_file_is_not_verified_without_a_readable_ca_bundle(signed_chain, tmp_path, settings):
+    """Fail closed: without the bundle, a self-made key would pass the digest check."""
+    path = event_log_file(signed_chain, tmp_path)
+    settings.VERIFACTU_SIGNATURE_CA_FILE = str(tmp_path / "missing.pem")
     _, message = verify_fails("--file", path)
-    assert "item 2 (RegistroAlta F-2026-044" in message
-    assert "RegistroAnterior/Huella is not the previous record's huella" in message
+    assert "VERIFACTU_SIGNATURE_CA_FILE" in message and "cannot be read" in message
+    settings.VERIFACTU_SIGNATURE_CA_FILE = ""
+    assert "VERIFACTU_SIGNATURE_CA_FILE" in verify_fails("--file", path)[1]
 
 
 def test_a_file_without_records_or_events_is_an_error(tmp_path):

@@ -17,7 +17,8 @@ that survive and are signed:
   (``events_length``, ``last_event_huella``), moved only by the inserts' triggers
   (:mod:`verifactu.triggers`): they must match the last record and event.
 
-:func:`anchor_problems` checks every anchor of a chain's log; the records' own chain and the
+:func:`anchor_problems` checks every anchor of a chain's log (a count that is not a number is
+itself a broken anchor, never an exception); the records' own chain and the
 record head are :mod:`verifactu.integrity`'s.
 """
 
@@ -33,6 +34,7 @@ from verifactu.event_xml import NSMAP, PreviousEvent, RecordLink
 from verifactu.models import BillingRecord, Chain, EventRecord
 
 _ANCHOR = re.compile(r"^registros=(\d{1,9});eventos=(\d{1,9})$")
+_DIGITS = re.compile(r"^[0-9]{1,9}$")
 _SUMMARY = "ev:Evento/ev:DatosPropiosEvento/ev:ResumenEventos/"
 
 
@@ -61,9 +63,13 @@ class AnchorProblem:
     event_named: PreviousEvent | None = None
 
 
+def _number(text: str | None) -> int | None:
+    """A count as the XML states it (ASCII digits), or None when it is not one."""
+    return int(text) if text and _DIGITS.match(text) else None
+
+
 def _int(root: etree._Element, path: str) -> int | None:
-    text = root.findtext(path, namespaces=NSMAP)
-    return int(text) if text and text.isdigit() else None
+    return _number(root.findtext(path, namespaces=NSMAP))
 
 
 def _link(root: etree._Element, tag: str) -> RecordLink | None:
@@ -92,12 +98,15 @@ class _Checker:
         """One 10 against the chain; ``since`` is (records, events) at the previous 10."""
         anchor = parse_anchor(root.findtext("ev:Evento/ev:OtrosDatosEvento", namespaces=NSMAP))
         where = f"summary event #{event.position}"
-        counts = {
-            block.findtext("ev:TipoEvento", namespaces=NSMAP): int(
-                block.findtext("ev:NumeroDeEventos", default="0", namespaces=NSMAP)
-            )
-            for block in root.iterfind(_SUMMARY + "ev:TipoEvento", NSMAP)
-        }
+        counts: dict[str | None, int] = {}
+        for block in root.iterfind(_SUMMARY + "ev:TipoEvento", NSMAP):
+            tipo = block.findtext("ev:TipoEvento", namespaces=NSMAP)
+            text = block.findtext("ev:NumeroDeEventos", default="0", namespaces=NSMAP)
+            number = _number(text)
+            if number is None:
+                self.add("06", "06", f"{where} counts {text!r} events of type {tipo}", event)
+                return
+            counts[tipo] = number
         records_then, events_then = anchor or (None, event.position - 1)
         if events_then != event.position - 1:
             self.add(

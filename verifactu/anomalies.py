@@ -3,7 +3,9 @@
 :func:`run_anomaly_check` runs :func:`verifactu.verification.verify` (records, events, every
 signature, dates and anchors) and logs what it found and nothing else: events 03 and 05 (the
 runs, with the number of items each check actually covered) and a 04 / 06 per anomaly found,
-once (the beat task ``verifactu.anomaly_check``, ``manage.py verifactu_check_anomalies``).
+once (the beat task ``verifactu.anomaly_check``, ``manage.py verifactu_check_anomalies``):
+each 04 / 06 carries its :attr:`~verifactu.verification.Finding.key` in its signed
+OtrosDatosEvento, and an anomaly counts as logged only when such a signed event says so.
 """
 
 from __future__ import annotations
@@ -12,22 +14,28 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import DatabaseError, transaction
+from lxml import etree
 
+from verifactu import signers
 from verifactu.event_log import log_event
 from verifactu.event_xml import (
     PreviousEvent,
     deteccion_evento,
     deteccion_facturacion,
     lanzamiento_deteccion,
+    parse_evento,
 )
 from verifactu.models import Chain, EventRecord
+from verifactu.signatures import SigningUnavailable
 from verifactu.verification import Finding, Verification, verify
 from verifactu.xml import InvoiceId
 
 
 class RunNotLogged(Exception):
-    """The run found ``findings`` but the database refused to log it: a chain row whose event
-    head names events that are gone refuses every append (``verifactu_chain_guard``)."""
+    """The run found ``findings`` but could not log it: the database refused it (a chain row
+    whose event head names events that are gone refuses every append,
+    ``verifactu_chain_guard``) or no certificate may sign its events
+    (:class:`~verifactu.signatures.SigningUnavailable`)."""
 
     def __init__(self, findings: list[Finding], reason: str) -> None:
         super().__init__(reason)
@@ -36,7 +44,22 @@ class RunNotLogged(Exception):
 
 
 def _already_logged(chain: Chain, key: str) -> bool:
-    return EventRecord.objects.filter(chain=chain, anomaly_key=key).exists()
+    """Whether a 04 / 06 of ``chain`` logged this anomaly: its signed XML carries ``key`` in
+    OtrosDatosEvento and its signature verifies. The ``anomaly_key`` column is neither hashed
+    nor signed, so it decides nothing."""
+    candidates = EventRecord.objects.filter(
+        chain=chain,
+        tipo_evento__in=("04", "06"),
+        xml__contains=f"<OtrosDatosEvento>{key}</OtrosDatosEvento>",
+    ).select_related("signature", "chain")
+    for event in candidates:
+        try:
+            carried = parse_evento(event.xml)["otros"]
+        except (ValueError, etree.XMLSyntaxError):
+            continue
+        if carried == key and signers.signature_problem(event) is None:
+            return True
+    return False
 
 
 def _record_detection(anomaly: Finding) -> str:
@@ -78,6 +101,7 @@ def _log_run(
             anomaly_code,
             now=now,
             datos_propios=detection(anomaly),
+            otros_datos=anomaly.key,
             anomaly_key=anomaly.key,
         )
 
@@ -107,4 +131,6 @@ def run_anomaly_check(chain: Chain, *, now: datetime | None = None) -> list[Find
         log_verification(result, now=now)
     except DatabaseError as exc:
         raise RunNotLogged(result.findings, str(exc).strip()) from exc
+    except SigningUnavailable as exc:
+        raise RunNotLogged(result.findings, exc.message) from exc
     return result.findings

@@ -136,12 +136,13 @@ def _select_chain_for_update(key: dict[str, str]) -> Chain | None:
     return None if row is None else instances(row, Chain)[0]
 
 
-def generation_time(chain: Chain, now: datetime) -> str:
-    """The FechaHoraHusoGenRegistro of the next record of the locked ``chain``: ``now``, or
-    its head's when ``now`` is earlier (``now`` is taken before the lock, and an appender that
-    waited for it must not date its record before the one appended meanwhile)."""
+def generation_time(head: str, now: datetime) -> str:
+    """The generation time of the next item of a locked chain (FechaHoraHusoGenRegistro of a
+    record, FechaHoraHusoGenEvento of an event): ``now``, or ``head``'s (the time its head
+    item states) when ``now`` is earlier. ``now`` is taken before the lock, and an appender
+    that waited for it must not date its item before the one appended meanwhile; nor does a
+    clock stepped back."""
     stated = format_timestamp(now)
-    head = chain.head_generated_at_text
     if head and datetime.fromisoformat(head) > datetime.fromisoformat(stated):
         return head
     return stated

@@ -18,10 +18,17 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from lxml import etree
 
 from verifactu import signatures
-from verifactu.event_xml import EventoData, PreviousEvent, build_evento, validate_evento
-from verifactu.huella import format_timestamp
+from verifactu.chains import generation_time
+from verifactu.event_xml import (
+    EventoData,
+    PreviousEvent,
+    build_evento,
+    parse_evento,
+    validate_evento,
+)
 from verifactu.models import Chain, ComputerSystem, EventRecord
 from verifactu.sistema import sistema_informatico
 from verifactu.xml import Obligado
@@ -51,7 +58,9 @@ def log_event(
     system: ComputerSystem | None = None,
 ) -> EventRecord:
     """Append an event to the event chain of ``chain`` (locked here), signed; returns the
-    EventRecord. Call inside ``transaction.atomic()``.
+    EventRecord. Call inside ``transaction.atomic()``. It is dated ``now``, or its head
+    event's time when ``now`` is earlier (:func:`verifactu.chains.generation_time`, the
+    records' rule).
 
     Raises :class:`~verifactu.signatures.SigningUnavailable` (nothing logged) when no
     certificate may sign for the chain; every caller handles it.
@@ -75,7 +84,7 @@ def log_event(
         PreviousEvent(head.tipo_evento, head.generated_at_text, head.huella) if head else None
     )
     sistema = sistema_informatico(system, multiple_taxpayers=chain.multiple_taxpayers)
-    generated_at = format_timestamp(now or timezone.now())
+    generated_at = generation_time(head.generated_at_text if head else "", now or timezone.now())
     built = build_evento(
         EventoData(
             sistema=sistema,
@@ -119,6 +128,31 @@ def no_verifactu_active(chain: Chain) -> bool:
         .first()
     )
     return last == "01"
+
+
+def no_verifactu_periods(chain: Chain) -> list[tuple[datetime, datetime | None]]:
+    """When ``chain`` ran NO VERI*FACTU, as its event log says: ``(start, end)`` from each 01's
+    FechaHoraHusoGenEvento (read from its XML) to the next 02's, ``end`` None while it runs.
+    An event whose time cannot be read is skipped (its own finding, reported by the
+    verifier)."""
+    periods: list[tuple[datetime, datetime | None]] = []
+    start: datetime | None = None
+    switches = EventRecord.objects.filter(chain=chain, tipo_evento__in=("01", "02"))
+    for tipo, xml in switches.order_by("position").values_list("tipo_evento", "xml"):
+        try:
+            when = datetime.fromisoformat(parse_evento(xml)["fields"]["FechaHoraHusoGenEvento"])
+        except (ValueError, etree.XMLSyntaxError):
+            continue
+        if when.tzinfo is None:
+            continue
+        if tipo == "01" and start is None:
+            start = when
+        elif tipo == "02" and start is not None:
+            periods.append((start, when))
+            start = None
+    if start is not None:
+        periods.append((start, None))
+    return periods
 
 
 def chains_with_event_log() -> QuerySet[Chain]:

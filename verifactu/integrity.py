@@ -75,8 +75,9 @@ class ChainReport:
 
 
 @dataclass(frozen=True)
-class _Link:
-    """What the next record must point to: the predecessor as its own XML says."""
+class Link:
+    """What the next record must point to: the predecessor as its own XML says (``record_id``
+    None when it is not stored, as in an exported file)."""
 
     record_id: object
     nif: str
@@ -113,8 +114,8 @@ def date_problems(tag: str, stated: str, previous: str | None, latest: datetime)
 
 
 def _record_problems(
-    record: BillingRecord, previous: _Link | None, position: int, latest: datetime
-) -> tuple[list[str], _Link | None]:
+    record: BillingRecord, previous: Link | None, position: int, latest: datetime
+) -> tuple[list[str], Link | None]:
     """Problems of one record, and the link its successor must carry (None if unreadable)."""
     problems: list[str] = []
     if record.position != position:
@@ -155,7 +156,7 @@ def _record_problems(
     for name, (stored, in_xml) in columns.items():
         if stored != in_xml:
             problems.append(f"column {name} is {stored!r} but the XML says {in_xml!r}")
-    problems += _encadenamiento_problems(root, previous)
+    problems += encadenamiento_problems(root, previous)
     generated_at = fields["FechaHoraHusoGenRegistro"]
     problems += date_problems(
         "FechaHoraHusoGenRegistro",
@@ -163,7 +164,7 @@ def _record_problems(
         previous.generated_at if previous else None,
         latest,
     )
-    link = _Link(
+    link = Link(
         record_id=record.pk,
         nif=fields["IDEmisorFactura" + suffix],
         numserie=fields["NumSerieFactura" + suffix],
@@ -174,7 +175,10 @@ def _record_problems(
     return problems, link
 
 
-def _encadenamiento_problems(root: etree._Element, previous: _Link | None) -> list[str]:
+def encadenamiento_problems(root: etree._Element, previous: Link | None) -> list[str]:
+    """Problems of the Encadenamiento of the record ``root`` (a RegistroAlta or
+    RegistroAnulacion element): PrimerRegistro=S when ``previous`` is None, else a whole
+    RegistroAnterior (NIF, number, date and huella) naming ``previous``."""
     first = root.findtext("sf:Encadenamiento/sf:PrimerRegistro", namespaces=_NS)
     anterior = root.find("sf:Encadenamiento/sf:RegistroAnterior", namespaces=_NS)
     if previous is None:
@@ -204,7 +208,7 @@ def verify_records(
 ) -> ChainReport:
     """Check ``records`` (in position order) as the whole of ``chain``."""
     report = ChainReport(chain)
-    previous: _Link | None = None
+    previous: Link | None = None
     last: BillingRecord | None = None
     latest = latest_allowed(now)
     for record in records:
@@ -215,7 +219,7 @@ def verify_records(
             for problem in problems
         ]
         # An unreadable record still links by its columns, so one bad XML is one break.
-        previous = link or _Link(
+        previous = link or Link(
             record.pk,
             record.issuer_nif,
             record.invoice_number,

@@ -8,12 +8,19 @@ of these. :func:`verify_file` reads every ``RegistroEvento``, ``RegistroAlta`` a
 ``RegistroAnulacion`` in it, in document order, and checks:
 
 - every signature (each item read out of the document is the document that was signed)
-  against ``VERIFACTU_SIGNATURE_CA_FILE`` at its signing time, and the independent digest
-  check; an event must be signed (records of VERI*FACTU chains are not);
+  against the CA bundle of ``VERIFACTU_SIGNATURE_CA_FILE`` (:func:`verifactu.signers.ca_bundle`;
+  a bundle that cannot be read refuses the whole check, :class:`BundleUnreadable`) at its
+  signing time, and the independent digest check. Every event must be signed, and so must
+  every record inside a larger document (a requerimiento envelope, a file of records): only
+  a record that is a document of its own (a VERI*FACTU record's download) may be unsigned;
 - every huella recomputed from the item's own literals;
 - every link between consecutive items of one chain (obligado NIF and installation) in the
-  file, and PrimerRegistro / PrimerEvento only on the first;
-- generation times in order within a chain, none later than now plus the clock skew.
+  file: a record's whole RegistroAnterior (NIF, number, date, huella; the rule of
+  :func:`verifactu.integrity.encadenamiento_problems`) and an event's EventoAnterior name the
+  item before it, so PrimerRegistro / PrimerEvento stands only on the first item of its chain
+  in the file (a file may start mid-chain: the first item's own link is not checked);
+- generation times in order within a chain, none later than now plus the clock skew
+  (:func:`verifactu.integrity.date_problems`).
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ from pathlib import Path
 from django.conf import settings
 from lxml import etree
 
+from verifactu import signers
 from verifactu import xml as vxml
 from verifactu.event_xml import NS_EV, PreviousEvent, parse_evento, recompute_huella_evento
-from verifactu.integrity import date_problems, latest_allowed
+from verifactu.integrity import Link, date_problems, encadenamiento_problems, latest_allowed
 from verifactu.signing import SignatureProblem, independent_digest_check, verify_record_signature
 from verifactu.xmlkit import instance_parser
 
@@ -72,6 +80,17 @@ class FileReport:
         return sum(1 for item in self.items if item.signed)
 
 
+class BundleUnreadable(Exception):
+    """The operator's CA bundle cannot be read: nothing is verified without it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the CA bundle of VERIFACTU_SIGNATURE_CA_FILE "
+            f"({settings.VERIFACTU_SIGNATURE_CA_FILE or 'not set'}) cannot be read; "
+            "signatures cannot be verified without it"
+        )
+
+
 @dataclass
 class _Head:
     """What the next item of a chain must link to."""
@@ -79,6 +98,7 @@ class _Head:
     huella: str
     generated_at: str
     tipo_evento: str = ""
+    record: Link | None = None
 
 
 def _documents(path: Path) -> list[tuple[str, bytes]]:
@@ -111,15 +131,16 @@ def _signing_time(signature: etree._Element) -> datetime | None:
         return None
 
 
-def _signature_problems(element: etree._Element, item: Item, ca_pem: bytes | None) -> list[str]:
+def _signature_problems(
+    element: etree._Element, item: Item, ca_pem: bytes, must_sign: bool
+) -> list[str]:
     signature = element.find(f".//{{{_DS}}}Signature")
     if signature is None:
-        return ["not signed"] if item.kind == "event" else []
+        return ["not signed"] if must_sign else []
     item.signed = True
     standalone = etree.tostring(element, with_tail=False)
     try:
-        if ca_pem:
-            verify_record_signature(standalone, ca_pem, at=_signing_time(signature))
+        verify_record_signature(standalone, ca_pem, at=_signing_time(signature))
         independent_digest_check(standalone)
     except SignatureProblem as exc:
         return [f"signature: {exc}"]
@@ -136,7 +157,9 @@ def _event(element, item: Item, heads: dict, latest: datetime) -> list[str]:
         problems.append("HuellaEvento does not recompute")
     key = ("event", f["ObligadoNIF"], f["NIF"], f["IdSistemaInformatico"], f["NumeroInstalacion"])
     head = heads.get(key)
-    if head is not None and parsed["previous"] != PreviousEvent(
+    if head is not None and parsed["first"]:
+        problems.append("PrimerEvento=S, but an event of its chain precedes it in the file")
+    elif head is not None and parsed["previous"] != PreviousEvent(
         head.tipo_evento, head.generated_at, head.huella
     ):
         problems.append("EventoAnterior does not name the previous event of its chain")
@@ -164,22 +187,25 @@ def _record(element, item: Item, heads: dict, latest: datetime) -> list[str]:
     ]
     key = ("record", nif, *sistema)
     head = heads.get(key)
-    if head is not None and f["Huella"] != head.huella:
-        problems.append("RegistroAnterior/Huella is not the previous record's huella")
+    if head is not None:
+        problems += encadenamiento_problems(element, head.record)
     stated = f["FechaHoraHusoGenRegistro"]
     problems += date_problems(
         "FechaHoraHusoGenRegistro", stated, head.generated_at if head else None, latest
     )
-    heads[key] = _Head(parsed["huella"], stated)
+    link = Link(None, nif, number, f["FechaExpedicionFactura" + suffix], parsed["huella"], stated)
+    heads[key] = _Head(parsed["huella"], stated, record=link)
     return problems
 
 
 def verify_file(path: str | Path, *, now: datetime | None = None) -> FileReport:
-    """Every item of the exported file at ``path``, with its problems, in document order."""
+    """Every item of the exported file at ``path``, with its problems, in document order.
+    Raises :class:`BundleUnreadable` when the operator's CA bundle cannot be read."""
     path = Path(path)
     report = FileReport(str(path))
-    ca_file = getattr(settings, "VERIFACTU_SIGNATURE_CA_FILE", "")
-    ca_pem = Path(ca_file).read_bytes() if ca_file else None
+    ca_pem = signers.ca_bundle()
+    if not ca_pem:
+        raise BundleUnreadable()
     latest = latest_allowed(now)
     heads: dict = {}
     for name, data in _documents(path):
@@ -196,6 +222,7 @@ def verify_file(path: str | Path, *, now: datetime | None = None) -> FileReport:
                 item.problems += check(element, item, heads, latest)
             except (ValueError, KeyError) as exc:
                 item.problems.append(f"cannot be read: {exc}")
-            item.problems += _signature_problems(element, item, ca_pem)
+            must_sign = kind == "event" or element is not root
+            item.problems += _signature_problems(element, item, ca_pem, must_sign)
             report.items.append(item)
     return report

@@ -320,7 +320,7 @@ def append_alta(
     """
     facts = facts_of(invoice)
     previous = previous_record(chain)
-    generated_at = generation_time(chain, now)
+    generated_at = generation_time(chain.head_generated_at_text, now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = alta_data(
         facts,
@@ -366,7 +366,7 @@ def append_anulacion(
     rechazo_previo: bool = False,
 ) -> BillingRecord:
     previous = previous_record(chain)
-    generated_at = generation_time(chain, now)
+    generated_at = generation_time(chain.head_generated_at_text, now)
     ref = f"{invoice.pk.hex[:24]}-{chain.length + 1}"
     data = vxml.AnulacionData(
         nif=invoice.issuer_nif,

@@ -62,24 +62,24 @@ def anomaly_check() -> int:
     Signatures are trusted by :func:`verifactu.signers.signature_problem` (the CA bundle of
     ``VERIFACTU_SIGNATURE_CA_FILE``, the taxpayer's kept signer certificate).
 
-    A chain whose events cannot be signed (no certificate may sign for it) logs nothing: a
-    warning says so and the run goes on with the other chains; so does one whose chain row
-    refuses the run's events (its event head names events that are gone: an error names
-    what was found)."""
+    Each chain is checked on its own: one whose run cannot be logged (its chain row refuses
+    the run's events, or no certificate may sign them) is reported with what it found, and
+    any other failure of one chain is logged with its traceback; the run goes on with the
+    other chains either way."""
     found = 0
     for chain in event_log.chains_with_event_log():
         try:
             found += len(anomalies.run_anomaly_check(chain))
-        except SigningUnavailable as exc:
-            log.warning("anomaly check of chain %s not logged: %s", chain.pk, exc.message)
         except anomalies.RunNotLogged as exc:
             found += len(exc.findings)
             log.error(
-                "anomaly check of chain %s found %s but cannot log it: %s",
+                "anomaly check of chain %s not logged: %s; it found %s",
                 chain.pk,
-                "; ".join(str(f) for f in exc.findings[:3]) or "nothing",
                 exc.reason,
+                "; ".join(str(f) for f in exc.findings[:3]) or "nothing",
             )
+        except Exception:
+            log.exception("anomaly check of chain %s failed", chain.pk)
     return found
 
 
@@ -87,7 +87,8 @@ def anomaly_check() -> int:
 def event_summary() -> int:
     """Log the periodic summary event (10), signed, on every NO VERI*FACTU chain where
     something happened since its previous one. Scheduled every 6 hours (SPEC §5). A chain
-    without a certificate that may sign is skipped with a warning."""
+    without a certificate that may sign is skipped with a warning, one that fails otherwise
+    with its traceback logged; the others are summarised either way."""
     logged = 0
     for chain in event_log.chains_with_event_log():
         try:
@@ -95,4 +96,6 @@ def event_summary() -> int:
                 logged += 1
         except SigningUnavailable as exc:
             log.warning("summary of chain %s not logged: %s", chain.pk, exc.message)
+        except Exception:
+            log.exception("summary of chain %s failed", chain.pk)
     return logged

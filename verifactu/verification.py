@@ -5,9 +5,13 @@
 - **records** (:func:`verifactu.integrity.check_chain`): every huella recomputed from the
   stored XML, every link to the predecessor, the columns against the XML, positions 1..n,
   generation times in order and not in the future, and the chain row's record head;
-- **signatures** of every record that must be signed (``no_verifactu=True``) or is, and, on chains
-  that keep an event log, of every event (:func:`verifactu.signers.signature_problem`); an
-  unsigned item is a finding, never signed by anything here;
+- **signatures** of every record that must be signed or is, and, on chains that keep an event
+  log, of every event (:func:`verifactu.signers.signature_problem`); an unsigned item is a
+  finding, never signed by anything here. A record must be signed when its column says
+  ``no_verifactu=True`` and also when it was generated strictly inside a period the event log
+  says the chain ran NO VERI*FACTU (:func:`verifactu.event_log.no_verifactu_periods`, from a
+  01 to the next 02): the column is not signed, and a record of that period whose column says
+  VERI*FACTU is a finding even when signed;
 - **events**: positions, HuellaEvento recomputed, EventoAnterior against the predecessor,
   generation times in order and not in the future;
 - **anchors** (:mod:`verifactu.anchors`): every 10, 03 and 05 still holds, and the chain
@@ -31,6 +35,7 @@ from lxml import etree
 
 from verifactu import integrity, signers
 from verifactu.anchors import anchor_problems
+from verifactu.event_log import no_verifactu_periods
 from verifactu.event_xml import PreviousEvent, parse_evento, recompute_huella_evento
 from verifactu.models import BillingRecord, Chain, EventRecord
 from verifactu.xml import InvoiceId
@@ -133,19 +138,51 @@ def event_name(chain: Chain, event: EventRecord) -> str:
     return f"chain {chain.pk}, event #{event.position} ({event.tipo_evento}, id {event.pk})"
 
 
+def _generated_within(text: str, periods: list[tuple[datetime, datetime | None]]) -> bool:
+    """Whether the generation time ``text`` falls strictly inside one of ``periods`` (an item
+    of the same second as a switch is judged by its column alone)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        return False
+    return any(start < when and (end is None or when < end) for start, end in periods)
+
+
+def _generated_no_verifactu(chain: Chain) -> set:
+    """The records of ``chain`` whose column says VERI*FACTU but which were generated while
+    its signed event log says the chain ran NO VERI*FACTU."""
+    periods = no_verifactu_periods(chain)
+    if not periods:
+        return set()
+    flagged = BillingRecord.objects.filter(chain=chain, no_verifactu=False)
+    return {
+        pk
+        for pk, text in flagged.values_list("pk", "generated_at_text").iterator(chunk_size=500)
+        if _generated_within(text, periods)
+    }
+
+
 def _check_records(chain: Chain, result: Verification, now: datetime | None) -> None:
     report = integrity.check_chain(chain, now=now)
     result.records = report.records
     result.findings += _record_findings(chain, report)
+    flipped = _generated_no_verifactu(chain)
     signed = BillingRecord.objects.filter(
-        Q(no_verifactu=True) | Q(signature__isnull=False), chain=chain
+        Q(no_verifactu=True) | Q(signature__isnull=False) | Q(pk__in=flipped), chain=chain
     ).select_related("signature")
+    during = "generated while the chain ran NO VERI*FACTU"
     for record in signed.order_by("position").iterator(chunk_size=200):
         result.record_signatures += 1
+        name = _record_name(chain, record)
         problem = signers.signature_problem(record)
         if problem:
-            name = _record_name(chain, record)
+            problem += f" ({during})" if record.pk in flipped else ""
             result.findings.append(_signature_finding("04", record, problem, name))
+        if record.pk in flipped:
+            message = f"{name}: column no_verifactu is False, but the record was {during}"
+            result.findings.append(Finding("04", "03", message, record, message))
 
 
 def _check_events(chain: Chain, result: Verification, now: datetime | None) -> None:

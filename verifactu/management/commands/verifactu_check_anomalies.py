@@ -2,8 +2,9 @@
 
 Runs :func:`verifactu.anomalies.run_anomaly_check` on every chain that keeps an event log
 (of one NIF with ``--taxpayer``), which logs the runs (03, 05) and each new anomaly (04, 06),
-as the beat task does. Exits non-zero naming the first anomaly found, or a chain whose run
-could not be logged (no certificate may sign its events).
+as the beat task does. Exits non-zero naming the first anomaly found of each chain, also
+when its run could not be logged (no certificate may sign its events, or the chain row
+refuses them), and any chain whose check failed; the other chains are checked either way.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from factu.nif import normalize_nif
 from verifactu.anomalies import RunNotLogged, run_anomaly_check
 from verifactu.event_log import chains_with_event_log
-from verifactu.signatures import SigningUnavailable
 
 
 class Command(BaseCommand):
@@ -35,14 +35,14 @@ class Command(BaseCommand):
             checked += 1
             try:
                 found = run_anomaly_check(chain)
-            except SigningUnavailable as exc:
-                self.stdout.write(f"chain {chain.pk} {chain}: not logged: {exc.message}")
-                first.append(f"chain {chain.pk}: the run cannot be logged: {exc.message}")
-                continue
             except RunNotLogged as exc:
                 self.stdout.write(f"chain {chain.pk} {chain}: not logged: {exc.reason}")
                 named = f"{exc.findings[0]}; " if exc.findings else ""
                 first.append(f"{named}the run cannot be logged: {exc.reason}")
+                continue
+            except Exception as exc:  # one chain's failure does not hide the others' findings
+                self.stderr.write(f"chain {chain.pk} {chain}: the check failed: {exc!r}")
+                first.append(f"chain {chain.pk}: the check failed: {exc!r}")
                 continue
             state = f"{len(found)} anomalies" if found else "no anomaly"
             self.stdout.write(f"chain {chain.pk} {chain}: {state}")

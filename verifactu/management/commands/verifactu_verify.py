@@ -8,7 +8,8 @@ anchors. One line per chain; exits non-zero naming the first finding of each bro
 
 With ``--file``: the exported event log, record XML, requerimiento envelope or ZIP of them,
 offline (:func:`verifactu.offline.verify_file`): signatures against the CA bundle, huellas,
-links and dates; exits non-zero naming the first broken item.
+links and dates; exits non-zero naming the first broken item, or refuses when the CA bundle
+of ``VERIFACTU_SIGNATURE_CA_FILE`` cannot be read.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from factu.nif import normalize_nif
-from verifactu.offline import verify_file
+from verifactu.offline import BundleUnreadable, verify_file
 from verifactu.verification import verify_all
 
 
@@ -69,7 +70,10 @@ class Command(BaseCommand):
     def verify_file(self, file: str) -> None:
         if not Path(file).is_file():
             raise CommandError(f"No such file: {file}")
-        report = verify_file(file)
+        try:
+            report = verify_file(file)
+        except BundleUnreadable as exc:
+            raise CommandError(f"Cannot verify {file}: {exc}.") from exc
         for item in report.broken:
             self.stdout.write(f"BROKEN {item}")
         self.stdout.write(
