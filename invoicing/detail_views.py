@@ -35,11 +35,11 @@ from invoicing.views import (
     POLL_SECONDS,
     STATUS_TONES,
     actor_of,
-    aeat_badge,
     apply_service_errors,
     aware_noon,
     invoice_or_404,
     posted_data,
+    record_badge,
     refusal_messages,
     status_label,
 )
@@ -66,17 +66,20 @@ def _records_context(invoice: Invoice) -> dict:
     records = []
     latest = None
     if invoice.fiscal_invoice_id:
-        found = list(invoice.fiscal_invoice.records.order_by("position"))
+        found = list(
+            invoice.fiscal_invoice.records.select_related("signature").order_by("position")
+        )
         latest = found[-1] if found else None
         for record in found:
             records.append(
                 {
                     "record": record,
-                    "badge": aeat_badge(record.status),
+                    "badge": record_badge(record),
                     "huella": f"{record.huella[:8]}…{record.huella[-8:]}",
                 }
             )
-    polling = latest is not None and latest.status in PENDING
+    kept = latest is not None and latest.no_verifactu
+    polling = latest is not None and latest.status in PENDING and not kept
     fix = corrections.correction_for(invoice.fiscal_invoice) if invoice.fiscal_invoice_id else None
     blockage = faults.blockage_of(latest) if polling else None
     return {
@@ -84,7 +87,8 @@ def _records_context(invoice: Invoice) -> dict:
         "versions": corrections.versions(invoice.fiscal_invoice) if fix or latest else [],
         "records": records,
         "latest": latest,
-        "latest_badge": aeat_badge(latest.status) if latest else None,
+        "latest_badge": record_badge(latest),
+        "kept": kept,
         "polling": polling,
         "poll_seconds": BLOCKED_POLL_SECONDS if blockage else POLL_SECONDS,
         "blockage": blockage,
@@ -186,15 +190,19 @@ def invoice_status(request: HttpRequest, invoice_id) -> HttpResponse:
 def invoice_issue(request: HttpRequest, invoice_id) -> HttpResponse:
     invoice = invoice_or_404(request, invoice_id)
     try:
-        services.issue_invoice(invoice, actor=actor_of(request))
+        invoice = services.issue_invoice(invoice, actor=actor_of(request))
     except (ValidationError, RecordRefused, services.InvalidTransition) as exc:
         invoice = invoice_or_404(request, invoice_id)
         context = _detail_context(request, invoice, issue_errors=refusal_messages(exc))
         return render(request, "invoicing/invoice_detail.html", context, status=400)
-    messages.success(
-        request,
-        f"Factura {invoice.number} emitida: su registro está en cola para enviarse a la AEAT.",
+    record = BillingRecord.objects.filter(fiscal_invoice_id=invoice.fiscal_invoice_id).last()
+    fate = (
+        "su registro NO VERI*FACTU queda firmado y conservado; se remite a la AEAT solo si "
+        "ésta lo requiere."
+        if record is not None and record.no_verifactu
+        else "su registro está en cola para enviarse a la AEAT."
     )
+    messages.success(request, f"Factura {invoice.number} emitida: {fate}")
     return redirect("invoice_detail", request.account.slug, invoice.pk)
 
 

@@ -110,10 +110,25 @@ def status_label(invoice: Invoice) -> str:
     return invoice.get_status_display()
 
 
+KEPT = {"label": "Firmado y conservado", "tone": "ok"}
+KEPT_IN_LIST = {"label": "NO VERI*FACTU · conservado", "tone": "ok"}
+UNSIGNED = {"label": "Sin firma: anomalía", "tone": "bad"}
+
+
 def aeat_badge(status: str | None) -> dict | None:
     if not status:
         return None
     return {"label": AEAT_LABELS.get(status, status), "tone": AEAT_TONES.get(status, "")}
+
+
+def record_badge(record) -> dict | None:
+    """A billing record's badge: its AEAT status, or, NO VERI*FACTU records being kept and not
+    sent, whether it holds its signature."""
+    if record is None:
+        return None
+    if record.no_verifactu:
+        return KEPT if hasattr(record, "signature") else UNSIGNED
+    return aeat_badge(record.status)
 
 
 def errors_of(exc: ValidationError) -> dict[str, list[str]]:
@@ -164,11 +179,11 @@ def aware_noon(day) -> datetime:
 # ---------------------------------------------------------------------------------------
 
 
-def _latest_record_status():
+def _latest_record(column: str):
     return Subquery(
         BillingRecord.objects.filter(fiscal_invoice=OuterRef("fiscal_invoice"))
         .order_by("-position")
-        .values("status")[:1]
+        .values(column)[:1]
     )
 
 
@@ -209,7 +224,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     sums = stored_totals.declared_sums(invoices)
     invoices = (
         invoices.select_related("client")
-        .annotate(aeat_status=_latest_record_status())
+        .annotate(aeat_status=_latest_record("status"), aeat_kept=_latest_record("no_verifactu"))
         .order_by("-issue_date", "-id")
     )
     page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -219,7 +234,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "client": invoice.recipient_name,
             "status": status_label(invoice),
             "tone": STATUS_TONES.get(invoice.status, ""),
-            "aeat": aeat_badge(invoice.aeat_status),
+            "aeat": KEPT_IN_LIST if invoice.aeat_kept else aeat_badge(invoice.aeat_status),
         }
         for invoice in page.object_list
     ]

@@ -468,6 +468,20 @@ def test_the_anomaly_check_reports_another_key(signed_record, pki):
     ]
 
 
+def test_the_invoice_pages_show_a_kept_signed_record_not_an_aeat_queue(
+    login, owner, account, taxpayer, draft, signing_certificate
+):
+    switch(taxpayer)
+    client = login(owner)
+    issue = reverse("invoice_issue", args=[account.slug, draft().pk])
+    page = client.post(issue, follow=True).content.decode()
+    assert "queda firmado y conservado" in page and "en cola para enviarse" not in page
+    assert "NO VERI*FACTU · registro firmado" in page and "data-polling" not in page
+    assert "Firmado y conservado" in page and "Firmado al generarse con el certificado" in page
+    listing = client.get(reverse("invoice_list", args=[account.slug])).content.decode()
+    assert "NO VERI*FACTU · conservado" in listing and "En cola" not in listing
+
+
 # --------------------------------------------------------------------------- point 6
 
 
