@@ -122,11 +122,15 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
         simulator = f"http://127.0.0.1:{env['SIMULATOR_PORT']}/_control/state"
         # The demo's issued invoices (4 per taxpayer, one of them annulled) reach the AEAT
         # simulator through the worker and the embedded broker.
-        wait_until(
-            lambda: len(requests.get(simulator, timeout=5).json()["records"]) == 16,
-            timeout=90,
-            what="demo records accepted by the simulator",
-        )
+        try:
+            wait_until(
+                lambda: len(requests.get(simulator, timeout=5).json()["records"]) == 16,
+                timeout=90,
+                what="demo records accepted by the simulator",
+            )
+        except TimeoutError:
+            log = (tmp_path / "serve.log").read_text(errors="replace")
+            pytest.fail(f"demo records not accepted by the simulator in 90 s:\n{log[-6000:]}")
         states = {r["estado"] for r in requests.get(simulator, timeout=5).json()["records"]}
         assert states == {"Correcto", "Anulado"}
     finally:

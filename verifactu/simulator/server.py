@@ -30,7 +30,9 @@ import contextlib
 import json
 import socket
 import ssl
+import sys
 import threading
+import traceback
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,7 +92,12 @@ class _Server(ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: clients that hang up (timeouts, refused certificates) are expected here."""
+        """Quiet for clients that hang up (timeouts, refused certificates: expected here);
+        anything else is the simulator's own failure, which the client only sees as a closed
+        connection, so it is written to stderr with its traceback."""
+        kind = sys.exc_info()[0]
+        if kind is not None and not issubclass(kind, (OSError, ssl.SSLError)):
+            traceback.print_exc(file=sys.stderr)
 
 
 class _Handler(BaseHTTPRequestHandler):
