@@ -111,7 +111,7 @@ def status_label(invoice: Invoice) -> str:
 
 
 KEPT = {"label": "Firmado y conservado", "tone": "ok"}
-KEPT_IN_LIST = {"label": "NO VERI*FACTU · conservado", "tone": "ok"}
+KEPT_IN_LIST = {"label": "Conservado", "tone": "ok"}
 UNSIGNED = {"label": "Sin firma: anomalía", "tone": "bad"}
 
 
