@@ -6,5 +6,6 @@ from api import web
 
 urlpatterns = [
     path("", web.token_list, name="api_token_list"),
+    path("<uuid:token_id>/creado/", web.token_created, name="api_token_created"),
     path("<uuid:token_id>/revocar/", web.token_revoke, name="api_token_revoke"),
 ]

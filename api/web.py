@@ -1,8 +1,10 @@
 """Settings → API tokens: list, create (the raw token shown once), revoke.
 
-Owners and admins manage tokens; other members see the list read-only. The raw token is
-rendered only in the response to the POST that created it (never stored, never redirected
-through the session or a URL), on a page marked ``Cache-Control: no-store``.
+Owners and admins manage tokens; other members see the list read-only. Creating is
+POST-redirect-GET, so reloading the page never creates a second token: the POST leaves the
+raw token in the session, encrypted (:mod:`verifactu.vault`), for the one GET it redirects to,
+which takes it out and shows it on a page marked ``Cache-Control: no-store``; a reload finds
+nothing and goes back to the list. The raw token is never in a URL and never stored in clear.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
@@ -19,6 +22,10 @@ from api.models import ApiToken
 from api.services import create_token, revoke_token
 from factu.access import account_object_or_404, account_view, require_manage
 from factu.models import Membership
+from verifactu import vault
+
+# The session key under which a just-created token waits, encrypted, for its one showing.
+FLASH_KEY = "api_token_created"
 
 
 def token_or_404(request: HttpRequest, token_id) -> ApiToken:
@@ -48,7 +55,7 @@ def _list_context(request: HttpRequest, form: ApiTokenForm) -> dict:
 @never_cache
 @account_view(manage=True)
 def token_list(request: HttpRequest) -> HttpResponse:
-    """GET lists the tokens; POST creates one and shows it, this once."""
+    """GET lists the tokens; POST creates one and redirects to the page that shows it once."""
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -56,11 +63,33 @@ def token_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            return render(
-                request, "api/token_created.html", {"token": token, "raw_token": raw}, status=201
-            )
+            request.session[FLASH_KEY] = {
+                "token": str(token.pk),
+                "secret": vault.encrypt(raw.encode()).decode(),
+            }
+            return redirect(reverse("api_token_created", args=[request.account.slug, token.pk]))
     status = 400 if form.errors else 200
     return render(request, "api/token_list.html", _list_context(request, form), status=status)
+
+
+# The decrypted raw token is a local here too: hidden from error reports.
+@sensitive_variables()
+@never_cache
+@account_view(manage=True)
+def token_created(request: HttpRequest, token_id) -> HttpResponse:
+    """The raw token of the token just created, shown this once: the session's copy is taken
+    out before the page renders, so a reload (or a second tab) finds nothing to show."""
+    token = token_or_404(request, token_id)
+    flash = request.session.pop(FLASH_KEY, None)
+    if not flash or flash.get("token") != str(token.pk):
+        messages.info(
+            request,
+            f"El token «{token.name}» ya se mostró una vez y no puede volver a verse: si no lo "
+            "copió, revóquelo y cree otro.",
+        )
+        return redirect("api_token_list", account_slug=request.account.slug)
+    raw = vault.decrypt(flash["secret"].encode()).decode()
+    return render(request, "api/token_created.html", {"token": token, "raw_token": raw})
 
 
 @never_cache

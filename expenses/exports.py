@@ -51,11 +51,14 @@ def expenses_csv(expenses: Iterable[Expense]) -> bytes:
     return csv_bytes(EXPENSE_HEADER, rows)
 
 
-def summary_csv(m303: Modelo303, m130: Modelo130, m347: Sequence[ThirdParty]) -> bytes:
-    """One table: model, box, concept, amount; the 347 rows name the third party."""
+def summary_csv(m303: Modelo303, m130: Modelo130 | None, m347: Sequence[ThirdParty]) -> bytes:
+    """One table: model, box, concept, amount; the 347 rows name the third party. No 130
+    rows for a taxpayer who does not file it (``m130`` is ``None``)."""
     period = f"{m303.quarter}T {m303.year}"
     rows: list[list[str]] = []
     for model, summary in (("303", m303), ("130", m130)):
+        if summary is None:
+            continue
         for row in summary.rows():
             rows.append(
                 [model, period, row.box, csv_text(row.label), "", "", csv_amount(row.cents)]

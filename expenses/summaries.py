@@ -22,6 +22,9 @@ What counts:
   deductible expense, its base (its total when no base was given) × its deductible
   percentage. 20 % of a positive net, less the IRPF withheld on the invoices, less the
   earlier quarters' payments (each computed the same way, never negative); never below 0.
+* Who files the 130 (:func:`obligation_130`): a taxpayer in estimación directa (the
+  taxpayer's IRPF regime); a professional whose previous year's income was at least 70 %
+  withheld need not (art. 109.1 RIRPF), which the summary says next to the figures.
 * Modelo 347: per NIF, the year's total with IVA and recargo (IRPF is not subtracted) of
   clients (key B) and suppliers (key A) when it exceeds the threshold (3.005,06 €).
   Invoices with IRPF withheld are left out (those operations go in the modelo 190, not the
@@ -54,6 +57,7 @@ BOXES_DIR = Path(__file__).resolve().parent / "boxes"
 IVA_RATES = (400, 1000, 2100)
 SURCHARGE_RATES = (50, 140, 520)
 IRPF_PAYMENT_BP = 2000  # 20 % of the net income, estimación directa
+WITHHELD_EXEMPTION_BP = 7000  # art. 109.1 RIRPF: 70 % of last year's income withheld
 DEFAULT_347_THRESHOLD = 300506
 
 
@@ -330,6 +334,50 @@ def modelo_130(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo130:
         quarter,
     )
     return Modelo130(year, quarter, values)
+
+
+@dataclass(frozen=True)
+class Obligation130:
+    """Whether ``taxpayer`` files the 130 for ``year``.
+
+    ``files``: its IRPF regime is estimación directa. ``withheld_bp``: the share of the
+    previous year's income (bases of its declared invoices) that carried IRPF withholding,
+    in basis points, or ``None`` without income that year. ``exempt``: that share reached
+    70 %, so a professional activity need not make the payments (art. 109.1 RIRPF).
+    """
+
+    files: bool
+    previous_year: int
+    withheld_bp: int | None
+
+    @property
+    def exempt(self) -> bool:
+        return self.withheld_bp is not None and self.withheld_bp >= WITHHELD_EXEMPTION_BP
+
+    @property
+    def withheld_percent(self) -> int:
+        return (self.withheld_bp or 0) // 100
+
+
+def obligation_130(taxpayer: Taxpayer, year: int) -> Obligation130:
+    previous = year - 1
+    if not taxpayer.files_modelo_130:
+        return Obligation130(files=False, previous_year=previous, withheld_bp=None)
+    income = withheld = 0
+    for invoice in declared_invoices(taxpayer, date(previous, 1, 1), date(previous, 12, 31)):
+        base = invoice_effect(invoice).subtotal
+        income += base
+        if invoice.irpf_cents:
+            withheld += base
+    share = withheld * 10000 // income if income > 0 else None
+    return Obligation130(files=True, previous_year=previous, withheld_bp=share)
+
+
+def modelo_130_if_filed(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo130 | None:
+    """The 130 of the quarter, or ``None`` for a taxpayer who does not file it."""
+    if not taxpayer.files_modelo_130:
+        return None
+    return modelo_130(taxpayer, year, quarter)
 
 
 # --- modelo 347 -----------------------------------------------------------------------------

@@ -256,7 +256,7 @@ def tax_summary(request: HttpRequest) -> HttpResponse:
         return no_taxpayer(request)
     form, year, quarter = _period(request)
     m303 = summaries.modelo_303(request.taxpayer, year, quarter)
-    m130 = summaries.modelo_130(request.taxpayer, year, quarter)
+    m130 = summaries.modelo_130_if_filed(request.taxpayer, year, quarter)
     m347 = summaries.modelo_347(request.taxpayer, year)
     boxes = summaries.boxes_for(year)
     start, end = summaries.quarter_range(year, quarter)
@@ -271,9 +271,10 @@ def tax_summary(request: HttpRequest) -> HttpResponse:
             "end": end,
             "m303": m303,
             "m130": m130,
+            "obligation_130": summaries.obligation_130(request.taxpayer, year),
             "m347": m347,
             "result_303": format_euros(m303.result),
-            "result_130": format_euros(m130.result),
+            "result_130": format_euros(m130.result) if m130 else "",
             "threshold": format_euros(
                 int(boxes.get("347", {}).get("threshold_cents", summaries.DEFAULT_347_THRESHOLD))
             ),
@@ -292,7 +293,7 @@ def tax_summary_export(request: HttpRequest) -> HttpResponse:
     _, year, quarter = _period(request)
     content = exports.summary_csv(
         summaries.modelo_303(request.taxpayer, year, quarter),
-        summaries.modelo_130(request.taxpayer, year, quarter),
+        summaries.modelo_130_if_filed(request.taxpayer, year, quarter),
         summaries.modelo_347(request.taxpayer, year),
     )
     return exports.csv_response(content, f"impuestos-{request.taxpayer.nif}-{year}-{quarter}T.csv")

@@ -3,9 +3,11 @@ def tenancy(request) -> dict:
     membership = getattr(request, "membership", None)
     if membership is None:
         return {}
+    taxpayers = list(request.account.taxpayers.order_by("name", "id"))
     return {
         "account": request.account,
         "membership": membership,
         "taxpayer": request.taxpayer,
-        "taxpayers": list(request.account.taxpayers.order_by("name", "id")),
+        "taxpayers": taxpayers,
+        "several_taxpayers": request.account.shows_taxpayer_pages(len(taxpayers)),
     }

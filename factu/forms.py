@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from factu import services
-from factu.models import Account, Role, Taxpayer
-from factu.nif import validate_nif
+from factu.models import Account, Role, Taxpayer, default_irpf_regime
+from factu.nif import is_natural_person_nif, validate_nif
 from factu.signals import verifactu_mode_checked, verifactu_mode_requested
 from factu.text import NoControlCharactersForm
 
@@ -44,6 +44,13 @@ MODE_HELP = (
 )
 
 
+class AccountSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = ["manages_several_taxpayers"]
+        labels = {"manages_several_taxpayers": "Gestiono varios contribuyentes"}
+
+
 class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
     class Meta:
         model = Taxpayer
@@ -57,6 +64,7 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
             "country",
             "verifactu_mode",
             "default_irpf_bp",
+            "irpf_regime",
         ]
 
     def __init__(self, *args, account: Account, **kwargs):
@@ -77,6 +85,12 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
                 " Cambio pedido: sigue en VERI*FACTU hasta el "
                 f"{self.instance.verifactu_until:%d/%m/%Y} y pasa a NO VERI*FACTU el 1 de enero."
             )
+        regime = self.fields["irpf_regime"]
+        regime.choices = [("", "Según el NIF"), *Taxpayer.IrpfRegime.choices]
+        regime.help_text = (
+            "Solo la estimación directa (normal o simplificada) presenta el modelo 130. "
+            "«Según el NIF»: una persona, estimación directa simplificada; una entidad, no aplica."
+        )
         irpf_choices = list(IRPF_CHOICES)
         current = self.instance.default_irpf_bp if self.instance.pk else 0
         if current not in dict(irpf_choices):  # e.g. set through the API
@@ -89,6 +103,20 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
             empty_value=0,
             help_text="Se propone al crear cada factura de este contribuyente.",
         )
+
+    def clean_irpf_regime(self) -> str:
+        """Blank: the default of the NIF (:func:`factu.models.default_irpf_regime`). An
+        entity's NIF pays no IRPF by estimación: it cannot take one."""
+        regime = self.cleaned_data.get("irpf_regime") or ""
+        nif = self.cleaned_data.get("nif") or self.instance.nif or ""
+        if not regime:
+            return default_irpf_regime(nif) if nif else ""
+        if nif and not is_natural_person_nif(nif) and regime != Taxpayer.IrpfRegime.NOT_APPLICABLE:
+            raise forms.ValidationError(
+                "Una sociedad u otra entidad no tributa por IRPF en estimación directa ni "
+                "objetiva: elija «No aplica»."
+            )
+        return regime
 
     def clean_verifactu_mode(self) -> str:
         value = self.cleaned_data.get("verifactu_mode") or self.instance.verifactu_mode

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from factu.addresses import address_line
-from factu.nif import validate_nif
+from factu.nif import is_natural_person_nif, validate_nif
 
 
 class UserManager(BaseUserManager):
@@ -76,6 +76,12 @@ class Account(models.Model):
     name = models.CharField("nombre", max_length=200)
     slug = models.SlugField("identificador", max_length=60, unique=True)
     kind = models.CharField("tipo", max_length=20, choices=Kind.choices, default=Kind.AUTONOMO)
+    manages_several_taxpayers = models.BooleanField(
+        "gestiono varios contribuyentes",
+        default=False,
+        help_text="Muestra en el menú la mesa AEAT y la lista de contribuyentes aunque la "
+        "cuenta tenga uno solo.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -83,6 +89,18 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def shows_taxpayer_pages(self, taxpayer_count: int) -> bool:
+        """Whether the navigation offers the AEAT desk and the taxpayers' pages.
+
+        A one-taxpayer autónomo or company sees each invoice's AEAT status on the invoice and
+        edits its fiscal data under Settings, so the menu keeps them out of the way; a
+        gestoría, an account with several taxpayers, or one that asked for it
+        (:attr:`manages_several_taxpayers`) sees them. Their URLs answer either way.
+        """
+        return (
+            self.kind == self.Kind.GESTORIA or self.manages_several_taxpayers or taxpayer_count > 1
+        )
 
 
 class Role(models.TextChoices):
@@ -136,6 +154,15 @@ class Taxpayer(models.Model):
         VERIFACTU = "verifactu", "VERI*FACTU"
         NO_VERIFACTU = "no_verifactu", "NO VERI*FACTU"
 
+    class IrpfRegime(models.TextChoices):
+        """How the taxpayer's activity pays IRPF: only estimación directa files the 130
+        (objetiva files the 131; a company pays Impuesto sobre Sociedades)."""
+
+        DIRECT_NORMAL = "direct_normal", "Estimación directa normal"
+        DIRECT_SIMPLIFIED = "direct_simplified", "Estimación directa simplificada"
+        OBJECTIVE = "objective", "Estimación objetiva (módulos)"
+        NOT_APPLICABLE = "not_applicable", "No aplica (sociedad u otra entidad)"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="taxpayers")
     nif = models.CharField("NIF", max_length=9, validators=[validate_nif])
@@ -161,6 +188,13 @@ class Taxpayer(models.Model):
         default=0,
         help_text="En puntos básicos: 1500 = 15 %, 700 = 7 % (nuevos autónomos).",
     )
+    irpf_regime = models.CharField(
+        "régimen de IRPF",
+        max_length=20,
+        choices=IrpfRegime.choices,
+        blank=True,
+        help_text="Decide si se prepara el modelo 130: solo en estimación directa.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -172,10 +206,31 @@ class Taxpayer(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.nif})"
 
+    def save(self, *args, **kwargs) -> None:
+        if not self.irpf_regime:
+            self.irpf_regime = default_irpf_regime(self.nif)
+        super().save(*args, **kwargs)
+
+    @property
+    def files_modelo_130(self) -> bool:
+        """Whether this taxpayer files the 130 (pago fraccionado of estimación directa)."""
+        return self.irpf_regime in (
+            self.IrpfRegime.DIRECT_NORMAL,
+            self.IrpfRegime.DIRECT_SIMPLIFIED,
+        )
+
     @property
     def address_line(self) -> str:
         """The address on one line (:func:`factu.addresses.address_line`)."""
         return address_line(self)
+
+
+def default_irpf_regime(nif: str) -> str:
+    """A person (DNI, NIE, K/L/M) starts in estimación directa simplificada, the usual
+    regime of an autónomo; an entity files no 130."""
+    if is_natural_person_nif(nif):
+        return Taxpayer.IrpfRegime.DIRECT_SIMPLIFIED
+    return Taxpayer.IrpfRegime.NOT_APPLICABLE
 
 
 INVITATION_VALID_DAYS = 7

@@ -53,3 +53,10 @@ def is_valid_nif(value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def is_natural_person_nif(value: str) -> bool:
+    """Whether the NIF is a person's: a DNI (digits), a NIE (X, Y, Z) or a K, L or M NIF;
+    an entity's NIF starts with any other letter."""
+    number = normalize_nif(value)
+    return bool(number) and (number[0].isdigit() or number[0] in "XYZKLM")

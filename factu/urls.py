@@ -15,6 +15,7 @@ account_patterns = [
     path("facturas/", include("invoicing.urls")),
     path("gastos/", include("expenses.urls")),
     path("ajustes/tokens/", include("api.urls_settings")),
+    path("ajustes/cuenta/", views.account_settings, name="account_settings"),
     path("ajustes/miembros/", views.member_list, name="member_list"),
     path("ajustes/miembros/<uuid:membership_id>/rol/", views.member_role, name="member_role"),
     path(

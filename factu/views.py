@@ -22,6 +22,7 @@ from factu import services, throttle
 from factu.access import account_object_or_404, account_view, taxpayer_or_404
 from factu.forms import (
     AcceptInvitationForm,
+    AccountSettingsForm,
     EmailLoginForm,
     InvitationForm,
     PasswordChangeWithTokensForm,
@@ -166,6 +167,22 @@ def taxpayer_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
         "factu/taxpayer_form.html",
         {"form": form, "object": taxpayer, "creating": False},
         status=400 if form.is_bound else 200,
+    )
+
+
+@account_view(manage=True)
+def account_settings(request: HttpRequest) -> HttpResponse:
+    """Settings → Account: whether the menu offers the desk and the taxpayers' pages."""
+    form = AccountSettingsForm(request.POST or None, instance=request.account)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Ajustes de la cuenta guardados.")
+        return redirect("account_settings", account_slug=request.account.slug)
+    return render(
+        request,
+        "factu/account_settings.html",
+        {"form": form},
+        status=400 if form.errors else 200,
     )
 
 

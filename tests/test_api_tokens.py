@@ -317,8 +317,10 @@ def test_settings_page_creates_a_token_shown_once(login, owner, account):
     assert "aún no tiene tokens" in page.content.decode()
     assert "no-store" in page["Cache-Control"]
 
-    created = client.post(tokens_url(account), {"name": "Zapier"})
-    assert created.status_code == 201
+    posted = client.post(tokens_url(account), {"name": "Zapier"})
+    assert posted.status_code == 302 and not TOKEN_RE.search(posted.content.decode())
+    created = client.get(posted["Location"])
+    assert created.status_code == 200
     assert "no-store" in created["Cache-Control"]
     html = created.content.decode()
     raws = set(TOKEN_RE.findall(html))

@@ -225,8 +225,10 @@ def test_post_only_endpoints_refuse_get_without_acting(client, world):
 def test_a_raw_api_token_is_never_rendered_after_the_response_that_created_it(client, world):
     account = world["account"]
     client.force_login(world["members"][Role.OWNER])
-    created = client.post(reverse("api_token_list", args=[account.slug]), {"name": "Una vez"})
-    assert created.status_code == 201
+    posted = client.post(reverse("api_token_list", args=[account.slug]), {"name": "Una vez"})
+    assert posted.status_code == 302
+    created = client.get(posted["Location"])
+    assert created.status_code == 200
     [raw] = set(RAW_TOKEN.findall(created.content.decode()))
     assert (
         created["Cache-Control"].startswith("max-age=0") or "no-store" in created["Cache-Control"]

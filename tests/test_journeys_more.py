@@ -321,8 +321,17 @@ def test_journey_5_sign_up_second_taxpayer_invite_and_join(
     assert Membership.objects.get(account=account).role == Role.OWNER
     page.get_by_role("heading", name="Vidal Asesores SL").wait_for()
 
+    # One taxpayer: no desk nor taxpayers in the menu until the owner says there are several.
+    navigation = page.get_by_role("navigation", name="Navegación principal")
+    assert navigation.get_by_role("link", name="Contribuyentes").count() == 0
+    page.get_by_role("link", name="Ajustes").first.click()
+    page.get_by_role("link", name="Cuenta", exact=True).click()
+    page.get_by_label("Gestiono varios contribuyentes").check()
+    page.get_by_role("button", name="Guardar").click()
+    page.get_by_text("Ajustes de la cuenta guardados.").wait_for()
+
     # A second taxpayer on the taxpayers page.
-    page.get_by_role("link", name="Contribuyentes").first.click()
+    navigation.get_by_role("link", name="Contribuyentes").click()
     page.get_by_role("link", name="Nuevo contribuyente").first.click()
     page.locator("#id_nif").fill("12345678Z")
     page.locator("#id_name").fill("Elena Vidal Ruiz")

@@ -10,6 +10,7 @@ from clients.services import create_client
 from expenses import summaries
 from expenses.exports import BOM
 from expenses.services import create_expense
+from factu.models import Taxpayer
 from invoicing.services import (
     DraftLine,
     cancel_invoice,
@@ -236,7 +237,14 @@ def test_quarter_ranges():
 # --- the page and its export ------------------------------------------------------------------
 
 
-def test_summary_page_shows_boxes_in_spanish_format(login, owner, first_quarter):
+@pytest.fixture
+def files_130(taxpayer):
+    """The figures of the first quarter are an autónomo's: in estimación directa."""
+    taxpayer.irpf_regime = Taxpayer.IrpfRegime.DIRECT_SIMPLIFIED
+    taxpayer.save(update_fields=["irpf_regime"])
+
+
+def test_summary_page_shows_boxes_in_spanish_format(login, owner, first_quarter, files_130):
     response = login(owner).get("/c/estudio-sol/gastos/impuestos/?year=2026&quarter=1")
     assert response.status_code == 200
     html = response.content.decode()
@@ -247,7 +255,7 @@ def test_summary_page_shows_boxes_in_spanish_format(login, owner, first_quarter)
     assert "Modelo 347" in html
 
 
-def test_summary_csv(login, owner, first_quarter):
+def test_summary_csv(login, owner, first_quarter, files_130):
     response = login(owner).get("/c/estudio-sol/gastos/impuestos/exportar.csv?year=2026&quarter=1")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")

@@ -150,7 +150,7 @@ def build_zip(job: Job) -> None:
                 missing_receipts.append(expense.description)
             progress.advance()
         m303 = summaries.modelo_303(taxpayer, year, quarter)
-        m130 = summaries.modelo_130(taxpayer, year, quarter)
+        m130 = summaries.modelo_130_if_filed(taxpayer, year, quarter)
         m347 = summaries.modelo_347(taxpayer, year)
         archive.writestr("resumen-impuestos.csv", summary_csv(m303, m130, m347))
         progress.advance()
