@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from factu.models import Account, Membership, User
+from factu.text import count_of
 
 TOKEN_PREFIX = "kf_"  # noqa: S105 - the public prefix, not a secret
 TOKEN_RANDOM_LENGTH = 32
@@ -60,7 +61,12 @@ def create_token(account: Account, user: User, name: str) -> tuple[ApiToken, str
         Account.objects.select_for_update().values_list("pk", flat=True).get(pk=account.pk)
         if ApiToken.objects.filter(account=account, revoked_at__isnull=True).count() >= cap:
             raise ValidationError(
-                {"name": [f"La cuenta ya tiene {cap} tokens activos, el máximo: revoque alguno."]}
+                {
+                    "name": [
+                        f"La cuenta ya tiene {count_of(cap, 'token activo', 'tokens activos')}, "
+                        "el máximo: revoque alguno."
+                    ]
+                }
             )
         token = ApiToken.objects.create(
             account=account,

@@ -19,6 +19,7 @@ from django.db import transaction
 from desk import services, worklist
 from factu import jobs
 from factu.models import Account, Job, Taxpayer, User
+from factu.text import count_of
 from verifactu.models import BillingRecord, FiscalInvoice, RecordStatus
 
 
@@ -174,7 +175,9 @@ def run(job: Job) -> None:
 def report(outcomes: list[dict]) -> dict:
     sent = sum(1 for o in outcomes if o["ok"])
     refused = len(outcomes) - sent
-    message = f"Se han reenviado {sent} de {len(outcomes)} registros a la AEAT."
+    message = (
+        f"Se han reenviado {sent} de {count_of(len(outcomes), 'registro', 'registros')} a la AEAT."
+    )
     if refused:
         message += f" No reenviados: {refused}; el informe dice por qué."
     return {

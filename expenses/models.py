@@ -10,7 +10,7 @@ from django.db.models import Q
 from factu.models import Account, Taxpayer
 
 DEFAULT_CATEGORIES = [
-    "Software y tecnologia",
+    "Software y tecnología",
     "Suministros",
     "Alquiler",
     "Material de oficina",

@@ -13,6 +13,7 @@ import unicodedata
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import ngettext
 
 
 def normalize_search(text: str) -> str:
@@ -81,3 +82,10 @@ class NoControlCharactersForm:
                 field.widget, forms.PasswordInput
             ):
                 field.validators.append(validator)
+
+
+def count_of(count: int, singular: str, plural: str) -> str:
+    """``count`` and the noun that agrees with it: ``count_of(5, "factura", "facturas")`` is
+    ``"5 facturas"``, ``count_of(1, ...)`` is ``"1 factura"`` (Django's ``ngettext``, so a
+    catalogue may translate it)."""
+    return f"{count} {ngettext(singular, plural, count)}"

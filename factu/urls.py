@@ -35,6 +35,7 @@ account_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "entrar/",
         auth_views.LoginView.as_view(

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -35,6 +36,7 @@ from factu.forms import (
 from factu.models import Invitation, Membership, Role, WorkerHeartbeat
 from factu.redirects import safe_next
 from factu.services import accounts_of, choose_taxpayer
+from factu.text import count_of
 
 
 @login_required
@@ -45,6 +47,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if last is not None and (memberships.count() == 1 or last.last_used_at):
         return redirect("dashboard", account_slug=last.account.slug)
     return redirect("account_list")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on pages without a ``<link rel=icon>`` (the
+    PDF, the API's JSON): the static icon."""
+    return redirect(static("img/favicon.ico"), permanent=True)
 
 
 @login_required
@@ -173,7 +181,8 @@ def taxpayer_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
 @account_view(manage=True)
 def account_settings(request: HttpRequest) -> HttpResponse:
     """Settings → Account: whether the menu offers the desk and the taxpayers' pages."""
-    form = AccountSettingsForm(request.POST or None, instance=request.account)
+    data = request.POST if request.method == "POST" else None  # unticked: an empty POST
+    form = AccountSettingsForm(data, instance=request.account)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Ajustes de la cuenta guardados.")
@@ -190,7 +199,7 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 
 LOCKED_OUT_MESSAGE = (
     "Demasiados intentos fallidos. Por seguridad, el acceso desde su conexión está bloqueado "
-    "durante {minutes} minutos. Si no recuerda la contraseña, puede recuperarla."
+    "durante {minutes}. Si no recuerda la contraseña, puede recuperarla."
 )
 
 
@@ -201,7 +210,7 @@ def login_locked_out(request: HttpRequest, original_response=None, credentials=N
     context = {
         "form": EmailLoginForm(request),
         "next": request.POST.get("next", ""),
-        "locked_out": LOCKED_OUT_MESSAGE.format(minutes=minutes),
+        "locked_out": LOCKED_OUT_MESSAGE.format(minutes=count_of(minutes, "minuto", "minutos")),
     }
     return render(request, "registration/login.html", context, status=429)
 

@@ -46,13 +46,15 @@ AEAT_LABELS = {
     RecordStatus.REJECTED: "Rechazada",
     RecordStatus.ERROR: "Error",
 }
+# A badge's classes: a tone shared by kindred states, and one class per state (its own look
+# in factu.css), so no two states look alike; the label always says it in words.
 AEAT_TONES = {
-    RecordStatus.QUEUED: "pending",
-    RecordStatus.SENDING: "pending",
-    RecordStatus.ACCEPTED: "ok",
-    RecordStatus.ACCEPTED_WITH_ERRORS: "warn",
-    RecordStatus.REJECTED: "bad",
-    RecordStatus.ERROR: "bad",
+    RecordStatus.QUEUED: "pending aeat-queued",
+    RecordStatus.SENDING: "pending aeat-sending",
+    RecordStatus.ACCEPTED: "ok aeat-accepted",
+    RecordStatus.ACCEPTED_WITH_ERRORS: "warn aeat-accepted-with-errors",
+    RecordStatus.REJECTED: "bad aeat-rejected",
+    RecordStatus.ERROR: "bad aeat-error",
 }
 PENDING = (RecordStatus.QUEUED, RecordStatus.SENDING)
 EVENT_LABELS = {
@@ -65,11 +67,11 @@ EVENT_LABELS = {
     "rectified": "Rectificada",
 }
 STATUS_TONES = {
-    InvoiceStatus.DRAFT: "",
-    InvoiceStatus.SENT: "pending",
-    InvoiceStatus.PAID: "ok",
-    InvoiceStatus.OVERDUE: "warn",
-    InvoiceStatus.CANCELLED: "bad",
+    InvoiceStatus.DRAFT: "status-draft",
+    InvoiceStatus.SENT: "status-sent",
+    InvoiceStatus.PAID: "ok status-paid",
+    InvoiceStatus.OVERDUE: "warn status-overdue",
+    InvoiceStatus.CANCELLED: "bad status-cancelled",
 }
 LINE_FIELDS = {
     "description": "description",
@@ -110,9 +112,9 @@ def status_label(invoice: Invoice) -> str:
     return invoice.get_status_display()
 
 
-KEPT = {"label": "Firmado y conservado", "tone": "ok"}
-KEPT_IN_LIST = {"label": "Conservado", "tone": "ok"}
-UNSIGNED = {"label": "Sin firma: anomalía", "tone": "bad"}
+KEPT = {"label": "Firmado y conservado", "tone": "ok aeat-kept"}
+KEPT_IN_LIST = {"label": "Conservado", "tone": "ok aeat-kept"}
+UNSIGNED = {"label": "Sin firma: anomalía", "tone": "bad aeat-unsigned"}
 
 
 def aeat_badge(status: str | None) -> dict | None:

@@ -192,7 +192,7 @@ def test_series_list(api_client, series):
 
 def test_expenses_create_list_and_categories(api_client, taxpayer):
     categories = api_client.get("/api/expenses/categories").json()
-    software = next(c for c in categories if c["name"] == "Software y tecnologia")
+    software = next(c for c in categories if c["name"] == "Software y tecnología")
     created = post(
         api_client,
         "/api/expenses",
@@ -217,7 +217,7 @@ def test_expenses_create_list_and_categories(api_client, taxpayer):
     item = listing["items"][0]
     assert {k: item[k] for k in ("amount", "categoryName", "receiptUrl", "isDeductible")} == {
         "amount": 4999,
-        "categoryName": "Software y tecnologia",
+        "categoryName": "Software y tecnología",
         "receiptUrl": None,
         "isDeductible": True,
     }

@@ -70,7 +70,7 @@ def test_amounts_typed_in_euros_become_cents(login, owner, taxpayer, typed, cent
 
 
 def test_create_with_iva_computes_the_cuota(login, owner, taxpayer):
-    category = ExpenseCategory.objects.get(name="Software y tecnologia")
+    category = ExpenseCategory.objects.get(name="Software y tecnología")
     response = login(owner).post(
         NEW, form_data(category=str(category.pk), deductible_percent="50,5")
     )

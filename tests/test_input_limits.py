@@ -509,7 +509,7 @@ def test_the_settings_page_refuses_a_token_over_the_cap_with_a_400(login, owner,
     create_token(account, owner, "ERP")
     response = login(owner).post(reverse("api_token_list", args=[account.slug]), {"name": "Otro"})
     assert response.status_code == 400
-    assert "ya tiene 1 tokens activos" in response.content.decode()
+    assert "ya tiene 1 token activo," in response.content.decode()
     assert ApiToken.objects.count() == 1
 
 

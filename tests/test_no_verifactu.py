@@ -547,7 +547,7 @@ def test_management_command(taxpayer, kept, simulator):
         "2026-03-31",
         stdout=out,
     )
-    assert "2 record(s) sent" in out.getvalue()
+    assert "2 records sent" in out.getvalue()
     assert len(simulator.snapshot()["requerimientos"]["R-CMD"]) == 2
 
 

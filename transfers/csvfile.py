@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from factu.text import CONTROL_CHARACTERS_MESSAGE_ES, has_control_characters
+from factu.text import CONTROL_CHARACTERS_MESSAGE_ES, count_of, has_control_characters
 
 DELIMITERS = (";", ",", "\t")
 MAX_ROWS = 100_000
@@ -151,7 +151,8 @@ def read_table(
             if not any(c.strip() for c in cells):
                 continue
             if len(table.rows) + len(table.problems) >= max_rows:
-                raise CsvError(f"El archivo tiene más de {max_rows} filas: divídalo en partes.")
+                too_many = count_of(max_rows, "fila", "filas")
+                raise CsvError(f"El archivo tiene más de {too_many}: divídalo en partes.")
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                 table.problems.append(
                     (

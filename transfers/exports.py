@@ -27,6 +27,7 @@ from expenses import summaries
 from expenses.exports import csv_amount, csv_bytes, csv_text, expenses_csv, summary_csv
 from factu import jobs
 from factu.models import Job
+from factu.text import count_of
 from invoicing import documents
 from invoicing.imported import IMPORTED_SERIES_PREFIX
 from invoicing.models import Invoice
@@ -164,18 +165,20 @@ def build_zip(job: Job) -> None:
         return
     os.replace(partial, target)
     progress.flush()
+    receipts = len(with_receipt) - len(missing_receipts)
     report = {
         "year": year,
         "quarter": quarter,
         "invoices": len(invoices),
         "expenses": len(expenses),
-        "receipts": len(with_receipt) - len(missing_receipts),
+        "receipts": receipts,
         "missing_receipts": missing_receipts,
         "size": target.stat().st_size,
         "filename": export_filename(job),
         "message": (
-            f"ZIP listo: {len(invoices)} factura(s), {len(expenses)} gasto(s) y "
-            f"{len(with_receipt) - len(missing_receipts)} justificante(s)."
+            f"ZIP listo: {count_of(len(invoices), 'factura', 'facturas')}, "
+            f"{count_of(len(expenses), 'gasto', 'gastos')} y "
+            f"{count_of(receipts, 'justificante', 'justificantes')}."
         ),
         "errors": [],
     }

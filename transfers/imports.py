@@ -27,10 +27,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import ngettext
 
 from clients.models import Client
 from factu import jobs
 from factu.models import Job
+from factu.text import count_of
 from invoicing import imported
 from invoicing.models import Invoice
 from transfers.client_rows import CLIENT_ALIASES, ExistingNifs, client_from_row, validation_messages
@@ -104,23 +106,28 @@ def _start(
     return table, outcome, progress
 
 
-def _conclude(job: Job, outcome: Outcome, write, noun: str) -> None:
+def _conclude(job: Job, outcome: Outcome, write, noun: tuple[str, str]) -> None:
     """Phase 2: write (or not) according to the mode, and finish the job atomically."""
     valid_only = job.mode == Job.Mode.VALID_ONLY
     rejected = len(outcome.rejected_rows)
     if rejected and not valid_only:
         message = (
-            f"No se ha importado nada: {rejected} fila(s) con errores. Corríjalas y vuelva a "
-            "subir el archivo, o elija «solo las filas válidas»."
+            f"No se ha importado nada: {count_of(rejected, 'fila', 'filas')} con errores. "
+            "Corríjalas y vuelva a subir el archivo, o elija «solo las filas válidas»."
         )
         jobs.finish(job, outcome.report(job, message), status=Job.Status.FAILED)
         return
     try:
         with transaction.atomic():
             outcome.imported = write(valid_only)
-            message = f"{outcome.imported} {noun} importado(s)."
+            message = ngettext("%(n)s importado.", "%(n)s importados.", outcome.imported) % {
+                "n": count_of(outcome.imported, *noun)
+            }
             if rejected or len(outcome.rejected_rows) > rejected:
-                message += f" {len(outcome.rejected_rows)} fila(s) rechazada(s)."
+                refused = len(outcome.rejected_rows)
+                message += " " + ngettext("%(n)s rechazada.", "%(n)s rechazadas.", refused) % {
+                    "n": count_of(refused, "fila", "filas")
+                }
             jobs.finish(job, outcome.report(job, message))
     except _Clash as clash:
         outcome.imported = 0
@@ -202,7 +209,7 @@ def import_clients(job: Job) -> None:
         )
         return len(created)
 
-    _conclude(job, outcome, write, "cliente(s)")
+    _conclude(job, outcome, write, ("cliente", "clientes"))
 
 
 def import_invoices(job: Job) -> None:
@@ -284,4 +291,4 @@ def import_invoices(job: Job) -> None:
         )
         return len(created)
 
-    _conclude(job, outcome, write, "factura(s)")
+    _conclude(job, outcome, write, ("factura", "facturas"))

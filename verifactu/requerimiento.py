@@ -41,6 +41,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from factu.models import Taxpayer
+from factu.text import count_of
 from verifactu import aeat
 from verifactu.certificates import credentials_for
 from verifactu.envelopes import MAX_RECORDS_PER_ENVELOPE, build_requerimiento_envelope
@@ -147,16 +148,16 @@ def _check_answerable(taxpayer: Taxpayer, records: list[BillingRecord]) -> None:
     unsigned = [r for r in records if not hasattr(r, "signature")]
     if unsigned:
         raise RequerimientoRefused(
-            f"{len(unsigned)} requested record(s) have no signature (an anomaly: records are "
-            "signed when chained); nothing was sent.",
+            f"Requested {count_of(len(unsigned), 'record', 'records')} without a signature "
+            "(an anomaly: records are signed when chained); nothing was sent.",
             unsigned,
         )
     untrusted = [(r, problem) for r in records if (problem := signature_problem(r))]
     if untrusted:
         record, problem = untrusted[0]
         raise RequerimientoRefused(
-            f"{len(untrusted)} requested record(s) have a signature that does not verify (the "
-            f"first, {record.invoice_number}: {problem}); nothing was sent.",
+            f"Requested {count_of(len(untrusted), 'record', 'records')} with a signature that "
+            f"does not verify (the first, {record.invoice_number}: {problem}); nothing was sent.",
             [r for r, _ in untrusted],
         )
     for chain in Chain.objects.filter(pk__in={r.chain_id for r in records}):

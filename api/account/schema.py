@@ -221,7 +221,7 @@ EXPENSE_LIST_EXAMPLES = [
             "description": "Cloud hosting",
             "amount": 4999,
             "isDeductible": True,
-            "categoryName": "Software y tecnologia",
+            "categoryName": "Software y tecnología",
             "receiptUrl": None,
             "baseAmount": 4131,
             "ivaRate": 2100,
@@ -263,7 +263,7 @@ EXPENSE_CREATE_EXAMPLES = [
 CATEGORY_EXAMPLES = [
     OpenApiExample(
         "Categories",
-        value={"id": CATEGORY_UUID, "name": "Software y tecnologia"},
+        value={"id": CATEGORY_UUID, "name": "Software y tecnología"},
         response_only=True,
         status_codes=["200"],
     )

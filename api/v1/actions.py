@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers, status
 
@@ -217,6 +218,9 @@ class TaxpayerRequerimientoView(V1View):
         return self.answer(
             V1RequerimientoSent,
             result,
-            message=f"{result.sent} record(s) sent to the AEAT.",
+            message=ngettext(
+                "%(n)d record sent to the AEAT.", "%(n)d records sent to the AEAT.", result.sent
+            )
+            % {"n": result.sent},
             status=201,
         )

@@ -10,6 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 
+from factu.text import count_of
 from verifactu.qr import qr_url
 
 from .chains import Chain
@@ -212,4 +213,5 @@ class Submission(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"Envío {self.started_at:%Y-%m-%d %H:%M:%S} ({self.record_count} registros)"
+        records = count_of(self.record_count, "registro", "registros")
+        return f"Envío {self.started_at:%Y-%m-%d %H:%M:%S} ({records})"

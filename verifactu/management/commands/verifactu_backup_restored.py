@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from factu.nif import normalize_nif
+from factu.text import count_of
 from verifactu import event_log, events
 from verifactu.signatures import SigningUnavailable
 
@@ -51,6 +52,6 @@ class Command(BaseCommand):
                 + ": nothing to record (the event log is kept only in that mode)."
             )
         self.stdout.write(
-            f"{len(logged)} event(s) 07 logged, signed. Run the anomaly check "
+            f"{count_of(len(logged), 'event', 'events')} 07 logged, signed. Run the anomaly check "
             "next (celery task verifactu.anomaly_check)."
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from factu.text import count_of
 from verifactu import events
 from verifactu.management.arguments import add_taxpayer_arguments, date_range, taxpayer
 from verifactu.signatures import SigningUnavailable
@@ -44,11 +45,11 @@ class Command(BaseCommand):
             partial.write_bytes(export.xml)
             os.replace(partial, target)
             self.stdout.write(
-                f"{len(export.events)} event(s) written to {target}; "
-                f"{len(export.logged)} event(s) 09 logged."
+                f"{count_of(len(export.events), 'event', 'events')} written to {target}; "
+                f"{count_of(len(export.logged), 'event', 'events')} 09 logged."
             )
         if export.unsigned:
             self.stderr.write(
-                f"{export.unsigned} event(s) left out: they have no signature (an anomaly: "
-                "every event is signed when it is logged)."
+                f"{count_of(export.unsigned, 'event', 'events')} left out: no signature "
+                "(an anomaly: every event is signed when it is logged)."
             )

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from factu.text import count_of
 from verifactu.aeat import AeatError
 from verifactu.reconcile import reconcile
 
@@ -20,5 +21,6 @@ class Command(BaseCommand):
                 f"{d.nif} {d.invoice_number} {d.invoice_date}: {d.problem}: {d.detail}"
             )
         if differences:
-            raise CommandError(f"{len(differences)} difference(s) with the AEAT.")
+            found = count_of(len(differences), "difference", "differences")
+            raise CommandError(f"{found} with the AEAT.")
         self.stdout.write("No differences with the AEAT.")

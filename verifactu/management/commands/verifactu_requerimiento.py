@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from factu.text import count_of
 from verifactu.management.arguments import add_taxpayer_arguments, date_range, taxpayer
 from verifactu.requerimiento import RequerimientoFailed, RequerimientoRefused, send_requested
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         except (RequerimientoRefused, RequerimientoFailed) as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
-            f"Requerimiento {result.ref}: {result.sent} record(s) sent in "
-            f"{len(result.envelopes)} envelope(s); {result.accepted} accepted by the AEAT."
+            f"Requerimiento {result.ref}: {count_of(result.sent, 'record', 'records')} sent in "
+            f"{count_of(len(result.envelopes), 'envelope', 'envelopes')}; "
+            f"{result.accepted} accepted by the AEAT."
         )
