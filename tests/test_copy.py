@@ -159,19 +159,13 @@ def test_templates_write_spanish_with_its_accents():
     assert not found, found
 
 
+OUR_APPS = ["factu", "clients", "invoicing", "expenses", "verifactu", "desk", "api", "transfers"]
+
+
 def test_choice_labels_and_field_names_write_spanish_with_its_accents():
     found = []
     for model in apps.get_models():
-        if model._meta.app_label not in (
-            "factu",
-            "clients",
-            "invoicing",
-            "expenses",
-            "verifactu",
-            "desk",
-            "api",
-            "transfers",
-        ):
+        if model._meta.app_label not in OUR_APPS:
             continue
         for field in model._meta.get_fields():
             texts = [str(getattr(field, "verbose_name", "")), str(getattr(field, "help_text", ""))]
