@@ -520,7 +520,7 @@ def test_the_command_refuses_a_token_over_the_cap(account, owner, settings):
     call_command("create_api_token", "--email", owner.email, "--name", "a")
     with pytest.raises((CommandError, Exception)) as refused:
         call_command("create_api_token", "--email", owner.email, "--name", "b")
-    assert "tokens activos" in str(refused.value)
+    assert "1 token activo," in str(refused.value)
 
 
 def test_an_accounts_tokens_together_meet_the_account_limit(
