@@ -64,7 +64,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error)
         else:
             request.session[FLASH_KEY] = {
-                "token": str(token.pk),
+                "id": str(token.pk),
                 "secret": vault.encrypt(raw.encode()).decode(),
             }
             return redirect(reverse("api_token_created", args=[request.account.slug, token.pk]))
@@ -79,17 +79,17 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def token_created(request: HttpRequest, token_id) -> HttpResponse:
     """The raw token of the token just created, shown this once: the session's copy is taken
     out before the page renders, so a reload (or a second tab) finds nothing to show."""
-    token = token_or_404(request, token_id)
+    created = token_or_404(request, token_id)
     flash = request.session.pop(FLASH_KEY, None)
-    if not flash or flash.get("token") != str(token.pk):
+    if not flash or flash.get("id") != str(created.pk):
         messages.info(
             request,
-            f"El token «{token.name}» ya se mostró una vez y no puede volver a verse: si no lo "
+            f"El token «{created.name}» ya se mostró una vez y no puede volver a verse: si no lo "
             "copió, revóquelo y cree otro.",
         )
         return redirect("api_token_list", account_slug=request.account.slug)
     raw = vault.decrypt(flash["secret"].encode()).decode()
-    return render(request, "api/token_created.html", {"token": token, "raw_token": raw})
+    return render(request, "api/token_created.html", {"token": created, "raw_token": raw})
 
 
 @never_cache

@@ -469,7 +469,7 @@ def test_the_session_never_holds_the_raw_token_in_clear(login, owner, account):
     client.post(reverse("api_token_list", args=[account.slug]), {"name": "ERP"})
     token = ApiToken.objects.get()
     session = client.session["api_token_created"]
-    assert session["token"] == str(token.pk)
+    assert session["id"] == str(token.pk)
     assert not TOKEN_RE.search(str(session)) and token.prefix not in str(session)
 
 
