@@ -29,6 +29,7 @@ from factu.text import count_of
 from invoicing.models import InvoiceStatus
 from invoicing.services import DraftLine, cancel_invoice, create_draft, issue_invoice, mark_paid
 from invoicing.views import AEAT_TONES, KEPT, STATUS_TONES, UNSIGNED
+from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 from tests.conftest import make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,8 +322,8 @@ def test_opting_in_to_several_taxpayers_shows_the_desk_and_the_list(login, freel
     user, account, _ = freelancer
     client = login(user)
     settings_url = reverse("account_settings", args=[account.slug])
-    page = client.get(settings_url).content.decode()
-    assert "Gestiono varios contribuyentes" in page
+    form = client.get(settings_url).content.decode()
+    assert "Gestiono varios contribuyentes" in form
     saved = client.post(settings_url, {"manages_several_taxpayers": "on"}, follow=True)
     assert "Ajustes de la cuenta guardados." in saved.content.decode()
     account.refresh_from_db()
@@ -481,3 +482,53 @@ def test_another_users_token_page_shows_nothing(login, owner, account):
     url = reverse("api_token_created", args=[account.slug, token.pk])
     seen = login(other).get(url, follow=True).content.decode()
     assert not TOKEN_RE.search(seen) and "ya se mostró una vez" in seen
+
+
+# ---------------------------------------------------------------------------------------
+# In chromium
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_in_chromium_a_reloaded_token_page_shows_no_secret_and_makes_no_token(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    freelancer,
+):
+    user, account, _ = freelancer
+    sign_in(page, live_server.url, user.email)
+    page.goto(f"{live_server.url}/c/{account.slug}/ajustes/tokens/")
+    page.get_by_label("Nombre").fill("ERP")
+    page.get_by_role("button", name="Crear token").click()
+    page.get_by_text("no se volverá a mostrar").wait_for()
+    raw = page.get_by_label("Token").input_value()
+    assert TOKEN_RE.fullmatch(raw) and page.url.endswith("/creado/")
+    screenshot(page, "copy-token-shown-once")
+    page.reload()  # a GET: nothing is posted again
+    page.get_by_text("ya se mostró una vez").wait_for()
+    assert raw not in page.content()
+    assert ApiToken.objects.filter(account=account).count() == 1
+    screenshot(page, "copy-token-reloaded")
+
+
+@pytest.mark.browser
+def test_in_chromium_the_freelancer_menu_grows_when_she_opts_in(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    freelancer,
+):
+    user, account, _ = freelancer
+    sign_in(page, live_server.url, user.email)
+    menu = page.get_by_role("navigation", name="Navegación principal")
+    menu.get_by_role("link", name="Facturas").wait_for()
+    assert menu.get_by_role("link", name="Mesa AEAT").count() == 0
+    assert menu.get_by_role("link", name="Contribuyentes").count() == 0
+    screenshot(page, "copy-freelancer-menu")
+    page.goto(f"{live_server.url}/c/{account.slug}/ajustes/cuenta/")
+    page.get_by_label("Gestiono varios contribuyentes").check()
+    page.get_by_role("button", name="Guardar").click()
+    page.get_by_text("Ajustes de la cuenta guardados.").wait_for()
+    screenshot(page, "copy-account-settings")
+    menu.get_by_role("link", name="Mesa AEAT").click()
+    page.get_by_role("heading", name="Mesa AEAT").wait_for()
+    assert menu.get_by_role("link", name="Contribuyentes").count() == 1
