@@ -49,6 +49,11 @@ class AccountSettingsForm(forms.ModelForm):
         model = Account
         fields = ["manages_several_taxpayers"]
         labels = {"manages_several_taxpayers": "Gestiono varios contribuyentes"}
+        widgets = {
+            "manages_several_taxpayers": forms.CheckboxInput(
+                attrs={"aria-describedby": "id_manages_several_taxpayers-help"}
+            )
+        }
 
 
 class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
