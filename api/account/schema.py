@@ -110,7 +110,7 @@ INVOICE_CREATE_EXAMPLES = [
         "Seed 000",
         value={
             "id": UUID,
-            "invoiceNumber": "2026-A-042",
+            "invoiceNumber": "Borrador 9F1A2B3C",
             "status": "draft",
             "total": 106500,
             "subtotal": 100000,
