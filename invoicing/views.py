@@ -64,7 +64,7 @@ EVENT_LABELS = {
     "cancelled": "Anulada",
     "discarded": "Borrador eliminado",
     "rectified": "Rectificada",
-    "duplicated": "Creado duplicando",
+    "duplicated": "Duplicado de",
 }
 STATUS_TONES = {
     InvoiceStatus.DRAFT: "",

@@ -122,6 +122,23 @@ INVOICE_CREATE_EXAMPLES = [
         status_codes=["201"],
     ),
 ]
+INVOICE_DUPLICATE_EXAMPLES = [
+    OpenApiExample(
+        "Duplicate",
+        value={
+            "id": UUID,
+            "invoiceNumber": "Borrador 9F1A2B3C",
+            "status": "draft",
+            "total": 106000,
+            "subtotal": 100000,
+            "ivaAmount": 21000,
+            "irpfAmount": 15000,
+            "surchargeAmount": 0,
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
 INVOICE_DETAIL_EXAMPLES = [
     OpenApiExample(
         "Seed 000",

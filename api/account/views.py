@@ -33,6 +33,7 @@ from factu.models import Taxpayer
 from invoicing import services
 from invoicing.counts import account_invoice_count
 from invoicing.documents import render_pdf
+from invoicing.duplicates import duplicate_invoice
 from invoicing.models import Invoice, InvoiceStatus, Series, with_next_number
 from verifactu.records import RecordRefused
 
@@ -219,6 +220,29 @@ class InvoiceStatusView(InvoiceView):
         except RecordRefused as exc:
             raise refused(exc) from None
         return Response(self.get_serializer(invoice).data)
+
+
+class InvoiceDuplicateView(InvoiceView):
+    @doc.operation(
+        operation_id="account_invoice_duplicate",
+        tags=doc.TAGS_INVOICES,
+        summary="Duplicate an invoice as a new draft",
+        description="A new draft dated today, with the invoice's client, lines, description, "
+        "IRPF, notes and payment details (any status may be duplicated). Its number is "
+        "provisional until it is issued.",
+        request=None,
+        responses={201: s.InvoiceCreatedSerializer},
+        examples=doc.INVOICE_DUPLICATE_EXAMPLES,
+        errors=[400, 404],
+        idempotent=True,
+        error_descriptions={
+            400: "The copy cannot be a draft as it stands (an archived client or series).",
+            404: "No such invoice.",
+        },
+    )
+    def post(self, request, invoice_id):
+        draft = duplicate_invoice(self.get_object(), actor=self.actor())
+        return Response(s.InvoiceCreatedSerializer(draft).data, status=status.HTTP_201_CREATED)
 
 
 class InvoicePdfView(InvoiceView):
