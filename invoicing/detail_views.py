@@ -334,7 +334,8 @@ def invoice_rectify(request: HttpRequest, invoice_id) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Borrador de rectificativa {draft.number} creado: revíselo y emítalo.",
+                    "Borrador de rectificativa creado: revíselo y emítalo; el número se "
+                    "asigna al emitirla.",
                 )
                 return redirect("invoice_detail", request.account.slug, draft.pk)
     return render(
