@@ -233,7 +233,7 @@ class InvoiceDuplicateView(InvoiceView):
         request=None,
         responses={201: s.InvoiceCreatedSerializer},
         examples=doc.INVOICE_DUPLICATE_EXAMPLES,
-        errors=[400, 404],
+        errors=[*common.WRITE, 400, 404],
         idempotent=True,
         error_descriptions={
             400: "The copy cannot be a draft as it stands (an archived client or series).",
