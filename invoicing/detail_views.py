@@ -19,6 +19,7 @@ from factu.access import account_view, require_write
 from factu.downloads import file_response
 from invoicing import documents, services, taxes
 from invoicing import totals as stored_totals
+from invoicing.duplicates import duplicate_invoice
 from invoicing.forms import (
     CancelForm,
     LineFormSet,
@@ -102,6 +103,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
     is_open = invoice.status != InvoiceStatus.CANCELLED
     context = {
         "object": invoice,
+        "heading": heading(invoice),
         "status": status_label(invoice),
         "tone": STATUS_TONES.get(invoice.status, ""),
         "issuer": documents.issuer_party(invoice),
@@ -151,6 +153,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
         "can_pay": can_write and invoice.status in (InvoiceStatus.SENT, InvoiceStatus.OVERDUE),
         "can_cancel": can_write and is_open,
         "can_rectify": can_write and invoice.is_issued and is_open,
+        "can_duplicate": can_write,
         "paid_form": PaidForm(initial={"paid_on": timezone.localdate()}),
         "other_taxpayer": request.taxpayer is not None
         and invoice.taxpayer_id != request.taxpayer.pk,
@@ -163,6 +166,14 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
             context["qr_url"] = url
     context.update(extra)
     return context
+
+
+def heading(invoice: Invoice) -> str:
+    """ "Factura 2026-A-001", or "Borrador de factura" while its number is provisional."""
+    kind = documents.document_title("R" if invoice.series.kind == "R" else invoice.invoice_type)
+    if invoice.is_provisional:
+        return f"Borrador de {kind.lower()}"
+    return f"{kind} {invoice.number}"
 
 
 def _quantity(hundredths: int) -> str:
@@ -246,7 +257,10 @@ def invoice_cancel(request: HttpRequest, invoice_id) -> HttpResponse:
                     "para enviarse a la AEAT."
                 )
             else:
-                text = f"Borrador {invoice.number} anulado antes de emitir; el número se conserva."
+                messages.success(
+                    request, "Borrador eliminado. No tenía número: la serie no deja huecos."
+                )
+                return redirect("invoice_list", request.account.slug)
             messages.success(request, text)
             return redirect("invoice_detail", request.account.slug, invoice.pk)
     return render(
@@ -255,6 +269,23 @@ def invoice_cancel(request: HttpRequest, invoice_id) -> HttpResponse:
         {"object": invoice, "form": form, "errors": errors},
         status=400 if errors else 200,
     )
+
+
+@account_view(write=True)
+@require_POST
+def invoice_duplicate(request: HttpRequest, invoice_id) -> HttpResponse:
+    """A new draft from this invoice, dated today, opened for editing."""
+    invoice = invoice_or_404(request, invoice_id)
+    try:
+        draft = duplicate_invoice(invoice, actor=actor_of(request))
+    except ValidationError as exc:
+        messages.error(request, "No se ha duplicado: " + " ".join(refusal_messages(exc)))
+        return redirect("invoice_detail", request.account.slug, invoice.pk)
+    messages.success(
+        request,
+        f"Borrador creado a partir de {invoice.number}, con fecha de hoy: revíselo y emítalo.",
+    )
+    return redirect("invoice_edit", request.account.slug, draft.pk)
 
 
 @account_view(write=True)
@@ -303,7 +334,8 @@ def invoice_rectify(request: HttpRequest, invoice_id) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Borrador de rectificativa {draft.number} creado: revíselo y emítalo.",
+                    "Borrador de rectificativa creado: revíselo y emítalo; el número se "
+                    "asigna al emitirla.",
                 )
                 return redirect("invoice_detail", request.account.slug, draft.pk)
     return render(

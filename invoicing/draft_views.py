@@ -89,7 +89,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 apply_service_errors(exc, form, formset)
             else:
-                messages.success(request, f"Borrador {invoice.number} guardado.")
+                messages.success(request, "Borrador guardado. El número se asigna al emitirlo.")
                 return redirect("invoice_detail", request.account.slug, invoice.pk)
         return _render_form(request, form, formset, status=400)
     return _render_form(request, form, formset)
@@ -136,7 +136,7 @@ def invoice_edit(request: HttpRequest, invoice_id) -> HttpResponse:
             except services.InvalidTransition as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Borrador {invoice.number} guardado.")
+                messages.success(request, "Borrador guardado. El número se asigna al emitirlo.")
                 return redirect("invoice_detail", request.account.slug, invoice.pk)
         invoice.refresh_from_db()
         return _render_form(request, form, formset, invoice=invoice, status=400)

@@ -30,7 +30,7 @@ def invoices_csv(invoices: Iterable[Invoice]) -> bytes:
             f"{i.due_date:%d/%m/%Y}" if i.due_date else "",
             csv_text(i.recipient_name),
             csv_text(i.recipient_nif),
-            "Anulada antes de emitir" if i.cancelled_before_issue else i.get_status_display(),
+            i.status_label,
             csv_amount(i.subtotal_cents),
             csv_amount(i.iva_cents),
             csv_amount(i.surcharge_cents),

@@ -283,7 +283,7 @@ def line_initial(invoice_lines) -> list[dict]:
 
 
 class InvoiceForm(NoControlCharactersForm, forms.Form):
-    """The header of a draft. ``series`` only when creating: the number is taken at once."""
+    """The header of a draft. ``series`` only when creating (a draft stays in its series)."""
 
     series = forms.ModelChoiceField(label="Serie", queryset=Series.objects.none(), empty_label=None)
     client = forms.ModelChoiceField(

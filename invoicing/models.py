@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from factu.models import Account, Taxpayer
 from invoicing import numbering, taxes
@@ -91,6 +92,15 @@ class SeriesCounter(models.Model):
         return first
 
 
+def with_next_number(series: models.QuerySet[Series], year: int) -> models.QuerySet[Series]:
+    """``series`` annotated with ``next_in_year``: the sequence the next invoice issued in
+    ``year`` takes (1 before the year's first), every counter read in the same query."""
+    counters = SeriesCounter.objects.filter(series=OuterRef("pk"), year=year)
+    return series.annotate(
+        next_in_year=Coalesce(Subquery(counters.values("next_number")[:1]), Value(1))
+    )
+
+
 class InvoiceCount(models.Model):
     """The exact number of an account's invoices, kept by triggers (PostgreSQL only).
 
@@ -109,6 +119,17 @@ class InvoiceCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.invoices}"
+
+
+PROVISIONAL_PREFIX = "Borrador "
+
+
+def provisional_number(invoice_id: uuid.UUID) -> str:
+    """A draft's number: a label that reserves nothing and cannot pass for an official one.
+
+    Taken from the end of the invoice's id, so it stays the same while the draft lives.
+    """
+    return PROVISIONAL_PREFIX + invoice_id.hex[-8:].upper()
 
 
 class InvoiceStatus(models.TextChoices):
@@ -137,7 +158,9 @@ class Invoice(models.Model):
     taxpayer = models.ForeignKey(Taxpayer, on_delete=models.PROTECT, related_name="invoices")
     series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="invoices")
     year = models.PositiveSmallIntegerField()
-    sequence = models.PositiveIntegerField()
+    # The official number, taken when the invoice is issued (None on a draft, whose
+    # ``number`` is provisional: :func:`provisional_number`).
+    sequence = models.PositiveIntegerField(null=True, blank=True)
     number = models.CharField("número", max_length=60)
     invoice_type = models.CharField(max_length=2, default="F1")
     status = models.CharField(
@@ -208,9 +231,23 @@ class Invoice(models.Model):
         ordering = ["-issue_date", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["series", "year", "sequence"], name="invoice_unique_sequence"
+                fields=["series", "year", "sequence"],
+                condition=Q(sequence__isnull=False),
+                name="invoice_unique_sequence",
             ),
-            models.UniqueConstraint(fields=["taxpayer", "number"], name="invoice_unique_number"),
+            models.UniqueConstraint(
+                fields=["taxpayer", "number"],
+                condition=Q(sequence__isnull=False),
+                name="invoice_unique_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(issued_at__isnull=True) | Q(sequence__isnull=False),
+                name="issued_is_numbered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="draft") | Q(sequence__isnull=True),
+                name="draft_is_provisional",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="paid_needs_paid_at"
             ),
@@ -251,9 +288,33 @@ class Invoice(models.Model):
         return self.issued_at is not None
 
     @property
+    def is_provisional(self) -> bool:
+        """Numbered only provisionally: a draft, or a draft discarded before issue."""
+        return self.sequence is None
+
+    @property
+    def is_discarded_draft(self) -> bool:
+        """A draft deleted ("Eliminar borrador"): it never had an official number."""
+        return self.status == InvoiceStatus.CANCELLED and self.sequence is None
+
+    @property
     def cancelled_before_issue(self) -> bool:
-        """A draft cancelled before issue keeps its number: "anulada antes de emitir"."""
-        return self.status == InvoiceStatus.CANCELLED and self.issued_at is None
+        """A draft cancelled before numbers were taken at issue: it kept the official number
+        it had burnt ("anulada antes de emitir"), so the series shows why it is missing."""
+        return (
+            self.status == InvoiceStatus.CANCELLED
+            and self.issued_at is None
+            and self.sequence is not None
+        )
+
+    @property
+    def status_label(self) -> str:
+        """The status as the pages and exports say it."""
+        if self.is_discarded_draft:
+            return "Borrador eliminado"
+        if self.cancelled_before_issue:
+            return "Anulada antes de emitir"
+        return self.get_status_display()
 
     @property
     def irpf_rate(self) -> Decimal:

@@ -27,13 +27,18 @@ def factu_computer_system(taxpayer: Taxpayer) -> ComputerSystem:
 
 def date_problems(invoice: Invoice) -> dict[str, list[str]]:
     """Why ``invoice`` cannot be issued with its date (its series' order, its chain's last
-    record, the future, its original), by field; empty when it can."""
-    issued = Invoice.objects.filter(
+    record, the future, its original), by field; empty when it can.
+
+    ``invoice`` has just taken the series' next number under the counter's lock
+    (:func:`invoicing.services.issue_invoice`): every invoice numbered before it in the
+    series and year comes before it, so none of those issued may bear a later date.
+    """
+    numbered = Invoice.objects.filter(
         series=invoice.series, year=invoice.year, issued_at__isnull=False
     )
     later_dated = (
-        issued.filter(sequence__lt=invoice.sequence, issue_date__gt=invoice.issue_date)
-        .order_by("sequence")
+        numbered.filter(sequence__lt=invoice.sequence, issue_date__gt=invoice.issue_date)
+        .order_by("-issue_date", "sequence")
         .first()
     )
     if later_dated:
@@ -41,18 +46,6 @@ def date_problems(invoice: Invoice) -> dict[str, list[str]]:
             "issueDate": [
                 f"La factura {later_dated.number}, anterior en la serie, tiene fecha "
                 f"{later_dated.issue_date:%d/%m/%Y}: esta no puede ser de una fecha anterior."
-            ]
-        }
-    earlier_dated = (
-        issued.filter(sequence__gt=invoice.sequence, issue_date__lt=invoice.issue_date)
-        .order_by("sequence")
-        .first()
-    )
-    if earlier_dated:
-        return {
-            "issueDate": [
-                f"La factura {earlier_dated.number}, posterior en la serie, tiene fecha "
-                f"{earlier_dated.issue_date:%d/%m/%Y}: esta no puede ser de una fecha posterior."
             ]
         }
     last = latest_registration(invoice.taxpayer)
@@ -165,6 +158,9 @@ def freeze_parties(invoice: Invoice) -> None:
 
 
 FROZEN_AT_ISSUE = [
+    "year",
+    "sequence",
+    "number",
     "status",
     "issued_at",
     "fiscal_invoice",

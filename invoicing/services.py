@@ -38,6 +38,7 @@ from invoicing.models import (
     IssuedBy,
     Series,
     SeriesCounter,
+    provisional_number,
 )
 from invoicing.registration import (
     FROZEN_AT_ISSUE,
@@ -105,10 +106,15 @@ def _validate_parties(taxpayer: Taxpayer, series: Series, client: Client | None)
         raise ValidationError(errors)
 
 
-def _take_number(series: Series, year: int) -> tuple[int, str]:
-    """The next correlative number of the series for the year, from the locked counter."""
-    number = SeriesCounter.take(series, year)
-    return number, series.format_number(year, number)
+def _take_number(invoice: Invoice) -> None:
+    """Give ``invoice`` the next correlative number of its series in its issue date's year,
+    from the counter, locked until the issuing transaction ends (so a failed issue gives
+    the number back and two issuers never share one)."""
+    year = invoice.issue_date.year
+    sequence = SeriesCounter.take(invoice.series, year)
+    invoice.year = year
+    invoice.sequence = sequence
+    invoice.number = invoice.series.format_number(year, sequence)
 
 
 def _search_text(invoice: Invoice) -> str:
@@ -272,7 +278,8 @@ def create_draft(
     third_party_name: str = "",
     replaced_invoices: Sequence[Invoice] = (),
 ) -> Invoice:
-    """A draft with its number taken now, as the account API's seed shows.
+    """A draft with a provisional number (:func:`invoicing.models.provisional_number`):
+    nothing is reserved, the official number is taken by :func:`issue_invoice`.
 
     ``operation_date`` (FechaOperacion) only when it differs from ``issue_date``. The facts the
     draft will declare are checked against AEAT's rules that concern what the form sets
@@ -294,14 +301,12 @@ def create_draft(
     except ValueError as exc:
         raise ValidationError({"irpfRate": [str(exc)]}) from None
     with transaction.atomic():
-        sequence, number = _take_number(series, issue_date.year)
         invoice = Invoice(
             account=taxpayer.account,
             taxpayer=taxpayer,
             series=series,
             year=issue_date.year,
-            sequence=sequence,
-            number=number,
+            sequence=None,
             invoice_type=invoice_type or (series.kind if not rectificativa else "R1"),
             issue_date=issue_date,
             due_date=due_date,
@@ -317,8 +322,9 @@ def create_draft(
             rectification_type=rectification_type,
             created_by=actor.user,
         )
+        invoice.number = provisional_number(invoice.pk)
         _save_draft(invoice, lines, totals, replaced)
-        _log(invoice, actor, "created", number=number, total_cents=totals.total_cents)
+        _log(invoice, actor, "created", number=invoice.number, total_cents=totals.total_cents)
     return invoice
 
 
@@ -340,14 +346,10 @@ def update_draft(
     third_party_name: str = "",
     replaced_invoices: Sequence[Invoice] = (),
 ) -> Invoice:
-    """Change a draft. Its number stays; its year cannot change (the number carries it)."""
+    """Change a draft. Any date will do: its number, and so its year, is taken at issue."""
     if not invoice.is_draft:
         raise InvalidTransition("Solo se pueden modificar los borradores.")
     _validate_parties(invoice.taxpayer, invoice.series, client)
-    if issue_date.year != invoice.year:
-        raise ValidationError(
-            {"issueDate": [f"El número {invoice.number} es del año {invoice.year}."]}
-        )
     rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
     surcharge = bool(client and client.recargo_equivalencia)
     replaced = _replaced(
@@ -362,6 +364,7 @@ def update_draft(
             invoice.invoice_type = "F3" if replaced else invoice.series.kind
         invoice.client = client
         invoice.issue_date = issue_date
+        invoice.year = issue_date.year
         invoice.due_date = due_date
         invoice.operation_date = _operation_date(operation_date, issue_date)
         for name, value in _issuance(issued_by, third_party_nif, third_party_name).items():
@@ -377,10 +380,14 @@ def update_draft(
 
 
 def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None) -> Invoice:
-    """Issue a draft: check its dates, freeze the parties, and register its billing record.
+    """Issue a draft: take its official number, check its dates, freeze the parties, and
+    register its billing record.
 
-    Raises ``ValidationError`` (dates, parties) or ``RecordRefused`` (AEAT's rules) before
-    anything changes; on success the invoice is ``sent`` and its record ``queued``.
+    The number is the next of the series in the issue date's year, taken under the series
+    counter's lock (held to the end of the transaction, so the date check against the
+    series sees every invoice numbered before). Raises ``ValidationError`` (dates, parties)
+    or ``RecordRefused`` (AEAT's rules) before anything changes, the number included; on
+    success the invoice is ``sent`` and its record ``queued``.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -388,6 +395,7 @@ def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None
         _check_transition(invoice, InvoiceStatus.SENT)
         if invoice.client is None and invoice.invoice_type not in ("F2", "R5"):
             raise ValidationError({"clientId": ["Una factura completa necesita un cliente."]})
+        _take_number(invoice)
         problems = date_problems(invoice)
         if problems:
             raise ValidationError(problems)
@@ -406,7 +414,7 @@ def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None
         invoice.issued_at = now
         invoice.search_text = _search_text(invoice)
         invoice.save(update_fields=FROZEN_AT_ISSUE)
-        _log(invoice, actor, "issued", huella=registration.record.huella)
+        _log(invoice, actor, "issued", number=invoice.number, huella=registration.record.huella)
     return invoice
 
 
@@ -440,8 +448,9 @@ def mark_overdue(today: date | None = None) -> int:
 
 
 def cancel_invoice(invoice: Invoice, *, actor: Actor, reason: str = "") -> Invoice:
-    """A draft is cancelled keeping its number ("anulada antes de emitir"); an issued one
-    gets a RegistroAnulacion chained for it."""
+    """A draft is discarded ("Eliminar borrador"): it had no official number, so the series
+    keeps no gap; the row stays, ``cancelled``, for its history. An issued invoice gets a
+    RegistroAnulacion chained for it."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         _check_transition(invoice, InvoiceStatus.CANCELLED)
@@ -451,7 +460,10 @@ def cancel_invoice(invoice: Invoice, *, actor: Actor, reason: str = "") -> Invoi
         invoice.status = InvoiceStatus.CANCELLED
         invoice.cancelled_at = timezone.now()
         invoice.save(update_fields=["status", "cancelled_at", "updated_at"])
-        _log(invoice, actor, "cancelled", reason=reason, huella=record.huella if record else "")
+        if record is None and invoice.is_provisional:
+            _log(invoice, actor, "discarded", reason=reason)
+        else:
+            _log(invoice, actor, "cancelled", reason=reason, huella=record.huella if record else "")
     return invoice
 
 
@@ -497,7 +509,7 @@ def rectify_invoice(
             rectification_type=rectification_type,
             invoice_type=invoice_type,
         )
-        _log(original, actor, "rectified", by=draft.number)
+        _log(original, actor, "rectified", draft=str(draft.pk))
     return draft
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<uuid:invoice_id>/emitir/", detail_views.invoice_issue, name="invoice_issue"),
     path("<uuid:invoice_id>/cobrar/", detail_views.invoice_pay, name="invoice_pay"),
     path("<uuid:invoice_id>/anular/", detail_views.invoice_cancel, name="invoice_cancel"),
+    path("<uuid:invoice_id>/duplicar/", detail_views.invoice_duplicate, name="invoice_duplicate"),
     path("<uuid:invoice_id>/rectificar/", detail_views.invoice_rectify, name="invoice_rectify"),
     path("<uuid:invoice_id>/pdf/", detail_views.invoice_pdf, name="invoice_pdf"),
     path("<uuid:invoice_id>/xml/", detail_views.invoice_xml, name="invoice_xml"),

@@ -29,7 +29,7 @@ from invoicing.forms import (
     InvoiceFilterForm,
     SeriesForm,
 )
-from invoicing.models import Invoice, InvoiceStatus, Series
+from invoicing.models import Invoice, InvoiceStatus, Series, with_next_number
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.records import RecordRefused
 
@@ -64,7 +64,9 @@ EVENT_LABELS = {
     "paid": "Marcada como cobrada",
     "overdue": "Vencida",
     "cancelled": "Anulada",
+    "discarded": "Borrador eliminado",
     "rectified": "Rectificada",
+    "duplicated": "Duplicado de",
 }
 STATUS_TONES = {
     InvoiceStatus.DRAFT: "status-draft",
@@ -107,9 +109,7 @@ def no_taxpayer(request: HttpRequest) -> HttpResponse:
 
 
 def status_label(invoice: Invoice) -> str:
-    if invoice.cancelled_before_issue:
-        return "Anulada antes de emitir"
-    return invoice.get_status_display()
+    return invoice.status_label
 
 
 KEPT = {"label": "Firmado y conservado", "tone": "ok aeat-kept"}
@@ -195,6 +195,9 @@ def _filtered_invoices(request: HttpRequest, filters: InvoiceFilterForm):
     status = values.get("estado") or ""
     if status:
         invoices = invoices.filter(status=status)
+    else:
+        # Deleted drafts ("Eliminar borrador") only under "Anuladas".
+        invoices = invoices.exclude(status=InvoiceStatus.CANCELLED, sequence__isnull=True)
     if values.get("desde"):
         invoices = invoices.filter(issue_date__gte=values["desde"])
     if values.get("hasta"):
@@ -265,14 +268,14 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 def series_list(request: HttpRequest) -> HttpResponse:
     if request.taxpayer is None:
         return no_taxpayer(request)
-    series = list(
-        request.taxpayer.series.annotate(invoice_count=Count("invoices")).order_by(
-            "archived", "code"
-        )
-    )
     year = timezone.localdate().year
+    series = list(
+        with_next_number(request.taxpayer.series.all(), year)
+        .annotate(invoice_count=Count("invoices"))
+        .order_by("archived", "code")
+    )
     for item in series:
-        item.example = item.format_number(year, 1)
+        item.next_number = item.format_number(year, item.next_in_year)
     return render(request, "invoicing/series_list.html", {"series_list": series})
 
 

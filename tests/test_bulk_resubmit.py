@@ -395,7 +395,7 @@ def test_journey_accountant_resends_failed_records_of_two_taxpayers_with_a_progr
 
     # One record the AEAT rejects, then two whose submission fails (a permanent SOAP fault).
     rejected = draft(first, "AA", "Chapa")
-    simulator.reject(rejected.number, 1100)
+    simulator.reject(rejected.series.format_number(rejected.issue_date.year, 1), 1100)
     rejected = issue_invoice(rejected, actor=actor)
     wait_until(lambda: settled(rejected), timeout=60, what="the rejection")
     simulator.configure(mode="fault4102")

@@ -104,9 +104,8 @@ def test_parse_decimal_refuses_the_ambiguous_and_the_malformed(text):
 def test_list_filters_by_status_dates_and_accent_insensitive_text(
     login, owner, account, draft, munoz, actor
 ):
-    march = draft()
     april = draft(issue_date=date(2026, 4, 20), client=munoz, description="Reforma cocina")
-    issue_invoice(march, actor=actor)
+    march = issue_invoice(draft(), actor=actor)
     client = login(owner)
     base = url(account, "invoice_list")
 
@@ -132,12 +131,12 @@ def test_list_filters_by_status_dates_and_accent_insensitive_text(
 def test_list_rows_show_status_aeat_badge_and_spanish_amounts(
     login, owner, account, issued, draft, actor
 ):
-    cancelled = draft()
+    cancelled = issue_invoice(draft(), actor=actor)
     cancel_invoice(cancelled, actor=actor)
     html = login(owner).get(url(account, "invoice_list")).content.decode()
     assert "1.060,00 €" in html
     assert "En cola" in html  # the issued invoice's queued record
-    assert "Anulada antes de emitir" in html
+    assert "Anulada" in html
     BillingRecord.objects.filter(fiscal_invoice=issued.fiscal_invoice).update(
         status=RecordStatus.ACCEPTED_WITH_ERRORS
     )
@@ -457,16 +456,21 @@ def test_cancel_an_issued_invoice_with_confirmation(login, owner, account, issue
     assert "Anulada" in html and "Duplicada" in html and "Anulación" in html
 
 
-def test_cancel_a_draft_keeps_its_number(login, owner, account, draft):
-    invoice = draft()
+def test_deleting_a_draft_hides_it_from_the_list_and_leaves_no_gap(
+    login, owner, account, draft, actor
+):
+    invoice = draft(description="Borrador que sobra")
     client = login(owner)
-    assert (
-        "anulado antes de emitir"
-        in client.get(url(account, "invoice_cancel", invoice.pk)).content.decode()
-    )
-    client.post(url(account, "invoice_cancel", invoice.pk))
+    html = client.get(url(account, "invoice_cancel", invoice.pk)).content.decode()
+    assert "¿Eliminar el borrador?" in html and "no deja ningún hueco" in html
+    response = client.post(url(account, "invoice_cancel", invoice.pk))
+    assert response.status_code == 302 and response.url == url(account, "invoice_list")
     html = client.get(url(account, "invoice_detail", invoice.pk)).content.decode()
-    assert "Anulada antes de emitir" in html and invoice.number in html
+    assert "Borrador eliminado" in html and "Anulada antes de emitir" not in html
+    assert invoice.number not in client.get(url(account, "invoice_list")).content.decode()
+    listed = client.get(url(account, "invoice_list"), {"estado": "cancelled"}).content.decode()
+    assert invoice.number in listed and "Borrador eliminado" in listed
+    assert issue_invoice(draft(), actor=actor).number == "2026-A-001"
 
 
 def test_rectify_by_substitution_and_by_differences(login, owner, account, issued, rect_series):
@@ -490,7 +494,7 @@ def test_rectify_by_substitution_and_by_differences(login, owner, account, issue
     assert rect.subtotal_cents == -10000
     assert response["Location"] == url(account, "invoice_detail", rect.pk)
     html = client.get(response["Location"]).content.decode()
-    assert "Factura rectificativa" in html and issued.number in html
+    assert "Borrador de factura rectificativa" in html and issued.number in html
 
     data = form_data(
         [{"description": "Consultoría corregida", "quantity": "1", "unit_price": "900"}],

@@ -239,7 +239,8 @@ def test_journey_3_accountant_fixes_a_rejection_from_the_desk(
         lines=[DraftLine("Barricas", quantity=300, unit_price=25000, iva_type="general")],
         actor=actor,
     )
-    simulator.reject(draft.number, 1100)  # the AEAT will refuse this one
+    # The AEAT will refuse this one, by the number it takes when issued.
+    simulator.reject(series.format_number(draft.issue_date.year, 1), 1100)
     invoice = issue_invoice(draft, actor=actor)
     wait_until(
         lambda: latest_status(invoice) in SETTLED, timeout=60, what="the worker's submission"

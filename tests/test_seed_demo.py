@@ -55,6 +55,18 @@ def test_demo_taxpayers_have_invoices_in_every_status(db):
         assert taxpayer.fiscal_invoices.exists()
 
 
+def test_demo_drafts_are_provisional_and_the_series_has_no_gap(db):
+    from invoicing.models import Invoice
+
+    seed()
+    invoices = Invoice.objects.filter(taxpayer__account__slug="demo-autonomo")
+    unissued = invoices.filter(issued_at__isnull=True)
+    assert unissued.count() == 2  # a draft and a deleted draft
+    assert all(i.number.startswith("Borrador ") and i.sequence is None for i in unissued)
+    issued = invoices.filter(issued_at__isnull=False).order_by("sequence")
+    assert [i.sequence for i in issued] == list(range(1, issued.count() + 1))
+
+
 def test_demo_user_logs_in_and_switches_gestoria_taxpayers(client, db):
     seed()
     response = client.post(reverse("login"), {"username": "demo@factu.test", "password": "demo"})

@@ -110,9 +110,26 @@ INVOICE_CREATE_EXAMPLES = [
         "Seed 000",
         value={
             "id": UUID,
-            "invoiceNumber": "2026-A-042",
+            "invoiceNumber": "Borrador 9F1A2B3C",
             "status": "draft",
             "total": 106500,
+            "subtotal": 100000,
+            "ivaAmount": 21000,
+            "irpfAmount": 15000,
+            "surchargeAmount": 0,
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
+INVOICE_DUPLICATE_EXAMPLES = [
+    OpenApiExample(
+        "Duplicate",
+        value={
+            "id": UUID,
+            "invoiceNumber": "Borrador 9F1A2B3C",
+            "status": "draft",
+            "total": 106000,
             "subtotal": 100000,
             "ivaAmount": 21000,
             "irpfAmount": 15000,

@@ -154,7 +154,11 @@ AMOUNTS = ["total", "subtotal", "ivaAmount", "irpfAmount", "surchargeAmount"]
 # The fields every invoice response may show; each response picks its own, in its order.
 class InvoiceFieldsSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField()
-    invoiceNumber = serializers.CharField(source="number")  # noqa: N815 - the seed's names
+    invoiceNumber = serializers.CharField(  # noqa: N815 - the seed's names
+        source="number",
+        help_text="The series' number, taken when the invoice is issued. A draft's is "
+        'provisional ("Borrador 9F1A2B3C"): it reserves nothing.',
+    )
     issueDate = serializers.DateField(source="issue_date")  # noqa: N815
     dueDate = serializers.DateField(source="due_date", allow_null=True)  # noqa: N815
     status = serializers.ChoiceField(choices=InvoiceStatus.values)
@@ -277,8 +281,7 @@ class ClientSerializer(serializers.ModelSerializer):
 class SeriesSerializer(serializers.ModelSerializer):
     """A series not archived, with the number its next invoice takes this year."""
 
-    # context["year"]: this year; the queryset annotates next_in_year, the year's counter
-    # (None before the year's first invoice).
+    # context["year"]: this year; the queryset is annotated by invoicing.models.with_next_number.
 
     id = serializers.UUIDField()
     code = serializers.CharField()
@@ -287,7 +290,8 @@ class SeriesSerializer(serializers.ModelSerializer):
     )
     taxpayerId = serializers.UUIDField(source="taxpayer_id")  # noqa: N815
     nextNumber = serializers.SerializerMethodField(  # noqa: N815
-        help_text="The number the next invoice will take."
+        help_text="The number the next invoice issued in the series this year will take "
+        "(drafts take none)."
     )
 
     class Meta:
@@ -295,7 +299,7 @@ class SeriesSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "kind", "taxpayerId", "nextNumber"]
 
     def get_nextNumber(self, series: Series) -> str:  # noqa: N802
-        return series.format_number(self.context["year"], series.next_in_year or 1)
+        return series.format_number(self.context["year"], series.next_in_year)
 
 
 @extend_schema_serializer(component_name="AccountExpenseCreated")

@@ -10,6 +10,11 @@ urlpatterns = [
         views.InvoiceStatusView.as_view(),
         name="api-invoice-status",
     ),
+    path(
+        "invoices/<uuid:invoice_id>/duplicate",
+        views.InvoiceDuplicateView.as_view(),
+        name="api-invoice-duplicate",
+    ),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),
     path("clients", views.ClientListView.as_view(), name="api-clients"),
     path("series", views.SeriesListView.as_view(), name="api-series"),

@@ -8,7 +8,6 @@ go through the one exception handler (:mod:`api.exceptions`).
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -34,7 +33,8 @@ from factu.models import Taxpayer
 from invoicing import services
 from invoicing.counts import account_invoice_count
 from invoicing.documents import render_pdf
-from invoicing.models import Invoice, InvoiceStatus, Series, SeriesCounter
+from invoicing.duplicates import duplicate_invoice
+from invoicing.models import Invoice, InvoiceStatus, Series, with_next_number
 from verifactu.records import RecordRefused
 
 
@@ -117,8 +117,8 @@ class InvoiceListView(AccountView, generics.ListAPIView):
         summary="Create a draft invoice",
         description="Amounts are computed by the server. `quantity` is in hundredths of a unit "
         "(100 = 1; negative only in a rectificativa series), `unitPrice` in euro cents, "
-        "`irpfRate` and `discount` in basis points (1500 = 15 %). The number is taken from "
-        "the series now.",
+        "`irpfRate` and `discount` in basis points (1500 = 15 %). The draft's number is "
+        "provisional and reserves nothing: the series' number is taken when it is issued.",
         request=s.InvoiceInputSerializer,
         responses={201: s.InvoiceCreatedSerializer},
         examples=doc.INVOICE_CREATE_EXAMPLES,
@@ -188,8 +188,11 @@ class InvoiceStatusView(InvoiceView):
         operation_id="account_invoice_status_update",
         tags=doc.TAGS_INVOICES,
         summary="Change an invoice's status",
-        description="draft → sent (issues it: numbered, registered with VERI*FACTU) → paid "
-        "(`paidAt` required: a date or an ISO 8601 date-time); sent → cancelled.",
+        description="draft → sent (issues it: it takes the series' next number and is "
+        "registered with VERI*FACTU) → paid (`paidAt` required: a date or an ISO 8601 "
+        "date-time); sent → cancelled. draft → cancelled deletes the draft: it had no number, "
+        "so the series keeps no gap; it stays readable, `cancelled`, with its provisional "
+        "number.",
         request=s.StatusInputSerializer,
         responses={200: s.InvoiceStatusSerializer},
         examples=doc.STATUS_EXAMPLES,
@@ -217,6 +220,29 @@ class InvoiceStatusView(InvoiceView):
         except RecordRefused as exc:
             raise refused(exc) from None
         return Response(self.get_serializer(invoice).data)
+
+
+class InvoiceDuplicateView(InvoiceView):
+    @doc.operation(
+        operation_id="account_invoice_duplicate",
+        tags=doc.TAGS_INVOICES,
+        summary="Duplicate an invoice as a new draft",
+        description="A new draft dated today, with the invoice's client, lines, description, "
+        "IRPF, notes and payment details (any status may be duplicated). Its number is "
+        "provisional until it is issued.",
+        request=None,
+        responses={201: s.InvoiceCreatedSerializer},
+        examples=doc.INVOICE_DUPLICATE_EXAMPLES,
+        errors=[*common.WRITE, 400, 404],
+        idempotent=True,
+        error_descriptions={
+            400: "The copy cannot be a draft as it stands (an archived client or series).",
+            404: "No such invoice.",
+        },
+    )
+    def post(self, request, invoice_id):
+        draft = duplicate_invoice(self.get_object(), actor=self.actor())
+        return Response(s.InvoiceCreatedSerializer(draft).data, status=status.HTTP_201_CREATED)
 
 
 class InvoicePdfView(InvoiceView):
@@ -307,12 +333,8 @@ class SeriesListView(AccountView, generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        counters = SeriesCounter.objects.filter(series=OuterRef("pk"), year=self.year)
-        return (
-            Series.objects.filter(account=self.account, archived=False)
-            .annotate(next_in_year=Subquery(counters.values("next_number")[:1]))
-            .order_by("taxpayer__name", "code")
-        )
+        series = Series.objects.filter(account=self.account, archived=False)
+        return with_next_number(series, self.year).order_by("taxpayer__name", "code")
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "year": self.year}
