@@ -70,21 +70,6 @@ def normalize_accent(value: str) -> str:
     return value.upper()
 
 
-def relative_luminance(color: str) -> float:
-    """WCAG 2.1's relative luminance of ``#RRGGBB``."""
-
-    def channel(hex_pair: str) -> float:
-        c = int(hex_pair, 16) / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast_on_white(color: str) -> float:
-    return 1.05 / (relative_luminance(color) + 0.05)
-
-
 def check_logo(upload: UploadedFile) -> tuple[str, str]:
     """``(content type, extension)`` of a valid logo, from its bytes; else ``ValidationError``."""
     if upload.size is not None and upload.size > LOGO_MAX_BYTES:
