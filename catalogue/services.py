@@ -83,6 +83,7 @@ def as_suggestion(item: Item) -> dict[str, Any]:
         "unitPriceCents": item.unit_price_cents,
         "unitPrice": format_decimal(item.unit_price_cents),
         "ivaType": item.iva_type,
+        "ivaLabel": item.tax_display,
         "irpfBp": irpf,
         "irpf": None if irpf is None else format_decimal(irpf),
     }
