@@ -110,6 +110,4 @@ def choose_client(tab, name: str) -> None:
     box = tab.get_by_role("combobox", name="Cliente", exact=True)
     box.fill(name)
     tab.get_by_role("option", name=name).first.click()
-    tab.wait_for_function(
-        "document.querySelector('[data-client-value]').value !== ''", polling=100
-    )
+    tab.wait_for_function("document.querySelector('[data-client-value]').value !== ''", polling=100)
