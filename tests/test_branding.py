@@ -26,7 +26,7 @@ from factu.branding import brand_for, check_logo, normalize_accent, save_brandin
 from factu.models import Branding
 from invoicing import documents
 from invoicing.services import DraftLine, rectify_invoice
-from tests.browser import SCREENSHOTS
+from tests.browser import SCREENSHOTS, page, screenshot, sign_in  # noqa: F401 - the fixture
 from tests.invoices import CONSULTING, ISSUE
 from tests.test_pdf import DPI, MM, decode, pages_text, rasterise, run_of, text_runs
 
@@ -238,8 +238,7 @@ def qr_symbol_from_operators(data: bytes) -> tuple[float, int]:
     """(module size in points, modules per side) of the QR as the PDF draws it: the scale
     ``cm`` before a run of ``re`` in module units, then one ``f``."""
     reader = pypdf.PdfReader(io.BytesIO(data))
-    page = reader.pages[0]
-    operations = ContentStream(page.get_contents(), reader).operations
+    operations = ContentStream(reader.pages[0].get_contents(), reader).operations
     for i, (operands, operator) in enumerate(operations):
         if operator != b"cm":
             continue
@@ -258,13 +257,17 @@ def qr_symbol_from_operators(data: bytes) -> tuple[float, int]:
     raise AssertionError("no QR symbol drawn")
 
 
-def save_page(data: bytes, name: str) -> None:
-    """Page 1 in colour, for a person to look at (test-output/ and the issue's notes)."""
+def colour_page(data: bytes):
     pdf = pypdfium2.PdfDocument(data)
     try:
-        image = pdf[0].render(scale=110 / 72).to_pil()
+        return pdf[0].render(scale=110 / 72).to_pil().convert("RGB")
     finally:
         pdf.close()
+
+
+def save_page(data: bytes, name: str) -> None:
+    """Page 1 in colour, for a person to look at (test-output/ and the issue's notes)."""
+    image = colour_page(data)
     for folder in (SCREENSHOTS, NOTES_SHOTS):
         folder.mkdir(parents=True, exist_ok=True)
         image.save(folder / f"{name}.png")
@@ -286,9 +289,12 @@ def test_the_pdf_prints_the_branding_and_description_and_keeps_the_qr(issued_wit
     ):
         assert expected in text, expected
 
-    # The logo is on the page, at the top right, above the invoice's data.
-    page = pypdf.PdfReader(io.BytesIO(data)).pages[0]
-    assert len(page.images) == 1
+    # The logo is on the page once, in the top right corner (its blue, nowhere else).
+    assert len(pypdf.PdfReader(io.BytesIO(data)).pages[0].images) == 1
+    colour = colour_page(data)
+    scale = colour.width / (210 * MM)
+    corner = colour.crop((int(120 * MM * scale), 0, colour.width, int(45 * MM * scale)))
+    assert (26, 95, 180) in {rgb for _, rgb in corner.getcolors(1 << 20)}
 
     # The QR: decodes to the record's URL, level M, 30–40 mm in the PDF's operators and on
     # the raster, at the top-left of the page, above the title.
@@ -342,3 +348,42 @@ def issued_with_branding(branded, draft, actor):
     return issue_invoice(
         draft(lines=(CONSULTING,), irpf_bp=1500, description="Consultoría de marzo"), actor=actor
     )
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_the_branding_page_takes_a_logo_and_fits_a_phone(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    owner,
+    account,
+    taxpayer,
+    media,
+    tmp_path,
+):
+    logo = tmp_path / "logo.jpg"  # PNG bytes under a .jpg name: kept as the PNG it is
+    logo.write_bytes(image_bytes("PNG", size=(240, 80)))
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}{reverse('taxpayer_list', args=[account.slug])}")
+    page.get_by_role("link", name="Marca y PDF de Estudio Sol SL").click()
+    page.get_by_label("Logotipo").set_input_files(str(logo))
+    page.get_by_label("Correo de contacto").fill("facturas@estudiosol.es")
+    page.get_by_label("Color de acento").fill("1a5fb4")
+    page.get_by_role("button", name="Guardar").click()
+    page.get_by_text("Escriba el color como #RRGGBB").wait_for()
+    page.get_by_label("Color de acento").fill("#1a5fb4")
+    page.get_by_label("Logotipo").set_input_files(str(logo))
+    page.get_by_role("button", name="Guardar").click()
+    page.get_by_text("Marca de Estudio Sol SL guardada.").wait_for()
+    assert (
+        page.get_by_role("img", name="Logotipo actual de Estudio Sol SL").evaluate(
+            "img => img.complete && img.naturalWidth"
+        )
+        == 240
+    )
+    assert Branding.objects.get().logo_content_type == "image/png"
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"catalogue-branding-page-{width}")
