@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from factu.models import Account
-from factu.text import normalize_search
+from factu.text import normalize_search, refreshing_search_text
 from invoicing import taxes
 
 BP_MAX = 10_000
@@ -57,10 +57,7 @@ class Item(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.search_text = normalize_search(f"{self.name} {self.description}")
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text", "updated_at"}
-        super().save(*args, **kwargs)
+        super().save(*args, **refreshing_search_text(kwargs))
 
     def clean(self) -> None:
         errors = {}

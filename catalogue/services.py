@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from catalogue.models import Item
+from factu.archiving import set_archived
 from factu.models import Account
 from factu.text import search_terms
 from invoicing.forms import format_decimal
@@ -47,17 +47,11 @@ def update_item(item: Item, data: Mapping[str, Any]) -> Item:
 
 def archive_item(item: Item) -> Item:
     """Hide the item from the list and the invoice form; invoices that used it are untouched."""
-    if item.archived_at is None:
-        item.archived_at = timezone.now()
-        item.save(update_fields=["archived_at"])
-    return item
+    return set_archived(item, True)
 
 
 def restore_item(item: Item) -> Item:
-    if item.archived_at is not None:
-        item.archived_at = None
-        item.save(update_fields=["archived_at"])
-    return item
+    return set_archived(item, False)
 
 
 def search_items(account: Account, q: str = "", include_archived: bool = False) -> QuerySet[Item]:
