@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from catalogue.models import Item
 from catalogue.services import archive_item, create_item, search_items, update_item
@@ -371,7 +372,7 @@ def test_browser_a_line_filled_from_the_catalogue_and_a_client_created_in_the_di
     dialog.get_by_label("NIF").fill("12345678A")  # a wrong check letter
     dialog.get_by_role("button", name="Crear y elegir").click()
     nif = dialog.get_by_label("NIF")
-    page.wait_for_function("document.activeElement.name === 'new_client-nif'")
+    expect(nif).to_be_focused()
     assert nif.get_attribute("aria-invalid") == "true"
     error_id = nif.get_attribute("aria-describedby").split()[-1]
     assert page.locator(f"#{error_id}").inner_text()
