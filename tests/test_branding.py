@@ -387,3 +387,19 @@ def test_browser_the_branding_page_takes_a_logo_and_fits_a_phone(
         page.reload()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         screenshot(page, f"catalogue-branding-page-{width}")
+
+
+def test_a_document_without_qr_puts_the_issuer_left_and_the_logo_right():
+    """Drafts (and quotes, which reuse the renderer) have no QR: the issuer takes its place."""
+    from invoicing.pdf import DocumentBranding, render_invoice
+    from tests.test_pdf import make_doc
+
+    branding = DocumentBranding(logo=image_bytes("PNG"), accent_color="#0B6E4F")
+    data = render_invoice(make_doc(qr_url=None, branding=branding))[2]
+    assert "QR tributario" not in pages_text(data)[0]
+    issuer = run_of(text_runs(data), "Estudio Sol SL")
+    assert issuer[1] < 30 * MM  # at the left margin
+    colour = colour_page(data)
+    scale = colour.width / (210 * MM)
+    corner = colour.crop((int(120 * MM * scale), 0, colour.width, int(45 * MM * scale)))
+    assert (26, 95, 180) in {rgb for _, rgb in corner.getcolors(1 << 20)}
