@@ -22,7 +22,7 @@ from clients.countries import COUNTRY_CODES
 from factu.addresses import address_line
 from factu.models import Account, Taxpayer
 from factu.nif import normalize_nif, validate_nif
-from factu.text import normalize_search
+from factu.text import normalize_search, refreshing_search_text
 
 SPAIN = "ES"
 # Spanish postal codes: five digits, the first two a province from 01 to 52.
@@ -131,10 +131,7 @@ class Client(models.Model):
         if self.taxpayer_id is not None and self.account_id is None:
             self.account_id = self.taxpayer.account_id
         self.search_text = self.build_search_text()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text", "updated_at"}
-        super().save(*args, **kwargs)
+        super().save(*args, **refreshing_search_text(kwargs))
 
     @property
     def address_line(self) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from clients.models import MESSAGES, Client
+from factu.archiving import set_archived
 from factu.models import Account, Taxpayer
 from factu.nif import normalize_nif
 from factu.text import search_terms
@@ -79,17 +79,11 @@ def update_client(client: Client, data: Mapping[str, Any]) -> Client:
 
 def archive_client(client: Client) -> Client:
     """Hide a client from lists and new invoices; its invoices and NIF stay reserved."""
-    if client.archived_at is None:
-        client.archived_at = timezone.now()
-        client.save(update_fields=["archived_at"])
-    return client
+    return set_archived(client, True)
 
 
 def restore_client(client: Client) -> Client:
-    if client.archived_at is not None:
-        client.archived_at = None
-        client.save(update_fields=["archived_at"])
-    return client
+    return set_archived(client, False)
 
 
 def clients_of(account: Account, taxpayer: Taxpayer | None = None) -> QuerySet[Client]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from clients.forms import ClientForm
+from clients.forms import ClientForm, quick_client_form
 from clients.models import Client
 from clients.services import (
     archive_client,
@@ -20,10 +20,11 @@ from clients.services import (
     update_client,
 )
 from factu import views
-from factu.access import account_object_or_404, account_view, require_write
+from factu.access import account_object_or_404, account_view, require_write, taxpayer_or_404
 from factu.redirects import back_to_list, section_next
 
 PAGE_SIZE = 50
+SEARCH_LIMIT = 10
 
 
 def client_or_404(request: HttpRequest, client_id) -> Client:
@@ -138,3 +139,52 @@ def client_restore(request: HttpRequest, client_id) -> HttpResponse:
     restore_client(client)
     messages.success(request, f"Cliente {client.name} restaurado.")
     return redirect(_list_url(request))
+
+
+def _taxpayer_asked(request: HttpRequest, params):
+    """The taxpayer the invoice form is for (its draft's, which may not be the one chosen
+    now), of the request's account; the current one when none is named."""
+    if params.get("taxpayer"):
+        return taxpayer_or_404(request, params["taxpayer"])
+    return request.taxpayer
+
+
+def client_choice(client: Client) -> dict:
+    """A client as the invoice form's type-ahead shows and picks it."""
+    return {"id": str(client.pk), "name": client.name, "label": str(client)}
+
+
+@account_view()
+@require_GET
+def client_search(request: HttpRequest) -> JsonResponse:
+    """The invoice form's client type-ahead: ``{"results": [...]}`` of the current taxpayer's
+    clients (never another account's, never archived ones) matching ``q``."""
+    q = request.GET.get("q", "").strip()[:100]
+    taxpayer = _taxpayer_asked(request, request.GET)
+    if taxpayer is None or not q:
+        return JsonResponse({"results": []})
+    found = search_clients(request.account, q, taxpayer)[:SEARCH_LIMIT]
+    return JsonResponse({"results": [client_choice(c) for c in found]})
+
+
+@account_view(write=True)
+@require_POST
+def client_quick_create(request: HttpRequest) -> JsonResponse:
+    """Create a client from the invoice form's dialog: 201 with the client to select, or 400
+    with the Spanish messages by field (the dialog's own field names)."""
+    taxpayer = _taxpayer_asked(request, request.POST)
+    if taxpayer is None:
+        return JsonResponse({"errors": {"__all__": ["Elija antes un contribuyente."]}}, status=400)
+    form = quick_client_form(taxpayer, request.POST)
+    if form.is_valid():
+        try:
+            client = create_client(taxpayer, form.data_for_service)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return JsonResponse(client_choice(client), status=201)
+    errors = {
+        (form.add_prefix(name) if name != "__all__" else name): messages_
+        for name, messages_ in form.errors.items()
+    }
+    return JsonResponse({"errors": errors}, status=400)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from factu import services
+from factu.branding import check_logo, normalize_accent
 from factu.models import Account, Role, Taxpayer, default_irpf_regime
 from factu.nif import is_natural_person_nif, validate_nif
 from factu.signals import verifactu_mode_checked, verifactu_mode_requested
@@ -298,3 +299,61 @@ class PasswordResetSetForm(RevokeTokensMixin, SetPasswordForm):
 
 class PasswordChangeWithTokensForm(RevokeTokensMixin, PasswordChangeForm):
     """Settings → Contraseña: the current password, a new one."""
+
+
+class BrandingForm(NoControlCharactersForm, forms.Form):
+    """A taxpayer's branding; the rules (logo bytes, colour) are :mod:`factu.branding`'s."""
+
+    logo = forms.FileField(
+        label="Logotipo",
+        required=False,
+        help_text="PNG o JPEG, hasta 1 MB y 2000 píxeles de lado. Sale arriba a la derecha "
+        "del PDF.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(label="Quitar el logotipo actual", required=False)
+    contact_email = forms.EmailField(
+        label="Correo de contacto",
+        required=False,
+        help_text="Sale en el PDF; sus clientes responden a esta dirección a las facturas que "
+        "les enviemos.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    contact_phone = forms.CharField(
+        label="Teléfono de contacto",
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    footer_text = forms.CharField(
+        label="Texto al pie",
+        max_length=300,
+        required=False,
+        help_text="Al pie de cada página del PDF (hasta 300 caracteres).",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    accent_color = forms.CharField(
+        label="Color de acento",
+        max_length=7,
+        required=False,
+        help_text="#RRGGBB, por ejemplo #1A5FB4: las líneas y el título del PDF. Vacío: gris "
+        "oscuro.",
+        widget=forms.TextInput(
+            attrs={"size": 8, "spellcheck": "false", "autocapitalize": "characters"}
+        ),
+    )
+
+    def __init__(self, *args, has_logo: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["logo"].widget = forms.FileInput(attrs={"accept": "image/png,image/jpeg"})
+        if not has_logo:
+            del self.fields["remove_logo"]
+
+    def clean_accent_color(self) -> str:
+        return normalize_accent(self.cleaned_data.get("accent_color", ""))
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo:
+            check_logo(logo)
+        return logo

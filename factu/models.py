@@ -372,3 +372,42 @@ class Job(models.Model):
     @property
     def downloadable(self) -> bool:
         return self.status == self.Status.DONE and bool(self.result_path)
+
+
+class Branding(models.Model):
+    """How a taxpayer's documents look: logo, contact, footer and accent colour.
+
+    Presentation only, never fiscal data: an issued invoice's PDF shows the branding as it is
+    today. The rules (what a logo may be, what a colour looks like) are in
+    :mod:`factu.branding`; the logo lives under ``MEDIA_ROOT/branding/`` with a random name and
+    is served only after an account check.
+    """
+
+    taxpayer = models.OneToOneField(
+        Taxpayer, on_delete=models.CASCADE, primary_key=True, related_name="branding"
+    )
+    logo = models.FileField("logotipo", upload_to="branding/", blank=True)
+    logo_content_type = models.CharField(max_length=20, blank=True, editable=False)
+    contact_email = models.EmailField(
+        "correo de contacto",
+        blank=True,
+        help_text="En el PDF, y la dirección a la que responden sus clientes cuando les "
+        "enviamos una factura.",
+    )
+    contact_phone = models.CharField("teléfono de contacto", max_length=30, blank=True)
+    footer_text = models.CharField(
+        "texto al pie",
+        max_length=300,
+        blank=True,
+        help_text="Al pie de cada página: registro mercantil, condiciones, una despedida…",
+    )
+    accent_color = models.CharField(
+        "color de acento",
+        max_length=7,
+        blank=True,
+        help_text="En formato #RRGGBB, por ejemplo #1A5FB4. Vacío: gris oscuro.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Marca de {self.taxpayer}"

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "factu",
     "clients",
+    "catalogue",
     "invoicing",
     "expenses",
     "verifactu",

@@ -26,6 +26,15 @@ def normalize_search(text: str) -> str:
     return " ".join(bare.split())
 
 
+def refreshing_search_text(kwargs: dict) -> dict:
+    """A model's ``save()`` kwargs, so that a save limited by ``update_fields`` still writes
+    the ``search_text`` (and ``updated_at``) it recomputes."""
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None:
+        kwargs["update_fields"] = {*update_fields, "search_text", "updated_at"}
+    return kwargs
+
+
 def search_terms(query: str) -> list[str]:
     """The normalised words of a search box, each to be matched with ``__contains``."""
     return normalize_search(query).split()

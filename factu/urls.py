@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from factu import views
+from factu import branding_views, views
 from factu.forms import EmailLoginForm
 
 account_patterns = [
@@ -11,7 +11,18 @@ account_patterns = [
     path("contribuyentes/", views.taxpayer_list, name="taxpayer_list"),
     path("contribuyentes/nuevo/", views.taxpayer_create, name="taxpayer_create"),
     path("contribuyentes/<uuid:taxpayer_id>/", views.taxpayer_edit, name="taxpayer_edit"),
+    path(
+        "contribuyentes/<uuid:taxpayer_id>/marca/",
+        branding_views.taxpayer_branding,
+        name="taxpayer_branding",
+    ),
+    path(
+        "contribuyentes/<uuid:taxpayer_id>/marca/logo/",
+        branding_views.taxpayer_logo,
+        name="taxpayer_logo",
+    ),
     path("clientes/", include("clients.urls")),
+    path("catalogo/", include("catalogue.urls")),
     path("facturas/", include("invoicing.urls")),
     path("gastos/", include("expenses.urls")),
     path("ajustes/tokens/", include("api.urls_settings")),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from clients.models import IdType
 from factu.addresses import address_line, address_lines
+from factu.branding import brand_for
 from factu.models import Taxpayer
 from invoicing import pdf, taxes, totals
 from invoicing.models import Invoice, InvoiceStatus, Series
@@ -95,6 +96,17 @@ def client_party(invoice: Invoice) -> pdf.Party | None:
     label = _ID_TYPE_LABELS.get(id_type, "Identificación")
     tax_id = _join(country, foreign_id) if id_type != IdType.NIF_IVA else foreign_id
     return pdf.Party(name, tax_id, label, address)
+
+
+def document_branding(taxpayer: Taxpayer) -> pdf.DocumentBranding:
+    """What the PDF prints of the taxpayer's branding (:func:`factu.branding.brand_for`)."""
+    brand = brand_for(taxpayer)
+    return pdf.DocumentBranding(
+        logo=brand.logo,
+        accent_color=brand.accent_color,
+        contact_lines=brand.contact_lines,
+        footer=brand.footer,
+    )
 
 
 def document_title(invoice_type: str) -> str:
@@ -183,11 +195,14 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
         else (),
         rectified_number=original.number if original else None,
         rectified_date=original.issue_date if original else None,
+        rectification_type=invoice.rectification_type if original else "",
+        description=invoice.description,
         payment_method=invoice.payment_details,
         notes=invoice.notes,
         qr_url=qr_url,
         verifactu=verifactu,
         cancelled=invoice.status == InvoiceStatus.CANCELLED,
+        branding=document_branding(invoice.taxpayer),
     )
 
 
@@ -269,6 +284,7 @@ def _registered_document(registered: FiscalInvoice) -> pdf.InvoiceDocument:
         qr_url=qr_url,
         verifactu=verifactu,
         cancelled=registered.records.filter(kind="anulacion").exists(),
+        branding=document_branding(registered.taxpayer),
     )
 
 

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clients.forms import quick_client_form
 from clients.models import Client
 from factu.access import account_view, require_write
 from invoicing import documents, draft_lines, services, taxes
@@ -36,10 +37,16 @@ from invoicing.views import (
 
 
 def _render_form(request, form, formset, *, invoice=None, status=200) -> HttpResponse:
+    taxpayer = invoice.taxpayer if invoice else request.taxpayer
     return render(
         request,
         "invoicing/invoice_form.html",
-        {"form": form, "formset": formset, "object": invoice},
+        {
+            "form": form,
+            "formset": formset,
+            "object": invoice,
+            "new_client_form": quick_client_form(taxpayer),
+        },
         status=status,
     )
 

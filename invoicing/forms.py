@@ -22,6 +22,7 @@ from factu.text import NoControlCharactersForm
 from invoicing import numbering, taxes
 from invoicing.models import Invoice, InvoiceStatus, IssuedBy, Series
 from invoicing.services import DraftLine, replaceable_invoices
+from invoicing.widgets import ClientSearchInput, resolve_typed_client
 
 IVA_LABELS = {
     taxes.GENERAL: "General (21 %)",
@@ -290,7 +291,9 @@ class InvoiceForm(NoControlCharactersForm, forms.Form):
         label="Cliente",
         queryset=Client.objects.none(),
         required=False,
-        empty_label="— Sin cliente (solo facturas simplificadas)",
+        widget=ClientSearchInput,
+        help_text="Escriba parte del nombre o el NIF y elíjalo. Vacío: sin cliente (solo "
+        "facturas simplificadas).",
     )
     issue_date = forms.DateField(
         label="Fecha de expedición", input_formats=DATE_FORMATS, widget=DateInput()
@@ -384,6 +387,7 @@ class InvoiceForm(NoControlCharactersForm, forms.Form):
         if client is not None:  # an archived client stays selectable on its own draft
             clients = clients | Client.objects.filter(pk=client.pk)
         self.fields["client"].queryset = clients.order_by("name")
+        self.fields["client"].widget.queryset = self.fields["client"].queryset
 
     @property
     def irpf_presets(self) -> list[tuple[str, str]]:
@@ -392,6 +396,20 @@ class InvoiceForm(NoControlCharactersForm, forms.Form):
 
     def clean_irpf_rate(self) -> int:
         return self.cleaned_data.get("irpf_rate") or 0
+
+    def clean_client(self) -> Client | None:
+        """The client picked; the one the text typed names when it is not that client's (no
+        JavaScript, or a name typed over it); none when the box was emptied."""
+        client = self.cleaned_data.get("client")
+        field = self.fields["client"]
+        widget = field.widget
+        if not widget.search_posted:
+            return client  # an id alone (the API-like posts of tests and tools)
+        if not widget.typed:
+            return None
+        if client is None or widget.typed != str(client):
+            return resolve_typed_client(field.queryset, widget.typed)
+        return client
 
 
 class RectifyForm(NoControlCharactersForm, forms.Form):

@@ -24,17 +24,16 @@ import io
 import re
 from xml.sax.saxutils import escape
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
 from reportlab import rl_config
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    Flowable,
+    Image,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -44,6 +43,7 @@ from reportlab.platypus import (
 )
 
 from invoicing.pdf_document import (
+    DocumentBranding,
     InvoiceDocument,
     InvoiceLine,
     Party,
@@ -54,9 +54,12 @@ from invoicing.pdf_document import (
     invoice_filename,
 )
 from invoicing.pdf_document import format_euros as _format_euros
+from invoicing.pdf_parts import NumberedCanvas, Rule, contrast_on_white
+from invoicing.pdf_qr import QRCodeFlowable, qr_matrix
 
 __all__ = [
     "MIMETYPE",
+    "DocumentBranding",
     "InvoiceDocument",
     "InvoiceLine",
     "InvoiceRenderer",
@@ -79,108 +82,6 @@ rl_config.useA85 = 0
 
 
 # ---------------------------------------------------------------------------------------
-# The QR symbol, drawn as vector modules
-# ---------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=512)
-def qr_matrix(url: str) -> tuple[int, tuple[tuple[tuple[int, int], ...], ...]]:
-    """(modules per side, dark runs per row as (start, length)), error correction M.
-
-    Without the quiet zone: the flowable draws its own. Cached per URL.
-    """
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    code.add_data(url)
-    code.make(fit=True)
-    rows = []
-    for row in code.get_matrix():
-        runs = []
-        start = None
-        for x, dark in enumerate(row):
-            if dark and start is None:
-                start = x
-            elif not dark and start is not None:
-                runs.append((start, x - start))
-                start = None
-        if start is not None:
-            runs.append((start, len(row) - start))
-        rows.append(tuple(runs))
-    return len(rows), tuple(rows)
-
-
-@functools.lru_cache(maxsize=512)
-def _qr_path_ops(url: str) -> tuple[int, str]:
-    """The dark modules as one PDF fill, in module units (y up): ``x y w 1 re … f``."""
-    modules, rows = qr_matrix(url)
-    ops = [
-        f"{start} {modules - 1 - r} {length} 1 re"
-        for r, runs in enumerate(rows)
-        for start, length in runs
-    ]
-    ops.append("f")
-    return modules, "\n".join(ops)
-
-
-class QRCodeFlowable(Flowable):
-    """A QR symbol of ``symbol_size`` points inside a white quiet zone.
-
-    The quiet zone is four modules (ISO/IEC 18004), clamped to [2 mm, 4 mm]: AEAT asks for
-    at least 2 mm, and the whole stays within 40 mm. ``width``/``height`` include it. The
-    modules are vector rectangles filled as one path (sharp at any zoom or printer).
-    """
-
-    def __init__(self, url: str, symbol_size: float = 32 * mm):
-        super().__init__()
-        self.url = url
-        self.modules, self._ops = _qr_path_ops(url)
-        self.symbol_size = symbol_size
-        self.module_size = symbol_size / self.modules
-        self.quiet_zone = min(max(4 * self.module_size, 2 * mm), 4 * mm)
-        self.width = self.height = symbol_size + 2 * self.quiet_zone
-
-    def wrap(self, avail_width, avail_height):
-        return self.width, self.height
-
-    def draw(self) -> None:
-        canvas = self.canv
-        canvas.saveState()
-        canvas.setFillColor(colors.white)
-        canvas.rect(0, 0, self.width, self.height, stroke=0, fill=1)
-        canvas.translate(self.quiet_zone, self.quiet_zone)
-        canvas.scale(self.module_size, self.module_size)
-        canvas.setFillColor(colors.black)
-        canvas.addLiteral(self._ops)  # preformatted: no per-module float formatting
-        canvas.restoreState()
-
-
-# ---------------------------------------------------------------------------------------
-# Page numbers: "Página N de M" needs the page count, known only when the story is laid out
-# ---------------------------------------------------------------------------------------
-
-
-class _NumberedCanvas(Canvas):
-    """Keeps each page's state and stamps "Página N de M" on all of them at save time."""
-
-    def __init__(self, *args, renderer: InvoiceRenderer, document: InvoiceDocument, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._renderer = renderer
-        self._document = document
-        self._saved_pages: list[dict] = []
-
-    def showPage(self) -> None:  # noqa: N802 (reportlab's name)
-        self._saved_pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._saved_pages)
-        for number, state in enumerate(self._saved_pages, start=1):
-            self.__dict__.update(state)
-            self._renderer.draw_page_footer(self, self._document, number, total)
-            super().showPage()
-        super().save()
-
-
-# ---------------------------------------------------------------------------------------
 # The renderer
 # ---------------------------------------------------------------------------------------
 
@@ -193,11 +94,15 @@ _SHADE = colors.HexColor("#EEEEEE")
 class InvoiceRenderer:
     """Renders an :class:`InvoiceDocument` to A4. Override a hook to change one part.
 
-    Hooks return lists of flowables, in page order: :meth:`draw_header` (QR block and the
-    issuer), :meth:`draw_parties` (invoice data and the client), :meth:`draw_lines`,
-    :meth:`draw_totals`, :meth:`draw_footer` (payment and notes); :meth:`draw_qr` builds
-    the QR block; :meth:`draw_page` (every page, behind the content: the "ANULADA" mark) and
-    :meth:`draw_page_footer` (every page: "Página N de M") draw on the canvas.
+    Hooks return lists of flowables, in page order: :meth:`draw_header` (the QR block, the
+    logo and the issuer, an accent rule), :meth:`draw_parties` (invoice data, the client and
+    :meth:`draw_description`), :meth:`draw_lines`, :meth:`draw_totals`, :meth:`draw_footer`
+    (:meth:`draw_payment`, whose lines are :meth:`payment_lines`, and :meth:`draw_notes`).
+    :meth:`draw_qr` builds the QR block (none without ``qr_url``: drafts, and documents such
+    as quotes that never carry one), :meth:`draw_logo` and :meth:`draw_issuer` the issuer's
+    side. :meth:`draw_page` (every page, behind the content: the "ANULADA" mark) and
+    :meth:`draw_page_footer` (every page: the branding's footer text and "Página N de M")
+    draw on the canvas.
     """
 
     pagesize = A4
@@ -208,6 +113,9 @@ class InvoiceRenderer:
     font_bold = "Helvetica-Bold"
     font_size = 9  # the invoice data; the QR texts are never smaller
     qr_symbol_size = 32 * mm
+    qr_column = 75 * mm  # the QR block's column: the legend's width
+    logo_box = (55 * mm, 22 * mm)  # the largest a logo is drawn (width, height)
+    footer_space = 12 * mm  # added to the bottom margin when the issuer has a footer text
     filename_prefix = "factura"
 
     def __init_subclass__(cls, **kwargs):
@@ -245,6 +153,25 @@ class InvoiceRenderer:
                 "heading", normal, fontName=self.font_bold, textColor=_MUTED, spaceAfter=1
             ),
             "right": ParagraphStyle("right", normal, alignment=TA_RIGHT),
+            "issuer_right": ParagraphStyle(
+                "issuer_right",
+                normal,
+                fontName=self.font_bold,
+                fontSize=size + 4,
+                leading=size + 7,
+                alignment=TA_RIGHT,
+            ),
+            "bold_right": ParagraphStyle(
+                "bold_right", normal, fontName=self.font_bold, alignment=TA_RIGHT
+            ),
+            "footer": ParagraphStyle(
+                "footer",
+                normal,
+                fontSize=size - 2,
+                leading=(size - 2) * 1.25,
+                textColor=_MUTED,
+                alignment=TA_CENTER,
+            ),
             "qr": ParagraphStyle(
                 "qr", normal, fontName=self.font_bold, fontSize=size + 1, leading=(size + 1) * 1.3
             ),
@@ -316,21 +243,40 @@ class InvoiceRenderer:
         """A paragraph of plain text (escaped; newlines kept)."""
         return Paragraph(escape(text).replace("\n", "<br/>"), self.styles[style])
 
-    def party_block(self, heading: str | None, party: Party, name_style: str = "bold") -> list:
+    def party_block(
+        self, heading: str | None, party: Party, name_style: str = "bold", body: str = "normal"
+    ) -> list:
         block = [self.para(heading, "heading")] if heading else []
         block.append(self.para(party.name, name_style))
         if party.tax_id:
             label = f"{party.tax_id_label}: " if party.tax_id_label else ""
-            block.append(self.para(label + party.tax_id))
-        block.extend(self.para(line) for line in party.address_lines if line)
+            block.append(self.para(label + party.tax_id, body))
+        block.extend(self.para(line, body) for line in party.address_lines if line)
         return block
 
-    def row(self, left, right, left_width: float) -> Table:
-        """Two columns side by side (cells: flowables or lists of them)."""
+    def labelled(self, label: str, text: str) -> Paragraph:
+        """ "Label: text" with the label in bold (the text escaped)."""
+        markup = f"<b>{escape(label)}:</b> " + escape(text).replace("\n", "<br/>")
+        return Paragraph(markup, self.styles["normal"])
+
+    def accent(self, doc: InvoiceDocument) -> colors.Color:
+        """The issuer's accent colour (rules, table heads), else the ink."""
+        return colors.HexColor(doc.branding.accent_color) if doc.branding else _INK
+
+    def title_color(self, doc: InvoiceDocument) -> colors.Color:
+        """The accent when it reads on white as text (4.5:1, WCAG AA), else the ink."""
+        accent = self.accent(doc)
+        return accent if contrast_on_white(accent) >= 4.5 else _INK
+
+    def row(self, left, right, left_width: float, right_aligned: bool = False) -> Table:
+        """Two columns side by side (cells: flowables or lists of them); ``right_aligned``
+        pushes the right cell's flowables (a logo) to the right edge."""
         table = Table(
             [[left, right]], colWidths=[left_width, self.frame_width - left_width], hAlign="LEFT"
         )
         table.setStyle(self._table_styles["layout"])
+        if right_aligned:
+            table.setStyle(TableStyle([("ALIGN", (1, 0), (1, 0), "RIGHT")]))
         return table
 
     # -- hooks ----------------------------------------------------------------------------
@@ -350,17 +296,53 @@ class InvoiceRenderer:
             )
         return block
 
+    def draw_logo(self, doc: InvoiceDocument) -> list:
+        """The issuer's logo, scaled into :attr:`logo_box` (keeping its proportions)."""
+        if not (doc.branding and doc.branding.logo):
+            return []
+        reader = ImageReader(io.BytesIO(doc.branding.logo))
+        width, height = reader.getSize()
+        box_w, box_h = self.logo_box
+        scale = min(box_w / width, box_h / height)
+        logo = Image(io.BytesIO(doc.branding.logo), width * scale, height * scale)
+        logo.hAlign = "RIGHT"
+        return [logo, Spacer(1, 2 * mm)]
+
+    def draw_issuer(self, doc: InvoiceDocument, align_right: bool) -> list:
+        """The issuer's name, tax id, address and contact lines."""
+        name, body = ("issuer_right", "right") if align_right else ("issuer", "normal")
+        block = self.party_block(None, doc.issuer, name, body)
+        if doc.branding:
+            block.extend(self.para(line, body) for line in doc.branding.contact_lines)
+        return block
+
     def draw_header(self, doc: InvoiceDocument) -> list:
-        """Top of page 1: the QR block (top-left, before the content) and the issuer."""
-        issuer = self.party_block(None, doc.issuer, "issuer")
+        """Top of page 1. With a QR: the QR block top-left (before the content, AEAT's
+        place) and, balancing it on the right, the logo over the issuer. Without one (a draft,
+        a quote): the issuer on the left and the logo on the right. An accent rule under it."""
         qr = self.draw_qr(doc)
-        if not qr:
-            return [*issuer, Spacer(1, 5 * mm)]
-        return [self.row(qr, issuer, 75 * mm), Spacer(1, 4 * mm)]
+        logo = self.draw_logo(doc)
+        if qr:
+            issuer = [*logo, *self.draw_issuer(doc, True)]
+            header = self.row(qr, issuer, self.qr_column, right_aligned=True)
+        elif logo:
+            issuer = self.draw_issuer(doc, False)
+            header = self.row(issuer, logo, self.frame_width - 60 * mm, right_aligned=True)
+        else:
+            header = self.row(self.draw_issuer(doc, False), "", self.frame_width - 1)
+        return [
+            header,
+            Spacer(1, 3 * mm),
+            Rule(self.frame_width, self.accent(doc)),
+            Spacer(1, 4 * mm),
+        ]
 
     def invoice_data(self, doc: InvoiceDocument) -> list:
         """Title, number, dates and the rectified invoice."""
-        block = [self.para(doc.title, "title"), self.para(f"Número: {doc.number}", "bold")]
+        title = ParagraphStyle(
+            "title_accent", self.styles["title"], textColor=self.title_color(doc)
+        )
+        block = [Paragraph(escape(doc.title), title), self.para(f"Número: {doc.number}", "bold")]
         block.append(self.para(f"Fecha de expedición: {format_date(doc.issue_date)}"))
         if doc.operation_date and doc.operation_date != doc.issue_date:
             block.append(self.para(f"Fecha de operación: {format_date(doc.operation_date)}"))
@@ -376,7 +358,18 @@ class InvoiceRenderer:
             if doc.rectified_date:
                 text += f" de {format_date(doc.rectified_date)}"
             block.append(self.para(text))
+        if doc.rectification_mode:
+            block.append(self.para(f"Rectificación {doc.rectification_mode}"))
         return block
+
+    def draw_description(self, doc: InvoiceDocument) -> list:
+        """The invoice's description, full width; on a rectificativa, its reason."""
+        if not doc.description:
+            return []
+        label = (
+            "Motivo de la rectificación" if doc.rectified_number else "Descripción de la factura"
+        )
+        return [self.labelled(label, doc.description), Spacer(1, 5 * mm)]
 
     def draw_parties(self, doc: InvoiceDocument) -> list:
         """The invoice's identification (left) and the client (right; none on some F2)."""
@@ -387,6 +380,7 @@ class InvoiceRenderer:
         client = self.party_block("Cliente", doc.client) if doc.client else ""
         story.append(self.row(self.invoice_data(doc), client, 95 * mm))
         story.append(Spacer(1, 6 * mm))
+        story.extend(self.draw_description(doc))
         return story
 
     def draw_lines(self, doc: InvoiceDocument) -> list:
@@ -414,6 +408,7 @@ class InvoiceRenderer:
             data.append(row)
         table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         table.setStyle(self._table_styles["lines"])
+        table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, 0), 1, self.accent(doc))]))
         return [table, Spacer(1, 5 * mm)]
 
     def draw_totals(self, doc: InvoiceDocument) -> list:
@@ -453,25 +448,34 @@ class InvoiceRenderer:
         totals.append(["Total", _format_euros(doc.total_cents)])
         totals_table = Table(totals, colWidths=[48 * mm, 30 * mm], hAlign="RIGHT")
         totals_table.setStyle(self._table_styles["totals"])
+        totals_table.setStyle(TableStyle([("LINEABOVE", (0, -1), (-1, -1), 1, self.accent(doc))]))
         flowables = [breakdown, Spacer(1, 4 * mm)] if doc.tax_groups else []
         flowables.append(totals_table)
         return [KeepTogether(flowables), Spacer(1, 6 * mm)]
 
-    def draw_footer(self, doc: InvoiceDocument) -> list:
-        """After the totals: payment details and notes."""
-        story = []
-        payment = []
+    def payment_lines(self, doc: InvoiceDocument) -> list:
+        """The lines of the "Pago" block: the method, the IBAN (one place for each line)."""
+        lines = []
         if doc.payment_method:
-            payment.append(self.para(f"Forma de pago: {doc.payment_method}"))
+            lines.append(self.para(f"Forma de pago: {doc.payment_method}"))
         if doc.iban:
-            payment.append(self.para(f"IBAN: {_format_iban(doc.iban)}"))
-        if payment:
-            story.append(KeepTogether([self.para("Pago", "heading"), *payment]))
-            story.append(Spacer(1, 3 * mm))
-        if doc.notes:
-            notes = [self.para("Observaciones", "heading"), self.para(doc.notes)]
-            story.append(KeepTogether(notes))
-        return story
+            lines.append(self.para(f"IBAN: {_format_iban(doc.iban)}"))
+        return lines
+
+    def draw_payment(self, doc: InvoiceDocument) -> list:
+        lines = self.payment_lines(doc)
+        if not lines:
+            return []
+        return [KeepTogether([self.para("Pago", "heading"), *lines]), Spacer(1, 3 * mm)]
+
+    def draw_notes(self, doc: InvoiceDocument) -> list:
+        if not doc.notes:
+            return []
+        return [KeepTogether([self.para("Observaciones", "heading"), self.para(doc.notes)])]
+
+    def draw_footer(self, doc: InvoiceDocument) -> list:
+        """After the totals: payment details (:meth:`draw_payment`) and notes."""
+        return [*self.draw_payment(doc), *self.draw_notes(doc)]
 
     def draw_page(self, canvas: Canvas, doc: InvoiceDocument) -> None:
         """Every page, before its content: the diagonal "ANULADA" on a cancelled invoice."""
@@ -501,6 +505,10 @@ class InvoiceRenderer:
             reference += f" · {doc.issuer.tax_id_label} {doc.issuer.tax_id}".rstrip()
         canvas.drawString(self.margin_left, y, reference)
         canvas.drawRightString(width - self.margin_right, y, f"Página {page} de {pages}")
+        if doc.branding and doc.branding.footer:
+            footer = self.para(doc.branding.footer, "footer")
+            _, height = footer.wrap(self.frame_width, self.footer_space)
+            footer.drawOn(canvas, self.margin_left, y + 6 * mm)
         canvas.restoreState()
 
     # -- assembly -------------------------------------------------------------------------
@@ -526,7 +534,8 @@ class InvoiceRenderer:
             leftMargin=self.margin_left,
             rightMargin=self.margin_right,
             topMargin=self.margin_top,
-            bottomMargin=self.margin_bottom,
+            bottomMargin=self.margin_bottom
+            + (self.footer_space if doc.branding and doc.branding.footer else 0),
             title=f"{doc.title} {doc.number}",
             author=doc.issuer.name,
             subject=doc.title,
@@ -541,7 +550,7 @@ class InvoiceRenderer:
             self.build_story(doc),
             onFirstPage=on_page,
             onLaterPages=on_page,
-            canvasmaker=functools.partial(_NumberedCanvas, renderer=self, document=doc),
+            canvasmaker=functools.partial(NumberedCanvas, renderer=self, document=doc),
         )
         return self.filename(doc), MIMETYPE, buffer.getvalue()
 

@@ -62,6 +62,23 @@ class TaxGroup:
 
 
 @dataclass(frozen=True)
+class DocumentBranding:
+    """The issuer's branding as printed: the logo's bytes (PNG or JPEG, already checked), an
+    accent colour ``#RRGGBB``, contact lines under the address and a footer on every page."""
+
+    logo: bytes | None = None
+    accent_color: str = "#222222"
+    contact_lines: tuple[str, ...] = ()
+    footer: str = ""
+
+    def __post_init__(self) -> None:
+        _tuples(self, "contact_lines")
+
+
+RECTIFICATION_MODES = {"S": "por sustitución", "I": "por diferencias"}
+
+
+@dataclass(frozen=True)
 class InvoiceDocument:
     """Everything the PDF shows; money in integer cents. ``client`` may be None (F2)."""
 
@@ -82,6 +99,9 @@ class InvoiceDocument:
     replaces: tuple[str, ...] = ()  # the numbers of the simplified invoices an F3 replaces
     rectified_number: str | None = None
     rectified_date: date | None = None
+    rectification_type: str = ""  # "S" (por sustitución) or "I" (por diferencias)
+    # The invoice's description; on a rectificativa, the reason for the rectification.
+    description: str = ""
     recargo_cents: int = 0
     tax_total_label: str = "Total IVA"  # "Total IVA + IGIC" when other taxes are declared
     irpf_rate_bp: int = 0
@@ -92,9 +112,15 @@ class InvoiceDocument:
     qr_url: str | None = None  # None: a draft (no QR, no legend)
     verifactu: bool = True
     cancelled: bool = False
+    branding: DocumentBranding | None = None
 
     def __post_init__(self) -> None:
         _tuples(self, "lines", "tax_groups", "replaces")
+
+    @property
+    def rectification_mode(self) -> str:
+        """ "por sustitución" / "por diferencias" for a rectificativa's S / I, else ""."""
+        return RECTIFICATION_MODES.get(self.rectification_type, "")
 
 
 # ---------------------------------------------------------------------------------------

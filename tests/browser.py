@@ -103,3 +103,14 @@ def sign_in(tab, base_url: str, email: str = "owner@example.com") -> None:
     tab.get_by_label("Contraseña").fill("correct horse battery")
     tab.get_by_role("button", name="Entrar").click()
     tab.wait_for_url(lambda u: "/entrar/" not in u)
+
+
+def choose_client(tab, name: str) -> None:
+    """Pick ``name`` in the invoice form's client type-ahead: type it, choose its option."""
+    from playwright.sync_api import expect
+
+    box = tab.get_by_role("combobox", name="Cliente", exact=True)
+    box.fill(name)
+    tab.get_by_role("option", name=name).first.click()
+    # expect() polls in the page without eval (which the CSP refuses), unlike wait_for_function
+    expect(tab.locator("[data-client-value]")).not_to_have_value("")

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -117,11 +118,18 @@ def world(db, tmp_path, settings):
         invited_by=owner,
         expires_at=timezone.now() + timedelta(days=7),
     )
+    from catalogue.services import create_item
+    from factu.branding import save_branding
+
+    item = create_item(account, {"name": "Rastreo", "unit_price_cents": 100})
+    for branded in account.taxpayers.all()[:2]:  # the taxpayers the URLs take: each a logo
+        logo = SimpleUploadedFile("logo.png", _png(), content_type="image/png")
+        save_branding(branded, logo=logo, footer_text="Pie del rastreo")
     if not Series.objects.filter(account=account).exists():  # pragma: no cover - demo has one
         Series.objects.create(account=account, taxpayer=taxpayer, code="C")
     values = {
         "account_slug": [account.slug],
-        "taxpayer_id": list(account.taxpayers.values_list("pk", flat=True)[:2]),
+        "taxpayer_id": [t.pk for t in account.taxpayers.all()[:2]],
         "client_id": [Client.objects.filter(taxpayer__account=account).first().pk],
         "invoice_id": [i.pk for i in (drafts.first(), issued.first()) if i is not None],
         "fiscal_invoice_id": [FiscalInvoice.objects.filter(account=account).first().pk],
@@ -132,11 +140,22 @@ def world(db, tmp_path, settings):
         "invitation_id": [invitation.pk],
         "token_id": [token.pk],
         "job_id": [job.pk],
+        "item_id": [item.pk],
         "kind": ["clientes", "facturas"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):
         assert model.objects.exists()
     return {"account": account, "members": members, "values": values, "draft": drafts.first()}
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), "#1A5FB4").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def urls_of(world, *, account_only: bool) -> list[tuple[str, str]]:

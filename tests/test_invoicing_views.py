@@ -18,7 +18,7 @@ from invoicing.services import (
     issue_invoice,
 )
 from invoicing.taxes import format_euros
-from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
+from tests.browser import choose_client, page, screenshot, sign_in  # noqa: F401 - the fixture
 from tests.invoices import ISSUE
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.records import RecordRefused
@@ -617,7 +617,7 @@ def new_invoice_of_consultancy(page, live_server, account, client) -> None:  # n
     """Sign in and fill the new-invoice form: ``client``, one line of Consultoría at 1.000 €."""
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}{url(account, 'invoice_create')}")
-    page.get_by_label("Cliente").select_option(str(client.pk))
+    choose_client(page, client.name)
     page.locator("#id_lines-0-description").fill("Consultoría")
     page.locator("#id_lines-0-unit_price").fill("1000,00")
 

@@ -13,12 +13,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from clients.models import Client
 from clients.services import create_client
 from factu.models import Account, Membership, Role, Taxpayer, User
 from invoicing.models import Invoice, Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
-from tests.browser import page, screenshot  # noqa: F401 - the fixture
+from tests.browser import choose_client, page, screenshot  # noqa: F401 - the fixture
 from tests.conftest import make_user
 from tests.processes import start_worker, stop, wait_until
 from tests.test_journeys import log_in
@@ -98,9 +97,7 @@ def test_journey_2_client_invoice_issued_accepted_live_and_pdf(
     # A draft with three lines, the totals following each change.
     page.goto(f"{base}/c/{account.slug}/facturas/")
     page.get_by_role("link", name="Nueva factura").first.click()
-    page.get_by_label("Cliente").select_option(
-        str(Client.objects.get(name="Talleres Navarro SL").pk)
-    )
+    choose_client(page, "Talleres Navarro SL")
     total = page.locator('#totals [data-total="total"]')
     page.locator("#id_lines-0-description").fill("Revisión anual")
     page.locator("#id_lines-0-unit_price").fill("1000,00")
@@ -178,7 +175,7 @@ def test_journey_2_status_starts_queued_before_the_worker_answers(
     page.on("dialog", lambda dialog: dialog.accept())
     log_in(page, base, owner.email)
     page.goto(f"{base}/c/{account.slug}/facturas/nueva/")
-    page.get_by_label("Cliente").select_option(str(acme.pk))
+    choose_client(page, acme.name)
     page.locator("#id_lines-0-description").fill("Consultoría")
     page.locator("#id_lines-0-unit_price").fill("500")
     page.locator('#totals [data-total="total"]').filter(has_text="605,00 €").wait_for()
