@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "factu",
     "clients",
     "invoicing",
+    "quotes",
     "expenses",
     "verifactu",
     "api",
@@ -231,6 +232,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "factu.tasks.heartbeat", "schedule": 30.0},
     "invoicing-overdue": {"task": "invoicing.mark_overdue", "schedule": 3600.0},
+    # Sent quotes past their valid-until date become expired (computed meanwhile).
+    "quotes-expire": {"task": "quotes.expire", "schedule": 3600.0},
     "verifactu-reclaim": {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),

@@ -13,6 +13,7 @@ account_patterns = [
     path("contribuyentes/<uuid:taxpayer_id>/", views.taxpayer_edit, name="taxpayer_edit"),
     path("clientes/", include("clients.urls")),
     path("facturas/", include("invoicing.urls")),
+    path("presupuestos/", include("quotes.urls")),
     path("gastos/", include("expenses.urls")),
     path("ajustes/tokens/", include("api.urls_settings")),
     path("ajustes/miembros/", views.member_list, name="member_list"),
