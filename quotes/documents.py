@@ -5,7 +5,7 @@ valid-until date. The parties, lines and tax breakdown are built as an invoice d
 
 from __future__ import annotations
 
-from invoicing import documents, draft_lines, pdf
+from invoicing import documents, pdf
 from quotes.models import Quote
 
 TITLE = "Presupuesto"
@@ -18,9 +18,7 @@ class QuoteRenderer(pdf.InvoiceRenderer):
 def quote_document(quote: Quote) -> pdf.InvoiceDocument:
     """What the quote's PDF prints, as the renderer takes it."""
     lines = list(quote.lines.all())
-    computed = draft_lines.preview_totals(
-        [line.as_draft_line() for line in lines], irpf_bp=quote.irpf_bp, client=quote.client
-    )
+    computed = quote.recomputed(lines)
     return pdf.InvoiceDocument(
         number=quote.number,
         issue_date=quote.issue_date,

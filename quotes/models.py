@@ -11,6 +11,7 @@ Money is integer cents, quantities hundredths of a unit, rates basis points, as 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.db.models import F, Q
 from factu.models import Account, Taxpayer
 from invoicing import taxes
 from invoicing.draft_lines import DraftLine
+from invoicing.models import EventColumns, LineColumns
 
 NUMBER_PREFIX = "P"
 NUMBER_PADDING = 3
@@ -133,35 +135,31 @@ class Quote(models.Model):
     def is_draft(self) -> bool:
         return self.status == QuoteStatus.DRAFT
 
+    def recomputed(self, lines: Sequence[QuoteLine] | None = None) -> taxes.InvoiceTotals:
+        """The totals and tax groups of the stored lines (``lines`` when the caller holds
+        them), by the arithmetic that stored them."""
+        lines = list(self.lines.all()) if lines is None else lines
+        return taxes.compute_totals(
+            [line.as_input() for line in lines], irpf_bp=self.irpf_bp, surcharge=self.surcharge
+        )
+
     @property
     def total_display(self) -> str:
         return taxes.format_euros(self.total_cents)
 
 
-class QuoteLine(models.Model):
-    """One line, with the columns (and names) of an invoice line, so the invoice form's line
-    editing and the PDF's line table read either."""
+class QuoteLine(LineColumns):
+    """One line, with an invoice line's columns, so the invoice form's line editing, the
+    invoice's arithmetic and the PDF's line table read either."""
 
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField()
-    description = models.CharField("concepto", max_length=500)
-    quantity = models.IntegerField("cantidad", help_text="Centésimas de unidad: 100 = 1.")
-    unit_price_cents = models.BigIntegerField("precio unitario")
-    discount_bp = models.PositiveSmallIntegerField("descuento", default=0)
-    iva_type = models.CharField("IVA", max_length=30, default=taxes.GENERAL)
-    cause = models.CharField("causa", max_length=2, blank=True)
-    tobacco = models.BooleanField("tabaco (recargo 1,75 %)", default=False)
-    regime = models.CharField("régimen", max_length=2, blank=True)
-    amount_cents = models.BigIntegerField()
 
     class Meta:
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["quote", "position"], name="quote_line_unique_position")
         ]
-
-    def __str__(self) -> str:
-        return self.description
 
     def as_draft_line(self) -> DraftLine:
         """The line as an invoice draft takes it (conversion, totals)."""
@@ -177,26 +175,10 @@ class QuoteLine(models.Model):
         )
 
 
-class QuoteEvent(models.Model):
+class QuoteEvent(EventColumns):
     """The quote's history: who did what, written in the same transaction as the change."""
 
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(auto_now_add=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    token_label = models.CharField(max_length=120, blank=True)
-    action = models.CharField(max_length=40)
-    detail = models.JSONField(default=dict, blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.action} @ {self.at:%Y-%m-%d %H:%M}"
-
-    @property
-    def actor(self) -> str:
-        if self.token_label:
-            return f"API: {self.token_label}"
-        return str(self.user) if self.user else "Sistema"
+    class Meta(EventColumns.Meta):
+        pass

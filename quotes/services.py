@@ -116,20 +116,7 @@ def _store(quote: Quote, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals
     quote.save()
     QuoteLine.objects.filter(quote=quote).delete()
     QuoteLine.objects.bulk_create(
-        QuoteLine(
-            quote=quote,
-            position=i + 1,
-            description=line.description.strip(),
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price,
-            discount_bp=line.discount_bp,
-            iva_type=line.iva_type,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-            amount_cents=totals.lines[i],
-        )
-        for i, line in enumerate(lines)
+        QuoteLine(quote=quote, **columns) for columns in draft_lines.line_columns(lines, totals)
     )
 
 

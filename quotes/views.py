@@ -22,7 +22,6 @@ from factu.access import account_object_or_404, account_view, require_write
 from factu.downloads import file_response
 from invoicing import documents as invoice_documents
 from invoicing.detail_views import amounts_context
-from invoicing.draft_lines import preview_totals
 from invoicing.forms import LineFormSet, line_initial
 from invoicing.views import actor_of, apply_service_errors, posted_data, refusal_messages
 from quotes import documents, services
@@ -176,9 +175,7 @@ def quote_edit(request: HttpRequest, quote_id) -> HttpResponse:
 def _detail_context(request: HttpRequest, quote: Quote, **extra) -> dict:
     today = timezone.localdate()
     lines = list(quote.lines.all())
-    computed = preview_totals(
-        [line.as_draft_line() for line in lines], irpf_bp=quote.irpf_bp, client=quote.client
-    )
+    computed = quote.recomputed(lines)
     can_write = request.membership.can_write
     status = quote.status_on(today)
     series = services.invoice_series(quote.taxpayer)

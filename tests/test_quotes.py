@@ -154,6 +154,7 @@ def test_quote_totals_are_the_invoice_arithmetic_of_its_lines(make_quote):
     assert (quote.iva_cents, quote.irpf_cents) == (expected.iva_cents, expected.irpf_cents)
     assert quote.total_cents == expected.total_cents
     assert [line.amount_cents for line in quote.lines.all()] == list(expected.lines)
+    assert quote.recomputed().groups == expected.groups
 
 
 def test_a_quote_needs_a_client_of_its_taxpayer_lines_and_a_validity_after_its_date(
