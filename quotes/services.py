@@ -89,8 +89,8 @@ def _checked(
     lines: Sequence[DraftLine],
     irpf_bp: int,
 ) -> taxes.InvoiceTotals:
-    """The totals of a quote's lines by the invoice's arithmetic, once its header is valid;
-    every problem as a ``ValidationError`` keyed as the invoice services key theirs."""
+    """The totals of a quote's lines by the invoice's arithmetic; every problem of the header
+    and the lines at once, as a ``ValidationError`` keyed as the invoice services key theirs."""
     errors: dict[str, list[str]] = {}
     if client is None:
         errors["client"] = ["Elija el cliente del presupuesto."]
@@ -102,12 +102,17 @@ def _checked(
         errors["validUntil"] = ["Indique hasta cuándo es válido."]
     elif valid_until < issue_date:
         errors["validUntil"] = ["La validez no puede acabar antes de la fecha del presupuesto."]
+    try:
+        totals = draft_lines.preview_totals(
+            lines, irpf_bp=irpf_bp, client=None if "client" in errors else client
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    except ValueError as exc:
+        errors["irpfRate"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
-    try:
-        return draft_lines.preview_totals(lines, irpf_bp=irpf_bp, client=client)
-    except ValueError as exc:
-        raise ValidationError({"irpfRate": [str(exc)]}) from None
+    return totals
 
 
 def _store(quote: Quote, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals) -> None:

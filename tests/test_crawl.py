@@ -19,6 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from factu.models import Account, Invitation, Membership, Role
+from invoicing.services import Actor, DraftLine
+from quotes.services import create_quote
 from tests.conftest import make_user
 
 SKIPPED_PREFIXES = ("admin/", "api/")
@@ -117,6 +119,14 @@ def world(db, tmp_path, settings):
         invited_by=owner,
         expires_at=timezone.now() + timedelta(days=7),
     )
+    quote = create_quote(
+        taxpayer,
+        client=Client.objects.filter(taxpayer=taxpayer, archived_at__isnull=True).first(),
+        issue_date=timezone.localdate(),
+        valid_until=timezone.localdate() + timedelta(days=30),
+        lines=[DraftLine("Presupuesto del rastreo", 100, 10000)],
+        actor=Actor(user=owner),
+    )
     if not Series.objects.filter(account=account).exists():  # pragma: no cover - demo has one
         Series.objects.create(account=account, taxpayer=taxpayer, code="C")
     values = {
@@ -132,6 +142,7 @@ def world(db, tmp_path, settings):
         "invitation_id": [invitation.pk],
         "token_id": [token.pk],
         "job_id": [job.pk],
+        "quote_id": [quote.pk],
         "kind": ["clientes", "facturas"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):
