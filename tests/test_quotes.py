@@ -501,10 +501,14 @@ def test_browser_journey_from_a_quote_to_an_invoice(
     page.locator('[data-status="accepted"]').first.wait_for()
     page.get_by_role("link", name=invoice.number).wait_for()
     assert page.get_by_role("button", name="Convertir en factura").count() == 0
+    page.goto(f"{base}{url(account, 'quote_list')}?estado=accepted")
+    page.locator('[data-status="accepted"]').first.wait_for()
+    screenshot(page, "quote-list")
     page.set_viewport_size({"width": 390, "height": 844})
     for name in ("quote_list", "quote_create"):
         page.goto(f"{base}{url(account, name)}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+        screenshot(page, f"{name.replace('_', '-')}-390")
     page.goto(f"{base}{url(account, 'quote_detail', quote.pk)}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "quote-detail-390")
@@ -614,3 +618,14 @@ def test_the_api_gives_404_for_another_accounts_quote(api_client, other_account,
     assert created.status_code == 404
     quote.refresh_from_db()
     assert quote.status == QuoteStatus.DRAFT
+
+
+def test_the_demo_has_a_quote_in_each_status_once(db):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    taxpayer = Taxpayer.objects.get(account__slug="demo-autonomo")
+    quotes = Quote.objects.filter(taxpayer=taxpayer)
+    today = timezone.localdate()
+    assert sorted(q.status_on(today) for q in quotes) == sorted(QuoteStatus.values)
