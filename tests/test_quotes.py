@@ -131,6 +131,43 @@ def test_concurrent_quotes_never_share_a_number(transactional_db, taxpayer, tmp_
     assert numbers == [f"P-2026-{n:03d}" for n in range(1, writers * each + 1)]
 
 
+CONVERTER = (
+    DJANGO_CHILD
+    + """
+from django.db import connections
+from invoicing.models import Series
+from invoicing.services import Actor, InvalidTransition
+from quotes.models import Quote
+from quotes.services import convert_to_invoice
+
+quote = Quote.objects.get(pk="{quote}")
+series = Series.objects.get(pk="{series}")
+"""
+    + AT_THE_STARTING_LINE
+    + """
+try:
+    convert_to_invoice(quote, series=series, actor=Actor())
+except InvalidTransition:
+    pass
+connections.close_all()
+"""
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_concurrent_conversions_of_one_quote_make_one_invoice(
+    transactional_db, make_quote, series, tmp_path
+):
+    quote = make_quote(issue_date=timezone.localdate())
+    go = tmp_path / "go"
+    run_together(go, [CONVERTER.format(quote=quote.pk, series=series.pk, go=go)] * 4)
+    invoice = Invoice.objects.get()
+    quote.refresh_from_db()
+    assert quote.invoice == invoice and quote.status == QuoteStatus.ACCEPTED
+    assert quote.events.filter(action="converted").count() == 1
+
+
 # ---------------------------------------------------------------------------------------
 # Amounts: the invoice's arithmetic
 # ---------------------------------------------------------------------------------------
