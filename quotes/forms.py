@@ -8,13 +8,7 @@ from django import forms
 from clients.models import Client
 from factu.text import NoControlCharactersForm
 from invoicing import taxes
-from invoicing.forms import (
-    DATE_FORMATS,
-    IRPF_PRESETS_BP,
-    DateInput,
-    ScaledDecimalField,
-    format_decimal,
-)
+from invoicing.forms import DATE_FORMATS, DateInput, InvoiceForm, ScaledDecimalField
 from invoicing.models import Series
 from quotes.models import QuoteStatus
 
@@ -55,12 +49,8 @@ class QuoteForm(NoControlCharactersForm, forms.Form):
             clients = clients | Client.objects.filter(pk=client.pk)
         self.fields["client"].queryset = clients.order_by("name")
 
-    @property
-    def irpf_presets(self) -> list[tuple[str, str]]:
-        return [(format_decimal(bp), taxes.format_percent(bp)) for bp in IRPF_PRESETS_BP]
-
-    def clean_irpf_rate(self) -> int:
-        return self.cleaned_data.get("irpf_rate") or 0
+    irpf_presets = InvoiceForm.irpf_presets
+    clean_irpf_rate = InvoiceForm.clean_irpf_rate
 
 
 class ConvertForm(NoControlCharactersForm, forms.Form):

@@ -242,17 +242,7 @@ class QuoteListView(AccountView, generics.ListAPIView):
             client=client,
             issue_date=data["issueDate"],
             valid_until=data["validUntil"],
-            lines=[
-                services.DraftLine(
-                    description=line["description"],
-                    quantity=line["quantity"],
-                    unit_price=line["unitPrice"],
-                    iva_type=line["ivaType"],
-                    discount_bp=line.get("discount", 0),
-                    cause=line.get("exemptionCause") or line.get("notSubjectCause") or "",
-                )
-                for line in data["lines"]
-            ],
+            lines=s.draft_lines(data["lines"]),
             irpf_bp=data["irpfRate"],
             notes=data["notes"],
             actor=self.actor(),
