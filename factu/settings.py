@@ -353,6 +353,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "status" enums (an invoice's; those a quote is set to by hand): each named, so the
+    # invoice's keeps its name (else drf-spectacular renames both).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["draft", "sent", "paid", "overdue", "cancelled"],
+        "AccountQuoteStatusInputEnum": ["sent", "accepted", "rejected"],
+    },
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)
 API_RATE_WINDOW = env.env_int("API_RATE_WINDOW", 60, minimum=1)

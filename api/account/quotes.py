@@ -181,17 +181,14 @@ class QuoteView(AccountView):
 
 
 class QuoteListView(AccountView, generics.ListAPIView):
+    queryset = Quote.objects.select_related("client").order_by("-issue_date", "-id")
     serializer_class = QuoteSerializer
     filter_backends = [FilterBackend]
     filterset_class = QuoteFilter
     pagination_class = FixedPagePagination
 
     def get_queryset(self):
-        return (
-            Quote.objects.filter(account=self.account)
-            .select_related("client")
-            .order_by("-issue_date", "-id")
-        )
+        return super().get_queryset().filter(account=self.account)
 
     @doc.operation(
         operation_id="account_quotes_list",
