@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "clients",
     "catalogue",
     "invoicing",
+    "quotes",
     "expenses",
     "verifactu",
     "api",
@@ -232,6 +233,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "factu.tasks.heartbeat", "schedule": 30.0},
     "invoicing-overdue": {"task": "invoicing.mark_overdue", "schedule": 3600.0},
+    # Sent quotes past their valid-until date become expired (computed meanwhile).
+    "quotes-expire": {"task": "quotes.expire", "schedule": 3600.0},
     "verifactu-reclaim": {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
@@ -351,6 +354,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "status" enums (an invoice's; those a quote is set to by hand): each named, so the
+    # invoice's keeps its name (else drf-spectacular renames both).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["draft", "sent", "paid", "overdue", "cancelled"],
+        "AccountQuoteStatusInputEnum": ["sent", "accepted", "rejected"],
+    },
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)
 API_RATE_WINDOW = env.env_int("API_RATE_WINDOW", 60, minimum=1)

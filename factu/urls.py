@@ -24,6 +24,7 @@ account_patterns = [
     path("clientes/", include("clients.urls")),
     path("catalogo/", include("catalogue.urls")),
     path("facturas/", include("invoicing.urls")),
+    path("presupuestos/", include("quotes.urls")),
     path("gastos/", include("expenses.urls")),
     path("ajustes/tokens/", include("api.urls_settings")),
     path("ajustes/cuenta/", views.account_settings, name="account_settings"),

@@ -96,18 +96,10 @@ def _records_context(invoice: Invoice) -> dict:
     }
 
 
-def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
-    lines = list(invoice.lines.all())
-    totals = stored_totals.recomputed(invoice, lines)
-    can_write = request.membership.can_write
-    is_open = invoice.status != InvoiceStatus.CANCELLED
-    context = {
-        "object": invoice,
-        "heading": heading(invoice),
-        "status": status_label(invoice),
-        "tone": STATUS_TONES.get(invoice.status, ""),
-        "issuer": documents.issuer_party(invoice),
-        "client_party": documents.client_party(invoice),
+def amounts_context(source, lines, computed: taxes.InvoiceTotals) -> dict:
+    """The lines, tax groups and totals as the detail pages show them, of an invoice or of
+    anything with its stored amounts and lines (a quote)."""
+    return {
         "lines": [
             {
                 "line": line,
@@ -129,19 +121,35 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
                 "surcharge": taxes.format_euros(g.surcharge_cents) if g.surcharge_cents else "",
                 "surcharge_rate": taxes.format_percent(g.surcharge_rate_bp),
             }
-            for g in totals.groups
+            for g in computed.groups
         ],
         "totals": {
-            "subtotal": taxes.format_euros(invoice.subtotal_cents),
-            "iva": taxes.format_euros(invoice.iva_cents),
-            "surcharge": taxes.format_euros(invoice.surcharge_cents)
-            if invoice.surcharge_cents
+            "subtotal": taxes.format_euros(source.subtotal_cents),
+            "iva": taxes.format_euros(source.iva_cents),
+            "surcharge": taxes.format_euros(source.surcharge_cents)
+            if source.surcharge_cents
             else "",
-            "irpf": taxes.format_euros(-invoice.irpf_cents) if invoice.irpf_bp else "",
-            "irpf_rate": taxes.format_percent(invoice.irpf_bp),
-            "total": taxes.format_euros(invoice.total_cents),
-            "tax_label": documents.tax_total_label(totals.groups),
+            "irpf": taxes.format_euros(-source.irpf_cents) if source.irpf_bp else "",
+            "irpf_rate": taxes.format_percent(source.irpf_bp),
+            "total": taxes.format_euros(source.total_cents),
+            "tax_label": documents.tax_total_label(computed.groups),
         },
+    }
+
+
+def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
+    lines = list(invoice.lines.all())
+    totals = stored_totals.recomputed(invoice, lines)
+    can_write = request.membership.can_write
+    is_open = invoice.status != InvoiceStatus.CANCELLED
+    context = {
+        "object": invoice,
+        "heading": heading(invoice),
+        "status": status_label(invoice),
+        "tone": STATUS_TONES.get(invoice.status, ""),
+        "issuer": documents.issuer_party(invoice),
+        "client_party": documents.client_party(invoice),
+        **amounts_context(invoice, lines, totals),
         "events": [
             {"event": e, "label": EVENT_LABELS.get(e.action, e.action)}
             for e in invoice.events.select_related("user")

@@ -14,7 +14,7 @@ same arithmetic that produced the stored totals.
 
 from __future__ import annotations
 
-from clients.models import IdType
+from clients.models import Client, IdType
 from factu.addresses import address_line, address_lines
 from factu.branding import brand_for
 from factu.models import Taxpayer
@@ -65,32 +65,47 @@ def tax_total_label(groups) -> str:
     return "Total " + " + ".join(n for n in names if n in present)
 
 
+def taxpayer_party(taxpayer: Taxpayer) -> pdf.Party:
+    """The taxpayer as it is today (a draft's issuer, a quote's)."""
+    return pdf.Party(taxpayer.name, taxpayer.nif, address_lines=address_lines(taxpayer))
+
+
 def issuer_party(invoice: Invoice) -> pdf.Party:
     if invoice.is_issued:
         address = tuple(a for a in [invoice.issuer_address] if a)
         return pdf.Party(invoice.issuer_name, invoice.issuer_nif, address_lines=address)
-    taxpayer = invoice.taxpayer
-    return pdf.Party(taxpayer.name, taxpayer.nif, address_lines=address_lines(taxpayer))
+    return taxpayer_party(invoice.taxpayer)
+
+
+def current_client_party(client: Client | None) -> pdf.Party | None:
+    """The client as it is today (a draft's, a quote's)."""
+    if client is None:
+        return None
+    address = address_lines(client)
+    return _party(
+        client.name, client.nif, client.country, client.id_type, client.foreign_id, address
+    )
 
 
 def client_party(invoice: Invoice) -> pdf.Party | None:
-    if invoice.is_issued:
-        if not (invoice.client_name or invoice.client_nif or invoice.client_foreign_id):
-            return None
-        name, nif = invoice.client_name, invoice.client_nif
-        country, id_type, foreign_id = (
-            invoice.client_country,
-            invoice.client_id_type,
-            invoice.client_foreign_id,
-        )
-        address = tuple(a for a in [invoice.client_address] if a)
-    else:
-        client = invoice.client
-        if client is None:
-            return None
-        name, nif = client.name, client.nif
-        country, id_type, foreign_id = client.country, client.id_type, client.foreign_id
-        address = address_lines(client)
+    if not invoice.is_issued:
+        return current_client_party(invoice.client)
+    if not (invoice.client_name or invoice.client_nif or invoice.client_foreign_id):
+        return None
+    address = tuple(a for a in [invoice.client_address] if a)
+    return _party(
+        invoice.client_name,
+        invoice.client_nif,
+        invoice.client_country,
+        invoice.client_id_type,
+        invoice.client_foreign_id,
+        address,
+    )
+
+
+def _party(
+    name: str, nif: str, country: str, id_type: str, foreign_id: str, address: tuple[str, ...]
+) -> pdf.Party:
     if nif:
         return pdf.Party(name, nif, "NIF", address)
     label = _ID_TYPE_LABELS.get(id_type, "Identificación")
@@ -132,14 +147,9 @@ def document_for(source: Invoice | FiscalInvoice) -> pdf.InvoiceDocument:
     return _invoice_document(source)
 
 
-def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
-    lines = list(invoice.lines.all())
-    recomputed = totals.recomputed(invoice, lines)
-    rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
-    title = document_title("R" if rectificativa else invoice.invoice_type)
-    if not invoice.is_issued:
-        title = f"{title} (borrador)"
-    groups = tuple(
+def tax_groups(computed: taxes.InvoiceTotals) -> tuple[pdf.TaxGroup, ...]:
+    """The PDF's tax breakdown of computed totals (an invoice's, a quote's)."""
+    return tuple(
         pdf.TaxGroup(
             label=tax_label(g.iva_type, g.cause, g.rate_bp),
             base_cents=g.base_cents,
@@ -148,9 +158,13 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
             recargo_rate_bp=g.surcharge_rate_bp,
             recargo_cents=g.surcharge_cents,
         )
-        for g in recomputed.groups
+        for g in computed.groups
     )
-    doc_lines = tuple(
+
+
+def document_lines(lines) -> tuple[pdf.InvoiceLine, ...]:
+    """The PDF's lines of stored lines with an invoice line's columns (a quote's have them)."""
+    return tuple(
         pdf.InvoiceLine(
             description=line.description,
             quantity_hundredths=line.quantity,
@@ -161,6 +175,17 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
         )
         for line in lines
     )
+
+
+def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
+    lines = list(invoice.lines.all())
+    recomputed = totals.recomputed(invoice, lines)
+    rectificativa = invoice.series.kind == Series.Kind.RECTIFYING
+    title = document_title("R" if rectificativa else invoice.invoice_type)
+    if not invoice.is_issued:
+        title = f"{title} (borrador)"
+    groups = tax_groups(recomputed)
+    doc_lines = document_lines(lines)
     qr_url = None
     verifactu = invoice.taxpayer.verifactu_mode == Taxpayer.VerifactuMode.VERIFACTU
     if invoice.is_issued and invoice.fiscal_invoice_id:

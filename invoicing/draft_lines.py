@@ -78,26 +78,31 @@ def line_inputs(
     return inputs
 
 
+def line_columns(lines: Sequence[DraftLine], totals: taxes.InvoiceTotals) -> list[dict]:
+    """The draft lines as the columns of stored lines (:class:`invoicing.models.LineColumns`),
+    with their position and amount."""
+    return [
+        {
+            "position": i + 1,
+            "description": line.description.strip(),
+            "quantity": line.quantity,
+            "unit_price_cents": line.unit_price,
+            "discount_bp": line.discount_bp,
+            "iva_type": line.iva_type,
+            "cause": line.cause,
+            "tobacco": line.tobacco,
+            "regime": line.regime,
+            "amount_cents": totals.lines[i],
+        }
+        for i, line in enumerate(lines)
+    ]
+
+
 def line_rows(
     invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals
 ) -> list[InvoiceLine]:
     """The draft lines as (unsaved) rows of ``invoice``."""
-    return [
-        InvoiceLine(
-            invoice=invoice,
-            position=i + 1,
-            description=line.description.strip(),
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price,
-            discount_bp=line.discount_bp,
-            iva_type=line.iva_type,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-            amount_cents=totals.lines[i],
-        )
-        for i, line in enumerate(lines)
-    ]
+    return [InvoiceLine(invoice=invoice, **columns) for columns in line_columns(lines, totals)]
 
 
 def store_lines(invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals) -> None:

@@ -336,9 +336,10 @@ class Invoice(models.Model):
         return self.client_nif or (self.client.nif if self.client else "")
 
 
-class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveSmallIntegerField()
+class LineColumns(models.Model):
+    """The columns of a line priced by :mod:`invoicing.taxes`: an invoice's, and anything
+    priced as one (a quote's)."""
+
     description = models.CharField("concepto", max_length=500)
     quantity = models.IntegerField("cantidad", help_text="Centésimas de unidad: 100 = 1.")
     unit_price_cents = models.BigIntegerField("precio unitario")
@@ -350,21 +351,10 @@ class InvoiceLine(models.Model):
     amount_cents = models.BigIntegerField()
 
     class Meta:
-        ordering = ["position"]
-        constraints = [
-            models.UniqueConstraint(fields=["invoice", "position"], name="line_unique_position")
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return self.description
-
-    def save(self, *args, **kwargs) -> None:
-        self._check_draft()
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        self._check_draft()
-        return super().delete(*args, **kwargs)
 
     def as_input(self) -> taxes.LineInput:
         return taxes.LineInput(
@@ -377,15 +367,33 @@ class InvoiceLine(models.Model):
             regime=self.regime,
         )
 
+
+class InvoiceLine(LineColumns):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="line_unique_position")
+        ]
+
+    def save(self, *args, **kwargs) -> None:
+        self._check_draft()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._check_draft()
+        return super().delete(*args, **kwargs)
+
     def _check_draft(self) -> None:
         if Invoice.objects.filter(pk=self.invoice_id, issued_at__isnull=False).exists():
             raise InvoiceLocked("The lines of an issued invoice never change.")
 
 
-class InvoiceEvent(models.Model):
-    """The audit log: who did what to an invoice, written in the same transaction."""
+class EventColumns(models.Model):
+    """An audit row: who did what, written in the same transaction as what it records."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -395,6 +403,7 @@ class InvoiceEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
@@ -405,3 +414,12 @@ class InvoiceEvent(models.Model):
         if self.token_label:
             return f"API: {self.token_label}"
         return str(self.user) if self.user else "Sistema"
+
+
+class InvoiceEvent(EventColumns):
+    """The audit log: who did what to an invoice, written in the same transaction."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(EventColumns.Meta):
+        pass

@@ -343,7 +343,9 @@ class InvoiceRenderer:
             "title_accent", self.styles["title"], textColor=self.title_color(doc)
         )
         block = [Paragraph(escape(doc.title), title), self.para(f"Número: {doc.number}", "bold")]
-        block.append(self.para(f"Fecha de expedición: {format_date(doc.issue_date)}"))
+        block.append(self.para(f"{doc.issue_date_label}: {format_date(doc.issue_date)}"))
+        if doc.valid_until:
+            block.append(self.para(f"Válido hasta: {format_date(doc.valid_until)}"))
         if doc.operation_date and doc.operation_date != doc.issue_date:
             block.append(self.para(f"Fecha de operación: {format_date(doc.operation_date)}"))
         if doc.issuance:

@@ -93,6 +93,8 @@ class InvoiceDocument:
     client: Party | None = None
     title: str = "Factura"  # "Factura", "Factura rectificativa", "Factura simplificada"
     due_date: date | None = None
+    valid_until: date | None = None  # a quote's: "Válido hasta"
+    issue_date_label: str = "Fecha de expedición"  # a quote's is "Fecha"
     operation_date: date | None = None
     # "Facturación por el destinatario" (RD 1619/2012 art. 6.1.m) or the third party's name.
     issuance: str = ""

@@ -78,6 +78,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
     from expenses.services import create_category
     from invoicing.models import Series
     from invoicing.services import Actor, DraftLine, create_draft
+    from quotes.services import create_quote
 
     series = Series.objects.create(account=account, taxpayer=taxpayer, code="A")
     Series.objects.create(account=account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING)
@@ -94,6 +95,14 @@ def seeded(account, taxpayer, owner, computer_system, register):
     )
     category = create_category(account, "Pruebas de la API")
     fiscal = register().invoice
+    quote = create_quote(
+        taxpayer,
+        client=client,
+        issue_date=date(2026, 3, 13),
+        valid_until=date(2099, 12, 31),
+        lines=[DraftLine(description="Consultoría", quantity=100, unit_price=100000)],
+        actor=Actor(user=owner),
+    )
     return {
         "seriesId": str(series.pk),
         "clientId": str(client.pk),
@@ -103,6 +112,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
         "categoryId": str(category.pk),
         "account_invoice_id": str(draft.pk),
         "v1_invoice_id": str(fiscal.pk),
+        "quote_id": str(quote.pk),
         "nif": taxpayer.nif,
     }
 
@@ -118,6 +128,8 @@ def with_real_ids(operation, strategy, ids):
         if "invoice_id" in (case.path_parameters or {}):
             key = "v1_invoice_id" if path.startswith("/api/v1/") else "account_invoice_id"
             case.path_parameters["invoice_id"] = ids[key]
+        if "quote_id" in (case.path_parameters or {}):
+            case.path_parameters["quote_id"] = ids["quote_id"]
         if "nif" in (case.path_parameters or {}):
             case.path_parameters["nif"] = ids["nif"]
         if isinstance(case.body, dict):
@@ -160,6 +172,8 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
     They run first, through the same checks, so every 2xx shape is validated at least once.
     """
     account_invoice = {"invoice_id": ids["account_invoice_id"]}
+    quote = {"path_parameters": {"quote_id": ids["quote_id"]}}
+    series = {"seriesId": ids["seriesId"]}
     registration = {
         "taxpayer_id": ids["taxpayer_id"],
         "computer_system_id": ids["computer_system_id"],
@@ -267,6 +281,23 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
             200,
         ),
         ("GET", "/api/invoices/{invoice_id}", {"path_parameters": account_invoice}, 200),
+        (
+            "POST",
+            "/api/quotes",
+            {
+                "body": {
+                    "clientId": ids["clientId"],
+                    "issueDate": "2026-03-13",
+                    "validUntil": "2099-12-31",
+                    "lines": [{"description": "Web", "quantity": 100, "unitPrice": 50000}],
+                }
+            },
+            201,
+        ),
+        ("PATCH", "/api/quotes/{quote_id}/status", {**quote, "body": {"status": "sent"}}, 200),
+        ("POST", "/api/quotes/{quote_id}/invoice", {**quote, "body": series}, 201),
+        ("POST", "/api/quotes/{quote_id}/invoice", {**quote, "body": series}, 409),
+        ("GET", "/api/quotes/{quote_id}", quote, 200),
     ]
 
 

@@ -20,6 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from factu.models import Account, Invitation, Membership, Role
+from invoicing.services import Actor, DraftLine
+from quotes.services import create_quote
 from tests.conftest import make_user
 
 SKIPPED_PREFIXES = ("admin/", "api/")
@@ -125,6 +127,14 @@ def world(db, tmp_path, settings):
     for branded in account.taxpayers.all()[:2]:  # the taxpayers the URLs take: each a logo
         logo = SimpleUploadedFile("logo.png", _png(), content_type="image/png")
         save_branding(branded, logo=logo, footer_text="Pie del rastreo")
+    quote = create_quote(
+        taxpayer,
+        client=Client.objects.filter(taxpayer=taxpayer, archived_at__isnull=True).first(),
+        issue_date=timezone.localdate(),
+        valid_until=timezone.localdate() + timedelta(days=30),
+        lines=[DraftLine("Presupuesto del rastreo", 100, 10000)],
+        actor=Actor(user=owner),
+    )
     if not Series.objects.filter(account=account).exists():  # pragma: no cover - demo has one
         Series.objects.create(account=account, taxpayer=taxpayer, code="C")
     values = {
@@ -141,6 +151,7 @@ def world(db, tmp_path, settings):
         "token_id": [token.pk],
         "job_id": [job.pk],
         "item_id": [item.pk],
+        "quote_id": [quote.pk],
         "kind": ["clientes", "facturas"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):

@@ -16,6 +16,7 @@ from clients.models import Client
 from expenses.models import Expense, ExpenseCategory
 from factu.text import no_control_characters
 from invoicing import taxes
+from invoicing.draft_lines import DraftLine
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
 
 MAX_CENTS = 10**13
@@ -65,6 +66,21 @@ class LineInputSerializer(serializers.Serializer):
         choices=["E1", "E2", "E3", "E4", "E5", "E6"], required=False
     )
     notSubjectCause = serializers.ChoiceField(choices=["N1", "N2"], required=False)  # noqa: N815
+
+
+def draft_lines(lines: list[dict]) -> list[DraftLine]:
+    """The validated lines of a body (:class:`LineInputSerializer`) as the services take them."""
+    return [
+        DraftLine(
+            description=line["description"],
+            quantity=line["quantity"],
+            unit_price=line["unitPrice"],
+            iva_type=line["ivaType"],
+            discount_bp=line.get("discount", 0),
+            cause=line.get("exemptionCause") or line.get("notSubjectCause") or "",
+        )
+        for line in lines
+    ]
 
 
 @extend_schema_serializer(component_name="AccountInvoiceInput")

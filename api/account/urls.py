@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.account import views
+from api.account import quotes, views
 
 urlpatterns = [
     path("invoices", views.InvoiceListView.as_view(), name="api-invoices"),
@@ -16,6 +16,19 @@ urlpatterns = [
         name="api-invoice-duplicate",
     ),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),
+    path("quotes", quotes.QuoteListView.as_view(), name="api-quotes"),
+    path("quotes/<uuid:quote_id>", quotes.QuoteDetailView.as_view(), name="api-quote"),
+    path(
+        "quotes/<uuid:quote_id>/status",
+        quotes.QuoteStatusView.as_view(),
+        name="api-quote-status",
+    ),
+    path(
+        "quotes/<uuid:quote_id>/invoice",
+        quotes.QuoteInvoiceView.as_view(),
+        name="api-quote-invoice",
+    ),
+    path("quotes/<uuid:quote_id>/pdf", quotes.QuotePdfView.as_view(), name="api-quote-pdf"),
     path("clients", views.ClientListView.as_view(), name="api-clients"),
     path("series", views.SeriesListView.as_view(), name="api-series"),
     path("expenses", views.ExpenseListView.as_view(), name="api-expenses"),
