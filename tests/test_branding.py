@@ -377,7 +377,8 @@ def test_browser_the_branding_page_takes_a_logo_and_fits_a_phone(
     page.get_by_text("Marca de Estudio Sol SL guardada.").wait_for()
     assert (
         page.get_by_role("img", name="Logotipo actual de Estudio Sol SL").evaluate(
-            "img => img.complete && img.naturalWidth"
+            "img => img.complete ? img.naturalWidth : new Promise(done => {"
+            " img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); })"
         )
         == 240
     )
