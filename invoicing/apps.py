@@ -9,3 +9,10 @@ class InvoicingConfig(AppConfig):
         from invoicing.receivers import create_first_series
 
         signed_up.connect(create_first_series, dispatch_uid="invoicing.first_series")
+
+        from invoicing.sending import invoice_attachments
+        from mailing import attachments
+        from mailing.models import Kind
+
+        for kind in (Kind.INVOICE, Kind.REMINDER_BEFORE, Kind.REMINDER_AFTER):
+            attachments.register(kind, invoice_attachments)

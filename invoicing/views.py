@@ -63,6 +63,8 @@ EVENT_LABELS = {
     "overdue": "Vencida",
     "cancelled": "Anulada",
     "rectified": "Rectificada",
+    "emailed": "Enviada por correo",
+    "reminded": "Recordatorio de cobro por correo",
 }
 STATUS_TONES = {
     InvoiceStatus.DRAFT: "",

@@ -10,6 +10,9 @@ urlpatterns = [
         views.InvoiceStatusView.as_view(),
         name="api-invoice-status",
     ),
+    path(
+        "invoices/<uuid:invoice_id>/send", views.InvoiceSendView.as_view(), name="api-invoice-send"
+    ),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),
     path("clients", views.ClientListView.as_view(), name="api-clients"),
     path("series", views.SeriesListView.as_view(), name="api-series"),
