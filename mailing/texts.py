@@ -28,7 +28,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     Kind.INVOICE: (
         "Factura {numero} de {emisor}",
         "Hola:\n\nLe enviamos la factura {numero}, del {fecha}, por un importe de {importe}. "
-        "La encontrará adjunta en PDF.\n\nVencimiento: {vencimiento}.\n\nUn saludo,\n{emisor}",
+        "La encontrará adjunta en PDF.\n\nUn saludo,\n{emisor}",
     ),
     Kind.QUOTE: (
         "Presupuesto {numero} de {emisor}",
