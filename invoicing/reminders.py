@@ -4,7 +4,8 @@ Each invoice with a due date and a client email gets, for the latest step of the
 it has reached (``before-3``: three days before its due date, ``after-7``: seven after), one
 email from the reminder templates. A step is sent at most once: the delivery's row is unique
 per (kind, invoice, step), so a second beat the same day, or two workers at once, find it
-taken. A step missed (no beat that day) goes the next run; earlier steps it passed do not.
+taken. A step missed (no beat that day) goes the next run, within :data:`CATCH_UP_DAYS`;
+earlier steps it passed do not.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from mailing.services import Draft, SendingLimitReached, queue_email, reply_to_f
 logger = logging.getLogger(__name__)
 
 UNPAID = (InvoiceStatus.SENT, InvoiceStatus.OVERDUE)
+# A step missed (no beat, the hourly limit) still goes this many days after its day; later it
+# is dropped, so a schedule set today never mails every invoice overdue for months.
+CATCH_UP_DAYS = 7
 
 
 def due_step(
@@ -44,7 +48,7 @@ def due_step(
     elif today > due:
         late = (today - due).days
         reached = [d for d in after if d <= late]
-        if reached:
+        if reached and late - max(reached) <= CATCH_UP_DAYS:
             days = max(reached)
             return Kind.REMINDER_AFTER, f"after-{days}", days
     return None
@@ -65,7 +69,7 @@ def _remind_account(schedule: MailSettings, today: date) -> int:
     after = list(schedule.reminder_days_after or [])
     if not before and not after:
         return 0
-    window_start = today - timedelta(days=max(after, default=0))
+    window_start = today - timedelta(days=max(after, default=0) + CATCH_UP_DAYS)
     window_end = today + timedelta(days=max(before, default=0))
     invoices = (
         Invoice.objects.filter(
