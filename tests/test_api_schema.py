@@ -267,6 +267,15 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
             200,
         ),
         ("GET", "/api/invoices/{invoice_id}", {"path_parameters": account_invoice}, 200),
+        (
+            "POST",
+            "/api/invoices/{invoice_id}/send",
+            {
+                "path_parameters": account_invoice,
+                "body": {"to": "billing@acme.es", "subject": "Factura", "message": "Hola"},
+            },
+            202,
+        ),
     ]
 
 
