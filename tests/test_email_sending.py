@@ -460,3 +460,39 @@ def test_browser_sending_an_invoice_from_its_page(
     page.goto(f"{live_server.url}{url(issued.account, 'invoice_send', issued.pk)}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "invoice-send-form-390")
+
+
+# ---------------------------------------------------------------------------------------
+# A real worker process
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_retries_a_refused_email_after_its_delay_and_delivers_it(
+    issued, owner, refusing_smtp, tmp_path
+):
+    from tests.processes import start_worker, stop, wait_until
+
+    server = refusing_smtp("451 4.3.0 Inténtelo más tarde", times=1)
+    from django.conf import settings as live
+
+    worker = start_worker(
+        tmp_path / "worker.log",
+        EMAIL_URL=f"smtp://127.0.0.1:{live.EMAIL_PORT}",
+        MAILING_RETRY_SECONDS="1",
+    )
+    try:
+        delivery = send(issued, owner)
+        wait_until(
+            lambda: EmailDelivery.objects.filter(pk=delivery.pk, status="sent").exists(),
+            timeout=90,
+            what="the delivery sent by the worker",
+        )
+    finally:
+        stop(worker)
+        print((tmp_path / "worker.log").read_text(errors="replace")[-3000:])
+    delivery.refresh_from_db()
+    assert (server.refused, delivery.attempts, delivery.error) == (1, 2, "")
+    [message] = server.wait_for("billing@acme.es")
+    assert pdf_attachment(message)[1].startswith(b"%PDF")
