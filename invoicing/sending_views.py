@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from factu.access import account_view
+from factu.access import account_view, require_write
 from factu.text import NoControlCharactersForm
 from invoicing import sending
 from invoicing.models import Invoice
@@ -40,6 +40,7 @@ class SendForm(NoControlCharactersForm, forms.Form):
 @account_view(write=True)
 def invoice_send(request: HttpRequest, invoice_id) -> HttpResponse:
     invoice = invoice_or_404(request, invoice_id)
+    require_write(request)  # the form too: a read-only member sends nothing
     back = redirect("invoice_detail", request.account.slug, invoice.pk)
     try:
         sending.check_sendable(invoice)

@@ -346,6 +346,7 @@ def test_a_subject_on_two_lines_is_shown_as_a_field_error_on_the_page(issued, ow
 
 
 def test_a_viewer_cannot_send(issued, viewer, login):
+    assert login(viewer).get(url(issued.account, "invoice_send", issued.pk)).status_code == 403
     response = login(viewer).post(
         url(issued.account, "invoice_send", issued.pk),
         {"to": "billing@acme.es", "subject": "s", "message": "m"},
