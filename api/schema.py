@@ -160,7 +160,7 @@ ERRORS: dict[int, tuple[str, str, str]] = {
         "The service is temporarily unavailable; retry shortly.",
     ),
 }
-SUCCESS = {200: "OK.", 201: "Created."}
+SUCCESS = {200: "OK.", 201: "Created.", 202: "Accepted."}
 ALWAYS = (401, 429, 503)  # any operation behind a token
 BODY = (400, 403, 413, 415)  # any write that reads a JSON body
 WRITE = (403, 413)  # any write (413: any body over the limit, read or not)

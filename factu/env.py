@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -212,6 +213,55 @@ def cache_config(name: str, default_dir: Path) -> dict:
     raise ImproperlyConfigured(
         f"{name}={raw!r}: the scheme must be redis://, rediss://, file:// or locmem://."
     )
+
+
+EMAIL_SCHEMES = {"smtp": ("", 25), "smtp+tls": ("tls", 587), "smtp+ssl": ("ssl", 465)}
+
+
+def email_config(name: str, default_dir: Path) -> dict:
+    """Django's ``EMAIL_*`` settings from ``EMAIL_URL`` (parsed by dj-email-url).
+
+    ``smtp://user:pass@host:port`` (plain, or STARTTLS with ``?tls=1``), ``smtp+tls://…``
+    (STARTTLS, port 587 by default) and ``smtp+ssl://…`` (implicit TLS, 465); ``file:///path``
+    writes each message to a file there. Unset: the file backend writing to ``default_dir``,
+    whose messages the development outbox shows (:mod:`mailing.outbox`).
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        default_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": default_dir,
+        }
+    try:
+        parsed = urlparse(raw)
+        scheme = parsed.scheme.lower()
+        port = parsed.port
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} could not be parsed: {exc}") from None
+    if scheme in EMAIL_SCHEMES:
+        security, default_port = EMAIL_SCHEMES[scheme]
+        config = dj_email_url.parse(parsed._replace(scheme="smtp").geturl())
+        if security:
+            config["EMAIL_USE_TLS"] = security == "tls"
+            config["EMAIL_USE_SSL"] = security == "ssl"
+        config["EMAIL_PORT"] = port or default_port
+        if not parsed.hostname:
+            raise ImproperlyConfigured(f"{name} must name the SMTP host: {scheme}://host:port")
+    elif scheme == "file":
+        config = dj_email_url.parse(raw)
+        if not parsed.path:
+            raise ImproperlyConfigured(f"{name}={raw!r} must name a folder: file:///path")
+        config["EMAIL_FILE_PATH"] = Path(parsed.path)
+        config["EMAIL_FILE_PATH"].mkdir(parents=True, exist_ok=True)
+    elif scheme in ("console", "memory", "dummy"):
+        config = dj_email_url.parse(raw)
+    else:
+        raise ImproperlyConfigured(
+            f"{name}: the scheme must be smtp://, smtp+tls://, smtp+ssl:// or file://, "
+            f"not {scheme!r}."
+        )
+    return {key: value for key, value in config.items() if key.startswith("EMAIL_")}
 
 
 def broker_url(name: str) -> str:

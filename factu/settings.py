@@ -11,6 +11,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp import constants as csp
 
 from factu import env
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "quotes",
     "expenses",
     "verifactu",
+    "mailing",
     "api",
     "desk",
     "transfers",
@@ -203,9 +205,26 @@ FACTU_CSP_REPORT_URI = env.env_str("FACTU_CSP_REPORT_URI", "")
 if FACTU_CSP_REPORT_URI:
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [FACTU_CSP_REPORT_URI]
 
-EMAIL_BACKEND = env.env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
-EMAIL_FILE_PATH = DATA_DIR / "mail"
+# All email, one setting: EMAIL_URL (smtp://, smtp+tls://, smtp+ssl://; unset: files under
+# DATA_DIR/mail, shown by the development outbox). Every message goes From the platform's
+# address; an account's mail carries its taxpayer's Reply-To (mailing).
+_EMAIL = env.email_config("EMAIL_URL", DATA_DIR / "mail")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_FILE_PATH = _EMAIL.get("EMAIL_FILE_PATH", DATA_DIR / "mail")
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_EMAIL.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_EMAIL.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = _EMAIL.get("EMAIL_TIMEOUT") or 30
 DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "Factu <no-reply@factu.test>")
+# An account's emails (invoices, quotes, reminders; mailing): at most this many per hour, and
+# a failed SMTP attempt is tried MAILING_MAX_ATTEMPTS times in all, MAILING_RETRY_SECONDS apart
+# (doubling).
+MAILING_HOURLY_LIMIT = env.env_int("MAILING_HOURLY_LIMIT", 60, minimum=1)
+MAILING_MAX_ATTEMPTS = env.env_int("MAILING_MAX_ATTEMPTS", 4, minimum=1, maximum=10)
+MAILING_RETRY_SECONDS = env.env_int("MAILING_RETRY_SECONDS", 60, minimum=0)
 
 # Celery: tasks are sent on commit and carry ids; acks_late so a killed worker's task is
 # delivered again instead of being lost.
@@ -251,6 +270,13 @@ CELERY_BEAT_SCHEDULE = {
     "transfers-purge-files": {"task": "transfers.purge_files", "schedule": 3600.0},
     # Background jobs still queued after their send failed (the broker was down) go again.
     "factu-requeue-jobs": {"task": "factu.requeue_jobs", "schedule": 300.0},
+    # Emails still queued after their send failed (the broker was down) go again.
+    "mailing-requeue": {"task": "mailing.requeue", "schedule": 300.0},
+    # Payment reminders: once a day, each step of each invoice at most once.
+    "invoicing-reminders": {
+        "task": "invoicing.send_reminders",
+        "schedule": crontab(hour=env.env_int("REMINDERS_HOUR", 9, minimum=0, maximum=23), minute=0),
+    },
 }
 # How long an import's CSV and an export's ZIP are kept after their job finishes.
 TRANSFERS_IMPORT_RETENTION_HOURS = env.env_int("TRANSFERS_IMPORT_RETENTION_HOURS", 24, minimum=1)

@@ -41,6 +41,7 @@ account_patterns = [
         name="invitation_cancel",
     ),
     path("ajustes/", include("desk.settings_urls")),
+    path("", include("mailing.urls")),
     path("mesa/", include("desk.urls")),
     path("datos/", include("transfers.urls")),
 ]

@@ -6,6 +6,14 @@ class InvoicingConfig(AppConfig):
 
     def ready(self) -> None:
         from factu.signals import signed_up
+        from invoicing import tasks  # noqa: F401 - registered in every process (sent by name)
         from invoicing.receivers import create_first_series
 
         signed_up.connect(create_first_series, dispatch_uid="invoicing.first_series")
+
+        from invoicing.sending import invoice_attachments
+        from mailing import attachments
+        from mailing.models import Kind
+
+        for kind in (Kind.INVOICE, Kind.REMINDER_BEFORE, Kind.REMINDER_AFTER):
+            attachments.register(kind, invoice_attachments)

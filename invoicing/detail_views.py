@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from factu.access import account_view, require_write
 from factu.downloads import file_response
-from invoicing import documents, services, taxes
+from invoicing import documents, sending, services, taxes
 from invoicing import totals as stored_totals
 from invoicing.duplicates import duplicate_invoice
 from invoicing.forms import (
@@ -150,16 +150,14 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
         "issuer": documents.issuer_party(invoice),
         "client_party": documents.client_party(invoice),
         **amounts_context(invoice, lines, totals),
-        "events": [
-            {"event": e, "label": EVENT_LABELS.get(e.action, e.action)}
-            for e in invoice.events.select_related("user")
-        ],
+        "events": _history(invoice),
         "rectifications": list(invoice.rectifications.order_by("issue_date", "number")),
         "qr": None,
         "can_edit": can_write and invoice.is_draft,
         "can_issue": can_write and invoice.is_draft,
         "can_pay": can_write and invoice.status in (InvoiceStatus.SENT, InvoiceStatus.OVERDUE),
         "can_cancel": can_write and is_open,
+        "can_send": can_write and invoice.is_issued and is_open,
         "can_rectify": can_write and invoice.is_issued and is_open,
         "can_duplicate": can_write,
         "paid_form": PaidForm(initial={"paid_on": timezone.localdate()}),
@@ -182,6 +180,26 @@ def heading(invoice: Invoice) -> str:
     if invoice.is_provisional:
         return f"Borrador de {kind.lower()}"
     return f"{kind} {invoice.number}"
+
+
+def _history(invoice: Invoice) -> list[dict]:
+    """The invoice's events; an email's with its delivery (to whom, sent or failed and why)."""
+    events = list(invoice.events.select_related("user"))
+    deliveries = (
+        sending.deliveries_by_id(invoice)
+        if any(e.action in sending.EMAIL_ACTIONS for e in events)
+        else {}
+    )
+    return [
+        {
+            "event": e,
+            "label": EVENT_LABELS.get(e.action, e.action),
+            "delivery": deliveries.get(str(e.detail.get("delivery", "")))
+            if e.action in sending.EMAIL_ACTIONS
+            else None,
+        }
+        for e in events
+    ]
 
 
 def _quantity(hundredths: int) -> str:

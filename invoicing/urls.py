@@ -1,12 +1,13 @@
 from django.urls import path
 
-from invoicing import detail_views, draft_views, views
+from invoicing import detail_views, draft_views, sending_views, views
 
 urlpatterns = [
     path("", views.invoice_list, name="invoice_list"),
     path("exportar.csv", views.invoice_export, name="invoice_export"),
     path("nueva/", draft_views.invoice_create, name="invoice_create"),
     path("totales/", draft_views.invoice_totals, name="invoice_totals"),
+    path("enviar/", sending_views.invoice_send_bulk, name="invoice_send_bulk"),
     path("series/", views.series_list, name="series_list"),
     path("series/nueva/", views.series_create, name="series_create"),
     path("<uuid:invoice_id>/", detail_views.invoice_detail, name="invoice_detail"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("<uuid:invoice_id>/anular/", detail_views.invoice_cancel, name="invoice_cancel"),
     path("<uuid:invoice_id>/duplicar/", detail_views.invoice_duplicate, name="invoice_duplicate"),
     path("<uuid:invoice_id>/rectificar/", detail_views.invoice_rectify, name="invoice_rectify"),
+    path("<uuid:invoice_id>/enviar/", sending_views.invoice_send, name="invoice_send"),
     path("<uuid:invoice_id>/pdf/", detail_views.invoice_pdf, name="invoice_pdf"),
     path("<uuid:invoice_id>/xml/", detail_views.invoice_xml, name="invoice_xml"),
 ]

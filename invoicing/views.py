@@ -67,6 +67,8 @@ EVENT_LABELS = {
     "discarded": "Borrador eliminado",
     "rectified": "Rectificada",
     "duplicated": "Duplicado de",
+    "emailed": "Enviada por correo",
+    "reminded": "Recordatorio de cobro por correo",
 }
 STATUS_TONES = {
     InvoiceStatus.DRAFT: "status-draft",

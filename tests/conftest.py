@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from factu.models import Account, Membership, Role, Taxpayer, User
 from tests.invoices import acme, actor, draft, issued  # noqa: F401 - the fixtures of invoicing
+from tests.mailing_helpers import eager_celery, refusing_smtp  # noqa: F401 - Celery in-process; refusing SMTP
 from tests.quotes import make_quote  # noqa: F401 - the fixture of quotes
 from tests.signers import pki, signing_ca, signing_certificate  # noqa: F401 - NO VERI*FACTU
 from tests.smtp import smtp_outbox  # noqa: F401 - the fixture: a real SMTP server on loopback

@@ -298,6 +298,15 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
         ("POST", "/api/quotes/{quote_id}/invoice", {**quote, "body": series}, 201),
         ("POST", "/api/quotes/{quote_id}/invoice", {**quote, "body": series}, 409),
         ("GET", "/api/quotes/{quote_id}", quote, 200),
+        (
+            "POST",
+            "/api/invoices/{invoice_id}/send",
+            {
+                "path_parameters": account_invoice,
+                "body": {"to": "billing@acme.es", "subject": "Factura", "message": "Hola"},
+            },
+            202,
+        ),
     ]
 
 

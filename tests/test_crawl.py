@@ -80,6 +80,9 @@ def world(db, tmp_path, settings):
     from verifactu.models import Chain, FiscalInvoice
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    # Development's mail (files), so the outbox page exists and is crawled too.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path / "mail"
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     account = Account.objects.get(slug="demo-gestoria")
     members = {}

@@ -369,3 +369,33 @@ class ExpenseCategorySerializer(serializers.ModelSerializer):
     class Meta:
         model = ExpenseCategory
         fields = ["id", "name"]
+
+
+class SendInputSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=254, help_text="The recipient: one email address.")
+    cc = serializers.ListField(
+        child=serializers.CharField(max_length=254),
+        required=False,
+        max_length=5,
+        help_text="Up to 5 addresses in copy.",
+    )
+    subject = serializers.CharField(max_length=200, help_text="One line.")
+    message = serializers.CharField(max_length=20000, trim_whitespace=False)
+
+
+@extend_schema_serializer(component_name="AccountEmailDelivery")
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    to = serializers.EmailField()
+    cc = serializers.ListField(child=serializers.EmailField())
+    subject = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["queued", "sent", "failed"],
+        help_text="queued: waiting for (or between) attempts; sent: accepted by the mail "
+        "server; failed: refused for good (`error` says why).",
+    )
+    error = serializers.CharField(help_text="The last failure, empty when none.")
+    attempts = serializers.IntegerField()
+    createdAt = serializers.DateTimeField(source="created_at")  # noqa: N815
+    sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)  # noqa: N815
+    failedAt = serializers.DateTimeField(source="failed_at", allow_null=True)  # noqa: N815

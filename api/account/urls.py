@@ -15,6 +15,9 @@ urlpatterns = [
         views.InvoiceDuplicateView.as_view(),
         name="api-invoice-duplicate",
     ),
+    path(
+        "invoices/<uuid:invoice_id>/send", views.InvoiceSendView.as_view(), name="api-invoice-send"
+    ),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),
     path("quotes", quotes.QuoteListView.as_view(), name="api-quotes"),
     path("quotes/<uuid:quote_id>", quotes.QuoteDetailView.as_view(), name="api-quote"),

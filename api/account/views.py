@@ -13,7 +13,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.response import Response
 
 from api import schema as common
@@ -30,11 +30,12 @@ from expenses.models import Expense
 from expenses.services import categories_for, create_expense
 from factu.downloads import file_response
 from factu.models import Taxpayer
-from invoicing import services
+from invoicing import sending, services
 from invoicing.counts import account_invoice_count
 from invoicing.documents import render_pdf
 from invoicing.duplicates import duplicate_invoice
 from invoicing.models import Invoice, InvoiceStatus, Series, with_next_number
+from mailing.services import SendingLimitReached
 from verifactu.records import RecordRefused
 
 
@@ -246,6 +247,47 @@ class InvoicePdfView(InvoiceView):
     def get(self, request, invoice_id):
         filename, mimetype, data = render_pdf(self.get_object())
         return file_response(data, mimetype, filename, inline=True)
+
+
+class InvoiceSendView(InvoiceView):
+    serializer_class = s.DeliverySerializer
+
+    @doc.operation(
+        operation_id="account_invoice_send",
+        tags=doc.TAGS_INVOICES,
+        summary="Email an invoice to its client",
+        description="Queues an email with the invoice's PDF attached, from the platform's "
+        "address with the taxpayer's Reply-To. The answer is the delivery, `queued`; its "
+        "outcome shows on the invoice's history. Sending changes no status. At most "
+        "`MAILING_HOURLY_LIMIT` emails per account per hour.",
+        request=s.SendInputSerializer,
+        responses={202: s.DeliverySerializer},
+        errors=[*common.BODY, 404, 409, 429],
+        error_descriptions={
+            409: "The invoice is a draft (or cancelled): only issued invoices are sent.",
+            429: "The account's hourly email limit is reached: retry after `Retry-After` seconds.",
+        },
+        idempotent=True,
+    )
+    def post(self, request, invoice_id):
+        invoice = self.get_object()
+        data = self.validated(s.SendInputSerializer)
+        try:
+            delivery = sending.send_invoice(
+                invoice,
+                to=data["to"],
+                cc=data.get("cc", []),
+                subject=data["subject"],
+                message=data["message"],
+                actor=self.actor(),
+            )
+        except services.InvalidTransition as exc:
+            raise Conflict(str(exc)) from None
+        except SendingLimitReached as exc:
+            refusal = Throttled(detail=str(exc), code="email_limit_reached")
+            refusal.wait = exc.retry_after
+            raise refusal from None
+        return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ClientListView(AccountView, generics.ListAPIView):
