@@ -24,6 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from clients.services import create_client
 from invoicing.models import Invoice
 from invoicing.services import Actor, DraftLine, create_draft
+from tests.accessibility import DESKTOP, PHONE, audit, is_document, load_axe
 from tests.browser import page, page_violations, screenshot  # noqa: F401 - the fixture
 from tests.test_crawl import urls_of, world  # noqa: F401 - the fixture
 
@@ -214,6 +215,21 @@ def test_hostile_invoice_and_client_names_render_as_text_in_the_invoice_page(
 # Downloads and machine answers, not pages (their content types are checked before a visit).
 HTML = "text/html"
 PER_ROUTE = 3
+# Photographed at 1280 and 390 px the first time the crawl meets them (test-output/a11y-*).
+MAIN_PAGES = {
+    "login",
+    "dashboard",
+    "invoice_list",
+    "invoice_detail",
+    "invoice_create",
+    "client_list",
+    "client_create",
+    "desk",
+    "expense_list",
+    "tax_summary",
+    "transfers_home",
+    "api_token_list",
+}
 
 
 def route_name(url: str) -> str:
@@ -229,12 +245,18 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
     """Public pages, then every page the demo user reaches by following links (up to three
     per route) and every GET route of the resolver with seeded objects, each loaded in
     chromium with the CSP enforced and left to settle (htmx fragments load): no violation
-    (console report or ``securitypolicyviolation`` event), no uncaught error."""
+    (console report or ``securitypolicyviolation`` event), no uncaught error. Every whole
+    page (not an htmx fragment) is then audited at 390 px (tests/accessibility.py): no
+    sideways scroll, no dangling id reference, no axe-core violation of WCAG 2.1 A/AA."""
     base = live_server.url
     visited: dict[str, int] = {}
     per_route: dict[str, int] = {}
     violations: list[str] = []
+    barriers: list[str] = []
+    photographed: set[str] = set()
     api = page.context.request
+    load_axe(page.context)
+    page.set_viewport_size(DESKTOP)
 
     def visit(url: str) -> list[str]:
         """Load ``url`` if it is an HTML page; its same-origin links."""
@@ -252,7 +274,16 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
             page.wait_for_load_state("networkidle", timeout=5000)
         visited[url] = response.status
         violations.extend(f"{url}: {v}" for v in page_violations(page))
-        return page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        if is_document(response.text()):
+            name = route_name(url)
+            if name in MAIN_PAGES and name not in photographed:
+                photographed.add(name)
+                screenshot(page, f"a11y-{name}-1280")
+                page.set_viewport_size(PHONE)
+                screenshot(page, f"a11y-{name}-390")
+            barriers.extend(audit(page, url))
+        return links
 
     def crawl(start: list[str]) -> None:
         queue = deque(start)
@@ -310,5 +341,7 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
     for must in ("dashboard", "invoice_detail", "invoice_create", "desk", "api_token_list"):
         assert must in routes, must
     assert not violations, violations
+    assert photographed == MAIN_PAGES, MAIN_PAGES - photographed
+    assert not barriers, "\n".join(barriers)
     assert not page.csp_violations, page.csp_violations
     assert not page.page_errors, page.page_errors

@@ -6,7 +6,83 @@ document.addEventListener("submit", (event) => {
   const question = event.submitter && event.submitter.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
-document.addEventListener("change", (event) => {
-  const el = event.target;
-  if (el.matches("select[data-autosubmit]") && el.form) el.form.requestSubmit();
+
+// On a phone the header's menu folds behind its "Menú" button; Escape folds it again.
+const menuToggle = document.querySelector("[data-menu-toggle]");
+if (menuToggle) {
+  const menu = document.getElementById(menuToggle.getAttribute("aria-controls"));
+  const narrow = window.matchMedia("(max-width: 760px)");
+  const open = (yes) => {
+    menuToggle.setAttribute("aria-expanded", String(yes));
+    menu.classList.toggle("folded", !yes);
+  };
+  const fit = () => {
+    menuToggle.hidden = !narrow.matches;
+    open(!narrow.matches);
+  };
+  menuToggle.addEventListener("click", () => open(menuToggle.getAttribute("aria-expanded") !== "true"));
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && narrow.matches) {
+      open(false);
+      menuToggle.focus();
+    }
+  });
+  narrow.addEventListener("change", fit);
+  fit();
+}
+
+// After a failed submit the error summary takes the focus, so it is what is heard first.
+const errorSummary = document.querySelector("[data-error-summary]");
+if (errorSummary) errorSummary.focus();
+
+// Tables become cards on a phone (factu.css, table.stacks): each cell gets its column's
+// heading as data-label. A table marked data-no-cards keeps its rows (and scrolls in its box).
+const labelCells = (table) => {
+  const headings = [];
+  table.querySelectorAll(":scope > thead > tr:first-child > th").forEach((th) => {
+    for (let i = 0; i < (th.colSpan || 1); i += 1) headings.push(th.textContent.trim().replace(/\s+/g, " "));
+  });
+  table.querySelectorAll(":scope > tbody > tr").forEach((row) => {
+    let column = 0;
+    [...row.children].forEach((cell) => {
+      const label = headings[column];
+      if (label) cell.dataset.label = label;
+      column += cell.colSpan || 1;
+    });
+  });
+};
+const stackTables = (root) => {
+  root.querySelectorAll("table").forEach((table) => {
+    if (!table.tHead || table.hasAttribute("data-no-cards") || table.classList.contains("stacks")) return;
+    if (!table.closest("main")) return;
+    table.classList.add("stacks");
+    labelCells(table);
+    // Rows added later (the invoice form's "Añadir línea", htmx) are labelled too.
+    new MutationObserver(() => labelCells(table)).observe(table, { childList: true, subtree: true });
+  });
+};
+stackTables(document);
+// Fragments htmx brings in (the dashboard's figures, a polled status) carry tables too.
+document.addEventListener("htmx:load", (event) => {
+  if (event.detail.elt.querySelectorAll) stackTables(event.detail.elt);
+});
+
+// Live regions that stay in the page ([data-live="key"], role=status) say what a fragment
+// htmx swapped in summarises ([data-announce="key"]), and only when that changed: the
+// fragments themselves are replaced whole, which screen readers do not announce reliably.
+const liveText = (key) => {
+  const source = document.querySelector(`[data-announce="${key}"]`);
+  return source ? source.textContent.trim().replace(/\s+/g, " ") : "";
+};
+document.querySelectorAll("[data-live]").forEach((region) => {
+  region.dataset.last = liveText(region.dataset.live);
+});
+document.addEventListener("htmx:afterSettle", () => {
+  document.querySelectorAll("[data-live]").forEach((region) => {
+    const text = liveText(region.dataset.live);
+    if (text !== region.dataset.last) {
+      region.dataset.last = text;
+      region.textContent = text;
+    }
+  });
 });
