@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections import deque
 from html.parser import HTMLParser
 from pathlib import Path
@@ -254,12 +255,14 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
     violations: list[str] = []
     barriers: list[str] = []
     photographed: set[str] = set()
+    audit_seconds = 0.0
     api = page.context.request
     load_axe(page.context)
     page.set_viewport_size(DESKTOP)
 
     def visit(url: str) -> list[str]:
         """Load ``url`` if it is an HTML page; its same-origin links."""
+        nonlocal audit_seconds
         response = api.get(url, max_redirects=0)
         if response.status >= 500:
             violations.append(f"{url}: {response.status}")
@@ -282,7 +285,9 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
                 screenshot(page, f"a11y-{name}-1280")
                 page.set_viewport_size(PHONE)
                 screenshot(page, f"a11y-{name}-390")
+            started = time.perf_counter()
             barriers.extend(audit(page, url))
+            audit_seconds += time.perf_counter() - started
         return links
 
     def crawl(start: list[str]) -> None:
@@ -337,6 +342,7 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
 
     routes = {route_name(u) for u in visited}
     print(f"crawled {linked} linked pages, then {len(visited)} pages of {len(routes)} routes")
+    print(f"audited at 390 px in {audit_seconds:.0f} s")
     assert linked > 30, (linked, sorted(visited))
     for must in ("dashboard", "invoice_detail", "invoice_create", "desk", "api_token_list"):
         assert must in routes, must

@@ -40,7 +40,11 @@ if (errorSummary) errorSummary.focus();
 const labelCells = (table) => {
   const headings = [];
   table.querySelectorAll(":scope > thead > tr:first-child > th").forEach((th) => {
-    for (let i = 0; i < (th.colSpan || 1); i += 1) headings.push(th.textContent.trim().replace(/\s+/g, " "));
+    // A heading only screen readers hear (a column of buttons) labels no card line.
+    const shown = th.cloneNode(true);
+    shown.querySelectorAll(".visually-hidden").forEach((el) => el.remove());
+    const text = shown.textContent.trim().replace(/\s+/g, " ");
+    for (let i = 0; i < (th.colSpan || 1); i += 1) headings.push(text);
   });
   table.querySelectorAll(":scope > tbody > tr").forEach((row) => {
     let column = 0;
