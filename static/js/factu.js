@@ -36,7 +36,8 @@ const errorSummary = document.querySelector("[data-error-summary]");
 if (errorSummary) errorSummary.focus();
 
 // Tables become cards on a phone (factu.css, table.stacks): each cell gets its column's
-// heading as data-label. A table marked data-no-cards keeps its rows (and scrolls in its box).
+// heading as data-label. Narrow tables of a few columns (totals, tax boxes, the months of the
+// dashboard) and any marked data-no-cards keep their rows (and scroll in their box if need be).
 const labelCells = (table) => {
   const headings = [];
   table.querySelectorAll(":scope > thead > tr:first-child > th").forEach((th) => {
@@ -57,7 +58,7 @@ const labelCells = (table) => {
 };
 const stackTables = (root) => {
   root.querySelectorAll("table").forEach((table) => {
-    if (!table.tHead || table.hasAttribute("data-no-cards") || table.classList.contains("stacks")) return;
+    if (!table.tHead || table.matches("[data-no-cards], .totals, .month-table, .stacks")) return;
     if (!table.closest("main")) return;
     table.classList.add("stacks");
     labelCells(table);
@@ -90,3 +91,22 @@ document.addEventListener("htmx:afterSettle", () => {
     }
   });
 });
+
+// A table still wider than its box (between a phone and a laptop) scrolls inside the box; the
+// box then takes the keyboard's focus (arrows scroll it) and is named after its section.
+const scrollBoxes = () => {
+  document.querySelectorAll(".table-scroll").forEach((box) => {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      if (box.hasAttribute("tabindex")) return;
+      const heading = box.closest("section, .card, main")?.querySelector("h1, h2, h3");
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", heading ? heading.textContent.trim().replace(/\s+/g, " ") : document.title);
+    } else if (box.getAttribute("tabindex") === "0") {
+      ["tabindex", "role", "aria-label"].forEach((name) => box.removeAttribute(name));
+    }
+  });
+};
+scrollBoxes();
+window.addEventListener("resize", scrollBoxes);
+document.addEventListener("htmx:afterSettle", scrollBoxes);
