@@ -47,7 +47,7 @@ const labelCells = (table) => {
     const text = shown.textContent.trim().replace(/\s+/g, " ");
     for (let i = 0; i < (th.colSpan || 1); i += 1) headings.push(text);
   });
-  table.querySelectorAll(":scope > tbody > tr").forEach((row) => {
+  table.querySelectorAll(":scope > tbody > tr, :scope > tfoot > tr").forEach((row) => {
     let column = 0;
     [...row.children].forEach((cell) => {
       const label = headings[column];
