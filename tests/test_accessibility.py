@@ -94,6 +94,34 @@ def test_repeated_controls_name_what_they_act_on(client, owner, account):
         assert f'Revocar<span class="visually-hidden"> el token «{name}»</span>' in html, name
 
 
+def test_live_regions_sit_outside_the_fragments_htmx_replaces(client, owner, account, issued):
+    """The AEAT status, a job's progress and the live totals are swapped whole by htmx; the
+    region that speaks for each stays in the page, outside what is swapped."""
+    from factu.models import Job
+
+    job = Job.objects.create(
+        account=account, taxpayer=issued.taxpayer, user=owner, kind=Job.Kind.IMPORT_CLIENTS
+    )
+    client.force_login(owner)
+    pages = {  # the region's key is also the id of the element htmx replaces
+        "aeat-status": reverse("invoice_detail", args=[account.slug, issued.pk]),
+        "job-progress": reverse("transfers_job", args=[account.slug, job.pk]),
+        "totals": reverse("invoice_create", args=[account.slug]),
+    }
+    for key, url in pages.items():
+        html = client.get(url).content.decode()
+        region = f'<p class="visually-hidden" role="status" data-live="{key}"></p>'
+        assert html.count(region) == 1, (key, url)
+        start = html.index(f'id="{key}"')
+        inner = html[start : html.index("</section>" if key != "totals" else "</div>", start)]
+        assert region not in inner, key
+        assert "aria-live" not in html, key
+    fragment = client.get(reverse("invoice_status", args=[account.slug, issued.pk]))
+    assert 'data-announce="aeat-status"' in fragment.content.decode()
+    progress = client.get(reverse("transfers_job_progress", args=[account.slug, job.pk]))
+    assert 'data-announce="job-progress"' in progress.content.decode()
+
+
 # -- in chromium --------------------------------------------------------------------------
 
 
