@@ -4,7 +4,9 @@ header, the folding menu, live regions across htmx swaps, and names of repeated 
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -120,6 +122,27 @@ def test_live_regions_sit_outside_the_fragments_htmx_replaces(client, owner, acc
     assert 'data-announce="aeat-status"' in fragment.content.decode()
     progress = client.get(reverse("transfers_job_progress", args=[account.slug, job.pk]))
     assert 'data-announce="job-progress"' in progress.content.decode()
+
+
+def luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_field_borders_contrast_three_to_one_with_white_and_the_page():
+    """WCAG 1.4.11: a field's border is what shows it is a field (axe checks text only)."""
+    css = (Path(__file__).parent.parent / "static" / "css" / "factu.css").read_text()
+    colours = dict(re.findall(r"--([a-z]+):(#[0-9a-f]{6})", css))
+    rule = re.search(r"^input, select, textarea \{[^}]*\}", css, re.M).group(0)
+    assert "border:1px solid var(--field)" in rule, rule
+    for background in ("#ffffff", colours["bg"]):
+        assert contrast(colours["field"], background) >= 3, background
 
 
 # -- in chromium --------------------------------------------------------------------------

@@ -4,7 +4,9 @@ inline handlers or inline styles, and text from users never escapes into markup 
 page's ``<title>``).
 
 The last test crawls every page a demo user can reach, and the public ones, in Debian's
-chromium with the policy enforced, and fails on any violation or uncaught page error.
+chromium with the policy enforced, and fails on any violation or uncaught page error; it also
+audits every whole page at a phone's width (tests/accessibility.py: no sideways scroll, axe-core
+with no WCAG 2.1 A/AA violation) and photographs the main pages at 1280 and 390 px.
 """
 
 from __future__ import annotations
