@@ -82,13 +82,19 @@ def is_document(html: str) -> bool:
     return "<html" in html[:400].lower()
 
 
+def axe_violations(tab, url: str) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations of the page at the tab's current width."""
+    width = tab.viewport_size["width"]
+    return [f"{url} [{width} px]: axe {p}" for p in tab.evaluate(AXE_RUN, AXE_TAGS)]
+
+
 def audit(tab, url: str) -> list[str]:
     """The page's problems at a phone's width; the tab is left at the desktop width."""
     tab.set_viewport_size(PHONE)
     try:
-        found = [f"sideways scroll: {p}" for p in tab.evaluate(OVERFLOW)]
-        found += [f"missing id: {p}" for p in tab.evaluate(IDREFS)]
-        found += [f"axe {p}" for p in tab.evaluate(AXE_RUN, AXE_TAGS)]
+        found = [f"{url} [390 px]: sideways scroll: {p}" for p in tab.evaluate(OVERFLOW)]
+        found += [f"{url} [390 px]: missing id: {p}" for p in tab.evaluate(IDREFS)]
+        found += axe_violations(tab, url)
     finally:
         tab.set_viewport_size(DESKTOP)
-    return [f"{url} [390 px]: {p}" for p in found]
+    return found
