@@ -163,6 +163,7 @@ def test_a_failed_submit_moves_the_focus_to_the_error_summary_linked_to_the_fiel
     owner,
     series,
 ):
+    load_axe(page.context)
     open_new_invoice(page, live_server.url, series.account)
     page.locator("#id_lines-0-quantity").fill("mucho")
     page.locator("#id_issue_date").fill("")
@@ -177,7 +178,12 @@ def test_a_failed_submit_moves_the_focus_to_the_error_summary_linked_to_the_fiel
     described = page.locator("#id_lines-0-quantity").get_attribute("aria-describedby")
     assert "id_lines-0-quantity_error" in described.split()
     assert page.locator("#id_lines-0-quantity_error").is_visible()
+    assert page.evaluate(AXE_RUN, AXE_TAGS) == []
     screenshot(page, "a11y-error-summary")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    assert page.evaluate(AXE_RUN, AXE_TAGS) == []
+    screenshot(page, "a11y-error-summary-390")
 
 
 @pytest.mark.browser
