@@ -1,5 +1,5 @@
-"""The browser shell in a real chromium: log in, switch taxpayer with the keyboard-friendly
-switcher, log out."""
+"""The browser shell in a real chromium: log in, switch taxpayer with the switcher (choose,
+then "Cambiar"), log out."""
 
 import pytest
 from django.core.management import call_command
@@ -25,6 +25,7 @@ def test_demo_user_logs_in_and_switches_between_gestoria_taxpayers(live_server, 
                 o for o in switcher.locator("option").all_inner_texts() if o.startswith(name)
             )
         )
+        page.get_by_role("button", name="Cambiar", exact=True).click()
         page.wait_for_selector(f"text=Ahora trabaja con {name}.")
         assert page.locator("main h2").first.inner_text() == name
     screenshot(page, "shell-gestoria-switcher")

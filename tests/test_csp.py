@@ -4,13 +4,16 @@ inline handlers or inline styles, and text from users never escapes into markup 
 page's ``<title>``).
 
 The last test crawls every page a demo user can reach, and the public ones, in Debian's
-chromium with the policy enforced, and fails on any violation or uncaught page error.
+chromium with the policy enforced, and fails on any violation or uncaught page error; it also
+audits every whole page at a phone's width (tests/accessibility.py: no sideways scroll, axe-core
+with no WCAG 2.1 A/AA violation) and photographs the main pages at 1280 and 390 px.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections import deque
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,6 +27,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from clients.services import create_client
 from invoicing.models import Invoice
 from invoicing.services import Actor, DraftLine, create_draft
+from tests.accessibility import DESKTOP, PHONE, audit, axe_violations, is_document, load_axe
 from tests.browser import page, page_violations, screenshot  # noqa: F401 - the fixture
 from tests.test_crawl import urls_of, world  # noqa: F401 - the fixture
 
@@ -214,6 +218,21 @@ def test_hostile_invoice_and_client_names_render_as_text_in_the_invoice_page(
 # Downloads and machine answers, not pages (their content types are checked before a visit).
 HTML = "text/html"
 PER_ROUTE = 3
+# Photographed at 1280 and 390 px the first time the crawl meets them (test-output/a11y-*).
+MAIN_PAGES = {
+    "login",
+    "dashboard",
+    "invoice_list",
+    "invoice_detail",
+    "invoice_create",
+    "client_list",
+    "client_create",
+    "desk",
+    "expense_list",
+    "tax_summary",
+    "transfers_home",
+    "api_token_list",
+}
 
 
 def route_name(url: str) -> str:
@@ -229,15 +248,24 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
     """Public pages, then every page the demo user reaches by following links (up to three
     per route) and every GET route of the resolver with seeded objects, each loaded in
     chromium with the CSP enforced and left to settle (htmx fragments load): no violation
-    (console report or ``securitypolicyviolation`` event), no uncaught error."""
+    (console report or ``securitypolicyviolation`` event), no uncaught error. Every whole
+    page (not an htmx fragment) is then audited at 390 px (tests/accessibility.py): no
+    sideways scroll, no dangling id reference, no axe-core violation of WCAG 2.1 A/AA; the
+    main pages, photographed at 1280 and 390 px, also go through axe-core at 1280 px."""
     base = live_server.url
     visited: dict[str, int] = {}
     per_route: dict[str, int] = {}
     violations: list[str] = []
+    barriers: list[str] = []
+    photographed: set[str] = set()
+    audit_seconds = 0.0
     api = page.context.request
+    load_axe(page.context)
+    page.set_viewport_size(DESKTOP)
 
     def visit(url: str) -> list[str]:
         """Load ``url`` if it is an HTML page; its same-origin links."""
+        nonlocal audit_seconds
         response = api.get(url, max_redirects=0)
         if response.status >= 500:
             violations.append(f"{url}: {response.status}")
@@ -252,7 +280,19 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
             page.wait_for_load_state("networkidle", timeout=5000)
         visited[url] = response.status
         violations.extend(f"{url}: {v}" for v in page_violations(page))
-        return page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        if is_document(response.text()):
+            name = route_name(url)
+            if name in MAIN_PAGES and name not in photographed:
+                photographed.add(name)
+                screenshot(page, f"a11y-{name}-1280")
+                barriers.extend(axe_violations(page, url))  # the desktop's layout too
+                page.set_viewport_size(PHONE)
+                screenshot(page, f"a11y-{name}-390")
+            started = time.perf_counter()
+            barriers.extend(audit(page, url))
+            audit_seconds += time.perf_counter() - started
+        return links
 
     def crawl(start: list[str]) -> None:
         queue = deque(start)
@@ -306,9 +346,12 @@ def test_chromium_crawl_of_every_page_meets_the_policy(live_server, page, world)
 
     routes = {route_name(u) for u in visited}
     print(f"crawled {linked} linked pages, then {len(visited)} pages of {len(routes)} routes")
+    print(f"audited at 390 px in {audit_seconds:.0f} s")
     assert linked > 30, (linked, sorted(visited))
     for must in ("dashboard", "invoice_detail", "invoice_create", "desk", "api_token_list"):
         assert must in routes, must
     assert not violations, violations
+    assert photographed == MAIN_PAGES, MAIN_PAGES - photographed
+    assert not barriers, "\n".join(barriers)
     assert not page.csp_violations, page.csp_violations
     assert not page.page_errors, page.page_errors

@@ -78,7 +78,7 @@ def test_irpf_presets_are_offered_and_out_of_range_rates_are_refused_in_spanish(
         response, invoice = create([LINE], irpf_rate=typed)
         html = response.content.decode()
         assert response.status_code == 400 and invoice is None
-        assert 'id="id_irpf_rate-error"' in html and message in html
+        assert 'id="id_irpf_rate_error"' in html and message in html
 
 
 # ---------------------------------------------------------------------------------------
@@ -126,12 +126,12 @@ def test_tobacco_recargo_is_refused_without_recargo_de_equivalencia_or_with_redu
     response, invoice = create([tobacco])
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
-    assert 'id="id_lines-0-tobacco-error"' in html and "recargo de equivalencia" in html
+    assert 'id="id_lines-0-tobacco_error"' in html and "recargo de equivalencia" in html
     reduced = {**tobacco, "iva_type": "reducido"}
     response, invoice = create([reduced], client=str(estanco.pk))
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
-    assert 'id="id_lines-0-tobacco-error"' in html and "IVA general (21 %)" in html
+    assert 'id="id_lines-0-tobacco_error"' in html and "IVA general (21 %)" in html
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def test_a_later_operation_date_is_refused_next_to_its_field(
     response, invoice = create([LINE], operation_date="2026-03-20")
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
-    assert 'id="id_operation_date-error"' in html and "regímenes 14 o 15" in html
+    assert 'id="id_operation_date_error"' in html and "regímenes 14 o 15" in html
     assert "AEAT 1146" in html
 
 
@@ -220,8 +220,8 @@ def test_a_third_party_needs_a_valid_nif_and_a_name(create, login, owner, accoun
     )
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
-    assert 'id="id_third_party_nif-error"' in html and "no es un NIF español válido" in html
-    assert 'id="id_third_party_name-error"' in html and "obligatorio" in html
+    assert 'id="id_third_party_nif_error"' in html and "no es un NIF español válido" in html
+    assert 'id="id_third_party_name_error"' in html and "obligatorio" in html
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ def test_regime_problems_show_next_to_the_line(
     response, invoice = create([{**LINE, **line}])
     html = response.content.decode()
     assert response.status_code == 400 and invoice is None
-    assert f'id="id_lines-0-{field}-error"' in html and f"AEAT {code}" in html
+    assert f'id="id_lines-0-{field}_error"' in html and f"AEAT {code}" in html
 
 
 def test_the_form_offers_the_regime_keys(login, owner, account, series):
@@ -391,7 +391,7 @@ def test_an_f3_cannot_replace_a_later_or_foreign_invoice(
     )
     html = response.content.decode()
     assert response.status_code == 400 and invoice.invoice_type == "F2"  # the last ticket
-    assert 'id="id_replaced_invoices-error"' in html and "es posterior" in html
+    assert 'id="id_replaced_invoices_error"' in html and "es posterior" in html
     theirs = other_account.taxpayers.get()
     their_series = Series.objects.create(
         account=other_account, taxpayer=theirs, code="T", kind=Series.Kind.SIMPLIFIED
@@ -409,7 +409,7 @@ def test_an_f3_cannot_replace_a_later_or_foreign_invoice(
     )
     ours = Invoice.objects.filter(account=account).count()
     response, _ = create([LINE], replaced_invoices=[str(their_ticket.pk)])
-    assert response.status_code == 400 and "id_replaced_invoices-error" in response.content.decode()
+    assert response.status_code == 400 and "id_replaced_invoices_error" in response.content.decode()
     assert Invoice.objects.filter(account=account).count() == ours  # nothing was saved
 
 

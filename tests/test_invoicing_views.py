@@ -271,10 +271,10 @@ def test_validation_errors_are_shown_next_to_fields_and_nothing_is_saved(
     response = client.post(url(account, "invoice_create"), data)
     html = response.content.decode()
     assert response.status_code == 400
-    assert 'id="id_issue_date-error"' in html
-    assert 'id="id_lines-0-description-error"' in html
-    assert 'id="id_lines-1-unit_price-error"' in html and "Como mucho 2 decimales" in html
-    assert 'id="id_lines-2-cause-error"' in html
+    assert 'id="id_issue_date_error"' in html
+    assert 'id="id_lines-0-description_error"' in html
+    assert 'id="id_lines-1-unit_price_error"' in html and "Como mucho 2 decimales" in html
+    assert 'id="id_lines-2-cause_error"' in html
     assert Invoice.objects.count() == 0
 
 
@@ -287,11 +287,11 @@ def test_service_errors_land_next_to_their_fields(login, owner, account, series,
         due_date="2026-03-01",  # before the issue date: the service refuses it
     )
     html = client.post(url(account, "invoice_create"), data).content.decode()
-    assert 'id="id_due_date-error"' in html and "vencimiento no puede ser anterior" in html
+    assert 'id="id_due_date_error"' in html and "vencimiento no puede ser anterior" in html
     assert Invoice.objects.count() == 0
     data["due_date"] = ""
     html = client.post(url(account, "invoice_create"), data).content.decode()
-    assert 'id="id_lines-0-quantity-error"' in html and "rectificativa" in html
+    assert 'id="id_lines-0-quantity_error"' in html and "rectificativa" in html
     data = form_data([], series=str(series.pk), client=str(acme.pk))
     html = client.post(url(account, "invoice_create"), data).content.decode()
     assert "Añada al menos una línea" in html

@@ -250,6 +250,7 @@ def test_journey_3_accountant_fixes_a_rejection_from_the_desk(
     page.locator("h2", has_text=first.name).first.wait_for()  # the first taxpayer by name
     # Switch taxpayer with the switcher of the top bar.
     page.locator("#taxpayer-switch").select_option(str(second.pk))
+    page.get_by_role("button", name="Cambiar", exact=True).click()
     page.get_by_text(f"Ahora trabaja con {second.name}").wait_for()
     page.locator("h2", has_text=second.name).first.wait_for()
 

@@ -28,8 +28,8 @@ SIGN_UP = {
 
 def field_error(page: str, field: str) -> str:
     """The error text rendered next to a field by ``factu/_field.html``."""
-    found = re.findall(rf'<div class="error" id="id_{field}-error">([^<]*)</div>', page)
-    return " ".join(found)
+    found = re.search(rf'<div class="error" id="id_{field}_error">(.*?)</div>', page, re.S)
+    return " ".join(re.findall(r"<p>([^<]*)</p>", found.group(1))) if found else ""
 
 
 def link_in(message) -> str:

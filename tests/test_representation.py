@@ -690,7 +690,7 @@ def test_the_representation_and_system_pages_fit_a_phone(
         files=[{"name": "nota.txt", "mimeType": "text/plain", "buffer": b"hola"}],
     )
     page.get_by_role("button", name="Guardar la representación").click()
-    page.get_by_text("debe ser un PDF, PNG o JPEG").wait_for()
+    page.get_by_text("debe ser un PDF, PNG o JPEG").first.wait_for()  # and in the summary
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "representation-error-phone")
     page.goto(f"{settings_url}/sistema/")

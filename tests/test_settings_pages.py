@@ -309,7 +309,7 @@ def test_a_representative_certificate_needs_a_valid_nif_and_a_name(login, owner,
     page = upload(
         client, account, data, "rep", owner="representante", representative_nif="123"
     ).content.decode()
-    assert 'id="id_representative_nif-error"' in page
+    assert 'id="id_representative_nif_error"' in page
     assert not Certificate.objects.exists()
     upload(
         client,
@@ -343,7 +343,7 @@ def test_only_owners_and_admins_upload_certificates(login, viewer, account, taxp
 def test_another_accounts_taxpayer_cannot_be_chosen(login, owner, account, other_account):
     foreign = other_account.taxpayers.get()
     response = upload(login(owner), account, make_p12(400, "x"), "x", owner=str(foreign.id))
-    assert response.status_code == 200 and 'id="id_owner-error"' in response.content.decode()
+    assert response.status_code == 200 and 'id="id_owner_error"' in response.content.decode()
     assert not Certificate.objects.exists()
 
 
