@@ -198,8 +198,8 @@ def test_hostile_invoice_and_client_names_render_as_text_in_the_invoice_page(
         description=HOSTILE,
         actor=Actor(user=owner),
     )
-    # A number is built by the series format; a draft's is stored text like any other.
-    Invoice.objects.filter(pk=draft.pk).update(number=HOSTILE)
+    # A number is built by the series format; once taken it is stored text like any other.
+    Invoice.objects.filter(pk=draft.pk).update(number=HOSTILE, sequence=1, status="sent")
     client.force_login(owner)
     url = reverse("invoice_detail", args=[taxpayer.account.slug, draft.pk])
     response = client.get(url)
