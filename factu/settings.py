@@ -11,6 +11,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp import constants as csp
 
 from factu import env
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "factu",
     "clients",
     "invoicing",
+    "recurring",
     "expenses",
     "verifactu",
     "api",
@@ -231,6 +233,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "factu.tasks.heartbeat", "schedule": 30.0},
     "invoicing-overdue": {"task": "invoicing.mark_overdue", "schedule": 3600.0},
+    # Recurring plans: each day's invoices, at 06:00 (a run missed while beat was down is
+    # made at its start; generation is idempotent, so a second run makes nothing).
+    "recurring-generate": {
+        "task": "recurring.generate_due",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "verifactu-reclaim": {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
