@@ -358,6 +358,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name "status": each keeps its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["draft", "sent", "paid", "overdue", "cancelled"],
+        "RecurringStatusEnum": "recurring.models.PlanStatus.choices",
+    },
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)
 API_RATE_WINDOW = env.env_int("API_RATE_WINDOW", 60, minimum=1)
