@@ -12,6 +12,7 @@ account_patterns = [
     path("contribuyentes/nuevo/", views.taxpayer_create, name="taxpayer_create"),
     path("contribuyentes/<uuid:taxpayer_id>/", views.taxpayer_edit, name="taxpayer_edit"),
     path("clientes/", include("clients.urls")),
+    path("facturas/recurrentes/", include("recurring.urls")),
     path("facturas/", include("invoicing.urls")),
     path("gastos/", include("expenses.urls")),
     path("ajustes/tokens/", include("api.urls_settings")),

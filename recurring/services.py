@@ -241,13 +241,14 @@ def update_plan(plan: Plan, *, lines: Sequence[DraftLine] | None = None, **chang
         plan = Plan.objects.select_for_update().get(pk=plan.pk)
         if plan.status == PlanStatus.ENDED:
             raise PlanStateError("Un plan terminado ya no se modifica.")
+        changed = {name for name, value in changes.items() if getattr(plan, name) != value}
         for name, value in changes.items():
             setattr(plan, name, value)
         _clean_text(plan)
         new_lines = list(lines) if lines is not None else plan_lines(plan)
         _check(plan, new_lines)
-        if plan.status == PlanStatus.ACTIVE and set(changes) & {*CALENDAR, *LIMITS}:
-            _reschedule(plan, calendar_changed=bool(set(changes) & set(CALENDAR)))
+        if plan.status == PlanStatus.ACTIVE and changed & {*CALENDAR, *LIMITS}:
+            _reschedule(plan, calendar_changed=bool(changed & set(CALENDAR)))
         plan.save()
         if lines is not None:
             _store_lines(plan, new_lines)

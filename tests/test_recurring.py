@@ -460,3 +460,96 @@ def test_another_accounts_plan_client_and_series_are_404(api_client, series, acm
     assert api_client.get("/api/recurring").json()["total"] == 0
     foreign_plan.refresh_from_db()
     assert foreign_plan.status == PlanStatus.ACTIVE and foreign_plan.name == "Ajeno"
+
+
+# -- The pages ----------------------------------------------------------------------------------
+
+
+def plan_form(series, client, **overrides) -> dict:
+    data = {
+        "name": "Mantenimiento Acme",
+        "client": str(client.pk),
+        "series": str(series.pk),
+        "frequency": "monthly",
+        "day_of_month": "1",
+        "start_date": "2026-01-01",
+        "end_date": "",
+        "max_invoices": "3",
+        "auto_issue": "1",
+        "description": "Mantenimiento mensual",
+        "irpf_rate": "15",
+        "payment_days": "30",
+        "payment_details": "",
+        "notes": "",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-description": "Mantenimiento web",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "500,00",
+        "lines-0-iva_type": "general",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_plan_form_creates_a_plan_and_puts_service_errors_on_their_fields(
+    login, owner, account, series, acme
+):
+    client = login(owner)
+    base = f"/c/{account.slug}/facturas/recurrentes/"
+
+    refused = client.post(f"{base}nuevo/", plan_form(series, acme, end_date="2025-12-31"))
+    assert refused.status_code == 400
+    assert refused.context["form"].errors["end_date"] == [
+        "La fecha final no puede ser anterior a la inicial."
+    ]
+    assert Plan.objects.count() == 0
+
+    created = client.post(f"{base}nuevo/", plan_form(series, acme))
+    assert created.status_code == 302 and created["Location"] == base
+    plan = Plan.objects.get()
+    assert (plan.irpf_bp, plan.max_invoices, plan.payment_days) == (1500, 3, 30)
+    assert [(line.description, line.unit_price_cents) for line in plan.lines.all()] == [
+        ("Mantenimiento web", 50000)
+    ]
+    generate_due(date(2026, 1, 1))
+
+    page = client.get(base).content.decode()
+    assert "Mantenimiento Acme" in page and "2026-A-001" in page
+    assert "1 factura generada" in page and "Próxima factura: <strong>01/02/2026" in page
+    invoice = Invoice.objects.get()
+    assert f"/c/{account.slug}/facturas/{invoice.pk}/" in page
+
+
+def test_the_list_pauses_resumes_and_ends_a_plan(login, owner, account, make_plan):
+    plan = make_plan()
+    client = login(owner)
+    base = f"/c/{account.slug}/facturas/recurrentes/{plan.pk}"
+
+    client.post(f"{base}/pausar/")
+    assert Plan.objects.get().status == PlanStatus.PAUSED
+    assert "En pausa" in client.get(f"/c/{account.slug}/facturas/recurrentes/").content.decode()
+    client.post(f"{base}/reanudar/")
+    assert Plan.objects.get().status == PlanStatus.ACTIVE
+    client.post(f"{base}/terminar/")
+    assert Plan.objects.get().status == PlanStatus.ENDED
+    assert client.get(f"{base}/editar/").status_code == 302
+
+
+def test_another_accounts_plan_is_404_and_a_viewer_may_not_change_one(
+    login, viewer, account, make_plan, accountant_elsewhere
+):
+    plan = make_plan()
+    base = f"/c/{account.slug}/facturas/recurrentes/{plan.pk}"
+    stranger = login(accountant_elsewhere)
+    assert stranger.get(f"{base}/editar/").status_code == 404
+    other_slug = accountant_elsewhere.memberships.get().account.slug
+    assert stranger.post(f"/c/{other_slug}/facturas/recurrentes/{plan.pk}/pausar/").status_code == (
+        404
+    )
+
+    reader = login(viewer)
+    assert reader.post(f"{base}/pausar/").status_code == 403
+    listing = reader.get(f"/c/{account.slug}/facturas/recurrentes/").content.decode()
+    assert "Mantenimiento Acme" in listing and "Pausar" not in listing
+    assert Plan.objects.get().status == PlanStatus.ACTIVE
