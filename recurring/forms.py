@@ -54,8 +54,8 @@ class PlanForm(NoControlCharactersForm, forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": 6}),
     )
     auto_issue = forms.TypedChoiceField(
-        label="Cada factura",
-        choices=[("1", "Se emite automáticamente"), ("0", "Queda como borrador para revisarla")],
+        label="Al generarse, la factura",
+        choices=[("1", "se emite automáticamente"), ("0", "queda como borrador para revisarla")],
         coerce=lambda value: value == "1",
         initial="1",
         widget=forms.RadioSelect,

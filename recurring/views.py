@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from factu.access import account_object_or_404, account_view, require_write
 from invoicing import taxes
 from invoicing.forms import LineFormSet, line_initial
+from invoicing.views import STATUS_TONES as INVOICE_TONES
 from invoicing.views import apply_service_errors, no_taxpayer, posted_data, status_label
 from recurring import services
 from recurring.forms import PlanForm, plan_initial
@@ -55,6 +56,7 @@ def _row(plan: Plan) -> dict:
                 "period": period,
                 "invoice": period.invoice,
                 "status": status_label(period.invoice),
+                "tone": INVOICE_TONES.get(period.invoice.status, ""),
                 "problem": period.problem if period.invoice.is_draft else "",
             }
             for period in plan.periods.all()

@@ -26,6 +26,7 @@ from recurring.services import (
     update_plan,
 )
 from recurring.tasks import generate_due as generate_due_task
+from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 
 HOSTING = DraftLine("Mantenimiento web", quantity=100, unit_price=50000, iva_type="general")
 
@@ -514,11 +515,11 @@ def test_the_plan_form_creates_a_plan_and_puts_service_errors_on_their_fields(
     ]
     generate_due(date(2026, 1, 1))
 
-    page = client.get(base).content.decode()
-    assert "Mantenimiento Acme" in page and "2026-A-001" in page
-    assert "1 factura generada" in page and "Próxima factura: <strong>01/02/2026" in page
+    listing = client.get(base).content.decode()
+    assert "Mantenimiento Acme" in listing and "2026-A-001" in listing
+    assert "1 factura generada" in listing and "Próxima factura: <strong>01/02/2026" in listing
     invoice = Invoice.objects.get()
-    assert f"/c/{account.slug}/facturas/{invoice.pk}/" in page
+    assert f"/c/{account.slug}/facturas/{invoice.pk}/" in listing
 
 
 def test_the_list_pauses_resumes_and_ends_a_plan(login, owner, account, make_plan):
@@ -553,3 +554,59 @@ def test_another_accounts_plan_is_404_and_a_viewer_may_not_change_one(
     listing = reader.get(f"/c/{account.slug}/facturas/recurrentes/").content.decode()
     assert "Mantenimiento Acme" in listing and "Pausar" not in listing
     assert Plan.objects.get().status == PlanStatus.ACTIVE
+
+
+# -- In chromium ---------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_journey_a_plan_made_in_the_page_produces_three_months_of_invoices(
+    live_server,
+    page,  # noqa: F811
+    owner,
+    account,
+    series,
+    acme,
+):
+    base = live_server.url
+    sign_in(page, base)
+    page.goto(f"{base}/c/{account.slug}/facturas/")
+    page.get_by_role("link", name="Recurrentes").click()
+    page.get_by_role("link", name="Nuevo plan").first.click()
+    page.get_by_label("Nombre del plan").fill("Mantenimiento Acme")
+    page.locator("select[name=client]").select_option(label="Acme SL (A28045631)")
+    page.get_by_label("Periodicidad").select_option(label="Mensual")
+    page.get_by_label("Día del mes").fill("1")
+    page.get_by_label("Desde").fill("2026-01-01")
+    page.get_by_label("Número de facturas (opcional)").fill("3")
+    page.get_by_label("Descripción de la factura").fill("Mantenimiento mensual de la web")
+    page.get_by_label("Vencimiento (días)").fill("30")
+    page.get_by_label("Concepto").first.fill("Mantenimiento web")
+    page.get_by_label("Cantidad").first.fill("1")
+    page.get_by_label("Precio unitario (€)").first.fill("500")
+    screenshot(page, "recurring-form-1280")
+    page.get_by_role("button", name="Guardar plan").click()
+    page.get_by_text("primera factura el 01/01/2026").wait_for()
+
+    for day in (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)):
+        generate_due(day)  # the beat of each month, with the clock injected
+
+    page.reload()
+    page.get_by_text("3 facturas generadas").wait_for()
+    plan = page.locator("li.plan", has_text="Mantenimiento Acme")
+    assert "Terminado" in plan.inner_text()
+    for number in ("2026-A-001", "2026-A-002", "2026-A-003"):
+        assert plan.get_by_role("link", name=number).count() == 1
+    screenshot(page, "recurring-list-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page never pans
+    screenshot(page, "recurring-list-390")
+    page.get_by_role("link", name="Nuevo plan").first.click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "recurring-form-390")
+    page.go_back()
+    page.get_by_role("link", name="2026-A-002").click()
+    page.get_by_text("01/02/2026").first.wait_for()
+    assert Invoice.objects.filter(status=InvoiceStatus.SENT).count() == 3
