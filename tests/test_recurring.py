@@ -27,6 +27,7 @@ from recurring.services import (
 )
 from recurring.tasks import generate_due as generate_due_task
 from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 
 HOSTING = DraftLine("Mantenimiento web", quantity=100, unit_price=50000, iva_type="general")
 
@@ -133,6 +134,37 @@ def test_running_twice_on_one_day_makes_one_invoice(make_plan):
     assert again.invoices == []
     assert Invoice.objects.count() == 1
     assert GeneratedPeriod.objects.filter(plan=plan).count() == 1
+
+
+GENERATOR = (
+    DJANGO_CHILD
+    + """
+from datetime import date
+from django.db import connections
+from recurring.services import generate_due
+"""
+    + AT_THE_STARTING_LINE
+    + """
+generate_due(date(2026, 3, 1))
+connections.close_all()
+"""
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_workers_at_once_make_one_invoice_per_period(transactional_db, make_plan, tmp_path):
+    plan = make_plan(start_date=date(2026, 1, 1))
+    go = tmp_path / "go"
+
+    run_together(go, [GENERATOR.format(go=go)] * 3)
+
+    periods = GeneratedPeriod.objects.filter(plan=plan).order_by("period")
+    assert [p.period for p in periods] == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert Invoice.objects.count() == 3
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == [1, 2, 3]
+    plan.refresh_from_db()
+    assert plan.generated_count == 3 and plan.next_date == date(2026, 4, 1)
 
 
 def test_the_database_refuses_a_second_invoice_for_one_period(make_plan, draft):
