@@ -78,23 +78,27 @@ def line_inputs(
     return inputs
 
 
+def line_fields(line: DraftLine) -> dict:
+    """A draft line's stored columns, as an invoice line (or a recurring plan's) keeps them."""
+    return {
+        "description": line.description.strip(),
+        "quantity": line.quantity,
+        "unit_price_cents": line.unit_price,
+        "discount_bp": line.discount_bp,
+        "iva_type": line.iva_type,
+        "cause": line.cause,
+        "tobacco": line.tobacco,
+        "regime": line.regime,
+    }
+
+
 def line_rows(
     invoice: Invoice, lines: Sequence[DraftLine], totals: taxes.InvoiceTotals
 ) -> list[InvoiceLine]:
     """The draft lines as (unsaved) rows of ``invoice``."""
     return [
         InvoiceLine(
-            invoice=invoice,
-            position=i + 1,
-            description=line.description.strip(),
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price,
-            discount_bp=line.discount_bp,
-            iva_type=line.iva_type,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-            amount_cents=totals.lines[i],
+            invoice=invoice, position=i + 1, amount_cents=totals.lines[i], **line_fields(line)
         )
         for i, line in enumerate(lines)
     ]

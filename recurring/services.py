@@ -25,6 +25,7 @@ from django.utils import timezone
 from clients.models import Client
 from factu.models import Taxpayer, User
 from invoicing import taxes
+from invoicing.draft_lines import line_fields
 from invoicing.models import Invoice, Series
 from invoicing.services import (
     Actor,
@@ -192,19 +193,7 @@ def _reschedule(plan: Plan, calendar_changed: bool) -> None:
 def _store_lines(plan: Plan, lines: Sequence[DraftLine]) -> None:
     plan.lines.all().delete()
     PlanLine.objects.bulk_create(
-        PlanLine(
-            plan=plan,
-            position=i + 1,
-            description=line.description.strip(),
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price,
-            discount_bp=line.discount_bp,
-            iva_type=line.iva_type,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-        )
-        for i, line in enumerate(lines)
+        PlanLine(plan=plan, position=i + 1, **line_fields(line)) for i, line in enumerate(lines)
     )
 
 

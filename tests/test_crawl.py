@@ -74,6 +74,7 @@ def world(db, tmp_path, settings):
     from expenses.services import create_category
     from factu.models import Job
     from invoicing.models import Invoice, InvoiceStatus, Series
+    from recurring.models import Plan
     from verifactu.models import Chain, FiscalInvoice
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -132,6 +133,7 @@ def world(db, tmp_path, settings):
         "invitation_id": [invitation.pk],
         "token_id": [token.pk],
         "job_id": [job.pk],
+        "plan_id": [Plan.objects.filter(account=account).first().pk],
         "kind": ["clientes", "facturas"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):

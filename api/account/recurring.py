@@ -12,12 +12,12 @@ from rest_framework.response import Response
 from api import schema as common
 from api.account import recurring_serializers as s
 from api.account import schema as doc
+from api.account.serializers import draft_lines
 from api.account.views import AccountView
 from api.exceptions import Conflict
 from api.pagination import FixedPagePagination
 from clients.models import Client
 from invoicing.models import Series
-from invoicing.services import DraftLine
 from recurring import services
 from recurring.models import GeneratedPeriod, Plan
 
@@ -39,20 +39,6 @@ FIELDS = {
     "autoIssue": "auto_issue",
     "autoSend": "auto_send",
 }
-
-
-def draft_lines(lines: list[dict]) -> list[DraftLine]:
-    return [
-        DraftLine(
-            description=line["description"],
-            quantity=line["quantity"],
-            unit_price=line["unitPrice"],
-            iva_type=line["ivaType"],
-            discount_bp=line.get("discount", 0),
-            cause=line.get("exemptionCause") or line.get("notSubjectCause") or "",
-        )
-        for line in lines
-    ]
 
 
 def plans():

@@ -17,6 +17,7 @@ from expenses.models import Expense, ExpenseCategory
 from factu.text import no_control_characters
 from invoicing import taxes
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
+from invoicing.services import DraftLine
 
 MAX_CENTS = 10**13
 TAX_TYPE_HELP = (
@@ -65,6 +66,21 @@ class LineInputSerializer(serializers.Serializer):
         choices=["E1", "E2", "E3", "E4", "E5", "E6"], required=False
     )
     notSubjectCause = serializers.ChoiceField(choices=["N1", "N2"], required=False)  # noqa: N815
+
+
+def draft_lines(lines: list[dict]) -> list[DraftLine]:
+    """Validated ``LineInputSerializer`` data as the draft lines the services take."""
+    return [
+        DraftLine(
+            description=line["description"],
+            quantity=line["quantity"],
+            unit_price=line["unitPrice"],
+            iva_type=line["ivaType"],
+            discount_bp=line.get("discount", 0),
+            cause=line.get("exemptionCause") or line.get("notSubjectCause") or "",
+        )
+        for line in lines
+    ]
 
 
 @extend_schema_serializer(component_name="AccountInvoiceInput")

@@ -139,17 +139,7 @@ class InvoiceListView(AccountView, generics.ListAPIView):
             client = Client.objects.filter(account=self.account, pk=data["clientId"]).first()
             if client is None:
                 raise Http404("No such client.")
-        lines = [
-            services.DraftLine(
-                description=line["description"],
-                quantity=line["quantity"],
-                unit_price=line["unitPrice"],
-                iva_type=line["ivaType"],
-                discount_bp=line.get("discount", 0),
-                cause=line.get("exemptionCause") or line.get("notSubjectCause") or "",
-            )
-            for line in data["lines"]
-        ]
+        lines = s.draft_lines(data["lines"])
         invoice = services.create_draft(
             taxpayer,
             series=series,
