@@ -374,7 +374,7 @@ def test_the_seed_examples_are_in_the_schema(openapi):
 
 def test_each_account_list_example_has_the_shape_of_its_response(openapi):
     """A list's example is one page (or one array) of items, never an array of pages."""
-    for path in ["/api/invoices", "/api/expenses", "/api/clients", "/api/series"]:
+    for path in ["/api/invoices", "/api/expenses", "/api/clients", "/api/series", "/api/recurring"]:
         content = openapi["paths"][path]["get"]["responses"]["200"]["content"]
         for example in content["application/json"]["examples"].values():
             value = example["value"]

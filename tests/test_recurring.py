@@ -642,3 +642,16 @@ def test_journey_a_plan_made_in_the_page_produces_three_months_of_invoices(
     page.get_by_role("link", name="2026-A-002").click()
     page.get_by_text("01/02/2026").first.wait_for()
     assert Invoice.objects.filter(status=InvoiceStatus.SENT).count() == 3
+
+
+def test_the_schema_documents_every_recurring_operation_with_a_faithful_example(client):
+    from api.account.recurring import PLAN_EXAMPLE
+    from api.account.recurring_serializers import PlanSerializer
+
+    schema = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
+    paths = schema.json()["paths"]
+    assert set(paths["/api/recurring"]) == {"get", "post"}
+    assert set(paths["/api/recurring/{plan_id}"]) == {"get", "patch"}
+    for action in ("pause", "resume", "end"):
+        assert set(paths[f"/api/recurring/{{plan_id}}/{action}"]) == {"post"}
+    assert list(PLAN_EXAMPLE) == PlanSerializer.Meta.fields

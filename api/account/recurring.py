@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.http import Http404
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -22,6 +23,79 @@ from recurring import services
 from recurring.models import GeneratedPeriod, Plan
 
 TAGS = ["account: recurring"]
+PLAN_UUID = "6a1f3c2e-9b8d-4e7a-a5c4-3d2e1f0a9b8c"
+PLAN_INPUT_EXAMPLE = {
+    "name": "Hosting Acme",
+    "clientId": doc.CLIENT_UUID,
+    "seriesId": doc.SERIES_UUID,
+    "description": "Hosting mensual",
+    "paymentDays": 15,
+    "irpfRate": 0,
+    "frequency": "monthly",
+    "dayOfMonth": 1,
+    "startDate": "2026-01-01",
+    "count": 12,
+    "autoIssue": True,
+    "autoSend": False,
+    "lines": [{"description": "Hosting", "quantity": 100, "unitPrice": 2500, "ivaType": "general"}],
+}
+PLAN_EXAMPLE = {
+    "id": PLAN_UUID,
+    "name": "Hosting Acme",
+    "status": "active",
+    "taxpayerId": doc.TAXPAYER_UUID,
+    "clientId": doc.CLIENT_UUID,
+    "clientName": "Acme SL",
+    "seriesId": doc.SERIES_UUID,
+    "description": "Hosting mensual",
+    "notes": "",
+    "paymentDetails": "",
+    "paymentDays": 15,
+    "irpfRate": 0,
+    "frequency": "monthly",
+    "dayOfMonth": 1,
+    "startDate": "2026-01-01",
+    "endDate": None,
+    "count": 12,
+    "autoIssue": True,
+    "autoSend": False,
+    "nextDate": "2026-02-01",
+    "generatedCount": 1,
+    "problem": "",
+    "total": 3025,
+    "lines": [
+        {
+            "description": "Hosting",
+            "quantity": 100,
+            "unitPrice": 2500,
+            "ivaType": "general",
+            "discount": 0,
+        }
+    ],
+    "invoices": [
+        {
+            "id": doc.UUID,
+            "invoiceNumber": "2026-A-001",
+            "period": "2026-01-01",
+            "issueDate": "2026-01-01",
+            "status": "sent",
+            "total": 3025,
+            "problem": "",
+        }
+    ],
+}
+LIST_EXAMPLES = [
+    OpenApiExample("Plan", value=PLAN_EXAMPLE, response_only=True, status_codes=["200"])
+]
+CREATE_EXAMPLES = [
+    OpenApiExample("Plan", value=PLAN_INPUT_EXAMPLE, request_only=True),
+    OpenApiExample(
+        "Plan",
+        value={**PLAN_EXAMPLE, "nextDate": "2026-01-01", "generatedCount": 0, "invoices": []},
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
 
 # The API's field names and the plan's.
 FIELDS = {
@@ -97,6 +171,7 @@ class PlanListView(PlanView, generics.ListAPIView):
         description="The account's recurring plans, newest first, 50 per page, each with "
         "the invoices it generated.",
         responses={200: s.PlanSerializer(many=True)},
+        examples=LIST_EXAMPLES,
         errors=[400],
     )
     def get(self, request, *args, **kwargs):
@@ -112,6 +187,7 @@ class PlanListView(PlanView, generics.ListAPIView):
         "basis points.",
         request=s.PlanInputSerializer,
         responses={201: s.PlanSerializer},
+        examples=CREATE_EXAMPLES,
         errors=[*common.BODY, 404],
         idempotent=True,
         error_descriptions={404: "No such series (`seriesId`) or client (`clientId`)."},
