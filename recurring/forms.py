@@ -68,6 +68,8 @@ class PlanForm(NoControlCharactersForm, forms.Form):
         label="Descripción de la factura",
         max_length=500,
         required=False,
+        help_text="{periodo}, aquí o en un concepto, se cambia por los meses facturados: "
+        "«Hosting de {periodo}» → «Hosting de marzo de 2026».",
         widget=forms.TextInput(attrs={"size": 60}),
     )
     irpf_rate = ScaledDecimalField(

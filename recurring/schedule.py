@@ -57,3 +57,34 @@ def first_on_or_after(start: date, frequency: str, day: int, bound: date) -> dat
         if period >= bound:
             return period
     return None
+
+
+MONTH_NAMES = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
+
+
+def period_label(period: date, frequency: str) -> str:
+    """The months a period covers, in Spanish: «marzo de 2026», «enero a marzo de 2026»,
+    «noviembre de 2026 a enero de 2027», «2026» (a year from January)."""
+    months = MONTHS[frequency]
+    first = (period.year, period.month)
+    if months == 12 and period.month == 1:
+        return str(period.year)
+    last = _shift(period.year, period.month, months - 1)
+    if months == 1:
+        return f"{MONTH_NAMES[first[1] - 1]} de {first[0]}"
+    if first[0] == last[0]:
+        return f"{MONTH_NAMES[first[1] - 1]} a {MONTH_NAMES[last[1] - 1]} de {last[0]}"
+    return f"{MONTH_NAMES[first[1] - 1]} de {first[0]} a {MONTH_NAMES[last[1] - 1]} de {last[0]}"

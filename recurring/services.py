@@ -85,11 +85,21 @@ class Generation:
 # ---------------------------------------------------------------------------------------
 
 
-def plan_lines(plan: Plan) -> list[DraftLine]:
-    """The plan's template lines, as the invoice's draft takes them."""
+PERIOD = "{periodo}"
+
+
+def with_period(text: str, label: str | None) -> str:
+    """``text`` with ``{periodo}`` replaced by the period's months (kept as typed in the
+    template itself, ``label`` None)."""
+    return text if label is None else text.replace(PERIOD, label)
+
+
+def plan_lines(plan: Plan, period_label: str | None = None) -> list[DraftLine]:
+    """The plan's template lines, as the invoice's draft takes them (``{periodo}`` in a
+    concept replaced by ``period_label`` when given)."""
     return [
         DraftLine(
-            description=line.description,
+            description=with_period(line.description, period_label),
             quantity=line.quantity,
             unit_price=line.unit_price_cents,
             iva_type=line.iva_type,
@@ -334,6 +344,7 @@ def _generate_next(plan_id, today: date, run: Generation) -> bool:
             )
             plan.save(update_fields=["next_date", "updated_at"])
             return True
+        label = schedule.period_label(period, plan.frequency)
         try:
             with transaction.atomic():
                 invoice = create_draft(
@@ -346,9 +357,9 @@ def _generate_next(plan_id, today: date, run: Generation) -> bool:
                         if plan.payment_days is not None
                         else None
                     ),
-                    lines=plan_lines(plan),
+                    lines=plan_lines(plan, label),
                     irpf_bp=plan.irpf_bp,
-                    description=plan.description,
+                    description=with_period(plan.description, label),
                     notes=plan.notes,
                     payment_details=plan.payment_details,
                     actor=SYSTEM,

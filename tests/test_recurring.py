@@ -79,6 +79,30 @@ def test_the_first_period_is_the_first_day_on_or_after_the_start():
     assert schedule.first_after(date(2026, 3, 1), "yearly", 1, date(2026, 3, 1)) == date(2027, 3, 1)
 
 
+def test_a_period_is_named_by_the_months_it_covers():
+    assert schedule.period_label(date(2026, 3, 1), "monthly") == "marzo de 2026"
+    assert schedule.period_label(date(2026, 1, 15), "quarterly") == "enero a marzo de 2026"
+    assert schedule.period_label(date(2026, 11, 1), "quarterly") == (
+        "noviembre de 2026 a enero de 2027"
+    )
+    assert schedule.period_label(date(2026, 1, 1), "yearly") == "2026"
+
+
+def test_the_period_placeholder_names_the_months_invoiced(make_plan):
+    plan = make_plan(
+        description="Mantenimiento de {periodo}",
+        lines=[DraftLine("Hosting {periodo}", quantity=100, unit_price=1000)],
+    )
+
+    generate_due(date(2026, 2, 3))
+
+    first, second = invoices_of(plan)
+    assert first.description == "Mantenimiento de enero de 2026"
+    assert second.description == "Mantenimiento de febrero de 2026"
+    assert [line.description for line in second.lines.all()] == ["Hosting febrero de 2026"]
+    assert plan.lines.get().description == "Hosting {periodo}"
+
+
 # -- Generation ------------------------------------------------------------------------------
 
 
