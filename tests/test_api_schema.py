@@ -78,6 +78,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
     from expenses.services import create_category
     from invoicing.models import Series
     from invoicing.services import Actor, DraftLine, create_draft
+    from recurring.services import create_plan
 
     series = Series.objects.create(account=account, taxpayer=taxpayer, code="A")
     Series.objects.create(account=account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING)
@@ -94,6 +95,14 @@ def seeded(account, taxpayer, owner, computer_system, register):
     )
     category = create_category(account, "Pruebas de la API")
     fiscal = register().invoice
+    plan = create_plan(
+        taxpayer,
+        name="Hosting",
+        client=client,
+        series=series,
+        start_date=date(2026, 1, 1),
+        lines=[DraftLine(description="Hosting", quantity=100, unit_price=2500)],
+    )
     return {
         "seriesId": str(series.pk),
         "clientId": str(client.pk),
@@ -104,6 +113,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
         "account_invoice_id": str(draft.pk),
         "v1_invoice_id": str(fiscal.pk),
         "nif": taxpayer.nif,
+        "plan_id": str(plan.pk),
     }
 
 
@@ -120,6 +130,8 @@ def with_real_ids(operation, strategy, ids):
             case.path_parameters["invoice_id"] = ids[key]
         if "nif" in (case.path_parameters or {}):
             case.path_parameters["nif"] = ids["nif"]
+        if "plan_id" in (case.path_parameters or {}):
+            case.path_parameters["plan_id"] = ids["plan_id"]
         if isinstance(case.body, dict):
             for name in ("seriesId", "clientId", "taxpayerId", "categoryId"):
                 if name in case.body and not path.startswith("/api/v1/"):
