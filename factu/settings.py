@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "catalogue",
     "invoicing",
     "quotes",
+    "recurring",
     "expenses",
     "verifactu",
     "mailing",
@@ -254,6 +255,12 @@ CELERY_BEAT_SCHEDULE = {
     "invoicing-overdue": {"task": "invoicing.mark_overdue", "schedule": 3600.0},
     # Sent quotes past their valid-until date become expired (computed meanwhile).
     "quotes-expire": {"task": "quotes.expire", "schedule": 3600.0},
+    # Recurring plans: each day's invoices, at 06:00 (a run missed while beat was down is
+    # made at its start; generation is idempotent, so a second run makes nothing).
+    "recurring-generate": {
+        "task": "recurring.generate_due",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "verifactu-reclaim": {
         "task": "verifactu.reclaim_and_kick",
         "schedule": float(env.env_int("VERIFACTU_RECLAIM_INTERVAL", 60, minimum=1)),
@@ -387,6 +394,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": ["draft", "sent", "paid", "overdue", "cancelled"],
         "AccountQuoteStatusInputEnum": ["sent", "accepted", "rejected"],
+        "RecurringStatusEnum": "recurring.models.PlanStatus.choices",
     },
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)

@@ -78,22 +78,25 @@ def line_inputs(
     return inputs
 
 
+def line_fields(line: DraftLine) -> dict:
+    """A draft line's stored columns, as an invoice line (or a recurring plan's) keeps them."""
+    return {
+        "description": line.description.strip(),
+        "quantity": line.quantity,
+        "unit_price_cents": line.unit_price,
+        "discount_bp": line.discount_bp,
+        "iva_type": line.iva_type,
+        "cause": line.cause,
+        "tobacco": line.tobacco,
+        "regime": line.regime,
+    }
+
+
 def line_columns(lines: Sequence[DraftLine], totals: taxes.InvoiceTotals) -> list[dict]:
     """The draft lines as the columns of stored lines (:class:`invoicing.models.LineColumns`),
     with their position and amount."""
     return [
-        {
-            "position": i + 1,
-            "description": line.description.strip(),
-            "quantity": line.quantity,
-            "unit_price_cents": line.unit_price,
-            "discount_bp": line.discount_bp,
-            "iva_type": line.iva_type,
-            "cause": line.cause,
-            "tobacco": line.tobacco,
-            "regime": line.regime,
-            "amount_cents": totals.lines[i],
-        }
+        {"position": i + 1, **line_fields(line), "amount_cents": totals.lines[i]}
         for i, line in enumerate(lines)
     ]
 

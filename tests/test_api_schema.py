@@ -79,6 +79,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
     from invoicing.models import Series
     from invoicing.services import Actor, DraftLine, create_draft
     from quotes.services import create_quote
+    from recurring.services import create_plan
 
     series = Series.objects.create(account=account, taxpayer=taxpayer, code="A")
     Series.objects.create(account=account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING)
@@ -103,6 +104,14 @@ def seeded(account, taxpayer, owner, computer_system, register):
         lines=[DraftLine(description="Consultoría", quantity=100, unit_price=100000)],
         actor=Actor(user=owner),
     )
+    plan = create_plan(
+        taxpayer,
+        name="Hosting",
+        client=client,
+        series=series,
+        start_date=date(2026, 1, 1),
+        lines=[DraftLine(description="Hosting", quantity=100, unit_price=2500)],
+    )
     return {
         "seriesId": str(series.pk),
         "clientId": str(client.pk),
@@ -114,6 +123,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
         "v1_invoice_id": str(fiscal.pk),
         "quote_id": str(quote.pk),
         "nif": taxpayer.nif,
+        "plan_id": str(plan.pk),
     }
 
 
@@ -132,6 +142,8 @@ def with_real_ids(operation, strategy, ids):
             case.path_parameters["quote_id"] = ids["quote_id"]
         if "nif" in (case.path_parameters or {}):
             case.path_parameters["nif"] = ids["nif"]
+        if "plan_id" in (case.path_parameters or {}):
+            case.path_parameters["plan_id"] = ids["plan_id"]
         if isinstance(case.body, dict):
             for name in ("seriesId", "clientId", "taxpayerId", "categoryId"):
                 if name in case.body and not path.startswith("/api/v1/"):
@@ -414,7 +426,7 @@ def test_the_seed_examples_are_in_the_schema(openapi):
 
 def test_each_account_list_example_has_the_shape_of_its_response(openapi):
     """A list's example is one page (or one array) of items, never an array of pages."""
-    for path in ["/api/invoices", "/api/expenses", "/api/clients", "/api/series"]:
+    for path in ["/api/invoices", "/api/expenses", "/api/clients", "/api/series", "/api/recurring"]:
         content = openapi["paths"][path]["get"]["responses"]["200"]["content"]
         for example in content["application/json"]["examples"].values():
             value = example["value"]

@@ -77,6 +77,7 @@ def world(db, tmp_path, settings):
     from expenses.services import create_category
     from factu.models import Job
     from invoicing.models import Invoice, InvoiceStatus, Series
+    from recurring.models import Plan
     from verifactu.models import Chain, FiscalInvoice
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -155,6 +156,7 @@ def world(db, tmp_path, settings):
         "job_id": [job.pk],
         "item_id": [item.pk],
         "quote_id": [quote.pk],
+        "plan_id": [Plan.objects.filter(account=account).first().pk],
         "kind": ["clientes", "facturas"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):

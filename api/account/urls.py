@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.account import quotes, views
+from api.account import quotes, recurring, views
 
 urlpatterns = [
     path("invoices", views.InvoiceListView.as_view(), name="api-invoices"),
@@ -32,6 +32,19 @@ urlpatterns = [
         name="api-quote-invoice",
     ),
     path("quotes/<uuid:quote_id>/pdf", quotes.QuotePdfView.as_view(), name="api-quote-pdf"),
+    path("recurring", recurring.PlanListView.as_view(), name="api-recurring"),
+    path("recurring/<uuid:plan_id>", recurring.PlanDetailView.as_view(), name="api-recurring-plan"),
+    path(
+        "recurring/<uuid:plan_id>/pause",
+        recurring.PlanPauseView.as_view(),
+        name="api-recurring-pause",
+    ),
+    path(
+        "recurring/<uuid:plan_id>/resume",
+        recurring.PlanResumeView.as_view(),
+        name="api-recurring-resume",
+    ),
+    path("recurring/<uuid:plan_id>/end", recurring.PlanEndView.as_view(), name="api-recurring-end"),
     path("clients", views.ClientListView.as_view(), name="api-clients"),
     path("series", views.SeriesListView.as_view(), name="api-series"),
     path("expenses", views.ExpenseListView.as_view(), name="api-expenses"),
