@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from factu.addresses import address_line
+from factu.iban import grouped, validate_iban
 from factu.nif import validate_nif
 
 
@@ -161,6 +162,20 @@ class Taxpayer(models.Model):
         default=0,
         help_text="En puntos básicos: 1500 = 15 %, 700 = 7 % (nuevos autónomos).",
     )
+    iban = models.CharField(
+        "IBAN",
+        max_length=34,
+        blank=True,
+        validators=[validate_iban],
+        help_text="La cuenta donde cobra: se imprime en sus facturas.",
+    )
+    cash_criterion = models.BooleanField(
+        "régimen especial del criterio de caja",
+        default=False,
+        help_text="Acogido al criterio de caja (RECC, clave 07): el IVA repercutido se declara "
+        "en el modelo 303 cuando se cobra, o el 31 de diciembre del año siguiente al de la "
+        "operación si aún no se ha cobrado.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -176,6 +191,11 @@ class Taxpayer(models.Model):
     def address_line(self) -> str:
         """The address on one line (:func:`factu.addresses.address_line`)."""
         return address_line(self)
+
+    @property
+    def iban_display(self) -> str:
+        """The IBAN in groups of four, as printed; empty when there is none."""
+        return grouped(self.iban)
 
 
 INVITATION_VALID_DAYS = 7

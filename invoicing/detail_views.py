@@ -28,6 +28,7 @@ from invoicing.forms import (
     line_initial,
 )
 from invoicing.models import Invoice, InvoiceStatus, Series
+from invoicing.payment_forms import payments_context
 from invoicing.views import (
     BLOCKED_POLL_SECONDS,
     EVENT_LABELS,
@@ -152,6 +153,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
         "can_cancel": can_write and is_open,
         "can_rectify": can_write and invoice.is_issued and is_open,
         "paid_form": PaidForm(initial={"paid_on": timezone.localdate()}),
+        "payments": payments_context(invoice, can_write=can_write),
         "other_taxpayer": request.taxpayer is not None
         and invoice.taxpayer_id != request.taxpayer.pk,
     }

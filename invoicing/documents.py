@@ -184,6 +184,8 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
         rectified_number=original.number if original else None,
         rectified_date=original.issue_date if original else None,
         payment_method=invoice.payment_details,
+        # Where to pay: the taxpayer's account today (a refund, a negative total, has none).
+        iban=invoice.taxpayer.iban if invoice.total_cents > 0 else "",
         notes=invoice.notes,
         qr_url=qr_url,
         verifactu=verifactu,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing import detail_views, draft_views, views
+from invoicing import detail_views, draft_views, payment_views, views
 
 urlpatterns = [
     path("", views.invoice_list, name="invoice_list"),
@@ -15,6 +15,16 @@ urlpatterns = [
     path("<uuid:invoice_id>/estado/", detail_views.invoice_status, name="invoice_status"),
     path("<uuid:invoice_id>/emitir/", detail_views.invoice_issue, name="invoice_issue"),
     path("<uuid:invoice_id>/cobrar/", detail_views.invoice_pay, name="invoice_pay"),
+    path(
+        "<uuid:invoice_id>/cobros/",
+        payment_views.invoice_payment_add,
+        name="invoice_payment_add",
+    ),
+    path(
+        "<uuid:invoice_id>/cobros/<uuid:payment_id>/deshacer/",
+        payment_views.invoice_payment_remove,
+        name="invoice_payment_remove",
+    ),
     path("<uuid:invoice_id>/anular/", detail_views.invoice_cancel, name="invoice_cancel"),
     path("<uuid:invoice_id>/rectificar/", detail_views.invoice_rectify, name="invoice_rectify"),
     path("<uuid:invoice_id>/pdf/", detail_views.invoice_pdf, name="invoice_pdf"),

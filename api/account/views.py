@@ -31,7 +31,7 @@ from expenses.models import Expense
 from expenses.services import categories_for, create_expense
 from factu.downloads import file_response
 from factu.models import Taxpayer
-from invoicing import services
+from invoicing import payments, services
 from invoicing.counts import account_invoice_count
 from invoicing.documents import render_pdf
 from invoicing.models import Invoice, InvoiceStatus, Series, SeriesCounter
@@ -92,7 +92,7 @@ class InvoiceListView(AccountView, generics.ListAPIView):
     pagination_class = FixedPagePagination
 
     def get_queryset(self):
-        return super().get_queryset().filter(account=self.account)
+        return payments.with_paid(super().get_queryset().filter(account=self.account))
 
     def known_total(self) -> int | None:
         """The exact per-account counter for the unfiltered list: no COUNT over every row."""
@@ -189,7 +189,9 @@ class InvoiceStatusView(InvoiceView):
         tags=doc.TAGS_INVOICES,
         summary="Change an invoice's status",
         description="draft → sent (issues it: numbered, registered with VERI*FACTU) → paid "
-        "(`paidAt` required: a date or an ISO 8601 date-time); sent → cancelled.",
+        "(`paidAt` required: a date or an ISO 8601 date-time, not in the future; records a "
+        "payment of what is outstanding, method `other`); sent → cancelled. Partial payments: "
+        "`/api/invoices/{id}/payments`.",
         request=s.StatusInputSerializer,
         responses={200: s.InvoiceStatusSerializer},
         examples=doc.STATUS_EXAMPLES,
