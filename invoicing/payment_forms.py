@@ -16,6 +16,8 @@ class PaymentForm(NoControlCharactersForm, forms.Form):
     """Field names as the service's error keys (``date``, ``amount``…), so each error of
     :func:`invoicing.payments.add_payment` lands on its field."""
 
+    SERVICE_FIELDS = {"date": "date", "amount": "amount", "method": "method", "note": "note"}
+
     date = forms.DateField(label="Fecha de cobro", input_formats=DATE_FORMATS, widget=DateInput())
     amount = ScaledDecimalField(label="Importe (€)", minimum=1)
     method = forms.ChoiceField(label="Forma de pago", choices=PaymentMethod.choices)

@@ -87,8 +87,8 @@ def _amount_problem(invoice: Invoice, amount_cents: int | None) -> str:
     if amount_cents <= 0:
         return "El importe debe ser mayor que cero."
     if amount_cents > outstanding:
-        what = "por devolver" if invoice.total_cents < 0 else "pendiente de cobro"
-        return f"Supera lo {what}: {taxes.format_euros(outstanding)}."
+        what = "de devolver" if invoice.total_cents < 0 else "de cobro"
+        return f"Supera lo pendiente {what}: {taxes.format_euros(outstanding)}."
     return ""
 
 
