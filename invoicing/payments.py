@@ -161,7 +161,10 @@ def pay_balance(
     today = today or timezone.localdate()
     with transaction.atomic():
         invoice = _locked(invoice)
-        _check_open(invoice)
+        if invoice.status not in OPEN_STATUSES:
+            raise InvalidTransition(
+                f"Una factura {invoice.get_status_display().lower()} no puede pasar a cobrada."
+            )
         day = timezone.localdate(paid_at) if paid_at is not None else None
         if problem := _date_problem(invoice, day, today):
             raise ValidationError({field: [problem]})
