@@ -27,6 +27,7 @@ from invoicing.services import (
     mark_paid,
     rectify_invoice,
 )
+from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 from tests.invoices import ISSUE
 
 TOTAL = 106000  # the seed example: 1.000 € + 21 % IVA - 15 % IRPF
@@ -274,9 +275,9 @@ def test_the_invoice_page_records_a_payment_and_shows_the_balance(login, owner, 
     assert "Supera lo pendiente de cobro: 1.060,00 €." in _text(bad.content)
     ok = client.post(url, {"date": "2026-03-20", "amount": "400,50", "method": "cash"})
     assert ok.status_code == 302
-    page = _text(client.get(reverse("invoice_detail", args=[account.slug, issued.pk])).content)
-    assert "Cobro parcial" in page
-    assert "Cobrado 400,50 €" in page and "Pendiente 659,50 €" in page
+    shown = _text(client.get(reverse("invoice_detail", args=[account.slug, issued.pk])).content)
+    assert "Cobro parcial" in shown
+    assert "Cobrado 400,50 €" in shown and "Pendiente 659,50 €" in shown
     listing = _text(client.get(reverse("invoice_list", args=[account.slug])).content)
     assert "Cobro parcial" in listing and "pendiente 659,50 €" in listing
 
@@ -352,7 +353,7 @@ def test_the_v1_api_validates_and_normalizes_a_taxpayers_iban(api_client):
 def _pdf_text(invoice) -> str:
     _, _, data = render_pdf(invoice)
     pages = pypdf.PdfReader(io.BytesIO(data)).pages
-    return " ".join(" ".join(page.extract_text().split()) for page in pages)
+    return " ".join(" ".join(p.extract_text().split()) for p in pages)
 
 
 def test_the_iban_is_printed_in_the_payment_part_of_the_pdf(issued, taxpayer):
@@ -362,3 +363,51 @@ def test_the_iban_is_printed_in_the_payment_part_of_the_pdf(issued, taxpayer):
     text = _pdf_text(fresh(issued))
     assert "Pago" in text
     assert "IBAN: ES91 2100 0418 4502 0005 1332" in text
+
+
+# -- chromium ---------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_a_partial_payment_then_the_rest_settles_the_invoice(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    owner,
+    account,
+    issued,
+):
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, live_server.url)
+    detail = f"{live_server.url}{reverse('invoice_detail', args=[account.slug, issued.pk])}"
+    page.goto(detail)
+    section = page.locator("#cobros")
+    assert page.get_by_label("Importe (€)").input_value() == "1.060"
+    page.get_by_label("Importe (€)").fill("400,00")
+    page.get_by_label("Forma de pago").select_option(label="Efectivo")
+    page.get_by_label("Nota").fill("Primer plazo")
+    section.get_by_role("button", name="Registrar").click()
+    page.get_by_text("Cobro de 400,00 € registrado: quedan 660,00 € pendientes.").wait_for()
+    assert page.locator("h1 [data-partly-paid]").inner_text() == "Cobro parcial"
+    assert section.locator("[data-outstanding]").inner_text() == "660,00 €"
+    screenshot(page, "payments-partial-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "payments-partial-390")
+
+    assert page.get_by_label("Importe (€)").input_value() == "660"
+    section.get_by_role("button", name="Registrar").click()
+    page.get_by_text("la factura 2026-A-001 está cobrada").wait_for()
+    assert page.locator("h1 [data-status]").inner_text() == "Cobrada"
+    assert fresh(issued).status == InvoiceStatus.PAID
+    assert page.locator("h1 [data-partly-paid]").count() == 0
+    screenshot(page, "payments-settled-390")
+
+    today = timezone.localdate().strftime("%d/%m/%Y")
+    page.get_by_role("button", name=f"Deshacer el cobro de 660,00 € del {today}").click()
+    page.get_by_text("la factura queda emitida").wait_for()
+    assert fresh(issued).status == InvoiceStatus.SENT
+    page.goto(f"{live_server.url}{reverse('invoice_list', args=[account.slug])}")
+    page.get_by_text("pendiente 660,00 €").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "payments-list-390")
