@@ -171,8 +171,17 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
         title=title,
         due_date=invoice.due_date,
         operation_date=invoice.operation_date,
-        issuance=issuance_mention(
-            invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
+        issuance=" · ".join(
+            filter(
+                None,
+                [
+                    issuance_mention(
+                        invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
+                    ),
+                    # RD 1619/2012 art. 6.1.o: the mention a taxpayer in the RECC must print.
+                    CASH_CRITERION_MENTION if invoice.taxpayer.cash_criterion else "",
+                ],
+            )
         ),
         replaces=tuple(
             invoice.replaced_invoices.order_by("issue_date", "number").values_list(
@@ -191,6 +200,9 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
         verifactu=verifactu,
         cancelled=invoice.status == InvoiceStatus.CANCELLED,
     )
+
+
+CASH_CRITERION_MENTION = "Régimen especial del criterio de caja"
 
 
 def issuance_mention(issued_by: str, third_party_nif: str, third_party_name: str) -> str:

@@ -411,3 +411,10 @@ def test_browser_a_partial_payment_then_the_rest_settles_the_invoice(
     page.get_by_text("pendiente 660,00 €").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "payments-list-390")
+
+
+def test_a_cash_criterion_taxpayers_pdf_says_so(issued, taxpayer):
+    assert "criterio de caja" not in _pdf_text(issued)
+    taxpayer.cash_criterion = True
+    taxpayer.save()
+    assert "Régimen especial del criterio de caja" in _pdf_text(fresh(issued))
