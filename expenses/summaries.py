@@ -138,13 +138,12 @@ class InvoiceEffect:
     irpf: int = 0
     fiscal_total: int = 0
 
+    def by_rate(self) -> tuple[dict[int, int], ...]:
+        """The amounts kept per rate: IVA base and cuota, recargo base and cuota."""
+        return (self.iva_base, self.iva_cuota, self.surcharge_base, self.surcharge_cuota)
+
     def add(self, other: InvoiceEffect, sign: int = 1) -> None:
-        for mine, theirs in (
-            (self.iva_base, other.iva_base),
-            (self.iva_cuota, other.iva_cuota),
-            (self.surcharge_base, other.surcharge_base),
-            (self.surcharge_cuota, other.surcharge_cuota),
-        ):
+        for mine, theirs in zip(self.by_rate(), other.by_rate(), strict=True):
             for rate, cents in theirs.items():
                 mine[rate] += sign * cents
         self.other_base += sign * other.other_base
@@ -192,12 +191,7 @@ def _scaled(effect: InvoiceEffect, share: tuple[int, int]) -> InvoiceEffect:
     """The IVA boxes of ``effect`` times ``share`` (numerator, denominator), each rounded."""
     num, den = share
     scaled = InvoiceEffect()
-    for mine, theirs in (
-        (scaled.iva_base, effect.iva_base),
-        (scaled.iva_cuota, effect.iva_cuota),
-        (scaled.surcharge_base, effect.surcharge_base),
-        (scaled.surcharge_cuota, effect.surcharge_cuota),
-    ):
+    for mine, theirs in zip(scaled.by_rate(), effect.by_rate(), strict=True):
         for rate, cents in theirs.items():
             mine[rate] = round_half_up(cents * num, den)
     return scaled

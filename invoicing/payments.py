@@ -92,6 +92,22 @@ def _amount_problem(invoice: Invoice, amount_cents: int | None) -> str:
     return ""
 
 
+def _record(
+    invoice: Invoice, day: date, amount_cents: int, method: str, note: str, actor: Actor
+) -> Payment:
+    payment = Payment.objects.create(
+        account_id=invoice.account_id,
+        invoice=invoice,
+        date=day,
+        amount_cents=amount_cents,
+        method=method,
+        note=note,
+        created_by=actor.user,
+    )
+    log(invoice, actor, "payment", amount=amount_cents, date=day.isoformat(), method=method)
+    return payment
+
+
 def _settle(invoice: Invoice, paid_at: datetime, actor: Actor) -> None:
     invoice.status = InvoiceStatus.PAID
     invoice.paid_at = paid_at
@@ -124,23 +140,7 @@ def add_payment(
             errors["method"] = ["Elija una forma de pago de la lista."]
         if errors:
             raise ValidationError(errors)
-        payment = Payment.objects.create(
-            account_id=invoice.account_id,
-            invoice=invoice,
-            date=day,
-            amount_cents=amount_cents,
-            method=method,
-            note=note,
-            created_by=actor.user,
-        )
-        log(
-            invoice,
-            actor,
-            "payment",
-            amount=amount_cents,
-            date=day.isoformat(),
-            method=method,
-        )
+        payment = _record(invoice, day, amount_cents, method, note, actor)
         if invoice.outstanding_cents == 0:
             _settle(invoice, noon(day), actor)
     return payment
@@ -170,15 +170,7 @@ def pay_balance(
             raise ValidationError({field: [problem]})
         outstanding = abs(invoice.outstanding_cents)
         if outstanding:
-            Payment.objects.create(
-                account_id=invoice.account_id,
-                invoice=invoice,
-                date=day,
-                amount_cents=outstanding,
-                method=method,
-                created_by=actor.user,
-            )
-            log(invoice, actor, "payment", amount=outstanding, date=day.isoformat(), method=method)
+            _record(invoice, day, outstanding, method, "", actor)
         _settle(invoice, paid_at, actor)
     return invoice
 
