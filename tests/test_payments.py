@@ -418,3 +418,32 @@ def test_a_cash_criterion_taxpayers_pdf_says_so(issued, taxpayer):
     taxpayer.cash_criterion = True
     taxpayer.save()
     assert "Régimen especial del criterio de caja" in _pdf_text(fresh(issued))
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_the_taxpayer_page_checks_the_iban_and_shows_it_grouped(
+    live_server,
+    page,  # noqa: F811 - the fixture
+    owner,
+    account,
+    taxpayer,
+):
+    sign_in(page, live_server.url)
+    edit = f"{live_server.url}{reverse('taxpayer_edit', args=[account.slug, taxpayer.pk])}"
+    page.goto(edit)
+    page.get_by_label("IBAN").fill("ES91 2100 0418 4502 0005 1333")
+    page.get_by_role("button", name="Guardar").click()
+    page.get_by_text("Los dígitos de control del IBAN no cuadran").wait_for()
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "payments-taxpayer-iban-error-390")
+    page.get_by_label("IBAN").fill("es91 2100 0418 4502 0005 1332")
+    page.get_by_role("button", name="Guardar").click()
+    page.wait_for_url(lambda u: "/contribuyentes/" in u and str(taxpayer.pk) not in u)
+    taxpayer.refresh_from_db()
+    assert taxpayer.iban == IBAN
+    page.goto(edit)
+    assert page.get_by_label("IBAN").input_value() == "ES91 2100 0418 4502 0005 1332"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(page, "payments-taxpayer-iban-1280")
