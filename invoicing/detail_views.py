@@ -142,7 +142,13 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
             "tax_label": documents.tax_total_label(totals.groups),
         },
         "events": [
-            {"event": e, "label": EVENT_LABELS.get(e.action, e.action)}
+            {
+                "event": e,
+                "label": EVENT_LABELS.get(e.action, e.action),
+                "amount": taxes.format_euros(e.detail["amount"])
+                if isinstance(e.detail.get("amount"), int)
+                else "",
+            }
             for e in invoice.events.select_related("user")
         ],
         "rectifications": list(invoice.rectifications.order_by("issue_date", "number")),

@@ -278,6 +278,7 @@ def test_the_invoice_page_records_a_payment_and_shows_the_balance(login, owner, 
     shown = _text(client.get(reverse("invoice_detail", args=[account.slug, issued.pk])).content)
     assert "Cobro parcial" in shown
     assert "Cobrado 400,50 €" in shown and "Pendiente 659,50 €" in shown
+    assert "Cobro registrado de 400,50 €" in shown
     listing = _text(client.get(reverse("invoice_list", args=[account.slug])).content)
     assert "Cobro parcial" in listing and "pendiente 659,50 €" in listing
 
