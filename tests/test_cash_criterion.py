@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.urls import reverse
 
 from clients.services import create_client
 from expenses import summaries
@@ -86,3 +87,13 @@ def test_without_cash_criterion_iva_counts_on_issue(books):
     assert boxes(books, 2026, 1) == (100000 + 20000 - 10000, 21000 + 4200 - 2100, 10000)
     assert boxes(books, 2026, 2) == (0, 0, 0)
     assert boxes(books, 2026, 4) == (0, 0, 0)
+
+
+def test_the_tax_page_says_the_303_follows_the_criterio_de_caja(books, login, owner, account):
+    books.cash_criterion = True
+    books.save()
+    client = login(owner)
+    url = reverse("tax_summary", args=[account.slug])
+    html = client.get(url, {"year": 2026, "quarter": 1}).content.decode().replace("\xa0", " ")
+    assert "Criterio de caja: el IVA repercutido cuenta cuando se cobra" in html
+    assert "49,00 €" in html and "233,33 €" in html  # a third of A, less the refund
