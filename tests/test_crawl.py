@@ -73,7 +73,7 @@ def world(db, tmp_path, settings):
     from expenses.models import Expense, ExpenseCategory
     from expenses.services import create_category
     from factu.models import Job
-    from invoicing.models import Invoice, InvoiceStatus, Series
+    from invoicing.models import Invoice, InvoiceStatus, Payment, Series
     from verifactu.models import Chain, FiscalInvoice
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -119,6 +119,8 @@ def world(db, tmp_path, settings):
     )
     if not Series.objects.filter(account=account).exists():  # pragma: no cover - demo has one
         Series.objects.create(account=account, taxpayer=taxpayer, code="C")
+    payment = Payment.objects.filter(account=account).first()
+    assert payment is not None, "the demo should have a paid invoice"
     values = {
         "account_slug": [account.slug],
         "taxpayer_id": list(account.taxpayers.values_list("pk", flat=True)[:2]),
@@ -132,6 +134,7 @@ def world(db, tmp_path, settings):
         "invitation_id": [invitation.pk],
         "token_id": [token.pk],
         "job_id": [job.pk],
+        "payment_id": [payment.pk],
         "kind": ["clientes", "facturas"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):
