@@ -14,7 +14,9 @@ What counts:
   (``I``) a rectificativa's amounts are the difference, by substitution (``S``) its effect
   is its amounts less the original's. Invoices fall in the period of their issue date.
 * IVA devengado is taken per rate group of each invoice, exactly as the invoice declared it
-  (one cuota per group, rounded once, as in :func:`invoicing.taxes.compute_totals`).
+  (one cuota per group, rounded once, as in :func:`invoicing.taxes.compute_totals`). For a
+  taxpayer in the criterio de caja, the IVA under it accrues as it is collected instead
+  (:mod:`expenses.cash_criterion`).
 * IVA soportado comes from deductible expenses with IVA data (a cuota other than zero): the
   deductible percentage applies to the cuota and, so that box 28 is the base *of the
   deductible cuotas*, to the base too; each rounded per expense, halves away from zero.
@@ -36,7 +38,7 @@ from __future__ import annotations
 import calendar
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -46,9 +48,10 @@ from typing import ClassVar
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from expenses import cash_criterion
 from expenses.models import Expense
 from factu.models import Taxpayer
-from factu.money import share_cents
+from factu.money import round_half_up, share_cents
 from factu.nif import validate_nif
 from invoicing import taxes, totals
 from invoicing.models import Invoice
@@ -139,13 +142,12 @@ class InvoiceEffect:
     irpf: int = 0
     fiscal_total: int = 0
 
+    def by_rate(self) -> tuple[dict[int, int], ...]:
+        """The amounts kept per rate: IVA base and cuota, recargo base and cuota."""
+        return (self.iva_base, self.iva_cuota, self.surcharge_base, self.surcharge_cuota)
+
     def add(self, other: InvoiceEffect, sign: int = 1) -> None:
-        for mine, theirs in (
-            (self.iva_base, other.iva_base),
-            (self.iva_cuota, other.iva_cuota),
-            (self.surcharge_base, other.surcharge_base),
-            (self.surcharge_cuota, other.surcharge_cuota),
-        ):
+        for mine, theirs in zip(self.by_rate(), other.by_rate(), strict=True):
             for rate, cents in theirs.items():
                 mine[rate] += sign * cents
         self.other_base += sign * other.other_base
@@ -154,11 +156,16 @@ class InvoiceEffect:
         self.fiscal_total += sign * other.fiscal_total
 
 
-def _own_effect(invoice: Invoice) -> InvoiceEffect:
+GroupFilter = Callable[[taxes.TaxGroup], bool]
+
+
+def _own_effect(invoice: Invoice, keep: GroupFilter | None = None) -> InvoiceEffect:
     effect = InvoiceEffect()
     for group in totals.recomputed(invoice).groups:
         if group.tax_type != taxes.IVA:
             continue  # IGIC and IPSI are not IVA: the 303 does not declare them
+        if keep is not None and not keep(group):
+            continue
         if group.operation_type == "S1" and group.rate_bp:
             effect.iva_base[group.rate_bp] += group.base_cents
             effect.iva_cuota[group.rate_bp] += group.iva_cents
@@ -174,13 +181,44 @@ def _own_effect(invoice: Invoice) -> InvoiceEffect:
     return effect
 
 
-def invoice_effect(invoice: Invoice) -> InvoiceEffect:
-    """The invoice's signed effect; a rectificativa by substitution nets out its original."""
-    effect = _own_effect(invoice)
+def invoice_effect(invoice: Invoice, keep: GroupFilter | None = None) -> InvoiceEffect:
+    """The invoice's signed effect (of its groups ``keep`` accepts, when given); a
+    rectificativa by substitution nets out its original."""
+    effect = _own_effect(invoice, keep)
     original = totals.substituted_original(invoice)
     if original is not None:
-        effect.add(_own_effect(original), sign=-1)
+        effect.add(_own_effect(original, keep), sign=-1)
     return effect
+
+
+def _scaled(effect: InvoiceEffect, share: tuple[int, int]) -> InvoiceEffect:
+    """The IVA boxes of ``effect`` times ``share`` (numerator, denominator), each rounded."""
+    num, den = share
+    scaled = InvoiceEffect()
+    for mine, theirs in zip(scaled.by_rate(), effect.by_rate(), strict=True):
+        for rate, cents in theirs.items():
+            mine[rate] = round_half_up(cents * num, den)
+    return scaled
+
+
+def cash_effects(invoices: Iterable[Invoice], start: date, end: date) -> list[InvoiceEffect]:
+    """What the IVA under the criterio de caja of ``invoices`` (from
+    :func:`expenses.cash_criterion.cash_invoices`) accrues in ``start``–``end``: the rule is
+    documented in :mod:`expenses.cash_criterion`."""
+    effects = []
+    for invoice in invoices:
+        own = _own_effect(invoice, cash_criterion.under_cash_criterion)
+        accrued = _scaled(own, cash_criterion.collected_share(invoice, end))
+        accrued.add(
+            _scaled(own, cash_criterion.collected_share(invoice, cash_criterion.day_before(start))),
+            sign=-1,
+        )
+        effects.append(accrued)
+    return effects
+
+
+def _not_cash(group: taxes.TaxGroup) -> bool:
+    return not cash_criterion.under_cash_criterion(group)
 
 
 def declared_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Invoice]:
@@ -213,11 +251,21 @@ def deductible_expenses(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[
 # --- modelo 303 -----------------------------------------------------------------------------
 
 
-def vat_303(invoices: Iterable[Invoice], expenses: Iterable[Expense]) -> dict[str, int]:
-    """The 303's figures (keys as in the box data) from a quarter's invoices and expenses."""
+def vat_303(
+    invoices: Iterable[Invoice],
+    expenses: Iterable[Expense],
+    *,
+    keep: GroupFilter | None = None,
+    accrued: Iterable[InvoiceEffect] = (),
+) -> dict[str, int]:
+    """The 303's figures (keys as in the box data) from a quarter's invoices and expenses;
+    of the invoices, the groups ``keep`` accepts when given, plus the ``accrued`` effects
+    (the criterio de caja's, :func:`cash_effects`)."""
     total = InvoiceEffect()
     for invoice in invoices:
-        total.add(invoice_effect(invoice))
+        total.add(invoice_effect(invoice, keep))
+    for effect in accrued:
+        total.add(effect)
     values: dict[str, int] = {}
     devengado = 0
     for rate in sorted(set(IVA_RATES) | set(total.iva_base)):
@@ -270,10 +318,16 @@ class Modelo303(QuarterlyModelo):
 
 
 def modelo_303(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo303:
+    """The quarter's 303; for a taxpayer in the criterio de caja, the IVA under it counts as
+    it is collected (:mod:`expenses.cash_criterion`), the rest on issue."""
     start, end = quarter_range(year, quarter)
-    values = vat_303(
-        declared_invoices(taxpayer, start, end), deductible_expenses(taxpayer, start, end)
-    )
+    invoices = declared_invoices(taxpayer, start, end)
+    expenses = deductible_expenses(taxpayer, start, end)
+    if taxpayer.cash_criterion:
+        accrued = cash_effects(cash_criterion.cash_invoices(taxpayer, start, end), start, end)
+        values = vat_303(invoices, expenses, keep=_not_cash, accrued=accrued)
+    else:
+        values = vat_303(invoices, expenses)
     return Modelo303(year, quarter, values)
 
 

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from factu import services
 from factu.branding import check_logo, normalize_accent
+from factu.iban import normalize_iban
 from factu.models import Account, Role, Taxpayer, default_irpf_regime
 from factu.nif import is_natural_person_nif, validate_nif
 from factu.signals import verifactu_mode_checked, verifactu_mode_requested
@@ -71,6 +72,8 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
             "verifactu_mode",
             "default_irpf_bp",
             "irpf_regime",
+            "iban",
+            "cash_criterion",
         ]
 
     def __init__(self, *args, account: Account, **kwargs):
@@ -79,6 +82,13 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
         self.fields["nif"].validators = []
         self.fields["nif"].widget.attrs.update(autocapitalize="characters", spellcheck="false")
         self.fields["country"].widget.attrs.update(maxlength=2)
+        iban = self.fields["iban"]
+        iban.max_length, iban.validators = 50, []  # typed in groups; checked in clean_iban
+        iban.widget.attrs.update(
+            maxlength=50, autocapitalize="characters", spellcheck="false", autocomplete="off"
+        )
+        if self.instance.iban:
+            self.initial["iban"] = self.instance.iban_display
         self._saved_mode = self.instance.verifactu_mode if self.instance.pk else None
         self.mode_change = None
         mode = self.fields["verifactu_mode"]
@@ -154,6 +164,9 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
         if clash.exists():
             raise forms.ValidationError("Ya hay un contribuyente con este NIF en la cuenta.")
         return nif
+
+    def clean_iban(self) -> str:
+        return normalize_iban(self.cleaned_data.get("iban", ""))
 
     def clean_country(self) -> str:
         country = self.cleaned_data["country"].strip().upper()

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from factu.addresses import address_line
+from factu.iban import grouped, validate_iban
 from factu.nif import is_natural_person_nif, validate_nif
 
 
@@ -195,6 +196,20 @@ class Taxpayer(models.Model):
         blank=True,
         help_text="Decide si se prepara el modelo 130: solo en estimación directa.",
     )
+    iban = models.CharField(
+        "IBAN",
+        max_length=34,
+        blank=True,
+        validators=[validate_iban],
+        help_text="La cuenta donde cobra: se imprime en sus facturas.",
+    )
+    cash_criterion = models.BooleanField(
+        "régimen especial del criterio de caja",
+        default=False,
+        help_text="Acogido al criterio de caja (RECC, clave 07): el IVA repercutido se declara "
+        "en el modelo 303 cuando se cobra, o el 31 de diciembre del año siguiente al de la "
+        "operación si aún no se ha cobrado.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -223,6 +238,11 @@ class Taxpayer(models.Model):
     def address_line(self) -> str:
         """The address on one line (:func:`factu.addresses.address_line`)."""
         return address_line(self)
+
+    @property
+    def iban_display(self) -> str:
+        """The IBAN in groups of four, as printed; empty when there is none."""
+        return grouped(self.iban)
 
 
 def default_irpf_regime(nif: str) -> str:

@@ -29,6 +29,7 @@ from invoicing.forms import (
     line_initial,
 )
 from invoicing.models import Invoice, InvoiceStatus, Series
+from invoicing.payment_forms import payments_context
 from invoicing.views import (
     BLOCKED_POLL_SECONDS,
     EVENT_LABELS,
@@ -161,6 +162,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
         "can_rectify": can_write and invoice.is_issued and is_open,
         "can_duplicate": can_write,
         "paid_form": PaidForm(initial={"paid_on": timezone.localdate()}),
+        "payments": payments_context(invoice, can_write=can_write),
         "other_taxpayer": request.taxpayer is not None
         and invoice.taxpayer_id != request.taxpayer.pk,
     }
@@ -183,7 +185,8 @@ def heading(invoice: Invoice) -> str:
 
 
 def _history(invoice: Invoice) -> list[dict]:
-    """The invoice's events; an email's with its delivery (to whom, sent or failed and why)."""
+    """The invoice's events; an email's with its delivery (to whom, sent or failed and why),
+    a payment's with its amount."""
     events = list(invoice.events.select_related("user"))
     deliveries = (
         sending.deliveries_by_id(invoice)
@@ -197,6 +200,9 @@ def _history(invoice: Invoice) -> list[dict]:
             "delivery": deliveries.get(str(e.detail.get("delivery", "")))
             if e.action in sending.EMAIL_ACTIONS
             else None,
+            "amount": taxes.format_euros(e.detail["amount"])
+            if isinstance(e.detail.get("amount"), int)
+            else "",
         }
         for e in events
     ]

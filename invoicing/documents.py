@@ -208,8 +208,17 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
         title=title,
         due_date=invoice.due_date,
         operation_date=invoice.operation_date,
-        issuance=issuance_mention(
-            invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
+        issuance=" · ".join(
+            filter(
+                None,
+                [
+                    issuance_mention(
+                        invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
+                    ),
+                    # RD 1619/2012 art. 6.1.o: the mention a taxpayer in the RECC must print.
+                    CASH_CRITERION_MENTION if invoice.taxpayer.cash_criterion else "",
+                ],
+            )
         ),
         replaces=tuple(
             invoice.replaced_invoices.order_by("issue_date", "number").values_list(
@@ -223,12 +232,17 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
         rectification_type=invoice.rectification_type if original else "",
         description=invoice.description,
         payment_method=invoice.payment_details,
+        # Where to pay: the taxpayer's account today (a refund, a negative total, has none).
+        iban=invoice.taxpayer.iban if invoice.total_cents > 0 else "",
         notes=invoice.notes,
         qr_url=qr_url,
         verifactu=verifactu,
         cancelled=invoice.status == InvoiceStatus.CANCELLED,
         branding=document_branding(invoice.taxpayer),
     )
+
+
+CASH_CRITERION_MENTION = "Régimen especial del criterio de caja"
 
 
 def issuance_mention(issued_by: str, third_party_nif: str, third_party_name: str) -> str:

@@ -30,7 +30,16 @@ from factu.addresses import address_line
 from factu.models import Taxpayer, User
 from factu.text import normalize_search
 from invoicing import taxes
-from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, Series, SeriesCounter
+from invoicing.models import (
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    Series,
+    SeriesCounter,
+)
 
 IMPORTED_SERIES_PREFIX = "IMPORTADA-"
 IMPORTED_EVENT = "imported"
@@ -148,13 +157,25 @@ def _invoice(
 def store_lines_and_events(
     stored: Sequence[tuple[ImportedInvoice, Invoice]], *, user: User | None
 ) -> None:
-    """The line and the ``imported`` event of each invoice inserted.
+    """The line and the ``imported`` event of each invoice inserted, and the payment of its
+    whole total when it came in paid (so that its balance is zero, as for any paid invoice).
 
     The lines go in bulk, so the issued-invoice guard of ``InvoiceLine.save`` (meant for
     edits after issue) does not apply to this first write.
     """
-    lines, events = [], []
+    lines, events, payments = [], [], []
     for item, invoice in stored:
+        if invoice.status == InvoiceStatus.PAID and invoice.total_cents:
+            payments.append(
+                Payment(
+                    account_id=invoice.account_id,
+                    invoice=invoice,
+                    date=timezone.localdate(invoice.paid_at),
+                    amount_cents=abs(invoice.total_cents),
+                    method=PaymentMethod.OTHER,
+                    created_by=user,
+                )
+            )
         lines.append(
             InvoiceLine(
                 invoice=invoice,
@@ -172,6 +193,7 @@ def store_lines_and_events(
         )
     InvoiceLine.objects.bulk_create(lines, batch_size=BATCH)
     InvoiceEvent.objects.bulk_create(events, batch_size=BATCH)
+    Payment.objects.bulk_create(payments, batch_size=BATCH)
 
 
 def imported_invoices(taxpayer: Taxpayer, start: dt.date | None = None, end: dt.date | None = None):

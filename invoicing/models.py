@@ -335,6 +335,30 @@ class Invoice(models.Model):
         """The client's NIF frozen at issue, else the client's NIF today (a draft)."""
         return self.client_nif or (self.client.nif if self.client else "")
 
+    @property
+    def paid_cents(self) -> int:
+        """What has been collected, with the sign of the total (a refund on a negative
+        rectificativa is negative): the payments' amounts, or the ``paid_total`` a list
+        annotated (:func:`invoicing.payments.with_paid`)."""
+        collected = getattr(self, "paid_total", None)
+        if collected is None:
+            collected = self.payments.aggregate(s=models.Sum("amount_cents"))["s"] or 0
+        return -collected if self.total_cents < 0 else collected
+
+    @property
+    def outstanding_cents(self) -> int:
+        """What the client still owes (signed like the total): the total less what was paid
+        while the invoice is issued and unpaid (``sent`` or ``overdue``); 0 for a draft, a
+        paid or a cancelled invoice. The reminders and the pages read this."""
+        if self.status not in (InvoiceStatus.SENT, InvoiceStatus.OVERDUE):
+            return 0
+        return self.total_cents - self.paid_cents
+
+    @property
+    def partly_paid(self) -> bool:
+        """Issued, unpaid, and something collected already."""
+        return self.outstanding_cents != 0 and self.paid_cents != 0
+
 
 class LineColumns(models.Model):
     """The columns of a line priced by :mod:`invoicing.taxes`: an invoice's, and anything
@@ -423,3 +447,46 @@ class InvoiceEvent(EventColumns):
 
     class Meta(EventColumns.Meta):
         pass
+
+
+class PaymentMethod(models.TextChoices):
+    TRANSFER = "transfer", "Transferencia"
+    CARD = "card", "Tarjeta"
+    CASH = "cash", "Efectivo"
+    DIRECT_DEBIT = "direct_debit", "Domiciliación"
+    BIZUM = "bizum", "Bizum"
+    OTHER = "other", "Otro"
+
+
+class Payment(models.Model):
+    """Money that changed hands for an invoice: collected from the client, or refunded to
+    them for a rectificativa with a negative total. ``amount_cents`` is always positive;
+    the invoice's sign says which way it went (:attr:`Invoice.paid_cents`). Written and
+    removed only by :mod:`invoicing.payments`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    date = models.DateField("fecha")
+    amount_cents = models.BigIntegerField("importe")
+    method = models.CharField(
+        "forma de pago",
+        max_length=20,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.TRANSFER,
+    )
+    note = models.CharField("nota", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="payment_positive"),
+        ]
+        indexes = [models.Index(fields=["invoice", "date"], name="payment_invoice_date")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} {self.date} {self.amount_cents}"

@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from invoicing.models import Invoice, InvoiceStatus
-from invoicing.sending import log_sending, outstanding_cents, placeholder_values, recipient_email
+from invoicing.payments import with_paid
+from invoicing.sending import log_sending, placeholder_values, recipient_email
 from invoicing.services import Actor
 from mailing import texts
 from mailing.models import EmailDelivery, Kind, MailSettings
@@ -71,7 +72,7 @@ def _remind_account(schedule: MailSettings, today: date) -> int:
         return 0
     window_start = today - timedelta(days=max(after, default=0) + CATCH_UP_DAYS)
     window_end = today + timedelta(days=max(before, default=0))
-    invoices = (
+    invoices = with_paid(
         Invoice.objects.filter(
             account=schedule.account,
             status__in=UNPAID,
@@ -85,7 +86,7 @@ def _remind_account(schedule: MailSettings, today: date) -> int:
     count = 0
     for invoice in invoices.iterator():
         step = due_step(invoice, before, after, today)
-        if step is None or not recipient_email(invoice) or outstanding_cents(invoice) <= 0:
+        if step is None or not recipient_email(invoice) or invoice.outstanding_cents <= 0:
             continue
         kind, name, days = step
         if EmailDelivery.objects.filter(kind=kind, object_id=invoice.pk, step=name).exists():

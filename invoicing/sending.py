@@ -32,19 +32,13 @@ def recipient_email(invoice: Invoice) -> str:
     return invoice.client_email or (invoice.client.email if invoice.client_id else "")
 
 
-def outstanding_cents(invoice: Invoice) -> int:
-    """What the client still owes. The one place to read the balance once partial payments
-    exist (then: total minus payments); today the whole total of an unpaid invoice."""
-    return invoice.total_cents
-
-
 def placeholder_values(invoice: Invoice, days: int | None = None) -> dict[str, str]:
     values = {
         "numero": invoice.number,
         "cliente": invoice.recipient_name,
         "emisor": invoice.issuer_name or invoice.taxpayer.name,
         "importe": taxes.format_euros(invoice.total_cents),
-        "pendiente": taxes.format_euros(outstanding_cents(invoice)),
+        "pendiente": taxes.format_euros(invoice.outstanding_cents),
         "fecha": invoice.issue_date.strftime("%d/%m/%Y"),
         "vencimiento": invoice.due_date.strftime("%d/%m/%Y") if invoice.due_date else "—",
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
@@ -20,9 +19,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clients.models import Client
-from factu.models import Taxpayer, User
+from factu.models import Taxpayer
 from factu.text import normalize_search
-from invoicing import taxes
+from invoicing import payments, taxes
+from invoicing.actions import Actor, InvalidTransition
+from invoicing.actions import log as _log
 from invoicing.draft_lines import (
     DraftLine,
     apply_totals,
@@ -33,7 +34,6 @@ from invoicing.draft_lines import (
 )
 from invoicing.models import (
     Invoice,
-    InvoiceEvent,
     InvoiceStatus,
     IssuedBy,
     Series,
@@ -51,19 +51,6 @@ from verifactu import corrections, rules
 from verifactu.models import FiscalInvoice
 from verifactu.records import RecordRefused, register_invoice
 
-
-class InvalidTransition(Exception):
-    """The invoice's status does not allow this action (a 409 for the APIs)."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a signed-in user, or an API token (named by its label)."""
-
-    user: User | None = None
-    token_label: str = ""
-
-
 TRANSITIONS = {
     InvoiceStatus.DRAFT: {InvoiceStatus.SENT, InvoiceStatus.CANCELLED},
     InvoiceStatus.SENT: {InvoiceStatus.PAID, InvoiceStatus.OVERDUE, InvoiceStatus.CANCELLED},
@@ -71,16 +58,6 @@ TRANSITIONS = {
     InvoiceStatus.PAID: {InvoiceStatus.CANCELLED},
     InvoiceStatus.CANCELLED: set(),
 }
-
-
-def _log(invoice: Invoice, actor: Actor, action: str, **detail) -> None:
-    InvoiceEvent.objects.create(
-        invoice=invoice,
-        user=actor.user,
-        token_label=actor.token_label,
-        action=action,
-        detail=detail,
-    )
 
 
 def _check_transition(invoice: Invoice, target: str) -> None:
@@ -418,17 +395,9 @@ def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None
     return invoice
 
 
-def mark_paid(invoice: Invoice, *, paid_at: datetime, actor: Actor) -> Invoice:
-    with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        _check_transition(invoice, InvoiceStatus.PAID)
-        if paid_at is None:
-            raise ValidationError({"paidAt": ["Indique la fecha de cobro."]})
-        invoice.status = InvoiceStatus.PAID
-        invoice.paid_at = paid_at
-        invoice.save(update_fields=["status", "paid_at", "updated_at"])
-        _log(invoice, actor, "paid", paid_at=paid_at.isoformat())
-    return invoice
+def mark_paid(invoice: Invoice, *, paid_at: datetime | None, actor: Actor) -> Invoice:
+    """Collect the whole balance at ``paid_at`` (:func:`invoicing.payments.pay_balance`)."""
+    return payments.pay_balance(invoice, paid_at=paid_at, actor=actor)
 
 
 def mark_overdue(today: date | None = None) -> int:

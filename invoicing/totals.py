@@ -11,8 +11,9 @@ and its 12 months, the modelo 303 and 130).
   the difference; by substitution (``S``) its amounts replace the original's, so its effect
   is its amounts less the original's (:func:`substituted_original`).
 * **Pending collection**: the declared invoices not paid yet (``sent``, ``overdue``), each by
-  its total, where an invoice replaced by a declared substitute counts no longer (the
-  substitute is what the client owes: the same netting as above), and a rectificativa
+  its total less what was paid of it (:mod:`invoicing.payments`), where an invoice
+  replaced by a declared substitute counts no longer (the substitute is what the client
+  owes: the same netting as above), and a rectificativa
   counts only while its original is still to be collected: once the original is paid (or
   cancelled), a rectificativa of it is settled with the client apart (a refund or a
   further charge), not collected as part of the original. **Overdue** are those of them
@@ -41,6 +42,7 @@ from django.db.models.functions import Coalesce
 
 from invoicing import taxes
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
+from invoicing.payments import with_paid
 
 DECLARED_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.OVERDUE)
 UNPAID_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.OVERDUE)
@@ -144,6 +146,14 @@ class Pending:
 
 
 def pending_collection(invoices: QuerySet[Invoice]) -> Pending:
-    """What the clients still owe of ``invoices`` (see the module's docstring)."""
-    sums = unpaid(invoices).aggregate(count=Count("id"), cents=Coalesce(Sum("total_cents"), 0))
+    """What the clients still owe of ``invoices`` (see the module's docstring): each unpaid
+    invoice's total less what was paid of it already."""
+    paid = Case(
+        When(total_cents__lt=0, then=-F("paid_total")),
+        default=F("paid_total"),
+        output_field=BigIntegerField(),
+    )
+    sums = with_paid(unpaid(invoices)).aggregate(
+        count=Count("id"), cents=Coalesce(Sum(F("total_cents") - paid), 0)
+    )
     return Pending(sums["count"], sums["cents"])

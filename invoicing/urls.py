@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing import detail_views, draft_views, sending_views, views
+from invoicing import detail_views, draft_views, payment_views, sending_views, views
 
 urlpatterns = [
     path("", views.invoice_list, name="invoice_list"),
@@ -16,6 +16,16 @@ urlpatterns = [
     path("<uuid:invoice_id>/estado/", detail_views.invoice_status, name="invoice_status"),
     path("<uuid:invoice_id>/emitir/", detail_views.invoice_issue, name="invoice_issue"),
     path("<uuid:invoice_id>/cobrar/", detail_views.invoice_pay, name="invoice_pay"),
+    path(
+        "<uuid:invoice_id>/cobros/",
+        payment_views.invoice_payment_add,
+        name="invoice_payment_add",
+    ),
+    path(
+        "<uuid:invoice_id>/cobros/<uuid:payment_id>/deshacer/",
+        payment_views.invoice_payment_remove,
+        name="invoice_payment_remove",
+    ),
     path("<uuid:invoice_id>/anular/", detail_views.invoice_cancel, name="invoice_cancel"),
     path("<uuid:invoice_id>/duplicar/", detail_views.invoice_duplicate, name="invoice_duplicate"),
     path("<uuid:invoice_id>/rectificar/", detail_views.invoice_rectify, name="invoice_rectify"),

@@ -30,6 +30,7 @@ from invoicing.forms import (
     SeriesForm,
 )
 from invoicing.models import Invoice, InvoiceStatus, Series, with_next_number
+from invoicing.payments import with_paid
 from verifactu.models import BillingRecord, RecordStatus
 from verifactu.records import RecordRefused
 
@@ -62,6 +63,9 @@ EVENT_LABELS = {
     "updated": "Borrador modificado",
     "issued": "Emitida",
     "paid": "Marcada como cobrada",
+    "payment": "Cobro registrado",
+    "payment_removed": "Cobro deshecho",
+    "unpaid": "Vuelve a estar pendiente de cobro",
     "overdue": "Vencida",
     "cancelled": "Anulada",
     "discarded": "Borrador eliminado",
@@ -230,7 +234,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     invoices = _filtered_invoices(request, filters)
     sums = stored_totals.declared_sums(invoices)
     invoices = (
-        invoices.select_related("client")
+        with_paid(invoices.select_related("client"))
         .annotate(aeat_status=_latest_record("status"), aeat_kept=_latest_record("no_verifactu"))
         .order_by("-issue_date", "-id")
     )
@@ -242,6 +246,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             "status": status_label(invoice),
             "tone": STATUS_TONES.get(invoice.status, ""),
             "aeat": KEPT_IN_LIST if invoice.aeat_kept else aeat_badge(invoice.aeat_status),
+            "outstanding": taxes.format_euros(invoice.outstanding_cents)
+            if invoice.partly_paid
+            else "",
         }
         for invoice in page.object_list
     ]

@@ -76,7 +76,7 @@ def world(db, tmp_path, settings):
     from expenses.models import Expense, ExpenseCategory
     from expenses.services import create_category
     from factu.models import Job
-    from invoicing.models import Invoice, InvoiceStatus, Series
+    from invoicing.models import Invoice, InvoiceStatus, Payment, Series
     from recurring.models import Plan
     from verifactu.models import Chain, FiscalInvoice
 
@@ -141,6 +141,8 @@ def world(db, tmp_path, settings):
     )
     if not Series.objects.filter(account=account).exists():  # pragma: no cover - demo has one
         Series.objects.create(account=account, taxpayer=taxpayer, code="C")
+    payment = Payment.objects.filter(account=account).first()
+    assert payment is not None, "the demo should have a paid invoice"
     values = {
         "account_slug": [account.slug],
         "taxpayer_id": [t.pk for t in account.taxpayers.all()[:2]],
@@ -157,6 +159,7 @@ def world(db, tmp_path, settings):
         "item_id": [item.pk],
         "quote_id": [quote.pk],
         "plan_id": [Plan.objects.filter(account=account).first().pk],
+        "payment_id": [payment.pk],
         "kind": ["clientes", "facturas"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):

@@ -77,6 +77,7 @@ INVOICE_ITEM_EXAMPLE = {
     "irpfAmount": 0,
     "surchargeAmount": 0,
     "taxpayerId": TAXPAYER_UUID,
+    "paidAmount": 121000,
 }
 INVOICE_LIST_EXAMPLES = [
     OpenApiExample(
@@ -156,6 +157,7 @@ INVOICE_DETAIL_EXAMPLES = [
                 "surchargeAmount": 0,
                 "paidAt": "2026-03-13T00:00:00.000Z",
                 "fiscalInvoiceId": "7d3e9a1b-2c4f-4b6a-8e0d-9f1a2b3c4d5e",
+                "paidAmount": 121000,
             },
             "lines": [
                 {
@@ -186,6 +188,41 @@ STATUS_EXAMPLES = [
         },
         response_only=True,
         status_codes=["200"],
+    ),
+]
+
+PAYMENT_UUID = "6c2d8e4f-1a3b-4c5d-9e7f-0a1b2c3d4e5f"
+PAYMENT_EXAMPLE = {
+    "id": PAYMENT_UUID,
+    "date": "2026-03-13",
+    "amount": 50000,
+    "method": "transfer",
+    "note": "Primer plazo",
+}
+PAYMENT_LIST_EXAMPLES = [
+    OpenApiExample("Payment", value=PAYMENT_EXAMPLE, response_only=True, status_codes=["200"])
+]
+PAYMENT_CREATE_EXAMPLES = [
+    OpenApiExample(
+        "Partial payment",
+        value={k: v for k, v in PAYMENT_EXAMPLE.items() if k != "id"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Partial payment",
+        value={
+            **PAYMENT_EXAMPLE,
+            "invoice": {
+                "id": UUID,
+                "invoiceNumber": "2026-A-001",
+                "status": "sent",
+                "total": 121000,
+                "paidAmount": 50000,
+                "paidAt": None,
+            },
+        },
+        response_only=True,
+        status_codes=["201"],
     ),
 ]
 

@@ -17,7 +17,7 @@ from expenses.models import Expense, ExpenseCategory
 from factu.text import no_control_characters
 from invoicing import taxes
 from invoicing.draft_lines import DraftLine
-from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
+from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentMethod, Series
 
 MAX_CENTS = 10**13
 TAX_TYPE_HELP = (
@@ -111,6 +111,18 @@ class StatusInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+@extend_schema_serializer(component_name="AccountPaymentInput")
+class PaymentInputSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The day it was paid: not in the future.")
+    amount = Cents(
+        min_value=1,
+        help_text="Euro cents received (refunded, on an invoice with a negative total), more "
+        "than 0 and no more than what is outstanding.",
+    )
+    method = serializers.ChoiceField(choices=PaymentMethod.values, default=PaymentMethod.TRANSFER)
+    note = Text(200, required=False, allow_blank=True, default="")
+
+
 @extend_schema_serializer(component_name="AccountClientInput")
 class ClientInputSerializer(serializers.Serializer):
     taxpayerId = serializers.UUIDField(required=False)  # noqa: N815
@@ -187,6 +199,12 @@ class InvoiceFieldsSerializer(serializers.ModelSerializer):
     surchargeAmount = cents("Euro cents of recargo de equivalencia.", source="surcharge_cents")  # noqa: N815
     clientName = serializers.CharField(source="recipient_name", allow_blank=True)  # noqa: N815
     paidAt = MillisDateTimeField(source="paid_at", allow_null=True)  # noqa: N815
+    paidAmount = cents(  # noqa: N815
+        "Euro cents collected so far (refunded, negative, on an invoice with a negative "
+        "total); `total - paidAmount` is what is still owed. A partly paid invoice stays "
+        "`sent` or `overdue`.",
+        source="paid_cents",
+    )
 
     class Meta:
         model = Invoice
@@ -200,7 +218,7 @@ class InvoiceItemSerializer(InvoiceFieldsSerializer):
     taxpayerId = serializers.UUIDField(source="taxpayer_id")  # noqa: N815
 
     class Meta(InvoiceFieldsSerializer.Meta):
-        fields = [*NUMBER, *DATES, "clientName", "status", *AMOUNTS, "taxpayerId"]
+        fields = [*NUMBER, *DATES, "clientName", "status", *AMOUNTS, "taxpayerId", "paidAmount"]
 
 
 @extend_schema_serializer(component_name="AccountInvoiceCreated")
@@ -219,6 +237,14 @@ class InvoiceStatusSerializer(InvoiceFieldsSerializer):
         fields = [*NUMBER, "status", "paidAt"]
 
 
+@extend_schema_serializer(component_name="AccountInvoiceBalance")
+class InvoiceBalanceSerializer(InvoiceFieldsSerializer):
+    """An invoice's status, total and what has been paid of it."""
+
+    class Meta(InvoiceFieldsSerializer.Meta):
+        fields = [*NUMBER, "status", "total", "paidAmount", "paidAt"]
+
+
 @extend_schema_serializer(component_name="AccountInvoiceHeader")
 class InvoiceHeaderSerializer(InvoiceFieldsSerializer):
     """The invoice itself, without its lines."""
@@ -230,7 +256,35 @@ class InvoiceHeaderSerializer(InvoiceFieldsSerializer):
     )
 
     class Meta(InvoiceFieldsSerializer.Meta):
-        fields = [*NUMBER, *DATES, "status", *AMOUNTS, "paidAt", "fiscalInvoiceId"]
+        fields = [*NUMBER, *DATES, "status", *AMOUNTS, "paidAt", "fiscalInvoiceId", "paidAmount"]
+
+
+@extend_schema_serializer(component_name="AccountPayment")
+class PaymentSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField()
+    amount = cents("Euro cents received (or refunded), always positive.", source="amount_cents")
+    method = serializers.ChoiceField(
+        choices=PaymentMethod.values,
+        help_text="transfer, card, cash, direct_debit (domiciliación), bizum or other.",
+    )
+    note = serializers.CharField(allow_blank=True)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "date", "amount", "method", "note"]
+
+
+@extend_schema_serializer(component_name="AccountPaymentCreated")
+class PaymentCreatedSerializer(PaymentSerializer):
+    """The payment recorded, and where its invoice stands after it."""
+
+    invoice = InvoiceBalanceSerializer(
+        help_text="`status` is `paid` once nothing is outstanding.", read_only=True
+    )
+
+    class Meta(PaymentSerializer.Meta):
+        fields = [*PaymentSerializer.Meta.fields, "invoice"]
 
 
 @extend_schema_serializer(component_name="AccountInvoiceLine")

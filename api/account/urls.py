@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.account import quotes, recurring, views
+from api.account import payments, quotes, recurring, views
 
 urlpatterns = [
     path("invoices", views.InvoiceListView.as_view(), name="api-invoices"),
@@ -17,6 +17,16 @@ urlpatterns = [
     ),
     path(
         "invoices/<uuid:invoice_id>/send", views.InvoiceSendView.as_view(), name="api-invoice-send"
+    ),
+    path(
+        "invoices/<uuid:invoice_id>/payments",
+        payments.InvoicePaymentsView.as_view(),
+        name="api-invoice-payments",
+    ),
+    path(
+        "invoices/<uuid:invoice_id>/payments/<uuid:payment_id>",
+        payments.InvoicePaymentView.as_view(),
+        name="api-invoice-payment",
     ),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),
     path("quotes", quotes.QuoteListView.as_view(), name="api-quotes"),

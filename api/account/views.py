@@ -30,7 +30,7 @@ from expenses.models import Expense
 from expenses.services import categories_for, create_expense
 from factu.downloads import file_response
 from factu.models import Taxpayer
-from invoicing import sending, services
+from invoicing import payments, sending, services
 from invoicing.counts import account_invoice_count
 from invoicing.documents import render_pdf
 from invoicing.duplicates import duplicate_invoice
@@ -93,7 +93,7 @@ class InvoiceListView(AccountView, generics.ListAPIView):
     pagination_class = FixedPagePagination
 
     def get_queryset(self):
-        return super().get_queryset().filter(account=self.account)
+        return payments.with_paid(super().get_queryset().filter(account=self.account))
 
     def known_total(self) -> int | None:
         """The exact per-account counter for the unfiltered list: no COUNT over every row."""
@@ -180,9 +180,10 @@ class InvoiceStatusView(InvoiceView):
         summary="Change an invoice's status",
         description="draft → sent (issues it: it takes the series' next number and is "
         "registered with VERI*FACTU) → paid (`paidAt` required: a date or an ISO 8601 "
-        "date-time); sent → cancelled. draft → cancelled deletes the draft: it had no number, "
+        "date-time, not in the future; records a payment of what is outstanding, method "
+        "`other`); sent → cancelled. draft → cancelled deletes the draft: it had no number, "
         "so the series keeps no gap; it stays readable, `cancelled`, with its provisional "
-        "number.",
+        "number. Partial payments: `/api/invoices/{id}/payments`.",
         request=s.StatusInputSerializer,
         responses={200: s.InvoiceStatusSerializer},
         examples=doc.STATUS_EXAMPLES,

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from api.v1.fields import AmountField, RateField
+from factu.iban import normalize_iban
 from factu.models import Taxpayer
 from factu.nif import normalize_nif, validate_nif
 from factu.text import no_control_characters
@@ -45,15 +46,29 @@ class TaxpayerSerializer(serializers.ModelSerializer):
     verifactu_mode = serializers.ChoiceField(
         choices=Taxpayer.VerifactuMode.choices, default=Taxpayer.VerifactuMode.VERIFACTU
     )
+    iban = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The account where the taxpayer collects, printed on its invoices: checked "
+        "(check digits, national format) and stored compact, `ES9121000418450200051332`.",
+    )
     created_at = serializers.DateTimeField(read_only=True)
 
     class Meta:
         model = Taxpayer
-        fields = ["id", "nif", "name", "verifactu_mode", "created_at"]
+        fields = ["id", "nif", "name", "verifactu_mode", "iban", "created_at"]
 
     def validate_nif(self, value: str) -> str:
         try:
             return validate_nif(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def validate_iban(self, value: str) -> str:
+        try:
+            return normalize_iban(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
 
