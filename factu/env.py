@@ -218,15 +218,29 @@ def cache_config(name: str, default_dir: Path) -> dict:
 EMAIL_SCHEMES = {"smtp": ("", 25), "smtp+tls": ("tls", 587), "smtp+ssl": ("ssl", 465)}
 
 
-def email_config(name: str, default_dir: Path) -> dict:
+def email_config(name: str, default_dir: Path, production: bool = False) -> dict:
     """Django's ``EMAIL_*`` settings from ``EMAIL_URL`` (parsed by dj-email-url).
+
+    Required in production: unset, mail would only be written to files that nobody reads,
+    while the invoices' history says "sent". The ``EMAIL_BACKEND`` variable of earlier
+    versions is refused rather than ignored, so an upgrade never silently stops the mail.
 
     ``smtp://user:pass@host:port`` (plain, or STARTTLS with ``?tls=1``), ``smtp+tls://…``
     (STARTTLS, port 587 by default) and ``smtp+ssl://…`` (implicit TLS, 465); ``file:///path``
     writes each message to a file there. Unset: the file backend writing to ``default_dir``,
     whose messages the development outbox shows (:mod:`mailing.outbox`).
     """
+    if os.environ.get("EMAIL_BACKEND", "").strip():
+        raise ImproperlyConfigured(
+            f"EMAIL_BACKEND is no longer read: give the whole configuration as {name} "
+            "(smtp+tls://user:pass@host, smtp+ssl://…, smtp://…, file:///path)."
+        )
     raw = os.environ.get(name, "").strip()
+    if not raw and production:
+        raise ImproperlyConfigured(
+            f"{name} is required in production (smtp+tls://user:pass@host): without it the "
+            "email would only be written to files."
+        )
     if not raw:
         default_dir.mkdir(parents=True, exist_ok=True)
         return {
@@ -262,6 +276,18 @@ def email_config(name: str, default_dir: Path) -> dict:
             f"not {scheme!r}."
         )
     return {key: value for key, value in config.items() if key.startswith("EMAIL_")}
+
+
+def default_from_email(name: str, production: bool) -> str:
+    """The platform's sender (every email goes From it); required in production, where the
+    development default's ``factu.test`` domain would be refused or marked as spam."""
+    raw = os.environ.get(name, "").strip()
+    if production and (not raw or raw.lower().rstrip(">").endswith(".test")):
+        raise ImproperlyConfigured(
+            f"{name} is required in production: the platform's address, e.g. "
+            "'Factu <facturas@example.com>' (not a .test domain)."
+        )
+    return raw or "Factu <no-reply@factu.test>"
 
 
 def broker_url(name: str) -> str:

@@ -207,9 +207,10 @@ if FACTU_CSP_REPORT_URI:
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [FACTU_CSP_REPORT_URI]
 
 # All email, one setting: EMAIL_URL (smtp://, smtp+tls://, smtp+ssl://; unset: files under
-# DATA_DIR/mail, shown by the development outbox). Every message goes From the platform's
+# DATA_DIR/mail, shown by the development outbox; required in production, with
+# DEFAULT_FROM_EMAIL). Every message goes From the platform's
 # address; an account's mail carries its taxpayer's Reply-To (mailing).
-_EMAIL = env.email_config("EMAIL_URL", DATA_DIR / "mail")
+_EMAIL = env.email_config("EMAIL_URL", DATA_DIR / "mail", production=PRODUCTION)
 EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
 EMAIL_FILE_PATH = _EMAIL.get("EMAIL_FILE_PATH", DATA_DIR / "mail")
 EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
@@ -219,7 +220,7 @@ EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = bool(_EMAIL.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(_EMAIL.get("EMAIL_USE_SSL"))
 EMAIL_TIMEOUT = _EMAIL.get("EMAIL_TIMEOUT") or 30
-DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "Factu <no-reply@factu.test>")
+DEFAULT_FROM_EMAIL = env.default_from_email("DEFAULT_FROM_EMAIL", PRODUCTION)
 # An account's emails (invoices, quotes, reminders; mailing): at most this many per hour, and
 # a failed SMTP attempt is tried MAILING_MAX_ATTEMPTS times in all, MAILING_RETRY_SECONDS apart
 # (doubling).

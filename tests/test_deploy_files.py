@@ -41,6 +41,8 @@ def test_app_services_get_the_production_environment(compose, name):
         "FACTU_ENCRYPTION_KEY",
         "FACTU_SIF_PRODUCER_NAME",
         "FACTU_SIF_PRODUCER_NIF",
+        "EMAIL_URL",
+        "DEFAULT_FROM_EMAIL",
     ):
         assert ":?" in environment[required], f"{required} must be required, not defaulted"
 

@@ -648,6 +648,8 @@ def production_env(tmp_path: Path, production: bool = True) -> dict[str, str]:
             CSRF_TRUSTED_ORIGINS="https://factu.example.com",
             FACTU_SIF_PRODUCER_NAME="Operadora de Factu SL",
             FACTU_SIF_PRODUCER_NIF="A28045631",
+            EMAIL_URL="smtp+tls://factu:secreto@smtp.example.com",
+            DEFAULT_FROM_EMAIL="Factu <facturas@factu.example.com>",
         )
     return env
 
@@ -672,6 +674,34 @@ def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
     dev = manage(production_env(tmp_path, production=False), "check", "--deploy")
     for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert check in dev.stderr + dev.stdout, (check, dev.stderr)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"EMAIL_URL": ""}, "EMAIL_URL is required in production"),
+        ({"DEFAULT_FROM_EMAIL": ""}, "DEFAULT_FROM_EMAIL is required in production"),
+        ({"DEFAULT_FROM_EMAIL": "Factu <no-reply@factu.test>"}, "not a .test domain"),
+        (
+            {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
+            "EMAIL_BACKEND is no longer read",
+        ),
+    ],
+    ids=["no-email-url", "no-sender", "test-sender", "old-email-backend"],
+)
+def test_production_refuses_to_start_without_a_way_to_send_mail(tmp_path, change, message):
+    env = {**production_env(tmp_path), **change}
+    env = {key: value for key, value in env.items() if value}
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr[-2000:]
+
+
+def test_the_old_email_backend_variable_is_refused_in_development_too(tmp_path):
+    env = {**production_env(tmp_path, production=False), "EMAIL_BACKEND": "x.y.Backend"}
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert "EMAIL_BACKEND is no longer read" in result.stderr, result.stderr[-2000:]
 
 
 def test_production_settings_secure_the_cookies_and_the_transport(tmp_path):
