@@ -213,6 +213,7 @@ def test_valid_only_imports_the_good_rows(taxpayer, owner):
     assert Client.objects.filter(account=taxpayer.account, taxpayer=taxpayer).count() == 2
     assert job.report["imported"] == 2 and job.report["rejected"] == 5
     assert len(rejected(job)) == 5
+    assert job.report["message"].startswith("2 clientes importados. 5 filas rechazadas.")
 
 
 def test_a_nif_already_in_factu_is_rejected(taxpayer, owner):
@@ -430,6 +431,7 @@ def test_valid_only_imports_the_good_invoices(taxpayer, owner):
     assert sorted(Invoice.objects.values_list("number", flat=True)) == ["H-1", "H-3"]
     assert rejected(job) == {(3, "cuota_iva"), (3, "total")}
     assert Invoice.objects.get(number="H-3").status == InvoiceStatus.PAID
+    assert job.report["message"].startswith("2 facturas importadas. 1 fila rechazada.")
 
 
 def test_new_invoices_still_issue_after_an_import(taxpayer, owner):

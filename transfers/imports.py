@@ -107,7 +107,10 @@ def _start(
 
 
 def _conclude(job: Job, outcome: Outcome, write, noun: tuple[str, str]) -> None:
-    """Phase 2: write (or not) according to the mode, and finish the job atomically."""
+    """Phase 2: write (or not) according to the mode, and finish the job atomically.
+
+    ``noun`` names what was imported, agreeing in gender and number with its participle:
+    ("factura importada", "facturas importadas")."""
     valid_only = job.mode == Job.Mode.VALID_ONLY
     rejected = len(outcome.rejected_rows)
     if rejected and not valid_only:
@@ -120,9 +123,7 @@ def _conclude(job: Job, outcome: Outcome, write, noun: tuple[str, str]) -> None:
     try:
         with transaction.atomic():
             outcome.imported = write(valid_only)
-            message = ngettext("%(n)s importado.", "%(n)s importados.", outcome.imported) % {
-                "n": count_of(outcome.imported, *noun)
-            }
+            message = count_of(outcome.imported, *noun) + "."
             if rejected or len(outcome.rejected_rows) > rejected:
                 refused = len(outcome.rejected_rows)
                 message += " " + ngettext("%(n)s rechazada.", "%(n)s rechazadas.", refused) % {
@@ -209,7 +210,7 @@ def import_clients(job: Job) -> None:
         )
         return len(created)
 
-    _conclude(job, outcome, write, ("cliente", "clientes"))
+    _conclude(job, outcome, write, ("cliente importado", "clientes importados"))
 
 
 def import_invoices(job: Job) -> None:
@@ -291,4 +292,4 @@ def import_invoices(job: Job) -> None:
         )
         return len(created)
 
-    _conclude(job, outcome, write, ("factura", "facturas"))
+    _conclude(job, outcome, write, ("factura importada", "facturas importadas"))
