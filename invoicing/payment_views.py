@@ -62,6 +62,8 @@ def invoice_payment_remove(request: HttpRequest, invoice_id, payment_id) -> Http
         raise Http404("No existe ese cobro.")
     try:
         invoice = payments.remove_payment(payment, actor=actor_of(request))
+    except Payment.DoesNotExist:
+        raise Http404("No existe ese cobro.") from None
     except InvalidTransition as exc:
         messages.error(request, str(exc))
     else:

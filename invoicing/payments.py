@@ -177,10 +177,15 @@ def pay_balance(
 
 def remove_payment(payment: Payment, *, actor: Actor, today: date | None = None) -> Invoice:
     """Undo a payment. A paid invoice goes back to ``overdue`` past its due date, else to
-    ``sent``; a cancelled invoice keeps its payments (the history of what happened)."""
+    ``sent``; a cancelled invoice keeps its payments (the history of what happened).
+    ``Payment.DoesNotExist`` when another undo removed it first (the caller's 404)."""
     today = today or timezone.localdate()
     with transaction.atomic():
         invoice = _locked(payment.invoice)
+        # Read again under the invoice's lock: a concurrent undo may have removed it already.
+        payment = Payment.objects.filter(pk=payment.pk, invoice=invoice).first()
+        if payment is None:
+            raise Payment.DoesNotExist("Ese cobro ya no existe.")
         if invoice.status == InvoiceStatus.CANCELLED:
             raise InvalidTransition("Una factura anulada conserva sus cobros.")
         log(

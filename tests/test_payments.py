@@ -91,6 +91,23 @@ def test_undo_brings_a_paid_invoice_back_to_sent_or_overdue_by_its_due_date(
     assert InvoiceEvent.objects.filter(invoice=invoice, action="payment_removed").exists()
 
 
+def test_undoing_a_payment_another_undo_removed_first_changes_nothing(issued, actor):
+    payment = pay(issued, 21000, actor=actor)
+    seen_by_the_second = Payment.objects.get(pk=payment.pk)  # loaded before the first undo
+    payments.remove_payment(payment, actor=actor)
+    with pytest.raises(Payment.DoesNotExist):
+        payments.remove_payment(seen_by_the_second, actor=actor)
+    removed = InvoiceEvent.objects.filter(invoice=issued, action="payment_removed")
+    assert removed.count() == 1
+
+
+def test_api_undo_of_a_payment_already_removed_is_a_404(api_client, issued, actor):
+    payment = pay(issued, 21000, actor=actor)
+    url = f"/api/invoices/{issued.pk}/payments/{payment.pk}"
+    assert api_client.delete(url).status_code == 200
+    assert api_client.delete(url).status_code == 404
+
+
 def test_overpaying_a_future_date_or_a_date_before_issue_are_field_errors(issued, actor):
     with pytest.raises(ValidationError) as exc:
         pay(issued, TOTAL + 1, actor=actor)

@@ -92,6 +92,8 @@ class InvoicePaymentView(InvoiceView):
             raise Http404("No such payment.")
         try:
             invoice = payments.remove_payment(payment, actor=self.actor())
+        except Payment.DoesNotExist:
+            raise Http404("No such payment.") from None
         except InvalidTransition as exc:
             raise Conflict(str(exc)) from None
         return Response(s.InvoiceBalanceSerializer(invoice).data)
