@@ -1,9 +1,10 @@
 """The régimen especial del criterio de caja (RECC, LIVA arts. 163 decies to 163
 sexiesdecies; ClaveRegimen 07): when the output IVA of a taxpayer in it counts in the 303.
 
-A taxpayer that has opted into the regime (``Taxpayer.cash_criterion``) owes the IVA of its
-operations not when it invoices them but **when it collects them, in full or in part, and
-in proportion to what it collects** (art. 163 terdecies.Uno LIVA); whatever is still
+An invoice issued while its taxpayer was in the regime (``Invoice.cash_criterion``: the
+taxpayer's option frozen at issue, so that opting in or out never rewrites a quarter already
+declared) owes its IVA not when it is invoiced but **when it is collected, in full or in
+part, and in proportion to what is collected** (art. 163 terdecies.Uno LIVA); whatever is still
 uncollected on **31 December of the year after the operation** accrues on that day. So an
 invoice's IVA under the regime counts, by a given day, in the share
 
@@ -37,7 +38,7 @@ from factu.models import Taxpayer
 from invoicing import taxes, totals
 from invoicing.models import Invoice, Payment
 
-CASH_REGIMES = frozenset({taxes.REGIME_GENERAL, "07"})
+CASH_REGIMES = frozenset({taxes.REGIME_GENERAL, taxes.REGIME_CASH})
 
 
 def under_cash_criterion(group: taxes.TaxGroup) -> bool:
@@ -85,7 +86,12 @@ def cash_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Invoic
     )
     return (
         totals.declared(
-            Invoice.objects.filter(account=taxpayer.account, taxpayer=taxpayer, issue_date__lte=end)
+            Invoice.objects.filter(
+                account=taxpayer.account,
+                taxpayer=taxpayer,
+                issue_date__lte=end,
+                cash_criterion=True,
+            )
         )
         .filter(collected | reached)
         .annotate(substituted=Exists(substitutes))

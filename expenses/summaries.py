@@ -255,15 +255,15 @@ def vat_303(
     invoices: Iterable[Invoice],
     expenses: Iterable[Expense],
     *,
-    keep: GroupFilter | None = None,
+    keep_of_cash: GroupFilter | None = None,
     accrued: Iterable[InvoiceEffect] = (),
 ) -> dict[str, int]:
     """The 303's figures (keys as in the box data) from a quarter's invoices and expenses;
-    of the invoices, the groups ``keep`` accepts when given, plus the ``accrued`` effects
-    (the criterio de caja's, :func:`cash_effects`)."""
+    of an invoice issued under the criterio de caja, the groups ``keep_of_cash`` accepts
+    when given, plus the ``accrued`` effects (the criterio de caja's, :func:`cash_effects`)."""
     total = InvoiceEffect()
     for invoice in invoices:
-        total.add(invoice_effect(invoice, keep))
+        total.add(invoice_effect(invoice, keep_of_cash if invoice.cash_criterion else None))
     for effect in accrued:
         total.add(effect)
     values: dict[str, int] = {}
@@ -318,16 +318,13 @@ class Modelo303(QuarterlyModelo):
 
 
 def modelo_303(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo303:
-    """The quarter's 303; for a taxpayer in the criterio de caja, the IVA under it counts as
-    it is collected (:mod:`expenses.cash_criterion`), the rest on issue."""
+    """The quarter's 303; of the invoices issued under the criterio de caja, the IVA under it
+    counts as it is collected (:mod:`expenses.cash_criterion`), the rest on issue."""
     start, end = quarter_range(year, quarter)
     invoices = declared_invoices(taxpayer, start, end)
     expenses = deductible_expenses(taxpayer, start, end)
-    if taxpayer.cash_criterion:
-        accrued = cash_effects(cash_criterion.cash_invoices(taxpayer, start, end), start, end)
-        values = vat_303(invoices, expenses, keep=_not_cash, accrued=accrued)
-    else:
-        values = vat_303(invoices, expenses)
+    accrued = cash_effects(cash_criterion.cash_invoices(taxpayer, start, end), start, end)
+    values = vat_303(invoices, expenses, keep_of_cash=_not_cash, accrued=accrued)
     return Modelo303(year, quarter, values)
 
 

@@ -206,9 +206,9 @@ class Taxpayer(models.Model):
     cash_criterion = models.BooleanField(
         "régimen especial del criterio de caja",
         default=False,
-        help_text="Acogido al criterio de caja (RECC, clave 07): el IVA repercutido se declara "
-        "en el modelo 303 cuando se cobra, o el 31 de diciembre del año siguiente al de la "
-        "operación si aún no se ha cobrado.",
+        help_text="Acogido al criterio de caja (RECC, clave 07): el IVA repercutido de las "
+        "facturas que emita mientras esté marcado se declara en el modelo 303 cuando se cobra, "
+        "o el 31 de diciembre del año siguiente al de la operación si aún no se ha cobrado.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

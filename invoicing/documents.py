@@ -216,7 +216,7 @@ def _invoice_document(invoice: Invoice) -> pdf.InvoiceDocument:
                         invoice.issued_by, invoice.third_party_nif, invoice.third_party_name
                     ),
                     # RD 1619/2012 art. 6.1.o: the mention a taxpayer in the RECC must print.
-                    CASH_CRITERION_MENTION if invoice.taxpayer.cash_criterion else "",
+                    CASH_CRITERION_MENTION if invoice.cash_criterion else "",
                 ],
             )
         ),

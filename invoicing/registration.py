@@ -68,6 +68,21 @@ def date_problems(invoice: Invoice) -> dict[str, list[str]]:
     return {}
 
 
+def declared_regime(invoice: Invoice, group: taxes.TaxGroup) -> str:
+    """The ClaveRegimen a group is declared under: 07 for the taxed (S1) general-regime IVA
+    of an invoice issued under the criterio de caja, whose accrual follows collection; the
+    group's own key otherwise (exports 02, recargo 18, … stay outside the regime)."""
+    if (
+        invoice.cash_criterion
+        and group.tax_type == taxes.IVA
+        and group.regime_type == taxes.REGIME_GENERAL
+        and group.operation_type == "S1"
+        and group.rate_bp
+    ):
+        return taxes.REGIME_CASH
+    return group.regime_type
+
+
 def record_facts(
     invoice: Invoice, lines: list[InvoiceLine], replaced: Sequence[Invoice] | None = None
 ) -> InvoiceFacts:
@@ -77,7 +92,7 @@ def record_facts(
     breakdown = tuple(
         BreakdownFacts(
             tax_type=group.tax_type,
-            regime_type=group.regime_type,
+            regime_type=declared_regime(invoice, group),
             operation_type=group.operation_type,
             base_amount=from_cents(group.base_cents),
             tax_rate=taxes.percent(group.rate_bp) if group.reports_rate else None,
@@ -140,8 +155,10 @@ def stored_replaced(invoice: Invoice) -> list[Invoice]:
 
 
 def freeze_parties(invoice: Invoice) -> None:
-    """Copy the issuer and the client as they are now onto the invoice (not saved)."""
+    """Copy the issuer (with its criterio de caja) and the client as they are now onto the
+    invoice (not saved)."""
     taxpayer = invoice.taxpayer
+    invoice.cash_criterion = taxpayer.cash_criterion
     invoice.issuer_name = taxpayer.name
     invoice.issuer_nif = taxpayer.nif
     invoice.issuer_address = address_line(taxpayer)
@@ -158,6 +175,7 @@ def freeze_parties(invoice: Invoice) -> None:
 
 
 FROZEN_AT_ISSUE = [
+    "cash_criterion",
     "year",
     "sequence",
     "number",

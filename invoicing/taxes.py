@@ -111,6 +111,7 @@ REGIMES: dict[str, str] = {
 
 REGIME_GENERAL = "01"
 REGIME_EXPORT = "02"
+REGIME_CASH = "07"  # régimen especial del criterio de caja
 REGIME_SURCHARGE = "18"
 EXPORT_CAUSES = frozenset({"E2", "E3"})
 

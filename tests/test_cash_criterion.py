@@ -4,6 +4,7 @@ the year after the operation counts then (art. 163 terdecies LIVA). Figures by h
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -15,6 +16,14 @@ from invoicing import payments
 from invoicing.services import DraftLine, create_draft, issue_invoice, rectify_invoice
 
 GENERAL = "general"
+
+
+@pytest.fixture
+def in_the_regime(taxpayer):
+    """The taxpayer opted into the criterio de caja before issuing anything."""
+    taxpayer.cash_criterion = True
+    taxpayer.save()
+    return taxpayer
 
 
 @pytest.fixture
@@ -65,9 +74,9 @@ def boxes(taxpayer, year, quarter):
     )
 
 
-def test_cash_criterion_counts_iva_as_it_is_collected_and_on_the_second_31_december(books):
-    books.cash_criterion = True
-    books.save()
+def test_cash_criterion_counts_iva_as_it_is_collected_and_on_the_second_31_december(
+    in_the_regime, books
+):
     # Q4 2025: B is issued but unpaid: nothing yet.
     assert boxes(books, 2025, 4) == (0, 0, 0)
     # Q1 2026: a third of A (100.000 × 40.333 / 121.000 = 33.333,06; 21.000 × … = 6.999,94),
@@ -89,11 +98,68 @@ def test_without_cash_criterion_iva_counts_on_issue(books):
     assert boxes(books, 2026, 4) == (0, 0, 0)
 
 
-def test_the_tax_page_says_the_303_follows_the_criterio_de_caja(books, login, owner, account):
-    books.cash_criterion = True
-    books.save()
+def test_the_tax_page_says_the_303_follows_the_criterio_de_caja(
+    in_the_regime, books, login, owner, account
+):
     client = login(owner)
     url = reverse("tax_summary", args=[account.slug])
     html = client.get(url, {"year": 2026, "quarter": 1}).content.decode().replace("\xa0", " ")
     assert "Criterio de caja: el IVA repercutido cuenta cuando se cobra" in html
     assert "49,00 €" in html and "233,33 €" in html  # a third of A, less the refund
+
+
+def test_opting_in_later_never_rewrites_what_was_issued_before(books, taxpayer):
+    """Issued on accrual, the IVA was declared on issue: opting in afterwards neither empties
+    that quarter nor counts the same IVA again when it is collected."""
+    before = [boxes(books, 2026, quarter) for quarter in (1, 2, 3, 4)]
+    taxpayer.cash_criterion = True
+    taxpayer.save()
+    assert [boxes(books, 2026, quarter) for quarter in (1, 2, 3, 4)] == before
+
+
+def test_opting_out_keeps_the_invoices_issued_in_the_regime_on_collection(
+    in_the_regime, books, taxpayer
+):
+    before = [boxes(books, year, quarter) for year in (2026, 2027) for quarter in (1, 2, 3, 4)]
+    taxpayer.cash_criterion = False
+    taxpayer.save()
+    after = [boxes(books, year, quarter) for year in (2026, 2027) for quarter in (1, 2, 3, 4)]
+    assert after == before
+
+
+def test_an_invoice_issued_in_the_regime_declares_key_07_for_its_taxed_iva(
+    in_the_regime, series, actor
+):
+    acme = create_client(in_the_regime, {"name": "Acme SL", "nif": "A28045631"})
+    draft = create_draft(
+        in_the_regime,
+        series=series,
+        client=acme,
+        issue_date=date(2026, 1, 15),
+        lines=[
+            DraftLine("Consultoría", 100, 100000, GENERAL),
+            DraftLine("Formación", 100, 10000, "exento", cause="E1"),
+        ],
+        actor=actor,
+    )
+    invoice = issue_invoice(draft, actor=actor)
+    assert invoice.cash_criterion
+    xml = invoice.fiscal_invoice.records.get().xml
+    regimes = re.findall(r"<(?:\w+:)?ClaveRegimen>(\d\d)<", xml)
+    assert sorted(regimes) == ["01", "07"]  # the exempt base stays in the general key
+
+
+def test_an_invoice_issued_outside_the_regime_declares_key_01(taxpayer, series, actor):
+    acme = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631"})
+    draft = create_draft(
+        taxpayer,
+        series=series,
+        client=acme,
+        issue_date=date(2026, 1, 15),
+        lines=[DraftLine("Consultoría", 100, 100000, GENERAL)],
+        actor=actor,
+    )
+    invoice = issue_invoice(draft, actor=actor)
+    assert not invoice.cash_criterion
+    xml = invoice.fiscal_invoice.records.get().xml
+    assert re.findall(r"<(?:\w+:)?ClaveRegimen>(\d\d)<", xml) == ["01"]

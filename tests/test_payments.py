@@ -431,11 +431,15 @@ def test_browser_a_partial_payment_then_the_rest_settles_the_invoice(
     screenshot(page, "payments-list-390")
 
 
-def test_a_cash_criterion_taxpayers_pdf_says_so(issued, taxpayer):
+def test_an_invoice_issued_in_the_criterio_de_caja_says_so_on_its_pdf(
+    issued, draft, taxpayer, actor
+):
     assert "criterio de caja" not in _pdf_text(issued)
     taxpayer.cash_criterion = True
     taxpayer.save()
-    assert "Régimen especial del criterio de caja" in _pdf_text(fresh(issued))
+    assert "criterio de caja" not in _pdf_text(fresh(issued))  # issued before opting in
+    in_the_regime = issue_invoice(draft(), actor=actor)
+    assert "Régimen especial del criterio de caja" in _pdf_text(in_the_regime)
 
 
 @pytest.mark.browser

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='taxpayer',
             name='cash_criterion',
-            field=models.BooleanField(default=False, help_text='Acogido al criterio de caja (RECC, clave 07): el IVA repercutido se declara en el modelo 303 cuando se cobra, o el 31 de diciembre del año siguiente al de la operación si aún no se ha cobrado.', verbose_name='régimen especial del criterio de caja'),
+            field=models.BooleanField(default=False, help_text='Acogido al criterio de caja (RECC, clave 07): el IVA repercutido de las facturas que emita mientras esté marcado se declara en el modelo 303 cuando se cobra, o el 31 de diciembre del año siguiente al de la operación si aún no se ha cobrado.', verbose_name='régimen especial del criterio de caja'),
         ),
         migrations.AddField(
             model_name='taxpayer',
