@@ -29,7 +29,11 @@ def taxpayer_branding(request: HttpRequest, taxpayer_id) -> HttpResponse:
     }
     has_logo = bool(branding.logo)
     form = BrandingForm(
-        request.POST or None, request.FILES or None, initial=initial, has_logo=has_logo
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        has_logo=has_logo,
+        may_manage=request.membership.can_manage,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

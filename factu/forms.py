@@ -76,9 +76,17 @@ class TaxpayerForm(NoControlCharactersForm, forms.ModelForm):
             "cash_criterion",
         ]
 
-    def __init__(self, *args, account: Account, **kwargs):
+    # Where the clients pay and what the 303 counts: an owner's or an administrator's call
+    # (Membership.can_manage), never an accountant's alone.
+    MANAGED_FIELDS = ("iban", "cash_criterion")
+
+    def __init__(self, *args, account: Account, may_manage: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
+        if not may_manage:
+            for name in self.MANAGED_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text += " Solo el propietario o un administrador lo cambia."
         self.fields["nif"].validators = []
         self.fields["nif"].widget.attrs.update(autocapitalize="characters", spellcheck="false")
         self.fields["country"].widget.attrs.update(maxlength=2)
@@ -356,11 +364,16 @@ class BrandingForm(NoControlCharactersForm, forms.Form):
         ),
     )
 
-    def __init__(self, *args, has_logo: bool = False, **kwargs):
+    def __init__(self, *args, has_logo: bool = False, may_manage: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["logo"].widget = forms.FileInput(attrs={"accept": "image/png,image/jpeg"})
         if not has_logo:
             del self.fields["remove_logo"]
+        if not may_manage:  # where the clients' answers go: as the IBAN (TaxpayerForm)
+            self.fields["contact_email"].disabled = True
+            self.fields[
+                "contact_email"
+            ].help_text += " Solo el propietario o un administrador la cambia."
 
     def clean_accent_color(self) -> str:
         return normalize_accent(self.cleaned_data.get("accent_color", ""))

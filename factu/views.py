@@ -149,7 +149,9 @@ def taxpayer_list(request: HttpRequest) -> HttpResponse:
 
 @account_view(write=True)
 def taxpayer_create(request: HttpRequest) -> HttpResponse:
-    form = TaxpayerForm(request.POST or None, account=request.account)
+    form = TaxpayerForm(
+        request.POST or None, account=request.account, may_manage=request.membership.can_manage
+    )
     if request.method == "POST" and form.is_valid() and (taxpayer := form.save()):
         if request.taxpayer is None:
             choose_taxpayer(request.membership, taxpayer)
@@ -166,7 +168,12 @@ def taxpayer_create(request: HttpRequest) -> HttpResponse:
 @account_view(write=True)
 def taxpayer_edit(request: HttpRequest, taxpayer_id) -> HttpResponse:
     taxpayer = taxpayer_or_404(request, taxpayer_id)
-    form = TaxpayerForm(request.POST or None, instance=taxpayer, account=request.account)
+    form = TaxpayerForm(
+        request.POST or None,
+        instance=taxpayer,
+        account=request.account,
+        may_manage=request.membership.can_manage,
+    )
     if request.method == "POST" and form.is_valid() and form.save():
         messages.success(request, "Cambios guardados.")
         return redirect("taxpayer_list", account_slug=request.account.slug)

@@ -168,6 +168,11 @@ def viewer(account, taxpayer) -> User:
 
 
 @pytest.fixture
+def accountant(account, taxpayer) -> User:
+    return _member(account, "accountant@example.com", Role.ACCOUNTANT)
+
+
+@pytest.fixture
 def accountant_elsewhere(other_account) -> User:
     """An accountant, but of another account: an outsider to ``account``."""
     return _member(other_account, "accountant@elsewhere.example", Role.ACCOUNTANT)

@@ -370,7 +370,7 @@ def test_browser_the_branding_page_takes_a_logo_and_fits_a_phone(
     page.get_by_label("Correo de contacto").fill("facturas@estudiosol.es")
     page.get_by_label("Color de acento").fill("1a5fb4")
     page.get_by_role("button", name="Guardar").click()
-    page.get_by_text("Escriba el color como #RRGGBB").wait_for()
+    page.locator("#id_accent_color_error").get_by_text("Escriba el color como #RRGGBB").wait_for()
     page.get_by_label("Color de acento").fill("#1a5fb4")
     page.get_by_label("Logotipo").set_input_files(str(logo))
     page.get_by_role("button", name="Guardar").click()

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from factu.forms import TaxpayerForm
+from factu.models import Taxpayer
 from invoicing import payments, totals
 from invoicing.actions import InvalidTransition
 from invoicing.documents import render_pdf
@@ -341,6 +342,30 @@ def test_the_taxpayer_form_stores_the_iban_compact_and_shows_it_grouped(taxpayer
     assert shown.initial["iban"] == "ES91 2100 0418 4502 0005 1332"
 
 
+def test_an_accountant_cannot_change_where_clients_pay_nor_the_criterio_de_caja(
+    login, accountant, owner, account, taxpayer
+):
+    url = reverse("taxpayer_edit", args=[account.slug, taxpayer.pk])
+    data = _taxpayer_data(taxpayer, iban=IBAN, cash_criterion="on", name="Nombre Nuevo SL")
+    assert login(accountant).post(url, data).status_code == 302
+    taxpayer.refresh_from_db()
+    assert (taxpayer.name, taxpayer.iban, taxpayer.cash_criterion) == ("Nombre Nuevo SL", "", False)
+    assert login(owner).post(url, data).status_code == 302
+    taxpayer.refresh_from_db()
+    assert (taxpayer.iban, taxpayer.cash_criterion) == (IBAN, True)
+
+
+def test_an_accountant_cannot_change_the_reply_to_contact(login, accountant, account, taxpayer):
+    from factu.branding import branding_of, save_branding
+
+    save_branding(taxpayer, contact_email="facturas@empresa.es")
+    url = reverse("taxpayer_branding", args=[account.slug, taxpayer.pk])
+    data = {"contact_email": "desvio@atacante.example", "footer_text": "Pie nuevo"}
+    login(accountant).post(url, data)
+    branding = branding_of(Taxpayer.objects.get(pk=taxpayer.pk))
+    assert (branding.contact_email, branding.footer_text) == ("facturas@empresa.es", "Pie nuevo")
+
+
 @pytest.mark.parametrize(
     "iban, message",
     [
@@ -456,7 +481,9 @@ def test_browser_the_taxpayer_page_checks_the_iban_and_shows_it_grouped(
     page.goto(edit)
     page.get_by_label("IBAN").fill("ES91 2100 0418 4502 0005 1333")
     page.get_by_role("button", name="Guardar").click()
-    page.get_by_text("Los dígitos de control del IBAN no cuadran").wait_for()
+    page.locator("#id_iban_error").get_by_text(
+        "Los dígitos de control del IBAN no cuadran"
+    ).wait_for()
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "payments-taxpayer-iban-error-390")
