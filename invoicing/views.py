@@ -59,6 +59,7 @@ AEAT_TONES = {
 }
 PENDING = (RecordStatus.QUEUED, RecordStatus.SENDING)
 EVENT_LABELS = {
+    "number_released": "Numeración solo al emitir: el borrador devolvió el número",
     "created": "Borrador creado",
     "updated": "Borrador modificado",
     "issued": "Emitida",

@@ -339,3 +339,6 @@ def test_the_migration_makes_drafts_provisional_and_keeps_every_number_taken(tax
     )
     series = Series.objects.get(code="M")
     assert counter(series, 2026) == 5  # the draft's old number 2 is never handed out again
+    released = rows["draft"].events.get(action="number_released")  # the gap is explained
+    assert released.detail == {"number": "2026-M-002"}
+    assert not rows["issued"].events.filter(action="number_released").exists()

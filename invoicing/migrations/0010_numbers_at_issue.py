@@ -3,7 +3,8 @@
 Every draft gives back its number and takes a provisional one ("Borrador" and the end of its
 id, frozen here); the series counters are not touched, so a number a draft had taken is
 never handed out again and no issued invoice changes. Drafts cancelled before this keep the
-number they burnt, so the series still shows why it is missing. Then the numbers are unique
+number they burnt, so the series still shows why it is missing; a draft that gives back its
+number records it in its history ("number_released"), so the gap it leaves is explained. Then the numbers are unique
 per series and year (and per taxpayer) only among numbered invoices, drafts are never
 numbered, and an issued invoice always is.
 
@@ -27,8 +28,13 @@ def _renumber_search(text: str, old: str, new: str) -> str:
 
 def drafts_become_provisional(apps, schema_editor):
     Invoice = apps.get_model("invoicing", "Invoice")
+    InvoiceEvent = apps.get_model("invoicing", "InvoiceEvent")
     for invoice in Invoice.objects.filter(status="draft").only("id", "number", "search_text"):
         number = _provisional(invoice.id)
+        if invoice.number and not invoice.number.startswith(PREFIX):
+            InvoiceEvent.objects.create(
+                invoice_id=invoice.pk, action="number_released", detail={"number": invoice.number}
+            )
         Invoice.objects.filter(pk=invoice.pk).update(
             sequence=None,
             number=number,
@@ -39,6 +45,7 @@ def drafts_become_provisional(apps, schema_editor):
 def drafts_take_numbers(apps, schema_editor):
     from invoicing.numbering import render
 
+    apps.get_model("invoicing", "InvoiceEvent").objects.filter(action="number_released").delete()
     Invoice = apps.get_model("invoicing", "Invoice")
     SeriesCounter = apps.get_model("invoicing", "SeriesCounter")
     provisional = Invoice.objects.filter(sequence__isnull=True).select_related("series")
