@@ -90,7 +90,7 @@ class Quote(models.Model):
     irpf_cents = models.BigIntegerField(default=0)
     total_cents = models.BigIntegerField(default=0)
 
-    # The invoice draft the quote became: one at most ("convertir en factura" happens once).
+    # The invoice the quote became: one at most, unless that draft was discarded (is_invoiced).
     invoice = models.OneToOneField(
         "invoicing.Invoice",
         null=True,
@@ -134,6 +134,12 @@ class Quote(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == QuoteStatus.DRAFT
+
+    @property
+    def is_invoiced(self) -> bool:
+        """Converted into an invoice that still stands. Discarding that draft ("Eliminar
+        borrador", it never had a number) frees the quote to be converted again."""
+        return self.invoice_id is not None and not self.invoice.is_discarded_draft
 
     def recomputed(self, lines: Sequence[QuoteLine] | None = None) -> taxes.InvoiceTotals:
         """The totals and tax groups of the stored lines (``lines`` when the caller holds
