@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from factu.models import Account, Taxpayer
@@ -138,6 +138,22 @@ class InvoiceStatus(models.TextChoices):
     PAID = "paid", "Cobrada"
     OVERDUE = "overdue", "Vencida"
     CANCELLED = "cancelled", "Anulada"
+
+
+# A rectificativa por sustitución ("S") replaces its original; one by differences ("I") adds
+# to it.
+SUBSTITUTION = "S"
+DECLARED_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.OVERDUE)
+# The rectifications (rows of Invoice) that replace their original: issued, not cancelled.
+SUBSTITUTES = Q(
+    rectification_type=SUBSTITUTION, issued_at__isnull=False, status__in=DECLARED_STATUSES
+)
+
+
+def has_substitute() -> Exists:
+    """Whether the outer invoice was replaced by an issued rectificativa por sustitución,
+    for ``annotate(has_substitute=...)``, which :attr:`Invoice.is_substituted` reads."""
+    return Exists(Invoice.objects.filter(SUBSTITUTES, rectified_invoice=OuterRef("pk")))
 
 
 class IssuedBy(models.TextChoices):
@@ -346,11 +362,25 @@ class Invoice(models.Model):
         return -collected if self.total_cents < 0 else collected
 
     @property
+    def is_substituted(self) -> bool:
+        """Replaced by an issued rectificativa por sustitución: the substitute is what the
+        client owes, so nothing more is collected on this invoice (its balance, reminders,
+        the criterio de caja's 31 December rule). A rectificativa por diferencias does not
+        replace its original: the original stays to be collected in full and the difference
+        is settled on the rectificativa. Reads the ``has_substitute`` annotation
+        (:func:`has_substitute`) when the query made one."""
+        flag = getattr(self, "has_substitute", None)
+        if flag is None:
+            flag = self.pk is not None and self.rectifications.filter(SUBSTITUTES).exists()
+        return flag
+
+    @property
     def outstanding_cents(self) -> int:
         """What the client still owes (signed like the total): the total less what was paid
         while the invoice is issued and unpaid (``sent`` or ``overdue``); 0 for a draft, a
-        paid or a cancelled invoice. The reminders and the pages read this."""
-        if self.status not in (InvoiceStatus.SENT, InvoiceStatus.OVERDUE):
+        paid or a cancelled invoice, and for one a substitute replaced
+        (:attr:`is_substituted`). The reminders and the pages read this."""
+        if self.status not in (InvoiceStatus.SENT, InvoiceStatus.OVERDUE) or self.is_substituted:
             return 0
         return self.total_cents - self.paid_cents
 
