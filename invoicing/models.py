@@ -9,6 +9,7 @@ invoices (rectificativas) or a cancellation, never edits.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -390,7 +391,64 @@ class Invoice(models.Model):
         return self.outstanding_cents != 0 and self.paid_cents != 0
 
 
-class LineColumns(models.Model):
+@dataclass(frozen=True)
+class DraftLine:
+    """A line as a draft (an invoice's, a quote's, a plan's) takes it, before it is priced."""
+
+    description: str
+    quantity: int
+    unit_price: int
+    iva_type: str = taxes.GENERAL
+    discount_bp: int = 0
+    cause: str = ""
+    tobacco: bool = False
+    regime: str = ""
+
+
+class PricedLine:
+    """What a stored line priced by :mod:`invoicing.taxes` does with its columns (those of
+    :class:`LineColumns`): a mixin, so that :class:`recurring.models.PlanLine`, which keeps
+    the same columns without an amount, shares it without a change to its table."""
+
+    description: str
+    quantity: int
+    unit_price_cents: int
+    discount_bp: int
+    iva_type: str
+    cause: str
+    tobacco: bool
+    regime: str
+
+    def __str__(self) -> str:
+        return self.description
+
+    def as_input(self) -> taxes.LineInput:
+        return taxes.LineInput(
+            quantity=self.quantity,
+            unit_price=self.unit_price_cents,
+            iva_type=self.iva_type,
+            discount_bp=self.discount_bp,
+            cause=self.cause,
+            tobacco=self.tobacco,
+            regime=self.regime,
+        )
+
+    def as_draft_line(self) -> DraftLine:
+        """The stored line as a new draft takes it (a copy, a quote's conversion, a plan's
+        invoice)."""
+        return DraftLine(
+            description=self.description,
+            quantity=self.quantity,
+            unit_price=self.unit_price_cents,
+            iva_type=self.iva_type,
+            discount_bp=self.discount_bp,
+            cause=self.cause,
+            tobacco=self.tobacco,
+            regime=self.regime,
+        )
+
+
+class LineColumns(PricedLine, models.Model):
     """The columns of a line priced by :mod:`invoicing.taxes`: an invoice's, and anything
     priced as one (a quote's)."""
 
@@ -406,20 +464,6 @@ class LineColumns(models.Model):
 
     class Meta:
         abstract = True
-
-    def __str__(self) -> str:
-        return self.description
-
-    def as_input(self) -> taxes.LineInput:
-        return taxes.LineInput(
-            quantity=self.quantity,
-            unit_price=self.unit_price_cents,
-            iva_type=self.iva_type,
-            discount_bp=self.discount_bp,
-            cause=self.cause,
-            tobacco=self.tobacco,
-            regime=self.regime,
-        )
 
 
 class InvoiceLine(LineColumns):

@@ -20,7 +20,6 @@ from django.db.models import F, Q
 
 from factu.models import Account, Taxpayer
 from invoicing import taxes
-from invoicing.draft_lines import DraftLine
 from invoicing.models import EventColumns, LineColumns
 
 NUMBER_PREFIX = "P"
@@ -166,19 +165,6 @@ class QuoteLine(LineColumns):
         constraints = [
             models.UniqueConstraint(fields=["quote", "position"], name="quote_line_unique_position")
         ]
-
-    def as_draft_line(self) -> DraftLine:
-        """The line as an invoice draft takes it (conversion, totals)."""
-        return DraftLine(
-            description=self.description,
-            quantity=self.quantity,
-            unit_price=self.unit_price_cents,
-            iva_type=self.iva_type,
-            discount_bp=self.discount_bp,
-            cause=self.cause,
-            tobacco=self.tobacco,
-            regime=self.regime,
-        )
 
 
 class QuoteEvent(EventColumns):

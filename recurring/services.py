@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -103,16 +103,7 @@ def plan_lines(plan: Plan, period_label: str | None = None) -> list[DraftLine]:
     """The plan's template lines, as the invoice's draft takes them (``{periodo}`` in a
     concept replaced by ``period_label`` when given)."""
     return [
-        DraftLine(
-            description=with_period(line.description, period_label),
-            quantity=line.quantity,
-            unit_price=line.unit_price_cents,
-            iva_type=line.iva_type,
-            discount_bp=line.discount_bp,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-        )
+        replace(line.as_draft_line(), description=with_period(line.description, period_label))
         for line in plan.lines.all()
     ]
 
