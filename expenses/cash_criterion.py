@@ -36,7 +36,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from factu.models import Taxpayer
 from invoicing import taxes, totals
-from invoicing.models import Invoice, Payment
+from invoicing.models import Invoice, Payment, has_substitute
 
 CASH_REGIMES = frozenset({taxes.REGIME_GENERAL, taxes.REGIME_CASH})
 
@@ -60,9 +60,9 @@ def accrual_deadline(invoice: Invoice) -> date:
 def collected_share(invoice: Invoice, day: date) -> tuple[int, int]:
     """The share of the invoice's IVA under the regime that has accrued by ``day``, as a
     fraction (numerator, denominator). Reads ``invoice.payments`` (prefetched by
-    :func:`cash_invoices`) and ``invoice.substituted`` (annotated there)."""
+    :func:`cash_invoices`) and ``invoice.is_substituted`` (annotated there)."""
     owed = abs(invoice.total_cents)
-    if owed == 0 or (day >= accrual_deadline(invoice) and not invoice.substituted):
+    if owed == 0 or (day >= accrual_deadline(invoice) and not invoice.is_substituted):
         return (1, 1)
     collected = sum(p.amount_cents for p in invoice.payments.all() if p.date <= day)
     return (min(collected, owed), owed)
@@ -79,11 +79,6 @@ def cash_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Invoic
         else Q(pk__in=[])
     )
     collected = Exists(Payment.objects.filter(invoice=OuterRef("pk"), date__range=(start, end)))
-    substitutes = Invoice.objects.filter(
-        rectified_invoice=OuterRef("pk"),
-        rectification_type=totals.SUBSTITUTION,
-        status__in=totals.DECLARED_STATUSES,
-    )
     return (
         totals.declared(
             Invoice.objects.filter(
@@ -94,7 +89,7 @@ def cash_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Invoic
             )
         )
         .filter(collected | reached)
-        .annotate(substituted=Exists(substitutes))
+        .annotate(has_substitute=has_substitute())
         .select_related("series")
         .prefetch_related("lines", Prefetch("payments", queryset=Payment.objects.order_by()))
         .order_by("issue_date", "sequence")

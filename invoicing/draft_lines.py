@@ -5,25 +5,12 @@ totals they add up to (the stored totals, and the form's live preview)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
 from clients.models import Client
 from invoicing import taxes
-from invoicing.models import Invoice, InvoiceLine
-
-
-@dataclass(frozen=True)
-class DraftLine:
-    description: str
-    quantity: int
-    unit_price: int
-    iva_type: str = taxes.GENERAL
-    discount_bp: int = 0
-    cause: str = ""
-    tobacco: bool = False
-    regime: str = ""
+from invoicing.models import DraftLine, Invoice, InvoiceLine
 
 
 def line_inputs(

@@ -21,19 +21,7 @@ from invoicing.services import Actor, create_draft
 
 def draft_lines_of(invoice: Invoice) -> list[DraftLine]:
     """The lines of ``invoice`` as a new draft takes them."""
-    return [
-        DraftLine(
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price_cents,
-            iva_type=line.iva_type,
-            discount_bp=line.discount_bp,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-        )
-        for line in invoice.lines.all()
-    ]
+    return [line.as_draft_line() for line in invoice.lines.all()]
 
 
 def series_for_copy(invoice: Invoice) -> Series:

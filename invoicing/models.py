@@ -9,11 +9,12 @@ invoices (rectificativas) or a cancellation, never edits.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from factu.models import Account, Taxpayer
@@ -138,6 +139,22 @@ class InvoiceStatus(models.TextChoices):
     PAID = "paid", "Cobrada"
     OVERDUE = "overdue", "Vencida"
     CANCELLED = "cancelled", "Anulada"
+
+
+# A rectificativa por sustitución ("S") replaces its original; one by differences ("I") adds
+# to it.
+SUBSTITUTION = "S"
+DECLARED_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.OVERDUE)
+# The rectifications (rows of Invoice) that replace their original: issued, not cancelled.
+SUBSTITUTES = Q(
+    rectification_type=SUBSTITUTION, issued_at__isnull=False, status__in=DECLARED_STATUSES
+)
+
+
+def has_substitute() -> Exists:
+    """Whether the outer invoice was replaced by an issued rectificativa por sustitución,
+    for ``annotate(has_substitute=...)``, which :attr:`Invoice.is_substituted` reads."""
+    return Exists(Invoice.objects.filter(SUBSTITUTES, rectified_invoice=OuterRef("pk")))
 
 
 class IssuedBy(models.TextChoices):
@@ -350,11 +367,25 @@ class Invoice(models.Model):
         return -collected if self.total_cents < 0 else collected
 
     @property
+    def is_substituted(self) -> bool:
+        """Replaced by an issued rectificativa por sustitución: the substitute is what the
+        client owes, so nothing more is collected on this invoice (its balance, reminders,
+        the criterio de caja's 31 December rule). A rectificativa por diferencias does not
+        replace its original: the original stays to be collected in full and the difference
+        is settled on the rectificativa. Reads the ``has_substitute`` annotation
+        (:func:`has_substitute`) when the query made one."""
+        flag = getattr(self, "has_substitute", None)
+        if flag is None:
+            flag = self.pk is not None and self.rectifications.filter(SUBSTITUTES).exists()
+        return flag
+
+    @property
     def outstanding_cents(self) -> int:
         """What the client still owes (signed like the total): the total less what was paid
         while the invoice is issued and unpaid (``sent`` or ``overdue``); 0 for a draft, a
-        paid or a cancelled invoice. The reminders and the pages read this."""
-        if self.status not in (InvoiceStatus.SENT, InvoiceStatus.OVERDUE):
+        paid or a cancelled invoice, and for one a substitute replaced
+        (:attr:`is_substituted`). The reminders and the pages read this."""
+        if self.status not in (InvoiceStatus.SENT, InvoiceStatus.OVERDUE) or self.is_substituted:
             return 0
         return self.total_cents - self.paid_cents
 
@@ -364,7 +395,64 @@ class Invoice(models.Model):
         return self.outstanding_cents != 0 and self.paid_cents != 0
 
 
-class LineColumns(models.Model):
+@dataclass(frozen=True)
+class DraftLine:
+    """A line as a draft (an invoice's, a quote's, a plan's) takes it, before it is priced."""
+
+    description: str
+    quantity: int
+    unit_price: int
+    iva_type: str = taxes.GENERAL
+    discount_bp: int = 0
+    cause: str = ""
+    tobacco: bool = False
+    regime: str = ""
+
+
+class PricedLine:
+    """What a stored line priced by :mod:`invoicing.taxes` does with its columns (those of
+    :class:`LineColumns`): a mixin, so that :class:`recurring.models.PlanLine`, which keeps
+    the same columns without an amount, shares it without a change to its table."""
+
+    description: str
+    quantity: int
+    unit_price_cents: int
+    discount_bp: int
+    iva_type: str
+    cause: str
+    tobacco: bool
+    regime: str
+
+    def __str__(self) -> str:
+        return self.description
+
+    def as_input(self) -> taxes.LineInput:
+        return taxes.LineInput(
+            quantity=self.quantity,
+            unit_price=self.unit_price_cents,
+            iva_type=self.iva_type,
+            discount_bp=self.discount_bp,
+            cause=self.cause,
+            tobacco=self.tobacco,
+            regime=self.regime,
+        )
+
+    def as_draft_line(self) -> DraftLine:
+        """The stored line as a new draft takes it (a copy, a quote's conversion, a plan's
+        invoice)."""
+        return DraftLine(
+            description=self.description,
+            quantity=self.quantity,
+            unit_price=self.unit_price_cents,
+            iva_type=self.iva_type,
+            discount_bp=self.discount_bp,
+            cause=self.cause,
+            tobacco=self.tobacco,
+            regime=self.regime,
+        )
+
+
+class LineColumns(PricedLine, models.Model):
     """The columns of a line priced by :mod:`invoicing.taxes`: an invoice's, and anything
     priced as one (a quote's)."""
 
@@ -380,20 +468,6 @@ class LineColumns(models.Model):
 
     class Meta:
         abstract = True
-
-    def __str__(self) -> str:
-        return self.description
-
-    def as_input(self) -> taxes.LineInput:
-        return taxes.LineInput(
-            quantity=self.quantity,
-            unit_price=self.unit_price_cents,
-            iva_type=self.iva_type,
-            discount_bp=self.discount_bp,
-            cause=self.cause,
-            tobacco=self.tobacco,
-            regime=self.regime,
-        )
 
 
 class InvoiceLine(LineColumns):

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from invoicing import taxes
 from invoicing.actions import Actor, InvalidTransition, log
-from invoicing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
+from invoicing.models import Invoice, InvoiceStatus, Payment, PaymentMethod, has_substitute
 
 OPEN_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.OVERDUE)
 REFUSALS = {
@@ -41,8 +41,9 @@ REFUSALS = {
 
 
 def with_paid(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
-    """``invoices`` with ``paid_total`` (the sum of their payments' amounts) annotated, which
-    :attr:`Invoice.paid_cents` reads instead of a query per invoice."""
+    """``invoices`` with ``paid_total`` (the sum of their payments' amounts) and
+    ``has_substitute`` annotated, which :attr:`Invoice.paid_cents` and
+    :attr:`Invoice.outstanding_cents` read instead of queries per invoice."""
     sums = (
         Payment.objects.filter(invoice=OuterRef("pk"))
         .order_by()
@@ -50,7 +51,9 @@ def with_paid(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
         .annotate(s=Sum("amount_cents"))
         .values("s")
     )
-    return invoices.annotate(paid_total=Coalesce(Subquery(sums), 0))
+    return invoices.annotate(
+        paid_total=Coalesce(Subquery(sums), 0), has_substitute=has_substitute()
+    )
 
 
 def noon(day: date) -> datetime:

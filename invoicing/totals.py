@@ -30,9 +30,7 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
-    Exists,
     F,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -41,12 +39,18 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from invoicing import taxes
-from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
+from invoicing.models import (
+    DECLARED_STATUSES,
+    SUBSTITUTION,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Series,
+    has_substitute,
+)
 from invoicing.payments import with_paid
 
-DECLARED_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.PAID, InvoiceStatus.OVERDUE)
 UNPAID_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.OVERDUE)
-SUBSTITUTION = "S"
 
 
 def recomputed(invoice: Invoice, lines: Sequence[InvoiceLine] | None = None) -> taxes.InvoiceTotals:
@@ -117,15 +121,7 @@ def unpaid(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
         .filter(
             Q(rectified_invoice__isnull=True) | Q(rectified_invoice__status__in=UNPAID_STATUSES)
         )
-        .exclude(
-            Exists(
-                Invoice.objects.filter(
-                    rectified_invoice=OuterRef("pk"),
-                    rectification_type=SUBSTITUTION,
-                    status__in=DECLARED_STATUSES,
-                )
-            )
-        )
+        .filter(~has_substitute())
     )
 
 

@@ -20,7 +20,6 @@ from django.db.models import F, Q
 
 from factu.models import Account, Taxpayer
 from invoicing import taxes
-from invoicing.draft_lines import DraftLine
 from invoicing.models import EventColumns, LineColumns
 
 NUMBER_PREFIX = "P"
@@ -90,7 +89,7 @@ class Quote(models.Model):
     irpf_cents = models.BigIntegerField(default=0)
     total_cents = models.BigIntegerField(default=0)
 
-    # The invoice draft the quote became: one at most ("convertir en factura" happens once).
+    # The invoice the quote became: one at most, unless that draft was discarded (is_invoiced).
     invoice = models.OneToOneField(
         "invoicing.Invoice",
         null=True,
@@ -135,6 +134,12 @@ class Quote(models.Model):
     def is_draft(self) -> bool:
         return self.status == QuoteStatus.DRAFT
 
+    @property
+    def is_invoiced(self) -> bool:
+        """Converted into an invoice that still stands. Discarding that draft ("Eliminar
+        borrador", it never had a number) frees the quote to be converted again."""
+        return self.invoice_id is not None and not self.invoice.is_discarded_draft
+
     def recomputed(self, lines: Sequence[QuoteLine] | None = None) -> taxes.InvoiceTotals:
         """The totals and tax groups of the stored lines (``lines`` when the caller holds
         them), by the arithmetic that stored them."""
@@ -160,19 +165,6 @@ class QuoteLine(LineColumns):
         constraints = [
             models.UniqueConstraint(fields=["quote", "position"], name="quote_line_unique_position")
         ]
-
-    def as_draft_line(self) -> DraftLine:
-        """The line as an invoice draft takes it (conversion, totals)."""
-        return DraftLine(
-            description=self.description,
-            quantity=self.quantity,
-            unit_price=self.unit_price_cents,
-            iva_type=self.iva_type,
-            discount_bp=self.discount_bp,
-            cause=self.cause,
-            tobacco=self.tobacco,
-            regime=self.regime,
-        )
 
 
 class QuoteEvent(EventColumns):

@@ -7,7 +7,8 @@ passed without an answer. Expiry is computed wherever a status is read
 (:meth:`Quote.status_on`, :func:`with_status`) and stored by the periodic task
 ``quotes.expire`` (:func:`expire_quotes`, which also writes the history), so a quote never
 shows as sent past its date, whether or not beat has run yet. :func:`convert_to_invoice`
-makes the invoice draft through :func:`invoicing.services.create_draft`, once per quote.
+makes the invoice draft through :func:`invoicing.services.create_draft`, once per quote
+(again only if that draft was discarded).
 """
 
 from __future__ import annotations
@@ -263,13 +264,14 @@ def convert_to_invoice(
 ) -> Invoice:
     """ "Convertir en factura": an invoice draft with the quote's client, lines and IRPF (so
     its totals are the quote's), made by :func:`invoicing.services.create_draft`; the quote
-    is linked to it and accepted. Once per quote: the row lock and the one-to-one link."""
+    is linked to it and accepted. Once per quote (the row lock and the one-to-one link),
+    unless that draft was discarded: then the quote is linked to the new draft instead."""
     issue_date = _today(issue_date)
     if not invoice_series(quote.taxpayer).filter(pk=series.pk).exists():
         raise ValidationError({"series": ["Elija una serie ordinaria de este contribuyente."]})
     with transaction.atomic():
         quote = Quote.objects.select_for_update().select_related("client").get(pk=quote.pk)
-        if quote.invoice_id is not None:
+        if quote.is_invoiced:
             raise InvalidTransition(f"El presupuesto {quote.number} ya es una factura.")
         current = quote.status_on(issue_date)
         if current not in CONVERTIBLE:

@@ -76,7 +76,9 @@ def quote_list(request: HttpRequest) -> HttpResponse:
     status = filters.cleaned_data.get("estado") if filters.is_valid() else ""
     if status:
         quotes = services.with_status(quotes, status, today)
-    page = Paginator(quotes.select_related("client"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(quotes.select_related("client", "invoice"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [{"quote": quote, "badge": _badge(quote, today)} for quote in page.object_list]
     return render(
         request,
@@ -193,7 +195,7 @@ def _detail_context(request: HttpRequest, quote: Quote, **extra) -> dict:
         "can_send": can_write and status == QuoteStatus.DRAFT,
         "can_accept": can_write and status in (QuoteStatus.DRAFT, QuoteStatus.SENT),
         "can_reject": can_write and status in (QuoteStatus.DRAFT, QuoteStatus.SENT),
-        "can_convert": can_write and quote.invoice_id is None and status in services.CONVERTIBLE,
+        "can_convert": can_write and not quote.is_invoiced and status in services.CONVERTIBLE,
         "convert_form": ConvertForm(series=series),
         "has_series": series.exists(),
         "other_taxpayer": request.taxpayer is not None and quote.taxpayer_id != request.taxpayer.pk,

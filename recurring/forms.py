@@ -36,8 +36,8 @@ class PlanForm(NoControlCharactersForm, forms.Form):
         label="Desde",
         input_formats=DATE_FORMATS,
         widget=DateInput(),
-        help_text="La primera factura, el primer día del plan a partir de esta fecha. Una "
-        "fecha pasada se factura en la próxima generación, con la fecha de ese día.",
+        help_text="La primera factura, el primer día del plan a partir de esta fecha y de hoy: "
+        "nunca se facturan periodos cuyo día ya ha pasado al crear el plan.",
     )
     end_date = forms.DateField(
         label="Hasta (opcional)",

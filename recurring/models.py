@@ -17,7 +17,7 @@ from django.db.models import Q
 from clients.models import Client
 from factu.models import Account, Taxpayer
 from invoicing import taxes
-from invoicing.models import Invoice, Series
+from invoicing.models import Invoice, PricedLine, Series
 
 
 class Frequency(models.TextChoices):
@@ -88,8 +88,9 @@ class Plan(models.Model):
         return self.status == PlanStatus.ACTIVE
 
 
-class PlanLine(models.Model):
-    """A line of the plan's invoices, as :class:`invoicing.models.InvoiceLine` stores one."""
+class PlanLine(PricedLine, models.Model):  # noqa: DJ008 - its __str__ is PricedLine's
+    """A line of the plan's invoices, as :class:`invoicing.models.InvoiceLine` stores one
+    (priced when each invoice is made, so without an amount)."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField()
@@ -107,9 +108,6 @@ class PlanLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["plan", "position"], name="plan_line_unique_position")
         ]
-
-    def __str__(self) -> str:
-        return self.description
 
 
 class GeneratedPeriod(models.Model):

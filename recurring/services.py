@@ -9,13 +9,18 @@ the period's :class:`~recurring.models.GeneratedPeriod` row, unique per plan and
 second worker waits for the lock and then finds the period done; a missed beat leaves the
 periods due, caught up in order by the next run. An invoice is dated the day it is generated,
 never the day its period fell on.
+
+A plan never invoices a period whose day had passed when it was created, or when its calendar
+last changed (:func:`_reschedule`): a monthly plan from 2024 created in 2026 starts at the first
+period on or after the day it was created (that very day included), not with the 2024 months.
+The periods that fall due after that and that a beat missed are caught up as above.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -98,16 +103,7 @@ def plan_lines(plan: Plan, period_label: str | None = None) -> list[DraftLine]:
     """The plan's template lines, as the invoice's draft takes them (``{periodo}`` in a
     concept replaced by ``period_label`` when given)."""
     return [
-        DraftLine(
-            description=with_period(line.description, period_label),
-            quantity=line.quantity,
-            unit_price=line.unit_price_cents,
-            iva_type=line.iva_type,
-            discount_bp=line.discount_bp,
-            cause=line.cause,
-            tobacco=line.tobacco,
-            regime=line.regime,
-        )
+        replace(line.as_draft_line(), description=with_period(line.description, period_label))
         for line in plan.lines.all()
     ]
 
@@ -172,20 +168,23 @@ def _check(plan: Plan, lines: Sequence[DraftLine]) -> None:
         raise ValidationError(errors)
 
 
-def _reschedule(plan: Plan, calendar_changed: bool) -> None:
+def _reschedule(plan: Plan, calendar_changed: bool, today: date) -> None:
     """Set the plan's next period, or refuse on the field that leaves it without one.
 
-    A new plan starts at the first day of its calendar on or after its start date. A plan
-    whose calendar changes resumes one step of the new frequency after the last period it
-    invoiced (so no period is invoiced twice under two calendars); its next period stays
-    otherwise (an end date or a count only decide whether one is left).
+    A new plan starts at the first day of its calendar on or after both its start date and
+    ``today``, the day it is created: a period whose day has passed is never invoiced (a start
+    date in the past only anchors the calendar), one falling on ``today`` is. A plan whose
+    calendar changes resumes at the first day of the new calendar on or after ``today`` and
+    one step of the new frequency after the last period it invoiced (so no period is invoiced
+    twice under two calendars); its next period stays otherwise (an end date or a count only
+    decide whether one is left).
     """
     last = None
     if plan.pk is not None:
         last = plan.periods.order_by("-period").values_list("period", flat=True).first()
     nxt = plan.next_date
     if plan.pk is None or calendar_changed:
-        bound = plan.start_date
+        bound = max(plan.start_date, today)
         if last is not None:
             bound = max(bound, schedule.one_step_after(last, plan.frequency))
         nxt = schedule.first_on_or_after(plan.start_date, plan.frequency, plan.day_of_month, bound)
@@ -213,26 +212,39 @@ def _clean_text(plan: Plan) -> None:
 
 
 def create_plan(
-    taxpayer: Taxpayer, *, lines: Sequence[DraftLine], created_by: User | None = None, **fields
+    taxpayer: Taxpayer,
+    *,
+    lines: Sequence[DraftLine],
+    created_by: User | None = None,
+    today: date | None = None,
+    **fields,
 ) -> Plan:
-    """A new active plan; its first period is the first day of its calendar on or after the
-    start date (a past one is invoiced by the next run, dated that day)."""
+    """A new active plan; its first period is the first day of its calendar on or after both
+    the start date and ``today`` (the local date by default): no period whose day has passed
+    is invoiced. That first period is invoiced by the first run on or after its day."""
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise TypeError(f"Not a plan field: {sorted(unknown)}")
     plan = Plan(account=taxpayer.account, taxpayer=taxpayer, created_by=created_by, **fields)
     _clean_text(plan)
     _check(plan, lines)
-    _reschedule(plan, calendar_changed=True)
+    _reschedule(plan, calendar_changed=True, today=today or timezone.localdate())
     with transaction.atomic():
         plan.save()
         _store_lines(plan, lines)
     return plan
 
 
-def update_plan(plan: Plan, *, lines: Sequence[DraftLine] | None = None, **changes) -> Plan:
+def update_plan(
+    plan: Plan,
+    *,
+    lines: Sequence[DraftLine] | None = None,
+    today: date | None = None,
+    **changes,
+) -> Plan:
     """Change a plan that has not ended: only the ``changes`` given (and the lines, when
-    given). A change of its calendar moves its next period; what was generated stays."""
+    given). A change of its calendar moves its next period, never to a day before ``today``
+    (the local date by default); what was generated stays."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"Not a plan field: {sorted(unknown)}")
@@ -247,7 +259,11 @@ def update_plan(plan: Plan, *, lines: Sequence[DraftLine] | None = None, **chang
         new_lines = list(lines) if lines is not None else plan_lines(plan)
         _check(plan, new_lines)
         if plan.status == PlanStatus.ACTIVE and changed & {*CALENDAR, *LIMITS}:
-            _reschedule(plan, calendar_changed=bool(changed & set(CALENDAR)))
+            _reschedule(
+                plan,
+                calendar_changed=bool(changed & set(CALENDAR)),
+                today=today or timezone.localdate(),
+            )
         plan.save()
         if lines is not None:
             _store_lines(plan, new_lines)

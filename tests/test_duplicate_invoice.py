@@ -10,9 +10,12 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from invoicing.draft_lines import line_fields
 from invoicing.duplicates import duplicate_invoice
-from invoicing.models import Invoice, InvoiceStatus, Series
+from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Series
 from invoicing.services import DraftLine, cancel_invoice, issue_invoice, rectify_invoice
+from quotes.models import QuoteLine
+from recurring.models import PlanLine
 from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 
 LINES = [
@@ -27,6 +30,14 @@ def _line_facts(invoice: Invoice) -> list[tuple]:
             "position", "description", "quantity", "unit_price_cents", "discount_bp", "iva_type"
         )
     )
+
+
+def test_every_stored_line_gives_back_the_draft_line_it_was_stored_from():
+    line = DraftLine(
+        "Cigarros", 150, 1234, "general", discount_bp=500, cause="E1", tobacco=True, regime="07"
+    )
+    for model in (InvoiceLine, QuoteLine, PlanLine):
+        assert model(**line_fields(line)).as_draft_line() == line, model
 
 
 @pytest.fixture

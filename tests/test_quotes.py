@@ -20,7 +20,7 @@ from factu.celery import app as celery_app
 from factu.models import Taxpayer
 from invoicing import taxes
 from invoicing.models import Invoice, InvoiceStatus, Series
-from invoicing.services import DraftLine, InvalidTransition
+from invoicing.services import DraftLine, InvalidTransition, cancel_invoice
 from quotes import services
 from quotes.documents import render_pdf
 from quotes.models import Quote, QuoteStatus
@@ -299,6 +299,23 @@ def test_a_quote_is_converted_once(make_quote, series, actor):
     with pytest.raises(InvalidTransition):
         services.convert_to_invoice(quote, series=series, actor=actor, issue_date=DAY)
     assert Invoice.objects.count() == 1
+
+
+def test_a_quote_whose_invoice_draft_was_discarded_converts_again(make_quote, series, actor):
+    quote = make_quote()
+    discarded = services.convert_to_invoice(quote, series=series, actor=actor, issue_date=DAY)
+    cancel_invoice(discarded, actor=actor)
+    quote.refresh_from_db()
+    assert not quote.is_invoiced
+
+    again = services.convert_to_invoice(quote, series=series, actor=actor, issue_date=DAY)
+
+    quote.refresh_from_db()
+    assert quote.invoice == again and again.is_draft and quote.is_invoiced
+    discarded.refresh_from_db()
+    assert discarded.is_discarded_draft and not hasattr(discarded, "quote")
+    with pytest.raises(InvalidTransition):
+        services.convert_to_invoice(quote, series=series, actor=actor, issue_date=DAY)
 
 
 def test_conversion_refuses_a_rectifying_or_foreign_series(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -30,6 +31,9 @@ from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
 from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 
 HOSTING = DraftLine("Mantenimiento web", quantity=100, unit_price=50000, iva_type="general")
+CREATED = date(2026, 1, 1)  # the day the plans are created, with the clock injected
+# A moment before CREATED, for the pages (which create plans on the local date).
+BEFORE_CREATED = "2025-12-20 10:00:00+01:00"
 
 
 @pytest.fixture
@@ -47,6 +51,7 @@ def make_plan(taxpayer, series, acme, owner):
             "start_date": date(2026, 1, 1),
             "lines": [HOSTING],
             "created_by": owner,
+            "today": CREATED,
         }
         values.update(overrides)
         return create_plan(taxpayer, **values)
@@ -221,6 +226,47 @@ def test_a_late_run_dates_the_invoice_the_day_it_runs_and_catches_up_in_order(ma
     assert {i.due_date for i in late} == {date(2026, 5, 10)}
 
 
+def test_a_plan_started_in_the_past_never_invoices_the_periods_before_it_was_created(make_plan):
+    plan = make_plan(start_date=date(2024, 1, 1))  # created on CREATED, 2026-01-01
+
+    assert plan.next_date == CREATED
+    run = generate_due(CREATED)
+
+    assert [p.period for p in GeneratedPeriod.objects.filter(plan=plan)] == [CREATED]
+    assert [i.issue_date for i in run.invoices] == [CREATED]
+    plan.refresh_from_db()
+    assert plan.next_date == date(2026, 2, 1)
+
+
+def test_a_plan_created_after_this_periods_day_starts_next_period_and_missed_beats_catch_up(
+    make_plan,
+):
+    passed = make_plan(today=date(2026, 1, 5))  # day 1: January's had passed
+    coming = make_plan(name="Día 15", day_of_month=15, today=date(2026, 1, 5))
+    assert (passed.next_date, coming.next_date) == (date(2026, 2, 1), date(2026, 1, 15))
+    assert generate_due(date(2026, 1, 5)).invoices == []
+
+    generate_due(date(2026, 1, 17))  # the beats of 15 and 16 January missed
+
+    [late] = invoices_of(coming)
+    assert late.issue_date == date(2026, 1, 17)
+    assert invoices_of(passed) == []
+
+
+def test_a_calendar_changed_later_starts_on_or_after_the_day_it_changed(make_plan):
+    plan = make_plan()
+    generate_due(CREATED)
+
+    plan = update_plan(plan, day_of_month=15, today=date(2026, 5, 10))
+
+    assert plan.next_date == date(2026, 5, 15)  # not February's 15, nor March's, nor April's
+    generate_due(date(2026, 5, 15))
+    assert [p.period for p in GeneratedPeriod.objects.filter(plan=plan).order_by("period")] == [
+        CREATED,
+        date(2026, 5, 15),
+    ]
+
+
 def test_the_plan_ends_after_its_count(make_plan):
     plan = make_plan(max_invoices=2)
 
@@ -285,6 +331,7 @@ def test_an_invoice_a_rule_refuses_stays_a_draft_the_plan_says_why_and_others_go
         series=Series.objects.create(account=other.account, taxpayer=other, code="A"),
         start_date=date(2026, 3, 1),
         lines=[HOSTING],
+        today=CREATED,
     )
     refused = make_plan(start_date=date(2026, 3, 1))
     # An invoice of series A issued on 13 March: one of 1 March may not follow it.
@@ -379,7 +426,7 @@ def test_a_calendar_change_moves_the_next_period_after_the_last_invoiced(make_pl
     plan = make_plan()
     generate_due(date(2026, 1, 1))
 
-    plan = update_plan(plan, frequency="quarterly", day_of_month=15)
+    plan = update_plan(plan, frequency="quarterly", day_of_month=15, today=date(2026, 1, 2))
 
     assert plan.next_date == date(2026, 4, 15)
     with pytest.raises(ValidationError) as caught:
@@ -423,15 +470,16 @@ def test_the_plan_form_creates_a_plan_and_puts_service_errors_on_their_fields(
     client = login(owner)
     base = f"/c/{account.slug}/facturas/recurrentes/"
 
-    refused = client.post(f"{base}nuevo/", plan_form(series, acme, end_date="2025-12-31"))
-    assert refused.status_code == 400
-    assert refused.context["form"].errors["end_date"] == [
-        "La fecha final no puede ser anterior a la inicial."
-    ]
-    assert Plan.objects.count() == 0
+    with time_machine.travel(BEFORE_CREATED):
+        refused = client.post(f"{base}nuevo/", plan_form(series, acme, end_date="2025-12-31"))
+        assert refused.status_code == 400
+        assert refused.context["form"].errors["end_date"] == [
+            "La fecha final no puede ser anterior a la inicial."
+        ]
+        assert Plan.objects.count() == 0
 
-    created = client.post(f"{base}nuevo/", plan_form(series, acme))
-    assert created.status_code == 302 and created["Location"] == base
+        created = client.post(f"{base}nuevo/", plan_form(series, acme))
+        assert created.status_code == 302 and created["Location"] == base
     plan = Plan.objects.get()
     assert (plan.irpf_bp, plan.max_invoices, plan.payment_days) == (1500, 3, 30)
     assert [(line.description, line.unit_price_cents) for line in plan.lines.all()] == [
@@ -510,8 +558,9 @@ def test_journey_a_plan_made_in_the_page_produces_three_months_of_invoices(
     page.get_by_label("Cantidad").first.fill("1")
     page.get_by_label("Precio unitario (€)").first.fill("500")
     screenshot(page, "recurring-form-1280")
-    page.get_by_role("button", name="Guardar plan").click()
-    page.get_by_text("primera factura el 01/01/2026").wait_for()
+    with time_machine.travel(BEFORE_CREATED):  # the live server's clock, when the plan is made
+        page.get_by_role("button", name="Guardar plan").click()
+        page.get_by_text("primera factura el 01/01/2026").wait_for()
 
     for day in (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)):
         generate_due(day)  # the beat of each month, with the clock injected

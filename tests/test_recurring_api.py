@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import time_machine
+
 from clients.services import create_client
 from invoicing.models import Series
 from invoicing.services import DraftLine
@@ -12,6 +14,8 @@ from recurring.models import Plan, PlanStatus
 from recurring.services import create_plan, generate_due
 
 HOSTING = DraftLine("Mantenimiento web", quantity=100, unit_price=50000, iva_type="general")
+# Plans are created on the local date: the clock set before 2026-01-01, their startDate.
+BEFORE_START = "2025-12-20 10:00:00+01:00"
 
 
 def plan_payload(series, client, **overrides) -> dict:
@@ -41,7 +45,8 @@ def post(api_client, path, payload=None):
 
 
 def test_the_api_creates_lists_and_reads_a_plan_in_camel_case(api_client, series, acme):
-    created = post(api_client, "/api/recurring", plan_payload(series, acme))
+    with time_machine.travel(BEFORE_START):
+        created = post(api_client, "/api/recurring", plan_payload(series, acme))
     assert created.status_code == 201, created.json()
     body = created.json()
     assert body["status"] == "active"
@@ -94,6 +99,7 @@ def test_the_api_refuses_bad_input_field_by_field(api_client, series, acme):
     assert Plan.objects.count() == 0
 
 
+@time_machine.travel(BEFORE_START)
 def test_the_api_changes_pauses_resumes_and_ends_a_plan(api_client, series, acme):
     plan_id = post(api_client, "/api/recurring", plan_payload(series, acme)).json()["id"]
     url = f"/api/recurring/{plan_id}"

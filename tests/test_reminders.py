@@ -96,6 +96,33 @@ def test_paid_and_draft_invoices_and_clients_without_email_get_no_reminder(
     assert not EmailDelivery.objects.exists()
 
 
+def test_an_original_replaced_by_a_substitute_is_no_longer_chased_one_rectified_by_differences_is(
+    schedule, unpaid, draft, actor, rect_series
+):
+    from invoicing.models import Invoice
+    from invoicing.services import rectify_invoice
+    from tests.invoices import CONSULTING, ISSUE
+
+    differences = issue_invoice(draft(irpf_bp=1500, due_date=DUE), actor=actor)
+    for original, kind in ((unpaid, "S"), (differences, "I")):
+        rect = rectify_invoice(
+            original,
+            series=rect_series,
+            rectification_type=kind,
+            lines=[CONSULTING],
+            issue_date=ISSUE,
+            actor=actor,
+        )
+        issue_invoice(rect, actor=actor)
+
+    replaced = Invoice.objects.get(pk=unpaid.pk)
+    assert replaced.status == InvoiceStatus.SENT and replaced.is_substituted
+    assert replaced.outstanding_cents == 0
+    assert Invoice.objects.get(pk=differences.pk).outstanding_cents == 106000
+    assert send_reminders(DUE + timedelta(days=1)) == 1
+    assert steps_sent(unpaid) == [] and steps_sent(differences) == ["after-1"]
+
+
 def test_an_account_without_a_schedule_sends_no_reminder(unpaid):
     assert send_reminders(DUE + timedelta(days=1)) == 0
     MailSettings.objects.create(account=unpaid.account)

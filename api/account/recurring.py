@@ -221,7 +221,7 @@ class PlanDetailView(PlanView, generics.RetrieveAPIView):
         summary="Change a recurring plan",
         description="Only the fields sent change; `lines`, when sent, replace every line. A "
         "change of `frequency`, `dayOfMonth` or `startDate` moves the next period to one step "
-        "after the last one invoiced. An ended plan is a 409.",
+        "after the last one invoiced, and never before today. An ended plan is a 409.",
         request=s.PlanInputSerializer(partial=True),
         responses={200: s.PlanSerializer},
         errors=[*common.BODY, 404, 409],

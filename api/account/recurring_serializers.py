@@ -54,8 +54,9 @@ class PlanInputSerializer(serializers.Serializer):
     frequency = serializers.ChoiceField(choices=Frequency.values, help_text=FREQUENCY_HELP)
     dayOfMonth = StrictInt(min_value=1, max_value=31, help_text=DAY_HELP)  # noqa: N815
     startDate = serializers.DateField(  # noqa: N815
-        help_text="The first period is the first `dayOfMonth` on or after this date; a past "
-        "period is invoiced by the next daily run, dated that day."
+        help_text="The first period is the first `dayOfMonth` on or after both this date and "
+        "the day the plan is created (or its calendar changed): a period whose day had "
+        "already passed is never invoiced."
     )
     endDate = serializers.DateField(  # noqa: N815
         required=False, allow_null=True, help_text="No period after this date."
