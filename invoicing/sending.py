@@ -126,20 +126,28 @@ def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
     if not ready:
         return BulkResult([], skipped)
     account = ready[0].account
-    items = []
+    by_taxpayer: dict[uuid.UUID, list[Invoice]] = {}
     for invoice in ready:
-        defaults = email_defaults(invoice)
-        draft = Draft(to=defaults["to"], subject=defaults["subject"], body=defaults["message"])
-        items.append((Kind.INVOICE, invoice.pk, draft, ""))
+        by_taxpayer.setdefault(invoice.taxpayer_id, []).append(invoice)
     with transaction.atomic():
-        deliveries = queue_emails(
-            account,
-            items,
-            reply_to=reply_to_for(account, ready[0].taxpayer),
-            sender=_sender(actor),
-        )
-        for invoice, delivery in zip(ready, deliveries, strict=True):
-            log_sending(invoice, actor, "emailed", delivery)
+        # Each taxpayer's invoices carry its own Reply-To; one transaction, so the hourly
+        # limit still counts them all together (all or none).
+        for group in by_taxpayer.values():
+            items = []
+            for invoice in group:
+                defaults = email_defaults(invoice)
+                draft = Draft(
+                    to=defaults["to"], subject=defaults["subject"], body=defaults["message"]
+                )
+                items.append((Kind.INVOICE, invoice.pk, draft, ""))
+            deliveries = queue_emails(
+                account,
+                items,
+                reply_to=reply_to_for(account, group[0].taxpayer),
+                sender=_sender(actor),
+            )
+            for invoice, delivery in zip(group, deliveries, strict=True):
+                log_sending(invoice, actor, "emailed", delivery)
     return BulkResult(ready, skipped)
 
 

@@ -387,6 +387,29 @@ def test_bulk_sending_emails_each_issued_invoice_to_its_own_client(
     assert pdf_attachment(to_beta)[0].endswith(".pdf")
 
 
+def test_bulk_sending_gives_each_invoice_its_own_taxpayers_reply_to(issued, account, actor):
+    from clients.services import create_client
+    from factu.branding import save_branding
+    from factu.models import Taxpayer
+    from invoicing.models import Series
+    from invoicing.services import create_draft, issue_invoice
+    from tests.invoices import CONSULTING, ISSUE
+
+    second = Taxpayer.objects.create(account=account, nif="B12345674", name="Segunda SL")
+    series = Series.objects.create(account=account, taxpayer=second, code="B")
+    gamma = create_client(second, {"name": "Gamma SL", "nif": "A28045631", "email": "g@gamma.es"})
+    draft = create_draft(
+        second, series=series, client=gamma, issue_date=ISSUE, lines=[CONSULTING], actor=actor
+    )
+    other = issue_invoice(draft, actor=actor)
+    save_branding(issued.taxpayer, contact_email="facturas@primera.es")
+    save_branding(second, contact_email="facturas@segunda.es")
+    result = sending.send_invoices([issued, other], actor=actor)
+    assert len(result.sent) == 2
+    replies = dict(EmailDelivery.objects.values_list("object_id", "reply_to"))
+    assert replies == {issued.pk: "facturas@primera.es", other.pk: "facturas@segunda.es"}
+
+
 @pytest.fixture
 def file_mail(settings, tmp_path) -> Path:
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
