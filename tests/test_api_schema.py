@@ -323,6 +323,7 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # every operation of both APIs, positive and negative: one walk
 def test_every_operation_conforms_to_the_schema(wsgi_app, seeded, api_token):
     schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app)
     operations = [result.ok() for result in schema.get_all_operations()]
