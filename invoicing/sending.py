@@ -100,6 +100,7 @@ def send_invoice(
             object_id=invoice.pk,
             draft=Draft(to=to, cc=cc, subject=subject, body=message),
             reply_to=reply_to_for(invoice.account, invoice.taxpayer),
+            taxpayer=invoice.taxpayer,
             sender=_sender(actor),
         )
         log_sending(invoice, actor, "emailed", delivery)
@@ -136,6 +137,7 @@ def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
             account,
             items,
             reply_to=reply_to_for(account, ready[0].taxpayer),
+            taxpayer=ready[0].taxpayer,
             sender=_sender(actor),
         )
         for invoice, delivery in zip(ready, deliveries, strict=True):

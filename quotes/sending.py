@@ -81,6 +81,7 @@ def send_quote(
             object_id=quote.pk,
             draft=Draft(to=to, cc=cc, subject=subject, body=message),
             reply_to=reply_to_for(quote.account, quote.taxpayer),
+            taxpayer=quote.taxpayer,
             sender=Sender(user=actor.user, token_label=actor.token_label),
         )
         detail = {"to": delivery.to, "cc": delivery.cc, "delivery": str(delivery.pk)}
