@@ -1,6 +1,7 @@
 """Quotes in the account API (``/api/quotes``), camelCase and integer cents as seed 000's
-invoices: list, create, detail, status, conversion into an invoice draft, PDF. Thin views over
-:mod:`quotes.services`, which the pages call too.
+invoices: list, create, detail, status, conversion into an invoice draft, sending by email
+and PDF. Thin views over :mod:`quotes.services` and :mod:`quotes.sending`, which the pages
+call too.
 
 A quote's ``status`` is its status today (:meth:`quotes.models.Quote.status_on`): a sent quote
 past its ``validUntil`` is ``expired`` even before the periodic task stores it.
