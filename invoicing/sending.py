@@ -114,8 +114,9 @@ class BulkResult:
 
 
 def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
-    """Email each issued invoice to its own client with the account's template: all those
-    that can go, counted together in the hourly limit (none if they would pass it)."""
+    """Email each issued invoice to its own client with the account's template, from its own
+    taxpayer (Reply-To and brand): all those that can go, counted together in the hourly
+    limit (none if they would pass it)."""
     ready, skipped = [], []
     for invoice in invoices:
         if not invoice.is_issued or invoice.status == InvoiceStatus.CANCELLED:
@@ -127,21 +128,29 @@ def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
     if not ready:
         return BulkResult([], skipped)
     account = ready[0].account
-    items = []
+    by_taxpayer: dict[uuid.UUID, list[Invoice]] = {}
     for invoice in ready:
-        defaults = email_defaults(invoice)
-        draft = Draft(to=defaults["to"], subject=defaults["subject"], body=defaults["message"])
-        items.append((Kind.INVOICE, invoice.pk, draft, ""))
+        by_taxpayer.setdefault(invoice.taxpayer_id, []).append(invoice)
     with transaction.atomic():
-        deliveries = queue_emails(
-            account,
-            items,
-            reply_to=reply_to_for(account, ready[0].taxpayer),
-            taxpayer=ready[0].taxpayer,
-            sender=_sender(actor),
-        )
-        for invoice, delivery in zip(ready, deliveries, strict=True):
-            log_sending(invoice, actor, "emailed", delivery)
+        # One queueing per taxpayer (its Reply-To and brand); the limit counts them all.
+        for group in by_taxpayer.values():
+            items = []
+            for invoice in group:
+                defaults = email_defaults(invoice)
+                draft = Draft(
+                    to=defaults["to"], subject=defaults["subject"], body=defaults["message"]
+                )
+                items.append((Kind.INVOICE, invoice.pk, draft, ""))
+            taxpayer = group[0].taxpayer
+            deliveries = queue_emails(
+                account,
+                items,
+                reply_to=reply_to_for(account, taxpayer),
+                taxpayer=taxpayer,
+                sender=_sender(actor),
+            )
+            for invoice, delivery in zip(group, deliveries, strict=True):
+                log_sending(invoice, actor, "emailed", delivery)
     return BulkResult(ready, skipped)
 
 

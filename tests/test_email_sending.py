@@ -423,6 +423,39 @@ def test_bulk_sending_emails_each_issued_invoice_to_its_own_client(
     assert pdf_attachment(to_beta)[0].endswith(".pdf")
 
 
+def test_bulk_sending_signs_each_email_with_its_own_taxpayers_brand(
+    issued, account, actor, owner, smtp_outbox, eager_celery, django_capture_on_commit_callbacks
+):
+    from clients.services import create_client
+    from factu.models import Taxpayer
+    from invoicing.models import Series
+    from invoicing.services import create_draft, issue_invoice
+    from tests.invoices import CONSULTING, ISSUE
+
+    norte = Taxpayer.objects.create(account=account, nif="A28045631", name="Norte SA")
+    save_branding(norte, contact_email="hola@norte.es", footer_text="Norte, desde 1990")
+    save_branding(issued.taxpayer, contact_email="facturas@estudiosol.es")
+    client = create_client(
+        norte, {"name": "Beta SL", "nif": "B12345674", "country": "ES", "email": "pagos@beta.es"}
+    )
+    series = Series.objects.create(account=account, taxpayer=norte, code="N")
+    second = issue_invoice(
+        create_draft(
+            norte, series=series, client=client, issue_date=ISSUE, lines=[CONSULTING], actor=actor
+        ),
+        actor=actor,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sending.send_invoices([issued, second], actor=Actor(user=owner))
+    assert result.sent == [issued, second]
+    [to_acme] = smtp_outbox.wait_for("billing@acme.es")
+    [to_beta] = smtp_outbox.wait_for("pagos@beta.es")
+    assert to_acme["Reply-To"] == "facturas@estudiosol.es"
+    assert to_beta["Reply-To"] == "hola@norte.es"
+    assert lines(body(to_beta)).endswith("Norte SA\nhola@norte.es\nNorte, desde 1990\n")
+    assert "Estudio Sol SL" in lines(body(to_acme)) and "Norte" not in body(to_acme)
+
+
 @pytest.fixture
 def file_mail(settings, tmp_path) -> Path:
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
