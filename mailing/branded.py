@@ -3,7 +3,10 @@ alternative with the same words, the brand's name, contact and footer, and its a
 
 Every value is the user's text: the HTML is rendered by a Django template (autoescaped),
 and nothing of the brand reaches a header (Reply-To is decided by
-:func:`mailing.services.reply_to_for`).
+:func:`mailing.services.reply_to_for`). The template lives with the app
+(``mailing/templates/mailing/email.html``), apart from the pages in ``templates/``: it is
+never served under the site's Content-Security-Policy, and mail clients honour only inline
+styles, so it has them.
 """
 
 from __future__ import annotations
