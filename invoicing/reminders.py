@@ -110,6 +110,7 @@ def _remind(invoice: Invoice, kind: str, step: str, days: int) -> bool:
                 object_id=invoice.pk,
                 draft=Draft(to=recipient_email(invoice), subject=subject, body=body),
                 reply_to=reply_to_for(invoice.account, invoice.taxpayer),
+                taxpayer=invoice.taxpayer,
                 step=step,
             )
             log_sending(invoice, Actor(), "reminded", delivery)

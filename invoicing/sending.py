@@ -100,6 +100,7 @@ def send_invoice(
             object_id=invoice.pk,
             draft=Draft(to=to, cc=cc, subject=subject, body=message),
             reply_to=reply_to_for(invoice.account, invoice.taxpayer),
+            taxpayer=invoice.taxpayer,
             sender=_sender(actor),
         )
         log_sending(invoice, actor, "emailed", delivery)
@@ -113,8 +114,9 @@ class BulkResult:
 
 
 def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
-    """Email each issued invoice to its own client with the account's template: all those
-    that can go, counted together in the hourly limit (none if they would pass it)."""
+    """Email each issued invoice to its own client with the account's template, from its own
+    taxpayer (Reply-To and brand): all those that can go, counted together in the hourly
+    limit (none if they would pass it)."""
     ready, skipped = [], []
     for invoice in invoices:
         if not invoice.is_issued or invoice.status == InvoiceStatus.CANCELLED:
@@ -130,8 +132,7 @@ def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
     for invoice in ready:
         by_taxpayer.setdefault(invoice.taxpayer_id, []).append(invoice)
     with transaction.atomic():
-        # Each taxpayer's invoices carry its own Reply-To; one transaction, so the hourly
-        # limit still counts them all together (all or none).
+        # One queueing per taxpayer (its Reply-To and brand); the limit counts them all.
         for group in by_taxpayer.values():
             items = []
             for invoice in group:
@@ -140,10 +141,12 @@ def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
                     to=defaults["to"], subject=defaults["subject"], body=defaults["message"]
                 )
                 items.append((Kind.INVOICE, invoice.pk, draft, ""))
+            taxpayer = group[0].taxpayer
             deliveries = queue_emails(
                 account,
                 items,
-                reply_to=reply_to_for(account, group[0].taxpayer),
+                reply_to=reply_to_for(account, taxpayer),
+                taxpayer=taxpayer,
                 sender=_sender(actor),
             )
             for invoice, delivery in zip(group, deliveries, strict=True):

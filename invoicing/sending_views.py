@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,6 +18,7 @@ from invoicing import sending
 from invoicing.models import Invoice
 from invoicing.services import InvalidTransition
 from invoicing.views import actor_of, invoice_or_404
+from mailing.models import EmailDelivery
 from mailing.services import MAX_CC, SendingLimitReached
 
 MAX_BULK = 100
@@ -37,6 +41,35 @@ class SendForm(NoControlCharactersForm, forms.Form):
         self.fields["to"].widget.attrs["autocomplete"] = "email"
 
 
+def run_send_form(
+    request: HttpRequest,
+    *,
+    initial: dict[str, str],
+    send: Callable[..., EmailDelivery],
+    done: str,
+) -> SendForm | None:
+    """The "Enviar por correo" form of an invoice or a quote: ``send(to=, cc=, subject=,
+    message=, actor=)`` on a valid POST, then ``done`` and the address as a message, and
+    None; else the form to show, the service's refusals on their fields."""
+    if request.method != "POST":
+        return SendForm(initial=initial)
+    form = SendForm(request.POST)
+    if not form.is_valid():
+        return form
+    try:
+        delivery = send(**form.cleaned_data, actor=actor_of(request))
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    except (SendingLimitReached, InvalidTransition) as exc:
+        form.add_error(None, str(exc))
+    else:
+        messages.success(request, f"{done} {delivery.to}.")
+        return None
+    return form
+
+
 @account_view(write=True)
 def invoice_send(request: HttpRequest, invoice_id) -> HttpResponse:
     invoice = invoice_or_404(request, invoice_id)
@@ -47,32 +80,14 @@ def invoice_send(request: HttpRequest, invoice_id) -> HttpResponse:
     except InvalidTransition as exc:
         messages.error(request, str(exc))
         return back
-    if request.method != "POST":
-        form = SendForm(initial=sending.email_defaults(invoice))
-    else:
-        form = SendForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                delivery = sending.send_invoice(
-                    invoice,
-                    to=data["to"],
-                    cc=data["cc"],
-                    subject=data["subject"],
-                    message=data["message"],
-                    actor=actor_of(request),
-                )
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
-            except SendingLimitReached as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(
-                    request, f"La factura {invoice.number} se está enviando a {delivery.to}."
-                )
-                return back
+    form = run_send_form(
+        request,
+        initial=sending.email_defaults(invoice),
+        send=partial(sending.send_invoice, invoice),
+        done=f"La factura {invoice.number} se está enviando a",
+    )
+    if form is None:
+        return back
     return render(request, "invoicing/invoice_send.html", {"object": invoice, "form": form})
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from factu.models import Account
+from factu.models import Account, Taxpayer
 
 
 class Kind(models.TextChoices):
@@ -35,6 +35,10 @@ class EmailDelivery(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     object_id = models.UUIDField()
+    # Whose brand the email carries (its signature and HTML part); none: plain text only.
+    taxpayer = models.ForeignKey(
+        Taxpayer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     step = models.CharField(max_length=20, blank=True)
     to = models.EmailField()
     cc = models.JSONField(default=list, blank=True)

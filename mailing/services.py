@@ -20,16 +20,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from factu.branding import branding_of
+from factu.branding import brand_for, branding_of
 from factu.models import Account, Membership, Role, Taxpayer, User
 from factu.queue import enqueue_after_commit
-from mailing import attachments
+from mailing import attachments, branded
 from mailing.models import EmailDelivery
 
 logger = logging.getLogger(__name__)
@@ -154,11 +154,13 @@ def queue_email(
     object_id: uuid.UUID,
     draft: Draft,
     reply_to: str = "",
+    taxpayer: Taxpayer | None = None,
     step: str = "",
     sender: Sender | None = None,
 ) -> EmailDelivery:
     """Queue one email of ``account`` about ``object_id`` (its ``kind``'s attachments are
-    made when it is sent); the task goes after the commit.
+    made when it is sent); the task goes after the commit. With ``taxpayer`` the email
+    carries its brand (:mod:`mailing.branded`).
 
     Raises ``ValidationError`` (fields ``to``, ``cc``, ``subject``) or
     :class:`SendingLimitReached`. A reminder passes its ``step``: a second one for the same
@@ -168,6 +170,7 @@ def queue_email(
         account,
         [(kind, object_id, draft, step)],
         reply_to=reply_to,
+        taxpayer=taxpayer,
         sender=sender,
     )[0]
 
@@ -177,6 +180,7 @@ def queue_emails(
     items: list[tuple[str, uuid.UUID, Draft, str]],
     *,
     reply_to: str = "",
+    taxpayer: Taxpayer | None = None,
     sender: Sender | None = None,
 ) -> list[EmailDelivery]:
     """:func:`queue_email` for several at once: all or none, counted together in the limit."""
@@ -198,6 +202,7 @@ def queue_emails(
                     account=account,
                     kind=kind,
                     object_id=object_id,
+                    taxpayer=taxpayer,
                     step=step,
                     to=to,
                     cc=cc,
@@ -238,15 +243,20 @@ def _describe(exc: Exception) -> tuple[str, bool]:
 
 
 def build_message(delivery: EmailDelivery) -> EmailMessage:
-    message = EmailMessage(
+    """The message as it goes: the body (signed with the taxpayer's brand, and its HTML
+    alternative, when the delivery has a taxpayer) and the kind's attachments made now."""
+    brand = brand_for(delivery.taxpayer) if delivery.taxpayer_id else None
+    message = EmailMultiAlternatives(
         subject=delivery.subject,
-        body=delivery.body,
+        body=branded.plain_text(delivery.body, brand) if brand else delivery.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to],
         cc=list(delivery.cc),
         reply_to=[delivery.reply_to] if delivery.reply_to else None,
         headers={DELIVERY_HEADER: str(delivery.pk)},
     )
+    if brand:
+        message.attach_alternative(branded.html(delivery.body, brand), "text/html")
     for item in attachments.produce(delivery.account, delivery.kind, delivery.object_id):
         message.attach(item.filename, item.content, item.mimetype)
     return message
@@ -266,7 +276,7 @@ def attempt_delivery(delivery_id: uuid.UUID | str, now: datetime | None = None) 
     )
     if not claimed:
         return Outcome("skipped")
-    delivery = EmailDelivery.objects.select_related("account").get(pk=delivery_id)
+    delivery = EmailDelivery.objects.select_related("account", "taxpayer").get(pk=delivery_id)
     try:
         build_message(delivery).send()
     except (smtplib.SMTPException, OSError) as exc:

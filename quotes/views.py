@@ -8,6 +8,7 @@ form's line editing (its formset, its partial and its live totals endpoint).
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -23,8 +24,9 @@ from factu.downloads import file_response
 from invoicing import documents as invoice_documents
 from invoicing.detail_views import amounts_context
 from invoicing.forms import LineFormSet, line_initial
+from invoicing.sending_views import run_send_form
 from invoicing.views import actor_of, apply_service_errors, posted_data, refusal_messages
-from quotes import documents, services
+from quotes import documents, sending, services
 from quotes.forms import ConvertForm, QuoteFilterForm, QuoteForm
 from quotes.models import Quote, QuoteStatus
 
@@ -45,6 +47,7 @@ EVENT_LABELS = {
     QuoteStatus.REJECTED: "Rechazado",
     QuoteStatus.EXPIRED: "Caducado",
     "converted": "Convertido en factura",
+    "emailed": "Enviado de nuevo por correo",
 }
 
 
@@ -174,6 +177,23 @@ def quote_edit(request: HttpRequest, quote_id) -> HttpResponse:
     return _render_form(request, form, formset, quote=quote)
 
 
+def _events(quote: Quote) -> list[dict]:
+    """The quote's history; an email's with its delivery (sent, or failed and why)."""
+    events = list(quote.events.select_related("user"))
+    emailed = any(e.action in sending.EMAIL_ACTIONS and e.detail.get("delivery") for e in events)
+    deliveries = sending.deliveries_by_id(quote) if emailed else {}
+    return [
+        {
+            "event": e,
+            "label": "Enviado por correo"
+            if e.action == QuoteStatus.SENT and e.detail.get("delivery")
+            else EVENT_LABELS.get(e.action, e.action),
+            "delivery": deliveries.get(str(e.detail.get("delivery", ""))),
+        }
+        for e in events
+    ]
+
+
 def _detail_context(request: HttpRequest, quote: Quote, **extra) -> dict:
     today = timezone.localdate()
     lines = list(quote.lines.all())
@@ -187,12 +207,10 @@ def _detail_context(request: HttpRequest, quote: Quote, **extra) -> dict:
         "issuer": invoice_documents.taxpayer_party(quote.taxpayer),
         "client_party": invoice_documents.current_client_party(quote.client),
         **amounts_context(quote, lines, computed),
-        "events": [
-            {"event": e, "label": EVENT_LABELS.get(e.action, e.action)}
-            for e in quote.events.select_related("user")
-        ],
+        "events": _events(quote),
         "can_edit": can_write and quote.is_draft,
         "can_send": can_write and status == QuoteStatus.DRAFT,
+        "can_email": can_write and status in sending.SENDABLE and quote.valid_until >= today,
         "can_accept": can_write and status in (QuoteStatus.DRAFT, QuoteStatus.SENT),
         "can_reject": can_write and status in (QuoteStatus.DRAFT, QuoteStatus.SENT),
         "can_convert": can_write and not quote.is_invoiced and status in services.CONVERTIBLE,
@@ -227,6 +245,28 @@ def _transition(request: HttpRequest, quote_id, action, done: str) -> HttpRespon
 @require_POST
 def quote_send(request: HttpRequest, quote_id) -> HttpResponse:
     return _transition(request, quote_id, services.mark_sent, "Presupuesto {number} enviado.")
+
+
+@account_view(write=True)
+def quote_email(request: HttpRequest, quote_id) -> HttpResponse:
+    """ "Enviar por correo": the quote's PDF to its client, from the account's template."""
+    require_write(request)
+    quote = quote_or_404(request, quote_id)
+    back = redirect("quote_detail", request.account.slug, quote.pk)
+    try:
+        sending.check_sendable(quote)
+    except services.InvalidTransition as exc:
+        messages.error(request, str(exc))
+        return back
+    form = run_send_form(
+        request,
+        initial=sending.email_defaults(quote),
+        send=partial(sending.send_quote, quote),
+        done=f"El presupuesto {quote.number} se está enviando a",
+    )
+    if form is None:
+        return back
+    return render(request, "quotes/quote_send.html", {"object": quote, "form": form})
 
 
 @account_view(write=True)

@@ -119,8 +119,9 @@ class GeneratedPeriod(models.Model):
     generated_at = models.DateTimeField()
     # Why the invoice was left a draft when the plan issues automatically (a rule refused).
     problem = models.TextField(blank=True)
-    # The plan sends by email: sending was asked for (recurring.sending.send_generated).
+    # The plan sends by email: sending was queued (recurring.sending.send_generated), or why not.
     send_requested = models.BooleanField(default=False)
+    send_problem = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-period"]

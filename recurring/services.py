@@ -397,10 +397,12 @@ def _generate_next(plan_id, today: date, run: Generation) -> bool:
             plan=plan, period=period, invoice=invoice, generated_at=now, problem=problem
         )
         if plan.auto_send and invoice.is_issued:
-            row.send_requested = send_generated(row)
-            row.save(update_fields=["send_requested"])
+            row.send_problem = send_generated(row)
+            row.send_requested = not row.send_problem
+            row.save(update_fields=["send_requested", "send_problem"])
         plan.generated_count += 1
-        plan.problem, plan.problem_at = problem, (now if problem else None)
+        shown = problem or row.send_problem
+        plan.problem, plan.problem_at = shown, (now if shown else None)
         nxt = schedule.first_after(plan.start_date, plan.frequency, plan.day_of_month, period)
         if _finished(plan, nxt):
             plan.status, plan.next_date = PlanStatus.ENDED, None

@@ -58,6 +58,7 @@ def _row(plan: Plan) -> dict:
                 "status": status_label(period.invoice),
                 "tone": INVOICE_TONES.get(period.invoice.status, ""),
                 "problem": period.problem if period.invoice.is_draft else "",
+                "send_problem": period.send_problem,
             }
             for period in plan.periods.all()
         ],

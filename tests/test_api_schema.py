@@ -186,6 +186,7 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
     account_invoice = {"invoice_id": ids["account_invoice_id"]}
     quote = {"path_parameters": {"quote_id": ids["quote_id"]}}
     series = {"seriesId": ids["seriesId"]}
+    email = {"to": "billing@acme.es", "subject": "Presupuesto", "message": "Hola"}
     registration = {
         "taxpayer_id": ids["taxpayer_id"],
         "computer_system_id": ids["computer_system_id"],
@@ -307,8 +308,10 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
             201,
         ),
         ("PATCH", "/api/quotes/{quote_id}/status", {**quote, "body": {"status": "sent"}}, 200),
+        ("POST", "/api/quotes/{quote_id}/send", {**quote, "body": email}, 202),
         ("POST", "/api/quotes/{quote_id}/invoice", {**quote, "body": series}, 201),
         ("POST", "/api/quotes/{quote_id}/invoice", {**quote, "body": series}, 409),
+        ("POST", "/api/quotes/{quote_id}/send", {**quote, "body": email}, 409),
         ("GET", "/api/quotes/{quote_id}", quote, 200),
         (
             "POST",

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.urls import reverse
 
 from factu import env
+from factu.branding import save_branding
 from invoicing import sending
 from invoicing.services import Actor, InvalidTransition
 from mailing import texts
@@ -27,6 +28,11 @@ SEND = "/api/invoices/{}/send"
 
 def url(account, name, *args):
     return reverse(name, args=[account.slug, *args])
+
+
+def lines(text: str) -> str:
+    """A part's text with the line ends SMTP gave it (CRLF) as Python writes them."""
+    return text.replace("\r\n", "\n")
 
 
 def send(invoice, owner, **overrides):
@@ -105,7 +111,7 @@ def test_an_emailed_invoice_arrives_over_smtp_with_its_pdf_whose_qr_decodes(
     assert message["Reply-To"] == owner.email
     assert message["Cc"] == "socio@acme.es"
     assert message["Subject"] == f"Factura {issued.number}"
-    assert body(message).strip() == "Adjunta la factura."
+    assert lines(body(message)).startswith("Adjunta la factura.\n\n-- \nEstudio Sol SL")
     filename, pdf = pdf_attachment(message)
     assert issued.number in filename and pdf.startswith(b"%PDF")
     issued.refresh_from_db()
@@ -113,6 +119,36 @@ def test_an_emailed_invoice_arrives_over_smtp_with_its_pdf_whose_qr_decodes(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 1, "")
     assert issued.status == "sent"  # history, not a status
+
+
+def test_the_email_carries_the_taxpayers_brand_in_its_text_and_an_escaped_html_part(
+    issued, owner, smtp_outbox, eager_celery, django_capture_on_commit_callbacks
+):
+    save_branding(
+        issued.taxpayer,
+        contact_email="facturas@estudiosol.es",
+        contact_phone="+34 600 000 000",
+        footer_text="Inscrita en el RM <b>Madrid</b> & cía",
+        accent_color="#1a5fb4",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        send(issued, owner, message="Hola <script>x</script>:\n\nAdjunta la factura.")
+    [message] = smtp_outbox.wait_for("billing@acme.es")
+    assert message["Reply-To"] == "facturas@estudiosol.es"
+    assert message.get_content_type() == "multipart/mixed"
+    text = lines(body(message))
+    assert text.startswith("Hola <script>x</script>:\n\nAdjunta la factura.\n\n-- \n")
+    assert text.endswith(
+        "Estudio Sol SL\nfacturas@estudiosol.es · +34 600 000 000\n"
+        "Inscrita en el RM <b>Madrid</b> & cía\n"
+    )
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "Inscrita en el RM &lt;b&gt;Madrid&lt;/b&gt; &amp; cía" in html
+    assert "<strong>Estudio Sol SL</strong>" in html and "#1A5FB4" in html.upper()
+    assert 'href="mailto:facturas@estudiosol.es"' in html and "+34 600 000 000" in html
+    filename, _pdf = pdf_attachment(message)
+    assert issued.number in filename
 
 
 def test_the_invoice_template_is_the_accounts_with_placeholders_filled(issued, account):
@@ -387,27 +423,37 @@ def test_bulk_sending_emails_each_issued_invoice_to_its_own_client(
     assert pdf_attachment(to_beta)[0].endswith(".pdf")
 
 
-def test_bulk_sending_gives_each_invoice_its_own_taxpayers_reply_to(issued, account, actor):
+def test_bulk_sending_signs_each_email_with_its_own_taxpayers_brand(
+    issued, account, actor, owner, smtp_outbox, eager_celery, django_capture_on_commit_callbacks
+):
     from clients.services import create_client
-    from factu.branding import save_branding
     from factu.models import Taxpayer
     from invoicing.models import Series
     from invoicing.services import create_draft, issue_invoice
     from tests.invoices import CONSULTING, ISSUE
 
-    second = Taxpayer.objects.create(account=account, nif="B12345674", name="Segunda SL")
-    series = Series.objects.create(account=account, taxpayer=second, code="B")
-    gamma = create_client(second, {"name": "Gamma SL", "nif": "A28045631", "email": "g@gamma.es"})
-    draft = create_draft(
-        second, series=series, client=gamma, issue_date=ISSUE, lines=[CONSULTING], actor=actor
+    norte = Taxpayer.objects.create(account=account, nif="A28045631", name="Norte SA")
+    save_branding(norte, contact_email="hola@norte.es", footer_text="Norte, desde 1990")
+    save_branding(issued.taxpayer, contact_email="facturas@estudiosol.es")
+    client = create_client(
+        norte, {"name": "Beta SL", "nif": "B12345674", "country": "ES", "email": "pagos@beta.es"}
     )
-    other = issue_invoice(draft, actor=actor)
-    save_branding(issued.taxpayer, contact_email="facturas@primera.es")
-    save_branding(second, contact_email="facturas@segunda.es")
-    result = sending.send_invoices([issued, other], actor=actor)
-    assert len(result.sent) == 2
-    replies = dict(EmailDelivery.objects.values_list("object_id", "reply_to"))
-    assert replies == {issued.pk: "facturas@primera.es", other.pk: "facturas@segunda.es"}
+    series = Series.objects.create(account=account, taxpayer=norte, code="N")
+    second = issue_invoice(
+        create_draft(
+            norte, series=series, client=client, issue_date=ISSUE, lines=[CONSULTING], actor=actor
+        ),
+        actor=actor,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sending.send_invoices([issued, second], actor=Actor(user=owner))
+    assert result.sent == [issued, second]
+    [to_acme] = smtp_outbox.wait_for("billing@acme.es")
+    [to_beta] = smtp_outbox.wait_for("pagos@beta.es")
+    assert to_acme["Reply-To"] == "facturas@estudiosol.es"
+    assert to_beta["Reply-To"] == "hola@norte.es"
+    assert lines(body(to_beta)).endswith("Norte SA\nhola@norte.es\nNorte, desde 1990\n")
+    assert "Estudio Sol SL" in lines(body(to_acme)) and "Norte" not in body(to_acme)
 
 
 @pytest.fixture

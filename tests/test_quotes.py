@@ -20,13 +20,16 @@ from factu.celery import app as celery_app
 from factu.models import Taxpayer
 from invoicing import taxes
 from invoicing.models import Invoice, InvoiceStatus, Series
-from invoicing.services import DraftLine, InvalidTransition, cancel_invoice
-from quotes import services
+from invoicing.services import Actor, DraftLine, InvalidTransition, cancel_invoice
+from mailing.models import EmailDelivery
+from quotes import sending, services
 from quotes.documents import render_pdf
 from quotes.models import Quote, QuoteStatus
 from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
+from tests.mailing_helpers import pdf_attachment
 from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 from tests.quotes import DAY, LINES
+from tests.smtp import body
 
 
 def url(account, name, *args):
@@ -451,7 +454,14 @@ def _quote_urls(account, quote):
 
 
 def _post_urls(account, quote):
-    names = ("quote_send", "quote_accept", "quote_reject", "quote_convert", "quote_edit")
+    names = (
+        "quote_send",
+        "quote_email",
+        "quote_accept",
+        "quote_reject",
+        "quote_convert",
+        "quote_edit",
+    )
     return [url(account, name, quote.pk) for name in names]
 
 
@@ -475,10 +485,173 @@ def test_a_viewer_sees_the_quote_but_cannot_act_on_it(login, viewer, account, ma
     client = login(viewer)
     page_text = client.get(url(account, "quote_detail", quote.pk)).content.decode()
     assert "Convertir en factura" not in page_text and "Marcar como enviado" not in page_text
+    assert "Enviar por correo" not in page_text
     for target in _post_urls(account, quote):
         assert client.post(target).status_code == 403, target
     quote.refresh_from_db()
     assert quote.status == QuoteStatus.DRAFT
+
+
+# ---------------------------------------------------------------------------------------
+# Sending by email: the page, the service over real SMTP, the API
+# ---------------------------------------------------------------------------------------
+
+
+def _valid_quote(make_quote):
+    return make_quote(issue_date=timezone.localdate(), lines=LINES[:1], irpf_bp=0)
+
+
+def test_the_email_form_starts_with_the_clients_email_and_the_quote_template(
+    login, owner, account, make_quote
+):
+    quote = _valid_quote(make_quote)
+    client = login(owner)
+    detail = client.get(url(account, "quote_detail", quote.pk)).content.decode()
+    assert url(account, "quote_email", quote.pk) in detail and "Enviar por correo" in detail
+    html = client.get(url(account, "quote_email", quote.pk)).content.decode()
+    assert 'value="billing@acme.es"' in html
+    assert f"Presupuesto {quote.number} de Estudio Sol SL" in html
+    assert "Le enviamos el presupuesto" in html and "1.452,00 €" in html
+
+
+def test_an_emailed_quote_arrives_over_smtp_with_its_pdf_and_is_marked_sent(
+    login,
+    owner,
+    account,
+    make_quote,
+    smtp_outbox,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+    settings,
+):
+    quote = _valid_quote(make_quote)
+    client = login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url(account, "quote_email", quote.pk),
+            {
+                "to": "billing@acme.es",
+                "cc": "socio@acme.es",
+                "subject": f"Presupuesto {quote.number}",
+                "message": "Le adjunto el presupuesto.",
+            },
+        )
+    assert response["Location"] == url(account, "quote_detail", quote.pk)
+    [message] = smtp_outbox.wait_for("billing@acme.es")
+    assert message["From"] == settings.DEFAULT_FROM_EMAIL
+    assert (message["Reply-To"], message["Cc"]) == (owner.email, "socio@acme.es")
+    assert message["Subject"] == f"Presupuesto {quote.number}"
+    assert body(message).startswith("Le adjunto el presupuesto.")
+    filename, data = pdf_attachment(message)
+    assert filename == f"presupuesto-{quote.number}.pdf"
+    text = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert "Presupuesto" in text and quote.number in text and "QR tributario" not in text
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.SENT and quote.sent_at is not None
+    event = quote.events.get(action=QuoteStatus.SENT)
+    assert event.detail["to"] == "billing@acme.es"
+    history = client.get(url(account, "quote_detail", quote.pk)).content.decode()
+    assert "Enviado por correo a billing@acme.es, socio@acme.es" in history
+    assert 'data-delivery="sent"' in history and "Entregado el" in history
+
+
+def test_a_refused_quote_email_shows_failed_with_its_error_on_the_quote(
+    login,
+    owner,
+    account,
+    make_quote,
+    refusing_smtp,
+    eager_celery,
+    django_capture_on_commit_callbacks,
+):
+    refusing_smtp("550 5.1.1 Mailbox unavailable")
+    quote = _valid_quote(make_quote)
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = sending.send_quote(
+            quote, to="nadie@acme.es", subject="Presupuesto", message="Hola", actor=Actor(owner)
+        )
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    history = login(owner).get(url(account, "quote_detail", quote.pk)).content.decode()
+    assert 'data-delivery="failed"' in history and "Mailbox unavailable" in history
+
+
+def test_only_a_draft_or_sent_quote_still_valid_is_emailed(make_quote, owner, actor):
+    expired = make_quote()  # valid until 12/04/2026, long past
+    with pytest.raises(InvalidTransition, match="validez ya ha pasado"):
+        sending.send_quote(expired, to="a@b.es", subject="s", message="m", actor=actor)
+    rejected = services.reject_quote(_valid_quote(make_quote), actor=actor)
+    with pytest.raises(InvalidTransition, match="rechazado no se envía"):
+        sending.send_quote(rejected, to="a@b.es", subject="s", message="m", actor=actor)
+    assert not EmailDelivery.objects.exists()
+
+
+def test_emailing_a_sent_quote_again_is_history_not_a_status(make_quote, actor):
+    quote = services.mark_sent(_valid_quote(make_quote), actor=actor)
+    sending.send_quote(quote, to="a@b.es", subject="s", message="m", actor=actor)
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.SENT
+    actions = sorted(quote.events.values_list("action", flat=True))
+    assert actions == ["created", "emailed", "sent"]
+    assert quote.events.get(action="emailed").detail["to"] == "a@b.es"
+
+
+QUOTE_SEND = "/api/quotes/{}/send"
+EMAIL = {"to": "billing@acme.es", "subject": "Presupuesto", "message": "Hola"}
+
+
+def test_api_quote_send_is_202_then_409_once_the_quote_is_answered(api_client, make_quote, actor):
+    quote = _valid_quote(make_quote)
+    response = api_client.post(QUOTE_SEND.format(quote.pk), EMAIL, content_type="application/json")
+    assert response.status_code == 202, response.content
+    data = response.json()
+    assert (data["to"], data["status"]) == ("billing@acme.es", "queued")
+    assert EmailDelivery.objects.get(pk=data["id"]).kind == "quote"
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.SENT
+    services.accept_quote(quote, actor=actor)
+    refused = api_client.post(QUOTE_SEND.format(quote.pk), EMAIL, content_type="application/json")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+
+
+def test_api_quote_send_fields_tenancy_and_hourly_limit(
+    api_client, client, make_quote, other_account, accountant_elsewhere, settings
+):
+    from api.services import create_token
+
+    quote = _valid_quote(make_quote)
+    bad = api_client.post(
+        QUOTE_SEND.format(quote.pk),
+        {"to": "billing@acme.es", "subject": "a\r\nBcc: x@y.es", "message": "m"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+    assert set(bad.json()["error"]["fields"]) == {"subject"}
+    missing = api_client.post(QUOTE_SEND.format(quote.pk), {}, content_type="application/json")
+    assert set(missing.json()["error"]["fields"]) == {"to", "subject", "message"}
+    _, raw = create_token(other_account, accountant_elsewhere, "elsewhere")
+    foreign = client.post(
+        QUOTE_SEND.format(quote.pk),
+        EMAIL,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert foreign.status_code == 404
+    settings.MAILING_HOURLY_LIMIT = 1
+    assert (
+        api_client.post(QUOTE_SEND.format(quote.pk), EMAIL, content_type="application/json")
+    ).status_code == 202
+    limited = api_client.post(QUOTE_SEND.format(quote.pk), EMAIL, content_type="application/json")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+
+
+def test_the_schema_documents_the_quote_send_operation():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/quotes/{quote_id}/send"]["post"]
+    assert {"202", "400", "404", "409", "429"} <= set(operation["responses"])
+    assert operation["operationId"] == "account_quote_send"
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from clients.services import archive_client, create_client
 from factu.models import Taxpayer
 from invoicing.models import Invoice, InvoiceStatus, Series
 from invoicing.services import DraftLine, create_draft, issue_invoice
+from mailing.models import EmailDelivery
 from recurring import schedule
 from recurring.models import GeneratedPeriod, Plan, PlanStatus
 from recurring.services import (
@@ -28,7 +29,9 @@ from recurring.services import (
 )
 from recurring.tasks import generate_due as generate_due_task
 from tests.browser import page, screenshot, sign_in  # noqa: F401 - the fixture
+from tests.mailing_helpers import pdf_attachment
 from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
+from tests.smtp import body
 
 HOSTING = DraftLine("Mantenimiento web", quantity=100, unit_price=50000, iva_type="general")
 CREATED = date(2026, 1, 1)  # the day the plans are created, with the clock injected
@@ -372,14 +375,48 @@ def test_a_plan_whose_draft_cannot_be_made_waits_and_says_why(make_plan, acme):
     assert plan.next_date == date(2026, 1, 1)
 
 
-def test_a_plan_that_sends_asks_for_each_issued_invoice_to_be_sent(make_plan):
+def test_a_plan_that_sends_emails_each_issued_invoice_to_its_client_over_smtp(
+    make_plan, smtp_outbox, eager_celery, django_capture_on_commit_callbacks
+):
     plan = make_plan(auto_send=True)
     quiet = make_plan(name="Sin envío")
 
-    generate_due(date(2026, 1, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        generate_due(date(2026, 1, 1))
 
-    assert GeneratedPeriod.objects.get(plan=plan).send_requested is True
+    sent = GeneratedPeriod.objects.get(plan=plan)
+    assert (sent.send_requested, sent.send_problem) == (True, "")
     assert GeneratedPeriod.objects.get(plan=quiet).send_requested is False
+    [message] = smtp_outbox.wait_for("billing@acme.es")
+    invoice = sent.invoice
+    assert message["Subject"] == f"Factura {invoice.number} de Estudio Sol SL"
+    assert f"Le enviamos la factura {invoice.number}, del 01/01/2026" in body(message)
+    filename, pdf = pdf_attachment(message)
+    assert invoice.number in filename and pdf.startswith(b"%PDF")
+    assert invoice.events.get(action="emailed").detail["to"] == "billing@acme.es"
+    assert EmailDelivery.objects.get().status == "sent"
+
+
+def test_a_plan_whose_client_has_no_email_issues_and_says_why_it_was_not_sent(
+    make_plan, acme, login, owner, account, smtp_outbox, django_capture_on_commit_callbacks
+):
+    acme.email = ""
+    acme.save(update_fields=["email"])
+    plan = make_plan(auto_send=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = generate_due(date(2026, 1, 1))
+
+    [invoice] = run.invoices
+    assert invoice.is_issued and run.left_as_draft == []
+    period = GeneratedPeriod.objects.get(plan=plan)
+    reason = "No se envió por correo: su cliente no tiene correo electrónico."
+    assert (period.send_requested, period.send_problem) == (False, reason)
+    plan.refresh_from_db()
+    assert plan.problem == reason and plan.next_date == date(2026, 2, 1)
+    assert not EmailDelivery.objects.exists() and smtp_outbox.messages == []
+    listing = login(owner).get(f"/c/{account.slug}/facturas/recurrentes/").content.decode()
+    assert reason in listing
 
 
 def test_the_beat_runs_the_generation_daily(make_plan):

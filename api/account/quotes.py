@@ -1,12 +1,15 @@
 """Quotes in the account API (``/api/quotes``), camelCase and integer cents as seed 000's
-invoices: list, create, detail, status, conversion into an invoice draft, PDF. Thin views over
-:mod:`quotes.services`, which the pages call too.
+invoices: list, create, detail, status, conversion into an invoice draft, sending by email
+and PDF. Thin views over :mod:`quotes.services` and :mod:`quotes.sending`, which the pages
+call too.
 
 A quote's ``status`` is its status today (:meth:`quotes.models.Quote.status_on`): a sent quote
 past its ``validUntil`` is ``expired`` even before the periodic task stores it.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import django_filters
 from django.db.models import QuerySet
@@ -20,14 +23,14 @@ from rest_framework.response import Response
 from api.account import schema as doc
 from api.account import serializers as s
 from api.account.filters import AccountFilterSet, FilterBackend
-from api.account.views import AccountView
+from api.account.views import AccountView, send_and_answer
 from api.exceptions import Conflict
 from api.pagination import FixedPagePagination
 from api.schema import BODY
 from clients.models import Client
 from factu.downloads import file_response
 from invoicing.models import Series
-from quotes import documents, services
+from quotes import documents, sending, services
 from quotes.models import Quote, QuoteLine, QuoteStatus
 
 TAGS = ["account: quotes"]
@@ -320,6 +323,30 @@ class QuoteInvoiceView(QuoteView):
         except services.InvalidTransition as exc:
             raise Conflict(str(exc)) from None
         return Response(s.InvoiceCreatedSerializer(invoice).data, status=status.HTTP_201_CREATED)
+
+
+class QuoteSendView(QuoteView):
+    serializer_class = s.DeliverySerializer
+
+    @doc.operation(
+        operation_id="account_quote_send",
+        tags=TAGS,
+        summary="Email a quote to its client",
+        description="Queues an email with the quote's PDF attached, from the platform's "
+        "address with the taxpayer's Reply-To; a draft quote becomes `sent`. The answer is "
+        "the delivery, `queued`; its outcome shows on the quote's history. At most "
+        "`MAILING_HOURLY_LIMIT` emails per account per hour.",
+        request=s.SendInputSerializer,
+        responses={202: s.DeliverySerializer},
+        errors=[*BODY, 404, 409, 429],
+        error_descriptions={
+            409: "The quote is accepted, rejected or expired, or its validUntil has passed.",
+            429: "The account's hourly email limit is reached: retry after `Retry-After` seconds.",
+        },
+        idempotent=True,
+    )
+    def post(self, request, quote_id):
+        return send_and_answer(self, partial(sending.send_quote, self.get_object()))
 
 
 class QuotePdfView(QuoteView):

@@ -41,6 +41,7 @@ urlpatterns = [
         quotes.QuoteInvoiceView.as_view(),
         name="api-quote-invoice",
     ),
+    path("quotes/<uuid:quote_id>/send", quotes.QuoteSendView.as_view(), name="api-quote-send"),
     path("quotes/<uuid:quote_id>/pdf", quotes.QuotePdfView.as_view(), name="api-quote-pdf"),
     path("recurring", recurring.PlanListView.as_view(), name="api-recurring"),
     path("recurring/<uuid:plan_id>", recurring.PlanDetailView.as_view(), name="api-recurring-plan"),

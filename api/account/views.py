@@ -8,6 +8,9 @@ go through the one exception handler (:mod:`api.exceptions`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -35,6 +38,7 @@ from invoicing.counts import account_invoice_count
 from invoicing.documents import render_pdf
 from invoicing.duplicates import duplicate_invoice
 from invoicing.models import Invoice, InvoiceStatus, Series, with_next_number
+from mailing.models import EmailDelivery
 from mailing.services import SendingLimitReached
 from verifactu.records import RecordRefused
 
@@ -250,6 +254,27 @@ class InvoicePdfView(InvoiceView):
         return file_response(data, mimetype, filename, inline=True)
 
 
+def send_and_answer(view: AccountView, send: Callable[..., EmailDelivery]) -> Response:
+    """``send(to=, cc=, subject=, message=, actor=)`` with the request's fields: 202 and the
+    queued delivery; 409 when the object may not be sent, 429 past the hourly limit."""
+    data = view.validated(s.SendInputSerializer)
+    try:
+        delivery = send(
+            to=data["to"],
+            cc=data.get("cc", []),
+            subject=data["subject"],
+            message=data["message"],
+            actor=view.actor(),
+        )
+    except services.InvalidTransition as exc:
+        raise Conflict(str(exc)) from None
+    except SendingLimitReached as exc:
+        refusal = Throttled(detail=str(exc), code="email_limit_reached")
+        refusal.wait = exc.retry_after
+        raise refusal from None
+    return Response(s.DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
 class InvoiceSendView(InvoiceView):
     serializer_class = s.DeliverySerializer
 
@@ -271,24 +296,7 @@ class InvoiceSendView(InvoiceView):
         idempotent=True,
     )
     def post(self, request, invoice_id):
-        invoice = self.get_object()
-        data = self.validated(s.SendInputSerializer)
-        try:
-            delivery = sending.send_invoice(
-                invoice,
-                to=data["to"],
-                cc=data.get("cc", []),
-                subject=data["subject"],
-                message=data["message"],
-                actor=self.actor(),
-            )
-        except services.InvalidTransition as exc:
-            raise Conflict(str(exc)) from None
-        except SendingLimitReached as exc:
-            refusal = Throttled(detail=str(exc), code="email_limit_reached")
-            refusal.wait = exc.retry_after
-            raise refusal from None
-        return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return send_and_answer(self, partial(sending.send_invoice, self.get_object()))
 
 
 class ClientListView(AccountView, generics.ListAPIView):
