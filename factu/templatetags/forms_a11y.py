@@ -9,11 +9,16 @@ from django.forms import BaseForm, BaseFormSet
 register = template.Library()
 
 
-@register.simple_tag
-def error_entries(form: BaseForm | None, formset: BaseFormSet | None = None) -> list[dict]:
-    """``[{"anchor": id or "", "text": ...}]`` for the field errors of ``form`` and the
-    errors of ``formset`` ("Línea N · Campo: error"). A form's non-field errors are left out:
-    each template shows them beside its form; an entry needs a field to lead to."""
+@register.simple_tag(takes_context=True)
+def error_entries(context: template.Context) -> list[dict]:
+    """``[{"anchor": id or "", "text": ...}]`` for the field errors of the page's ``form``
+    and the errors of its ``formset`` ("Línea N · Campo: error"). A form's non-field errors
+    are left out: each template shows them beside its form; an entry needs a field to lead to.
+
+    Read with ``context.get``, not as template variables: a page without a form would log a
+    failed variable lookup with the whole context, which may hold a secret (the raw API token
+    of the page that shows it once)."""
+    form, formset = context.get("form"), context.get("formset")
     entries: list[dict] = []
     if isinstance(form, BaseForm) and form.is_bound:
         for field in form:
