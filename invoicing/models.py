@@ -241,7 +241,9 @@ class Invoice(models.Model):
     # Issued under the régimen especial del criterio de caja (the taxpayer's option at the
     # time, frozen at issue): its IVA accrues on collection (expenses.cash_criterion), its
     # record declares key 07, its PDF says so. Switching the option later changes nothing.
-    cash_criterion = models.BooleanField("criterio de caja", default=False, editable=False)
+    cash_criterion = models.BooleanField(
+        "criterio de caja", default=False, db_default=False, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

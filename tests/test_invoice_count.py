@@ -28,6 +28,7 @@ def invoices(series, first: int, count: int) -> list[Invoice]:
             year=2026,
             sequence=n,
             number=f"C-{n:04d}",
+            status="sent",  # numbered: only an issued invoice has its number
             issue_date=date(2026, 3, 1 + n % 28),
         )
         for n in range(first, first + count)

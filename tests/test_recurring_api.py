@@ -122,6 +122,21 @@ def test_the_api_changes_pauses_resumes_and_ends_a_plan(api_client, series, acme
     assert ended.status_code == 409
 
 
+def test_patching_the_lines_validates_each_line_whole(api_client, series, acme):
+    plan_id = post(api_client, "/api/recurring", plan_payload(series, acme)).json()["id"]
+    url = f"/api/recurring/{plan_id}"
+    line = {"description": "Soporte", "quantity": 200, "unitPrice": 1000}  # ivaType defaulted
+    changed = api_client.patch(url, {"lines": [line]}, content_type="application/json")
+    assert changed.status_code == 200, changed.content
+    [stored] = changed.json()["lines"]
+    assert (stored["description"], stored["ivaType"]) == ("Soporte", "general")
+    missing = api_client.patch(
+        url, {"lines": [{"quantity": 100, "unitPrice": 1}]}, content_type="application/json"
+    )
+    assert missing.status_code == 400, missing.content
+    assert any(key.startswith("lines") for key in missing.json()["error"]["fields"])
+
+
 def test_another_accounts_plan_client_and_series_are_404(api_client, series, acme, other_account):
     other = other_account.taxpayers.get()
     foreign_client = create_client(other, {"name": "Ajeno", "nif": "A28045631", "country": "ES"})

@@ -231,7 +231,16 @@ class PlanDetailView(PlanView, generics.RetrieveAPIView):
         plan = self.get_object()
         serializer = s.PlanInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = dict(serializer.validated_data)
+        if "lines" in data:
+            # "lines" replaces the whole list: each line is validated whole (its defaults
+            # filled), never partially as the other fields of a PATCH are.
+            try:
+                data["lines"] = (
+                    s.PlanInputSerializer().fields["lines"].run_validation(request.data["lines"])
+                )
+            except ValidationError as exc:
+                raise ValidationError({"lines": exc.detail}) from None
         if "taxpayerId" in data and data["taxpayerId"] != plan.taxpayer_id:
             raise ValidationError({"taxpayerId": ["A plan stays with its taxpayer."]})
         try:

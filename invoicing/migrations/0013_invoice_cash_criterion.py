@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             model_name="invoice",
             name="cash_criterion",
             field=models.BooleanField(
-                default=False, editable=False, verbose_name="criterio de caja"
+                db_default=False, default=False, editable=False, verbose_name="criterio de caja"
             ),
         ),
         migrations.RunPython(mark_issued_in_the_regime, migrations.RunPython.noop),
