@@ -124,7 +124,10 @@ def run(rows: list[tuple]) -> tuple[float, str]:
 def canonical(xml: str) -> str:
     """C14N 2.0 with prefixes rewritten: the same elements and text compare equal whatever
     namespace prefixes each side chose."""
-    return etree.canonicalize(xml, rewrite_prefixes=True)
+    try:
+        return etree.canonicalize(xml, rewrite_prefixes=True)
+    except (etree.XMLSyntaxError, TypeError, ValueError) as exc:
+        return f"not XML: {exc}"
 
 
 def same_output(rows: list[tuple], head: str, sdk: dict) -> tuple[bool, str]:

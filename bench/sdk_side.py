@@ -76,7 +76,10 @@ def prepare(skip: bool) -> Path:
         raise Unavailable("skipped (--skip-sdk)")
     if os.environ.get(SKIP_ENV):
         raise Unavailable(f"skipped ({SKIP_ENV} is set)")
-    return ensure_venv()
+    try:
+        return ensure_venv()
+    except OSError as exc:
+        raise Unavailable(f"the sdk venv could not be written: {exc}") from None
 
 
 class Runner:
@@ -87,15 +90,19 @@ class Runner:
         self.log = common.DATA_DIR / "sdk-runner.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._err = open(self.log, "w")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            [str(python), str(RUNNER), "--records", str(records), "--serve"],
-            cwd=common.ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._err,
-            text=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [str(python), str(RUNNER), "--records", str(records), "--serve"],
+                cwd=common.ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._err,
+                text=True,
+            )
+        except OSError as exc:
+            self._err.close()
+            raise Unavailable(f"the sdk runner did not start: {exc}") from None
         self.info = self._read()
 
     def _read(self) -> dict:
@@ -105,7 +112,11 @@ class Runner:
             self.close()
             tail = [ln for ln in self.log.read_text().splitlines() if ln.strip()][-1:]
             raise Unavailable(f"the sdk runner stopped: {' '.join(tail) or 'no output'}")
-        return json.loads(line)
+        try:
+            return json.loads(line)
+        except ValueError:
+            self.close()
+            raise Unavailable(f"the sdk runner answered {line[:200]!r}") from None
 
     def run(self) -> dict:
         assert self.proc.stdin is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -41,6 +42,30 @@ def test_the_table_shows_every_row_and_marks_a_missed_target(bench):
     assert lines[0].split()[:3] == ["benchmark", "metric", "median"]
     assert len(lines) == 4
     assert lines[3].split()[-1] == "NO" and lines[2].split()[-1] == "yes"
+
+
+def test_the_sdk_check_ignores_prefixes_and_sees_a_different_record_or_chain(bench):
+    """The check of verifactu-sdk's output against ours: the same record under another
+    namespace prefix (as the sdk writes it, ``sum1:``) is the same; one changed amount, or
+    another chain head, is not."""
+    pipeline = importlib.import_module("bench_record_pipeline")
+    rows = pipeline.data.invoices(3)
+    _, head = pipeline.run(rows)
+    first = pipeline.alta_data(rows[0], None)
+    ours = pipeline.build_alta(
+        pipeline.alta_data(rows[1], pipeline.chained(pipeline.build_alta(first), first))
+    ).xml
+    prefixed = re.sub(r"<(/?)(\w+)", r"<\1sum1:\2", ours).replace("xmlns=", "xmlns:sum1=", 1)
+    assert prefixed != ours and "<sum1:CuotaTotal>" in prefixed
+
+    assert pipeline.same_output(rows, head, {"record_2": prefixed, "head": head})[0] is True
+    cuota = re.search(r"<sum1:CuotaTotal>([^<]+)<", prefixed).group(1)
+    changed = prefixed.replace(f"<sum1:CuotaTotal>{cuota}<", "<sum1:CuotaTotal>0.01<")
+    ok, how = pipeline.same_output(rows, head, {"record_2": changed, "head": head})
+    assert not ok and "record 2 DIFFERS" in how
+    ok, how = pipeline.same_output(rows, head, {"record_2": prefixed, "head": "0" * 64})
+    assert not ok and "chain head after 3 records DIFFERS" in how
+    assert pipeline.same_output(rows, head, {"record_2": None, "head": head})[0] is False
 
 
 def run_record_pipeline(tmp_path, *args: str, **env: str) -> dict:
