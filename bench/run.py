@@ -151,7 +151,10 @@ def main() -> int:
         )
         + "\n"
     )
-    print(f"written: {(common.RESULTS / 'bench.json').relative_to(common.ROOT)}")
+    written = common.RESULTS / "bench.json"
+    if written.is_relative_to(common.ROOT):  # BENCH_RESULTS_DIR may be elsewhere
+        written = written.relative_to(common.ROOT)
+    print(f"written: {written}")
     return 1 if failed else 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -43,9 +44,34 @@ def test_the_table_shows_every_row_and_marks_a_missed_target(bench):
     assert lines[3].split()[-1] == "NO" and lines[2].split()[-1] == "yes"
 
 
-@pytest.mark.slow
-def test_the_record_pipeline_bench_reports_its_figures_as_bench_json(tmp_path):
+def test_the_sdk_check_ignores_prefixes_and_sees_a_different_record_or_chain(bench):
+    """The check of verifactu-sdk's output against ours: the same record under another
+    namespace prefix (as the sdk writes it, ``sum1:``) is the same; one changed amount, or
+    another chain head, is not."""
+    pipeline = importlib.import_module("bench_record_pipeline")
+    rows = pipeline.data.invoices(3)
+    _, head = pipeline.run(rows)
+    first = pipeline.alta_data(rows[0], None)
+    ours = pipeline.build_alta(
+        pipeline.alta_data(rows[1], pipeline.chained(pipeline.build_alta(first), first))
+    ).xml
+    prefixed = re.sub(r"<(/?)(\w+)", r"<\1sum1:\2", ours).replace("xmlns=", "xmlns:sum1=", 1)
+    assert prefixed != ours and "<sum1:CuotaTotal>" in prefixed
+
+    assert pipeline.same_output(rows, head, {"record_2": prefixed, "head": head})[0] is True
+    cuota = re.search(r"<sum1:CuotaTotal>([^<]+)<", prefixed).group(1)
+    changed = prefixed.replace(f"<sum1:CuotaTotal>{cuota}<", "<sum1:CuotaTotal>0.01<")
+    ok, how = pipeline.same_output(rows, head, {"record_2": changed, "head": head})
+    assert not ok and "record 2 DIFFERS" in how
+    ok, how = pipeline.same_output(rows, head, {"record_2": prefixed, "head": "0" * 64})
+    assert not ok and "chain head after 3 records DIFFERS" in how
+    assert pipeline.same_output(rows, head, {"record_2": None, "head": head})[0] is False
+
+
+def run_record_pipeline(tmp_path, *args: str, **env: str) -> dict:
+    """``bench_record_pipeline.py`` with tiny counts; its BENCH-JSON document."""
     marker = "BENCH-JSON "
+    environ = {k: v for k, v in os.environ.items() if k != "BENCH_SKIP_SDK"}
     done = subprocess.run(
         [
             sys.executable,
@@ -54,24 +80,63 @@ def test_the_record_pipeline_bench_reports_its_figures_as_bench_json(tmp_path):
             "50",
             "--runs",
             "2",
+            *args,
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
-        env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)},
+        timeout=300,
+        env={**environ, "BENCH_RESULTS_DIR": str(tmp_path), **env},
     )
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith(marker)
     doc = json.loads(last[len(marker) :])
     assert doc == json.loads((tmp_path / "record_pipeline.json").read_text())
+    return doc
+
+
+def assert_sdk_not_measured(rows: list[dict], reason: str) -> None:
+    _, sdk, ratio, same = rows
+    assert sdk["metric"].startswith("verifactu-sdk 0.1.0") and reason in sdk["metric"]
+    assert reason in sdk["reason"]
+    for row in (sdk, ratio, same):
+        assert (row["runs"], row["median"], row["met"]) == ([], None, None)
+    assert ratio["unit"] == "×" and ratio["target"] == "≥ 3 ×"
+
+
+@pytest.mark.slow
+def test_the_record_pipeline_bench_reports_its_figures_as_bench_json(tmp_path):
+    """The smoke test never builds verifactu-sdk's venv (it would download from PyPI):
+    ``--skip-sdk`` leaves its rows in place, not measured, with the reason."""
+    doc = run_record_pipeline(tmp_path, "--skip-sdk")
     assert doc["name"] == "record_pipeline" and doc["cores"] >= 1
-    (row,) = doc["rows"]
-    assert set(row) >= ROW_KEYS
-    assert row["unit"] == "records/s" and len(row["runs"]) == 2
-    assert row["median"] == pytest.approx(sum(row["runs"]) / 2, abs=0.01)
-    assert isinstance(row["met"], bool)
+    ours = doc["rows"][0]
+    assert set(ours) >= ROW_KEYS
+    assert ours["unit"] == "records/s" and len(ours["runs"]) == 2
+    assert ours["median"] == pytest.approx(sum(ours["runs"]) / 2, abs=0.01)
+    assert isinstance(ours["met"], bool)
+    assert all(set(row) >= ROW_KEYS for row in doc["rows"])
+    assert_sdk_not_measured(doc["rows"], "skipped (--skip-sdk)")
+
+
+@pytest.mark.slow
+def test_the_record_pipeline_bench_reports_the_sdk_unmeasured_when_its_venv_cannot_be_built(
+    tmp_path,
+):
+    """No package index (as offline): the sdk's venv cannot be built, and the bench still
+    reports its own figures and exits 0. pip is pointed at nothing, so nothing downloads."""
+    empty = tmp_path / "no-wheels"
+    empty.mkdir()
+    doc = run_record_pipeline(
+        tmp_path,
+        BENCH_DATA_DIR=str(tmp_path / "data"),
+        PIP_NO_INDEX="1",
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_FIND_LINKS=str(empty),
+    )
+    assert len(doc["rows"][0]["runs"]) == 2
+    assert_sdk_not_measured(doc["rows"], "pip install verifactu-sdk==0.1.0 failed")
 
 
 @pytest.mark.postgres
