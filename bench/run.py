@@ -152,7 +152,7 @@ def main() -> int:
         )
         + "\n"
     )
-    print(f"written: {(common.RESULTS / 'bench.json').relative_to(common.ROOT)}")
+    print(f"written: {os.path.relpath(common.RESULTS / 'bench.json', common.ROOT)}")
     return 1 if failed else 0
 
 
