@@ -4,10 +4,16 @@ gunicorn (sync workers, 2 per core) serves the project on PostgreSQL (the bench 
 with Redis as broker and cache, as in production. A separate load process (``load.py``)
 sends the seed 003 example invoice, each with its own number, at concurrency 8 and 32; the
 same load against ``POST /api/ping`` (bearer-authenticated DRF view inserting one row) is
-the ceiling of this stack. Runs alternate ping / invoices so that noise from other work on
-the machine hits both alike. Also reports the peak RSS (``VmHWM``) of the web workers.
+the ceiling of this stack. Every invoice of that run goes to one taxpayer's chain, whose
+appends the law serialises. At concurrency 32 a third run, "many chains", has 32 clients
+post for 32 taxpayers of 32 accounts (client *i* always as tenant *i*, with its own token):
+the same work on chains that do not wait for each other. Runs alternate ping / one chain /
+many chains so that noise from other work on the machine hits them alike. Also reports the
+peak RSS (``VmHWM``) of the web workers.
 
-Targets: invoices ≥ 40 % of the ping throughput; p99 < 250 ms at concurrency 32.
+Targets: invoices ≥ 40 % of the ping throughput; p99 < 250 ms at concurrency 32; many
+chains ≥ 1.5 × the one chain's throughput at concurrency 32 (ratio of each alternating
+pair, median), with p99 < 250 ms.
 
     .venv/bin/python bench/bench_api_write.py [--quick] [--runs R] [--duration S]
 """
@@ -26,6 +32,8 @@ import common  # noqa: E402
 
 NAME = "api_write"
 CONCURRENCY = (8, 32)
+MANY = 32  # tenants of the many-chains run, at concurrency 32
+PING = '{"note": "bench @@N@@"}'
 
 
 def invoice_body(tenant: common.Tenant, today: str) -> str:
@@ -41,6 +49,26 @@ def invoice_body(tenant: common.Tenant, today: str) -> str:
             "invoice_date": today,
         }
     )
+
+
+def nifs(count: int) -> list[str]:
+    """``count`` distinct valid entity NIFs (B + 7 digits + control) for the bench tenants."""
+    from factu.nif import is_valid_nif
+
+    found = []
+    for n in range(count):
+        body = f"B{7_300_000 + n:07d}"
+        found.append(next(body + c for c in "0123456789" if is_valid_nif(body + c)))
+    return found
+
+
+def many_clients(count: int, today: str) -> tuple[Path, list]:
+    """``count`` tenants, each its own account, taxpayer and token; the load's clients file
+    and the tenants' accounts."""
+    tenants = [common.make_tenant(f"many{i}", nif) for i, nif in enumerate(nifs(count))]
+    path = common.DATA_DIR / "many-chains-clients.json"
+    path.write_text(json.dumps([[t.token, invoice_body(t, today)] for t in tenants]))
+    return path, [t.account for t in tenants]
 
 
 def main() -> int:
@@ -64,31 +92,39 @@ def main() -> int:
     from verifactu.models import BillingRecord
 
     tenant = common.make_tenant("write")
-    body = invoice_body(tenant, timezone.localdate().isoformat())
+    today = timezone.localdate().isoformat()
+    body = invoice_body(tenant, today)
+    clients, accounts = many_clients(MANY, today)
     workers = args.workers or 2 * common.cores()
     log = common.DATA_DIR / "gunicorn-write.log"
     server, base = common.start_gunicorn(common.bench_env(url), workers, log, args.threads)
     results: dict[tuple[str, int], list[dict]] = {}
     try:
-        for path, payload in (
-            ("/api/ping", '{"note": "bench @@N@@"}'),
-            ("/api/v1/invoices", body),
-        ):  # warm every worker up: imports, connections, XSD
+        for path, payload, many in (
+            ("/api/ping", PING, None),
+            ("/api/v1/invoices", body, None),
+            ("/api/v1/invoices", "", clients),
+        ):  # warm every worker up: imports, connections, XSD; open the many chains
+            size = MANY if many else workers * args.threads
             common.load(
                 base + path,
                 token=tenant.token,
-                concurrency=workers * args.threads,
-                requests=workers * args.threads * 5,
+                concurrency=size,
+                requests=size * (2 if many else 5),
                 duration=10,
                 method="POST",
                 body=payload,
+                clients=many,
             )
         for concurrency in CONCURRENCY:
+            cases = [
+                ("ping", "/api/ping", PING, None),
+                ("invoices", "/api/v1/invoices", body, None),
+            ]
+            if concurrency == MANY:
+                cases.append(("many chains", "/api/v1/invoices", "", clients))
             for run in range(args.runs):
-                for endpoint, path, payload in (
-                    ("ping", "/api/ping", '{"note": "bench @@N@@"}'),
-                    ("invoices", "/api/v1/invoices", body),
-                ):
+                for endpoint, path, payload, many in cases:
                     result = common.load(
                         base + path,
                         token=tenant.token,
@@ -97,6 +133,7 @@ def main() -> int:
                         duration=args.duration,
                         method="POST",
                         body=payload,
+                        clients=many,
                     )
                     results.setdefault((endpoint, concurrency), []).append(result)
                     print(
@@ -149,6 +186,8 @@ def main() -> int:
                 *(("< 250 ms", statistics.median(p99) < 250) if concurrency == 32 else ()),
             ),
         ]
+        if concurrency == MANY:
+            rows += many_rows(results[("many chains", concurrency)], ours, concurrency)
     peak = max((r for r in rss if r is not None), default=None)
     rows.append(
         common.row(
@@ -162,11 +201,47 @@ def main() -> int:
     )
     stored = BillingRecord.objects.filter(chain__account=tenant.account).count()
     pings = ApiPing.objects.filter(account=tenant.account).count()
-    print(f"stored: {stored} billing records, {pings} ping rows")
+    spread = BillingRecord.objects.filter(chain__account__in=accounts)
+    chains = spread.values("chain").distinct().count()
+    print(f"stored: {stored} billing records on one chain, {pings} ping rows")
+    print(f"many chains: {spread.count()} billing records on {chains} chains")
     common.report(
         NAME, rows, quick=args.quick, gunicorn_workers=workers, gunicorn_threads=args.threads
     )
     return 0
+
+
+def many_rows(many: list[dict], one: list[dict], concurrency: int) -> list[dict]:
+    """The many-chains rows: throughput, p50, p99 and its ratio to the one-chain run."""
+    errors = sum(r["sent"] - r["ok"] for r in many)
+    ratios = [m["rps"] / o["rps"] for m, o in zip(many, one, strict=True) if o["rps"]]
+    p99 = [m["p99_ms"] for m in many]
+    return [
+        common.row(
+            NAME,
+            f"many chains ({MANY} taxpayers) c={concurrency}",
+            [r["rps"] for r in many],
+            "req/s",
+            errors=errors,
+        ),
+        common.row(NAME, f"many chains p50 c={concurrency}", [r["p50_ms"] for r in many], "ms"),
+        common.row(
+            NAME,
+            f"many chains p99 c={concurrency}",
+            p99,
+            "ms",
+            "< 250 ms",
+            statistics.median(p99) < 250 and errors == 0,
+        ),
+        common.row(
+            NAME,
+            f"many chains / one chain c={concurrency}",
+            ratios,
+            "×",
+            "≥ 1.5 ×",
+            common.at_least(statistics.median(ratios), 1.5) if ratios else None,
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -92,6 +92,29 @@ def start_worker(env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
     return proc, log_path
 
 
+def start_aeat_and_worker(url: str) -> tuple[subprocess.Popen, subprocess.Popen, Path]:
+    """The simulator (test certificates, wait 0) and a Celery worker that sends to it."""
+    from verifactu.simulator.testcerts import generate_test_certs
+
+    pki = generate_test_certs(common.DATA_DIR / "pki")
+    simulator, endpoint = start_simulator(pki)
+    env = common.bench_env(
+        url,
+        AEAT_ENDPOINT=endpoint,
+        AEAT_CERT_FILE=str(pki.client_p12),
+        AEAT_CERT_PASSWORD=pki.client_p12_password,
+        AEAT_CA_FILE=str(pki.ca_cert),
+        VERIFACTU_DEFAULT_WAIT="0",
+        LOG_LEVEL="INFO",
+    )
+    try:
+        worker, worker_log = start_worker(env)
+    except BaseException:
+        common.stop(simulator)
+        raise
+    return simulator, worker, worker_log
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 records, 1 run")
@@ -109,20 +132,8 @@ def main() -> int:
 
     from verifactu.models import BillingRecord, RecordStatus, Submission
     from verifactu.pacing import schedule_flush
-    from verifactu.simulator.testcerts import generate_test_certs
 
-    pki = generate_test_certs(common.DATA_DIR / "pki")
-    simulator, endpoint = start_simulator(pki)
-    env = common.bench_env(
-        url,
-        AEAT_ENDPOINT=endpoint,
-        AEAT_CERT_FILE=str(pki.client_p12),
-        AEAT_CERT_PASSWORD=pki.client_p12_password,
-        AEAT_CA_FILE=str(pki.ca_cert),
-        VERIFACTU_DEFAULT_WAIT="0",
-        LOG_LEVEL="INFO",
-    )
-    worker, worker_log = start_worker(env)
+    simulator, worker, worker_log = start_aeat_and_worker(url)
     rates, calls = [], []
     try:
         for run in range(args.runs):

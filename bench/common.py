@@ -304,8 +304,10 @@ def load(
     body: str = "",
     warmup: int = 0,
     latencies: bool = False,
+    clients: Path | None = None,
 ) -> dict:
-    """Run ``bench/load.py`` (its own process) against ``url``; returns its JSON summary."""
+    """Run ``bench/load.py`` (its own process) against ``url``; returns its JSON summary.
+    ``clients``: a JSON file of ``[token, body]`` pairs, one per connection (see load.py)."""
     cmd = [
         sys.executable,
         str(HERE / "load.py"),
@@ -325,6 +327,8 @@ def load(
         cmd += ["--body", body]
     if latencies:
         cmd.append("--latencies")
+    if clients is not None:
+        cmd += ["--clients", str(clients)]
     env = {**os.environ, "BENCH_TOKEN": token}
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:

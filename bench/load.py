@@ -5,7 +5,9 @@ sent or ``duration`` seconds have passed, whichever comes first. gunicorn's sync
 close the connection after each response, so every request opens its own connection; the
 latency counts from the connect to the last byte of the response. In ``--body`` the text
 ``@@N@@`` becomes a number unique to the request (invoice numbers must be unique).
-The bearer token comes from ``BENCH_TOKEN``. Prints one JSON line:
+The bearer token comes from ``BENCH_TOKEN``; with ``--clients FILE`` (a JSON list of
+``[token, body]`` pairs) connection *i* always sends pair *i* modulo the list's length
+instead, so that each client can post as its own tenant. Prints one JSON line:
 ``{"sent", "ok", "statuses", "elapsed", "rps", "p50_ms", "p95_ms", "p99_ms", "sample"}``
 (and ``latencies_ms`` with ``--latencies``).
 
@@ -58,15 +60,20 @@ async def run(args: argparse.Namespace) -> dict:
     host, port = url.hostname or "127.0.0.1", url.port or 80
     target = url.path + (f"?{url.query}" if url.query else "")
     token = os.environ.get("BENCH_TOKEN", "")
+    clients = [(token, args.body)]
+    if args.clients:
+        with open(args.clients) as fh:
+            clients = [(str(t), str(b)) for t, b in json.load(fh)]
     counter = itertools.count(1)
     prefix = f"{time.time_ns() % 10**9:09d}"
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     sample: dict[str, str] = {}
 
-    def request() -> tuple[bytes, bytes]:
+    def request(client: int = 0) -> tuple[bytes, bytes]:
         n = next(counter)
-        body = args.body.replace("@@N@@", f"{prefix}{n:07d}").encode()
+        token, template = clients[client % len(clients)]
+        body = template.replace("@@N@@", f"{prefix}{n:07d}").encode()
         head = (
             f"{args.method} {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Authorization: Bearer {token}\r\nAccept: application/json\r\n"
@@ -76,18 +83,18 @@ async def run(args: argparse.Namespace) -> dict:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         return (head + "\r\n").encode(), body
 
-    for _ in range(args.warmup):
-        await one(host, port, *request())
+    for i in range(args.warmup):
+        await one(host, port, *request(i))
 
     sent = 0
     start = time.perf_counter()
     deadline = start + args.duration
 
-    async def worker() -> None:
+    async def worker(client: int) -> None:
         nonlocal sent
         while sent < args.requests and time.perf_counter() < deadline:
             sent += 1
-            head, body = request()
+            head, body = request(client)
             t0 = time.perf_counter()
             try:
                 status, payload = await one(host, port, head, body)
@@ -100,7 +107,7 @@ async def run(args: argparse.Namespace) -> dict:
             if status >= 300 and str(status) not in sample:
                 sample[str(status)] = payload[:500].decode(errors="replace")
 
-    await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+    await asyncio.gather(*(worker(i) for i in range(args.concurrency)))
     elapsed = time.perf_counter() - start
     ok = sum(n for s, n in statuses.items() if s.isdigit() and 200 <= int(s) < 300)
     return {
@@ -126,6 +133,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--clients", default="", help="JSON file of [token, body] pairs")
     parser.add_argument("--latencies", action="store_true", help="add every latency")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))

@@ -495,6 +495,23 @@ def test_zeep_never_fetches_a_url(sim, monkeypatch):
     ]
 
 
+def test_clients_of_one_thread_parse_the_wsdl_once_and_each_posts_through_its_own(sim):
+    """The WSDL and its schemas are parsed once per thread, not for every client (every
+    flush builds one); each client still sends through its own transport."""
+    import threading
+
+    with AeatClient(sim.url) as first, AeatClient(sim.url) as second:
+        assert first._zeep.wsdl is second._zeep.wsdl
+        assert first.transport is not second.transport
+        assert first.send(body("W-1")).estado_envio == "Correcto"
+        assert second.consulta(nif=NIF, name=NAME, ejercicio="2025", periodo="01")
+        other: list = []
+        thread = threading.Thread(target=lambda: other.append(AeatClient(sim.url)._zeep.wsdl))
+        thread.start()
+        thread.join()
+        assert other[0] is not first._zeep.wsdl
+
+
 # ------------------------------------------------------------------------------ consulta
 
 

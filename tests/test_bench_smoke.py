@@ -165,3 +165,57 @@ def test_the_reads_bench_seed_fits_the_current_schema(bench, account, taxpayer, 
     seeded = list(Invoice.objects.filter(account=account).order_by("sequence"))
     assert [i.sequence for i in seeded] == list(range(1, 31))
     assert all(i.is_issued and i.total_cents == i.subtotal_cents + i.iva_cents for i in seeded)
+
+
+def test_the_load_client_gives_each_connection_its_own_token_and_body(tmp_path):
+    """``load.py --clients``: connection *i* always sends pair *i* (the many-chains run posts
+    each client's invoices as its own tenant), each body numbered anew."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            seen.append((self.headers["Authorization"], body))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    clients = tmp_path / "clients.json"
+    clients.write_text(json.dumps([["tok-a", '{"t": "a", "n": "@@N@@"}'], ["tok-b", '{"t": "b"}']]))
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "load.py"),
+                f"http://127.0.0.1:{server.server_port}/x",
+                "--method",
+                "POST",
+                "--clients",
+                str(clients),
+                "--concurrency",
+                "2",
+                "--requests",
+                "10",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        server.shutdown()
+    assert json.loads(done.stdout)["ok"] == 10
+    by_token = {token: [json.loads(b) for t, b in seen if t == token] for token, _ in seen}
+    assert set(by_token) == {"Bearer tok-a", "Bearer tok-b"}
+    assert all(b["t"] == "a" for b in by_token["Bearer tok-a"])
+    assert all(b == {"t": "b"} for b in by_token["Bearer tok-b"])
+    numbers = [b["n"] for b in by_token["Bearer tok-a"]]
+    assert len(set(numbers)) == len(numbers)

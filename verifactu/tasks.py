@@ -26,11 +26,12 @@ log = logging.getLogger(__name__)
 def flush_chain(chain_id: int) -> str:
     cache.delete(SCHEDULED_KEY.format(chain_id))
     outcome = submission.flush(chain_id)
-    if outcome.state == "sent" and outcome.pending:
-        if outcome.pending >= settings.VERIFACTU_BATCH_SIZE:
-            schedule_flush(chain_id, countdown=0)
-        else:
-            schedule_flush(chain_id)
+    if outcome.state == "sent":
+        # Asked for after the chain is released, whatever was pending when the envelope
+        # left: records issued while it was out asked for a flush that found the chain busy
+        # and looks again only in 5 s; this one replaces it, at the AEAT's wait.
+        full = outcome.pending >= settings.VERIFACTU_BATCH_SIZE
+        schedule_flush(chain_id, countdown=0 if full else None, replace=True)
     elif outcome.state == "busy":
         # Another flush holds the chain; look again shortly in case it missed our records.
         schedule_flush(chain_id, countdown=5)
