@@ -568,4 +568,5 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     common.setup_django(common.bench_database_url())
-    print(ensure_gestoria(args.quick))
+    found = ensure_gestoria(args.quick)
+    print(f"{len(found.taxpayer_ids)} taxpayers, {found.email}, {found.year} Q{found.quarter}")
