@@ -152,7 +152,9 @@ def main() -> int:
         )
         + "\n"
     )
-    print(f"written: {(common.RESULTS / 'bench.json').relative_to(common.ROOT)}")
+    written = common.RESULTS / "bench.json"
+    shown = written.relative_to(common.ROOT) if written.is_relative_to(common.ROOT) else written
+    print(f"written: {shown}")
     return 1 if failed else 0
 
 
