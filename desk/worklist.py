@@ -28,6 +28,7 @@ NEEDS_ACTION = (
     RecordStatus.ACCEPTED_WITH_ERRORS,
 )
 UNSENT = (RecordStatus.QUEUED, RecordStatus.SENDING)
+NOT_ACCEPTED = tuple(status for status in RecordStatus if status != RecordStatus.ACCEPTED)
 # What "send it to the AEAT again" applies to: a failed submission is resent as it is
 # (reintentar), a rejected record is followed by a subsanación (subsanar).
 RESUBMITTABLE = (RecordStatus.ERROR, RecordStatus.REJECTED)
@@ -113,14 +114,29 @@ class TaxpayerSummary:
 def desk_summary(account: Account) -> list[TaxpayerSummary]:
     """Every taxpayer of ``account`` with the latest status of its invoices, counted.
 
-    Three queries whatever the number of invoices: the taxpayers, the counts grouped by
-    taxpayer and latest status, and the oldest unsent record per taxpayer.
+    Four queries whatever the number of invoices: the taxpayers; the fiscal invoices per
+    taxpayer (an index-only count: every fiscal invoice has at least one record, made with
+    it); the latest records that are not accepted, per taxpayer and status (few, found by
+    the status index); and the oldest unsent record per taxpayer. What is neither of those
+    is accepted: counting the latest record of every invoice instead reads them all (the
+    anti-join over every record of the account was most of the desk's time at 600,000).
     """
     summaries = {
         t.pk: TaxpayerSummary(taxpayer=t) for t in account.taxpayers.order_by("name", "id")
     }
+    totals = (
+        FiscalInvoice.objects.filter(taxpayer_id__in=account.taxpayers.values("id"))
+        .values("taxpayer_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in totals:
+        summary = summaries.get(row["taxpayer_id"])
+        if summary is not None:
+            summary.counts[RecordStatus.ACCEPTED] = row["n"]
     counted = (
         latest_records(account)
+        .filter(status__in=NOT_ACCEPTED)
         .values("fiscal_invoice__taxpayer_id", "status")
         .annotate(n=Count("id"))
         .order_by()
@@ -129,6 +145,11 @@ def desk_summary(account: Account) -> list[TaxpayerSummary]:
         summary = summaries.get(row["fiscal_invoice__taxpayer_id"])
         if summary is not None:
             summary.counts[row["status"]] = row["n"]
+            accepted = summary.counts.get(RecordStatus.ACCEPTED, 0) - row["n"]
+            summary.counts[RecordStatus.ACCEPTED] = accepted
+    for summary in summaries.values():
+        if summary.counts.get(RecordStatus.ACCEPTED, 0) <= 0:
+            summary.counts.pop(RecordStatus.ACCEPTED, None)
     oldest = (
         BillingRecord.objects.filter(fiscal_invoice__account=account, status__in=UNSENT)
         .values("fiscal_invoice__taxpayer_id")

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from expenses import cash_criterion
 from expenses.models import Expense
@@ -159,9 +159,26 @@ class InvoiceEffect:
 GroupFilter = Callable[[taxes.TaxGroup], bool]
 
 
+# Where declared_invoices puts each invoice's lines: a list read as it is, where
+# ``invoice.lines.all()`` would build a queryset per invoice (most of a 2,000-invoice 303).
+LINES = "declared_lines"
+# Columns of an invoice no summary reads: not loaded (tests/test_page_queries.py would see
+# a summary that read one, a query per invoice).
+UNSUMMED = (
+    "search_text",
+    "notes",
+    "payment_details",
+    "description",
+    "issuer_address",
+    "client_address",
+    "created_at",
+    "updated_at",
+)
+
+
 def _own_effect(invoice: Invoice, keep: GroupFilter | None = None) -> InvoiceEffect:
     effect = InvoiceEffect()
-    for group in totals.recomputed(invoice).groups:
+    for group in totals.recomputed(invoice, getattr(invoice, LINES, None)).groups:
         if group.tax_type != taxes.IVA:
             continue  # IGIC and IPSI are not IVA: the 303 does not declare them
         if keep is not None and not keep(group):
@@ -183,12 +200,23 @@ def _own_effect(invoice: Invoice, keep: GroupFilter | None = None) -> InvoiceEff
 
 def invoice_effect(invoice: Invoice, keep: GroupFilter | None = None) -> InvoiceEffect:
     """The invoice's signed effect (of its groups ``keep`` accepts, when given); a
-    rectificativa by substitution nets out its original."""
+    rectificativa by substitution nets out its original.
+
+    The whole effect is kept on the instance: the 303, 130 and 347 of one page read the
+    same rows (:func:`quarter_summaries`), and each adds the effect without changing it.
+    """
+    if keep is None and EFFECT in invoice.__dict__:
+        return invoice.__dict__[EFFECT]
     effect = _own_effect(invoice, keep)
     original = totals.substituted_original(invoice)
     if original is not None:
         effect.add(_own_effect(original, keep), sign=-1)
+    if keep is None:
+        invoice.__dict__[EFFECT] = effect
     return effect
+
+
+EFFECT = "_summary_effect"
 
 
 def _scaled(effect: InvoiceEffect, share: tuple[int, int]) -> InvoiceEffect:
@@ -233,7 +261,11 @@ def declared_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[In
             )
         )
         .select_related("series", "rectified_invoice__series")
-        .prefetch_related("lines", "rectified_invoice__lines")
+        .defer(*UNSUMMED)
+        .prefetch_related(
+            Prefetch("lines", to_attr=LINES),
+            Prefetch("rectified_invoice__lines", to_attr=LINES),
+        )
         .order_by("issue_date", "sequence")
     )
 
@@ -317,11 +349,22 @@ class Modelo303(QuarterlyModelo):
     code = "303"
 
 
-def modelo_303(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo303:
+def _dated(invoices: list[Invoice], start: date, end: date) -> list[Invoice]:
+    return [invoice for invoice in invoices if start <= invoice.issue_date <= end]
+
+
+def modelo_303(
+    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[Invoice] | None = None
+) -> Modelo303:
     """The quarter's 303; of the invoices issued under the criterio de caja, the IVA under it
-    counts as it is collected (:mod:`expenses.cash_criterion`), the rest on issue."""
+    counts as it is collected (:mod:`expenses.cash_criterion`), the rest on issue.
+    ``year_invoices``: the year's :func:`declared_invoices`, when the caller read them."""
     start, end = quarter_range(year, quarter)
-    invoices = declared_invoices(taxpayer, start, end)
+    invoices = (
+        declared_invoices(taxpayer, start, end)
+        if year_invoices is None
+        else _dated(year_invoices, start, end)
+    )
     expenses = deductible_expenses(taxpayer, start, end)
     accrued = cash_effects(cash_criterion.cash_invoices(taxpayer, start, end), start, end)
     values = vat_303(invoices, expenses, keep_of_cash=_not_cash, accrued=accrued)
@@ -376,11 +419,15 @@ class Modelo130(QuarterlyModelo):
     code = "130"
 
 
-def modelo_130(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo130:
+def modelo_130(
+    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[Invoice] | None = None
+) -> Modelo130:
     start, _ = quarter_range(year, 1)
     _, end = quarter_range(year, quarter)
     values = irpf_130(
-        declared_invoices(taxpayer, start, end),
+        declared_invoices(taxpayer, start, end)
+        if year_invoices is None
+        else _dated(year_invoices, start, end),
         deductible_expenses(taxpayer, start, end),
         quarter,
     )
@@ -424,11 +471,13 @@ def obligation_130(taxpayer: Taxpayer, year: int) -> Obligation130:
     return Obligation130(files=True, previous_year=previous, withheld_bp=share)
 
 
-def modelo_130_if_filed(taxpayer: Taxpayer, year: int, quarter: int) -> Modelo130 | None:
+def modelo_130_if_filed(
+    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[Invoice] | None = None
+) -> Modelo130 | None:
     """The 130 of the quarter, or ``None`` for a taxpayer who does not file it."""
     if not taxpayer.files_modelo_130:
         return None
-    return modelo_130(taxpayer, year, quarter)
+    return modelo_130(taxpayer, year, quarter, year_invoices)
 
 
 # --- modelo 347 -----------------------------------------------------------------------------
@@ -451,7 +500,9 @@ class ThirdParty:
         return [taxes.format_euros(q) for q in self.quarters]
 
 
+@lru_cache(maxsize=4096)
 def _spanish_nif(nif: str) -> str:
+    """The NIF, validated and normalised, or "" (a client's NIF recurs on every invoice)."""
     try:
         return validate_nif(nif) if nif else ""
     except ValidationError:
@@ -486,9 +537,28 @@ def third_parties_347(
     return sorted(parties, key=lambda p: (p.key != "B", -p.total_cents, p.nif))
 
 
-def modelo_347(taxpayer: Taxpayer, year: int) -> list[ThirdParty]:
+def modelo_347(
+    taxpayer: Taxpayer, year: int, year_invoices: list[Invoice] | None = None
+) -> list[ThirdParty]:
     start, end = date(year, 1, 1), date(year, 12, 31)
     threshold = int(boxes_for(year).get("347", {}).get("threshold_cents", DEFAULT_347_THRESHOLD))
-    return third_parties_347(
-        declared_invoices(taxpayer, start, end), taxpayer_expenses(taxpayer, start, end), threshold
+    invoices = declared_invoices(taxpayer, start, end) if year_invoices is None else year_invoices
+    return third_parties_347(invoices, taxpayer_expenses(taxpayer, start, end), threshold)
+
+
+@dataclass(frozen=True)
+class QuarterSummaries:
+    m303: Modelo303
+    m130: Modelo130 | None
+    m347: list[ThirdParty]
+
+
+def quarter_summaries(taxpayer: Taxpayer, year: int, quarter: int) -> QuarterSummaries:
+    """The quarter's 303 and 130 and the year's 347, from one read of the year's declared
+    invoices (each invoice's effect worked out once for the three)."""
+    year_invoices = list(declared_invoices(taxpayer, date(year, 1, 1), date(year, 12, 31)))
+    return QuarterSummaries(
+        m303=modelo_303(taxpayer, year, quarter, year_invoices),
+        m130=modelo_130_if_filed(taxpayer, year, quarter, year_invoices),
+        m347=modelo_347(taxpayer, year, year_invoices),
     )

@@ -255,9 +255,8 @@ def tax_summary(request: HttpRequest) -> HttpResponse:
     if request.taxpayer is None:
         return no_taxpayer(request)
     form, year, quarter = _period(request)
-    m303 = summaries.modelo_303(request.taxpayer, year, quarter)
-    m130 = summaries.modelo_130_if_filed(request.taxpayer, year, quarter)
-    m347 = summaries.modelo_347(request.taxpayer, year)
+    found = summaries.quarter_summaries(request.taxpayer, year, quarter)
+    m303, m130, m347 = found.m303, found.m130, found.m347
     boxes = summaries.boxes_for(year)
     start, end = summaries.quarter_range(year, quarter)
     return render(
@@ -291,9 +290,6 @@ def tax_summary_export(request: HttpRequest) -> HttpResponse:
     if request.taxpayer is None:
         raise Http404("Esta cuenta aún no tiene contribuyentes.")
     _, year, quarter = _period(request)
-    content = exports.summary_csv(
-        summaries.modelo_303(request.taxpayer, year, quarter),
-        summaries.modelo_130_if_filed(request.taxpayer, year, quarter),
-        summaries.modelo_347(request.taxpayer, year),
-    )
+    found = summaries.quarter_summaries(request.taxpayer, year, quarter)
+    content = exports.summary_csv(found.m303, found.m130, found.m347)
     return exports.csv_response(content, f"impuestos-{request.taxpayer.nif}-{year}-{quarter}T.csv")

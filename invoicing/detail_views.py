@@ -214,7 +214,7 @@ def _quantity(hundredths: int) -> str:
 
 @account_view()
 def invoice_detail(request: HttpRequest, invoice_id) -> HttpResponse:
-    invoice = invoice_or_404(request, invoice_id)
+    invoice = invoice_or_404(request, invoice_id, with_payments=True)
     return render(request, "invoicing/invoice_detail.html", _detail_context(request, invoice))
 
 

@@ -172,7 +172,10 @@ class Invoice(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    taxpayer = models.ForeignKey(Taxpayer, on_delete=models.PROTECT, related_name="invoices")
+    # Indexed by invoice_taxpayer_order, which it leads.
+    taxpayer = models.ForeignKey(
+        Taxpayer, on_delete=models.PROTECT, related_name="invoices", db_index=False
+    )
     series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="invoices")
     year = models.PositiveSmallIntegerField()
     # The official number, taken when the invoice is issued (None on a draft, whose
@@ -277,6 +280,9 @@ class Invoice(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "-issue_date", "-id"], name="invoice_account_order"),
+            # A taxpayer's list (the invoice pages, the overview): in an account of many
+            # taxpayers the account's order reads every other taxpayer's newer invoices first.
+            models.Index(fields=["taxpayer", "-issue_date", "-id"], name="invoice_taxpayer_order"),
             models.Index(
                 fields=["account", "status", "-issue_date", "-id"], name="invoice_status_order"
             ),

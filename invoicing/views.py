@@ -95,13 +95,18 @@ LINE_FIELDS = {
 # ---------------------------------------------------------------------------------------
 
 
-def invoice_or_404(request: HttpRequest, invoice_id) -> Invoice:
-    """An invoice of the request's account; another account's invoice does not exist."""
+def invoice_or_404(request: HttpRequest, invoice_id, *, with_payments: bool = False) -> Invoice:
+    """An invoice of the request's account; another account's invoice does not exist.
+
+    ``with_payments``: with what was paid of it and whether a rectificativa substitutes it
+    read in the same query (:func:`invoicing.payments.with_paid`), for a page that shows
+    them several times, not for one that changes them before it shows them."""
+    invoices = Invoice.objects.select_related(
+        "series", "client", "taxpayer", "fiscal_invoice", "rectified_invoice"
+    )
     return account_object_or_404(
         request,
-        Invoice.objects.select_related(
-            "series", "client", "taxpayer", "fiscal_invoice", "rectified_invoice"
-        ),
+        with_paid(invoices) if with_payments else invoices,
         invoice_id,
         "No existe esa factura en esta cuenta.",
     )

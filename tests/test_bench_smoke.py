@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 
@@ -219,3 +220,53 @@ def test_the_load_client_gives_each_connection_its_own_token_and_body(tmp_path):
     assert all(b == {"t": "b"} for b in by_token["Bearer tok-b"])
     numbers = [b["n"] for b in by_token["Bearer tok-a"]]
     assert len(set(numbers)) == len(numbers)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_gestoria_bench_account_keeps_the_apps_invariants_and_its_pages_render(bench, client):
+    """``bench/gestoria.py`` writes by hand-written SQL what the app writes through its
+    services: the counts table, the chain rows, the series counters and the numbers must
+    come out as the app keeps them, and the pages the bench measures must render."""
+    from django.db.models import Count, Max
+
+    from factu.models import User
+    from invoicing.models import Invoice, InvoiceCount, SeriesCounter
+    from verifactu.models import BillingRecord, Chain
+
+    gestoria = importlib.import_module("gestoria")
+    account = gestoria._seed("bench-gestoria-test", 3, 100, analyse=False)
+    assert InvoiceCount.objects.get(account_id=account.pk).invoices == 300
+    for chain in Chain.objects.filter(account=account):
+        records = BillingRecord.objects.filter(chain=chain)
+        head = records.order_by("-position").first()
+        assert (chain.length, chain.head_id, chain.last_huella) == (
+            records.count(),
+            head.pk,
+            head.huella,
+        )
+        positions = sorted(records.values_list("position", flat=True))
+        assert positions == list(range(1, chain.length + 1))
+    for counter in SeriesCounter.objects.filter(series__account_id=account.pk):
+        taken = Invoice.objects.filter(series=counter.series, year=counter.year)
+        assert counter.next_number == taken.aggregate(m=Max("sequence"))["m"] + 1
+        assert taken.count() == counter.next_number - 1
+    twins = Invoice.objects.values("taxpayer", "number").annotate(n=Count("id")).filter(n__gt=1)
+    assert not twins.filter(taxpayer__account=account).exists()
+    assert not BillingRecord.objects.filter(
+        chain__account=account, status__in=["queued", "sending"]
+    ).exists()
+
+    busy = account.taxpayers.order_by("name", "id").first()
+    year, quarter = gestoria.closed_quarter(date.today())
+    client.force_login(User.objects.get(email="bench-gestoria-test@bench.example"))
+    rectified = Invoice.objects.filter(taxpayer=busy, rectifications__isnull=False).first()
+    slug = account.slug
+    for path in (
+        f"/c/{slug}/mesa/",
+        f"/c/{slug}/mesa/resumen/",
+        f"/c/{slug}/facturas/",
+        f"/c/{slug}/gastos/impuestos/?year={year}&quarter={quarter}",
+        f"/c/{slug}/facturas/{rectified.pk}/",
+    ):
+        assert client.get(path).status_code == 200, path
