@@ -17,3 +17,8 @@ class TransfersConfig(AppConfig):
             "transfers.export_zip",
             failure="Error inesperado al preparar el ZIP: {error}.",
         )
+        jobs.register(
+            Job.Kind.EXPORT_QUARTER,
+            "transfers.export_quarter",
+            failure="Error inesperado al preparar el ZIP: {error}. No se ha generado nada.",
+        )
