@@ -32,6 +32,7 @@ ORDER = [
     "api_write",
     "chain",
     "reads",
+    "export",
     "submission",
 ]
 

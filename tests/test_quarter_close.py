@@ -86,14 +86,25 @@ def quarter(taxpayer, second, owner, other_account):
     return taxpayer
 
 
-def run(account, owner, sent, *, pdfs=False, order=None) -> Job:
+TASKS = {
+    "transfers.export_quarter_books": tasks.export_quarter_books,
+    "transfers.export_quarter_pdfs": tasks.export_quarter_pdfs,
+}
+
+
+def drain(sent: list) -> list[str]:
+    """Run every task sent, in the order sent, those they send included; their results."""
+    results = []
+    while sent:
+        name, args = sent.pop(0)
+        results.append(TASKS[name](*args))
+    return results
+
+
+def run(account, owner, sent, *, pdfs=False) -> Job:
     job = services.start_quarter_close(account, owner, 2025, 1, pdfs=pdfs)
-    assert tasks.export_quarter(str(job.pk)) in ("running", "done", "failed")
-    messages = list(sent)
-    for index in order or range(len(messages)):
-        name, args = messages[index]
-        assert name == "transfers.export_quarter_pdfs"
-        tasks.export_quarter_pdfs(*args)
+    assert tasks.export_quarter(str(job.pk)) == "running"
+    drain(sent)
     job.refresh_from_db()
     return job
 
@@ -108,7 +119,7 @@ def test_one_zip_holds_every_taxpayers_books_and_records(
 ):
     job = run(account, owner, sent)
     assert job.status == Job.Status.DONE, job.report
-    assert sent == []  # no PDFs asked for, no PDF task
+    assert job.report["parts"] == 1  # one books part; no PDFs asked for, no PDF task
     assert job.report["filename"] == "factu-estudio-sol-2025-1T.zip"
     with zipfile.ZipFile(media / job.result_path) as archive:
         names = set(archive.namelist())
@@ -174,43 +185,65 @@ def test_the_books_are_the_one_taxpayer_exports_byte_for_byte(account, owner, qu
         assert whole.read("12345678Z/facturas/2025-A-001.pdf").startswith(b"%PDF")
 
 
-def test_pdf_parts_may_finish_in_any_order_and_before_the_books(
-    account, owner, quarter, second, sent, media, monkeypatch, settings
+def test_parts_may_finish_in_any_order_pdfs_before_the_books(
+    account, owner, quarter, second, sent, media, settings
 ):
     settings.TRANSFERS_PDF_CHUNK = 1
+    settings.TRANSFERS_BOOKS_CHUNK = 1  # a books part per taxpayer
     job = services.start_quarter_close(account, owner, 2025, 1, pdfs=True)
-    job_id = str(job.pk)
-    books_done = []
-    real_part_done = quarter_close._part_done
-
-    def parts_first(job_id, part, **kwargs):
-        if part != "books":
-            return real_part_done(job_id, part, **kwargs)
-        # Run every PDF part, last first, before the books say they are done.
-        for _, args in reversed(sent):
-            assert tasks.export_quarter_pdfs(*args) == "part"
-        books_done.append(part)
-        return real_part_done(job_id, part, **kwargs)
-
-    monkeypatch.setattr(quarter_close, "_part_done", parts_first)
-    assert tasks.export_quarter(job_id) == "done"
+    tasks.export_quarter(str(job.pk))
+    assert [name for name, _ in sent] == ["transfers.export_quarter_books"] * 2
+    books = list(sent)
+    sent.clear()
+    assert [TASKS[name](*args) for name, args in books] == ["part", "part"]
+    assert len(sent) == 3  # a PDF task per invoice
+    results = [TASKS[name](*args) for name, args in reversed(sent)]
+    assert results == ["part", "part", "done"]
     job.refresh_from_db()
-    assert books_done == ["books"] and len(sent) == 3
     assert job.status == Job.Status.DONE and job.done == job.total == 3 * 2 + 1
     with zipfile.ZipFile(media / job.result_path) as archive:
-        pdfs = sorted(n for n in archive.namelist() if n.endswith(".pdf"))
+        assert archive.testzip() is None
+        names = archive.namelist()
+        pdfs = sorted(n for n in names if n.endswith(".pdf"))
+        assert rows(archive, "contribuyentes.csv")[1][0] == "12345678Z"
     assert pdfs == [
         "12345678Z/facturas/2025-A-001.pdf",
         "B87654323/facturas/2025-A-001.pdf",
         "B87654323/facturas/2025-A-002.pdf",
     ]
-    assert not (media / "exports" / f"{job.pk}.parts").exists()
+    assert names[0] == "contribuyentes.csv" and len(names) == len(set(names))
+    assert job.report["parts"] == 2 + 3
+    assert list((media / "exports").iterdir()) == [media / job.result_path]
+
+
+def test_a_pdf_part_done_before_its_books_part_waits_for_it(
+    account, owner, quarter, sent, media, settings, monkeypatch
+):
+    settings.TRANSFERS_PDF_CHUNK = 1
+    real = quarter_close._part_done
+    held = []
+
+    def books_last(job_id, update):
+        if not held:  # the books part's mark: run the PDF parts before it lands
+            held.append(True)
+            pdf_results = [TASKS[name](*args) for name, args in list(sent)]
+            sent.clear()
+            assert pdf_results == ["part"] * 3
+        return real(job_id, update)
+
+    monkeypatch.setattr(quarter_close, "_part_done", books_last)
+    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=True)
+    tasks.export_quarter(str(job.pk))
+    assert drain(sent) == ["done"]
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE
 
 
 def test_a_failed_pdf_part_fails_the_job_and_offers_no_zip(
     account, owner, quarter, sent, media, monkeypatch, login, settings
 ):
     settings.TRANSFERS_PDF_CHUNK = 1
+    settings.TRANSFERS_BOOKS_CHUNK = 1
     real = documents.render_pdf
 
     def broken(invoice):
@@ -279,6 +312,8 @@ def test_an_accountant_starts_it_from_the_page_and_members_only_download(
     assert response.status_code == 302 and response["Location"] == f"{BASE}trabajos/{job.pk}/"
     assert job.params == {"year": 2025, "quarter": 1, "pdfs": False} and job.taxpayer is None
     tasks.export_quarter(str(job.pk))
+    assert login(viewer).get(f"{BASE}trabajos/{job.pk}/descargar/").status_code == 404
+    drain(sent)
     url = f"{BASE}trabajos/{job.pk}/descargar/"
     response = login(viewer).get(url)
     assert response.status_code == 200
@@ -325,6 +360,35 @@ def test_the_zip_is_purged_like_other_exports(account, owner, taxpayer, sent, me
     assert not path.exists() and job.result_path == ""
 
 
+def test_a_web_process_knows_the_tasks_it_sends():
+    """The page sends the job's task by name from the web process: a task its process never
+    registered is not sent at all (logged), and the job waited for the beat's requeue."""
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, child_env
+
+    code = (
+        "import django; django.setup(); from celery import current_app; "
+        "print(sorted(k for k in current_app.tasks if k.startswith('transfers.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=child_env(DJANGO_SETTINGS_MODULE="factu.settings"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names = done.stdout.strip().splitlines()[-1]
+    for task in (
+        "transfers.export_quarter",
+        "transfers.export_quarter_pdfs",
+        "transfers.export_zip",
+    ):
+        assert task in names
+
+
 # --- a real worker ------------------------------------------------------------------------
 
 
@@ -358,4 +422,4 @@ def test_pdfs_are_rendered_by_a_real_worker_pool(
         pdfs = [n for n in archive.namelist() if n.endswith(".pdf")]
         assert len(pdfs) == 9
         assert all(archive.read(n).startswith(b"%PDF") for n in pdfs)
-    assert job.report["parts"] == 5  # chunks of 2 invoices
+    assert job.report["parts"] == 1 + 5  # the books, and the PDFs in chunks of 2 invoices

@@ -9,6 +9,7 @@ class TransfersConfig(AppConfig):
         """Name the task of each kind of job transfers runs (factu.jobs knows no app)."""
         from factu import jobs
         from factu.models import Job
+        from transfers import tasks  # noqa: F401 - registered in every process (sent by name)
 
         jobs.register(Job.Kind.IMPORT_CLIENTS, "transfers.import_clients")
         jobs.register(Job.Kind.IMPORT_INVOICES, "transfers.import_invoices")

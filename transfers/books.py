@@ -61,20 +61,25 @@ def pdf_name(invoice: Invoice, used: set[str]) -> str:
     return unique_name(f"facturas/{safe_name(invoice.number)}.pdf", used)
 
 
+def issued_in_quarter(account_id, year: int, quarter: int) -> QuerySet[Invoice]:
+    """The account's invoices issued in the quarter (cancelled ones too)."""
+    start, end = summaries.quarter_range(year, quarter)
+    return Invoice.objects.filter(
+        account_id=account_id,
+        issued_at__isnull=False,
+        issue_date__gte=start,
+        issue_date__lte=end,
+    )
+
+
 def quarter_invoices(taxpayer: Taxpayer, year: int, quarter: int) -> QuerySet[Invoice]:
     """The taxpayer's invoices issued in the quarter (cancelled ones too), in book order.
 
     Only ``series`` is joined: the rows of ``facturas.csv`` need nothing more; the PDF
     renderer adds what it reads (:func:`for_pdf`)."""
-    start, end = summaries.quarter_range(year, quarter)
     return (
-        Invoice.objects.filter(
-            account_id=taxpayer.account_id,
-            taxpayer=taxpayer,
-            issued_at__isnull=False,
-            issue_date__gte=start,
-            issue_date__lte=end,
-        )
+        issued_in_quarter(taxpayer.account_id, year, quarter)
+        .filter(taxpayer=taxpayer)
         .select_related("series")
         .order_by("issue_date", "number", "id")
     )

@@ -10,12 +10,14 @@ Contents of ``factu-<cuenta>-<year>-<q>T.zip``::
                                        invoices (a NO VERI*FACTU record's signed copy)
     <NIF>/facturas/<número>.pdf        only when the PDFs were asked for
 
-Memory stays flat whatever the account's size: the ZIP is written member by member, each
-query is read by chunks (``iterator``), and nothing holds more than one taxpayer's rows of
-``facturas.csv``. The PDFs are rendered across the worker pool: while the books are written,
-each run of ``TRANSFERS_PDF_CHUNK`` invoices goes to its own task (:func:`render_part`), which
-writes a part file; whichever task finishes last (the books or a part, told apart under the
-job's row lock in :func:`_part_done`) appends the parts to the ZIP and publishes it
+Memory stays flat whatever the account's size: each part of the ZIP is written member by
+member, each query is read by chunks (``iterator``), and nothing holds more than one
+taxpayer's rows of ``facturas.csv``. The work is spread over the worker pool: the first task
+(:func:`build`) sends a books task per run of taxpayers with about ``TRANSFERS_BOOKS_CHUNK``
+invoices (:func:`write_books`), which sends a PDF task per ``TRANSFERS_PDF_CHUNK`` invoices
+when the PDFs were asked for (:func:`render_part`). Each writes a part file; whichever task
+completes the set (told under the job's row lock, :func:`_part_done`) joins the parts into
+the ZIP without compressing anything again (:func:`append_raw`) and publishes it
 (:func:`_publish`). A failure anywhere fails the job and removes every file: no ZIP is
 offered unless it is whole.
 """
@@ -26,11 +28,12 @@ import logging
 import shutil
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from expenses import summaries
@@ -51,6 +54,7 @@ from verifactu.signatures import SigningUnavailable
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 1000  # rows fetched at a time
+BOOKS_TASK = "transfers.export_quarter_books"
 PART_TASK = "transfers.export_quarter_pdfs"
 INDEX_HEADER = [
     "NIF",
@@ -108,8 +112,9 @@ def record_name(record: BillingRecord, used: set[str]) -> str:
 class _Writer:
     """Writes the books and records of each taxpayer into the ZIP, and the PDF tasks' work."""
 
-    def __init__(self, job: Job, archive: zipfile.ZipFile, progress: jobs.Progress):
+    def __init__(self, job: Job, archive: zipfile.ZipFile, progress: jobs.Progress, prefix: str):
         self.job = job
+        self.prefix = prefix
         self.year, self.quarter = job.params["year"], job.params["quarter"]
         self.pdfs = bool(job.params.get("pdfs"))
         self.archive = archive
@@ -195,7 +200,8 @@ class _Writer:
     def send_chunk(self) -> None:
         if not self.chunk:
             return
-        enqueue_after_commit(PART_TASK, str(self.job.pk), self.parts, self.chunk)
+        name = f"{self.prefix}-{self.parts:05d}"
+        enqueue_after_commit(PART_TASK, str(self.job.pk), name, self.chunk)
         self.parts += 1
         self.chunk = []
 
@@ -207,66 +213,78 @@ class _Writer:
 
 
 def build(job: Job) -> None:
-    """The job's first task: the books and records of every taxpayer; the PDFs' tasks sent."""
+    """The job's first task: count, then send the books' tasks (taxpayers in parts)."""
     year, quarter = job.params["year"], job.params["quarter"]
-    pdfs = bool(job.params.get("pdfs"))
     _, _, partial, parts_dir = _paths(job)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(parts_dir, ignore_errors=True)
-    start, end = summaries.quarter_range(year, quarter)
-    invoices = Invoice.objects.filter(
-        account_id=job.account_id,
-        issued_at__isnull=False,
-        issue_date__gte=start,
-        issue_date__lte=end,
-    ).count()
+    _clean(job)
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    counts = dict(
+        books.issued_in_quarter(job.account_id, year, quarter)
+        .values_list("taxpayer_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    groups: list[list[str]] = [[]]
+    size = 0
+    for taxpayer_id in account_taxpayers(job).values_list("pk", flat=True):
+        if groups[-1] and size >= settings.TRANSFERS_BOOKS_CHUNK:
+            groups.append([])
+            size = 0
+        groups[-1].append(str(taxpayer_id))
+        size += counts.get(taxpayer_id, 0)
+    invoices = sum(counts.values())
+    pdfs = bool(job.params.get("pdfs"))
     # One step per invoice row, per PDF, and the publishing.
-    Job.objects.filter(pk=job.pk).update(total=invoices * (2 if pdfs else 1) + 1, done=0)
+    total = invoices * (2 if pdfs else 1) + 1
+    report = {"books_parts": len(groups), "books_done": [], "pdf_parts": 0, "pdf_done": []}
+    Job.objects.filter(pk=job.pk).update(total=total, done=0, report=report)
+    for number, taxpayer_ids in enumerate(groups):
+        enqueue_after_commit(BOOKS_TASK, str(job.pk), number, taxpayer_ids)
+
+
+def write_books(job_id: str, part: int, taxpayer_ids: list[str]) -> str:
+    """A books task: the folders of ``taxpayer_ids`` into part file ``books-<part>``."""
+    job = _running(job_id)
+    if job is None:
+        return "skipped"
+    _, _, _, parts_dir = _paths(job)
+    target = parts_dir / f"books-{part:05d}.zip"
+    temporary = target.with_suffix(".tmp")
     progress = jobs.SharedProgress(job)
+    taxpayers = Taxpayer.objects.filter(account_id=job.account_id, pk__in=taxpayer_ids)
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            writer = _Writer(job, archive, progress)
-            index = [writer.taxpayer(taxpayer) for taxpayer in account_taxpayers(job).iterator()]
-            archive.writestr("contribuyentes.csv", csv_bytes(INDEX_HEADER, index))
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            writer = _Writer(job, archive, progress, f"{part:05d}")
+            index = [writer.taxpayer(taxpayer) for taxpayer in taxpayers.order_by("nif", "id")]
             writer.send_chunk()
+        temporary.replace(target)
     except ExportFailed as exc:
         _fail(job, exc.message)
-        return
-    except Exception:
-        _clean(job)
-        raise
+        return "failed"
     progress.flush()
-    taxpayers = len(index)
-    summary = {
-        "year": year,
-        "quarter": quarter,
-        "pdfs": pdfs,
-        "taxpayers": taxpayers,
-        **writer.counts,
-        "log_taxpayers": writer.logged_taxpayers(),
-        "filename": export_filename(job),
-        "message": (
-            f"{count_of(taxpayers, 'contribuyente', 'contribuyentes')}, "
-            f"{count_of(writer.counts['invoices'], 'factura', 'facturas')}, "
-            f"{count_of(writer.counts['expenses'], 'gasto', 'gastos')} y "
-            f"{count_of(writer.counts['records'], 'registro', 'registros')} de facturación."
-        ),
-        "errors": [],
-    }
-    _part_done(job.pk, "books", parts=writer.parts, summary=summary)
+    logged = writer.logged_taxpayers()
+
+    def update(report: dict) -> None:
+        report["books_done"] = sorted({*report["books_done"], part})
+        report["pdf_parts"] += writer.parts
+        report.setdefault("index", {})[str(part)] = index
+        report["log_taxpayers"] = report.get("log_taxpayers", []) + logged
+        for key, value in writer.counts.items():
+            report[key] = report.get(key, 0) + value
+
+    return _part_done(job_id, update)
 
 
-def render_part(job_id: str, part: int, items: list[list[str]]) -> str:
-    """A PDF task: render ``items`` (invoice id, member name) into part file ``part``."""
-    job = Job.objects.select_related("account").filter(pk=job_id).first()
-    if job is None or job.status != Job.Status.RUNNING:
+def render_part(job_id: str, part: str, items: list[list[str]]) -> str:
+    """A PDF task: render ``items`` (invoice id, member name) into part file ``pdf-<part>``."""
+    job = _running(job_id)
+    if job is None:
         return "skipped"
     _, _, _, parts_dir = _paths(job)
     try:
         ids = [uuid.UUID(invoice_id) for invoice_id, _ in items]
         invoices = books.for_pdf(Invoice.objects.filter(account_id=job.account_id)).in_bulk(ids)
-        parts_dir.mkdir(parents=True, exist_ok=True)
-        target = parts_dir / f"pdf-{part:06d}.zip"
+        target = parts_dir / f"pdf-{part}.zip"
         temporary = target.with_suffix(".tmp")
         progress = jobs.SharedProgress(job, step=25)
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -283,69 +301,115 @@ def render_part(job_id: str, part: int, items: list[list[str]]) -> str:
             f"({type(exc).__name__}). Vuelva a intentarlo; si se repite, avise a soporte.",
         )
         return "failed"
-    return _part_done(job.pk, part)
+
+    def update(report: dict) -> None:
+        report["pdf_done"] = sorted({*report["pdf_done"], part})
+
+    return _part_done(job_id, update)
 
 
-def _part_done(job_id, part, *, parts: int | None = None, summary: dict | None = None) -> str:
-    """Record that ``part`` (``"books"`` or a PDF part's number) is written; the task that
-    completes the set publishes the ZIP. The row is locked (an UPDATE first: SQLite has no
+def _running(job_id: str) -> Job | None:
+    job = Job.objects.select_related("account").filter(pk=job_id).first()
+    if job is None or job.status != Job.Status.RUNNING:
+        return None
+    return job
+
+
+def _part_done(job_id, update: Callable[[dict], None]) -> str:
+    """Record that a part is written (``update`` the report); the task that completes the
+    set publishes the ZIP. The row is locked (an UPDATE first: SQLite has no
     ``SELECT … FOR UPDATE``), so two tasks finishing together never both publish."""
     with transaction.atomic():
         if not Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(done=F("done")):
             return "skipped"
         job = Job.objects.select_for_update().select_related("account").get(pk=job_id)
         report = dict(job.report or {})
-        if summary is not None:
-            report.update(summary)
-        if parts is not None:
-            report["parts"] = parts
-        if part != "books":
-            report["parts_done"] = sorted(set(report.get("parts_done", [])) | {part})
-        else:
-            report["books_done"] = True
-        ready = report.get("books_done") and len(report.get("parts_done", [])) == report.get(
-            "parts"
+        update(report)
+        ready = (
+            len(report["books_done"]) == report["books_parts"]
+            and len(report["pdf_done"]) == report["pdf_parts"]
+            and not report.get("publishing")
         )
-        if not ready or report.get("publishing"):
-            Job.objects.filter(pk=job_id).update(report=report)
-            return "part"
-        report["publishing"] = True
+        report["publishing"] = bool(ready or report.get("publishing"))
         Job.objects.filter(pk=job_id).update(report=report)
         job.report = report
+    if not ready:
+        return "part"
     _publish(job)
     return Job.objects.filter(pk=job_id).values_list("status", flat=True).get()
 
 
+def append_raw(archive: zipfile.ZipFile, part: Path) -> None:
+    """Append every member of the ZIP ``part`` to ``archive`` as it is, compressed bytes
+    and all: its local entries are copied whole and its central directory moved, so the
+    members are neither read nor compressed again."""
+    with zipfile.ZipFile(part) as source:
+        members, length = source.infolist(), source.start_dir
+    offset = archive.start_dir
+    archive.fp.seek(offset)
+    with part.open("rb") as data:
+        remaining = length
+        while remaining:
+            block = data.read(min(remaining, 1 << 20))
+            if not block:
+                raise zipfile.BadZipFile(f"{part} is shorter than its directory says")
+            archive.fp.write(block)
+            remaining -= len(block)
+    for member in members:
+        member.header_offset += offset
+        archive.filelist.append(member)
+        archive.NameToInfo[member.filename] = member
+    archive.start_dir = offset + length
+    archive._didModify = True
+
+
 def _publish(job: Job) -> None:
-    """Append the PDF parts to the ZIP, log the export where it is an event, publish it."""
+    """Join the parts into the ZIP, log the export where it is an event, publish it."""
     relative, target, partial, parts_dir = _paths(job)
     report = job.report
     try:
-        if report.get("parts"):
-            with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-                for part in sorted(parts_dir.glob("pdf-*.zip")):
-                    with zipfile.ZipFile(part) as source:
-                        for info in source.infolist():
-                            member = zipfile.ZipInfo(info.filename, info.date_time)
-                            member.compress_type = zipfile.ZIP_STORED
-                            with source.open(info) as data, archive.open(member, "w") as out:
-                                shutil.copyfileobj(data, out)
-        year, quarter = report["year"], report["quarter"]
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            index = [row for part in sorted(report["index"]) for row in report["index"][part]]
+            archive.writestr("contribuyentes.csv", csv_bytes(INDEX_HEADER, index))
+            for part in sorted(parts_dir.glob("books-*.zip")) + sorted(parts_dir.glob("pdf-*.zip")):
+                append_raw(archive, part)
+        with zipfile.ZipFile(partial) as check:  # a member copied wrong fails here, not later
+            if check.testzip() is not None:
+                raise zipfile.BadZipFile("a member of the joined ZIP is damaged")
+        year, quarter = job.params["year"], job.params["quarter"]
+        period = summaries.quarter_range(year, quarter)
         for taxpayer in Taxpayer.objects.filter(pk__in=report.get("log_taxpayers", [])):
-            period = summaries.quarter_range(year, quarter)
             log_export(quarter_records(taxpayer, year, quarter), period=period)
     except SigningUnavailable as exc:
         _fail(job, f"No se ha generado el ZIP. {exc.message}")
         return
     except Exception:
-        _fail(job, "Error inesperado al preparar el ZIP.")
+        _fail(job, "Error inesperado al preparar el ZIP. No se ha generado nada.")
         raise
     partial.replace(target)
     shutil.rmtree(parts_dir, ignore_errors=True)
-    report = {**report, "size": target.stat().st_size}
-    for key in ("parts_done", "log_taxpayers", "publishing", "books_done"):
-        report.pop(key, None)
-    jobs.finish(job, report, result_path=relative)
+    taxpayers, invoices = len(index), report.get("invoices", 0)
+    expenses, records = report.get("expenses", 0), report.get("records", 0)
+    final = {
+        "year": year,
+        "quarter": quarter,
+        "pdfs": bool(job.params.get("pdfs")),
+        "taxpayers": taxpayers,
+        "invoices": invoices,
+        "expenses": expenses,
+        "records": records,
+        "parts": report["books_parts"] + report["pdf_parts"],
+        "size": target.stat().st_size,
+        "filename": export_filename(job),
+        "message": (
+            f"ZIP listo: {count_of(taxpayers, 'contribuyente', 'contribuyentes')}, "
+            f"{count_of(invoices, 'factura', 'facturas')}, "
+            f"{count_of(expenses, 'gasto', 'gastos')} y "
+            f"{count_of(records, 'registro', 'registros')} de facturación."
+        ),
+        "errors": [],
+    }
+    jobs.finish(job, final, result_path=relative)
 
 
 def _clean(job: Job) -> None:

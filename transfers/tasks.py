@@ -25,12 +25,17 @@ def export_zip(job_id: str) -> str:
 
 @shared_task(name="transfers.export_quarter", acks_late=True)
 def export_quarter(job_id: str) -> str:
-    """The quarter close's books and records; it sends the PDFs' tasks when asked for."""
+    """The quarter close's first step: it sends the tasks of the books (which send the PDFs')."""
     return jobs.run(job_id, quarter_close.build)
 
 
+@shared_task(name=quarter_close.BOOKS_TASK, acks_late=True)
+def export_quarter_books(job_id: str, part: int, taxpayer_ids: list[str]) -> str:
+    return quarter_close.write_books(job_id, part, taxpayer_ids)
+
+
 @shared_task(name=quarter_close.PART_TASK, acks_late=True)
-def export_quarter_pdfs(job_id: str, part: int, items: list[list[str]]) -> str:
+def export_quarter_pdfs(job_id: str, part: str, items: list[list[str]]) -> str:
     return quarter_close.render_part(job_id, part, items)
 
 
