@@ -24,7 +24,7 @@ from factu.models import Job, Taxpayer
 from invoicing import documents
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
-from transfers import quarter_close, services, tasks
+from transfers import books, quarter_close, services, tasks
 from verifactu.models import BillingRecord
 
 BASE = "/c/estudio-sol/datos/"
@@ -254,12 +254,35 @@ def test_a_failed_pdf_part_fails_the_job_and_offers_no_zip(
     monkeypatch.setattr(documents, "render_pdf", broken)
     job = run(account, owner, sent, pdfs=True)
     assert job.status == Job.Status.FAILED
-    assert "No se ha generado el ZIP" in job.report["message"]
-    assert "PDF" in job.report["message"] and not job.result_path
+    assert job.report["message"].startswith("Error al preparar los PDF: RuntimeError.")
+    assert "No se ha generado el ZIP" in job.report["message"] and not job.result_path
     assert list((media / "exports").iterdir()) == []  # no ZIP, no part left
     page = login(owner).get(f"{BASE}trabajos/{job.pk}/").content.decode()
     assert "No se ha generado el ZIP" in page and "descargar/" not in page
     assert login(owner).get(f"{BASE}trabajos/{job.pk}/descargar/").status_code == 404
+
+
+def test_a_failed_books_part_fails_the_job_and_the_pdf_parts_stop(
+    account, owner, quarter, second, sent, media, monkeypatch, settings
+):
+    settings.TRANSFERS_PDF_CHUNK = 1
+    settings.TRANSFERS_BOOKS_CHUNK = 1
+    real = books.tax_summary_csv
+
+    def broken(taxpayer, year, quarter):
+        if taxpayer.nif == "B87654323":
+            raise ValueError("summary crashed")
+        return real(taxpayer, year, quarter)
+
+    monkeypatch.setattr(books, "tax_summary_csv", broken)
+    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=True)
+    tasks.export_quarter(str(job.pk))
+    # The books of 12345678Z, of B87654323 (failed), then the three PDF tasks they sent.
+    assert drain(sent) == ["part", "failed", "skipped", "skipped", "skipped"]
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and not job.result_path
+    assert job.report["message"].startswith("Error inesperado al preparar el ZIP: ValueError.")
+    assert list((media / "exports").iterdir()) == []
 
 
 def test_queries_are_per_taxpayer_and_chunk_never_per_invoice(

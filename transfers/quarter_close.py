@@ -70,6 +70,9 @@ INDEX_HEADER = [
 ]
 
 
+NOTHING_MADE = "No se ha generado el ZIP: vuelva a intentarlo; si se repite, avise a soporte."
+
+
 class ExportFailed(Exception):
     """The ZIP cannot be made; ``message`` says why, in Spanish, for the job's report."""
 
@@ -261,6 +264,10 @@ def write_books(job_id: str, part: int, taxpayer_ids: list[str]) -> str:
     except ExportFailed as exc:
         _fail(job, exc.message)
         return "failed"
+    except Exception as exc:
+        logger.exception("Quarter close %s: books part %s failed", job_id, part)
+        _fail(job, f"Error inesperado al preparar el ZIP: {type(exc).__name__}. {NOTHING_MADE}")
+        return "failed"
     progress.flush()
     logged = writer.logged_taxpayers()
 
@@ -297,8 +304,7 @@ def render_part(job_id: str, part: str, items: list[list[str]]) -> str:
         logger.exception("Quarter close %s: PDF part %s failed", job_id, part)
         _fail(
             job,
-            "No se ha generado el ZIP: falló la preparación de los PDF "
-            f"({type(exc).__name__}). Vuelva a intentarlo; si se repite, avise a soporte.",
+            f"Error al preparar los PDF: {type(exc).__name__}. {NOTHING_MADE}",
         )
         return "failed"
 
@@ -384,7 +390,7 @@ def _publish(job: Job) -> None:
         _fail(job, f"No se ha generado el ZIP. {exc.message}")
         return
     except Exception:
-        _fail(job, "Error inesperado al preparar el ZIP. No se ha generado nada.")
+        _fail(job, f"Error inesperado al unir el ZIP. {NOTHING_MADE}")
         raise
     partial.replace(target)
     shutil.rmtree(parts_dir, ignore_errors=True)
