@@ -41,7 +41,7 @@ def sent(monkeypatch):
     """The PDF tasks the job sends, caught instead of queued: (task name, args)."""
     messages: list[tuple[str, tuple]] = []
     monkeypatch.setattr(
-        quarter_close, "enqueue_after_commit", lambda name, *args: messages.append((name, args))
+        quarter_close, "send_now", lambda name, *args: messages.append((name, args))
     )
     return messages
 
@@ -282,6 +282,21 @@ def test_a_failed_books_part_fails_the_job_and_the_pdf_parts_stop(
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and not job.result_path
     assert job.report["message"].startswith("Error inesperado al preparar el ZIP: ValueError.")
+    assert list((media / "exports").iterdir()) == []
+
+
+def test_a_pdf_task_the_broker_refuses_fails_the_job(
+    account, owner, quarter, sent, media, monkeypatch
+):
+    def refused(name, *args):
+        if name == quarter_close.PART_TASK:
+            raise ConnectionError("broker down")
+        sent.append((name, args))
+
+    monkeypatch.setattr(quarter_close, "send_now", refused)
+    job = run(account, owner, sent, pdfs=True)
+    assert job.status == Job.Status.FAILED
+    assert job.report["message"].startswith("Error inesperado al preparar el ZIP: ConnectionError.")
     assert list((media / "exports").iterdir()) == []
 
 

@@ -40,7 +40,7 @@ from expenses import summaries
 from expenses.exports import csv_amount, csv_bytes, csv_text, expenses_csv
 from factu import jobs
 from factu.models import Job, Taxpayer
-from factu.queue import enqueue_after_commit
+from factu.queue import send_now
 from factu.text import count_of
 from invoicing import documents, totals
 from invoicing.models import Invoice
@@ -204,7 +204,7 @@ class _Writer:
         if not self.chunk:
             return
         name = f"{self.prefix}-{self.parts:05d}"
-        enqueue_after_commit(PART_TASK, str(self.job.pk), name, self.chunk)
+        send_now(PART_TASK, str(self.job.pk), name, self.chunk)
         self.parts += 1
         self.chunk = []
 
@@ -242,7 +242,7 @@ def build(job: Job) -> None:
     report = {"books_parts": len(groups), "books_done": [], "pdf_parts": 0, "pdf_done": []}
     Job.objects.filter(pk=job.pk).update(total=total, done=0, report=report)
     for number, taxpayer_ids in enumerate(groups):
-        enqueue_after_commit(BOOKS_TASK, str(job.pk), number, taxpayer_ids)
+        send_now(BOOKS_TASK, str(job.pk), number, taxpayer_ids)
 
 
 def write_books(job_id: str, part: int, taxpayer_ids: list[str]) -> str:
