@@ -61,35 +61,7 @@ def start_simulator(pki) -> tuple[subprocess.Popen, str]:
 
 def start_worker(env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
     log_path = common.DATA_DIR / "worker.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "factu",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--hostname",
-            f"bench-{time.time_ns()}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=common.ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while " ready." not in log_path.read_text(errors="replace"):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise SystemExit(f"the Celery worker did not start; see {log_path}")
-        time.sleep(0.2)
-    return proc, log_path
+    return common.start_celery_worker(env, 2, log_path), log_path
 
 
 def start_aeat_and_worker(url: str) -> tuple[subprocess.Popen, subprocess.Popen, Path]:

@@ -273,6 +273,50 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20.
             proc.wait()
 
 
+def start_celery_worker(env: dict[str, str], concurrency: int, log_path: Path) -> subprocess.Popen:
+    """A real Celery worker (prefork, ``concurrency`` processes) on the bench's broker; it
+    returns once the worker says it is ready."""
+    log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "factu",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            f"bench-{time.time_ns()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while " ready." not in log_path.read_text(errors="replace"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            stop(proc)
+            raise SystemExit(f"the Celery worker did not start; see {log_path}")
+        time.sleep(0.2)
+    return proc
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (``/proc/<pid>/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     """The direct children of ``pid`` (gunicorn's and Celery's worker processes)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")

@@ -33,6 +33,7 @@ ORDER = [
     "chain",
     "reads",
     "pages",
+    "export",
     "submission",
     "latency",
 ]

@@ -137,6 +137,30 @@ class Progress:
         self.writes += 1
 
 
+class SharedProgress(Progress):
+    """Progress of a job that several tasks advance at once (a part each): every flush adds
+    its own count to ``done`` (``F``), so no task overwrites another's. The total is set
+    once, by whoever starts the job (:meth:`Progress.set_total` or an UPDATE)."""
+
+    def __init__(self, job: Job, step: int = 100, *, clock: Callable[[], float] = time.monotonic):
+        self.job = job
+        self.clock = clock
+        self.done = 0
+        self.reported = 0
+        self.last_flush = clock()
+        self.writes = 0
+        self.total = 0
+        self.step = step
+
+    def flush(self) -> None:
+        if self.done == self.reported:
+            return
+        Job.objects.filter(pk=self.job.pk).update(done=F("done") + (self.done - self.reported))
+        self.reported = self.done
+        self.last_flush = self.clock()
+        self.writes += 1
+
+
 def finish(job: Job, report: dict, *, status: str = Job.Status.DONE, result_path: str = "") -> None:
     job.status = status
     job.report = report

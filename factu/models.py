@@ -319,6 +319,7 @@ class Job(models.Model):
         IMPORT_CLIENTS = "import_clients", "Importar clientes"
         IMPORT_INVOICES = "import_invoices", "Importar facturas históricas"
         EXPORT_ZIP = "export_zip", "Exportar para la gestoría"
+        EXPORT_QUARTER = "export_quarter", "Cierre del trimestre (todos los contribuyentes)"
         RESUBMIT = "resubmit", "Reenviar registros a la AEAT"
 
     class Status(models.TextChoices):
@@ -333,7 +334,7 @@ class Job(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    # None for a job over several taxpayers (a re-submission from the desk).
+    # None for a job over several taxpayers (a re-submission, the quarter close).
     taxpayer = models.ForeignKey(
         Taxpayer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -376,6 +377,10 @@ class Job(models.Model):
     @property
     def is_resubmit(self) -> bool:
         return self.kind == self.Kind.RESUBMIT
+
+    @property
+    def is_export(self) -> bool:
+        return self.kind in (self.Kind.EXPORT_ZIP, self.Kind.EXPORT_QUARTER)
 
     @property
     def percent(self) -> int:

@@ -32,3 +32,13 @@ def enqueue_after_commit(task_name: str, *args: Any, **options: Any) -> None:
     ``options`` are Celery's ``apply_async`` options (``countdown``, ``queue``...).
     """
     after_commit(lambda: current_app.tasks[task_name].apply_async(args, **options))
+
+
+def send_now(task_name: str, *args: Any, **options: Any) -> None:
+    """Queue the registered task ``task_name`` at once, raising when the broker refuses.
+
+    For a task that sends the next steps of its own job outside any transaction (the
+    quarter close's parts): a send that fails must fail that job, not leave it waiting for a
+    message that was never queued.
+    """
+    current_app.tasks[task_name].apply_async(args, **options)

@@ -289,6 +289,11 @@ CELERY_BEAT_SCHEDULE = {
 # How long an import's CSV and an export's ZIP are kept after their job finishes.
 TRANSFERS_IMPORT_RETENTION_HOURS = env.env_int("TRANSFERS_IMPORT_RETENTION_HOURS", 24, minimum=1)
 TRANSFERS_EXPORT_RETENTION_HOURS = env.env_int("TRANSFERS_EXPORT_RETENTION_HOURS", 168, minimum=1)
+# Invoices per PDF task of the quarter close (transfers.quarter_close): small enough that
+# every worker process gets some, large enough that a task's overhead does not count.
+TRANSFERS_PDF_CHUNK = env.env_int("TRANSFERS_PDF_CHUNK", 100, minimum=1)
+# Invoices (whole taxpayers, about this many) per books task of the quarter close.
+TRANSFERS_BOOKS_CHUNK = env.env_int("TRANSFERS_BOOKS_CHUNK", 2000, minimum=1)
 WORKER_STALE_AFTER_SECONDS = env.env_int("WORKER_STALE_AFTER_SECONDS", 120, minimum=10)
 
 # VERI*FACTU: where records go, with which certificate, and at what pace.

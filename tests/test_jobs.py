@@ -45,6 +45,7 @@ def test_every_kind_names_its_task():
         "import_clients": "transfers.import_clients",
         "import_invoices": "transfers.import_invoices",
         "export_zip": "transfers.export_zip",
+        "export_quarter": "transfers.export_quarter",
         "resubmit": "desk.resubmit",
     }
 

@@ -16,74 +16,29 @@ served only by the download view to members of the job's account.
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 import zipfile
 from pathlib import Path
 
 from django.conf import settings
 
 from expenses import summaries
-from expenses.exports import csv_amount, csv_bytes, csv_text, expenses_csv, summary_csv
+from expenses.exports import expenses_csv
 from factu import jobs
 from factu.models import Job
 from factu.text import count_of
 from invoicing import documents
-from invoicing.imported import IMPORTED_SERIES_PREFIX
-from invoicing.models import Invoice
+from transfers import books
+from transfers.books import invoice_row, invoices_csv, pdf_name, safe_name, unique_name
 from verifactu.events import log_export
 from verifactu.models import BillingRecord
 from verifactu.signatures import SigningUnavailable
 
 EXPORT_DIR = "exports"
-INVOICE_HEADER = [
-    "Número",
-    "Fecha",
-    "Tipo",
-    "Cliente",
-    "NIF cliente",
-    "Base imponible",
-    "Cuota IVA",
-    "Recargo",
-    "Retención IRPF",
-    "Total",
-    "Estado",
-    "Origen",
-    "Archivo",
-]
-
-
-def safe_name(text: str, limit: int = 80) -> str:
-    """A file name anyone's unzip accepts: ASCII letters, digits, ``-``, ``_`` and ``.``."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-    return text[:limit] or "archivo"
-
-
-def _unique(name: str, used: set[str]) -> str:
-    stem, ext = os.path.splitext(name)
-    candidate, n = name, 2
-    while candidate in used:
-        candidate = f"{stem}-{n}{ext}"
-        n += 1
-    used.add(candidate)
-    return candidate
 
 
 def period_invoices(job: Job):
-    start, end = summaries.quarter_range(job.params["year"], job.params["quarter"])
-    return (
-        Invoice.objects.filter(
-            account=job.account,
-            taxpayer=job.taxpayer,
-            issued_at__isnull=False,
-            issue_date__gte=start,
-            issue_date__lte=end,
-        )
-        .select_related("series", "taxpayer", "fiscal_invoice", "rectified_invoice")
-        .prefetch_related("lines")
-        .order_by("issue_date", "number")
+    return books.for_pdf(
+        books.quarter_invoices(job.taxpayer, job.params["year"], job.params["quarter"])
     )
 
 
@@ -96,7 +51,7 @@ def build_zip(job: Job) -> None:
     taxpayer = job.taxpayer
     start, end = summaries.quarter_range(year, quarter)
     invoices = list(period_invoices(job))
-    expenses = list(summaries.taxpayer_expenses(taxpayer, start, end).select_related("category"))
+    expenses = list(books.quarter_expenses(taxpayer, year, quarter))
     with_receipt = [e for e in expenses if e.receipt]
     progress = jobs.Progress(job, len(invoices) + len(with_receipt) + 2)
 
@@ -110,36 +65,17 @@ def build_zip(job: Job) -> None:
         rows = []
         for invoice in invoices:
             _, _, data = documents.render_pdf(invoice)
-            name = _unique(f"facturas/{safe_name(invoice.number)}.pdf", used)
+            name = pdf_name(invoice, used)
             archive.writestr(name, data)
-            imported = invoice.series.code.startswith(IMPORTED_SERIES_PREFIX) and (
-                invoice.fiscal_invoice_id is None
-            )
-            rows.append(
-                [
-                    csv_text(invoice.number),
-                    f"{invoice.issue_date:%d/%m/%Y}",
-                    invoice.invoice_type,
-                    csv_text(invoice.client_name),
-                    csv_text(invoice.client_nif or invoice.client_foreign_id),
-                    csv_amount(invoice.subtotal_cents),
-                    csv_amount(invoice.iva_cents),
-                    csv_amount(invoice.surcharge_cents),
-                    csv_amount(invoice.irpf_cents),
-                    csv_amount(invoice.total_cents),
-                    invoice.get_status_display(),
-                    "Importada" if imported else "Factu (VERI*FACTU)",
-                    name,
-                ]
-            )
+            rows.append(invoice_row(invoice, name))
             progress.advance()
-        archive.writestr("facturas.csv", csv_bytes(INVOICE_HEADER, rows))
+        archive.writestr("facturas.csv", invoices_csv(rows))
         archive.writestr("gastos.csv", expenses_csv(expenses))
         progress.advance()
         for expense in with_receipt:
             label = expense.receipt_name or os.path.basename(expense.receipt.name)
             stem, ext = os.path.splitext(label)
-            name = _unique(
+            name = unique_name(
                 f"justificantes/{expense.date:%Y-%m-%d}-{safe_name(expense.description, 40)}-"
                 f"{safe_name(stem, 40)}{ext.lower() or '.bin'}",
                 used,
@@ -150,10 +86,7 @@ def build_zip(job: Job) -> None:
             except FileNotFoundError:
                 missing_receipts.append(expense.description)
             progress.advance()
-        m303 = summaries.modelo_303(taxpayer, year, quarter)
-        m130 = summaries.modelo_130_if_filed(taxpayer, year, quarter)
-        m347 = summaries.modelo_347(taxpayer, year)
-        archive.writestr("resumen-impuestos.csv", summary_csv(m303, m130, m347))
+        archive.writestr("resumen-impuestos.csv", books.tax_summary_csv(taxpayer, year, quarter))
         progress.advance()
     fiscal_ids = [invoice.fiscal_invoice_id for invoice in invoices]
     try:

@@ -32,3 +32,12 @@ class ExportForm(forms.Form):
             (4, "4T (octubre–diciembre)"),
         ],
     )
+
+
+class QuarterCloseForm(ExportForm):
+    pdfs = forms.BooleanField(
+        label="Incluir las facturas en PDF",
+        required=False,
+        help_text="Tarda bastante más con muchos contribuyentes. Sin marcar: libros en CSV, "
+        "resumen de impuestos y registros de facturación (XML).",
+    )

@@ -12,6 +12,7 @@ written) go once they are older than the longer retention. The beat task
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -58,7 +59,9 @@ def purge_files(now: datetime | None = None) -> dict[str, int]:
         Job.objects.filter(pk=job.pk).update(source_path="")
         counts["imports"] += 1
     old_exports = Job.objects.filter(
-        kind=Job.Kind.EXPORT_ZIP, status__in=finished, finished_at__lt=now - export_retention()
+        kind__in=(Job.Kind.EXPORT_ZIP, Job.Kind.EXPORT_QUARTER),
+        status__in=finished,
+        finished_at__lt=now - export_retention(),
     ).exclude(result_path="")
     for job in old_exports.only("pk", "result_path"):
         _delete(job.result_path)
@@ -79,10 +82,14 @@ def _purge_orphans(before: datetime) -> int:
             continue
         for path in directory.iterdir():
             relative = f"{folder}/{path.name}"
-            if not path.is_file() or relative in named:
+            if relative in named:
                 continue
             modified = datetime.fromtimestamp(path.stat().st_mtime, tz=before.tzinfo)
-            if modified < before:
+            if modified >= before:
+                continue
+            if path.is_dir():  # a quarter close's PDF parts, left by a worker that died
+                shutil.rmtree(path, ignore_errors=True)
+            else:
                 path.unlink(missing_ok=True)
-                deleted += 1
+            deleted += 1
     return deleted

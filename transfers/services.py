@@ -78,5 +78,22 @@ def start_export(
     return job
 
 
+def start_quarter_close(
+    account: Account, user: User | None, year: int, quarter: int, *, pdfs: bool = False
+) -> Job:
+    """Queue the quarter close of every taxpayer of ``account`` (:mod:`transfers.quarter_close`)."""
+    if quarter not in (1, 2, 3, 4):
+        raise ValidationError({"quarter": ["Trimestre 1 a 4."]})
+    with transaction.atomic():
+        job = Job.objects.create(
+            account=account,
+            user=user,
+            kind=Job.Kind.EXPORT_QUARTER,
+            params={"year": year, "quarter": quarter, "pdfs": pdfs},
+        )
+        jobs.enqueue(job)
+    return job
+
+
 def jobs_of(account: Account):
     return Job.objects.filter(account=account).select_related("taxpayer", "user")

@@ -22,7 +22,7 @@ from invoicing.imported import imported_invoices
 from invoicing.taxes import format_euros
 from transfers import exports, services
 from transfers.client_rows import CLIENT_ALIASES
-from transfers.forms import ExportForm, ImportForm
+from transfers.forms import ExportForm, ImportForm, QuarterCloseForm
 from transfers.invoice_rows import INVOICE_ALIASES
 
 POLL_SECONDS = 2
@@ -137,6 +137,31 @@ def export_zip(request: HttpRequest) -> HttpResponse:
     return render(request, "transfers/export.html", {"form": form, "recent": recent})
 
 
+@account_view(write=True)
+def export_quarter(request: HttpRequest) -> HttpResponse:
+    """The quarter close: one ZIP with every taxpayer of the account."""
+    year, quarter = default_quarter()
+    form = QuarterCloseForm(request.POST or None, initial={"year": year, "quarter": quarter})
+    if request.method == "POST":
+        require_write(request)
+        if form.is_valid():
+            job = services.start_quarter_close(
+                request.account,
+                request.user,
+                form.cleaned_data["year"],
+                form.cleaned_data["quarter"],
+                pdfs=form.cleaned_data["pdfs"],
+            )
+            return redirect("transfers_job", request.account.slug, job.pk)
+    recent = services.jobs_of(request.account).filter(kind=Job.Kind.EXPORT_QUARTER)[:10]
+    count = request.account.taxpayers.count()
+    return render(
+        request,
+        "transfers/quarter_close.html",
+        {"form": form, "recent": recent, "taxpayer_count": count},
+    )
+
+
 def _job_context(job: Job) -> dict:
     return {
         "job": job,
@@ -182,7 +207,7 @@ def job_download(request: HttpRequest, job_id) -> FileResponse:
         path.open("rb"),
         content_type="application/zip",
         as_attachment=True,
-        filename=exports.export_filename(job),
+        filename=job.report.get("filename") or exports.export_filename(job),
     )
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
