@@ -7,6 +7,7 @@ class DeskConfig(AppConfig):
 
     def ready(self) -> None:
         """Name the task of the desk's re-submission jobs (factu.jobs knows no app)."""
+        from desk import tasks  # noqa: F401 - registered in every process (sent by name)
         from factu import jobs
         from factu.models import Job
 

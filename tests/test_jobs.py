@@ -101,3 +101,28 @@ def test_the_requeue_task_is_on_beat(settings):
         "task": "factu.requeue_jobs",
         "schedule": 300.0,
     } in settings.CELERY_BEAT_SCHEDULE.values()
+
+
+def test_a_web_process_knows_the_task_of_every_kind_of_job():
+    """Pages send a job's task by name from the web process: a task that process never
+    registered is not sent at all (logged), and the job waits for the beat's requeue."""
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, child_env
+
+    code = (
+        "import django; django.setup(); from celery import current_app; "
+        "from factu import jobs; from factu.models import Job; "
+        "print([jobs.kind_spec(k).task for k in Job.Kind.values "
+        "if jobs.kind_spec(k).task not in current_app.tasks])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=child_env(DJANGO_SETTINGS_MODULE="factu.settings"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

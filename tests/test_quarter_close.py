@@ -398,35 +398,6 @@ def test_the_zip_is_purged_like_other_exports(account, owner, taxpayer, sent, me
     assert not path.exists() and job.result_path == ""
 
 
-def test_a_web_process_knows_the_tasks_it_sends():
-    """The page sends the job's task by name from the web process: a task its process never
-    registered is not sent at all (logged), and the job waited for the beat's requeue."""
-    import subprocess
-    import sys
-
-    from tests.processes import ROOT, child_env
-
-    code = (
-        "import django; django.setup(); from celery import current_app; "
-        "print(sorted(k for k in current_app.tasks if k.startswith('transfers.')))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=child_env(DJANGO_SETTINGS_MODULE="factu.settings"),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    names = done.stdout.strip().splitlines()[-1]
-    for task in (
-        "transfers.export_quarter",
-        "transfers.export_quarter_pdfs",
-        "transfers.export_zip",
-    ):
-        assert task in names
-
-
 # --- a real worker ------------------------------------------------------------------------
 
 

@@ -126,8 +126,5 @@ def quarter_expenses(taxpayer: Taxpayer, year: int, quarter: int):
 
 def tax_summary_csv(taxpayer: Taxpayer, year: int, quarter: int) -> bytes:
     """``resumen-impuestos.csv``: modelos 303 and 130 of the quarter, 347 of the year."""
-    return summary_csv(
-        summaries.modelo_303(taxpayer, year, quarter),
-        summaries.modelo_130_if_filed(taxpayer, year, quarter),
-        summaries.modelo_347(taxpayer, year),
-    )
+    found = summaries.quarter_summaries(taxpayer, year, quarter)
+    return summary_csv(found.m303, found.m130, found.m347)
