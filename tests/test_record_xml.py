@@ -433,3 +433,32 @@ def test_schema_loads_without_network(monkeypatch):
     schema = load_schema("SuministroLR.xsd")
     doc = etree.fromstring(build_envelope(OBLIGADO, [build_alta(alta())]))
     assert schema.validate(doc)
+
+
+def test_the_record_datas_quick_init_takes_what_dataclass_takes_and_stays_frozen():
+    """``xmlkit.quick_init`` replaces only the ``__init__``: the same defaults, keyword-only
+    parameters refused positionally, unknown or missing ones refused, ``__post_init__``
+    still run, instances still frozen, equal and hashable as dataclass made them."""
+    import dataclasses
+
+    from verifactu.xml import BreakdownLine, BuiltRecord, Recipient
+
+    line = BreakdownLine(base="100.00", calificacion="S1", cuota="21.00")
+    assert (line.impuesto, line.exenta, line.cuota) == (None, None, "21.00")
+    assert line == BreakdownLine(base="100.00", calificacion="S1", cuota="21.00")
+    assert hash(line) == hash(BreakdownLine(base="100.00", calificacion="S1", cuota="21.00"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        line.base = "1.00"
+    with pytest.raises(TypeError):
+        BreakdownLine("100.00", calificacion="S1")
+    with pytest.raises(TypeError):
+        BreakdownLine(calificacion="S1")
+    with pytest.raises(TypeError):
+        BreakdownLine(base="1.00", calificacion="S1", unknown="x")
+    with pytest.raises(ValueError, match="exactly one of calificacion"):
+        BreakdownLine(base="1.00")
+    with pytest.raises(ValueError, match="exactly one of nif"):
+        Recipient("Cliente SL")
+    built = BuiltRecord("<x/>", "ABC", "RegistroAlta")
+    assert dataclasses.astuple(built) == ("<x/>", "ABC", "RegistroAlta")
+    assert dataclasses.replace(built, huella="DEF").huella == "DEF"

@@ -24,7 +24,7 @@ from typing import Any
 from lxml import etree
 
 from verifactu.huella import huella_alta, huella_anulacion
-from verifactu.xmlkit import NS_SF, instance_parser, xml_escape
+from verifactu.xmlkit import NS_SF, instance_parser, quick_init, xml_escape
 from verifactu.xmlkit import optional as _opt
 from verifactu.xmlkit import text as _t
 
@@ -52,6 +52,7 @@ ID_TYPES = frozenset({"02", "03", "04", "05", "06", "07"})
 # --------------------------------------------------------------------------- input data
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IDOtro:
     """Foreign / non-NIF identifier: ``id_type`` 02–07 (07 = not in census), ``country`` ISO."""
@@ -80,6 +81,7 @@ def _nif_or_otro_xml(nif: str | None, id_otro: IDOtro | None) -> str:
     return id_otro.to_xml()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Recipient:
     """A PersonaFisicaJuridicaType: recipient, Tercero or Generador (NIF xor IDOtro)."""
@@ -144,6 +146,7 @@ class SistemaInformatico:
         return self._xml
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PreviousRecord:
     """The previous record of the chain (for an anulación: the annulled invoice's ID)."""
@@ -154,6 +157,7 @@ class PreviousRecord:
     huella: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class InvoiceId:
     """IDFacturaRectificada / IDFacturaSustituida."""
@@ -172,6 +176,7 @@ class ImporteRectificacion:
     cuota_recargo: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BreakdownLine:
     """One DetalleDesglose; exactly one of ``calificacion`` (S1/S2/N1/N2) / ``exenta`` (E1–E8)."""
@@ -224,6 +229,7 @@ class BreakdownLine:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AltaData:
     """Everything a RegistroAlta carries, as XML literals. ``None`` = element omitted.
@@ -261,6 +267,7 @@ class AltaData:
     cupon: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AnulacionData:
     """A RegistroAnulacion; ``nif``/``numserie``/``fecha_expedicion`` are the annulled invoice's."""
@@ -278,6 +285,7 @@ class AnulacionData:
     generador: Recipient | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BuiltRecord:
     """A record fragment (``xml``, a standalone element declaring ``sf``) and its ``huella``."""

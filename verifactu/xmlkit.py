@@ -10,7 +10,9 @@ Pure Python + lxml: no Django.
 from __future__ import annotations
 
 import threading
+from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import TypeVar
 
 from lxml import etree
 
@@ -23,6 +25,49 @@ NS_LR = AEAT_BASE + "SuministroLR.xsd"
 NS_EV = AEAT_BASE + "EventosSIF.xsd"
 XMLDSIG_URL = "http://www.w3.org/TR/xmldsig-core/xmldsig-core-schema.xsd"
 SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
+
+
+_Frozen = TypeVar("_Frozen", bound=type)
+
+
+def quick_init(cls: _Frozen) -> _Frozen:
+    """Give a frozen, slotted dataclass an ``__init__`` that fills each slot through its
+    descriptor, the rest of the class (frozen, eq, hash, repr) as ``dataclass`` made it.
+
+    Why by hand: ``dataclass(frozen=True)`` fills each field with ``object.__setattr__`` (a
+    global lookup, an attribute lookup and a call per field), so building a record's data
+    (AltaData has 27 fields, each BreakdownLine 10) cost about as much as hashing and
+    rendering it, and the record pipeline is benchmarked against another library
+    (bench/README.md). The generated ``__init__`` takes the same parameters (positional and
+    keyword-only, the same defaults) and calls ``__post_init__`` as dataclass's does; fields
+    with a ``default_factory`` or ``init=False`` are refused here rather than half-supported.
+    """
+    own = fields(cls)
+    for f in own:
+        if not f.init or f.default_factory is not MISSING:
+            raise TypeError(f"quick_init: {cls.__name__}.{f.name} needs dataclass's __init__")
+    namespace: dict[str, object] = {}
+
+    def parameter(f) -> str:
+        if f.default is MISSING:
+            return f.name
+        namespace[f"_default_{f.name}"] = f.default
+        return f"{f.name}=_default_{f.name}"
+
+    positional = [parameter(f) for f in own if not f.kw_only]
+    keyword = [parameter(f) for f in own if f.kw_only]
+    params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
+    body = []
+    for f in own:
+        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    exec(f"def __init__({params}):\n" + "\n".join(body), namespace)  # noqa: S102
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
+    return cls
 
 
 def xml_escape(value: str) -> str:
