@@ -487,6 +487,7 @@ def _busy_records(account, taxpayer, chain, system) -> int:
     """The busy taxpayer's fiscal invoices and altas, as ``issue_invoice`` makes them
     (``record_facts`` of the stored invoice and lines), chained by the engine's builder."""
     from django.utils import timezone
+    from seed_records import alta_record
 
     from invoicing.models import Invoice
     from invoicing.registration import record_facts
@@ -528,25 +529,16 @@ def _busy_records(account, taxpayer, chain, system) -> int:
         built = vxml.build_alta(data)
         record_id = derived_id("br", account.pk, 0, position)
         records.append(
-            BillingRecord(
+            alta_record(
+                data,
+                built,
                 id=record_id,
                 fiscal_invoice_id=invoice.fiscal_invoice_id,
                 chain=chain,
                 position=position,
                 previous_id=head_id,
-                kind=BillingRecord.Kind.ALTA,
-                record_type=BillingRecord.RecordType.REGISTRATION,
-                issuer_nif=data.nif,
-                invoice_number=data.numserie,
-                invoice_date_text=data.fecha_expedicion,
-                invoice_type=data.tipo_factura,
-                cuota_total_text=data.cuota_total,
-                importe_total_text=data.importe_total,
                 previous_huella=head_huella,
                 generated_at_text=generated_at,
-                huella=built.huella,
-                ref_externa=ref,
-                xml=built.xml,
                 status=_busy_status(position),
                 csv="BENCH",
             )

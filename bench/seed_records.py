@@ -16,6 +16,28 @@ from decimal import Decimal
 BATCH = 2000
 
 
+def alta_record(data, built, **fields):
+    """The ``BillingRecord`` row of a built RegistroAlta, its literals from ``data`` (an
+    ``AltaData``) as ``verifactu.records`` stores them; ``fields`` give the rest (chain,
+    position, previous, status...)."""
+    from verifactu.models import BillingRecord
+
+    return BillingRecord(
+        kind=BillingRecord.Kind.ALTA,
+        record_type=BillingRecord.RecordType.REGISTRATION,
+        issuer_nif=data.nif,
+        invoice_number=data.numserie,
+        invoice_date_text=data.fecha_expedicion,
+        invoice_type=data.tipo_factura,
+        cuota_total_text=data.cuota_total,
+        importe_total_text=data.importe_total,
+        huella=built.huella,
+        ref_externa=data.ref_externa,
+        xml=built.xml,
+        **fields,
+    )
+
+
 def seed_chain(
     tenant,
     count: int,
@@ -98,24 +120,15 @@ def seed_chain(
                     ref_externa=ref,
                 )
                 built = vxml.build_alta(data)
-                record = BillingRecord(
+                record = alta_record(
+                    data,
+                    built,
                     fiscal_invoice=invoice,
                     chain=chain,
                     position=position,
                     previous_id=head_id,
-                    kind=BillingRecord.Kind.ALTA,
-                    record_type=BillingRecord.RecordType.REGISTRATION,
-                    issuer_nif=data.nif,
-                    invoice_number=data.numserie,
-                    invoice_date_text=data.fecha_expedicion,
-                    invoice_type=data.tipo_factura,
-                    cuota_total_text=data.cuota_total,
-                    importe_total_text=data.importe_total,
                     previous_huella=head_huella,
                     generated_at_text=generated_at,
-                    huella=built.huella,
-                    ref_externa=ref,
-                    xml=built.xml,
                     status=status,
                 )
                 invoices.append(invoice)

@@ -105,13 +105,16 @@ class Progress:
     """Counts items done and writes ``done`` in batches."""
 
     def __init__(self, job: Job, total: int = 0, *, clock: Callable[[], float] = time.monotonic):
+        self._start(job, clock)
+        self.set_total(total)
+
+    def _start(self, job: Job, clock: Callable[[], float]) -> None:
         self.job = job
         self.clock = clock
         self.done = 0
         self.reported = 0
         self.last_flush = clock()
         self.writes = 0
-        self.set_total(total)
 
     def set_total(self, total: int) -> None:
         self.total = total
@@ -143,12 +146,7 @@ class SharedProgress(Progress):
     once, by whoever starts the job (:meth:`Progress.set_total` or an UPDATE)."""
 
     def __init__(self, job: Job, step: int = 100, *, clock: Callable[[], float] = time.monotonic):
-        self.job = job
-        self.clock = clock
-        self.done = 0
-        self.reported = 0
-        self.last_flush = clock()
-        self.writes = 0
+        self._start(job, clock)
         self.total = 0
         self.step = step
 
