@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast test-schema-deep lint bench clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,13 @@ test: install
 # The tests that need neither PostgreSQL, Redis, a browser nor extra processes.
 test-fast: install
 	$(PY) -m pytest -m "not postgres and not redis and not browser and not slow" $(PYTEST_ARGS)
+
+# schemathesis over both APIs, deep: 150 cases per operation and mode (`make test` runs the same
+# test with SCHEMATHESIS_EXAMPLES, 60 by default). CI runs it after `make test`.
+SCHEMA_DEEP_EXAMPLES ?= 150
+test-schema-deep: install
+	SCHEMATHESIS_EXAMPLES=$(SCHEMA_DEEP_EXAMPLES) $(PY) -m pytest $(PYTEST_ARGS) \
+		tests/test_api_schema.py::test_every_operation_conforms_to_the_schema
 
 # ruff, then the import contracts of pyproject.toml ([tool.importlinter]; docs/ARCHITECTURE.md).
 lint: install

@@ -15,6 +15,7 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
+from django.conf import global_settings
 from django.core import mail
 from django.db import connection
 from django.urls import reverse
@@ -101,6 +102,30 @@ def pytest_runtest_setup(item) -> None:
     if IN_CI:
         pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+# The personas' passwords are hashed with MD5: the suite creates and checks thousands of them,
+# and Django's PBKDF2 is slow on purpose. Django's own hashers follow, so that a hash made by a
+# child process (on the product's settings) still verifies here.
+FAST_PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    *global_settings.PASSWORD_HASHERS,
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing(django_test_environment):
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture
+def product_hashers(settings) -> None:
+    """Django's own hashers, for a test whose child process (on the product's settings, with
+    no MD5) checks a password made here."""
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.django_db
 CONTROL = "Línea\x07con campana"  # BEL: a control character in otherwise good text
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The personas' passwords: hashed fast, these tests are many."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def stored() -> dict[str, int]:
     """How many rows of everything the two APIs can create."""
     return {

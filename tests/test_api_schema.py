@@ -13,8 +13,9 @@ sometimes resolve to real objects. Each response must:
 * have the documented headers, typed (``response_headers_conformance``: the ``X-RateLimit-*``).
 
 Fixed seed, a bounded number of examples per operation and mode (``SCHEMATHESIS_EXAMPLES``:
-60 by default, about 1.5 minutes; ``.ci/run`` sets 150, 300 cases per operation, about 4),
-no example database: the same run every time.
+60 by default, about 1.5 minutes, as ``make test`` runs it; ``make test-schema-deep``, which
+``.ci/run`` runs after ``make test``, sets 150, 300 cases per operation, about 4), no example
+database: the same run every time.
 """
 
 from __future__ import annotations

@@ -367,7 +367,9 @@ def test_frames_holding_a_certificate_password_are_cleansed_in_error_reports(
 
 
 @pytest.mark.slow
-def test_a_real_server_logs_no_token_password_or_secret_key(transactional_db, tmp_path):
+def test_a_real_server_logs_no_token_password_or_secret_key(
+    transactional_db, tmp_path, product_hashers
+):
     """gunicorn as ``make run`` starts it, every log at DEBUG, DEBUG=False, real HTTP."""
     from factu.management.commands.serve import process_specs
 
