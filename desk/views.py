@@ -5,9 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from desk import overview, resubmission, services, worklist
@@ -71,21 +73,31 @@ def desk(request: HttpRequest) -> HttpResponse:
     blocked = worklist.blocked_chains(request.account)
     in_scope = [s for s in summary if chosen is None or s.taxpayer == chosen]
     pending = sum(s.needs_action for s in in_scope)
+    any_resubmittable = any(row.resubmittable for row in rows)
+    can_write = request.membership.can_write
+    page = desk_rows.InboxPage(
+        can_write=can_write,
+        selectable=can_write and any_resubmittable,
+        csrf_input=format_html(
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+        ),
+        full_path=request.get_full_path(),
+        next_query=desk_rows.next_query(request.get_full_path()),
+    )
     return render(
         request,
         "desk/desk.html",
         {
             "summary": desk_rows.summary_rows(summary, chosen, blocked),
             "rows": rows,
+            "rows_html": [desk_rows.inbox_html(row, page) for row in rows],
             "chosen": chosen,
             "pending": pending,
             "truncated": pending > len(rows),
             "errors_in_scope": sum(s.error for s in in_scope),
-            "any_resubmittable": any(row.resubmittable for row in rows),
+            "any_resubmittable": any_resubmittable,
             "blocked": blocked,
             "held": representation.held_taxpayers(request.account.pk, chosen),
-            "full_path": request.get_full_path(),
-            "next_query": desk_rows.next_query(request.get_full_path()),
         },
     )
 

@@ -1,7 +1,7 @@
 """The declared invoices of a period as the tax summaries read them: columns, not instances.
 
-The 303, 130 and 347 of a taxpayer with 2,000 invoices in the quarter read the year's
-declared invoices and their lines. As model instances (each invoice with its series, its
+The 303, 130 and 347 of a busy taxpayer read thousands of the year's declared invoices and
+their lines. As model instances (each invoice with its series, its
 original when it substitutes one, and its lines) building them was most of the page's time;
 the summaries read a dozen columns of each invoice and the inputs of its lines. Here one
 query reads those columns of the invoices (and of the original a substitution nets out, by

@@ -3,8 +3,8 @@
 Migration 0020 keeps ``verifactu_fiscalinvoicecount`` (:class:`~verifactu.models.
 FiscalInvoiceCount`) in step with ``verifactu_fiscalinvoice`` by statement-level triggers,
 in the rows' own transaction (:func:`factu.triggers.row_count_triggers`). Counting them
-instead is an index-only scan of every fiscal invoice of the account: at 600,000 it was the
-largest part of the desk's time. Where the table is not there (SQLite, or a database built
+instead is an index-only scan of every fiscal invoice of the account on every view of the
+desk. Where the table is not there (SQLite, or a database built
 without migrations) the answer is ``None`` and callers count rows.
 """
 

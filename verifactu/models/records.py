@@ -139,6 +139,20 @@ class BillingRecord(models.Model):
             # An invoice's records in order: "is there a later one" (its latest record, the
             # desk's and the inbox's anti-join) answered from the index alone.
             models.Index(fields=["fiscal_invoice", "position"], name="record_invoice_position"),
+            # The desk's inbox, newest first: the few records that need the accountant, in
+            # its order, so that its first 200 are read without sorting thousands. Written
+            # only when the AEAT's answer puts a record in one of these states.
+            models.Index(
+                fields=["-created_at", "-position"],
+                name="record_needs_action",
+                condition=Q(
+                    status__in=(
+                        RecordStatus.REJECTED,
+                        RecordStatus.ERROR,
+                        RecordStatus.ACCEPTED_WITH_ERRORS,
+                    )
+                ),
+            ),
             models.Index(
                 fields=["submission"],
                 name="record_submission",
