@@ -90,11 +90,8 @@ def declared_rows(taxpayer: Taxpayer, start: date, end: date) -> list[DeclaredIn
     """The taxpayer's issued, not annulled invoices dated ``start``–``end``, by date and
     number, each with its lines' inputs and, when it substitutes one, its original's."""
     originals = tuple(f"rectified_invoice__{column}" for column in COLUMNS)
-    rows = (
-        declared_in(taxpayer, start, end)
-        .order_by("issue_date", "sequence")
-        .values_list("id", *COLUMNS, *originals)
-    )
+    declared = declared_in(taxpayer, start, end)
+    rows = declared.order_by("issue_date", "sequence").values_list("id", *COLUMNS, *originals)
     invoices: list[DeclaredInvoice] = []
     width = 1 + len(COLUMNS)
     for row in rows:
@@ -102,24 +99,34 @@ def declared_rows(taxpayer: Taxpayer, start: date, end: date) -> list[DeclaredIn
         if invoice.rectification_type == SUBSTITUTION and invoice.rectified_invoice_id:
             invoice.rectified_invoice = DeclaredInvoice(invoice.rectified_invoice_id, *row[width:])
         invoices.append(invoice)
-    _add_lines(invoices)
+    _add_lines(invoices, declared)
     return invoices
 
 
-def _add_lines(invoices: list[DeclaredInvoice]) -> None:
+def _add_lines(invoices: list[DeclaredInvoice], declared: QuerySet[Invoice]) -> None:
+    """Each invoice's and original's line inputs, from one query that selects the invoices
+    again in SQL (a list of thousands of ids as parameters cost more than the query)."""
     by_id: dict[uuid.UUID, list[DeclaredInvoice]] = defaultdict(list)
     for invoice in invoices:
         by_id[invoice.id].append(invoice)
         if invoice.rectified_invoice is not None:
             by_id[invoice.rectified_invoice.id].append(invoice.rectified_invoice)
-    if not by_id:
-        return
+    ids = (
+        declared.order_by()
+        .values("id")
+        .union(
+            declared.filter(rectification_type=SUBSTITUTION)
+            .order_by()
+            .values("rectified_invoice_id"),
+            all=True,
+        )
+    )
     lines = (
-        InvoiceLine.objects.filter(invoice_id__in=list(by_id))
+        InvoiceLine.objects.filter(invoice_id__in=ids)
         .order_by("invoice_id", "position")
         .values_list("invoice_id", *InvoiceLine.INPUT_COLUMNS)
     )
     for invoice_id, *columns in lines:
         line = InvoiceLine.input_of(*columns)
-        for invoice in by_id[invoice_id]:
+        for invoice in by_id.get(invoice_id, ()):
             invoice.inputs.append(line)
