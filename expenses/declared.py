@@ -106,6 +106,8 @@ def declared_rows(taxpayer: Taxpayer, start: date, end: date) -> list[DeclaredIn
 def _add_lines(invoices: list[DeclaredInvoice], declared: QuerySet[Invoice]) -> None:
     """Each invoice's and original's line inputs, from one query that selects the invoices
     again in SQL (a list of thousands of ids as parameters cost more than the query)."""
+    if not invoices:
+        return  # nothing declared in the period: no lines to read
     by_id: dict[uuid.UUID, list[DeclaredInvoice]] = defaultdict(list)
     for invoice in invoices:
         by_id[invoice.id].append(invoice)
