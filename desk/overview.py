@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import F, Sum, Value
+from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -157,7 +157,7 @@ def build(taxpayer: Taxpayer, today: date) -> Overview:
     invoices = Invoice.objects.filter(account=taxpayer.account, taxpayer=taxpayer)
     pending = totals.pending_collection(invoices)
     overdue = totals.overdue(invoices, today)
-    overdue_sums = overdue.aggregate(total=Coalesce(Sum("total_cents"), 0))
+    overdue_sums = overdue.aggregate(count=Count("id"), total=Coalesce(Sum("total_cents"), 0))
     oldest = list(
         overdue.select_related("client").order_by(
             F("due_date").asc(nulls_last=True), "issue_date", "sequence"
@@ -171,7 +171,7 @@ def build(taxpayer: Taxpayer, today: date) -> Overview:
         months=_months(taxpayer, today),
         pending_count=pending.count,
         pending_cents=pending.cents,
-        overdue_count=overdue.count(),
+        overdue_count=overdue_sums["count"],
         overdue_cents=overdue_sums["total"],
         oldest_overdue=oldest,
         quarter_year=today.year,

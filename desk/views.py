@@ -5,12 +5,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from desk import overview, resubmission, services, worklist
+from desk import rows as desk_rows
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
 from factu import views
 from factu.access import account_view, require_write, taxpayer_or_404
@@ -66,29 +69,34 @@ def desk(request: HttpRequest) -> HttpResponse:
         chosen = taxpayer_or_404(request, taxpayer_id)
     summary = worklist.desk_summary(request.account)
     items = worklist.inbox(request.account, taxpayer=chosen, limit=INBOX_LIMIT)
-    rows = [
-        {
-            "item": item,
-            "invoice_url": _invoice_url(request, item.invoice),
-            "actions": [(key, services.ACTION_LABELS[key]) for key in item.actions],
-            "resubmittable": services.resubmit_action(item.record) is not None,
-        }
-        for item in items
-    ]
+    rows = desk_rows.inbox_rows(items, request.account.slug)
+    blocked = worklist.blocked_chains(request.account)
     in_scope = [s for s in summary if chosen is None or s.taxpayer == chosen]
     pending = sum(s.needs_action for s in in_scope)
+    any_resubmittable = any(row.resubmittable for row in rows)
+    can_write = request.membership.can_write
+    page = desk_rows.InboxPage(
+        can_write=can_write,
+        selectable=can_write and any_resubmittable,
+        csrf_input=format_html(
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+        ),
+        full_path=request.get_full_path(),
+        next_query=desk_rows.next_query(request.get_full_path()),
+    )
     return render(
         request,
         "desk/desk.html",
         {
-            "summary": summary,
+            "summary": desk_rows.summary_rows(summary, chosen, blocked),
             "rows": rows,
+            "rows_html": [desk_rows.inbox_html(row, page) for row in rows],
             "chosen": chosen,
             "pending": pending,
             "truncated": pending > len(rows),
             "errors_in_scope": sum(s.error for s in in_scope),
-            "any_resubmittable": any(row["resubmittable"] for row in rows),
-            "blocked": worklist.blocked_chains(request.account),
+            "any_resubmittable": any_resubmittable,
+            "blocked": blocked,
             "held": representation.held_taxpayers(request.account.pk, chosen),
         },
     )

@@ -49,6 +49,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 
 from expenses import cash_criterion
+from expenses.declared import DeclaredInvoice, declared_in, declared_rows
 from expenses.models import Expense
 from factu.models import Taxpayer
 from factu.money import round_half_up, share_cents
@@ -176,9 +177,17 @@ UNSUMMED = (
 )
 
 
-def _own_effect(invoice: Invoice, keep: GroupFilter | None = None) -> InvoiceEffect:
+def _recomputed(invoice: Invoice | DeclaredInvoice) -> taxes.InvoiceTotals:
+    if isinstance(invoice, DeclaredInvoice):
+        return invoice.recomputed()
+    return totals.recomputed(invoice, getattr(invoice, LINES, None))
+
+
+def _own_effect(
+    invoice: Invoice | DeclaredInvoice, keep: GroupFilter | None = None
+) -> InvoiceEffect:
     effect = InvoiceEffect()
-    for group in totals.recomputed(invoice, getattr(invoice, LINES, None)).groups:
+    for group in _recomputed(invoice).groups:
         if group.tax_type != taxes.IVA:
             continue  # IGIC and IPSI are not IVA: the 303 does not declare them
         if keep is not None and not keep(group):
@@ -252,14 +261,7 @@ def _not_cash(group: taxes.TaxGroup) -> bool:
 def declared_invoices(taxpayer: Taxpayer, start: date, end: date) -> QuerySet[Invoice]:
     """The taxpayer's issued, not annulled invoices dated ``start``–``end``."""
     return (
-        totals.declared(
-            Invoice.objects.filter(
-                account=taxpayer.account,
-                taxpayer=taxpayer,
-                issue_date__gte=start,
-                issue_date__lte=end,
-            )
-        )
+        declared_in(taxpayer, start, end)
         .select_related("series", "rectified_invoice__series")
         .defer(*UNSUMMED)
         .prefetch_related(
@@ -349,19 +351,19 @@ class Modelo303(QuarterlyModelo):
     code = "303"
 
 
-def _dated(invoices: list[Invoice], start: date, end: date) -> list[Invoice]:
+def _dated(invoices: list[DeclaredInvoice], start: date, end: date) -> list[DeclaredInvoice]:
     return [invoice for invoice in invoices if start <= invoice.issue_date <= end]
 
 
 def modelo_303(
-    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[Invoice] | None = None
+    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[DeclaredInvoice] | None = None
 ) -> Modelo303:
     """The quarter's 303; of the invoices issued under the criterio de caja, the IVA under it
     counts as it is collected (:mod:`expenses.cash_criterion`), the rest on issue.
     ``year_invoices``: the year's :func:`declared_invoices`, when the caller read them."""
     start, end = quarter_range(year, quarter)
     invoices = (
-        declared_invoices(taxpayer, start, end)
+        declared_rows(taxpayer, start, end)
         if year_invoices is None
         else _dated(year_invoices, start, end)
     )
@@ -420,12 +422,12 @@ class Modelo130(QuarterlyModelo):
 
 
 def modelo_130(
-    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[Invoice] | None = None
+    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[DeclaredInvoice] | None = None
 ) -> Modelo130:
     start, _ = quarter_range(year, 1)
     _, end = quarter_range(year, quarter)
     values = irpf_130(
-        declared_invoices(taxpayer, start, end)
+        declared_rows(taxpayer, start, end)
         if year_invoices is None
         else _dated(year_invoices, start, end),
         deductible_expenses(taxpayer, start, end),
@@ -462,7 +464,7 @@ def obligation_130(taxpayer: Taxpayer, year: int) -> Obligation130:
     if not taxpayer.files_modelo_130:
         return Obligation130(files=False, previous_year=previous, withheld_bp=None)
     income = withheld = 0
-    for invoice in declared_invoices(taxpayer, date(previous, 1, 1), date(previous, 12, 31)):
+    for invoice in declared_rows(taxpayer, date(previous, 1, 1), date(previous, 12, 31)):
         base = invoice_effect(invoice).subtotal
         income += base
         if invoice.irpf_cents:
@@ -472,7 +474,7 @@ def obligation_130(taxpayer: Taxpayer, year: int) -> Obligation130:
 
 
 def modelo_130_if_filed(
-    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[Invoice] | None = None
+    taxpayer: Taxpayer, year: int, quarter: int, year_invoices: list[DeclaredInvoice] | None = None
 ) -> Modelo130 | None:
     """The 130 of the quarter, or ``None`` for a taxpayer who does not file it."""
     if not taxpayer.files_modelo_130:
@@ -538,11 +540,11 @@ def third_parties_347(
 
 
 def modelo_347(
-    taxpayer: Taxpayer, year: int, year_invoices: list[Invoice] | None = None
+    taxpayer: Taxpayer, year: int, year_invoices: list[DeclaredInvoice] | None = None
 ) -> list[ThirdParty]:
     start, end = date(year, 1, 1), date(year, 12, 31)
     threshold = int(boxes_for(year).get("347", {}).get("threshold_cents", DEFAULT_347_THRESHOLD))
-    invoices = declared_invoices(taxpayer, start, end) if year_invoices is None else year_invoices
+    invoices = declared_rows(taxpayer, start, end) if year_invoices is None else year_invoices
     return third_parties_347(invoices, taxpayer_expenses(taxpayer, start, end), threshold)
 
 
@@ -556,7 +558,7 @@ class QuarterSummaries:
 def quarter_summaries(taxpayer: Taxpayer, year: int, quarter: int) -> QuarterSummaries:
     """The quarter's 303 and 130 and the year's 347, from one read of the year's declared
     invoices (each invoice's effect worked out once for the three)."""
-    year_invoices = list(declared_invoices(taxpayer, date(year, 1, 1), date(year, 12, 31)))
+    year_invoices = declared_rows(taxpayer, date(year, 1, 1), date(year, 12, 31))
     return QuarterSummaries(
         m303=modelo_303(taxpayer, year, quarter, year_invoices),
         m130=modelo_130_if_filed(taxpayer, year, quarter, year_invoices),

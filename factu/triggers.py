@@ -118,3 +118,99 @@ def ensure_after_migrate(sender, *, using: str = DEFAULT_DB_ALIAS, plan=None, **
     if plan is None or not fully_migrated(using):
         return
     ensure(using)
+
+
+# ---------------------------------------------------------------------------------------
+# Row counts kept by triggers (PostgreSQL)
+# ---------------------------------------------------------------------------------------
+
+
+def row_count_triggers(table: str, counts: str, key: str) -> tuple[Trigger, ...]:
+    """The statement-level triggers that keep ``counts`` (``key`` → ``invoices``) equal to
+    the number of rows of ``table`` per ``key``, in the rows' own transaction: inserts,
+    deletes, an update that moves rows to another ``key``, a truncate. PostgreSQL only.
+
+    Each trigger's statements create the table when missing and count the rows again (the
+    count may have drifted while a trigger was gone); the reader counts rows itself where the
+    table is not there (SQLite)."""
+    create_table = (
+        f"CREATE TABLE IF NOT EXISTS {counts} ({key} uuid PRIMARY KEY, invoices bigint NOT NULL)"
+    )
+    recount = (
+        f"LOCK TABLE {table} IN SHARE MODE",
+        f"DELETE FROM {counts}",  # noqa: S608 (names are the callers' constants, as below)
+        f"""INSERT INTO {counts} ({key}, invoices)
+    SELECT {key}, count(*) FROM {table} GROUP BY {key}""",  # noqa: S608
+    )
+    functions = {
+        "inserted": f"""
+    INSERT INTO {counts} AS c ({key}, invoices)
+    SELECT {key}, count(*) FROM inserted_rows GROUP BY {key}
+    ON CONFLICT ({key}) DO UPDATE SET invoices = c.invoices + excluded.invoices;""",  # noqa: S608
+        "deleted": f"""
+    UPDATE {counts} AS c SET invoices = c.invoices - d.n
+    FROM (SELECT {key}, count(*) AS n FROM deleted_rows GROUP BY {key}) AS d
+    WHERE c.{key} = d.{key};""",  # noqa: S608
+        "moved": f"""
+    INSERT INTO {counts} AS c ({key}, invoices)
+    SELECT {key}, sum(delta) FROM (
+        SELECT n.{key}, 1 AS delta FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE o.{key} <> n.{key}
+        UNION ALL
+        SELECT o.{key}, -1 FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE o.{key} <> n.{key}
+    ) AS moves GROUP BY {key}
+    ON CONFLICT ({key}) DO UPDATE SET invoices = c.invoices + excluded.invoices;""",  # noqa: S608
+        "truncated": f"DELETE FROM {counts};",  # noqa: S608
+    }
+    events = (
+        ("INSERT", "inserted", "REFERENCING NEW TABLE AS inserted_rows", "counts inserted rows"),
+        ("DELETE", "deleted", "REFERENCING OLD TABLE AS deleted_rows", "uncounts deleted rows"),
+        (
+            "UPDATE",
+            "moved",
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            f"moves the count of rows moved to another {key}",
+        ),
+        ("TRUNCATE", "truncated", "", "empties the counts"),
+    )
+    made = []
+    for event, function, referencing, does in events:
+        name = f"{counts}_{event.lower()}"
+        made.append(
+            Trigger(
+                name=name,
+                table=table,
+                does=does,
+                create={
+                    "postgresql": (
+                        create_table,
+                        f"""CREATE OR REPLACE FUNCTION {counts}_{function}()
+                RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN {functions[function]}
+                    RETURN NULL;
+                END $$""",
+                        f"DROP TRIGGER IF EXISTS {name} ON {table}",
+                        f"""CREATE TRIGGER {name} AFTER {event} ON {table} {referencing}
+                FOR EACH STATEMENT EXECUTE FUNCTION {counts}_{function}()""",
+                        *recount,
+                    )
+                },
+            )
+        )
+    return tuple(made)
+
+
+_count_tables: dict[tuple[str, str], bool] = {}
+
+
+def count_table_present(table: str) -> bool:
+    """Whether the default database keeps the counts table ``table`` (PostgreSQL, migrated):
+    looked up once per database name and table."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return False
+    key = (connection.settings_dict["NAME"], table)
+    if key not in _count_tables:
+        _count_tables[key] = table in connection.introspection.table_names()
+    return _count_tables[key]

@@ -9,25 +9,13 @@ Where that table is not there (SQLite, or a database built without migrations) t
 
 from __future__ import annotations
 
-from django.db import connection
-
+from factu.triggers import count_table_present
 from invoicing.models import InvoiceCount
-
-_present: dict[str, bool] = {}
-
-
-def _table_present() -> bool:
-    if connection.vendor != "postgresql":
-        return False
-    name = connection.settings_dict["NAME"]
-    if name not in _present:
-        _present[name] = InvoiceCount._meta.db_table in connection.introspection.table_names()
-    return _present[name]
 
 
 def account_invoice_count(account_id) -> int | None:
     """Every invoice of the account, any status; ``None`` when only a row count can tell."""
-    if not _table_present():
+    if not count_table_present(InvoiceCount._meta.db_table):
         return None
     found = InvoiceCount.objects.filter(account_id=account_id).values_list("invoices", flat=True)
     return next(iter(found), 0)

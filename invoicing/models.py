@@ -434,15 +434,40 @@ class PricedLine:
     def __str__(self) -> str:
         return self.description
 
+    # The columns :meth:`as_input` reads, in the order :meth:`input_of` takes them: a
+    # reader that needs only the arithmetic loads these (``values_list``), not the line.
+    INPUT_COLUMNS = (
+        "quantity",
+        "unit_price_cents",
+        "iva_type",
+        "discount_bp",
+        "cause",
+        "tobacco",
+        "regime",
+    )
+
     def as_input(self) -> taxes.LineInput:
+        return self.input_of(*(getattr(self, column) for column in self.INPUT_COLUMNS))
+
+    @staticmethod
+    def input_of(
+        quantity: int,
+        unit_price_cents: int,
+        iva_type: str,
+        discount_bp: int,
+        cause: str,
+        tobacco: bool,
+        regime: str,
+    ) -> taxes.LineInput:
+        """The line's input to :func:`invoicing.taxes.compute_totals`, from its columns."""
         return taxes.LineInput(
-            quantity=self.quantity,
-            unit_price=self.unit_price_cents,
-            iva_type=self.iva_type,
-            discount_bp=self.discount_bp,
-            cause=self.cause,
-            tobacco=self.tobacco,
-            regime=self.regime,
+            quantity=quantity,
+            unit_price=unit_price_cents,
+            iva_type=iva_type,
+            discount_bp=discount_bp,
+            cause=cause,
+            tobacco=tobacco,
+            regime=regime,
         )
 
     def as_draft_line(self) -> DraftLine:

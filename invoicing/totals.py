@@ -57,11 +57,24 @@ def recomputed(invoice: Invoice, lines: Sequence[InvoiceLine] | None = None) -> 
     """The invoice's totals and tax groups, from its stored lines (``lines`` when the caller
     already holds them)."""
     lines = list(invoice.lines.all()) if lines is None else lines
-    return taxes.compute_totals(
+    return recomputed_from(
         [line.as_input() for line in lines],
         irpf_bp=invoice.irpf_bp,
         surcharge=invoice.surcharge,
-        rectificativa=invoice.series.kind == Series.Kind.RECTIFYING,
+        series_kind=invoice.series.kind,
+    )
+
+
+def recomputed_from(
+    inputs: list[taxes.LineInput], *, irpf_bp: int, surcharge: bool, series_kind: str
+) -> taxes.InvoiceTotals:
+    """:func:`recomputed` from an invoice's columns and its lines' inputs, for a reader that
+    loads columns instead of instances."""
+    return taxes.compute_totals(
+        inputs,
+        irpf_bp=irpf_bp,
+        surcharge=surcharge,
+        rectificativa=series_kind == Series.Kind.RECTIFYING,
     )
 
 

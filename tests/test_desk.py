@@ -673,3 +673,18 @@ def test_overview_is_scoped_to_the_account(login, outsider, viewer, account, ove
     url = reverse("taxpayer_overview", args=[account.slug])
     assert login(outsider).get(url).status_code == 404
     assert login(viewer).get(url).status_code == 200
+
+
+def test_desk_rows_escape_what_taxpayers_and_the_aeat_wrote(
+    login, owner, account, second_taxpayer, register_for
+):
+    """The rows are built in Python (desk.rows): names and AEAT texts are escaped as the
+    template would."""
+    fiscal_invoice = register_for(second_taxpayer, "B-1")
+    set_status(fiscal_invoice, RecordStatus.REJECTED, "1124", "<script>alert(1)</script>")
+    second_taxpayer.name = '<b>Bar "Pepe" & Hijos</b>'
+    second_taxpayer.save(update_fields=["name"])
+    page = login(owner).get(desk_url(account)).content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>Bar" not in page and "&lt;b&gt;Bar &quot;Pepe&quot; &amp; Hijos&lt;/b&gt;" in page
+    assert 'aria-label="Seleccionar B-1 (&lt;b&gt;Bar &quot;Pepe&quot;' in page

@@ -272,3 +272,32 @@ def test_summary_page_access(login, viewer, outsider, first_quarter, client):
     assert login(viewer).get("/c/estudio-sol/gastos/impuestos/").status_code == 200
     client.logout()
     assert login(outsider).get("/c/estudio-sol/gastos/impuestos/").status_code == 404
+
+
+def test_the_summaries_read_the_same_from_columns_as_from_invoices(
+    taxpayer, first_quarter, issue, acme, shop, actor, rect_series
+):
+    """The page reads the invoices' columns and lines' inputs (expenses.declared), not
+    model instances: every figure is the same as from the instances, a substitution too."""
+    original = issue(shop, date(2026, 3, 2), [("Género", 90000, "general")])
+    rect = rectify_invoice(
+        original,
+        series=rect_series,
+        rectification_type="S",
+        lines=[DraftLine("Género", quantity=100, unit_price=70000)],
+        issue_date=date(2026, 3, 25),
+        actor=actor,
+    )
+    issue_invoice(rect, actor=actor)
+    start, end = date(2026, 1, 1), date(2026, 12, 31)
+    instances = list(summaries.declared_invoices(taxpayer, start, end))
+    rows = summaries.declared_rows(taxpayer, start, end)
+    assert [r.id for r in rows] == [i.id for i in instances]
+    assert sum(r.rectified_invoice is not None for r in rows) == 1
+    expenses = list(summaries.taxpayer_expenses(taxpayer, start, end))
+    assert summaries.vat_303(rows, expenses) == summaries.vat_303(instances, expenses)
+    assert summaries.irpf_130(rows, expenses, 1) == summaries.irpf_130(instances, expenses, 1)
+    assert summaries.third_parties_347(rows, expenses, 0) == summaries.third_parties_347(
+        instances, expenses, 0
+    )
+    assert summaries.vat_303(rows, [])["devengado_2100_base"] != 0

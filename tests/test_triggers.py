@@ -35,11 +35,15 @@ SQLITE_DELETE_GUARDS = {
     "verifactu_chain_kept",
     "verifactu_signer_kept",
 }
-INVOICE_COUNT = {
+ROW_COUNTS = {
     "invoicing_invoicecount_insert",
     "invoicing_invoicecount_delete",
     "invoicing_invoicecount_update",
     "invoicing_invoicecount_truncate",
+    "verifactu_fiscalinvoicecount_insert",
+    "verifactu_fiscalinvoicecount_delete",
+    "verifactu_fiscalinvoicecount_update",
+    "verifactu_fiscalinvoicecount_truncate",
 }
 
 
@@ -64,9 +68,7 @@ def drop(trigger: triggers.Trigger) -> None:
 
 def test_every_declared_trigger_of_this_database_exists():
     names = {t.name for t in triggers.expected(connection)}
-    wanted = VERIFACTU | (
-        INVOICE_COUNT if connection.vendor == "postgresql" else SQLITE_DELETE_GUARDS
-    )
+    wanted = VERIFACTU | (ROW_COUNTS if connection.vendor == "postgresql" else SQLITE_DELETE_GUARDS)
     assert names == wanted
     assert triggers.missing(connection) == []
     assert names <= set(definitions())

@@ -26,7 +26,7 @@ re-created when missing by ``manage.py ensure_triggers``, see :mod:`factu.trigge
 
 from __future__ import annotations
 
-from factu.triggers import Trigger, register
+from factu.triggers import Trigger, register, row_count_triggers
 from verifactu.models import BillingRecord
 
 RECORD_COLUMNS = BillingRecord.IMMUTABLE_FIELDS
@@ -292,4 +292,9 @@ register(
             "created_at",
         ),
     )
+)
+
+# The number of each taxpayer's fiscal invoices (migration 0020), for the desk.
+register(
+    *row_count_triggers("verifactu_fiscalinvoice", "verifactu_fiscalinvoicecount", "taxpayer_id")
 )

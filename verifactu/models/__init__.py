@@ -15,7 +15,7 @@ from .certificates import Certificate, Representation
 from .chains import Chain, ComputerSystem
 from .events import EventRecord, RecordSignature, SignerCertificate
 from .immutable import ImmutableRecordError, UnsignedRecord
-from .invoices import FiscalInvoice, FiscalInvoiceVersion
+from .invoices import FiscalInvoice, FiscalInvoiceCount, FiscalInvoiceVersion
 from .records import BillingRecord, RecordStatus, Submission
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ComputerSystem",
     "EventRecord",
     "FiscalInvoice",
+    "FiscalInvoiceCount",
     "FiscalInvoiceVersion",
     "ImmutableRecordError",
     "RecordSignature",

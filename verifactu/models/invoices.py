@@ -212,3 +212,22 @@ class FiscalInvoiceVersion(models.Model):
             if field.attname in self.facts:
                 setattr(invoice, field.attname, field.to_python(self.facts[field.attname]))
         return invoice
+
+
+class FiscalInvoiceCount(models.Model):
+    """The exact number of a taxpayer's fiscal invoices, kept by triggers (PostgreSQL only).
+
+    The table and its triggers are the database's (migration 0020, re-created by
+    ``manage.py ensure_triggers``): every insert, delete, move and truncate of fiscal
+    invoices counts in its own transaction. Read only, through :mod:`verifactu.counts`.
+    """
+
+    taxpayer_id = models.UUIDField(primary_key=True)
+    invoices = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "verifactu_fiscalinvoicecount"
+
+    def __str__(self) -> str:
+        return f"{self.taxpayer_id}: {self.invoices}"

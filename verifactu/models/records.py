@@ -68,8 +68,9 @@ class BillingRecord(models.Model):
     IMMUTABLE_FIELDS = (*HASHED_FIELDS, "no_verifactu")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by (fiscal_invoice, position), which leads with it (0020).
     fiscal_invoice = models.ForeignKey(
-        "FiscalInvoice", on_delete=models.PROTECT, related_name="records"
+        "FiscalInvoice", on_delete=models.PROTECT, related_name="records", db_index=False
     )
     # Indexed by the unique (chain, position) index it leads (0010).
     chain = models.ForeignKey(
@@ -135,6 +136,23 @@ class BillingRecord(models.Model):
             # A plain index: db_index on a CharField also builds a LIKE index on PostgreSQL,
             # which no query uses and every insert paid for.
             models.Index(fields=["status"], name="record_status"),
+            # An invoice's records in order: "is there a later one" (its latest record, the
+            # desk's and the inbox's anti-join) answered from the index alone.
+            models.Index(fields=["fiscal_invoice", "position"], name="record_invoice_position"),
+            # The desk's inbox, newest first: the few records that need the accountant, in
+            # its order, so that its first 200 are read without sorting thousands. Written
+            # only when the AEAT's answer puts a record in one of these states.
+            models.Index(
+                fields=["-created_at", "-position"],
+                name="record_needs_action",
+                condition=Q(
+                    status__in=(
+                        RecordStatus.REJECTED,
+                        RecordStatus.ERROR,
+                        RecordStatus.ACCEPTED_WITH_ERRORS,
+                    )
+                ),
+            ),
             models.Index(
                 fields=["submission"],
                 name="record_submission",
