@@ -125,10 +125,16 @@ def ensure_after_migrate(sender, *, using: str = DEFAULT_DB_ALIAS, plan=None, **
 # ---------------------------------------------------------------------------------------
 
 
-def row_count_triggers(table: str, counts: str, key: str) -> tuple[Trigger, ...]:
+def row_count_triggers(
+    table: str,
+    counts: str,
+    key: str,
+    events: tuple[str, ...] = ("INSERT", "DELETE", "UPDATE", "TRUNCATE"),
+) -> tuple[Trigger, ...]:
     """The statement-level triggers that keep ``counts`` (``key`` → ``invoices``) equal to
     the number of rows of ``table`` per ``key``, in the rows' own transaction: inserts,
-    deletes, an update that moves rows to another ``key``, a truncate. PostgreSQL only.
+    deletes, an update that moves rows to another ``key``, a truncate (those of ``events``;
+    a caller that counts inserts elsewhere leaves ``INSERT`` out). PostgreSQL only.
 
     Each trigger's statements create the table when missing and count the rows again (the
     count may have drifted while a trigger was gone); the reader counts rows itself where the
@@ -163,7 +169,7 @@ def row_count_triggers(table: str, counts: str, key: str) -> tuple[Trigger, ...]
     ON CONFLICT ({key}) DO UPDATE SET invoices = c.invoices + excluded.invoices;""",  # noqa: S608
         "truncated": f"DELETE FROM {counts};",  # noqa: S608
     }
-    events = (
+    kinds = (
         ("INSERT", "inserted", "REFERENCING NEW TABLE AS inserted_rows", "counts inserted rows"),
         ("DELETE", "deleted", "REFERENCING OLD TABLE AS deleted_rows", "uncounts deleted rows"),
         (
@@ -175,7 +181,9 @@ def row_count_triggers(table: str, counts: str, key: str) -> tuple[Trigger, ...]
         ("TRUNCATE", "truncated", "", "empties the counts"),
     )
     made = []
-    for event, function, referencing, does in events:
+    for event, function, referencing, does in kinds:
+        if event not in events:
+            continue
         name = f"{counts}_{event.lower()}"
         made.append(
             Trigger(

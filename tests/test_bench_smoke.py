@@ -237,6 +237,13 @@ def test_the_gestoria_bench_account_keeps_the_apps_invariants_and_its_pages_rend
     gestoria = importlib.import_module("gestoria")
     account = gestoria._seed("bench-gestoria-test", 3, 100, analyse=False)
     assert InvoiceCount.objects.get(account_id=account.pk).invoices == 300
+    from verifactu.counts import fiscal_invoice_counts
+    from verifactu.models import FiscalInvoice
+
+    taxpayer_ids = list(account.taxpayers.values_list("pk", flat=True))
+    assert fiscal_invoice_counts(taxpayer_ids) == {
+        t: FiscalInvoice.objects.filter(taxpayer_id=t).count() for t in taxpayer_ids
+    }
     for chain in Chain.objects.filter(account=account):
         records = BillingRecord.objects.filter(chain=chain)
         head = records.order_by("-position").first()

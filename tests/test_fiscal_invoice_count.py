@@ -63,3 +63,34 @@ def test_the_desk_reads_the_kept_counts(account, taxpayer, second, computer_syst
     summary = {s.taxpayer.pk: s for s in worklist.desk_summary(account)}
     assert summary[taxpayer.pk].total == 5 and summary[taxpayer.pk].queued == 2
     assert summary[second.pk].total == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fiscal_invoice_waiting_for_its_chain_holds_no_lock_on_the_taxpayers_count(
+    account, taxpayer, computer_system
+):
+    """``register_invoice`` inserts the fiscal invoice before it takes the chain's lock. The
+    count is written with the registration record, under that lock: were it written with the
+    fiscal invoice, its row would be locked a statement earlier and held to the commit, and
+    every registration of the taxpayer would queue on it instead of on the chain."""
+    import psycopg
+
+    from tests.conftest import make_facts
+    from verifactu.records import _create_fiscal_invoice
+
+    register_for(taxpayer, computer_system, "A-0")  # the taxpayer's count row exists
+    params = connection.get_connection_params()
+    dsn = psycopg.conninfo.make_conninfo(
+        **{k: v for k, v in params.items() if k in ("dbname", "user", "host", "port", "password")}
+    )
+    facts = make_facts(issuer_nif=taxpayer.nif, issuer_name=taxpayer.name, invoice_number="A-1")
+    with transaction.atomic():
+        _create_fiscal_invoice(account, taxpayer, computer_system, facts, "api_v1")
+        with psycopg.connect(dsn, autocommit=True) as other:
+            other.execute("SET lock_timeout = '500ms'")
+            row = other.execute(
+                "SELECT invoices FROM verifactu_fiscalinvoicecount WHERE taxpayer_id = %s "
+                "FOR UPDATE",
+                [taxpayer.pk],
+            ).fetchone()
+    assert row == (1,)

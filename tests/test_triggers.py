@@ -40,7 +40,7 @@ ROW_COUNTS = {
     "invoicing_invoicecount_delete",
     "invoicing_invoicecount_update",
     "invoicing_invoicecount_truncate",
-    "verifactu_fiscalinvoicecount_insert",
+    "verifactu_fiscalinvoicecount_registered",
     "verifactu_fiscalinvoicecount_delete",
     "verifactu_fiscalinvoicecount_update",
     "verifactu_fiscalinvoicecount_truncate",

@@ -294,7 +294,49 @@ register(
     )
 )
 
-# The number of each taxpayer's fiscal invoices (migration 0020), for the desk.
+# The number of each taxpayer's fiscal invoices (migrations 0020 and 0022), for the desk. A
+# fiscal invoice is counted when its first record, the registration, is inserted: under the
+# chain's lock, which already serialises the taxpayer's registrations. Counted at the fiscal
+# invoice's own insert, before the lock, the count row's lock would be taken a statement
+# earlier and held to the commit, and become the taxpayer's queue instead of the chain.
+FISCAL_INVOICE_COUNTS = "verifactu_fiscalinvoicecount"
+REGISTRATIONS_COUNTED = f"""
+    INSERT INTO {FISCAL_INVOICE_COUNTS} AS c (taxpayer_id, invoices)
+    SELECT f.taxpayer_id, count(*)
+    FROM inserted_records r JOIN verifactu_fiscalinvoice f ON f.id = r.fiscal_invoice_id
+    WHERE r.record_type = 'registration'
+    GROUP BY f.taxpayer_id
+    ON CONFLICT (taxpayer_id) DO UPDATE SET invoices = c.invoices + excluded.invoices;"""  # noqa: S608
 register(
-    *row_count_triggers("verifactu_fiscalinvoice", "verifactu_fiscalinvoicecount", "taxpayer_id")
+    *row_count_triggers(
+        "verifactu_fiscalinvoice",
+        FISCAL_INVOICE_COUNTS,
+        "taxpayer_id",
+        events=("DELETE", "UPDATE", "TRUNCATE"),
+    ),
+    Trigger(
+        name=f"{FISCAL_INVOICE_COUNTS}_registered",
+        table="verifactu_billingrecord",
+        does="counts each fiscal invoice when its registration record is inserted",
+        create={
+            "postgresql": (
+                f"CREATE TABLE IF NOT EXISTS {FISCAL_INVOICE_COUNTS} "
+                "(taxpayer_id uuid PRIMARY KEY, invoices bigint NOT NULL)",
+                f"""CREATE OR REPLACE FUNCTION {FISCAL_INVOICE_COUNTS}_registered()
+                RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN {REGISTRATIONS_COUNTED}
+                    RETURN NULL;
+                END $$""",
+                f"DROP TRIGGER IF EXISTS {FISCAL_INVOICE_COUNTS}_registered "
+                "ON verifactu_billingrecord",
+                f"""CREATE TRIGGER {FISCAL_INVOICE_COUNTS}_registered AFTER INSERT
+                ON verifactu_billingrecord REFERENCING NEW TABLE AS inserted_records
+                FOR EACH STATEMENT EXECUTE FUNCTION {FISCAL_INVOICE_COUNTS}_registered()""",
+                "LOCK TABLE verifactu_fiscalinvoice IN SHARE MODE",
+                f"DELETE FROM {FISCAL_INVOICE_COUNTS}",  # noqa: S608 (constant names)
+                f"""INSERT INTO {FISCAL_INVOICE_COUNTS} (taxpayer_id, invoices)
+    SELECT taxpayer_id, count(*) FROM verifactu_fiscalinvoice GROUP BY taxpayer_id""",  # noqa: S608
+            )
+        },
+    ),
 )
