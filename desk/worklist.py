@@ -10,6 +10,7 @@ queries, however many invoices there are.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ from factu.models import Account, Taxpayer
 from invoicing.views import AEAT_TONES
 from verifactu import corrections, counts, faults
 from verifactu.models import BillingRecord, Chain, FiscalInvoice, RecordStatus
+
+logger = logging.getLogger(__name__)
 
 NEEDS_ACTION = (
     RecordStatus.REJECTED,
@@ -159,7 +162,15 @@ def desk_summary(account: Account) -> list[TaxpayerSummary]:
             accepted = summary.counts.get(RecordStatus.ACCEPTED, 0) - row["n"]
             summary.counts[RecordStatus.ACCEPTED] = accepted
     for summary in summaries.values():
-        if summary.counts.get(RecordStatus.ACCEPTED, 0) <= 0:
+        accepted = summary.counts.get(RecordStatus.ACCEPTED, 0)
+        if accepted < 0:
+            logger.error(
+                "Taxpayer %s: its count of fiscal invoices is %s under its records' latest "
+                "statuses (manage.py ensure_triggers counts again)",
+                summary.taxpayer.pk,
+                -accepted,
+            )
+        if accepted <= 0:
             summary.counts.pop(RecordStatus.ACCEPTED, None)
     oldest = (
         BillingRecord.objects.filter(fiscal_invoice__account=account, status__in=UNSENT)

@@ -1,3 +1,4 @@
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
@@ -24,6 +25,7 @@ def tenancy(request) -> dict:
         "membership": membership,
         "taxpayer": request.taxpayer,
         "taxpayers": taxpayers,
-        "taxpayer_options": taxpayer_options(taxpayers, request.taxpayer),
+        # Lazy: fragments (a job's progress, polled) render no switcher.
+        "taxpayer_options": SimpleLazyObject(lambda: taxpayer_options(taxpayers, request.taxpayer)),
         "several_taxpayers": request.account.shows_taxpayer_pages(len(taxpayers)),
     }

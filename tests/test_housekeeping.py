@@ -102,7 +102,7 @@ def test_the_task_deletes_import_csvs_and_export_zips_past_their_retention(taxpa
         taxpayer, Job.Kind.EXPORT_ZIP, finished_ago=timedelta(days=6), media=media, name="f.zip"
     )
     counts = tasks.purge_files.apply().get()
-    assert counts == {"imports": 2, "exports": 1, "orphans": 0}
+    assert counts == {"imports": 2, "exports": 1, "orphans": 0, "stalled": 0}
     assert sorted(p.name for p in media.rglob("*.*")) == ["c.csv", "d.csv", "f.zip"]
     for job in (old_import, failed_import, old_export):
         job.refresh_from_db()
@@ -125,7 +125,7 @@ def test_retention_comes_from_settings(taxpayer, media, settings):
         name="a.csv",
     )
     _job(taxpayer, Job.Kind.EXPORT_ZIP, finished_ago=timedelta(hours=2), media=media, name="b.zip")
-    assert purge_files() == {"imports": 1, "exports": 1, "orphans": 0}
+    assert purge_files() == {"imports": 1, "exports": 1, "orphans": 0, "stalled": 0}
 
 
 def test_files_no_job_names_go_once_old(taxpayer, media):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from clients.models import Client
 from clients.services import create_client
@@ -25,6 +26,7 @@ from invoicing import documents
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
 from transfers import books, quarter_close, services, tasks
+from transfers.housekeeping import purge_files
 from verifactu.models import BillingRecord
 
 BASE = "/c/estudio-sol/datos/"
@@ -214,6 +216,67 @@ def test_parts_may_finish_in_any_order_pdfs_before_the_books(
     assert names[0] == "contribuyentes.csv" and len(names) == len(set(names))
     assert job.report["parts"] == 2 + 3
     assert list((media / "exports").iterdir()) == [media / job.result_path]
+
+
+def test_a_part_delivered_twice_is_counted_once_and_the_job_still_finishes(
+    account, owner, quarter, second, sent, media, settings
+):
+    """Parts are acknowledged late: a worker that dies after writing a part but before
+    acknowledging it gets the part delivered again. The second run writes the same files
+    and counts nothing twice, so the set still completes and the figures are right."""
+    settings.TRANSFERS_PDF_CHUNK = 1
+    settings.TRANSFERS_BOOKS_CHUNK = 1  # a books part per taxpayer, so parts are 0 and 1
+    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=True)
+    tasks.export_quarter(str(job.pk))
+    books = list(sent)
+    sent.clear()
+    assert [TASKS[name](*args) for name, args in books] == ["part", "part"]
+    name, args = books[0]
+    assert TASKS[name](*args) == "part"  # delivered again
+    # Its PDF part was sent again too: the set completes once, the twin finds the job done.
+    assert [TASKS[n](*a) for n, a in sent] == ["part", "part", "done", "skipped"]
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE
+    assert (job.report["invoices"], job.report["parts"]) == (3, 2 + 3)
+    with zipfile.ZipFile(media / job.result_path) as archive:
+        assert [row[0] for row in rows(archive, "contribuyentes.csv")[1:]] == [
+            "12345678Z",
+            "B87654323",
+        ]
+
+
+def test_the_index_follows_the_parts_in_number_order(account, owner, sent, media, settings):
+    """Eleven taxpayers, a books part each: part 10 sorts after part 9, not after part 1."""
+    settings.TRANSFERS_BOOKS_CHUNK = 1
+    nifs = ["12345678Z", "87654321X", "11111111H", "22222222J", "33333333P", "44444444A"]
+    nifs += ["55555555K", "66666666Q", "77777777B", "99999999R"]
+    for n, nif in enumerate(nifs):
+        added = Taxpayer.objects.create(account=account, nif=nif, name=f"Contribuyente {n}")
+        issue(added, owner, date(2025, 2, 10), 1000)  # a part closes at its first invoice
+    issue(Taxpayer.objects.get(account=account, nif="B87654323"), owner, date(2025, 2, 10), 1000)
+    job = run(account, owner, sent)
+    assert job.report["parts"] == 11
+    with zipfile.ZipFile(media / job.result_path) as archive:
+        listed = [row[0] for row in rows(archive, "contribuyentes.csv")[1:]]
+    assert len(listed) == 11 and listed == sorted(listed)
+
+
+def test_a_quarter_close_no_part_moved_for_half_an_hour_is_failed_and_cleaned(
+    account, owner, quarter, sent, media
+):
+    """A worker that died while it joined the parts (or a part's lost message) would leave
+    the job running for ever: the hourly housekeeping fails it and removes its files."""
+    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=False)
+    tasks.export_quarter(str(job.pk))
+    parts = media / "exports" / f"{job.pk}.parts"
+    assert parts.is_dir()
+    later = timezone.now() + quarter_close.STALLED_AFTER
+    assert quarter_close.fail_stalled(later - timedelta(minutes=1)) == 0
+    assert purge_files(now=later)["stalled"] == 1
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "se ha detenido" in job.report["message"]
+    assert not parts.exists()
+    assert drain(sent) == ["skipped"]
 
 
 def test_a_pdf_part_done_before_its_books_part_waits_for_it(

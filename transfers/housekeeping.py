@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from factu.models import Job
+from transfers import quarter_close
 from transfers.exports import EXPORT_DIR
 from transfers.imports import IMPORT_DIR
 
@@ -45,7 +46,8 @@ def _delete(relative: str) -> bool:
 
 
 def purge_files(now: datetime | None = None) -> dict[str, int]:
-    """Delete the CSVs and ZIPs past their retention; how many of each (and orphans)."""
+    """Delete the CSVs and ZIPs past their retention, and fail the quarter closes that stalled;
+    how many of each (and orphans)."""
     now = now or timezone.now()
     counts = {"imports": 0, "exports": 0, "orphans": 0}
     finished = (Job.Status.DONE, Job.Status.FAILED)
@@ -68,6 +70,7 @@ def purge_files(now: datetime | None = None) -> dict[str, int]:
         Job.objects.filter(pk=job.pk).update(result_path="")
         counts["exports"] += 1
     counts["orphans"] = _purge_orphans(now - max(import_retention(), export_retention()))
+    counts["stalled"] = quarter_close.fail_stalled(now)
     return counts
 
 

@@ -29,6 +29,7 @@ import shutil
 import uuid
 import zipfile
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -54,6 +55,9 @@ from verifactu.signatures import SigningUnavailable
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 1000  # rows fetched at a time
+# No part takes this long (a books part ~2,000 invoices, a PDF part 100 PDFs): a quarter close
+# no part has moved for this long will never finish by itself.
+STALLED_AFTER = timedelta(minutes=30)
 BOOKS_TASK = "transfers.export_quarter_books"
 PART_TASK = "transfers.export_quarter_pdfs"
 INDEX_HEADER = [
@@ -240,9 +244,14 @@ def build(job: Job) -> None:
     # One step per invoice row, per PDF, and the publishing.
     total = invoices * (2 if pdfs else 1) + 1
     report = {"books_parts": len(groups), "books_done": [], "pdf_parts": 0, "pdf_done": []}
+    report["touched"] = timezone.now().isoformat()
     Job.objects.filter(pk=job.pk).update(total=total, done=0, report=report)
-    for number, taxpayer_ids in enumerate(groups):
-        send_now(BOOKS_TASK, str(job.pk), number, taxpayer_ids)
+    try:
+        for number, taxpayer_ids in enumerate(groups):
+            send_now(BOOKS_TASK, str(job.pk), number, taxpayer_ids)
+    except Exception:
+        _fail(job, f"No se ha podido repartir el trabajo. {NOTHING_MADE}")
+        raise
 
 
 def write_books(job_id: str, part: int, taxpayer_ids: list[str]) -> str:
@@ -252,7 +261,7 @@ def write_books(job_id: str, part: int, taxpayer_ids: list[str]) -> str:
         return "skipped"
     _, _, _, parts_dir = _paths(job)
     target = parts_dir / f"books-{part:05d}.zip"
-    temporary = target.with_suffix(".tmp")
+    temporary = _temporary(target)
     progress = jobs.SharedProgress(job)
     taxpayers = Taxpayer.objects.filter(account_id=job.account_id, pk__in=taxpayer_ids)
     try:
@@ -272,6 +281,8 @@ def write_books(job_id: str, part: int, taxpayer_ids: list[str]) -> str:
     logged = writer.logged_taxpayers()
 
     def update(report: dict) -> None:
+        if part in report["books_done"]:
+            return  # delivered again (a worker died before acknowledging): counted once
         report["books_done"] = sorted({*report["books_done"], part})
         report["pdf_parts"] += writer.parts
         report.setdefault("index", {})[str(part)] = index
@@ -292,7 +303,7 @@ def render_part(job_id: str, part: str, items: list[list[str]]) -> str:
         ids = [uuid.UUID(invoice_id) for invoice_id, _ in items]
         invoices = books.for_pdf(Invoice.objects.filter(account_id=job.account_id)).in_bulk(ids)
         target = parts_dir / f"pdf-{part}.zip"
-        temporary = target.with_suffix(".tmp")
+        temporary = _temporary(target)
         progress = jobs.SharedProgress(job, step=25)
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
             for invoice_id, (_, name) in zip(ids, items, strict=True):
@@ -331,6 +342,7 @@ def _part_done(job_id, update: Callable[[dict], None]) -> str:
         job = Job.objects.select_for_update().select_related("account").get(pk=job_id)
         report = dict(job.report or {})
         update(report)
+        report["touched"] = timezone.now().isoformat()
         ready = (
             len(report["books_done"]) == report["books_parts"]
             and len(report["pdf_done"]) == report["pdf_parts"]
@@ -375,7 +387,9 @@ def _publish(job: Job) -> None:
     report = job.report
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            index = [row for part in sorted(report["index"]) for row in report["index"][part]]
+            index = [
+                row for part in sorted(report["index"], key=int) for row in report["index"][part]
+            ]
             archive.writestr("contribuyentes.csv", csv_bytes(INDEX_HEADER, index))
             for part in sorted(parts_dir.glob("books-*.zip")) + sorted(parts_dir.glob("pdf-*.zip")):
                 append_raw(archive, part)
@@ -384,7 +398,8 @@ def _publish(job: Job) -> None:
                 raise zipfile.BadZipFile("a member of the joined ZIP is damaged")
         year, quarter = job.params["year"], job.params["quarter"]
         period = summaries.quarter_range(year, quarter)
-        for taxpayer in Taxpayer.objects.filter(pk__in=report.get("log_taxpayers", [])):
+        logged = report.get("log_taxpayers", [])
+        for taxpayer in Taxpayer.objects.filter(account_id=job.account_id, pk__in=logged):
             log_export(quarter_records(taxpayer, year, quarter), period=period)
     except SigningUnavailable as exc:
         _fail(job, f"No se ha generado el ZIP. {exc.message}")
@@ -416,6 +431,28 @@ def _publish(job: Job) -> None:
         "errors": [],
     }
     jobs.finish(job, final, result_path=relative)
+
+
+def _temporary(target: Path) -> Path:
+    """A part's file while it is written: its own per attempt, as a part delivered again
+    (its worker died before acknowledging it) may be written by two tasks at once."""
+    return target.with_name(f"{target.stem}.{uuid.uuid4().hex}.tmp")
+
+
+def fail_stalled(now: datetime | None = None) -> int:
+    """Fail every quarter close no part has moved for :data:`STALLED_AFTER` (a worker died
+    while it joined the parts, or a part's message was lost): nothing else would ever finish
+    it. Run by the hourly housekeeping; how many."""
+    now = now or timezone.now()
+    failed = 0
+    running = Job.objects.filter(kind=Job.Kind.EXPORT_QUARTER, status=Job.Status.RUNNING)
+    for job in running.select_related("account"):
+        touched = (job.report or {}).get("touched")
+        last = datetime.fromisoformat(touched) if touched else job.started_at or job.created_at
+        if now - last >= STALLED_AFTER:
+            _fail(job, f"El cierre del trimestre se ha detenido. {NOTHING_MADE}")
+            failed += 1
+    return failed
 
 
 def _clean(job: Job) -> None:

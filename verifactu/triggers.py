@@ -322,6 +322,8 @@ register(
             "postgresql": (
                 f"CREATE TABLE IF NOT EXISTS {FISCAL_INVOICE_COUNTS} "
                 "(taxpayer_id uuid PRIMARY KEY, invoices bigint NOT NULL)",
+                # Fiscal invoices before records, the order a registration locks them in.
+                "LOCK TABLE verifactu_fiscalinvoice IN SHARE MODE",
                 f"""CREATE OR REPLACE FUNCTION {FISCAL_INVOICE_COUNTS}_registered()
                 RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN {REGISTRATIONS_COUNTED}
@@ -332,7 +334,6 @@ register(
                 f"""CREATE TRIGGER {FISCAL_INVOICE_COUNTS}_registered AFTER INSERT
                 ON verifactu_billingrecord REFERENCING NEW TABLE AS inserted_records
                 FOR EACH STATEMENT EXECUTE FUNCTION {FISCAL_INVOICE_COUNTS}_registered()""",
-                "LOCK TABLE verifactu_fiscalinvoice IN SHARE MODE",
                 f"DELETE FROM {FISCAL_INVOICE_COUNTS}",  # noqa: S608 (constant names)
                 f"""INSERT INTO {FISCAL_INVOICE_COUNTS} (taxpayer_id, invoices)
     SELECT taxpayer_id, count(*) FROM verifactu_fiscalinvoice GROUP BY taxpayer_id""",  # noqa: S608

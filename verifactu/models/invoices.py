@@ -217,9 +217,10 @@ class FiscalInvoiceVersion(models.Model):
 class FiscalInvoiceCount(models.Model):
     """The exact number of a taxpayer's fiscal invoices, kept by triggers (PostgreSQL only).
 
-    The table and its triggers are the database's (migration 0020, re-created by
-    ``manage.py ensure_triggers``): every insert, delete, move and truncate of fiscal
-    invoices counts in its own transaction. Read only, through :mod:`verifactu.counts`.
+    The table and its triggers are the database's (migrations 0020 and 0022, re-created by
+    ``manage.py ensure_triggers``): a fiscal invoice counts when its registration record is
+    inserted (under the chain's lock), and every delete, move and truncate of fiscal invoices
+    in its own transaction. Read only, through :mod:`verifactu.counts`.
     """
 
     taxpayer_id = models.UUIDField(primary_key=True)
