@@ -111,12 +111,20 @@ class LocalSchemas(etree.Resolver):
         return None
 
 
+# libxml2 compiles an XSD with process-wide state (its table of built-in types is filled on
+# first use): two threads compiling at once crashed a process ("the given type 'anyURI' is
+# not a built-in type", then a segmentation fault). Compiling is rare (once per thread and
+# file), so it is serialised; validating is not.
+_COMPILE_LOCK = threading.Lock()
+
+
 def load_schema(filename: str) -> etree.XMLSchema:
     """The vendored XSD ``filename`` (``SuministroLR.xsd``, ``EventosSIF.xsd``), freshly loaded."""
     parser = etree.XMLParser(no_network=True, resolve_entities=False)
     parser.resolvers.add(LocalSchemas())
-    doc = etree.parse(str(SCHEMAS_DIR / filename), parser)
-    return etree.XMLSchema(doc)
+    with _COMPILE_LOCK:
+        doc = etree.parse(str(SCHEMAS_DIR / filename), parser)
+        return etree.XMLSchema(doc)
 
 
 # lxml keeps the last error_log on the schema object, so each thread gets its own schemas

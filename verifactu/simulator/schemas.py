@@ -50,9 +50,21 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
-@functools.cache
+# The server answers each request in a thread of its own, and libxml2 compiles an XSD with
+# process-wide state: two first requests compiling the schema at once crashed the simulator
+# (a segmentation fault). It is compiled once, under this lock.
+_COMPILE_LOCK = threading.Lock()
+
+
 def combined_schema() -> etree.XMLSchema:
-    """One schema holding requests and responses of both operations.
+    """One schema holding requests and responses of both operations (compiled once)."""
+    with _COMPILE_LOCK:
+        return _compiled_schema()
+
+
+@functools.cache
+def _compiled_schema() -> etree.XMLSchema:
+    """The schema of :func:`combined_schema`.
 
     Built from an in-memory wrapper that imports the four top-level XSDs, so every element
     (``RegFactuSistemaFacturacion``, ``ConsultaFactuSistemaFacturacion`` and both answers)
