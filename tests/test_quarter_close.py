@@ -436,6 +436,15 @@ def test_a_bad_period_is_shown_on_the_form(login, accountant):
     )
 
 
+def test_a_quarter_that_has_not_started_is_refused_on_its_field(login, accountant):
+    next_year = timezone.localdate().year + 1
+    response = login(accountant).post(
+        BASE + "exportar/cierre/", {"year": str(next_year), "quarter": "1"}
+    )
+    assert response.status_code == 200 and not Job.objects.exists()
+    assert "Ese trimestre aún no ha empezado" in response.content.decode()
+
+
 def test_another_accounts_quarter_close_is_404(
     login, owner, other_account, accountant_elsewhere, sent
 ):

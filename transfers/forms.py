@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
+from django.utils import timezone
 
 from factu.models import Job
 
@@ -32,6 +35,13 @@ class ExportForm(forms.Form):
             (4, "4T (octubre–diciembre)"),
         ],
     )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        year, quarter = cleaned.get("year"), cleaned.get("quarter")
+        if year and quarter and date(year, 3 * quarter - 2, 1) > timezone.localdate():
+            self.add_error("quarter", "Ese trimestre aún no ha empezado: no hay nada que exportar.")
+        return cleaned
 
 
 class QuarterCloseForm(ExportForm):
