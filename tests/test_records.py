@@ -271,7 +271,8 @@ def test_a_registration_writes_only_the_indexes_that_queries_use():
     assert plain == {
         "verifactu_billingrecord": [
             ("chain_id", "status", "position"),
-            ("fiscal_invoice_id",),
+            ("created_at", "position"),  # record_needs_action, partial (below)
+            ("fiscal_invoice_id", "position"),
             ("status",),
             ("submission_id",),
         ],
@@ -286,8 +287,9 @@ def test_a_registration_writes_only_the_indexes_that_queries_use():
     else:
         sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s"
     with connection.cursor() as cursor:
-        cursor.execute(sql, ["record_submission"])
-        assert "WHERE" in cursor.fetchone()[0]  # partial: a new record adds no entry
+        for partial in ("record_submission", "record_needs_action"):
+            cursor.execute(sql, [partial])
+            assert "WHERE" in cursor.fetchone()[0]  # partial: a new record adds no entry
 
 
 def test_any_inserted_record_moves_its_chain_row_in_the_database(register):
