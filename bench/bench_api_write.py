@@ -51,21 +51,10 @@ def invoice_body(tenant: common.Tenant, today: str) -> str:
     )
 
 
-def nifs(count: int) -> list[str]:
-    """``count`` distinct valid entity NIFs (B + 7 digits + control) for the bench tenants."""
-    from factu.nif import is_valid_nif
-
-    found = []
-    for n in range(count):
-        body = f"B{7_300_000 + n:07d}"
-        found.append(next(body + c for c in "0123456789" if is_valid_nif(body + c)))
-    return found
-
-
 def many_clients(count: int, today: str) -> tuple[Path, list]:
     """``count`` tenants, each its own account, taxpayer and token; the load's clients file
     and the tenants' accounts."""
-    tenants = [common.make_tenant(f"many{i}", nif) for i, nif in enumerate(nifs(count))]
+    tenants = [common.make_tenant(f"many{i}", nif) for i, nif in enumerate(common.nifs(count))]
     path = common.DATA_DIR / "many-chains-clients.json"
     path.write_text(json.dumps([[t.token, invoice_body(t, today)] for t in tenants]))
     return path, [t.account for t in tenants]

@@ -133,7 +133,8 @@ def main() -> int:
     p50s, p95s, calls = [], [], []
     try:
         for run in range(args.runs):
-            tenant = common.make_tenant(f"latency{run}")
+            # Each run its own issuer: the simulator still holds the previous run's records.
+            tenant = common.make_tenant(f"latency{run}", common.nifs(args.runs, 7_400_000)[run])
             pending = drafts(tenant, WARMUP + args.invoices)
             issue_paced(tenant, pending[:WARMUP], args.pace / 1000, timeout=60)
             before = Submission.objects.filter(chain__account=tenant.account).count()

@@ -185,6 +185,19 @@ class Tenant:
     extra: dict = field(default_factory=dict)
 
 
+def nifs(count: int, first: int = 7_300_000) -> list[str]:
+    """``count`` distinct valid entity NIFs (B + 7 digits + control) for bench tenants, from
+    the body ``first`` on: a bench's tenants never share an issuer with another's (the
+    AEAT simulator keeps each issuer's records for its whole run)."""
+    from factu.nif import is_valid_nif
+
+    found = []
+    for n in range(count):
+        body = f"B{first + n:07d}"
+        found.append(next(body + c for c in "0123456789" if is_valid_nif(body + c)))
+    return found
+
+
 def make_tenant(label: str, nif: str = "B87654323") -> Tenant:
     """A fresh account with an owner, a taxpayer, a computer system and an API token."""
     from api.services import create_token
