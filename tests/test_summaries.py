@@ -172,19 +172,24 @@ def test_130_deducts_earlier_quarters_and_never_goes_negative(taxpayer, first_qu
     assert (q2["soportado_base"], q2["soportado_cuota"]) == (51000, 10710)
 
 
-def test_rectificativa_by_substitution_counts_the_difference(
-    taxpayer, issue, acme, actor, rect_series
-):
-    original = issue(acme, date(2026, 1, 10), [("Consultoría", 100000, "general")])
+def substitute(original, rect_series, actor, concept: str, unit_price: int, day: date):
+    """Issue a rectificativa by substitution of ``original``: one line of ``unit_price``."""
     rect = rectify_invoice(
         original,
         series=rect_series,
         rectification_type="S",
-        lines=[DraftLine("Consultoría", quantity=100, unit_price=80000)],
-        issue_date=date(2026, 5, 4),
+        lines=[DraftLine(concept, quantity=100, unit_price=unit_price)],
+        issue_date=day,
         actor=actor,
     )
-    issue_invoice(rect, actor=actor)
+    return issue_invoice(rect, actor=actor)
+
+
+def test_rectificativa_by_substitution_counts_the_difference(
+    taxpayer, issue, acme, actor, rect_series
+):
+    original = issue(acme, date(2026, 1, 10), [("Consultoría", 100000, "general")])
+    substitute(original, rect_series, actor, "Consultoría", 80000, date(2026, 5, 4))
     q2 = summaries.modelo_303(taxpayer, 2026, 2).values
     assert (q2["devengado_2100_base"], q2["devengado_2100_cuota"]) == (-20000, -4200)
     assert summaries.modelo_130(taxpayer, 2026, 2).values["ingresos"] == 80000
@@ -280,15 +285,7 @@ def test_the_summaries_read_the_same_from_columns_as_from_invoices(
     """The page reads the invoices' columns and lines' inputs (expenses.declared), not
     model instances: every figure is the same as from the instances, a substitution too."""
     original = issue(shop, date(2026, 3, 2), [("Género", 90000, "general")])
-    rect = rectify_invoice(
-        original,
-        series=rect_series,
-        rectification_type="S",
-        lines=[DraftLine("Género", quantity=100, unit_price=70000)],
-        issue_date=date(2026, 3, 25),
-        actor=actor,
-    )
-    issue_invoice(rect, actor=actor)
+    substitute(original, rect_series, actor, "Género", 70000, date(2026, 3, 25))
     start, end = date(2026, 1, 1), date(2026, 12, 31)
     instances = list(summaries.declared_invoices(taxpayer, start, end))
     rows = summaries.declared_rows(taxpayer, start, end)
