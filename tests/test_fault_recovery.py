@@ -293,11 +293,12 @@ def test_the_desk_says_since_when_a_chain_is_blocked_and_when_it_tries_next(
     login, owner, account, register, settings
 ):
     record = register().record
-    madrid = timezone.get_default_timezone()
-    since = timezone.datetime(2026, 12, 4, 22, 15, tzinfo=madrid)
-    block(record.chain_id, since, since + timedelta(minutes=16))
+    since = timezone.localtime().replace(second=0, microsecond=0) - timedelta(hours=2)
+    retry = since + timedelta(minutes=16)
+    block(record.chain_id, since, retry)
     page = desk_page(login(owner), account)
-    assert "Envío bloqueado desde 04/12/2026 22:15 — próximo intento 04/12/2026 22:31" in page
+    shown = f"{since:%d/%m/%Y %H:%M} — próximo intento {retry:%d/%m/%Y %H:%M}"
+    assert f"Envío bloqueado desde {shown}" in page
     assert "Intentar ahora" in page and "Todo en orden" not in page
     assert "reintenta el envío por sí solo" in page
     assert "más de un día" not in page
