@@ -11,15 +11,15 @@ Contents of ``factu-<cuenta>-<year>-<q>T.zip``::
     <NIF>/facturas/<número>.pdf        only when the PDFs were asked for
 
 Memory stays flat whatever the account's size: each part of the ZIP is written member by
-member, each query is read by chunks (``iterator``), and nothing holds more than one
-taxpayer's rows of ``facturas.csv``. The work is spread over the worker pool: the first task
-(:func:`build`) sends a books task per run of taxpayers with about ``TRANSFERS_BOOKS_CHUNK``
-invoices (:func:`write_books`), which sends a PDF task per ``TRANSFERS_PDF_CHUNK`` invoices
-when the PDFs were asked for (:func:`render_part`). Each writes a part file; whichever task
-completes the set (told under the job's row lock, :func:`_part_done`) joins the parts into
-the ZIP without compressing anything again (:func:`append_raw`) and publishes it
-(:func:`_publish`). A failure anywhere fails the job and removes every file: no ZIP is
-offered unless it is whole.
+member, each query is read by chunks (``iterator``), nothing holds more than one
+taxpayer's rows of ``facturas.csv``, and the joining holds one part's directory at a time.
+The work is spread over the worker pool: the first task (:func:`build`) sends a books task
+per run of taxpayers with about ``TRANSFERS_BOOKS_CHUNK`` invoices (:func:`write_books`),
+which sends a PDF task per ``TRANSFERS_PDF_CHUNK`` invoices when the PDFs were asked for
+(:func:`render_part`). Each writes a part file; whichever task completes the set (told under
+the job's row lock, :func:`_part_done`) joins the parts into the ZIP without compressing
+anything again (:mod:`transfers.zipjoin`) and publishes it (:func:`_publish`). A failure
+anywhere fails the job and removes every file: no ZIP is offered unless it is whole.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from factu.queue import send_now
 from factu.text import count_of
 from invoicing import documents, totals
 from invoicing.models import Invoice
-from transfers import books
+from transfers import books, zipjoin
 from transfers.exports import EXPORT_DIR
 from verifactu.event_log import no_verifactu_active
 from verifactu.events import log_export
@@ -357,45 +357,19 @@ def _part_done(job_id, update: Callable[[dict], None]) -> str:
     return Job.objects.filter(pk=job_id).values_list("status", flat=True).get()
 
 
-def append_raw(archive: zipfile.ZipFile, part: Path) -> None:
-    """Append every member of the ZIP ``part`` to ``archive`` as it is, compressed bytes
-    and all: its local entries are copied whole and its central directory moved, so the
-    members are neither read nor compressed again."""
-    with zipfile.ZipFile(part) as source:
-        members, length = source.infolist(), source.start_dir
-    offset = archive.start_dir
-    archive.fp.seek(offset)
-    with part.open("rb") as data:
-        remaining = length
-        while remaining:
-            block = data.read(min(remaining, 1 << 20))
-            if not block:
-                raise zipfile.BadZipFile(f"{part} is shorter than its directory says")
-            archive.fp.write(block)
-            remaining -= len(block)
-    for member in members:
-        member.header_offset += offset
-        archive.filelist.append(member)
-        archive.NameToInfo[member.filename] = member
-    archive.start_dir = offset + length
-    archive._didModify = True
-
-
 def _publish(job: Job) -> None:
     """Join the parts into the ZIP, log the export where it is an event, publish it."""
     relative, target, partial, parts_dir = _paths(job)
     report = job.report
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with zipjoin.open_joined(partial) as archive:
             index = [
                 row for part in sorted(report["index"], key=int) for row in report["index"][part]
             ]
             archive.writestr("contribuyentes.csv", csv_bytes(INDEX_HEADER, index))
             for part in sorted(parts_dir.glob("books-*.zip")) + sorted(parts_dir.glob("pdf-*.zip")):
-                append_raw(archive, part)
-        with zipfile.ZipFile(partial) as check:  # a member copied wrong fails here, not later
-            if check.testzip() is not None:
-                raise zipfile.BadZipFile("a member of the joined ZIP is damaged")
+                zipjoin.append_raw(archive, part)
+        zipjoin.check_joined(partial, archive.filelist)  # a member copied wrong fails here
         year, quarter = job.params["year"], job.params["quarter"]
         period = summaries.quarter_range(year, quarter)
         logged = report.get("log_taxpayers", [])
