@@ -174,6 +174,13 @@ def database_config(name: str, default_sqlite_path: Path) -> dict:
         # it for a while, checked before reuse so a restarted server costs one retry, no error.
         config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True
+        # No JIT compiling: PostgreSQL compiles any query whose estimated cost passes
+        # jit_above_cost, and stale statistics can give that estimate to any query; compiling
+        # takes hundreds of milliseconds where this app's queries run in a few
+        # (bench/README.md, "The desk and PostgreSQL's JIT"). An options of the URL is kept.
+        options = config["OPTIONS"].get("options", "")
+        if "jit" not in options:
+            config["OPTIONS"]["options"] = f"{options} -c jit=off".strip()
     else:
         raise ImproperlyConfigured(
             f"{name} must be a postgres:// or sqlite:/// URL, not {raw.split(':', 1)[0]!r}."

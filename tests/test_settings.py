@@ -80,6 +80,26 @@ def test_redis_and_postgres_urls_switch_backends(monkeypatch, tmp_path):
     assert env.broker_url("CELERY_BROKER_URL") == "redis://127.0.0.1:6379/0"
 
 
+def test_postgresql_connections_are_never_jit_compiled_and_url_options_are_kept(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    assert env.database_config("DATABASE_URL", tmp_path)["OPTIONS"]["options"] == "-c jit=off"
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?options=-c%20work_mem%3D8MB"
+    )
+    options = env.database_config("DATABASE_URL", tmp_path)["OPTIONS"]["options"]
+    assert options == "-c work_mem=8MB -c jit=off"
+
+
+def test_the_live_postgresql_connection_runs_without_jit(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
 def test_start_up_fails_loudly_on_a_bad_value(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
