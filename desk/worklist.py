@@ -14,7 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, Min, OuterRef, QuerySet
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from desk.services import ANULAR, CORREGIR, REINTENTAR, SUBSANAR, explain, factu_invoice_of
@@ -145,55 +146,58 @@ def fiscal_invoice_totals(taxpayer_ids: list) -> dict:
 def desk_summary(account: Account) -> list[TaxpayerSummary]:
     """Every taxpayer of ``account`` with the latest status of its invoices, counted.
 
-    Five queries whatever the number of invoices: the taxpayers; the account's chains; the
-    fiscal invoices per taxpayer (every fiscal invoice has at least one record, made with
-    it), read from the counts the triggers keep on PostgreSQL (:mod:`verifactu.counts`;
-    counting them was an index-only scan of every fiscal invoice); the latest records that
-    are not accepted, per chain and status ("no later record" answered by the
-    ``(fiscal_invoice, position)`` index); and the oldest unsent record per chain. What is
-    neither of those is accepted: counting the latest record of every invoice instead reads
-    them all (the anti-join over every record of the account was most of the desk's time at
-    600,000).
+    Three queries whatever the number of invoices: the taxpayers; the fiscal invoices per
+    taxpayer (every fiscal invoice has at least one record, made with it), read from the
+    counts the triggers keep on PostgreSQL (:mod:`verifactu.counts`; counting them was an
+    index-only scan of every fiscal invoice); and the account's chains, each with its latest
+    records that are not accepted counted per status and its oldest unsent record
+    (:func:`chain_statuses`). What is neither of those is accepted: counting the latest
+    record of every invoice instead reads them all (the anti-join over every record of the
+    account was most of the desk's time at 600,000).
 
     Counted per chain, then added up per taxpayer: a taxpayer's chains are the account's
-    chains of its NIF (:func:`verifactu.modes.chains_of`). Grouped by the fiscal invoice's
-    taxpayer instead, each record joined its fiscal invoice, and PostgreSQL answered that
-    join with a scan of every fiscal invoice of the account as soon as it expected a few
-    thousand records (~400 ms a query at 600,000). The records of a chain whose NIF no
-    taxpayer holds now (its taxpayer's NIF was corrected after issuing) are counted the
-    slow way, per fiscal invoice, in two more queries, so that none is left out.
+    chains of its NIF (:func:`verifactu.modes.chains_of`). The records of a chain whose NIF
+    no taxpayer holds now (its taxpayer's NIF was corrected after issuing) are counted per
+    fiscal invoice, in two more queries, so that none is left out.
     """
     summaries = {
         t.pk: TaxpayerSummary(taxpayer=t) for t in account.taxpayers.order_by("name", "id")
     }
-    by_nif = {summary.taxpayer.nif: pk for pk, summary in summaries.items()}
-    owner, orphans = {}, []
-    for chain_id, nif in Chain.objects.filter(account=account).values_list("pk", "issuer_nif"):
-        if nif in by_nif:
-            owner[chain_id] = by_nif[nif]
-        else:
-            orphans.append(chain_id)
     for taxpayer_id, n in fiscal_invoice_totals(list(summaries)).items():
         summary = summaries.get(taxpayer_id)
         if summary is not None:
             summary.counts[RecordStatus.ACCEPTED] = n
-    not_accepted = latest_records(account).filter(status__in=NOT_ACCEPTED)
-    rows = [
-        (owner[row["chain_id"]], row["status"], row["n"])
-        for row in not_accepted.values("chain_id", "status").annotate(n=Count("id")).order_by()
-        if row["chain_id"] in owner
-    ]
+    by_nif = {summary.taxpayer.nif: pk for pk, summary in summaries.items()}
+    counted: list[tuple] = []
+    oldest: list[tuple] = []
+    orphans = []
+    for chain in chain_statuses(account):
+        taxpayer_id = by_nif.get(chain["issuer_nif"])
+        if taxpayer_id is None:
+            orphans.append(chain["pk"])
+            continue
+        counted += [(taxpayer_id, status, chain[status]) for status in NOT_ACCEPTED]
+        oldest.append((taxpayer_id, chain["oldest_unsent_at"]))
     if orphans:
-        rows += [
+        counted += [
             (row["fiscal_invoice__taxpayer_id"], row["status"], row["n"])
-            for row in not_accepted.filter(chain_id__in=orphans)
+            for row in latest_records(account)
+            .filter(chain_id__in=orphans, status__in=NOT_ACCEPTED)
             .values("fiscal_invoice__taxpayer_id", "status")
             .annotate(n=Count("id"))
             .order_by()
         ]
-    for taxpayer_id, status, n in rows:
+        oldest += [
+            (row["fiscal_invoice__taxpayer_id"], row["oldest"])
+            for row in records_of(account)
+            .filter(chain_id__in=orphans, status__in=UNSENT)
+            .values("fiscal_invoice__taxpayer_id")
+            .annotate(oldest=Min("created_at"))
+            .order_by()
+        ]
+    for taxpayer_id, status, n in counted:
         summary = summaries.get(taxpayer_id)
-        if summary is not None:
+        if summary is not None and n:
             summary.counts[status] = summary.counts.get(status, 0) + n
             accepted = summary.counts.get(RecordStatus.ACCEPTED, 0) - n
             summary.counts[RecordStatus.ACCEPTED] = accepted
@@ -208,27 +212,56 @@ def desk_summary(account: Account) -> list[TaxpayerSummary]:
             )
         if accepted <= 0:
             summary.counts.pop(RecordStatus.ACCEPTED, None)
-    unsent = records_of(account).filter(status__in=UNSENT)
-    oldest = [
-        (owner[row["chain_id"]], row["oldest"])
-        for row in unsent.values("chain_id").annotate(oldest=Min("created_at")).order_by()
-        if row["chain_id"] in owner
-    ]
-    if orphans:
-        oldest += [
-            (row["fiscal_invoice__taxpayer_id"], row["oldest"])
-            for row in unsent.filter(chain_id__in=orphans)
-            .values("fiscal_invoice__taxpayer_id")
-            .annotate(oldest=Min("created_at"))
-            .order_by()
-        ]
     for taxpayer_id, at in oldest:
         summary = summaries.get(taxpayer_id)
-        if summary is not None and (
-            summary.oldest_unsent_at is None or at < summary.oldest_unsent_at
-        ):
+        if at is None or summary is None:
+            continue
+        if summary.oldest_unsent_at is None or at < summary.oldest_unsent_at:
             summary.oldest_unsent_at = at
     return list(summaries.values())
+
+
+def chain_statuses(account: Account) -> QuerySet[Chain]:
+    """The chains of ``account`` as dicts: ``pk``, ``issuer_nif``, the number of its fiscal
+    invoices whose latest record is in each status of :data:`NOT_ACCEPTED` (keyed by the
+    status) and ``oldest_unsent_at``.
+
+    One subquery per chain and status, so each is answered from the ``(chain, status,
+    position)`` index for that chain alone, however many records other accounts have in
+    those states. Grouped in one query over the account's records instead, PostgreSQL read
+    the status index of the whole database (every tenant's unsent records) or, grouping by
+    the fiscal invoice's taxpayer, scanned every fiscal invoice (bench/README.md, "The desk
+    beside other tenants' records").
+    """
+    later = BillingRecord.objects.filter(
+        fiscal_invoice=OuterRef("fiscal_invoice"), position__gt=OuterRef("position")
+    )
+
+    def latest_in(status: str) -> Coalesce:
+        records = (
+            BillingRecord.objects.filter(chain=OuterRef("pk"), status=status)
+            .filter(~Exists(later))
+            .order_by()
+            .values("chain")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(records, output_field=IntegerField()), 0)
+
+    unsent = (
+        BillingRecord.objects.filter(chain=OuterRef("pk"), status__in=UNSENT)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    return (
+        Chain.objects.filter(account=account)
+        .annotate(
+            **{str(status): latest_in(status) for status in NOT_ACCEPTED},
+            oldest_unsent_at=Subquery(unsent),
+        )
+        .order_by()
+        .values("pk", "issuer_nif", *(str(status) for status in NOT_ACCEPTED), "oldest_unsent_at")
+    )
 
 
 # ---------------------------------------------------------------------------------------

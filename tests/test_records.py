@@ -273,7 +273,7 @@ def test_a_registration_writes_only_the_indexes_that_queries_use():
             ("chain_id", "status", "position"),
             ("created_at", "position"),  # record_needs_action, partial (below)
             ("fiscal_invoice_id", "position"),
-            ("status",),
+            ("status", "chain_id"),
             ("submission_id",),
         ],
         "verifactu_fiscalinvoice": [
