@@ -567,12 +567,20 @@ class Held:
 
 
 def held_taxpayers(account_id, taxpayer: Taxpayer | None = None) -> list[Held]:
-    """The account's taxpayers with records held for want of proof (the desk's notices)."""
-    held = BillingRecord.objects.filter(
-        chain__account_id=account_id, status=RecordStatus.QUEUED, aeat_error_code=HELD_CODE
-    )
+    """The account's taxpayers with records held for want of proof (the desk's notices).
+
+    The account's chains are read first and the records looked up by their ids, so that the
+    ``(status, chain)`` index reads this account's queued records only; through a join with
+    the chains, PostgreSQL read every tenant's queued records and filtered them."""
+    chains = Chain.objects.filter(account_id=account_id)
     if taxpayer is not None:
-        held = held.filter(issuer_nif=taxpayer.nif)
+        chains = chains.filter(issuer_nif=taxpayer.nif)
+    chain_ids = list(chains.values_list("pk", flat=True))
+    if not chain_ids:
+        return []
+    held = BillingRecord.objects.filter(
+        chain_id__in=chain_ids, status=RecordStatus.QUEUED, aeat_error_code=HELD_CODE
+    )
     counts = dict(held.values_list("issuer_nif").annotate(n=Count("pk")).order_by())
     out = []
     for candidate in Taxpayer.objects.filter(account_id=account_id, nif__in=counts):
