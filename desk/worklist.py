@@ -43,11 +43,10 @@ def records_of(account: Account) -> QuerySet[BillingRecord]:
 
     A record sits in the chain of its fiscal invoice's account (:func:`verifactu.chains.
     lock_chain` reaches only its account's chains), so this is the same set as the records
-    of the account's fiscal invoices. Reached by chain, a status filter runs on the
-    ``(chain, status, position)`` index, one account's chains at a time; reached by fiscal
-    invoice, PostgreSQL sized it from the status counts of the whole database and, once
-    other tenants held many unsent records, chose a hash join over a scan of every fiscal
-    invoice: one account's desk slowed by another's rows.
+    of the account's fiscal invoices, without joining them: filtered by the fiscal invoice's
+    account, PostgreSQL answered a status filter with a scan of every fiscal invoice once it
+    expected a few thousand records (bench/README.md, "The desk beside other tenants'
+    records").
     """
     return BillingRecord.objects.filter(chain__account=account)
 

@@ -177,7 +177,7 @@ def database_config(name: str, default_sqlite_path: Path) -> dict:
         # No JIT compiling: PostgreSQL compiles any query whose estimated cost passes
         # jit_above_cost, and stale statistics can give that estimate to any query; compiling
         # takes hundreds of milliseconds where this app's queries run in a few
-        # (bench/README.md, "The desk and PostgreSQL's JIT"). An options of the URL is kept.
+        # (bench/README.md, "The desk and PostgreSQL's JIT"). Options the URL gives are kept.
         options = config["OPTIONS"].get("options", "")
         if "jit" not in options:
             config["OPTIONS"]["options"] = f"{options} -c jit=off".strip()

@@ -13,8 +13,8 @@ list it writes from (:class:`JoinedDirectory`) reads the parts' directories back
 at a time; and the check (:func:`check_joined`) walks the joined directory entry by entry
 against them. This relies on how CPython's ``ZipFile`` writes its central directory
 (``_write_end_record`` iterates ``filelist`` and takes its ``len``; Python 3.11 as pinned)
-and on its parsers of the end record and of ZIP64 extras; ``tests/test_quarter_close.py``
-reads every joined ZIP back with zipfile's own reader.
+and on its parsers of the end record and of ZIP64 extras; ``tests/test_zip_joining.py`` and
+``tests/test_quarter_close.py`` read the joined ZIPs back with zipfile's own reader.
 """
 
 from __future__ import annotations
