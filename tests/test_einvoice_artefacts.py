@@ -1,7 +1,7 @@
 """The vendored e-invoicing artefacts are the publishers' files, byte for byte, and local.
 
 Each folder's README lists every file with its SHA-256; a file edited, added or dropped
-without its README says so fails here.
+without its README says so fails here. The same holds for the test fixtures.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from lxml import etree
 
 from einvoice.artefacts import ARTEFACTS, XMLDSIG_URL
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "einvoice"
 ROW = re.compile(r"^\| `(?P<file>[^`]+)` \|(?:.*?\|)*? `(?P<sha256>[0-9a-f]{64})` \|", re.M)
 FOLDERS = sorted(path.parent for path in ARTEFACTS.glob("*/README.md"))
 
@@ -52,6 +53,10 @@ def test_each_vendored_file_matches_its_recorded_sum(folder):
 
     assert "Source" in readme
     assert present(folder) == recorded(folder / "README.md")
+
+
+def test_the_fixtures_match_their_recorded_sums():
+    assert present(FIXTURES) == recorded(FIXTURES / "README.md")
 
 
 def test_no_schema_imports_anything_remote_but_the_mapped_xmldsig():
