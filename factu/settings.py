@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "api",
     "desk",
     "transfers",
+    "einvoice",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
