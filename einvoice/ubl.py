@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from einvoice.ubl_taxes import Category, category_of, tax_cents
+from einvoice.ubl_taxes import Category, category_of, percent, tax_cents
 from factu.money import round_half_up
 from invoicing import documents, taxes, totals
 from invoicing.models import Invoice
@@ -48,7 +48,13 @@ VAT_SCHEMES = {
     "EE": "9931", "ES": "9920", "FR": "9957", "GR": "9933", "HR": "9934", "IE": "9935",
     "IT": "9906", "LT": "9937", "LU": "9938", "LV": "9939", "MT": "9943", "NL": "9944",
     "PL": "9945", "PT": "9946", "RO": "9947", "SI": "9949", "SK": "9950", "HU": "9910",
+    "GB": "9932", "CH": "9927",
 }  # fmt: skip
+
+
+class NoElectronicAddress(ValueError):
+    """Peppol needs the buyer's electronic address (PEPPOL-EN16931-R010), and Factu knows
+    one only for a VAT number of a country with a Peppol VAT scheme."""
 
 
 def _cbc(parent: etree._Element, name: str, text: str | None = None, **attrs: str):
@@ -172,13 +178,18 @@ def _party(parent: etree._Element, party: Party, country: str, vat: bool) -> Non
     node = _cac(parent, "Party")
     identifier = vat_id(party, country)
     scheme = VAT_SCHEMES.get(identifier[:2], "")
-    if scheme:
-        _cbc(node, "EndpointID", identifier, schemeID=scheme)
+    has_vat_id = party.tax_id_label in ("NIF", "NIF-IVA")
+    if not (scheme and has_vat_id):
+        raise NoElectronicAddress(
+            f"{party.name} no tiene un número de IVA con dirección Peppol: "
+            "no se puede generar su factura UBL."
+        )
+    _cbc(node, "EndpointID", identifier, schemeID=scheme)
     address = _cac(node, "PostalAddress")
     if party.address_lines:
         _cbc(address, "StreetName", ", ".join(party.address_lines))
     _cbc(_cac(address, "Country"), "IdentificationCode", country)
-    if vat and party.tax_id_label in ("NIF", "NIF-IVA"):
+    if vat:
         scheme_node = _cac(node, "PartyTaxScheme")
         _cbc(scheme_node, "CompanyID", identifier)
         _cbc(_cac(scheme_node, "TaxScheme"), "ID", "VAT")
@@ -276,6 +287,7 @@ def _line(
         allowance = _cac(node, "AllowanceCharge")
         _cbc(allowance, "ChargeIndicator", "false")
         _cbc(allowance, "AllowanceChargeReason", "Descuento")
+        _cbc(allowance, "MultiplierFactorNumeric", str(percent(shown.discount_bp)))
         _money(allowance, "Amount", sign * (gross - shown.amount_cents))
         _money(allowance, "BaseAmount", sign * gross)
     item = _cac(node, "Item")

@@ -11,7 +11,14 @@ import pytest
 from lxml import etree
 
 from clients.services import create_client
-from einvoice.ubl import CAC, CBC, CUSTOMIZATION_ID, PROFILE_ID, build_ubl
+from einvoice.ubl import (
+    CAC,
+    CBC,
+    CUSTOMIZATION_ID,
+    PROFILE_ID,
+    NoElectronicAddress,
+    build_ubl,
+)
 from einvoice.validation import validate_ubl
 from invoicing.services import DraftLine, issue_invoice, rectify_invoice
 
@@ -216,3 +223,74 @@ def test_a_rectificativa_by_substitution_is_an_invoice_referencing_the_original(
     reference = "cac:BillingReference/cac:InvoiceDocumentReference/"
     assert root.findtext(reference + "cbc:ID", namespaces=NS) == original.number
     assert_totals(root, substitute)
+
+
+def test_a_discounted_line_carries_its_allowance_so_the_line_adds_up(draft, actor):
+    discounted = DraftLine("Licencias", 300, 3333, "general", discount_bp=1000)
+    invoice = issue_invoice(draft([discounted, CONSULTING]), actor=actor)
+
+    root = ubl_of(invoice)
+
+    line = root.find("cac:InvoiceLine", NS)
+    assert money(line, "cbc:LineExtensionAmount") == Decimal("89.99")
+    assert money(line, "cac:AllowanceCharge/cbc:Amount") == Decimal("10.00")
+    assert_totals(root, invoice)
+
+
+def test_an_exempt_line_beside_a_taxed_one_keeps_both_categories(draft, actor):
+    training = DraftLine("Formación", 100, 50000, "exento", cause="E1")
+    invoice = issue_invoice(draft([CONSULTING, training], irpf_bp=700), actor=actor)
+
+    root = ubl_of(invoice)
+
+    assert subtotals(root) == {
+        ("S", "21.00"): (Decimal("1000.00"), Decimal("210.00")),
+        ("E", "0.00"): (Decimal("500.00"), Decimal("0.00")),
+    }
+    assert money(root, "cac:LegalMonetaryTotal/cbc:PrepaidAmount") == Decimal("105.00")
+    assert_totals(root, invoice)
+
+
+def test_an_export_is_category_g(taxpayer, draft, actor):
+    client = create_client(
+        taxpayer,
+        {"name": "Acme Ltd", "country": "GB", "id_type": "02", "foreign_id": "GB123456789"},
+    )
+    line = DraftLine("Maquinaria", 100, 300000, "exento", cause="E2")
+    invoice = issue_invoice(draft([line], client=client), actor=actor)
+
+    root = ubl_of(invoice)
+
+    assert set(subtotals(root)) == {("G", "0.00")}
+    assert_totals(root, invoice)
+
+
+def test_a_credit_note_of_an_invoice_with_irpf_returns_the_withholding_as_prepaid(
+    draft, actor, rect_series
+):
+    original = issue_invoice(draft(irpf_bp=1500), actor=actor)
+    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
+    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+
+    root = ubl_of(refund)
+
+    assert etree.QName(root).localname == "CreditNote"
+    assert money(root, "cac:LegalMonetaryTotal/cbc:PrepaidAmount") == Decimal("15.00")
+    assert money(root, "cac:LegalMonetaryTotal/cbc:PayableAmount") == Decimal("106.00")
+    assert_totals(root, refund, sign=-1)
+
+
+def test_a_client_without_a_peppol_address_is_refused_by_name(taxpayer, draft, actor):
+    client = create_client(
+        taxpayer, {"name": "Acme Inc", "country": "US", "id_type": "03", "foreign_id": "987654"}
+    )
+    line = DraftLine("Maquinaria", 100, 300000, "exento", cause="E2")
+    invoice = issue_invoice(draft([line], client=client), actor=actor)
+
+    with pytest.raises(NoElectronicAddress, match="Acme Inc"):
+        build_ubl(invoice)
+
+
+def test_a_draft_has_no_e_invoice(draft):
+    with pytest.raises(ValueError, match="issued"):
+        build_ubl(draft())
