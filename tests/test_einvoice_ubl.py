@@ -78,6 +78,16 @@ def issued_rectificativa(original, series, actor, rectification_type: str, line:
     return issue_invoice(draft, actor=actor)
 
 
+def exempt_sale_abroad(taxpayer, draft, actor, country, id_type, foreign_id, cause):
+    """An issued sale of 3.000 €, exempt by ``cause``, to Acme in ``country``."""
+    client = create_client(
+        taxpayer,
+        {"name": "Acme", "country": country, "id_type": id_type, "foreign_id": foreign_id},
+    )
+    line = DraftLine("Maquinaria", 100, 300000, "exento", cause=cause)
+    return issue_invoice(draft([line], client=client), actor=actor)
+
+
 def test_an_ordinary_invoice_with_two_iva_rates_is_a_valid_peppol_invoice(draft, actor):
     invoice = issue_invoice(draft([CONSULTING, BOOKS]), actor=actor)
 
@@ -175,12 +185,7 @@ def test_an_untaxed_line_goes_in_its_category_with_its_vatex_code(
 def test_an_intra_community_supply_to_an_eu_client_is_category_k_with_its_delivery(
     taxpayer, draft, actor
 ):
-    client = create_client(
-        taxpayer,
-        {"name": "Acme GmbH", "country": "DE", "id_type": "02", "foreign_id": "DE123456789"},
-    )
-    line = DraftLine("Máquina", 100, 200000, "exento", cause="E5")
-    invoice = issue_invoice(draft([line], client=client), actor=actor)
+    invoice = exempt_sale_abroad(taxpayer, draft, actor, "DE", "02", "DE123456789", "E5")
 
     root = ubl_of(invoice)
 
@@ -252,12 +257,7 @@ def test_an_exempt_line_beside_a_taxed_one_keeps_both_categories(draft, actor):
 
 
 def test_an_export_is_category_g(taxpayer, draft, actor):
-    client = create_client(
-        taxpayer,
-        {"name": "Acme Ltd", "country": "GB", "id_type": "02", "foreign_id": "GB123456789"},
-    )
-    line = DraftLine("Maquinaria", 100, 300000, "exento", cause="E2")
-    invoice = issue_invoice(draft([line], client=client), actor=actor)
+    invoice = exempt_sale_abroad(taxpayer, draft, actor, "GB", "02", "GB123456789", "E2")
 
     root = ubl_of(invoice)
 
@@ -281,13 +281,9 @@ def test_a_credit_note_of_an_invoice_with_irpf_returns_the_withholding_as_prepai
 
 
 def test_a_client_without_a_peppol_address_is_refused_by_name(taxpayer, draft, actor):
-    client = create_client(
-        taxpayer, {"name": "Acme Inc", "country": "US", "id_type": "03", "foreign_id": "987654"}
-    )
-    line = DraftLine("Maquinaria", 100, 300000, "exento", cause="E2")
-    invoice = issue_invoice(draft([line], client=client), actor=actor)
+    invoice = exempt_sale_abroad(taxpayer, draft, actor, "US", "03", "987654", "E2")
 
-    with pytest.raises(NoElectronicAddress, match="Acme Inc"):
+    with pytest.raises(NoElectronicAddress, match="Acme"):
         build_ubl(invoice)
 
 
