@@ -19,6 +19,8 @@ REVERSE_CHARGE = "AE"
 INTRA_COMMUNITY = "K"
 EXPORT = "G"
 NOT_SUBJECT = "O"
+IGIC = "L"
+IPSI = "M"
 
 # The Spanish exemption causes (VERI*FACTU's OperacionExenta, L10) and what EN 16931 calls
 # them: E2 (LIVA art. 21, exports) is category G, E5 (art. 25, intra-community supplies) is K;
@@ -68,6 +70,10 @@ def category_of(group: taxes.TaxGroup) -> Category:
     if group.is_exempt:
         code, reason_code, reason = _EXEMPTIONS[group.operation_type]
         return Category(code, percent(0), reason_code, reason)
+    if group.tax_type == taxes.IGIC:
+        return Category(IGIC, percent(group.rate_bp))
+    if group.tax_type == taxes.IPSI:
+        return Category(IPSI, percent(group.rate_bp))
     if group.rate_bp == 0:
         return Category(ZERO, percent(0))
     return Category(STANDARD, percent(group.rate_bp + group.surcharge_rate_bp))

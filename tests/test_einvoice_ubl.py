@@ -230,6 +230,19 @@ def test_a_rectificativa_by_substitution_is_an_invoice_referencing_the_original(
     assert_totals(root, substitute)
 
 
+@pytest.mark.parametrize(
+    ("iva_type", "category"), [("igic_general", "L"), ("ipsi_4", "M")], ids=["IGIC", "IPSI"]
+)
+def test_igic_and_ipsi_go_in_their_own_categories(draft, actor, iva_type, category):
+    invoice = issue_invoice(draft([DraftLine("Servicio", 100, 100000, iva_type)]), actor=actor)
+
+    root = ubl_of(invoice)
+
+    ((code, rate),) = subtotals(root)
+    assert code == category
+    assert_totals(root, invoice)
+
+
 def test_a_discounted_line_carries_its_allowance_so_the_line_adds_up(draft, actor):
     discounted = DraftLine("Licencias", 300, 3333, "general", discount_bp=1000)
     invoice = issue_invoice(draft([discounted, CONSULTING]), actor=actor)
@@ -290,3 +303,15 @@ def test_a_client_without_a_peppol_address_is_refused_by_name(taxpayer, draft, a
 def test_a_draft_has_no_e_invoice(draft):
     with pytest.raises(ValueError, match="issued"):
         build_ubl(draft())
+
+
+def test_the_taxpayer_s_iban_is_where_the_invoice_is_paid(taxpayer, draft, actor):
+    taxpayer.iban = "ES9121000418450200051332"
+    taxpayer.save()
+    invoice = issue_invoice(draft(), actor=actor)
+
+    root = ubl_of(invoice)
+
+    assert root.findtext("cac:PaymentMeans/cbc:PaymentMeansCode", namespaces=NS) == "58"
+    account = "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"
+    assert root.findtext(account, namespaces=NS) == "ES9121000418450200051332"
