@@ -141,16 +141,29 @@ def test_irpf_is_prepaid_so_the_amount_due_is_what_the_client_pays(draft, actor)
     assert "IRPF" in root.findtext("cbc:Note", namespaces=NS)
 
 
-def test_recargo_de_equivalencia_is_carried_in_the_standard_rate(taxpayer, draft, actor):
+@pytest.mark.parametrize(
+    ("price", "base", "tax"),
+    [
+        (100000, Decimal("1000.00"), Decimal("262.00")),
+        # 21 % of 1,50 is 0,32 and 5,2 % is 0,08, rounded apart as VERI*FACTU declares them:
+        # 0,40, where 26,2 % rounded at once would be 0,39; BR-S-09 accepts the cent.
+        (150, Decimal("1.50"), Decimal("0.40")),
+    ],
+    ids=["exact", "rounded-apart"],
+)
+def test_recargo_de_equivalencia_is_carried_in_the_standard_rate(
+    taxpayer, draft, actor, price, base, tax
+):
     retailer = create_client(
         taxpayer,
         {"name": "Tienda Paz", "nif": "B12345674", "country": "ES", "recargo_equivalencia": True},
     )
-    invoice = issue_invoice(draft(client=retailer), actor=actor)
+    line = DraftLine("Género", quantity=100, unit_price=price, iva_type="general")
+    invoice = issue_invoice(draft([line], client=retailer), actor=actor)
 
     root = ubl_of(invoice)
 
-    assert subtotals(root) == {("S", "26.20"): (Decimal("1000.00"), Decimal("262.00"))}
+    assert subtotals(root) == {("S", "26.20"): (base, tax)}
     assert_totals(root, invoice)
     assert "recargo de equivalencia" in root.findtext("cbc:Note", namespaces=NS)
 
