@@ -45,11 +45,15 @@ CREDIT_NOTE_NS = f"{_UBL}:CreditNote-2"
 # reached at its VAT number, with its country prefix. 9920 is Spain's (the NIF).
 VAT_SCHEMES = {
     "AT": "9914", "BE": "9925", "BG": "9926", "CY": "9928", "CZ": "9929", "DE": "9930",
-    "EE": "9931", "ES": "9920", "FR": "9957", "GR": "9933", "HR": "9934", "IE": "9935",
+    "EE": "9931", "ES": "9920", "FR": "9957", "EL": "9933", "HR": "9934", "IE": "9935",
     "IT": "9906", "LT": "9937", "LU": "9938", "LV": "9939", "MT": "9943", "NL": "9944",
     "PL": "9945", "PT": "9946", "RO": "9947", "SI": "9949", "SK": "9950", "HU": "9910",
     "GB": "9932", "CH": "9927",
 }  # fmt: skip
+
+
+# The VAT prefix that is not the ISO country code (Directive 2006/112/EC art. 215).
+VAT_PREFIXES = {"GR": "EL"}
 
 
 class NoElectronicAddress(ValueError):
@@ -171,7 +175,8 @@ def vat_id(party: Party, country: str) -> str:
     tax_id = party.tax_id.replace(" ", "").upper()
     if party.tax_id_label == "NIF":
         return f"ES{tax_id}"
-    return tax_id if tax_id[:2] == country else f"{country}{tax_id}"
+    prefix = VAT_PREFIXES.get(country, country)
+    return tax_id if tax_id[:2] == prefix else f"{prefix}{tax_id}"
 
 
 def _party(parent: etree._Element, party: Party, country: str, vat: bool) -> None:
@@ -291,7 +296,7 @@ def _line(
         _money(allowance, "Amount", sign * (gross - shown.amount_cents))
         _money(allowance, "BaseAmount", sign * gross)
     item = _cac(node, "Item")
-    _cbc(item, "Name", shown.description[:200] or "-")
+    _cbc(item, "Name", shown.description or "-")
     _tax_category(item, "ClassifiedTaxCategory", category, reasons=False)
     price = _cac(node, "Price")
     _money(price, "PriceAmount", abs(unit_price_cents))

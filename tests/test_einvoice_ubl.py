@@ -16,10 +16,13 @@ from einvoice.ubl import (
     CBC,
     CUSTOMIZATION_ID,
     PROFILE_ID,
+    VAT_SCHEMES,
     NoElectronicAddress,
     build_ubl,
+    vat_id,
 )
 from einvoice.validation import validate_ubl
+from invoicing.pdf_document import Party
 from invoicing.services import DraftLine, issue_invoice, rectify_invoice
 
 NS = {"cac": CAC, "cbc": CBC}
@@ -328,3 +331,18 @@ def test_the_taxpayer_s_iban_is_where_the_invoice_is_paid(taxpayer, draft, actor
     assert root.findtext("cac:PaymentMeans/cbc:PaymentMeansCode", namespaces=NS) == "58"
     account = "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"
     assert root.findtext(account, namespaces=NS) == "ES9121000418450200051332"
+
+
+@pytest.mark.parametrize(
+    ("party", "country", "expected"),
+    [
+        (Party("Acme SL", "A28045631", "NIF"), "ES", "ESA28045631"),
+        (Party("Acme GmbH", "DE123456789", "NIF-IVA"), "DE", "DE123456789"),
+        (Party("Acme AE", "123456789", "NIF-IVA"), "GR", "EL123456789"),
+        (Party("Acme AE", "EL123456789", "NIF-IVA"), "GR", "EL123456789"),
+    ],
+    ids=["spanish-nif", "eu-vat", "greek-vat-without-prefix", "greek-vat"],
+)
+def test_a_vat_identifier_carries_the_prefix_its_peppol_scheme_expects(party, country, expected):
+    assert vat_id(party, country) == expected
+    assert expected[:2] in VAT_SCHEMES
