@@ -56,7 +56,16 @@ VAT_SCHEMES = {
 VAT_PREFIXES = {"GR": "EL"}
 
 
-class NoElectronicAddress(ValueError):
+class NotRepresentable(ValueError):
+    """An invoice that EN 16931 with Peppol's rules cannot carry as it is."""
+
+
+class MixedNotSubject(NotRepresentable):
+    """A not-subject line (category O) beside any other category: BR-O-11 to BR-O-14 allow
+    an invoice with O only when every line is O."""
+
+
+class NoElectronicAddress(NotRepresentable):
     """Peppol needs the buyer's electronic address (PEPPOL-EN16931-R010), and Factu knows
     one only for a VAT number of a country with a Peppol VAT scheme."""
 
@@ -134,6 +143,11 @@ def build_ubl(invoice: Invoice) -> bytes:
     # BR-O-02/BR-O-03: a not-subject invoice names no VAT identifier; the NIF is then only
     # the parties' legal registration identifier (BT-30, BT-47).
     vat = all(category.code != "O" for category in categories)
+    if not vat and any(category.code != "O" for category in categories):
+        raise MixedNotSubject(
+            f"La factura {document.number} mezcla operaciones no sujetas con otras: "
+            "UBL (EN 16931) las exige en facturas separadas."
+        )
     _party(_cac(root, "AccountingSupplierParty"), document.issuer, "ES", vat)
     _party(_cac(root, "AccountingCustomerParty"), client, invoice.client_country or "ES", vat)
     if any(c.code == "K" for c in categories):

@@ -17,6 +17,7 @@ from einvoice.ubl import (
     CUSTOMIZATION_ID,
     PROFILE_ID,
     VAT_SCHEMES,
+    MixedNotSubject,
     NoElectronicAddress,
     build_ubl,
     vat_id,
@@ -313,6 +314,14 @@ def test_a_client_without_a_peppol_address_is_refused_by_name(taxpayer, draft, a
     invoice = exempt_sale_abroad(taxpayer, draft, actor, "US", "03", "987654", "E2")
 
     with pytest.raises(NoElectronicAddress, match="Acme"):
+        build_ubl(invoice)
+
+
+def test_a_not_subject_line_beside_a_taxed_one_is_refused_by_number(draft, actor):
+    abroad = DraftLine("Servicio en Francia", 100, 50000, "no_sujeto", cause="N2")
+    invoice = issue_invoice(draft([CONSULTING, abroad]), actor=actor)
+
+    with pytest.raises(MixedNotSubject, match=invoice.number):
         build_ubl(invoice)
 
 
