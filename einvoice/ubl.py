@@ -138,7 +138,7 @@ def build_ubl(invoice: Invoice) -> bytes:
         _cbc(external, "URI", document.qr_url)
     client = document.client
     if client is None:
-        raise ValueError("A UBL invoice needs an identified buyer.")
+        raise NotRepresentable("Una factura UBL necesita un destinatario identificado.")
     categories = [category_of(group) for group in computed.groups]
     # BR-O-02/BR-O-03: a not-subject invoice names no VAT identifier; the NIF is then only
     # the parties' legal registration identifier (BT-30, BT-47).
