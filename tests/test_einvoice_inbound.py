@@ -524,3 +524,48 @@ def test_a_raw_xml_over_the_size_limit_is_refused_unread():
     (result,) = read_upload(FACTURAE, "application/xml", Limits(max_file_bytes=100))
 
     assert [finding.rule for finding in result.errors] == ["INBOUND-SIZE"]
+
+
+def test_a_facturae_whose_tax_outputs_do_not_add_up_is_refused():
+    wrong = changed(
+        FACTURAE_IRPF_RECARGO,
+        (
+            b"<EquivalenceSurchargeAmount><TotalAmount>5.20<",
+            b"<EquivalenceSurchargeAmount><TotalAmount>5.00<",
+        ),
+    )
+    assert validate_facturae(wrong).valid
+    result = read_received(wrong)
+
+    assert result.documents == ()
+    assert [finding.rule for finding in result.errors] == ["INBOUND-TOTALS"]
+
+
+SIGNATURE = (
+    b'<ds:Signature Id="Signature"><ds:SignedInfo>'
+    b'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
+    b'<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+    b'<ds:Reference URI=""><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+    b"<ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+    b"<ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"
+)
+
+
+def test_a_signature_element_present_is_reported_not_verified():
+    signed = changed(FACTURAE, (b"</fe:Facturae>", SIGNATURE + b"</fe:Facturae>"))
+    assert validate_facturae(signed).valid, validate_facturae(signed).errors
+
+    assert only_document(signed).signed is True
+    assert only_document(FACTURAE).signed is False
+
+
+def test_a_defect_while_mapping_one_member_does_not_stop_the_others(monkeypatch):
+    def broken_mapping(root):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr("einvoice.inbound.reader.read_cii", broken_mapping)
+    results = read_upload(zip_of({"cii.xml": CII_INVOICE, "ubl.xml": INVOICE}), "application/zip")
+
+    assert [result.ok for result in results] == [False, True]
+    assert [finding.rule for finding in results[0].errors] == ["INBOUND-FAILED"]
+    assert results[0].documents == ()

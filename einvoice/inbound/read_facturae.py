@@ -11,9 +11,11 @@ mapping, for the taxes a received Spanish invoice charges:
 
 Any other tax code charged is refused rather than guessed. Facturae's ``InvoiceTotal`` is
 net + taxes − withholding; the document's ``total`` is EN 16931's (before withholding), so it
-is ``InvoiceTotal`` plus ``TotalTaxesWithheld``, and a file whose totals do not add up that way
-is refused. Amounts are signed as written (a rectificativa carries its own negatives); a
-rectificativa (``InvoiceClass`` OR or CR) whose total is negative is a credit note.
+is ``InvoiceTotal`` plus ``TotalTaxesWithheld``. A file whose totals do not add up is refused:
+``InvoiceTotal`` that way, ``TotalTaxOutputs`` as the sum of the cuotas and recargos of its
+``TaxesOutputs``, ``TotalTaxesWithheld`` as the sum of its ``TaxesWithheld``. Amounts are
+signed as written (a rectificativa carries its own negatives); a rectificativa
+(``InvoiceClass`` OR or CR) whose total is negative is a credit note.
 """
 
 from __future__ import annotations
@@ -80,6 +82,14 @@ def _invoice(node: etree._Element, supplier: Party, buyer: Party, signed: bool) 
     taxes, surcharges = _taxes(node, lines)
     withholdings = tuple(_withholding(tax) for tax in F.all(node, "TaxesWithheld/Tax"))
     totals = _totals(node, sum(w.amount_cents for w in withholdings))
+    charged = sum(tax.tax_cents for tax in taxes) + sum(s.amount_cents for s in surcharges)
+    if charged != totals.tax_cents:
+        raise Unreadable(
+            TOTALS_MISMATCH,
+            "Los totales de la factura no cuadran: TotalTaxOutputs debe ser la suma de las "
+            "cuotas y los recargos de equivalencia de TaxesOutputs.",
+            where(node),
+        )
     header = "InvoiceHeader"
     rectificativa = F.required(node, f"{header}/InvoiceClass") in RECTIFICATIVA
     corrects = None

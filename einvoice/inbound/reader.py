@@ -7,6 +7,7 @@ Nothing here raises for a bad file.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from lxml import etree
@@ -22,6 +23,7 @@ from einvoice.validation import (
     FACTURAE_KINDS,
     UBL_APPLICATION_RESPONSE,
     UBL_KINDS,
+    Kind,
     validate_cii,
     validate_facturae,
     validate_ubl,
@@ -30,9 +32,12 @@ from einvoice.xmlsafe import Refused, parse_untrusted
 
 NOT_AN_INVOICE = "INBOUND-FORMAT"
 EMPTY = "INBOUND-EMPTY"
+FAILED = "INBOUND-FAILED"
+
+logger = logging.getLogger(__name__)
 
 Mapper = Callable[[etree._Element], tuple[ReceivedDocument, ...]]
-_FORMATS: list[tuple[dict, Callable[[bytes], ValidationReport], Mapper]] = [
+_FORMATS: list[tuple[dict[str, Kind], Callable[[bytes], ValidationReport], Mapper]] = [
     (UBL_KINDS, validate_ubl, lambda root: (read_ubl(root),)),
     (CII_KINDS, validate_cii, lambda root: (read_cii(root),)),
     (FACTURAE_KINDS, validate_facturae, read_facturae),
@@ -40,7 +45,27 @@ _FORMATS: list[tuple[dict, Callable[[bytes], ValidationReport], Mapper]] = [
 
 
 def read_received(data: bytes, name: str = "") -> ReadResult:
-    """The documents in ``data`` (one, or a Facturae batch's), or why there are none."""
+    """The documents in ``data`` (one, or a Facturae batch's), or why there are none.
+
+    A defect of ours met while mapping a valid file is logged and reported as this file's
+    error, so that one file never stops the others of an upload."""
+    try:
+        return _read(data, name)
+    except Exception:
+        logger.exception("Reading a received e-invoice failed (%s)", name or "upload")
+        return ReadResult(
+            name=name,
+            errors=(
+                _finding(
+                    FAILED,
+                    "No se ha podido leer el fichero por un error interno; el resto del envío "
+                    "se ha leído. Avísenos si se repite.",
+                ),
+            ),
+        )
+
+
+def _read(data: bytes, name: str) -> ReadResult:
     try:
         root = parse_untrusted(data)
     except Refused as refused:
