@@ -370,6 +370,26 @@ def test_amounts_become_exact_cents_and_rates_basis_points():
         cents("NaN", "")
     with pytest.raises(Unreadable):
         basis_points("1.234", "")
+    # 31 significant digits: value * 100 would round to 28 and look like whole cents.
+    with pytest.raises(Unreadable):
+        cents("1.000000000000000000000000000001", "")
+    with pytest.raises(Unreadable):
+        cents("1E+20", "")
+
+
+def test_a_credit_note_negates_quantities_exactly():
+    long_quantity = b"7.000000000000000000000000000001"
+    credit = changed(
+        CREDIT_NOTE,
+        (
+            b'<cbc:CreditedQuantity unitCode="DAY">7<',
+            b'<cbc:CreditedQuantity unitCode="DAY">' + long_quantity + b"<",
+        ),
+    )
+    document = only_document(credit)
+
+    assert document.lines[0].quantity == Decimal(long_quantity.decode()).copy_negate()
+    assert str(document.lines[0].quantity) == "-" + long_quantity.decode()
 
 
 def test_a_nif_is_normalised_only_when_it_is_a_valid_spanish_one():
@@ -569,3 +589,10 @@ def test_a_defect_while_mapping_one_member_does_not_stop_the_others(monkeypatch)
     assert [result.ok for result in results] == [False, True]
     assert [finding.rule for finding in results[0].errors] == ["INBOUND-FAILED"]
     assert results[0].documents == ()
+
+
+def test_an_empty_zip_is_one_error_not_an_empty_success():
+    (result,) = read_upload(zip_of({}), "application/zip")
+
+    assert result.documents == ()
+    assert [finding.rule for finding in result.errors] == ["INBOUND-ZIP-EMPTY"]

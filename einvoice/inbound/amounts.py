@@ -15,6 +15,11 @@ from einvoice.findings import FATAL, Finding
 AMOUNT = "INBOUND-AMOUNT"
 MISSING = "INBOUND-MISSING"
 
+_HUNDREDTH = Decimal("0.01")
+# Ten trillion units: above any invoice, and its cents still fit a BigIntegerField
+# with room to add; it also keeps every conversion below within Decimal's 28 digits.
+MAX_UNITS = Decimal(10) ** 13
+
 
 class Unreadable(Exception):
     """The file passed validation but a value in it cannot be taken as it is."""
@@ -39,19 +44,31 @@ def decimal(text: str | None, where: str) -> Decimal:
 
 def cents(text: str | None, where: str) -> int:
     """``text`` (an amount in units) in cents; more than two significant decimals refused."""
-    scaled = decimal(text, where) * 100
-    if scaled != scaled.to_integral_value():
-        raise Unreadable(
-            AMOUNT,
-            f"El importe «{text}» tiene más de dos decimales: no es una cantidad de céntimos.",
-            where,
-        )
-    return int(scaled)
+    return _hundredths(text, where, "El importe")
 
 
 def basis_points(text: str | None, where: str) -> int:
     """A percentage (``21``, ``21.00``, ``5.2``) in basis points (2100, 520)."""
-    scaled = decimal(text, where) * 100
-    if scaled != scaled.to_integral_value():
-        raise Unreadable(AMOUNT, f"El porcentaje «{text}» tiene más de dos decimales.", where)
-    return int(scaled)
+    return _hundredths(text, where, "El porcentaje")
+
+
+def signed(value: Decimal, sign: int) -> Decimal:
+    """``value`` negated when ``sign`` is negative, exactly (``-value`` would round to the
+    context's 28 digits)."""
+    return value.copy_negate() if sign < 0 else value
+
+
+def _hundredths(text: str | None, where: str, what: str) -> int:
+    """The value in hundredths, exactly: ``quantize`` to two places, then compared with the
+    value itself (never rounded to the context's precision, as ``value * 100`` would be)."""
+    value = decimal(text, where)
+    if abs(value) >= MAX_UNITS:
+        raise Unreadable(AMOUNT, f"{what} «{text}» es demasiado grande.", where)
+    hundredths = value.quantize(_HUNDREDTH)
+    if hundredths != value:
+        raise Unreadable(
+            AMOUNT,
+            f"{what} «{text}» tiene más de dos decimales: no se redondea.",
+            where,
+        )
+    return int(hundredths.scaleb(2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from einvoice.inbound.amounts import cents, decimal
+from einvoice.inbound.amounts import cents, decimal, signed
 from einvoice.inbound.document import (
     DocumentKind,
     Format,
@@ -92,8 +92,10 @@ def _line(node: etree._Element, sign: int) -> Line:
     settlement = "ram:SpecifiedLineTradeSettlement"
     return Line(
         description=F.optional(node, "ram:SpecifiedTradeProduct/ram:Name") or "",
-        quantity=sign
-        * decimal(F.required(node, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity"), here),
+        quantity=signed(
+            decimal(F.required(node, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity"), here),
+            sign,
+        ),
         unit_price=decimal(
             F.required(
                 node,

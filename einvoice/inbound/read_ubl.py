@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from einvoice.inbound.amounts import cents, decimal
+from einvoice.inbound.amounts import cents, decimal, signed
 from einvoice.inbound.document import (
     DocumentKind,
     Format,
@@ -80,7 +80,7 @@ def _line(node: etree._Element, quantity_tag: str, sign: int) -> Line:
     here = where(node)
     return Line(
         description=F.any_of(node, "cac:Item/cbc:Name", "cac:Item/cbc:Description"),
-        quantity=sign * decimal(F.required(node, quantity_tag), here),
+        quantity=signed(decimal(F.required(node, quantity_tag), here), sign),
         unit_price=decimal(F.required(node, "cac:Price/cbc:PriceAmount"), here),
         net_cents=F.amount(node, "cbc:LineExtensionAmount", sign),
         category=F.required(node, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID"),

@@ -21,6 +21,7 @@ from einvoice.inbound.reader import read_received
 ZIP_LIMIT = "INBOUND-ZIP-LIMIT"
 ZIP_MEMBER = "INBOUND-ZIP-MEMBER"
 ZIP_BROKEN = "INBOUND-ZIP"
+ZIP_EMPTY = "INBOUND-ZIP-EMPTY"
 TOO_LARGE = "INBOUND-SIZE"
 CONTENT_TYPE = "INBOUND-CONTENT-TYPE"
 
@@ -91,6 +92,8 @@ def _read_zip(data: bytes, limits: Limits) -> list[ReadResult]:
             for info in archive.infolist()
             if not info.is_dir() and not info.filename.startswith("__MACOSX/")
         ]
+        if not members:
+            return [_error("", ZIP_EMPTY, "El ZIP no contiene ningún fichero.")]
         if len(members) > limits.max_members:
             return [
                 _error(
