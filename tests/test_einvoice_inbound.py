@@ -1,16 +1,14 @@
 """Reading a received e-invoice file (UBL, CII, Facturae) into one typed ReceivedDocument.
 
 The official examples (tests/fixtures/einvoice/README.md) are read and every value checked is
-the one the file writes; a Facturae with IRPF and recargo is built here and validated first;
-uploads (a raw XML, a ZIP) are read member by member under the limits against zip bombs.
+the one the file writes; Facturae variants (IRPF and recargo, exempt, IGIC, a rectificativa)
+are built here and validated first. Uploads and their ZIP limits are
+tests/test_einvoice_inbound_upload.py's.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
-import struct
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import pytest
 from einvoice.inbound import (
     DocumentKind,
     Format,
-    Limits,
     ReceivedDocument,
     Surcharge,
     TaxSubtotal,
@@ -29,7 +26,7 @@ from einvoice.inbound import (
     read_upload,
 )
 from einvoice.inbound.amounts import Unreadable, basis_points, cents
-from einvoice.inbound.xmlpath import spanish_nif
+from einvoice.inbound.xmlpath import alpha2, spanish_nif
 from einvoice.validation import validate_facturae
 from einvoice.xmlsafe import DTD_REFUSED
 
@@ -89,14 +86,6 @@ FACTURAE_IRPF_RECARGO = changed(
         b"        <TotalExecutableAmount>111.20<",
     ),
 )
-
-
-def zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 # ---- UBL ----
@@ -354,6 +343,111 @@ def test_a_facturae_batch_gives_one_document_per_invoice():
     assert [document.number for document in result.documents] == ["20260001", "20260002"]
 
 
+def test_a_facturae_whose_tax_outputs_do_not_add_up_is_refused():
+    wrong = changed(
+        FACTURAE_IRPF_RECARGO,
+        (
+            b"<EquivalenceSurchargeAmount><TotalAmount>5.20<",
+            b"<EquivalenceSurchargeAmount><TotalAmount>5.00<",
+        ),
+    )
+    assert validate_facturae(wrong).valid
+    result = read_received(wrong)
+
+    assert result.documents == ()
+    assert [finding.rule for finding in result.errors] == ["INBOUND-TOTALS"]
+
+
+SIGNATURE = (
+    b'<ds:Signature Id="Signature"><ds:SignedInfo>'
+    b'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
+    b'<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+    b'<ds:Reference URI=""><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+    b"<ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+    b"<ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"
+)
+
+
+def test_a_signature_element_present_is_reported_not_verified():
+    signed = changed(FACTURAE, (b"</fe:Facturae>", SIGNATURE + b"</fe:Facturae>"))
+    assert validate_facturae(signed).valid, validate_facturae(signed).errors
+
+    assert only_document(signed).signed is True
+    assert only_document(FACTURAE).signed is False
+
+
+def test_a_facturae_exempt_line_makes_its_zero_rate_iva_category_e():
+    exempt = FACTURAE.replace(b"<TaxRate>21.00<", b"<TaxRate>0.00<")
+    exempt = exempt.replace(b"<TotalAmount>21.00</TotalAmount>", b"<TotalAmount>0.00</TotalAmount>")
+    exempt = exempt.replace(b"121.00", b"100.00")
+    exempt = changed(
+        exempt,
+        (b"<TotalTaxOutputs>21.00<", b"<TotalTaxOutputs>0.00<"),
+        (
+            b"</TaxesOutputs>\n        </InvoiceLine>",
+            b"</TaxesOutputs>\n          <SpecialTaxableEvent>"
+            b"<SpecialTaxableEventCode>01</SpecialTaxableEventCode>"
+            b"<SpecialTaxableEventReason>Exenta por el art. 20 de la Ley del IVA"
+            b"</SpecialTaxableEventReason></SpecialTaxableEvent>\n        </InvoiceLine>",
+        ),
+    )
+    assert validate_facturae(exempt).valid, validate_facturae(exempt).errors
+    document = only_document(exempt)
+
+    assert document.taxes == (TaxSubtotal(category="E", rate_bp=0, base_cents=10000, tax_cents=0),)
+    assert (document.lines[0].category, document.lines[0].rate_bp) == ("E", 0)
+    assert document.totals.total_cents == 10000
+
+
+def test_a_facturae_charging_igic_maps_to_category_l():
+    igic = FACTURAE.replace(b"<TaxTypeCode>01<", b"<TaxTypeCode>03<")
+    assert validate_facturae(igic).valid
+    document = only_document(igic)
+
+    assert [(tax.category, tax.rate_bp) for tax in document.taxes] == [("L", 2100)]
+    assert document.lines[0].category == "L"
+
+
+CORRECTIVE = (
+    b"<InvoiceClass>OR</InvoiceClass>\n        <Corrective>"
+    b"<InvoiceNumber>0001</InvoiceNumber><InvoiceSeriesCode>2026</InvoiceSeriesCode>"
+    b"<ReasonCode>01</ReasonCode><ReasonDescription>N\xc3\xbamero de la factura</ReasonDescription>"
+    b"<TaxPeriod><StartDate>2026-01-01</StartDate><EndDate>2026-01-31</EndDate></TaxPeriod>"
+    b"<CorrectionMethod>01</CorrectionMethod>"
+    b"<CorrectionMethodDescription>Rectificaci\xc3\xb3n \xc3\xadntegra"
+    b"</CorrectionMethodDescription>"
+    b"</Corrective>"
+)
+
+
+def test_a_facturae_rectificativa_with_negative_amounts_is_a_credit_note_keeping_its_signs():
+    negative = FACTURAE
+    for amount in (b"100.00000000", b"100.00", b"21.00", b"121.00"):
+        negative = negative.replace(b">" + amount + b"<", b">-" + amount + b"<")
+    negative = changed(
+        negative,
+        (b"<InvoiceNumber>0001</InvoiceNumber>", b"<InvoiceNumber>0002</InvoiceNumber>"),
+        (b"<InvoiceClass>OO</InvoiceClass>", CORRECTIVE),
+    )
+    assert validate_facturae(negative).valid, validate_facturae(negative).errors
+    document = only_document(negative)
+
+    assert document.kind is DocumentKind.CREDIT_NOTE
+    assert document.number == "20260002"
+    assert document.corrects == "20260001"
+    assert document.totals == Totals(
+        net_cents=-10000, tax_cents=-2100, total_cents=-12100, prepaid_cents=0, payable_cents=-12100
+    )
+    assert document.lines[0].net_cents == -10000
+
+
+def test_facturae_alpha3_countries_become_alpha2():
+    assert alpha2("ESP") == "ES"
+    assert alpha2("PRT") == "PT"
+    assert alpha2("fr") == "FR"
+    assert alpha2("XXX") == ""
+
+
 # ---- values ----
 
 
@@ -416,183 +510,3 @@ def test_an_xml_that_is_no_invoice_is_refused_naming_the_formats_read():
 
     assert [finding.rule for finding in result.errors] == ["INBOUND-FORMAT"]
     assert "Facturae" in result.errors[0].message
-
-
-# ---- uploads ----
-
-
-def test_a_raw_xml_upload_is_read_as_one_result():
-    (result,) = read_upload(FACTURAE, "application/xml; charset=utf-8")
-
-    assert result.ok
-    assert result.documents[0].number == "20260001"
-
-
-def test_a_zip_with_two_good_files_and_one_bad_gives_two_documents_and_one_error():
-    results = read_upload(
-        zip_of({"a.xml": INVOICE, "broken.xml": b"<Invoice", "b.xml": CII_INVOICE}),
-        "application/zip",
-    )
-
-    assert [result.name for result in results] == ["a.xml", "broken.xml", "b.xml"]
-    assert [result.ok for result in results] == [True, False, True]
-    assert results[0].documents[0].format is Format.UBL
-    assert results[2].documents[0].format is Format.CII
-    assert results[1].documents == ()
-    assert [finding.rule for finding in results[1].errors] == ["XML"]
-
-
-def test_a_member_declaring_more_than_the_limit_is_refused_without_being_inflated(monkeypatch):
-    bomb = zip_of({"bomb.xml": b"<a>" + b" " * 2_000_000 + b"</a>", "ok.xml": FACTURAE})
-    opened: list[str] = []
-    real_open = zipfile.ZipFile.open
-
-    def spy(self, name, *args, **kwargs):
-        opened.append(name.filename if isinstance(name, zipfile.ZipInfo) else name)
-        return real_open(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
-    results = read_upload(bomb, "application/zip", Limits(max_file_bytes=100_000))
-
-    assert [finding.rule for finding in results[0].errors] == ["INBOUND-SIZE"]
-    assert results[1].ok
-    assert opened == ["ok.xml"]
-
-
-def _lie_about_sizes(archive: bytes, name: bytes, size: int) -> bytes:
-    """The ZIP with ``name``'s uncompressed size rewritten to ``size`` in both headers."""
-    data = bytearray(archive)
-    local = 0
-    while True:
-        name_length = struct.unpack_from("<H", data, local + 26)[0]
-        if data[local + 30 : local + 30 + name_length] == name:
-            struct.pack_into("<I", data, local + 22, size)
-            break
-        compressed = struct.unpack_from("<I", data, local + 18)[0]
-        extra = struct.unpack_from("<H", data, local + 28)[0]
-        local += 30 + name_length + extra + compressed
-    central = data.index(b"PK\x01\x02")
-    while data[central : central + 4] == b"PK\x01\x02":
-        name_length, extra, comment = struct.unpack_from("<HHH", data, central + 28)
-        if data[central + 46 : central + 46 + name_length] == name:
-            struct.pack_into("<I", data, central + 24, size)
-        central += 46 + name_length + extra + comment
-    return bytes(data)
-
-
-def test_a_member_lying_about_its_size_is_stopped_while_inflating():
-    honest = zip_of({"liar.xml": b"<a>" + b" " * 500_000 + b"</a>", "ok.xml": FACTURAE})
-    lying = _lie_about_sizes(honest, b"liar.xml", 100)
-    results = read_upload(lying, "application/zip", Limits(max_file_bytes=100_000))
-
-    assert results[0].documents == ()
-    assert results[0].errors
-    assert results[1].ok
-
-
-def test_members_adding_up_past_the_total_limit_are_refused_one_by_one():
-    limits = Limits(max_file_bytes=len(FACTURAE) + 10, max_total_bytes=2 * len(FACTURAE) + 10)
-    results = read_upload(
-        zip_of({"1.xml": FACTURAE, "2.xml": FACTURAE, "3.xml": FACTURAE}), "application/zip", limits
-    )
-
-    assert [result.ok for result in results] == [True, True, False]
-    assert [finding.rule for finding in results[2].errors] == ["INBOUND-ZIP-LIMIT"]
-
-
-def test_a_zip_with_too_many_members_is_refused_whole():
-    results = read_upload(
-        zip_of({f"{index}.xml": FACTURAE for index in range(4)}),
-        "application/zip",
-        Limits(max_members=3),
-    )
-
-    assert len(results) == 1
-    assert results[0].documents == ()
-    assert [finding.rule for finding in results[0].errors] == ["INBOUND-ZIP-LIMIT"]
-
-
-def test_a_zip_inside_a_zip_and_a_climbing_name_are_refused_and_the_rest_read():
-    inner = zip_of({"x.xml": FACTURAE})
-    results = read_upload(
-        zip_of(
-            {
-                "inner.zip": inner,
-                "disguised.xml": inner,
-                "../../etc/evil.xml": FACTURAE,
-                "ok.xml": FACTURAE,
-            }
-        ),
-        "application/zip",
-    )
-
-    assert [result.ok for result in results] == [False, False, False, True]
-    assert all(
-        finding.rule == "INBOUND-ZIP-MEMBER" for result in results[:3] for finding in result.errors
-    )
-
-
-def test_an_upload_that_is_neither_xml_nor_zip_is_refused():
-    (not_zip,) = read_upload(b"PK\x03\x04 not really", "application/zip")
-    (pdf,) = read_upload(b"%PDF-1.7", "application/pdf")
-
-    assert [finding.rule for finding in not_zip.errors] == ["INBOUND-ZIP"]
-    assert [finding.rule for finding in pdf.errors] == ["INBOUND-CONTENT-TYPE"]
-
-
-def test_a_raw_xml_over_the_size_limit_is_refused_unread():
-    (result,) = read_upload(FACTURAE, "application/xml", Limits(max_file_bytes=100))
-
-    assert [finding.rule for finding in result.errors] == ["INBOUND-SIZE"]
-
-
-def test_a_facturae_whose_tax_outputs_do_not_add_up_is_refused():
-    wrong = changed(
-        FACTURAE_IRPF_RECARGO,
-        (
-            b"<EquivalenceSurchargeAmount><TotalAmount>5.20<",
-            b"<EquivalenceSurchargeAmount><TotalAmount>5.00<",
-        ),
-    )
-    assert validate_facturae(wrong).valid
-    result = read_received(wrong)
-
-    assert result.documents == ()
-    assert [finding.rule for finding in result.errors] == ["INBOUND-TOTALS"]
-
-
-SIGNATURE = (
-    b'<ds:Signature Id="Signature"><ds:SignedInfo>'
-    b'<ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
-    b'<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
-    b'<ds:Reference URI=""><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
-    b"<ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo>"
-    b"<ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"
-)
-
-
-def test_a_signature_element_present_is_reported_not_verified():
-    signed = changed(FACTURAE, (b"</fe:Facturae>", SIGNATURE + b"</fe:Facturae>"))
-    assert validate_facturae(signed).valid, validate_facturae(signed).errors
-
-    assert only_document(signed).signed is True
-    assert only_document(FACTURAE).signed is False
-
-
-def test_a_defect_while_mapping_one_member_does_not_stop_the_others(monkeypatch):
-    def broken_mapping(root):
-        raise RuntimeError("a bug of ours")
-
-    monkeypatch.setattr("einvoice.inbound.reader.read_cii", broken_mapping)
-    results = read_upload(zip_of({"cii.xml": CII_INVOICE, "ubl.xml": INVOICE}), "application/zip")
-
-    assert [result.ok for result in results] == [False, True]
-    assert [finding.rule for finding in results[0].errors] == ["INBOUND-FAILED"]
-    assert results[0].documents == ()
-
-
-def test_an_empty_zip_is_one_error_not_an_empty_success():
-    (result,) = read_upload(zip_of({}), "application/zip")
-
-    assert result.documents == ()
-    assert [finding.rule for finding in result.errors] == ["INBOUND-ZIP-EMPTY"]
