@@ -181,6 +181,24 @@ def test_a_ubl_exemption_keeps_its_category_and_reason_code():
     assert document.totals.total_cents == 132500
 
 
+def test_a_ubl_price_for_a_base_quantity_keeps_that_quantity():
+    per_ten = changed(
+        INVOICE,
+        (
+            b'<cbc:PriceAmount currencyID="EUR">400</cbc:PriceAmount>',
+            b'<cbc:PriceAmount currencyID="EUR">4000</cbc:PriceAmount>'
+            b'<cbc:BaseQuantity unitCode="DAY">10</cbc:BaseQuantity>',
+        ),
+    )
+    document = only_document(per_ten)
+
+    assert (document.lines[0].unit_price, document.lines[0].price_base_quantity) == (
+        Decimal("4000"),
+        Decimal("10"),
+    )
+    assert document.lines[1].price_base_quantity == Decimal(1)
+
+
 def test_a_ubl_invoice_the_official_rules_refuse_is_not_read_and_carries_the_report():
     wrong = changed(
         INVOICE,

@@ -53,7 +53,8 @@ class Party:
 @dataclass(frozen=True)
 class Line:
     """One invoice line: ``unit_price`` is a ``Decimal`` as written (prices may carry more
-    than two decimals), ``net_cents`` the line's amount without tax."""
+    than two decimals) for ``price_base_quantity`` units (EN 16931 BT-149, 1 unless the file
+    says otherwise), ``net_cents`` the line's amount without tax."""
 
     description: str
     quantity: Decimal
@@ -61,6 +62,7 @@ class Line:
     net_cents: int
     category: str
     rate_bp: int
+    price_base_quantity: Decimal = Decimal(1)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,14 @@ def _line(node: etree._Element, sign: int) -> Line:
         ),
         category=F.required(node, f"{settlement}/ram:ApplicableTradeTax/ram:CategoryCode"),
         rate_bp=F.rate(node, f"{settlement}/ram:ApplicableTradeTax/ram:RateApplicablePercent"),
+        price_base_quantity=decimal(
+            F.optional(
+                node,
+                "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/ram:BasisQuantity",
+            )
+            or "1",
+            here,
+        ),
     )
 
 

@@ -85,6 +85,7 @@ def _line(node: etree._Element, quantity_tag: str, sign: int) -> Line:
         net_cents=F.amount(node, "cbc:LineExtensionAmount", sign),
         category=F.required(node, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID"),
         rate_bp=F.rate(node, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent"),
+        price_base_quantity=decimal(F.optional(node, "cac:Price/cbc:BaseQuantity") or "1", here),
     )
 
 
