@@ -41,14 +41,18 @@ CAC = f"{_UBL}:CommonAggregateComponents-2"
 INVOICE_NS = f"{_UBL}:Invoice-2"
 CREDIT_NOTE_NS = f"{_UBL}:CreditNote-2"
 
-# Peppol's electronic address schemes (EAS) of the VAT numbers of EU states: a client is
-# reached at its VAT number, with its country prefix. 9920 is Spain's (the NIF).
+# Peppol's electronic address schemes (EAS, the code list of Peppol BIS 3.0.19) by the VAT
+# number's prefix: a client is reached at its VAT number, with its country prefix. 9920 is
+# Spain's (the NIF). Italy's VAT scheme 9906 left the list for the Partita IVA (0211);
+# Denmark's CVR (0184) and Finland's VAT (0213) take the VAT number as it is; Sweden has no
+# VAT scheme left, so its organisation number (0007) is read from the VAT number
+# (:func:`endpoint`).
 VAT_SCHEMES = {
     "AT": "9914", "BE": "9925", "BG": "9926", "CY": "9928", "CZ": "9929", "DE": "9930",
     "EE": "9931", "ES": "9920", "FR": "9957", "EL": "9933", "HR": "9934", "IE": "9935",
-    "IT": "9906", "LT": "9937", "LU": "9938", "LV": "9939", "MT": "9943", "NL": "9944",
+    "IT": "0211", "LT": "9937", "LU": "9938", "LV": "9939", "MT": "9943", "NL": "9944",
     "PL": "9945", "PT": "9946", "RO": "9947", "SI": "9949", "SK": "9950", "HU": "9910",
-    "GB": "9932", "CH": "9927",
+    "GB": "9932", "CH": "9927", "DK": "0184", "FI": "0213", "SE": "0007",
 }  # fmt: skip
 
 
@@ -193,17 +197,28 @@ def vat_id(party: Party, country: str) -> str:
     return tax_id if tax_id[:2] == prefix else f"{prefix}{tax_id}"
 
 
+def endpoint(identifier: str) -> tuple[str, str] | None:
+    """The Peppol electronic address (value, EAS scheme) of a VAT identifier with its prefix,
+    or None where Peppol has no scheme for it. A Swedish VAT number is SE, the 10-digit
+    organisation number and 01 (scheme 0007 takes the organisation number)."""
+    scheme = VAT_SCHEMES.get(identifier[:2])
+    if scheme is None:
+        return None
+    if scheme == "0007":
+        return identifier[2:12], scheme
+    return identifier, scheme
+
+
 def _party(parent: etree._Element, party: Party, country: str, vat: bool) -> None:
     node = _cac(parent, "Party")
     identifier = vat_id(party, country)
-    scheme = VAT_SCHEMES.get(identifier[:2], "")
-    has_vat_id = party.tax_id_label in ("NIF", "NIF-IVA")
-    if not (scheme and has_vat_id):
+    reached_at = endpoint(identifier)
+    if reached_at is None or party.tax_id_label not in ("NIF", "NIF-IVA"):
         raise NoElectronicAddress(
             f"{party.name} no tiene un número de IVA con dirección Peppol: "
             "no se puede generar su factura UBL."
         )
-    _cbc(node, "EndpointID", identifier, schemeID=scheme)
+    _cbc(node, "EndpointID", reached_at[0], schemeID=reached_at[1])
     address = _cac(node, "PostalAddress")
     if party.address_lines:
         _cbc(address, "StreetName", ", ".join(party.address_lines))

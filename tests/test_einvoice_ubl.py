@@ -215,6 +215,29 @@ def test_an_intra_community_supply_to_an_eu_client_is_category_k_with_its_delive
     assert_totals(root, invoice)
 
 
+@pytest.mark.parametrize(
+    ("country", "vat", "endpoint", "scheme"),
+    [
+        ("IT", "IT00743110157", "IT00743110157", "0211"),
+        ("SE", "SE556036079301", "5560360793", "0007"),
+        ("DK", "DK13585628", "DK13585628", "0184"),
+        ("FI", "FI20774740", "FI20774740", "0213"),
+    ],
+    ids=["italy-partita-iva", "sweden-organisation-number", "denmark-cvr", "finland-vat"],
+)
+def test_an_eu_client_is_reached_at_the_address_scheme_peppol_lists_for_its_country(
+    taxpayer, draft, actor, country, vat, endpoint, scheme
+):
+    invoice = exempt_sale_abroad(taxpayer, draft, actor, country, "02", vat, "E5")
+
+    root = ubl_of(invoice)
+
+    buyer = "cac:AccountingCustomerParty/cac:Party/"
+    assert root.findtext(buyer + "cbc:EndpointID", namespaces=NS) == endpoint
+    assert root.find(buyer + "cbc:EndpointID", NS).get("schemeID") == scheme
+    assert root.findtext(buyer + "cac:PartyTaxScheme/cbc:CompanyID", namespaces=NS) == vat
+
+
 def test_a_rectificativa_by_differences_that_credits_is_a_credit_note_of_the_original(
     draft, actor, rect_series
 ):
