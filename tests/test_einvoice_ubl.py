@@ -4,7 +4,6 @@ amounts are the invoice's cents."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -24,7 +23,8 @@ from einvoice.ubl import (
 )
 from einvoice.validation import validate_ubl
 from invoicing.pdf_document import Party
-from invoicing.services import DraftLine, issue_invoice, rectify_invoice
+from invoicing.services import DraftLine, issue_invoice
+from tests.invoices import exempt_sale_abroad, issued_rectificativa, issued_substitution
 
 NS = {"cac": CAC, "cbc": CBC}
 CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
@@ -68,28 +68,6 @@ def assert_totals(root: etree._Element, invoice, sign: int = 1) -> None:
     assert money(root, "cac:TaxTotal/cbc:TaxAmount") == sign * cents(
         invoice.iva_cents + invoice.surcharge_cents
     )
-
-
-def issued_rectificativa(original, series, actor, rectification_type: str, line: DraftLine):
-    draft = rectify_invoice(
-        original,
-        series=series,
-        rectification_type=rectification_type,
-        lines=[line],
-        issue_date=date(2026, 3, 20),
-        actor=actor,
-    )
-    return issue_invoice(draft, actor=actor)
-
-
-def exempt_sale_abroad(taxpayer, draft, actor, country, id_type, foreign_id, cause):
-    """An issued sale of 3.000 €, exempt by ``cause``, to Acme in ``country``."""
-    client = create_client(
-        taxpayer,
-        {"name": "Acme", "country": country, "id_type": id_type, "foreign_id": foreign_id},
-    )
-    line = DraftLine("Maquinaria", 100, 300000, "exento", cause=cause)
-    return issue_invoice(draft([line], client=client), actor=actor)
 
 
 def test_an_ordinary_invoice_with_two_iva_rates_is_a_valid_peppol_invoice(draft, actor):
@@ -235,9 +213,7 @@ def test_a_rectificativa_by_differences_that_credits_is_a_credit_note_of_the_ori
 def test_a_rectificativa_by_substitution_is_an_invoice_referencing_the_original(
     draft, actor, rect_series
 ):
-    original = issue_invoice(draft(), actor=actor)
-    cheaper = DraftLine("Consultoría", quantity=100, unit_price=90000, iva_type="general")
-    substitute = issued_rectificativa(original, rect_series, actor, "S", cheaper)
+    original, substitute = issued_substitution(draft, actor, rect_series)
 
     root = ubl_of(substitute)
 
