@@ -195,16 +195,18 @@ def test_a_foreign_client_is_resident_abroad_with_an_overseas_address(
     assert_totals(root, invoice)
 
 
-def test_igic_is_tax_type_03_at_its_rate(draft, actor):
-    invoice = issue_invoice(
-        draft([DraftLine("Servicio", 100, 100000, "igic_general")]), actor=actor
-    )
+@pytest.mark.parametrize(
+    ("iva_type", "code", "rate"),
+    [("igic_general", "03", "7.00"), ("ipsi_4", "02", "4.00")],
+    ids=["IGIC", "IPSI"],
+)
+def test_igic_and_ipsi_are_their_own_tax_type_at_their_rate(draft, actor, iva_type, code, rate):
+    invoice = issue_invoice(draft([DraftLine("Servicio", 100, 100000, iva_type)]), actor=actor)
 
     root = facturae_of(invoice)
 
-    ((code, rate),) = taxes_outputs(root)
-    assert code == "03"
-    assert rate == "7.00"
+    assert list(taxes_outputs(root)) == [(code, rate)]
+    assert root.findtext(INVOICE + "Items/InvoiceLine/TaxesOutputs/Tax/TaxTypeCode") == code
     assert_totals(root, invoice)
 
 
@@ -337,3 +339,41 @@ def test_a_rectificativa_reads_back_as_a_credit_note_of_the_original(draft, acto
     assert document.kind == DocumentKind.CREDIT_NOTE
     assert document.corrects == original.number
     assert document.totals.payable_cents == refund.total_cents
+
+
+@pytest.mark.parametrize(
+    ("line", "category", "rate_bp"),
+    [
+        (DraftLine("Formación", 100, 50000, "exento", cause="E1"), "E", 0),
+        (DraftLine("Servicio", 100, 50000, "no_sujeto", cause="N1"), "O", 0),
+        (DraftLine("Servicio", 100, 50000, "igic_general"), "L", 700),
+        (DraftLine("Servicio", 100, 50000, "ipsi_4"), "M", 400),
+    ],
+    ids=["exempt-E1", "not-subject-N1", "IGIC", "IPSI"],
+)
+def test_an_untaxed_or_non_iva_line_reads_back_in_its_category(
+    draft, actor, line, category, rate_bp
+):
+    invoice = issue_invoice(draft([line]), actor=actor)
+
+    (document,) = read_received(build_facturae(invoice)).documents
+
+    ((tax),) = document.taxes
+    assert (tax.category, tax.rate_bp, tax.base_cents) == (category, rate_bp, 50000)
+    assert tax.tax_cents == invoice.iva_cents
+    assert document.totals.payable_cents == invoice.total_cents
+
+
+def test_recargo_reads_back_as_a_surcharge_on_its_base(taxpayer, draft, actor):
+    retailer = create_client(
+        taxpayer,
+        {"name": "Tienda Paz", "nif": "B12345674", "country": "ES", "recargo_equivalencia": True},
+    )
+    invoice = issue_invoice(draft(client=retailer), actor=actor)
+
+    (document,) = read_received(build_facturae(invoice)).documents
+
+    ((surcharge),) = document.surcharges
+    assert (surcharge.base_cents, surcharge.rate_bp) == (100000, 520)
+    assert surcharge.amount_cents == invoice.surcharge_cents == 5200
+    assert document.totals.tax_cents == invoice.iva_cents + invoice.surcharge_cents
