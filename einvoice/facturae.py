@@ -54,6 +54,13 @@ REASONS = {
     "R4": ("10", "Detalle Operación"),
     "R5": ("16", "Base imponible"),
 }  # fmt: skip
+MAX_NUMBER = 20  # InvoiceNumber is TextMax20Type
+
+
+class NotRepresentable(ValueError):
+    """An invoice that Facturae's XSD cannot carry as it is."""
+
+
 CORRECTION_METHODS = {
     "S": ("01", "Rectificación íntegra"),
     "I": ("02", "Rectificación por diferencias"),
@@ -72,7 +79,12 @@ def unsigned_tree(invoice: Invoice) -> etree._Element:
         raise ValueError("Only an issued invoice has an e-invoice.")
     document = documents.document_for(invoice)
     if document.client is None:
-        raise ValueError("Una factura Facturae necesita un destinatario identificado.")
+        raise NotRepresentable("Una factura Facturae necesita un destinatario identificado.")
+    if len(document.number) > MAX_NUMBER:
+        raise NotRepresentable(
+            f"El número {document.number} tiene más de {MAX_NUMBER} caracteres, "
+            "el máximo de Facturae."
+        )
     lines = list(invoice.lines.all())
     computed = totals.recomputed(invoice, lines)
     root = etree.Element(f"{{{NAMESPACE}}}Facturae", nsmap={"fe": NAMESPACE, "ds": DS})
@@ -141,7 +153,7 @@ def _header(node: etree._Element, invoice: Invoice, document: InvoiceDocument) -
     """The number as Factu stores it, series included ("2026-A-001"), so no
     ``InvoiceSeriesCode``: a reader joining series and number gets the number back."""
     header = sub(node, "InvoiceHeader")
-    sub(header, "InvoiceNumber", document.number[:20])
+    sub(header, "InvoiceNumber", document.number)
     sub(header, "InvoiceDocumentType", "FC")  # factura completa
     corrective = document.rectified_number is not None
     sub(header, "InvoiceClass", "OR" if corrective else "OO")

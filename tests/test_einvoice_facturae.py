@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from clients.services import create_client
-from einvoice.facturae import NAMESPACE, build_facturae, tax_period
+from einvoice.facturae import NAMESPACE, NotRepresentable, build_facturae, tax_period
 from einvoice.inbound import read_received
 from einvoice.inbound.document import DocumentKind
 from einvoice.validation import validate_facturae
@@ -301,6 +301,30 @@ def test_the_taxpayer_s_iban_is_the_account_to_be_credited(taxpayer, draft, acto
 )  # fmt: skip
 def test_the_tax_period_is_the_quarter_of_the_corrected_invoice(day, start, end):
     assert tax_period(day) == (start, end)
+
+
+def test_the_operation_date_is_written_when_it_differs_from_the_issue_date(draft, actor):
+    invoice = issue_invoice(draft(operation_date=date(2026, 2, 27)), actor=actor)
+
+    root = facturae_of(invoice)
+
+    assert root.findtext(INVOICE + "InvoiceIssueData/IssueDate") == "2026-03-13"
+    assert root.findtext(INVOICE + "InvoiceIssueData/OperationDate") == "2026-02-27"
+
+
+def test_an_invoice_without_an_operation_date_has_none(draft, actor):
+    root = facturae_of(issue_invoice(draft(), actor=actor))
+
+    assert root.find(INVOICE + "InvoiceIssueData/OperationDate") is None
+
+
+def test_a_number_longer_than_facturae_allows_is_refused_not_cut(draft, actor, series):
+    series.number_format = "{year}-{code}-FACTURA-LARGA-{number}"
+    series.save()
+    invoice = issue_invoice(draft(), actor=actor)
+
+    with pytest.raises(NotRepresentable, match=invoice.number):
+        build_facturae(invoice)
 
 
 def test_a_draft_has_no_facturae(draft):
