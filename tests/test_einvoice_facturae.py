@@ -15,7 +15,7 @@ from einvoice.facturae import NAMESPACE, NotRepresentable, build_facturae, tax_p
 from einvoice.inbound import read_received
 from einvoice.inbound.document import DocumentKind
 from einvoice.validation import validate_facturae
-from invoicing.services import DraftLine, issue_invoice
+from invoicing.services import DraftLine, issue_invoice, rectify_invoice
 from tests.invoices import CONSULTING, exempt_sale_abroad, issued_rectificativa, issued_substitution
 
 BOOKS = DraftLine("Libros", quantity=300, unit_price=2550, iva_type="superreducido")
@@ -401,3 +401,68 @@ def test_recargo_reads_back_as_a_surcharge_on_its_base(taxpayer, draft, actor):
     assert (surcharge.base_cents, surcharge.rate_bp) == (100000, 520)
     assert surcharge.amount_cents == invoice.surcharge_cents == 5200
     assert document.totals.tax_cents == invoice.iva_cents + invoice.surcharge_cents
+
+
+def test_an_exempt_line_beside_a_taxed_one_keeps_both_taxes_and_the_mention(draft, actor):
+    training = DraftLine("Formación", 100, 50000, "exento", cause="E1")
+    invoice = issue_invoice(draft([CONSULTING, training], irpf_bp=700), actor=actor)
+
+    root = facturae_of(invoice)
+
+    assert taxes_outputs(root) == {
+        ("01", "21.00"): (Decimal("1000.00"), Decimal("210.00")),
+        ("01", "0.00"): (Decimal("500.00"), Decimal("0.00")),
+    }
+    events = [
+        line.findtext("SpecialTaxableEvent/SpecialTaxableEventCode")
+        for line in root.iterfind(INVOICE + "Items/InvoiceLine")
+    ]
+    assert events == [None, "01"]
+    assert money(root, INVOICE + "TaxesWithheld/Tax/TaxableBase/TotalAmount") == Decimal("1500.00")
+    assert_totals(root, invoice)
+
+
+def test_a_rectificativa_of_an_invoice_with_irpf_withholds_a_negative_amount(
+    draft, actor, rect_series
+):
+    original = issue_invoice(draft(irpf_bp=1500), actor=actor)
+    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
+    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+
+    root = facturae_of(refund)
+
+    assert money(root, INVOICE + "TaxesWithheld/Tax/TaxAmount/TotalAmount") == Decimal("-15.00")
+    assert money(root, INVOICE + "InvoiceTotals/InvoiceTotal") == Decimal("-106.00")
+    assert_totals(root, refund)
+    (document,) = read_received(build_facturae(refund)).documents
+    assert document.withholdings[0].amount_cents == refund.irpf_cents
+
+
+def test_a_rectificativa_for_a_bad_debt_gives_the_unpaid_cuotas_reason(draft, actor, rect_series):
+    original = issue_invoice(draft(), actor=actor)
+    unpaid = rectify_invoice(
+        original,
+        series=rect_series,
+        rectification_type="I",
+        lines=[DraftLine("Impagado", quantity=-100, unit_price=100000, iva_type="general")],
+        issue_date=date(2026, 9, 20),
+        invoice_type="R3",
+        actor=actor,
+    )
+    refund = issue_invoice(unpaid, actor=actor)
+
+    root = facturae_of(refund)
+
+    assert root.findtext(INVOICE + "InvoiceHeader/Corrective/ReasonCode") == "85"
+    assert root.findtext(INVOICE + "InvoiceHeader/Corrective/TaxPeriod/StartDate") == "2026-01-01"
+
+
+def test_reverse_charge_reads_back_with_its_base_and_no_tax(draft, actor):
+    line = DraftLine("Obra", 100, 50000, "inversion_sujeto_pasivo")
+    invoice = issue_invoice(draft([line]), actor=actor)
+
+    (document,) = read_received(build_facturae(invoice)).documents
+
+    ((tax),) = document.taxes
+    assert (tax.rate_bp, tax.base_cents, tax.tax_cents) == (0, 50000, 0)
+    assert document.totals.payable_cents == invoice.total_cents == 50000
