@@ -53,13 +53,16 @@ def issued(draft, actor):
     return issue_invoice(draft(irpf_bp=1500), actor=actor)
 
 
-def issued_rectificativa(original, series, actor, rectification_type: str, line: DraftLine):
+def issued_rectificativa(
+    original, series, actor, rectification_type: str, line: DraftLine, invoice_type: str = "R1"
+):
     draft = rectify_invoice(
         original,
         series=series,
         rectification_type=rectification_type,
         lines=[line],
         issue_date=date(2026, 3, 20),
+        invoice_type=invoice_type,
         actor=actor,
     )
     return issue_invoice(draft, actor=actor)
@@ -80,3 +83,19 @@ def issued_substitution(draft, actor, rect_series):
     original = issue_invoice(draft(), actor=actor)
     cheaper = DraftLine("Consultoría", quantity=100, unit_price=90000, iva_type="general")
     return original, issued_rectificativa(original, rect_series, actor, "S", cheaper)
+
+
+REFUND = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
+
+
+def issued_refund(draft, actor, rect_series, **kwargs):
+    """An issued invoice of 1.000 € (``kwargs`` for its draft) and its rectificativa by
+    differences crediting 100 € of base."""
+    original = issue_invoice(draft(**kwargs), actor=actor)
+    return original, issued_rectificativa(original, rect_series, actor, "I", REFUND)
+
+
+def exempt_beside_taxed(draft, actor):
+    """An issued invoice of 1.000 € at 21 % and 500 € exempt (E1), with 7 % IRPF."""
+    training = DraftLine("Formación", 100, 50000, "exento", cause="E1")
+    return issue_invoice(draft([CONSULTING, training], irpf_bp=700), actor=actor)

@@ -15,8 +15,15 @@ from einvoice.facturae import NAMESPACE, NotRepresentable, build_facturae, tax_p
 from einvoice.inbound import read_received
 from einvoice.inbound.document import DocumentKind
 from einvoice.validation import validate_facturae
-from invoicing.services import DraftLine, issue_invoice, rectify_invoice
-from tests.invoices import CONSULTING, exempt_sale_abroad, issued_rectificativa, issued_substitution
+from invoicing.services import DraftLine, issue_invoice
+from tests.invoices import (
+    CONSULTING,
+    exempt_beside_taxed,
+    exempt_sale_abroad,
+    issued_rectificativa,
+    issued_refund,
+    issued_substitution,
+)
 
 BOOKS = DraftLine("Libros", quantity=300, unit_price=2550, iva_type="superreducido")
 INVOICE = "Invoices/Invoice/"
@@ -240,9 +247,7 @@ def test_a_rectificativa_by_substitution_is_corrective_with_the_full_method(
 
 
 def test_a_rectificativa_by_differences_keeps_its_negative_amounts(draft, actor, rect_series):
-    original = issue_invoice(draft(), actor=actor)
-    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
-    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+    _, refund = issued_refund(draft, actor, rect_series)
 
     root = facturae_of(refund)
 
@@ -354,9 +359,7 @@ def test_the_inbound_reader_reads_back_what_was_written(draft, actor):
 
 
 def test_a_rectificativa_reads_back_as_a_credit_note_of_the_original(draft, actor, rect_series):
-    original = issue_invoice(draft(), actor=actor)
-    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
-    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+    original, refund = issued_refund(draft, actor, rect_series)
 
     (document,) = read_received(build_facturae(refund)).documents
 
@@ -404,8 +407,7 @@ def test_recargo_reads_back_as_a_surcharge_on_its_base(taxpayer, draft, actor):
 
 
 def test_an_exempt_line_beside_a_taxed_one_keeps_both_taxes_and_the_mention(draft, actor):
-    training = DraftLine("Formación", 100, 50000, "exento", cause="E1")
-    invoice = issue_invoice(draft([CONSULTING, training], irpf_bp=700), actor=actor)
+    invoice = exempt_beside_taxed(draft, actor)
 
     root = facturae_of(invoice)
 
@@ -425,9 +427,7 @@ def test_an_exempt_line_beside_a_taxed_one_keeps_both_taxes_and_the_mention(draf
 def test_a_rectificativa_of_an_invoice_with_irpf_withholds_a_negative_amount(
     draft, actor, rect_series
 ):
-    original = issue_invoice(draft(irpf_bp=1500), actor=actor)
-    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
-    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+    _, refund = issued_refund(draft, actor, rect_series, irpf_bp=1500)
 
     root = facturae_of(refund)
 
@@ -440,16 +440,8 @@ def test_a_rectificativa_of_an_invoice_with_irpf_withholds_a_negative_amount(
 
 def test_a_rectificativa_for_a_bad_debt_gives_the_unpaid_cuotas_reason(draft, actor, rect_series):
     original = issue_invoice(draft(), actor=actor)
-    unpaid = rectify_invoice(
-        original,
-        series=rect_series,
-        rectification_type="I",
-        lines=[DraftLine("Impagado", quantity=-100, unit_price=100000, iva_type="general")],
-        issue_date=date(2026, 9, 20),
-        invoice_type="R3",
-        actor=actor,
-    )
-    refund = issue_invoice(unpaid, actor=actor)
+    unpaid = DraftLine("Impagado", quantity=-100, unit_price=100000, iva_type="general")
+    refund = issued_rectificativa(original, rect_series, actor, "I", unpaid, invoice_type="R3")
 
     root = facturae_of(refund)
 

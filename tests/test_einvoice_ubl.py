@@ -24,7 +24,12 @@ from einvoice.ubl import (
 from einvoice.validation import validate_ubl
 from invoicing.pdf_document import Party
 from invoicing.services import DraftLine, issue_invoice
-from tests.invoices import exempt_sale_abroad, issued_rectificativa, issued_substitution
+from tests.invoices import (
+    exempt_beside_taxed,
+    exempt_sale_abroad,
+    issued_refund,
+    issued_substitution,
+)
 
 NS = {"cac": CAC, "cbc": CBC}
 CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
@@ -196,9 +201,7 @@ def test_an_intra_community_supply_to_an_eu_client_is_category_k_with_its_delive
 def test_a_rectificativa_by_differences_that_credits_is_a_credit_note_of_the_original(
     draft, actor, rect_series
 ):
-    original = issue_invoice(draft(), actor=actor)
-    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
-    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+    original, refund = issued_refund(draft, actor, rect_series)
 
     root = ubl_of(refund)
 
@@ -249,8 +252,7 @@ def test_a_discounted_line_carries_its_allowance_so_the_line_adds_up(draft, acto
 
 
 def test_an_exempt_line_beside_a_taxed_one_keeps_both_categories(draft, actor):
-    training = DraftLine("Formación", 100, 50000, "exento", cause="E1")
-    invoice = issue_invoice(draft([CONSULTING, training], irpf_bp=700), actor=actor)
+    invoice = exempt_beside_taxed(draft, actor)
 
     root = ubl_of(invoice)
 
@@ -274,9 +276,7 @@ def test_an_export_is_category_g(taxpayer, draft, actor):
 def test_a_credit_note_of_an_invoice_with_irpf_returns_the_withholding_as_prepaid(
     draft, actor, rect_series
 ):
-    original = issue_invoice(draft(irpf_bp=1500), actor=actor)
-    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
-    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+    _, refund = issued_refund(draft, actor, rect_series, irpf_bp=1500)
 
     root = ubl_of(refund)
 
