@@ -26,7 +26,7 @@ from einvoice.ubl_taxes import category_of, percent
 from factu.money import round_half_up
 from invoicing import documents, taxes, totals
 from invoicing.models import Invoice
-from invoicing.pdf_document import InvoiceDocument
+from invoicing.pdf_document import InvoiceDocument, InvoiceLine
 
 NAMESPACE = "http://www.facturae.gob.es/formato/Versiones/Facturaev3_2_2.xml"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -54,17 +54,15 @@ REASONS = {
     "R4": ("10", "Detalle Operación"),
     "R5": ("16", "Base imponible"),
 }  # fmt: skip
+CORRECTION_METHODS = {
+    "S": ("01", "Rectificación íntegra"),
+    "I": ("02", "Rectificación por diferencias"),
+}
 MAX_NUMBER = 20  # InvoiceNumber is TextMax20Type
 
 
 class NotRepresentable(ValueError):
     """An invoice that Facturae's XSD cannot carry as it is."""
-
-
-CORRECTION_METHODS = {
-    "S": ("01", "Rectificación íntegra"),
-    "I": ("02", "Rectificación por diferencias"),
-}
 
 
 def build_facturae(invoice: Invoice) -> bytes:
@@ -234,7 +232,9 @@ def _decimal(hundredths: int) -> str:
     return str((Decimal(hundredths) / 100).quantize(Decimal("0.01")))
 
 
-def _line(items: etree._Element, unit_price_cents: int, shown, group: taxes.TaxGroup) -> None:
+def _line(
+    items: etree._Element, unit_price_cents: int, shown: InvoiceLine, group: taxes.TaxGroup
+) -> None:
     """A line: quantity × price = ``TotalCost``, less the discount = ``GrossAmount`` (the
     line's base); its tax with rate and base only, the cuota being the group's."""
     line = sub(items, "InvoiceLine")
