@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from clients.services import create_client
-from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
+from invoicing.services import Actor, DraftLine, create_draft, issue_invoice, rectify_invoice
 
 ISSUE = date(2026, 3, 13)
 CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
@@ -51,3 +51,51 @@ def draft(taxpayer, series, acme, actor):
 def issued(draft, actor):
     """The seed example issued: 1.000 € + 21 % IVA - 15 % IRPF."""
     return issue_invoice(draft(irpf_bp=1500), actor=actor)
+
+
+def issued_rectificativa(
+    original, series, actor, rectification_type: str, line: DraftLine, invoice_type: str = "R1"
+):
+    draft = rectify_invoice(
+        original,
+        series=series,
+        rectification_type=rectification_type,
+        lines=[line],
+        issue_date=date(2026, 3, 20),
+        invoice_type=invoice_type,
+        actor=actor,
+    )
+    return issue_invoice(draft, actor=actor)
+
+
+def exempt_sale_abroad(taxpayer, draft, actor, country, id_type, foreign_id, cause):
+    """An issued sale of 3.000 €, exempt by ``cause``, to Acme in ``country``."""
+    client = create_client(
+        taxpayer,
+        {"name": "Acme", "country": country, "id_type": id_type, "foreign_id": foreign_id},
+    )
+    line = DraftLine("Maquinaria", 100, 300000, "exento", cause=cause)
+    return issue_invoice(draft([line], client=client), actor=actor)
+
+
+def issued_substitution(draft, actor, rect_series):
+    """An issued invoice of 1.000 € and its rectificativa by substitution for 900 €."""
+    original = issue_invoice(draft(), actor=actor)
+    cheaper = DraftLine("Consultoría", quantity=100, unit_price=90000, iva_type="general")
+    return original, issued_rectificativa(original, rect_series, actor, "S", cheaper)
+
+
+REFUND = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
+
+
+def issued_refund(draft, actor, rect_series, **kwargs):
+    """An issued invoice of 1.000 € (``kwargs`` for its draft) and its rectificativa by
+    differences crediting 100 € of base."""
+    original = issue_invoice(draft(**kwargs), actor=actor)
+    return original, issued_rectificativa(original, rect_series, actor, "I", REFUND)
+
+
+def exempt_beside_taxed(draft, actor):
+    """An issued invoice of 1.000 € at 21 % and 500 € exempt (E1), with 7 % IRPF."""
+    training = DraftLine("Formación", 100, 50000, "exento", cause="E1")
+    return issue_invoice(draft([CONSULTING, training], irpf_bp=700), actor=actor)

@@ -4,7 +4,6 @@ amounts are the invoice's cents."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -24,7 +23,13 @@ from einvoice.ubl import (
 )
 from einvoice.validation import validate_ubl
 from invoicing.pdf_document import Party
-from invoicing.services import DraftLine, issue_invoice, rectify_invoice
+from invoicing.services import DraftLine, issue_invoice
+from tests.invoices import (
+    exempt_beside_taxed,
+    exempt_sale_abroad,
+    issued_refund,
+    issued_substitution,
+)
 
 NS = {"cac": CAC, "cbc": CBC}
 CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
@@ -68,28 +73,6 @@ def assert_totals(root: etree._Element, invoice, sign: int = 1) -> None:
     assert money(root, "cac:TaxTotal/cbc:TaxAmount") == sign * cents(
         invoice.iva_cents + invoice.surcharge_cents
     )
-
-
-def issued_rectificativa(original, series, actor, rectification_type: str, line: DraftLine):
-    draft = rectify_invoice(
-        original,
-        series=series,
-        rectification_type=rectification_type,
-        lines=[line],
-        issue_date=date(2026, 3, 20),
-        actor=actor,
-    )
-    return issue_invoice(draft, actor=actor)
-
-
-def exempt_sale_abroad(taxpayer, draft, actor, country, id_type, foreign_id, cause):
-    """An issued sale of 3.000 €, exempt by ``cause``, to Acme in ``country``."""
-    client = create_client(
-        taxpayer,
-        {"name": "Acme", "country": country, "id_type": id_type, "foreign_id": foreign_id},
-    )
-    line = DraftLine("Maquinaria", 100, 300000, "exento", cause=cause)
-    return issue_invoice(draft([line], client=client), actor=actor)
 
 
 def test_an_ordinary_invoice_with_two_iva_rates_is_a_valid_peppol_invoice(draft, actor):
@@ -241,9 +224,7 @@ def test_an_eu_client_is_reached_at_the_address_scheme_peppol_lists_for_its_coun
 def test_a_rectificativa_by_differences_that_credits_is_a_credit_note_of_the_original(
     draft, actor, rect_series
 ):
-    original = issue_invoice(draft(), actor=actor)
-    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
-    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+    original, refund = issued_refund(draft, actor, rect_series)
 
     root = ubl_of(refund)
 
@@ -258,9 +239,7 @@ def test_a_rectificativa_by_differences_that_credits_is_a_credit_note_of_the_ori
 def test_a_rectificativa_by_substitution_is_an_invoice_referencing_the_original(
     draft, actor, rect_series
 ):
-    original = issue_invoice(draft(), actor=actor)
-    cheaper = DraftLine("Consultoría", quantity=100, unit_price=90000, iva_type="general")
-    substitute = issued_rectificativa(original, rect_series, actor, "S", cheaper)
+    original, substitute = issued_substitution(draft, actor, rect_series)
 
     root = ubl_of(substitute)
 
@@ -296,8 +275,7 @@ def test_a_discounted_line_carries_its_allowance_so_the_line_adds_up(draft, acto
 
 
 def test_an_exempt_line_beside_a_taxed_one_keeps_both_categories(draft, actor):
-    training = DraftLine("Formación", 100, 50000, "exento", cause="E1")
-    invoice = issue_invoice(draft([CONSULTING, training], irpf_bp=700), actor=actor)
+    invoice = exempt_beside_taxed(draft, actor)
 
     root = ubl_of(invoice)
 
@@ -321,9 +299,7 @@ def test_an_export_is_category_g(taxpayer, draft, actor):
 def test_a_credit_note_of_an_invoice_with_irpf_returns_the_withholding_as_prepaid(
     draft, actor, rect_series
 ):
-    original = issue_invoice(draft(irpf_bp=1500), actor=actor)
-    discount = DraftLine("Descuento", quantity=-100, unit_price=10000, iva_type="general")
-    refund = issued_rectificativa(original, rect_series, actor, "I", discount)
+    _, refund = issued_refund(draft, actor, rect_series, irpf_bp=1500)
 
     root = ubl_of(refund)
 
