@@ -27,6 +27,7 @@ from factu.money import round_half_up
 from invoicing import documents, taxes, totals
 from invoicing.models import Invoice
 from invoicing.pdf_document import InvoiceDocument, Party
+from verifactu.facts import from_cents
 
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
@@ -87,7 +88,7 @@ def _cac(parent: etree._Element, name: str) -> etree._Element:
 
 def amount(cents: int) -> str:
     """Cents as EN 16931 writes an amount: a decimal with exactly two places."""
-    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
+    return str(from_cents(cents))
 
 
 def _money(parent: etree._Element, name: str, cents: int) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from invoicing import taxes
+from verifactu.facts import from_cents
 
 STANDARD = "S"
 ZERO = "Z"
@@ -53,7 +54,7 @@ class Category:
 
 def percent(bp: int) -> Decimal:
     """A rate in basis points as the percentage EN 16931 writes (2100 → 21.00)."""
-    return (Decimal(bp) / 100).quantize(Decimal("0.01"))
+    return from_cents(bp)
 
 
 def category_of(group: taxes.TaxGroup) -> Category:
