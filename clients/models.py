@@ -62,6 +62,13 @@ class IdType(models.TextChoices):
     NOT_CENSUSED = "07", "07 · No censado"
 
 
+class EInvoiceFormat(models.TextChoices):
+    """The structured invoice a client asks to receive with the PDF."""
+
+    UBL = "ubl", "UBL 2.1 (Peppol BIS Billing 3.0)"
+    FACTURAE = "facturae", "Facturae 3.2.2"
+
+
 def _squash(value: str) -> str:
     return " ".join((value or "").split())
 
@@ -106,6 +113,19 @@ class Client(models.Model):
         "recargo de equivalencia",
         default=False,
         help_text="Comerciante minorista en recargo de equivalencia.",
+    )
+    einvoice_format = models.CharField(
+        "factura electrónica",
+        max_length=10,
+        choices=EInvoiceFormat.choices,
+        blank=True,
+        help_text="El formato que el cliente pide adjunto al enviarle una factura por correo.",
+    )
+    # DIR3 codes of a public administration (the FACe directory): where a Facturae goes.
+    dir3_oficina_contable = models.CharField("oficina contable (DIR3)", max_length=10, blank=True)
+    dir3_organo_gestor = models.CharField("órgano gestor (DIR3)", max_length=10, blank=True)
+    dir3_unidad_tramitadora = models.CharField(
+        "unidad tramitadora (DIR3)", max_length=10, blank=True
     )
     archived_at = models.DateTimeField("archivado", null=True, blank=True, editable=False)
     search_text = models.TextField(blank=True, editable=False)
