@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from factu.access import account_view, require_write
 from factu.downloads import file_response
-from invoicing import documents, sending, services, taxes
+from invoicing import documents, einvoices, sending, services, taxes
 from invoicing import totals as stored_totals
 from invoicing.duplicates import duplicate_invoice
 from invoicing.forms import (
@@ -167,6 +167,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **extra) -> dict:
         and invoice.taxpayer_id != request.taxpayer.pk,
     }
     context.update(_records_context(invoice))
+    context["einvoice_panels"] = einvoices.detail_panels(request, invoice)
     if invoice.is_issued and invoice.fiscal_invoice_id:
         url = invoice.fiscal_invoice.qr_url
         if url:
