@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import socket
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -57,8 +58,12 @@ def no_network() -> Iterator[None]:
         yield
 
 
-def _compile(source: str) -> xmlschema.XMLSchema10:
-    with no_network():
+def compile_offline(source: str) -> xmlschema.XMLSchema10:
+    """A schema read from local files only: an import or include that cannot be (a remote
+    URL, a missing file) fails instead of being skipped with a warning."""
+    with no_network(), warnings.catch_warnings():
+        warnings.simplefilter("error", xmlschema.XMLSchemaImportWarning)
+        warnings.simplefilter("error", xmlschema.XMLSchemaIncludeWarning)
         return xmlschema.XMLSchema10(
             source,
             allow="local",
@@ -70,13 +75,13 @@ def _compile(source: str) -> xmlschema.XMLSchema10:
 @cache
 def ubl_schema() -> xmlschema.XMLSchema10:
     """UBL 2.1 Invoice and CreditNote, compiled by xmlschema from the vendored XSDs."""
-    return _compile(_UBL_DOCUMENTS)
+    return compile_offline(_UBL_DOCUMENTS)
 
 
 @cache
 def facturae_schema() -> xmlschema.XMLSchema10:
     """Facturae 3.2.2 with the vendored W3C xmldsig schema, compiled by xmlschema."""
-    return _compile(str(FACTURAE_XSD))
+    return compile_offline(str(FACTURAE_XSD))
 
 
 def loaded_from(schema: xmlschema.XMLSchema10, namespace: str) -> list[str]:
