@@ -9,10 +9,18 @@ from datetime import date
 
 import pytest
 
-from clients.services import create_client
+from clients.services import create_client, update_client
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice, rectify_invoice
 
 ISSUE = date(2026, 3, 13)
+# Addresses complete enough for Facturae's AddressInSpain (postal code and town).
+MADRID = {
+    "address": "Calle Mayor 1",
+    "postal_code": "28013",
+    "city": "Madrid",
+    "province": "Madrid",
+}
+BILBAO = {"address": "Gran Vía 7", "postal_code": "48001", "city": "Bilbao", "province": "Bizkaia"}
 CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
 BOOKS = DraftLine("Libros", quantity=300, unit_price=2550, iva_type="superreducido")
 
@@ -78,8 +86,23 @@ def retailer(taxpayer):
     """A Spanish client under recargo de equivalencia."""
     return create_client(
         taxpayer,
-        {"name": "Tienda Paz", "nif": "B12345674", "country": "ES", "recargo_equivalencia": True},
+        {
+            "name": "Tienda Paz",
+            "nif": "B12345674",
+            "country": "ES",
+            "recargo_equivalencia": True,
+            **BILBAO,
+        },
     )
+
+
+def give_addresses(taxpayer, *clients) -> None:
+    """The taxpayer in Madrid and each client in Bilbao."""
+    for field, value in MADRID.items():
+        setattr(taxpayer, field, value)
+    taxpayer.save()
+    for client in clients:
+        update_client(client, BILBAO)
 
 
 def foreign_client(taxpayer, country, id_type, foreign_id):

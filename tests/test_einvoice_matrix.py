@@ -28,6 +28,7 @@ from tests.invoices import (
     exempt_beside_taxed,
     exempt_sale_abroad,
     foreign_client,
+    give_addresses,
     issued_rectificativa,
     issued_refund,
     issued_substitution,
@@ -51,7 +52,8 @@ class Issuer:
 
 
 @pytest.fixture
-def issuer(taxpayer, draft, actor, rect_series) -> Issuer:
+def issuer(taxpayer, acme, draft, actor, rect_series) -> Issuer:
+    give_addresses(taxpayer, acme)
     return Issuer(taxpayer, draft, actor, rect_series)
 
 
