@@ -9,11 +9,20 @@ from datetime import date
 
 import pytest
 
-from clients.services import create_client
+from clients.services import create_client, update_client
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice, rectify_invoice
 
 ISSUE = date(2026, 3, 13)
+# Addresses complete enough for Facturae's AddressInSpain (postal code and town).
+MADRID = {
+    "address": "Calle Mayor 1",
+    "postal_code": "28013",
+    "city": "Madrid",
+    "province": "Madrid",
+}
+BILBAO = {"address": "Gran Vía 7", "postal_code": "48001", "city": "Bilbao", "province": "Bizkaia"}
 CONSULTING = DraftLine("Consultoría", quantity=100, unit_price=100000, iva_type="general")
+BOOKS = DraftLine("Libros", quantity=300, unit_price=2550, iva_type="superreducido")
 
 
 @pytest.fixture
@@ -54,13 +63,18 @@ def issued(draft, actor):
 
 
 def issued_rectificativa(
-    original, series, actor, rectification_type: str, line: DraftLine, invoice_type: str = "R1"
+    original,
+    series,
+    actor,
+    rectification_type: str,
+    line: DraftLine | list[DraftLine],
+    invoice_type: str = "R1",
 ):
     draft = rectify_invoice(
         original,
         series=series,
         rectification_type=rectification_type,
-        lines=[line],
+        lines=line if isinstance(line, list) else [line],
         issue_date=date(2026, 3, 20),
         invoice_type=invoice_type,
         actor=actor,
@@ -68,12 +82,41 @@ def issued_rectificativa(
     return issue_invoice(draft, actor=actor)
 
 
-def exempt_sale_abroad(taxpayer, draft, actor, country, id_type, foreign_id, cause):
-    """An issued sale of 3.000 €, exempt by ``cause``, to Acme in ``country``."""
-    client = create_client(
+def retailer(taxpayer):
+    """A Spanish client under recargo de equivalencia."""
+    return create_client(
+        taxpayer,
+        {
+            "name": "Tienda Paz",
+            "nif": "B12345674",
+            "country": "ES",
+            "recargo_equivalencia": True,
+            **BILBAO,
+        },
+    )
+
+
+def give_addresses(taxpayer, *clients) -> None:
+    """The taxpayer in Madrid and each client in Bilbao."""
+    for field, value in MADRID.items():
+        setattr(taxpayer, field, value)
+    taxpayer.save()
+    for client in clients:
+        update_client(client, BILBAO)
+
+
+def foreign_client(taxpayer, country, id_type, foreign_id):
+    """Acme in ``country``, identified by ``foreign_id`` of AEAT's ``id_type`` (02 NIF-IVA,
+    03 passport, 04 official document of the country)."""
+    return create_client(
         taxpayer,
         {"name": "Acme", "country": country, "id_type": id_type, "foreign_id": foreign_id},
     )
+
+
+def exempt_sale_abroad(taxpayer, draft, actor, country, id_type, foreign_id, cause):
+    """An issued sale of 3.000 €, exempt by ``cause``, to Acme in ``country``."""
+    client = foreign_client(taxpayer, country, id_type, foreign_id)
     line = DraftLine("Maquinaria", 100, 300000, "exento", cause=cause)
     return issue_invoice(draft([line], client=client), actor=actor)
 
