@@ -12,6 +12,7 @@ PD is "paid". Both directions are validated against the vendored UBL 2.1 XSD.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ from einvoice import answers
 from einvoice.models import AnswerSource, IssuedStatusEvent
 from einvoice.status import B2BStatus
 from einvoice.ubl import CAC, CBC, VAT_SCHEMES, endpoint
-from einvoice.validation import UBL_APPLICATION_RESPONSE, validate_ubl
+from einvoice.validation import validate_ubl
 from einvoice.xmlsafe import Refused, parse_untrusted
 from invoicing import taxes
 from invoicing.actions import Actor
@@ -111,12 +112,12 @@ def read_application_response(xml: bytes) -> Answer:
         root = parse_untrusted(xml)
     except Refused as refused:
         raise _refused(refused.finding.message) from None
-    report = validate_ubl(xml)
-    if report.document != UBL_APPLICATION_RESPONSE:
+    if root.tag != f"{{{NAMESPACE}}}ApplicationResponse":
         raise _refused(
-            "El fichero no es una respuesta UBL (ApplicationResponse). "
-            + " ".join(f.message for f in report.errors[:1])
+            f"El fichero no es una respuesta UBL (ApplicationResponse): su elemento raíz es "
+            f"{etree.QName(root).localname}."
         )
+    report = validate_ubl(xml)
     if not report.valid:
         details = "; ".join(f"{f.location}: {f.message}" for f in report.errors[:3])
         raise _refused(f"La respuesta no cumple el esquema UBL 2.1: {details}")
@@ -192,7 +193,7 @@ def same_party(candidates: tuple[str, ...], tax_id: str) -> bool:
     )
 
 
-def invoice_for(account_id, answer: Answer, expected: Invoice | None = None) -> Invoice:
+def invoice_for(account_id: uuid.UUID, answer: Answer, expected: Invoice | None = None) -> Invoice:
     """Our issued invoice the answer is about: its number, our taxpayer as the receiver and
     its client as the sender; the issue date too when the response gives it."""
     if not answer.invoice_number:
@@ -220,7 +221,7 @@ def invoice_for(account_id, answer: Answer, expected: Invoice | None = None) -> 
 
 
 def record_application_response(
-    account_id, xml: bytes, *, actor: Actor, expected: Invoice | None = None
+    account_id: uuid.UUID, xml: bytes, *, actor: Actor, expected: Invoice | None = None
 ) -> IssuedStatusEvent:
     """Read an Invoice Response, find our invoice and record its answer through
     :func:`einvoice.answers.record_client_answer`. A PD answers that the rest of the
