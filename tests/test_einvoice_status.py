@@ -488,25 +488,20 @@ def test_a_refused_answer_shows_the_page_again_with_the_error_on_its_field(login
     assert not IssuedStatusEvent.objects.exists()
 
 
-def test_uploading_a_response_from_the_page(login, owner, issued):
-    client = login(owner)
-    url = url_of("einvoice_upload_response", issued)
-    path = FIXTURES / "invoice-response-rejected.xml"
+def upload(client, invoice, name: str):
+    with (FIXTURES / name).open("rb") as file:
+        return client.post(url_of("einvoice_upload_response", invoice), {"file": file})
 
-    with path.open("rb") as file:
-        response = client.post(url, {"file": file})
+
+def test_uploading_a_response_from_the_page(login, owner, issued):
+    response = upload(login(owner), issued, "invoice-response-rejected.xml")
 
     assert response.status_code == 302
     assert IssuedStatusEvent.objects.get().status == "rejected"
 
 
 def test_a_bad_upload_is_a_400_with_the_reason_on_the_file(login, owner, issued):
-    client = login(owner)
-    url = url_of("einvoice_upload_response", issued)
-    path = FIXTURES / "peppol-base-example.xml"
-
-    with path.open("rb") as file:
-        response = client.post(url, {"file": file})
+    response = upload(login(owner), issued, "peppol-base-example.xml")
 
     assert response.status_code == 400
     assert 'id="b2b_response_file_error"' in response.content.decode()
