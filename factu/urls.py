@@ -24,6 +24,7 @@ account_patterns = [
     path("clientes/", include("clients.urls")),
     path("catalogo/", include("catalogue.urls")),
     path("facturas/recurrentes/", include("recurring.urls")),
+    path("facturas/electronica/", include("einvoice.urls")),
     path("facturas/", include("invoicing.urls")),
     path("presupuestos/", include("quotes.urls")),
     path("gastos/", include("expenses.urls")),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.account import payments, quotes, recurring, views
+from api.account import b2b_status, payments, quotes, recurring, views
 
 urlpatterns = [
     path("invoices", views.InvoiceListView.as_view(), name="api-invoices"),
@@ -27,6 +27,11 @@ urlpatterns = [
         "invoices/<uuid:invoice_id>/payments/<uuid:payment_id>",
         payments.InvoicePaymentView.as_view(),
         name="api-invoice-payment",
+    ),
+    path(
+        "invoices/<uuid:invoice_id>/b2b-status",
+        b2b_status.InvoiceB2BStatusView.as_view(),
+        name="api-invoice-b2b-status",
     ),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),
     path("quotes", quotes.QuoteListView.as_view(), name="api-quotes"),
