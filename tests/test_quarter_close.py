@@ -22,7 +22,7 @@ from clients.models import Client
 from clients.services import create_client
 from expenses.services import create_expense
 from factu.models import Job, Taxpayer
-from invoicing import documents
+from invoicing import documents, einvoices
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
 from transfers import books, quarter_close, services, tasks
@@ -103,8 +103,8 @@ def drain(sent: list) -> list[str]:
     return results
 
 
-def run(account, owner, sent, *, pdfs=False) -> Job:
-    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=pdfs)
+def run(account, owner, sent, *, pdfs=False, einvoices=False) -> Job:
+    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=pdfs, einvoices=einvoices)
     assert tasks.export_quarter(str(job.pk)) == "running"
     drain(sent)
     job.refresh_from_db()
@@ -169,6 +169,30 @@ def test_one_zip_holds_every_taxpayers_books_and_records(
     assert (job.report["taxpayers"], job.report["invoices"], job.report["records"]) == (2, 3, 4)
     assert job.done == job.total == 3 + 1
     assert not list((media / "exports").glob("*.part*"))
+
+
+def test_the_stored_e_invoices_asked_for_are_in_each_taxpayers_folder(
+    account, owner, quarter, second, sent, media
+):
+    job = run(account, owner, sent, einvoices=True)
+
+    assert job.status == Job.Status.DONE, job.report
+    with zipfile.ZipFile(media / job.result_path) as archive:
+        members = {n for n in archive.namelist() if "/facturas-electronicas/" in n}
+        assert members == {
+            f"{nif}/facturas-electronicas/{number}.{format}.xml"
+            for nif, number in [
+                ("B87654323", "2025-A-001"),
+                ("B87654323", "2025-A-002"),
+                ("12345678Z", "2025-A-001"),
+            ]
+            for format in ("ubl", "facturae")
+        }
+        for invoice in books.quarter_invoices(second, 2025, 1):
+            for format in ("ubl", "facturae"):
+                member = f"12345678Z/facturas-electronicas/{invoice.number}.{format}.xml"
+                assert archive.read(member) == einvoices.stored_file(invoice, format).content
+    assert job.report["einvoices"] == 6
 
 
 def test_the_books_are_the_one_taxpayer_exports_byte_for_byte(account, owner, quarter, sent, media):
