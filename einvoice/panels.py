@@ -44,4 +44,7 @@ def invoice_panel(request: HttpRequest, invoice: Invoice) -> str:
                 "reason": row.reason,
             }
         )
+    reasons = {row["reason"] for row in context["rows"] if not row["offered"]}
+    if len(reasons) == 1 and not any(row["offered"] for row in context["rows"]):
+        context["none_reason"] = reasons.pop()  # both refused alike: said once
     return render_to_string("einvoice/invoice_panel.html", context, request=request)

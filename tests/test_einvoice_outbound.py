@@ -234,7 +234,7 @@ def test_the_page_shows_why_an_e_invoice_is_not_offered(ticket, owner, login, cl
     login(owner)
     page = client.get(reverse("invoice_detail", args=[ticket.account.slug, ticket.pk]))
     html = page.content.decode()
-    assert "no se ofrece" in html and "simplificada" in html
+    assert "No se ofrece factura electrónica" in html and "simplificada" in html
     assert reverse("invoice_einvoice", args=[ticket.account.slug, ticket.pk, "ubl"]) not in html
 
 
