@@ -432,10 +432,12 @@ def test_an_accountant_starts_it_from_the_page_and_members_only_download(
     page = login(accountant).get(BASE + "exportar/cierre/")
     assert page.status_code == 200
     assert "Incluir las facturas en PDF" in page.content.decode()
+    assert "Incluir las facturas electrónicas (UBL y Facturae)" in page.content.decode()
     response = login(accountant).post(BASE + "exportar/cierre/", {"year": "2025", "quarter": "1"})
     job = Job.objects.get(kind=Job.Kind.EXPORT_QUARTER)
     assert response.status_code == 302 and response["Location"] == f"{BASE}trabajos/{job.pk}/"
-    assert job.params == {"year": 2025, "quarter": 1, "pdfs": False} and job.taxpayer is None
+    assert job.params == {"year": 2025, "quarter": 1, "pdfs": False, "einvoices": False}
+    assert job.taxpayer is None
     tasks.export_quarter(str(job.pk))
     assert login(viewer).get(f"{BASE}trabajos/{job.pk}/descargar/").status_code == 404
     drain(sent)

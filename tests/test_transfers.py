@@ -611,10 +611,12 @@ def test_the_export_view_enqueues_on_commit(
     sent = []
     monkeypatch.setattr(tasks.export_zip, "apply_async", lambda args, **kw: sent.extend(args))
     with django_capture_on_commit_callbacks(execute=True):
-        response = login(owner).post(BASE + "exportar/", {"year": "2025", "quarter": "2"})
+        response = login(owner).post(
+            BASE + "exportar/", {"year": "2025", "quarter": "2", "einvoices": "on"}
+        )
     job = Job.objects.get()
     assert response.status_code == 302
-    assert sent == [str(job.pk)] and job.params == {"year": 2025, "quarter": 2}
+    assert sent == [str(job.pk)] and job.params == {"year": 2025, "quarter": 2, "einvoices": True}
 
 
 def test_viewer_may_look_but_not_post(login, viewer, taxpayer):
