@@ -24,6 +24,7 @@ from invoicing.models import Series
 from invoicing.registration import record_facts
 from invoicing.services import DraftLine, create_draft, issue_invoice
 from tests.invoices import ISSUE, exempt_sale_abroad, issued_refund
+from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
 from verifactu import corrections
 from verifactu.models import BillingRecord, RecordStatus
 
@@ -360,3 +361,42 @@ def test_a_format_not_offered_is_left_out_of_the_email(
     parts = _email(invoice, owner, smtp_outbox, django_capture_on_commit_callbacks)
 
     assert [part.get_content_type() for part in parts.values()] == ["application/pdf"]
+
+
+# ---------------------------------------------------------------------------------------
+# Two processes asking at once (PostgreSQL)
+# ---------------------------------------------------------------------------------------
+
+FIRST_REQUEST = (
+    DJANGO_CHILD
+    + """
+from django.db import connections
+from einvoice import outbound
+from invoicing.models import Invoice
+
+invoice = Invoice.objects.get(pk="{invoice}")
+"""
+    + AT_THE_STARTING_LINE
+    + """
+rows = outbound.stored_einvoices(invoice)
+with open("{out}-%d" % _os.getpid(), "w") as out:
+    out.write(" ".join(rows[f].sha256 for f in ("ubl", "facturae")))
+connections.close_all()
+"""
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_processes_asking_at_once_for_an_old_invoice_s_files_all_get_the_one_stored_row(
+    transactional_db, draft, actor, tmp_path
+):
+    invoice = issue_invoice(draft(), actor=actor)
+    IssuedEInvoice.objects.filter(invoice=invoice).delete()  # as if issued before einvoice
+    go, out = tmp_path / "go", tmp_path / "out"
+    run_together(go, [FIRST_REQUEST.format(invoice=invoice.pk, go=go, out=out)] * 3)
+
+    rows = rows_of(invoice)
+    assert set(rows) == {"ubl", "facturae"}
+    answers = {path.read_text() for path in tmp_path.glob("out-*")}
+    assert answers == {f"{rows['ubl'].sha256} {rows['facturae'].sha256}"}
