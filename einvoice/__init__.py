@@ -5,7 +5,9 @@ unedited under ``einvoice/artefacts/`` (each folder's README names its source, v
 SHA-256), and the validation layer over them, ``einvoice.validation`` (``validate_ubl``,
 ``validate_cii``, ``validate_facturae``, each returning a ``ValidationReport``); the outbound
 UBL 2.1 of an issued invoice, ``einvoice.ubl.build_ubl``, and its Facturae 3.2.2, unsigned,
-``einvoice.facturae.build_facturae``; and the reading of received files
-into one typed document, ``einvoice.inbound`` (``read_received``, ``read_upload``).
-docs/ARCHITECTURE.md ("Electronic invoices") says how the other apps will reach this one.
+``einvoice.facturae.build_facturae``, made once, validated and stored
+(``einvoice.outbound``, model ``IssuedEInvoice``) and offered to the other apps through the
+registries of ``invoicing.einvoices`` (filled in ``apps.ready``); and the reading of received
+files into one typed document, ``einvoice.inbound`` (``read_received``, ``read_upload``).
+docs/ARCHITECTURE.md ("Electronic invoices") says how the other apps reach this one.
 """

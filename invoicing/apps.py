@@ -11,9 +11,10 @@ class InvoicingConfig(AppConfig):
 
         signed_up.connect(create_first_series, dispatch_uid="invoicing.first_series")
 
-        from invoicing.sending import invoice_attachments
+        from invoicing.sending import invoice_attachments, invoice_email_attachments
         from mailing import attachments
         from mailing.models import Kind
 
-        for kind in (Kind.INVOICE, Kind.REMINDER_BEFORE, Kind.REMINDER_AFTER):
+        attachments.register(Kind.INVOICE, invoice_email_attachments)
+        for kind in (Kind.REMINDER_BEFORE, Kind.REMINDER_AFTER):
             attachments.register(kind, invoice_attachments)

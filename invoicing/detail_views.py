@@ -1,5 +1,5 @@
 """An invoice's page and what can be done from it: its AEAT status, issuing, marking it paid,
-cancelling, rectifying, and its PDF and XML.
+cancelling, rectifying, and its PDF, XML and e-invoices.
 """
 
 from __future__ import annotations
@@ -390,6 +390,17 @@ def invoice_pdf(request: HttpRequest, invoice_id) -> HttpResponse:
     invoice = invoice_or_404(request, invoice_id)
     filename, mimetype, data = documents.render_pdf(invoice)
     return file_response(data, mimetype, filename)
+
+
+@account_view()
+def invoice_einvoice(request: HttpRequest, invoice_id, format: str) -> HttpResponse:
+    """The invoice's stored e-invoice in ``format`` (``ubl``, ``facturae``), as it was made
+    at issue; none for a draft or a format not offered (the page's panel says why)."""
+    invoice = invoice_or_404(request, invoice_id)
+    found = einvoices.stored_file(invoice, format) if invoice.is_issued else None
+    if found is None:
+        raise Http404("Esta factura no tiene factura electrónica en ese formato.")
+    return file_response(found.content, found.mimetype, found.filename)
 
 
 @account_view()

@@ -1,10 +1,11 @@
 """Sending an issued invoice to its client by email, alone or several at once.
 
 The message is the account's template (:mod:`mailing.texts`) filled with the invoice's
-values; the PDF is attached when the email is sent (:func:`invoice_attachments`, registered
-with :mod:`mailing.attachments` for invoices and reminders). Each sending writes an event on
-the invoice's history naming the delivery, whose outcome (sent, failed and why) shows there.
-Sending changes no status: "sent by email" is history.
+values; the PDF is attached when the email is sent, and to an invoice's email the stored
+e-invoice its client asks for (:func:`invoice_email_attachments`; the reminders'
+:func:`invoice_attachments`, both registered with :mod:`mailing.attachments`). Each sending
+writes an event on the invoice's history naming the delivery, whose outcome (sent, failed
+and why) shows there. Sending changes no status: "sent by email" is history.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from factu.models import Account
-from invoicing import documents, taxes
+from invoicing import documents, einvoices, taxes
 from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus
 from invoicing.services import Actor, InvalidTransition
 from mailing import texts
@@ -154,11 +155,27 @@ def send_invoices(invoices: Iterable[Invoice], *, actor: Actor) -> BulkResult:
     return BulkResult(ready, skipped)
 
 
-def invoice_attachments(account: Account, object_id: uuid.UUID) -> list[Attachment]:
-    """The invoice's PDF, made now (registered for invoices and their reminders)."""
-    invoice = Invoice.objects.get(pk=object_id, account=account)
+def _pdf(invoice: Invoice) -> Attachment:
     filename, mimetype, data = documents.render_pdf(invoice)
-    return [Attachment(filename, data, mimetype)]
+    return Attachment(filename, data, mimetype)
+
+
+def invoice_attachments(account: Account, object_id: uuid.UUID) -> list[Attachment]:
+    """The invoice's PDF, made now (registered for the reminders)."""
+    return [_pdf(Invoice.objects.get(pk=object_id, account=account))]
+
+
+def invoice_email_attachments(account: Account, object_id: uuid.UUID) -> list[Attachment]:
+    """The invoice's PDF and, when its client asks for one (``Client.einvoice_format``), its
+    stored e-invoice in that format beside it, if it is offered (registered for invoices)."""
+    invoice = Invoice.objects.select_related("client").get(pk=object_id, account=account)
+    attachments = [_pdf(invoice)]
+    wanted = invoice.client.einvoice_format if invoice.client_id else ""
+    if wanted and invoice.is_issued:
+        found = einvoices.stored_file(invoice, wanted)
+        if found is not None:
+            attachments.append(Attachment(found.filename, found.content, found.mimetype))
+    return attachments
 
 
 def deliveries_by_id(invoice: Invoice) -> dict[str, EmailDelivery]:

@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from clients.models import Client
 from factu.models import Taxpayer
+from factu.queue import after_commit
 from factu.text import normalize_search
-from invoicing import payments, taxes
+from invoicing import einvoices, payments, taxes
 from invoicing.actions import Actor, InvalidTransition
 from invoicing.actions import log as _log
 from invoicing.draft_lines import (
@@ -364,7 +365,8 @@ def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None
     counter's lock (held to the end of the transaction, so the date check against the
     series sees every invoice numbered before). Raises ``ValidationError`` (dates, parties)
     or ``RecordRefused`` (AEAT's rules) before anything changes, the number included; on
-    success the invoice is ``sent`` and its record ``queued``.
+    success the invoice is ``sent`` and its record ``queued``, and once the transaction
+    commits the issue hooks of :mod:`invoicing.einvoices` run (its e-invoices are made).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -392,6 +394,9 @@ def issue_invoice(invoice: Invoice, *, actor: Actor, now: datetime | None = None
         invoice.search_text = _search_text(invoice)
         invoice.save(update_fields=FROZEN_AT_ISSUE)
         _log(invoice, actor, "issued", number=invoice.number, huella=registration.record.huella)
+        # Its e-invoices are made once it is committed; a failing hook never undoes an issue.
+        issued = invoice
+        after_commit(lambda: einvoices.run_issue_hooks(issued))
     return invoice
 
 

@@ -32,4 +32,9 @@ urlpatterns = [
     path("<uuid:invoice_id>/enviar/", sending_views.invoice_send, name="invoice_send"),
     path("<uuid:invoice_id>/pdf/", detail_views.invoice_pdf, name="invoice_pdf"),
     path("<uuid:invoice_id>/xml/", detail_views.invoice_xml, name="invoice_xml"),
+    path(
+        "<uuid:invoice_id>/electronica/<slug:format>/",
+        detail_views.invoice_einvoice,
+        name="invoice_einvoice",
+    ),
 ]

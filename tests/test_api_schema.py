@@ -3,8 +3,9 @@
 The schema is loaded from ``/api/schema/`` through Django's WSGI application, and every
 operation is called with cases generated from it (valid ones and, for the same operation,
 invalid ones), with a real token, against a database seeded with a series, a client, a draft
-invoice, an expense category and a registered v1 invoice, so that ids in paths and bodies
-sometimes resolve to real objects. Each response must:
+invoice and an issued one (for its e-invoices), an expense category and a registered v1
+invoice, so that ids in paths and bodies sometimes resolve to real objects. Each response
+must:
 
 * not be a server error (``not_a_server_error``),
 * have a status the operation documents (``status_code_conformance``),
@@ -78,7 +79,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
     from clients.services import create_client
     from expenses.services import create_category
     from invoicing.models import Series
-    from invoicing.services import Actor, DraftLine, create_draft
+    from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
     from quotes.services import create_quote
     from recurring.services import create_plan
 
@@ -87,14 +88,19 @@ def seeded(account, taxpayer, owner, computer_system, register):
     client = create_client(
         taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES", "city": "Madrid"}
     )
-    draft = create_draft(
-        taxpayer,
-        series=series,
-        client=client,
-        issue_date=date(2026, 3, 13),
-        lines=[DraftLine(description="Consultoría", quantity=100, unit_price=100000)],
-        actor=Actor(user=owner),
-    )
+
+    def new_draft():
+        return create_draft(
+            taxpayer,
+            series=series,
+            client=client,
+            issue_date=date(2026, 3, 13),
+            lines=[DraftLine(description="Consultoría", quantity=100, unit_price=100000)],
+            actor=Actor(user=owner),
+        )
+
+    draft = new_draft()
+    issued = issue_invoice(new_draft(), actor=Actor(user=owner))
     category = create_category(account, "Pruebas de la API")
     fiscal = register().invoice
     quote = create_quote(
@@ -121,6 +127,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
         "computer_system_id": str(computer_system.pk),
         "categoryId": str(category.pk),
         "account_invoice_id": str(draft.pk),
+        "issued_invoice_id": str(issued.pk),
         "v1_invoice_id": str(fiscal.pk),
         "quote_id": str(quote.pk),
         "nif": taxpayer.nif,
@@ -138,6 +145,8 @@ def with_real_ids(operation, strategy, ids):
             return case
         if "invoice_id" in (case.path_parameters or {}):
             key = "v1_invoice_id" if path.startswith("/api/v1/") else "account_invoice_id"
+            if path.endswith(("/ubl", "/facturae")):
+                key = "issued_invoice_id"  # a draft has no e-invoice: only a 409 to see
             case.path_parameters["invoice_id"] = ids[key]
         if "quote_id" in (case.path_parameters or {}):
             case.path_parameters["quote_id"] = ids["quote_id"]

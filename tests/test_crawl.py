@@ -34,8 +34,9 @@ MEMBER_NOT_FOUND = {
     # A job's download exists only for a finished export with a file; the seeded job is not.
     "transfers_job_download",
 }
-# A draft has no billing record, so no XML: 404 for the draft, 200 for the issued one.
-DRAFT_NOT_FOUND = {"invoice_xml"}
+# A draft has no billing record, so no XML, and no e-invoice: 404 for the draft, 200 for the
+# issued one.
+DRAFT_NOT_FOUND = {"invoice_xml", "invoice_einvoice"}
 # Routes outside any account, with the kwargs they need filled by hand.
 PUBLIC_KWARGS = {
     "password_reset_confirm": {"uidb64": "MQ", "token": "no-vale"},
@@ -161,6 +162,7 @@ def world(db, tmp_path, settings):
         "plan_id": [Plan.objects.filter(account=account).first().pk],
         "payment_id": [payment.pk],
         "kind": ["clientes", "facturas"],
+        "format": ["ubl", "facturae"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):
         assert model.objects.exists()

@@ -22,7 +22,7 @@ from clients.models import Client
 from clients.services import create_client
 from expenses.services import create_expense
 from factu.models import Job, Taxpayer
-from invoicing import documents
+from invoicing import documents, einvoices
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
 from transfers import books, quarter_close, services, tasks
@@ -103,8 +103,8 @@ def drain(sent: list) -> list[str]:
     return results
 
 
-def run(account, owner, sent, *, pdfs=False) -> Job:
-    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=pdfs)
+def run(account, owner, sent, *, pdfs=False, einvoices=False) -> Job:
+    job = services.start_quarter_close(account, owner, 2025, 1, pdfs=pdfs, einvoices=einvoices)
     assert tasks.export_quarter(str(job.pk)) == "running"
     drain(sent)
     job.refresh_from_db()
@@ -169,6 +169,30 @@ def test_one_zip_holds_every_taxpayers_books_and_records(
     assert (job.report["taxpayers"], job.report["invoices"], job.report["records"]) == (2, 3, 4)
     assert job.done == job.total == 3 + 1
     assert not list((media / "exports").glob("*.part*"))
+
+
+def test_the_stored_e_invoices_asked_for_are_in_each_taxpayers_folder(
+    account, owner, quarter, second, sent, media
+):
+    job = run(account, owner, sent, einvoices=True)
+
+    assert job.status == Job.Status.DONE, job.report
+    with zipfile.ZipFile(media / job.result_path) as archive:
+        members = {n for n in archive.namelist() if "/facturas-electronicas/" in n}
+        assert members == {
+            f"{nif}/facturas-electronicas/{number}.{format}.xml"
+            for nif, number in [
+                ("B87654323", "2025-A-001"),
+                ("B87654323", "2025-A-002"),
+                ("12345678Z", "2025-A-001"),
+            ]
+            for format in ("ubl", "facturae")
+        }
+        for invoice in books.quarter_invoices(second, 2025, 1):
+            for format in ("ubl", "facturae"):
+                member = f"12345678Z/facturas-electronicas/{invoice.number}.{format}.xml"
+                assert archive.read(member) == einvoices.stored_file(invoice, format).content
+    assert job.report["einvoices"] == 6
 
 
 def test_the_books_are_the_one_taxpayer_exports_byte_for_byte(account, owner, quarter, sent, media):
@@ -408,10 +432,12 @@ def test_an_accountant_starts_it_from_the_page_and_members_only_download(
     page = login(accountant).get(BASE + "exportar/cierre/")
     assert page.status_code == 200
     assert "Incluir las facturas en PDF" in page.content.decode()
+    assert "Incluir las facturas electrónicas (UBL y Facturae)" in page.content.decode()
     response = login(accountant).post(BASE + "exportar/cierre/", {"year": "2025", "quarter": "1"})
     job = Job.objects.get(kind=Job.Kind.EXPORT_QUARTER)
     assert response.status_code == 302 and response["Location"] == f"{BASE}trabajos/{job.pk}/"
-    assert job.params == {"year": 2025, "quarter": 1, "pdfs": False} and job.taxpayer is None
+    assert job.params == {"year": 2025, "quarter": 1, "pdfs": False, "einvoices": False}
+    assert job.taxpayer is None
     tasks.export_quarter(str(job.pk))
     assert login(viewer).get(f"{BASE}trabajos/{job.pk}/descargar/").status_code == 404
     drain(sent)

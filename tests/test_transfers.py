@@ -23,7 +23,7 @@ from expenses.receipts import attach_receipt
 from expenses.services import create_expense
 from factu import jobs
 from factu.models import Job, Taxpayer
-from invoicing import imported
+from invoicing import einvoices, imported
 from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus, Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
 from transfers import services, tasks
@@ -487,8 +487,10 @@ def quarter_data(taxpayer, owner):
     return series
 
 
-def run_export(taxpayer, owner, year=2025, quarter=1) -> Job:
-    job = services.start_export(taxpayer.account, taxpayer, owner, year, quarter)
+def run_export(taxpayer, owner, year=2025, quarter=1, einvoices=False) -> Job:
+    job = services.start_export(
+        taxpayer.account, taxpayer, owner, year, quarter, einvoices=einvoices
+    )
     tasks.export_zip(str(job.pk))
     job.refresh_from_db()
     return job
@@ -521,6 +523,20 @@ def test_zip_contains_the_quarters_invoices_expenses_and_receipts(
         assert "Licencia anual" in expenses_csv and "Fuera" not in expenses_csv
         assert "303" in archive.read("resumen-impuestos.csv").decode("utf-8-sig")
     assert job.report["invoices"] == 2 and job.report["receipts"] == 1
+
+
+def test_the_zip_holds_the_stored_e_invoices_when_asked(taxpayer, owner, quarter_data, media):
+    job = run_export(taxpayer, owner, einvoices=True)
+
+    assert job.status == Job.Status.DONE, job.report
+    invoice = Invoice.objects.get(taxpayer=taxpayer, number="2025-A-001")
+    with zipfile.ZipFile(media / job.result_path) as archive:
+        members = {n for n in archive.namelist() if n.startswith("facturas-electronicas/")}
+        assert {"facturas-electronicas/2025-A-001.ubl.xml"} <= members
+        for format in ("ubl", "facturae"):
+            member = f"facturas-electronicas/2025-A-001.{format}.xml"
+            assert archive.read(member) == einvoices.stored_file(invoice, format).content
+    assert job.report["einvoices"] == len(members)
 
 
 def test_download_is_served_to_members_only(
@@ -595,10 +611,12 @@ def test_the_export_view_enqueues_on_commit(
     sent = []
     monkeypatch.setattr(tasks.export_zip, "apply_async", lambda args, **kw: sent.extend(args))
     with django_capture_on_commit_callbacks(execute=True):
-        response = login(owner).post(BASE + "exportar/", {"year": "2025", "quarter": "2"})
+        response = login(owner).post(
+            BASE + "exportar/", {"year": "2025", "quarter": "2", "einvoices": "on"}
+        )
     job = Job.objects.get()
     assert response.status_code == 302
-    assert sent == [str(job.pk)] and job.params == {"year": 2025, "quarter": 2}
+    assert sent == [str(job.pk)] and job.params == {"year": 2025, "quarter": 2, "einvoices": True}
 
 
 def test_viewer_may_look_but_not_post(login, viewer, taxpayer):

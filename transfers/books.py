@@ -14,9 +14,11 @@ from collections.abc import Iterable, Sequence
 
 from django.db.models import QuerySet
 
+from clients.models import EInvoiceFormat
 from expenses import summaries
 from expenses.exports import csv_amount, csv_bytes, csv_text, summary_csv
 from factu.models import Taxpayer
+from invoicing import einvoices
 from invoicing.imported import IMPORTED_SERIES_PREFIX
 from invoicing.models import Invoice
 
@@ -59,6 +61,19 @@ def unique_name(name: str, used: set[str]) -> str:
 def pdf_name(invoice: Invoice, used: set[str]) -> str:
     """The PDF's member name, relative to the taxpayer's folder of the ZIP."""
     return unique_name(f"facturas/{safe_name(invoice.number)}.pdf", used)
+
+
+def einvoice_members(invoice: Invoice, used: set[str]) -> list[tuple[str, bytes]]:
+    """The invoice's stored e-invoices that are offered, each as (member name relative to the
+    taxpayer's folder, its bytes): ``facturas-electronicas/<número>.ubl.xml`` and
+    ``.facturae.xml``, read through :func:`invoicing.einvoices.stored_file`."""
+    members = []
+    for format in EInvoiceFormat.values:
+        found = einvoices.stored_file(invoice, format)
+        if found is not None:
+            name = f"facturas-electronicas/{safe_name(invoice.number)}.{format}.xml"
+            members.append((unique_name(name, used), found.content))
+    return members
 
 
 def issued_in_quarter(account_id, year: int, quarter: int) -> QuerySet[Invoice]:

@@ -4,6 +4,9 @@ Contents of ``factu-<NIF>-<year>-<q>T.zip``::
 
     facturas/<número>.pdf      every invoice issued in the quarter (cancelled ones too,
                                marked as such on the PDF), drawn by invoicing's renderer
+    facturas-electronicas/<número>.ubl.xml, .facturae.xml
+                               each one's stored e-invoices that are offered, only when
+                               they were asked for
     facturas.csv               their list: number, date, client, amounts, status, origin
     gastos.csv                 the quarter's expenses (expenses.exports.expenses_csv)
     justificantes/...          each expense's receipt, named by date and description
@@ -28,7 +31,14 @@ from factu.models import Job
 from factu.text import count_of
 from invoicing import documents
 from transfers import books
-from transfers.books import invoice_row, invoices_csv, pdf_name, safe_name, unique_name
+from transfers.books import (
+    einvoice_members,
+    invoice_row,
+    invoices_csv,
+    pdf_name,
+    safe_name,
+    unique_name,
+)
 from verifactu.events import log_export
 from verifactu.models import BillingRecord
 from verifactu.signatures import SigningUnavailable
@@ -53,6 +63,8 @@ def build_zip(job: Job) -> None:
     invoices = list(period_invoices(job))
     expenses = list(books.quarter_expenses(taxpayer, year, quarter))
     with_receipt = [e for e in expenses if e.receipt]
+    with_einvoices = bool(job.params.get("einvoices"))
+    einvoice_count = 0
     progress = jobs.Progress(job, len(invoices) + len(with_receipt) + 2)
 
     relative = f"{EXPORT_DIR}/{job.pk}.zip"
@@ -68,6 +80,10 @@ def build_zip(job: Job) -> None:
             name = pdf_name(invoice, used)
             archive.writestr(name, data)
             rows.append(invoice_row(invoice, name))
+            if with_einvoices:
+                for member, content in einvoice_members(invoice, used):
+                    archive.writestr(member, content)
+                    einvoice_count += 1
             progress.advance()
         archive.writestr("facturas.csv", invoices_csv(rows))
         archive.writestr("gastos.csv", expenses_csv(expenses))
@@ -105,6 +121,7 @@ def build_zip(job: Job) -> None:
         "invoices": len(invoices),
         "expenses": len(expenses),
         "receipts": receipts,
+        "einvoices": einvoice_count,
         "missing_receipts": missing_receipts,
         "size": target.stat().st_size,
         "filename": export_filename(job),

@@ -36,6 +36,12 @@ class ExportForm(forms.Form):
         ],
     )
 
+    einvoices = forms.BooleanField(
+        label="Incluir las facturas electrónicas (UBL y Facturae)",
+        required=False,
+        help_text="Las guardadas al emitir cada factura, en la carpeta facturas-electronicas.",
+    )
+
     def clean(self) -> dict:
         cleaned = super().clean()
         year, quarter = cleaned.get("year"), cleaned.get("quarter")
@@ -51,3 +57,5 @@ class QuarterCloseForm(ExportForm):
         help_text="Tarda bastante más con muchos contribuyentes. Sin marcar: libros en CSV, "
         "resumen de impuestos y registros de facturación (XML).",
     )
+
+    field_order = ["year", "quarter", "pdfs", "einvoices"]

@@ -9,6 +9,9 @@ Contents of ``factu-<cuenta>-<year>-<q>T.zip``::
     <NIF>/registros/<...>.xml          the stored XML of each billing record of the quarter's
                                        invoices (a NO VERI*FACTU record's signed copy)
     <NIF>/facturas/<número>.pdf        only when the PDFs were asked for
+    <NIF>/facturas-electronicas/<número>.ubl.xml, .facturae.xml
+                                       each invoice's stored e-invoices that are offered,
+                                       only when they were asked for
 
 Memory stays flat whatever the account's size: each part of the ZIP is written member by
 member, each query is read by chunks (``iterator``), nothing holds more than one
@@ -124,12 +127,13 @@ class _Writer:
         self.prefix = prefix
         self.year, self.quarter = job.params["year"], job.params["quarter"]
         self.pdfs = bool(job.params.get("pdfs"))
+        self.einvoices = bool(job.params.get("einvoices"))
         self.archive = archive
         self.progress = progress
         self.chunk: list[list[str]] = []
         self.parts = 0
         self.chains: dict[str, set] = {}
-        self.counts = {"invoices": 0, "expenses": 0, "records": 0}
+        self.counts = {"invoices": 0, "expenses": 0, "records": 0, "einvoices": 0}
 
     def taxpayer(self, taxpayer: Taxpayer) -> list[str]:
         """Write ``taxpayer``'s folder; its row of ``contribuyentes.csv``."""
@@ -143,6 +147,10 @@ class _Writer:
             rows.append(books.invoice_row(invoice, name))
             if self.pdfs:
                 self._queue_pdf(str(invoice.pk), f"{nif}/{name}")
+            if self.einvoices:
+                for member, content in books.einvoice_members(invoice, used):
+                    self.archive.writestr(f"{nif}/{member}", content)
+                    self.counts["einvoices"] += 1
             self.progress.advance()
         self.archive.writestr(f"{nif}/facturas.csv", books.invoices_csv(rows))
         expense_count, expense_total = 0, 0
@@ -389,6 +397,7 @@ def _publish(job: Job) -> None:
         "year": year,
         "quarter": quarter,
         "pdfs": bool(job.params.get("pdfs")),
+        "einvoices": report.get("einvoices", 0),
         "taxpayers": taxpayers,
         "invoices": invoices,
         "expenses": expenses,

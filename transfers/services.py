@@ -60,8 +60,16 @@ def start_import(
 
 
 def start_export(
-    account: Account, taxpayer: Taxpayer, user: User | None, year: int, quarter: int
+    account: Account,
+    taxpayer: Taxpayer,
+    user: User | None,
+    year: int,
+    quarter: int,
+    *,
+    einvoices: bool = False,
 ) -> Job:
+    """Queue the ZIP of one taxpayer's quarter (:mod:`transfers.exports`); ``einvoices``: with
+    each invoice's stored e-invoices."""
     if taxpayer.account_id != account.pk:
         raise ValueError("That taxpayer belongs to another account.")
     if quarter not in (1, 2, 3, 4):
@@ -72,16 +80,23 @@ def start_export(
             taxpayer=taxpayer,
             user=user,
             kind=Job.Kind.EXPORT_ZIP,
-            params={"year": year, "quarter": quarter},
+            params={"year": year, "quarter": quarter, "einvoices": einvoices},
         )
         jobs.enqueue(job)
     return job
 
 
 def start_quarter_close(
-    account: Account, user: User | None, year: int, quarter: int, *, pdfs: bool = False
+    account: Account,
+    user: User | None,
+    year: int,
+    quarter: int,
+    *,
+    pdfs: bool = False,
+    einvoices: bool = False,
 ) -> Job:
-    """Queue the quarter close of every taxpayer of ``account`` (:mod:`transfers.quarter_close`)."""
+    """Queue the quarter close of every taxpayer of ``account`` (:mod:`transfers.quarter_close`);
+    ``pdfs`` and ``einvoices``: with each invoice's PDF, its stored e-invoices."""
     if quarter not in (1, 2, 3, 4):
         raise ValidationError({"quarter": ["Trimestre 1 a 4."]})
     with transaction.atomic():
@@ -89,7 +104,7 @@ def start_quarter_close(
             account=account,
             user=user,
             kind=Job.Kind.EXPORT_QUARTER,
-            params={"year": year, "quarter": quarter, "pdfs": pdfs},
+            params={"year": year, "quarter": quarter, "pdfs": pdfs, "einvoices": einvoices},
         )
         jobs.enqueue(job)
     return job

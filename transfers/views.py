@@ -129,6 +129,7 @@ def export_zip(request: HttpRequest) -> HttpResponse:
                 request.user,
                 form.cleaned_data["year"],
                 form.cleaned_data["quarter"],
+                einvoices=form.cleaned_data["einvoices"],
             )
             return redirect("transfers_job", request.account.slug, job.pk)
     recent = services.jobs_of(request.account).filter(
@@ -151,6 +152,7 @@ def export_quarter(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["year"],
                 form.cleaned_data["quarter"],
                 pdfs=form.cleaned_data["pdfs"],
+                einvoices=form.cleaned_data["einvoices"],
             )
             return redirect("transfers_job", request.account.slug, job.pk)
     recent = services.jobs_of(request.account).filter(kind=Job.Kind.EXPORT_QUARTER)[:10]

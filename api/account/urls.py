@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.account import b2b_status, payments, quotes, recurring, views
+from api.account import b2b_status, einvoices, payments, quotes, recurring, views
 
 urlpatterns = [
     path("invoices", views.InvoiceListView.as_view(), name="api-invoices"),
@@ -34,6 +34,14 @@ urlpatterns = [
         name="api-invoice-b2b-status",
     ),
     path("invoices/<uuid:invoice_id>/pdf", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),
+    path(
+        "invoices/<uuid:invoice_id>/ubl", einvoices.InvoiceUblView.as_view(), name="api-invoice-ubl"
+    ),
+    path(
+        "invoices/<uuid:invoice_id>/facturae",
+        einvoices.InvoiceFacturaeView.as_view(),
+        name="api-invoice-facturae",
+    ),
     path("quotes", quotes.QuoteListView.as_view(), name="api-quotes"),
     path("quotes/<uuid:quote_id>", quotes.QuoteDetailView.as_view(), name="api-quote"),
     path(
