@@ -4,8 +4,9 @@ The foundation the generators and the reception build on: the official artefacts
 unedited under ``einvoice/artefacts/`` (each folder's README names its source, version and
 SHA-256), and the validation layer over them, ``einvoice.validation`` (``validate_ubl``,
 ``validate_cii``, ``validate_facturae``, each returning a ``ValidationReport``); the outbound
-UBL 2.1 of an issued invoice, ``einvoice.ubl.build_ubl``, and its Facturae 3.2.2, unsigned,
-``einvoice.facturae.build_facturae``; and the reading of received files
+UBL 2.1 of an issued invoice, ``einvoice.ubl.build_ubl``, and its Facturae 3.2.2,
+``einvoice.facturae.build_facturae`` (unsigned) and ``einvoice.signing.signed_facturae``
+(signed with the taxpayer's certificate when it has one); and the reading of received files
 into one typed document, ``einvoice.inbound`` (``read_received``, ``read_upload``).
 docs/ARCHITECTURE.md ("Electronic invoices") says how the other apps will reach this one.
 """

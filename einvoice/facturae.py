@@ -7,10 +7,10 @@ places, and no tax is computed here. A rectificativa keeps its signs (Facturae t
 amounts in a corrective invoice). How each Spanish case is carried:
 docs/einvoice-mapping.md, section "Facturae 3.2.2".
 
-The signature is the next step and not this module's: :func:`build_facturae` returns the
-unsigned document, and the signing step adds ``ds:Signature`` (XAdES-EPES under the Facturae
+The signature is not this module's: :func:`build_facturae` returns the unsigned document, and
+:func:`einvoice.signing.signed_facturae` adds ``ds:Signature`` (XAdES-EPES under the Facturae
 signature policy) as the last child of the root, after ``Invoices`` (the XSD's place for it),
-without changing anything before it. ``unsigned_tree`` gives that step the tree to sign.
+without changing anything before it. ``unsigned_tree`` gives it the tree to sign.
 """
 
 from __future__ import annotations

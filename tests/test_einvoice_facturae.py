@@ -17,7 +17,9 @@ from einvoice.inbound.document import DocumentKind
 from einvoice.validation import validate_facturae
 from invoicing.services import DraftLine, issue_invoice
 from tests.invoices import (
+    BILBAO,
     CONSULTING,
+    MADRID,
     exempt_beside_taxed,
     exempt_sale_abroad,
     issued_rectificativa,
@@ -27,13 +29,6 @@ from tests.invoices import (
 
 BOOKS = DraftLine("Libros", quantity=300, unit_price=2550, iva_type="superreducido")
 INVOICE = "Invoices/Invoice/"
-MADRID = {
-    "address": "Calle Mayor 1",
-    "postal_code": "28013",
-    "city": "Madrid",
-    "province": "Madrid",
-}
-BILBAO = {"address": "Gran Vía 7", "postal_code": "48001", "city": "Bilbao", "province": "Bizkaia"}
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,8 @@ from einvoice.validation import validate_ubl
 from invoicing.pdf_document import Party
 from invoicing.services import DraftLine, issue_invoice
 from tests.invoices import (
+    BILBAO,
+    MADRID,
     exempt_beside_taxed,
     exempt_sale_abroad,
     issued_refund,
@@ -362,15 +364,10 @@ def postal_address(root: etree._Element, party: str) -> dict[str, str]:
 
 
 def test_the_parties_addresses_are_in_their_structured_fields(taxpayer, acme, draft, actor):
-    taxpayer.address = "Calle Mayor 1"
-    taxpayer.postal_code = "28013"
-    taxpayer.city = "Madrid"
-    taxpayer.province = "Madrid"
+    for field, value in MADRID.items():
+        setattr(taxpayer, field, value)
     taxpayer.save()
-    update_client(
-        acme,
-        {"address": "Gran Vía 7", "postal_code": "48001", "city": "Bilbao", "province": "Bizkaia"},
-    )
+    update_client(acme, BILBAO)
 
     root = ubl_of(issue_invoice(draft(), actor=actor))
 
