@@ -80,6 +80,10 @@ SIGNER_ROLE = "emisor"
 DATA_OBJECT = XAdESDataObjectFormat(Description="Factura electrónica Facturae 3.2.2")
 
 UNSIGNED_NO_CERTIFICATE = "sin firmar: el contribuyente no tiene certificado"
+POLICY_PROBLEM = "La firma no sigue la política de firma de Facturae 3.1."
+_POLICY_PATH = (
+    "xades:SignedSignatureProperties/xades:SignaturePolicyIdentifier/xades:SignaturePolicyId"
+)
 _RECEIVED_METHODS = frozenset({
     SignatureMethod.RSA_SHA1,
     SignatureMethod.RSA_SHA256,
@@ -96,7 +100,9 @@ _RECEIVED_DIGESTS = frozenset({
 
 @dataclass(frozen=True)
 class FacturaeFile:
-    """A Facturae file as it is offered: signed, or unsigned with the reason in Spanish."""
+    """A Facturae file as it is offered: signed (``reason`` names the signer), or unsigned
+    with the reason in Spanish. Its XSD is checked by
+    :func:`einvoice.validation.validate_facturae`, run by whoever stores it."""
 
     content: bytes
     signed: bool
@@ -241,12 +247,17 @@ def _problem(
         return "El valor de la firma no corresponde al certificado que lleva."
     except InvalidInput as error:
         if "signature policy" in str(error):
-            return "La firma no sigue la política de firma de Facturae 3.1."
+            return POLICY_PROBLEM
+        if "SignedProperties" in str(error):
+            return "La firma no es XAdES: le faltan las propiedades firmadas (SignedProperties)."
         return f"La firma no es válida: {error}"
     except (SignXMLException, ValueError) as error:
         return f"La firma no es válida: {error}"
     if not any(r.signed_xml is not None and r.signed_xml.tag == root.tag for r in results):
         return "La firma no cubre el documento entero."
+    # signxml compares the policy only when the signature names one: Facturae's is required.
+    if root.find(f"ds:Signature//{_POLICY_PATH}", _NS) is None:
+        return POLICY_PROBLEM
     return ""
 
 

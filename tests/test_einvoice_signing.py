@@ -15,7 +15,9 @@ from cryptography.x509.oid import NameOID
 from django.utils import timezone
 from lxml import etree
 
+from einvoice.facturae import unsigned_tree
 from einvoice.signing import (
+    DATA_OBJECT,
     FACTURAE_POLICY,
     UNSIGNED_NO_CERTIFICATE,
     signed_facturae,
@@ -28,6 +30,7 @@ from tests.certs import self_signed_p12
 from tests.test_einvoice_facturae import addresses  # noqa: F401 - the parties' addresses
 from tests.test_signing import Pki
 from verifactu.certificates import store_certificate
+from verifactu.signing import sign_enveloped
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -162,6 +165,16 @@ def test_a_signature_under_another_policy_is_not_valid(invoice, certificate, mon
 
     assert FACTURAE_POLICY.Identifier not in other.content.decode()
     assert "política de firma de Facturae" in verify_signature(other.content).problem
+
+
+def test_a_signature_without_a_policy_is_not_valid(invoice, pki):
+    root = unsigned_tree(invoice)
+    signed = sign_enveloped(root, root, pki.identity, policy=None, data_object_format=DATA_OBJECT)
+
+    check = verify_signature(etree.tostring(signed))
+
+    assert (check.present, check.valid) == (True, False)
+    assert check.problem == "La firma no sigue la política de firma de Facturae 3.1."
 
 
 def test_without_a_certificate_the_file_is_unsigned_and_says_so(invoice):

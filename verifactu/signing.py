@@ -216,7 +216,7 @@ def sign_enveloped(
     parent: etree._Element,
     certificate: SigningIdentity,
     *,
-    policy: XAdESSignaturePolicy,
+    policy: XAdESSignaturePolicy | None,
     data_object_format: XAdESDataObjectFormat,
     claimed_roles: list[str] | None = None,
     signing_time: datetime | None = None,
