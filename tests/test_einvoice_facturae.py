@@ -518,6 +518,8 @@ def test_a_public_administration_s_dir3_codes_are_the_buyer_s_administrative_cen
         "Órgano gestor",
         "Unidad tramitadora",
     ]
+    (document,) = read_received(build_facturae(invoice)).documents
+    assert (document.buyer.nif, document.buyer.country) == ("A28045631", "ES")
 
 
 def test_a_client_without_dir3_codes_has_no_administrative_centres(draft, actor):

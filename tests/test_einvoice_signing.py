@@ -16,6 +16,7 @@ from django.utils import timezone
 from lxml import etree
 
 from einvoice.facturae import unsigned_tree
+from einvoice.inbound import read_received
 from einvoice.signing import (
     DATA_OBJECT,
     FACTURAE_POLICY,
@@ -130,6 +131,12 @@ def test_the_signature_is_xades_epes_under_the_facturae_policy(signed, pki, sign
         )
         == "emisor"
     )
+
+
+def test_the_inbound_reader_reads_the_signed_file_as_signed(signed, invoice):
+    (document,) = read_received(signed).documents
+
+    assert (document.number, document.signed) == (invoice.number, True)
 
 
 def test_our_verifier_names_the_signer_and_the_signing_time(signed, signed_at):
