@@ -134,7 +134,14 @@ def signed_facturae(invoice: Invoice, *, now: datetime | None = None) -> Factura
     stored, reason = signing_certificate(invoice.taxpayer, now)
     if stored is None:
         return FacturaeFile(unsigned, False, reason)
-    with open_certificate(stored) as opened:
+    try:
+        opened = open_certificate(stored)
+    except (ValueError, TypeError):
+        logger.exception("Facturae %s: the taxpayer's certificate does not open", invoice.pk)
+        return FacturaeFile(
+            unsigned, False, "sin firmar: el certificado guardado del contribuyente no se abre"
+        )
+    with opened:
         try:
             identity = SigningIdentity.from_client_certificate(opened)
         except SignatureProblem:

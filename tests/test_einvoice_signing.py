@@ -204,6 +204,17 @@ def test_an_expired_certificate_does_not_sign(invoice, certificate):
     assert b"Signature" not in facturae.content
 
 
+def test_a_stored_certificate_that_no_longer_opens_leaves_the_file_unsigned(invoice, certificate):
+    type(certificate).objects.filter(pk=certificate.pk).update(encrypted_data=b"not a token")
+
+    facturae = signed_facturae(invoice)
+
+    assert (facturae.signed, facturae.reason) == (
+        False,
+        "sin firmar: el certificado guardado del contribuyente no se abre",
+    )
+
+
 def test_a_certificate_of_another_nif_does_not_sign(account, taxpayer, invoice):
     other = Pki("OTRA SL - B12345674", nif="B12345674")
     store_certificate(account, other.p12(PASSWORD), PASSWORD, taxpayer=taxpayer)
