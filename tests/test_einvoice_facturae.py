@@ -19,12 +19,13 @@ from invoicing.services import DraftLine, issue_invoice
 from tests.invoices import (
     BILBAO,
     CONSULTING,
-    MADRID,
     exempt_beside_taxed,
     exempt_sale_abroad,
+    give_addresses,
     issued_rectificativa,
     issued_refund,
     issued_substitution,
+    retailer,
 )
 
 BOOKS = DraftLine("Libros", quantity=300, unit_price=2550, iva_type="superreducido")
@@ -34,10 +35,7 @@ INVOICE = "Invoices/Invoice/"
 @pytest.fixture(autouse=True)
 def addresses(taxpayer, acme):
     """The seller and Acme with the postal code and town Facturae's AddressInSpain needs."""
-    for field, value in MADRID.items():
-        setattr(taxpayer, field, value)
-    taxpayer.save()
-    update_client(acme, BILBAO)
+    give_addresses(taxpayer, acme)
 
 
 def facturae_of(invoice) -> etree._Element:
@@ -150,12 +148,8 @@ def test_irpf_is_a_tax_withheld_and_lowers_the_invoice_total(draft, actor):
 
 
 def test_recargo_de_equivalencia_goes_in_the_same_tax_as_its_iva(taxpayer, draft, actor):
-    retailer = create_client(
-        taxpayer,
-        {"name": "Tienda Paz", "nif": "B12345674", "recargo_equivalencia": True, **BILBAO},
-    )
     line = DraftLine("Género", quantity=100, unit_price=150, iva_type="general")
-    invoice = issue_invoice(draft([line], client=retailer), actor=actor)
+    invoice = issue_invoice(draft([line], client=retailer(taxpayer)), actor=actor)
 
     root = facturae_of(invoice)
 
@@ -421,11 +415,7 @@ def test_an_untaxed_or_non_iva_line_reads_back_in_its_category(
 
 
 def test_recargo_reads_back_as_a_surcharge_on_its_base(taxpayer, draft, actor):
-    retailer = create_client(
-        taxpayer,
-        {"name": "Tienda Paz", "nif": "B12345674", "recargo_equivalencia": True, **BILBAO},
-    )
-    invoice = issue_invoice(draft(client=retailer), actor=actor)
+    invoice = issue_invoice(draft(client=retailer(taxpayer)), actor=actor)
 
     (document,) = read_received(build_facturae(invoice)).documents
 

@@ -25,10 +25,9 @@ from einvoice.validation import validate_ubl
 from invoicing.pdf_document import Party
 from invoicing.services import DraftLine, issue_invoice
 from tests.invoices import (
-    BILBAO,
-    MADRID,
     exempt_beside_taxed,
     exempt_sale_abroad,
+    give_addresses,
     issued_refund,
     issued_substitution,
 )
@@ -364,10 +363,7 @@ def postal_address(root: etree._Element, party: str) -> dict[str, str]:
 
 
 def test_the_parties_addresses_are_in_their_structured_fields(taxpayer, acme, draft, actor):
-    for field, value in MADRID.items():
-        setattr(taxpayer, field, value)
-    taxpayer.save()
-    update_client(acme, BILBAO)
+    give_addresses(taxpayer, acme)
 
     root = ubl_of(issue_invoice(draft(), actor=actor))
 
