@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from clients.models import Client
+from clients.models import DIR3_FIELDS, Client
 from clients.services import EDITABLE_FIELDS
 from factu.models import Taxpayer
 from factu.text import NoControlCharactersForm
@@ -24,7 +24,7 @@ class ClientForm(NoControlCharactersForm, forms.ModelForm):
             self.instance.taxpayer = taxpayer
             self.instance.account_id = taxpayer.account_id
         # Lengths are checked after normalising ("ES 12345678-Z" is a 9-character NIF).
-        for name in ("nif", "foreign_id", "postal_code", "country"):
+        for name in ("nif", "foreign_id", "postal_code", "country", *DIR3_FIELDS):
             self.fields[name].validators = []
             self.fields[name].max_length = None
             self.fields[name].widget.attrs.pop("maxlength", None)
@@ -33,9 +33,19 @@ class ClientForm(NoControlCharactersForm, forms.ModelForm):
         self.fields["id_type"].choices = [("", "— (tiene NIF español)")] + list(
             self.fields["id_type"].choices
         )[1:]
+        einvoice = self.fields["einvoice_format"]
+        einvoice.label = "Factura electrónica por correo"
+        einvoice.choices = [("", "Ninguna (solo el PDF)"), *list(einvoice.choices)[1:]]
         if read_only:
             for field in self.fields.values():
                 field.disabled = True
+
+    def main_fields(self) -> list:
+        """The fields shown first; the DIR3 codes go in their own group."""
+        return [self[name] for name in self.fields if name not in DIR3_FIELDS]
+
+    def dir3_fields(self) -> list:
+        return [self[name] for name in self.fields if name in DIR3_FIELDS]
 
     @property
     def data_for_service(self) -> dict:

@@ -27,6 +27,10 @@ from factu.text import normalize_search, refreshing_search_text
 SPAIN = "ES"
 # Spanish postal codes: five digits, the first two a province from 01 to 52.
 SPANISH_POSTAL_CODE = re.compile(r"^(0[1-9]|[1-4]\d|5[0-2])\d{3}$")
+# A DIR3 code (the directory of public administrations' units): one or two letters for the
+# kind of administration, then digits, 9 or 10 characters ("L01280796", "GE0000001").
+DIR3_CODE = re.compile(r"^(?=.{9,10}$)[A-Z]{1,2}\d+$")
+DIR3_FIELDS = ("dir3_oficina_contable", "dir3_organo_gestor", "dir3_unidad_tramitadora")
 INVOICES_RELATION = "invoices"
 
 MESSAGES = {
@@ -48,6 +52,10 @@ MESSAGES = {
     "nif_taken_archived": "Ya hay un cliente archivado de este contribuyente con este NIF: "
     "{name}. Restáurelo en lugar de crear otro.",
     "has_invoices": "No se puede eliminar un cliente con facturas: archívelo.",
+    "dir3_code": "Un código DIR3 son una o dos letras seguidas de cifras, 9 o 10 caracteres "
+    "en total (por ejemplo L01280796).",
+    "dir3_incomplete": "Indique también este código: FACe pide los tres (oficina contable, "
+    "órgano gestor y unidad tramitadora) o ninguno.",
 }
 
 
@@ -187,6 +195,8 @@ class Client(models.Model):
         self.postal_code = "".join((self.postal_code or "").split()).upper()
         self.city = _squash(self.city)
         self.province = _squash(self.province)
+        for field in DIR3_FIELDS:
+            setattr(self, field, "".join((getattr(self, field) or "").split()).upper())
 
     def clean_fields(self, exclude=None) -> None:
         # Normalise first, so that "ES 12345678-Z" is not refused for being too long.
@@ -210,6 +220,7 @@ class Client(models.Model):
         postal_code_ok = SPANISH_POSTAL_CODE.match(self.postal_code)
         if self.country == SPAIN and self.postal_code and not postal_code_ok:
             add("postal_code", ValidationError(MESSAGES["postal_code"], code="postal_code"))
+        self._clean_dir3(add)
         if self.nif and "nif" not in errors:
             clash = self._nif_clash()
             if clash is not None:
@@ -217,6 +228,18 @@ class Client(models.Model):
                 add("nif", ValidationError(MESSAGES[key].format(name=clash.name), code="unique"))
         if errors:
             raise ValidationError(errors)
+
+    def _clean_dir3(self, add) -> None:
+        """A public administration's DIR3 codes: each of the right shape, all three or none."""
+        given = [field for field in DIR3_FIELDS if getattr(self, field)]
+        for field in given:
+            code = getattr(self, field)
+            # A code longer than the column gets the length's message from clean_fields.
+            if len(code) <= self._meta.get_field(field).max_length and not DIR3_CODE.match(code):
+                add(field, ValidationError(MESSAGES["dir3_code"], code="dir3_code"))
+        if given:
+            for field in (f for f in DIR3_FIELDS if f not in given):
+                add(field, ValidationError(MESSAGES["dir3_incomplete"], code="dir3_incomplete"))
 
     def _clean_spanish_identity(self, add) -> None:
         if self.id_type == IdType.NOT_CENSUSED:

@@ -32,6 +32,10 @@ EDITABLE_FIELDS = (
     "city",
     "province",
     "recargo_equivalencia",
+    "einvoice_format",
+    "dir3_oficina_contable",
+    "dir3_organo_gestor",
+    "dir3_unidad_tramitadora",
 )
 
 

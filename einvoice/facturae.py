@@ -7,10 +7,10 @@ places, and no tax is computed here. A rectificativa keeps its signs (Facturae t
 amounts in a corrective invoice). How each Spanish case is carried:
 docs/einvoice-mapping.md, section "Facturae 3.2.2".
 
-The signature is the next step and not this module's: :func:`build_facturae` returns the
-unsigned document, and the signing step adds ``ds:Signature`` (XAdES-EPES under the Facturae
+The signature is not this module's: :func:`build_facturae` returns the unsigned document, and
+:func:`einvoice.signing.signed_facturae` adds ``ds:Signature`` (XAdES-EPES under the Facturae
 signature policy) as the last child of the root, after ``Invoices`` (the XSD's place for it),
-without changing anything before it. ``unsigned_tree`` gives that step the tree to sign.
+without changing anything before it. ``unsigned_tree`` gives it the tree to sign.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from decimal import Decimal
 
 from lxml import etree
 
-from einvoice.facturae_parties import party_element, sub
+from einvoice.addresses import client_address, issuer_address
+from einvoice.facturae_parties import NotRepresentable, party_element, sub
 from einvoice.ubl import amount
 from einvoice.ubl_taxes import category_of, percent
 from factu.money import round_half_up
@@ -61,10 +62,6 @@ CORRECTION_METHODS = {
 MAX_NUMBER = 20  # InvoiceNumber is TextMax20Type
 
 
-class NotRepresentable(ValueError):
-    """An invoice that Facturae's XSD cannot carry as it is."""
-
-
 def build_facturae(invoice: Invoice) -> bytes:
     """The unsigned Facturae 3.2.2 file of an issued invoice, UTF-8 with an XML declaration."""
     return etree.tostring(unsigned_tree(invoice), xml_declaration=True, encoding="UTF-8")
@@ -88,10 +85,19 @@ def unsigned_tree(invoice: Invoice) -> etree._Element:
     root = etree.Element(f"{{{NAMESPACE}}}Facturae", nsmap={"fe": NAMESPACE, "ds": DS})
     _file_header(root, document)
     parties = sub(root, "Parties")
-    party_element(parties, "SellerParty", document.issuer, "ES")
-    country = invoice.client_country or "ES"
-    buyer_id = invoice.client_nif or invoice.client_foreign_id
-    party_element(parties, "BuyerParty", document.client, country, buyer_id)
+    party_element(
+        parties, "SellerParty", document.issuer, "ES", issuer_address(invoice), whose="del emisor"
+    )
+    party_element(
+        parties,
+        "BuyerParty",
+        document.client,
+        invoice.client_country or "ES",
+        client_address(invoice),
+        tax_id=invoice.client_nif or invoice.client_foreign_id,
+        whose="del cliente",
+        dir3=dir3_codes(invoice),
+    )
     node = sub(sub(root, "Invoices"), "Invoice")
     _header(node, invoice, document)
     _issue_data(node, document)
@@ -117,6 +123,20 @@ def unsigned_tree(invoice: Invoice) -> etree._Element:
     if additional:
         sub(sub(node, "AdditionalData"), "InvoiceAdditionalInformation", additional[:2500])
     return root
+
+
+def dir3_codes(invoice: Invoice) -> tuple[str, str, str] | None:
+    """The client's oficina contable, órgano gestor and unidad tramitadora, when it is a
+    public administration that gave them (``clients.models.Client`` keeps all three or none)."""
+    client = invoice.client
+    if client is None:
+        return None
+    codes = (
+        client.dir3_oficina_contable,
+        client.dir3_organo_gestor,
+        client.dir3_unidad_tramitadora,
+    )
+    return codes if all(codes) else None
 
 
 def _amount(parent: etree._Element, name: str, cents: int) -> None:

@@ -8,10 +8,14 @@ name and address, from the parties frozen on the issued invoice.
 - The name always goes as ``LegalEntity/CorporateName``: Factu keeps a person's name in one
   field, and splitting it into ``Individual/Name`` and ``FirstSurname`` would guess (compound
   names and surnames). The XSD lets a person (F) carry a ``LegalEntity``.
-- The address: Factu freezes it on one line ("street, 28013 Madrid, province",
-  :func:`factu.addresses.address_line`). When that line has a Spanish postal code it goes as
-  ``AddressInSpain``; otherwise (a foreign client, or no postal code known) as
-  ``OverseasAddress``, which needs no postal code, with the parts that are known.
+- The address, in parts (:mod:`einvoice.addresses`): a party in Spain as ``AddressInSpain``,
+  which needs a five-digit postal code and the town; a party in Spain without them makes no
+  Facturae (:class:`NotRepresentable`, saying whose and what is missing) rather than an
+  invalid or ambiguous file. A foreign party as ``OverseasAddress``, with the parts known.
+- A public administration's DIR3 codes (the FACe directory) as the buyer's
+  ``AdministrativeCentres``: FACe reads the oficina contable as role 01, the órgano gestor as
+  02 and the unidad tramitadora as 03; each centre carries the buyer's address, since the
+  XSD requires one and Factu keeps no address per centre.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import re
 import pycountry
 from lxml import etree
 
+from einvoice.addresses import AddressParts
 from factu.nif import is_natural_person_nif
 from invoicing.pdf_document import Party
 
@@ -29,7 +34,17 @@ EU_MEMBERS = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
     "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 })  # fmt: skip
-_TOWN = re.compile(r"^(\d{5}) (.+)$")
+SPANISH_POSTAL_CODE = re.compile(r"^\d{5}$")
+# FACe's roles of a public administration's centres (Facturae's RoleTypeCode).
+DIR3_ROLES = (
+    ("01", "Oficina contable"),
+    ("02", "Órgano gestor"),
+    ("03", "Unidad tramitadora"),
+)
+
+
+class NotRepresentable(ValueError):
+    """An invoice that Facturae's XSD cannot carry as it is."""
 
 
 def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
@@ -63,10 +78,21 @@ def person_type(party: Party) -> str:
 
 
 def party_element(
-    parent: etree._Element, name: str, party: Party, country: str, tax_id: str = ""
+    parent: etree._Element,
+    name: str,
+    party: Party,
+    country: str,
+    address: AddressParts,
+    *,
+    tax_id: str = "",
+    whose: str,
+    dir3: tuple[str, str, str] | None = None,
 ) -> None:
     """``SellerParty`` or ``BuyerParty``; ``tax_id`` the identifier as the client gave it, when
-    the printed one adds its country (a passport printed "US P1234567")."""
+    the printed one adds its country (a passport printed "US P1234567"); ``whose`` names the
+    party in a refusal ("del emisor"); ``dir3`` the buyer's oficina contable, órgano gestor
+    and unidad tramitadora."""
+    check_address(address, country, whose)
     node = sub(parent, name)
     identification = sub(node, "TaxIdentification")
     sub(identification, "PersonTypeCode", person_type(party))
@@ -74,27 +100,47 @@ def party_element(
     sub(
         identification, "TaxIdentificationNumber", (tax_id or party.tax_id).replace(" ", "").upper()
     )
+    if dir3 is not None:
+        centres = sub(node, "AdministrativeCentres")
+        for code, (role, description) in zip(dir3, DIR3_ROLES, strict=True):
+            centre = sub(centres, "AdministrativeCentre")
+            sub(centre, "CentreCode", code)
+            sub(centre, "RoleTypeCode", role)
+            _address(centre, address, country)
+            sub(centre, "CentreDescription", description)
     legal = sub(node, "LegalEntity")
     sub(legal, "CorporateName", party.name[:80])
-    _address(legal, party, country)
+    _address(legal, address, country)
 
 
-def _address(parent: etree._Element, party: Party, country: str) -> None:
-    parts = [p.strip() for line in party.address_lines for p in line.split(",") if p.strip()]
-    town_at = next((i for i, p in enumerate(parts) if _TOWN.match(p)), None)
-    if country == "ES" and town_at is not None:
-        postcode, town = _TOWN.match(parts[town_at]).groups()
-        address = sub(parent, "AddressInSpain")
-        sub(address, "Address", ", ".join(parts[:town_at])[:80])
-        sub(address, "PostCode", postcode)
-        sub(address, "Town", town[:50])
-        sub(address, "Province", ", ".join(parts[town_at + 1 :])[:20])
-        sub(address, "CountryCode", alpha3(country))
+def check_address(address: AddressParts, country: str, whose: str) -> None:
+    """A party in Spain needs the five-digit postal code and the town ``AddressInSpain``
+    requires; :class:`NotRepresentable` names what is missing."""
+    if country != "ES":
         return
-    address = sub(parent, "OverseasAddress")
-    street = parts[:town_at] if town_at is not None else parts[:1]
-    rest = parts[town_at:] if town_at is not None else parts[1:]
-    sub(address, "Address", ", ".join(street)[:80])
-    sub(address, "PostCodeAndTown", (rest[0] if rest else "")[:50])
-    sub(address, "Province", ", ".join(rest[1:])[:20])
-    sub(address, "CountryCode", alpha3(country))
+    missing = []
+    if not SPANISH_POSTAL_CODE.match(address.postal_code):
+        missing.append("el código postal (5 cifras)")
+    if not address.city:
+        missing.append("el municipio")
+    if missing:
+        raise NotRepresentable(
+            f"Facturae exige la dirección en España {whose} con {' y '.join(missing)}: "
+            "la factura no los tiene, así que no se genera su Facturae."
+        )
+
+
+def _address(parent: etree._Element, address: AddressParts, country: str) -> None:
+    if country == "ES":
+        node = sub(parent, "AddressInSpain")
+        sub(node, "Address", address.street[:80])
+        sub(node, "PostCode", address.postal_code)
+        sub(node, "Town", address.city[:50])
+        sub(node, "Province", address.province[:20])
+        sub(node, "CountryCode", alpha3(country))
+        return
+    node = sub(parent, "OverseasAddress")
+    sub(node, "Address", address.street[:80])
+    sub(node, "PostCodeAndTown", " ".join(p for p in (address.postal_code, address.city) if p)[:50])
+    sub(node, "Province", address.province[:20])
+    sub(node, "CountryCode", alpha3(country))

@@ -41,7 +41,8 @@ class IssuedEInvoice(models.Model):
     signed = models.BooleanField(default=False)
     offered = models.BooleanField(default=False)
     reason = models.TextField(
-        blank=True, help_text="Por qué no se ofrece (en español), vacío si se ofrece."
+        blank=True,
+        help_text="Por qué no se ofrece, o por qué se ofrece sin firmar (en español).",
     )
     findings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

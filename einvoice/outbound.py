@@ -19,7 +19,7 @@ import re
 from django.db import IntegrityError, transaction
 
 from clients.models import EInvoiceFormat
-from einvoice import facturae, ubl
+from einvoice import facturae, signing, ubl
 from einvoice.findings import ValidationReport
 from einvoice.models import IssuedEInvoice
 from einvoice.validation import validate_facturae, validate_ubl
@@ -41,12 +41,13 @@ INVALID = "No supera la validación de {what}, así que no se ofrece: {errors}"
 MAX_ERRORS_NAMED = 3
 
 
-def facturae_content(invoice: Invoice) -> tuple[bytes, bool]:
-    """The Facturae file of ``invoice`` as stored, and whether it is signed.
+def facturae_content(invoice: Invoice) -> tuple[bytes, bool, str]:
+    """The Facturae file of ``invoice`` as stored, whether it is signed, and, unsigned, why.
 
-    The one place the Facturae is serialised: unsigned for now (the signing step replaces
-    this body with the XAdES-EPES signed file made with the taxpayer's certificate)."""
-    return facturae.build_facturae(invoice), False
+    Signed XAdES-EPES with the taxpayer's certificate when it has a usable one
+    (:func:`einvoice.signing.signed_facturae`)."""
+    made = signing.signed_facturae(invoice)
+    return made.content, made.signed, "" if made.signed else made.reason
 
 
 def filename(invoice: Invoice, format: str) -> str:
@@ -55,12 +56,12 @@ def filename(invoice: Invoice, format: str) -> str:
     return f"{number}.{format}.xml"
 
 
-def _build(invoice: Invoice, format: str) -> tuple[bytes, bool, ValidationReport]:
+def _build(invoice: Invoice, format: str) -> tuple[bytes, bool, str, ValidationReport]:
     if format == EInvoiceFormat.UBL:
         content = ubl.build_ubl(invoice)
-        return content, False, validate_ubl(content)
-    content, signed = facturae_content(invoice)
-    return content, signed, validate_facturae(content)
+        return content, False, "", validate_ubl(content)
+    content, signed, unsigned_reason = facturae_content(invoice)
+    return content, signed, unsigned_reason, validate_facturae(content)
 
 
 def _made(invoice: Invoice, format: str) -> IssuedEInvoice:
@@ -70,7 +71,7 @@ def _made(invoice: Invoice, format: str) -> IssuedEInvoice:
         row.reason = NOT_DUE.format(type=invoice.invoice_type)
         return row
     try:
-        content, signed, report = _build(invoice, format)
+        content, signed, unsigned_reason, report = _build(invoice, format)
     except (ubl.NotRepresentable, facturae.NotRepresentable) as exc:
         row.reason = str(exc)
         return row
@@ -90,6 +91,7 @@ def _made(invoice: Invoice, format: str) -> IssuedEInvoice:
     row.sha256 = hashlib.sha256(content).hexdigest()
     row.filename = filename(invoice, format)
     row.signed = signed
+    row.reason = unsigned_reason
     row.offered = True
     return row
 

@@ -42,6 +42,7 @@ def invoice_panel(request: HttpRequest, invoice: Invoice) -> str:
                 "offered": row.offered,
                 "unsigned": row.offered and format == EInvoiceFormat.FACTURAE and not row.signed,
                 "reason": row.reason,
+                "unsigned_why": row.reason.removeprefix("sin firmar: ") if row.offered else "",
             }
         )
     reasons = {row["reason"] for row in context["rows"] if not row["offered"]}

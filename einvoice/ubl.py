@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from einvoice.addresses import AddressParts, client_address, issuer_address
 from einvoice.ubl_taxes import Category, category_of, percent, tax_cents
 from factu.money import round_half_up
 from invoicing import documents, taxes, totals
@@ -153,8 +154,11 @@ def build_ubl(invoice: Invoice) -> bytes:
             f"La factura {document.number} mezcla operaciones no sujetas con otras: "
             "UBL (EN 16931) las exige en facturas separadas."
         )
-    _party(_cac(root, "AccountingSupplierParty"), document.issuer, "ES", vat)
-    _party(_cac(root, "AccountingCustomerParty"), client, invoice.client_country or "ES", vat)
+    _party(
+        _cac(root, "AccountingSupplierParty"), document.issuer, "ES", issuer_address(invoice), vat
+    )
+    country = invoice.client_country or "ES"
+    _party(_cac(root, "AccountingCustomerParty"), client, country, client_address(invoice), vat)
     if any(c.code == "K" for c in categories):
         _delivery(root, document, invoice.client_country)
     _payment_means(root, document)
@@ -210,7 +214,9 @@ def endpoint(identifier: str) -> tuple[str, str] | None:
     return identifier, scheme
 
 
-def _party(parent: etree._Element, party: Party, country: str, vat: bool) -> None:
+def _party(
+    parent: etree._Element, party: Party, country: str, parts: AddressParts, vat: bool
+) -> None:
     node = _cac(parent, "Party")
     identifier = vat_id(party, country)
     reached_at = endpoint(identifier)
@@ -221,8 +227,14 @@ def _party(parent: etree._Element, party: Party, country: str, vat: bool) -> Non
         )
     _cbc(node, "EndpointID", reached_at[0], schemeID=reached_at[1])
     address = _cac(node, "PostalAddress")
-    if party.address_lines:
-        _cbc(address, "StreetName", ", ".join(party.address_lines))
+    for name, value in (
+        ("StreetName", parts.street),
+        ("CityName", parts.city),
+        ("PostalZone", parts.postal_code),
+        ("CountrySubentity", parts.province),
+    ):
+        if value:
+            _cbc(address, name, value)
     _cbc(_cac(address, "Country"), "IdentificationCode", country)
     if vat:
         scheme_node = _cac(node, "PartyTaxScheme")

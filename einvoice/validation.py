@@ -101,7 +101,7 @@ def validate_cii(xml: bytes) -> ValidationReport:
 def validate_facturae(xml: bytes) -> ValidationReport:
     """A Facturae 3.2.2 file against its XSD, a ``ds:Signature`` against W3C's xmldsig XSD.
 
-    The signature's structure only: verifying it cryptographically is the signing increment's.
+    The signature's structure only: :func:`einvoice.signing.verify_signature` verifies it.
     """
     return _validate(xml, FACTURAE_KINDS, "Facturae 3.2.2")
 

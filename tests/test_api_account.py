@@ -157,6 +157,10 @@ def test_clients_list_and_create(api_client, acme):
             "postalCode": "28001",
             "country": "ES",
             "taxpayerId": str(acme.taxpayer_id),
+            "einvoiceFormat": "",
+            "dir3OficinaContable": "",
+            "dir3OrganoGestor": "",
+            "dir3UnidadTramitadora": "",
         }
     ]
     created = post(
@@ -179,6 +183,42 @@ def test_the_seeds_sample_nif_is_refused_with_a_reason(api_client, taxpayer):
     )
     assert response.status_code == 400
     assert "control" in response.json()["error"]["fields"]["nif"][0]
+
+
+def test_a_client_created_with_its_einvoice_format_and_dir3_codes_reads_them_back(api_client):
+    created = post(
+        api_client,
+        "/api/clients",
+        {
+            "name": "Ayuntamiento de Madrid",
+            "nif": "P2807900B",
+            "einvoiceFormat": "facturae",
+            "dir3OficinaContable": "L01280796",
+            "dir3OrganoGestor": "L01280796",
+            "dir3UnidadTramitadora": "la0002345",
+        },
+    )
+
+    assert created.status_code == 201, created.json()
+    assert {k: v for k, v in created.json().items() if k.startswith(("einvoice", "dir3"))} == {
+        "einvoiceFormat": "facturae",
+        "dir3OficinaContable": "L01280796",
+        "dir3OrganoGestor": "L01280796",
+        "dir3UnidadTramitadora": "LA0002345",
+    }
+
+
+def test_an_incomplete_set_of_dir3_codes_is_a_400_naming_the_missing_ones(api_client):
+    response = post(
+        api_client,
+        "/api/clients",
+        {"name": "Ayuntamiento", "nif": "P2807900B", "dir3OficinaContable": "L01280796"},
+    )
+
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert set(fields) == {"dir3_organo_gestor", "dir3_unidad_tramitadora"}
+    assert "FACe pide los tres" in fields["dir3_organo_gestor"][0]
 
 
 def test_series_list(api_client, series):

@@ -212,6 +212,64 @@ def test_spanish_postal_codes_refused(taxpayer, code):
     }
 
 
+DIR3 = {
+    "dir3_oficina_contable": " l0128 0796",
+    "dir3_organo_gestor": "L01280796",
+    "dir3_unidad_tramitadora": "LA0002345",
+}
+
+
+def test_a_public_administration_keeps_its_three_dir3_codes_normalised(taxpayer):
+    client = create_client(taxpayer, {"name": "Ayuntamiento", "nif": "P2807900B", **DIR3})
+
+    assert (
+        client.dir3_oficina_contable,
+        client.dir3_organo_gestor,
+        client.dir3_unidad_tramitadora,
+    ) == ("L01280796", "L01280796", "LA0002345")
+
+
+@pytest.mark.parametrize("code", ["12345678", "L0128", "L01280", "LAB0002345", "L-0128079"])
+def test_a_dir3_code_of_the_wrong_shape_is_refused_by_field(taxpayer, code):
+    with pytest.raises(ValidationError) as excinfo:
+        create_client(
+            taxpayer,
+            {"name": "Ayuntamiento", "nif": "P2807900B", **DIR3, "dir3_organo_gestor": code},
+        )
+
+    assert errors_of(excinfo) == {
+        "dir3_organo_gestor": [
+            "Un código DIR3 son una o dos letras seguidas de cifras, 9 o 10 caracteres en total "
+            "(por ejemplo L01280796)."
+        ]
+    }
+
+
+def test_dir3_codes_go_all_three_or_none(taxpayer):
+    with pytest.raises(ValidationError) as excinfo:
+        create_client(
+            taxpayer,
+            {"name": "Ayuntamiento", "nif": "P2807900B", "dir3_oficina_contable": "L01280796"},
+        )
+
+    missing = (
+        "Indique también este código: FACe pide los tres (oficina contable, órgano gestor y "
+        "unidad tramitadora) o ninguno."
+    )
+    assert errors_of(excinfo) == {
+        "dir3_organo_gestor": [missing],
+        "dir3_unidad_tramitadora": [missing],
+    }
+
+
+def test_the_einvoice_format_is_one_of_the_choices(taxpayer):
+    client = create_client(taxpayer, {"name": "C", "nif": "12345678Z", "einvoice_format": "ubl"})
+    assert client.einvoice_format == "ubl"
+    with pytest.raises(ValidationError) as excinfo:
+        create_client(taxpayer, {"name": "D", "nif": "A28045631", "einvoice_format": "pdf"})
+    assert list(errors_of(excinfo)) == ["einvoice_format"]
+
+
 def test_unknown_fields_are_a_programming_error(taxpayer):
     with pytest.raises(ValueError, match="archived_at"):
         create_client(taxpayer, {"name": "C", "nif": "12345678Z", "archived_at": None})
@@ -530,3 +588,31 @@ def test_account_without_taxpayer_is_told_to_create_one(login, db):
         page = web.get(reverse(name, args=[bare.slug])).content.decode()
         assert "aún no tiene ninguno" in page
         assert reverse("taxpayer_create", args=[bare.slug]) in page
+
+
+def test_the_form_groups_the_dir3_codes_and_shows_their_errors(login, owner, account, taxpayer):
+    web = login(owner)
+    page = web.get(reverse("client_create", args=[account.slug])).content.decode()
+    assert "<legend>Administración pública (FACe)</legend>" in page
+    assert "Factura electrónica por correo" in page and "Ninguna (solo el PDF)" in page
+
+    response = web.post(
+        reverse("client_create", args=[account.slug]),
+        form_data(dir3_oficina_contable="L01280796", einvoice_format="facturae"),
+    )
+
+    assert response.status_code == 200
+    assert "FACe pide los tres" in response.content.decode()
+    assert not Client.objects.exists()
+    response = web.post(
+        reverse("client_create", args=[account.slug]),
+        form_data(
+            einvoice_format="facturae",
+            dir3_oficina_contable="L01280796",
+            dir3_organo_gestor="L01280796",
+            dir3_unidad_tramitadora="la0002345",
+        ),
+    )
+    assert response.status_code == 302
+    client = Client.objects.get()
+    assert (client.einvoice_format, client.dir3_unidad_tramitadora) == ("facturae", "LA0002345")

@@ -10,23 +10,32 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from clients.services import create_client
+from clients.services import create_client, update_client
 from einvoice.facturae import NAMESPACE, NotRepresentable, build_facturae, tax_period
 from einvoice.inbound import read_received
 from einvoice.inbound.document import DocumentKind
 from einvoice.validation import validate_facturae
 from invoicing.services import DraftLine, issue_invoice
 from tests.invoices import (
+    BILBAO,
     CONSULTING,
     exempt_beside_taxed,
     exempt_sale_abroad,
+    give_addresses,
     issued_rectificativa,
     issued_refund,
     issued_substitution,
+    retailer,
 )
 
 BOOKS = DraftLine("Libros", quantity=300, unit_price=2550, iva_type="superreducido")
 INVOICE = "Invoices/Invoice/"
+
+
+@pytest.fixture(autouse=True)
+def addresses(taxpayer, acme):
+    """The seller and Acme with the postal code and town Facturae's AddressInSpain needs."""
+    give_addresses(taxpayer, acme)
 
 
 def facturae_of(invoice) -> etree._Element:
@@ -35,6 +44,20 @@ def facturae_of(invoice) -> etree._Element:
     report = validate_facturae(xml)
     assert report.valid, [(f.rule, f.message) for f in report.errors]
     return etree.fromstring(xml)
+
+
+BILBAO_IN_FACTURAE = {
+    "Address": "Gran Vía 7",
+    "PostCode": "48001",
+    "Town": "Bilbao",
+    "Province": "Bizkaia",
+    "CountryCode": "ESP",
+}
+
+
+def address_in_spain(root: etree._Element, party: str) -> dict[str, str]:
+    address = root.find(f"Parties/{party}/LegalEntity/AddressInSpain")
+    return {child.tag: child.text for child in address}
 
 
 def money(root: etree._Element, path: str) -> Decimal:
@@ -125,12 +148,8 @@ def test_irpf_is_a_tax_withheld_and_lowers_the_invoice_total(draft, actor):
 
 
 def test_recargo_de_equivalencia_goes_in_the_same_tax_as_its_iva(taxpayer, draft, actor):
-    retailer = create_client(
-        taxpayer,
-        {"name": "Tienda Paz", "nif": "B12345674", "country": "ES", "recargo_equivalencia": True},
-    )
     line = DraftLine("Género", quantity=100, unit_price=150, iva_type="general")
-    invoice = issue_invoice(draft([line], client=retailer), actor=actor)
+    invoice = issue_invoice(draft([line], client=retailer(taxpayer)), actor=actor)
 
     root = facturae_of(invoice)
 
@@ -268,15 +287,19 @@ def test_an_address_with_a_spanish_postal_code_is_an_address_in_spain(taxpayer, 
 
     root = facturae_of(invoice)
 
-    address = "Parties/SellerParty/LegalEntity/AddressInSpain/"
-    assert root.findtext(address + "Address") == "Calle Mayor 1"
-    assert root.findtext(address + "PostCode") == "28013"
-    assert root.findtext(address + "Town") == "Madrid"
-    assert root.findtext(address + "CountryCode") == "ESP"
+    assert address_in_spain(root, "SellerParty") == {
+        "Address": "Calle Mayor 1",
+        "PostCode": "28013",
+        "Town": "Madrid",
+        "Province": "Madrid",
+        "CountryCode": "ESP",
+    }
 
 
 def test_a_person_s_nif_is_person_type_f(taxpayer, draft, actor):
-    person = create_client(taxpayer, {"name": "Ana Ruiz Gil", "nif": "12345678Z", "country": "ES"})
+    person = create_client(
+        taxpayer, {"name": "Ana Ruiz Gil", "nif": "12345678Z", "country": "ES", **BILBAO}
+    )
     invoice = issue_invoice(draft(client=person), actor=actor)
 
     root = facturae_of(invoice)
@@ -392,11 +415,7 @@ def test_an_untaxed_or_non_iva_line_reads_back_in_its_category(
 
 
 def test_recargo_reads_back_as_a_surcharge_on_its_base(taxpayer, draft, actor):
-    retailer = create_client(
-        taxpayer,
-        {"name": "Tienda Paz", "nif": "B12345674", "country": "ES", "recargo_equivalencia": True},
-    )
-    invoice = issue_invoice(draft(client=retailer), actor=actor)
+    invoice = issue_invoice(draft(client=retailer(taxpayer)), actor=actor)
 
     (document,) = read_received(build_facturae(invoice)).documents
 
@@ -458,3 +477,79 @@ def test_reverse_charge_reads_back_with_its_base_and_no_tax(draft, actor):
     ((tax),) = document.taxes
     assert (tax.rate_bp, tax.base_cents, tax.tax_cents) == (0, 50000, 0)
     assert document.totals.payable_cents == invoice.total_cents == 50000
+
+
+def test_a_public_administration_s_dir3_codes_are_the_buyer_s_administrative_centres(
+    draft, actor, acme
+):
+    update_client(
+        acme,
+        {
+            "dir3_oficina_contable": "L01280796",
+            "dir3_organo_gestor": "L01280796",
+            "dir3_unidad_tramitadora": "LA0002345",
+        },
+    )
+    invoice = issue_invoice(draft(), actor=actor)
+
+    root = facturae_of(invoice)
+
+    centres = root.findall("Parties/BuyerParty/AdministrativeCentres/AdministrativeCentre")
+    assert [(c.findtext("CentreCode"), c.findtext("RoleTypeCode")) for c in centres] == [
+        ("L01280796", "01"),
+        ("L01280796", "02"),
+        ("LA0002345", "03"),
+    ]
+    for centre in centres:
+        assert centre.findtext("AddressInSpain/PostCode") == "48001"
+        assert centre.findtext("AddressInSpain/Town") == "Bilbao"
+    assert [c.findtext("CentreDescription") for c in centres] == [
+        "Oficina contable",
+        "Órgano gestor",
+        "Unidad tramitadora",
+    ]
+    (document,) = read_received(build_facturae(invoice)).documents
+    assert (document.buyer.nif, document.buyer.country) == ("A28045631", "ES")
+
+
+def test_a_client_without_dir3_codes_has_no_administrative_centres(draft, actor):
+    root = facturae_of(issue_invoice(draft(), actor=actor))
+
+    assert root.find("Parties/BuyerParty/AdministrativeCentres") is None
+
+
+def test_the_buyer_s_address_is_written_in_its_parts(draft, actor):
+    root = facturae_of(issue_invoice(draft(), actor=actor))
+
+    assert address_in_spain(root, "BuyerParty") == BILBAO_IN_FACTURAE
+
+
+def test_a_client_in_spain_without_postal_code_or_town_gets_no_facturae(draft, actor, acme):
+    update_client(acme, {"postal_code": "", "city": ""})
+    invoice = issue_invoice(draft(), actor=actor)
+
+    with pytest.raises(NotRepresentable) as refused:
+        build_facturae(invoice)
+
+    assert str(refused.value) == (
+        "Facturae exige la dirección en España del cliente con el código postal (5 cifras) "
+        "y el municipio: la factura no los tiene, así que no se genera su Facturae."
+    )
+
+
+def test_an_issuer_without_postal_code_gets_no_facturae(taxpayer, draft, actor):
+    taxpayer.postal_code = ""
+    taxpayer.save()
+    invoice = issue_invoice(draft(), actor=actor)
+
+    with pytest.raises(NotRepresentable, match="del emisor con el código postal"):
+        build_facturae(invoice)
+
+
+def test_the_address_frozen_on_the_invoice_wins_over_a_later_change(draft, actor, acme):
+    invoice = issue_invoice(draft(), actor=actor)
+    update_client(acme, {"address": "Calle Nueva 3", "postal_code": "28001", "city": "Madrid"})
+
+    root = facturae_of(invoice)
+
+    assert address_in_spain(root, "BuyerParty") == BILBAO_IN_FACTURAE

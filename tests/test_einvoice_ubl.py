@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from clients.services import create_client
+from clients.services import create_client, update_client
 from einvoice.ubl import (
     CAC,
     CBC,
@@ -27,6 +27,7 @@ from invoicing.services import DraftLine, issue_invoice
 from tests.invoices import (
     exempt_beside_taxed,
     exempt_sale_abroad,
+    give_addresses,
     issued_refund,
     issued_substitution,
 )
@@ -354,3 +355,52 @@ def test_the_taxpayer_s_iban_is_where_the_invoice_is_paid(taxpayer, draft, actor
 def test_a_vat_identifier_carries_the_prefix_its_peppol_scheme_expects(party, country, expected):
     assert vat_id(party, country) == expected
     assert expected[:2] in VAT_SCHEMES
+
+
+def postal_address(root: etree._Element, party: str) -> dict[str, str]:
+    address = root.find(f"cac:{party}/cac:Party/cac:PostalAddress", NS)
+    return {etree.QName(child).localname: child.text for child in address if len(child) == 0}
+
+
+def test_the_parties_addresses_are_in_their_structured_fields(taxpayer, acme, draft, actor):
+    give_addresses(taxpayer, acme)
+
+    root = ubl_of(issue_invoice(draft(), actor=actor))
+
+    assert postal_address(root, "AccountingSupplierParty") == {
+        "StreetName": "Calle Mayor 1",
+        "CityName": "Madrid",
+        "PostalZone": "28013",
+        "CountrySubentity": "Madrid",
+    }
+    assert postal_address(root, "AccountingCustomerParty") == {
+        "StreetName": "Gran Vía 7",
+        "CityName": "Bilbao",
+        "PostalZone": "48001",
+        "CountrySubentity": "Bizkaia",
+    }
+
+
+def test_a_foreign_address_frozen_on_one_line_is_read_back_in_parts(taxpayer, draft, actor):
+    client = create_client(
+        taxpayer,
+        {
+            "name": "Acme GmbH",
+            "country": "DE",
+            "id_type": "02",
+            "foreign_id": "DE123456789",
+            "address": "Unter den Linden 5",
+            "postal_code": "10117",
+            "city": "Berlin",
+        },
+    )
+    invoice = issue_invoice(draft(client=client), actor=actor)
+    update_client(client, {"address": "", "postal_code": "", "city": ""})
+
+    root = ubl_of(invoice)
+
+    assert postal_address(root, "AccountingCustomerParty") == {
+        "StreetName": "Unter den Linden 5",
+        "CityName": "Berlin",
+        "PostalZone": "10117",
+    }

@@ -133,3 +133,26 @@ def test_seed_demo_seeds_a_demo_taxpayer_only_while_it_has_no_invoice_at_all(db)
     assert lucia.fiscal_invoices.count() == 1
     gestoria = Taxpayer.objects.get(account__slug="demo-gestoria", nif="B87654323")
     assert Invoice.objects.filter(taxpayer=gestoria).exists()
+
+
+def test_seed_demo_gives_each_demo_taxpayer_a_certificate_that_signs_its_facturae(db):
+    from einvoice.signing import signed_facturae, verify_signature
+    from factu.management.commands.seed_demo import demo_taxpayers
+    from invoicing.models import Invoice
+    from verifactu.models import Certificate
+
+    seed()
+    seed()
+
+    taxpayers = demo_taxpayers()
+    assert Certificate.objects.filter(taxpayer__in=taxpayers).count() == taxpayers.count()
+    invoice = (
+        Invoice.objects.filter(taxpayer__nif="B87654323", client__country="ES")
+        .exclude(number="")
+        .order_by("issue_date")
+        .first()
+    )
+    facturae = signed_facturae(invoice)
+    assert facturae.signed, facturae.reason
+    check = verify_signature(facturae.content)
+    assert (check.valid, check.signer_nif) == (True, "B87654323")

@@ -49,7 +49,9 @@ __all__ = [
     "SignatureProblem",
     "SigningIdentity",
     "VerifiedSignature",
+    "Xades132Signer",
     "independent_digest_check",
+    "sign_enveloped",
     "sign_record_xml",
     "signed_content",
     "trusted_certificates",
@@ -121,8 +123,9 @@ class SigningIdentity:
         return cls(opened.private_key, opened.certificate, tuple(opened.chain))  # type: ignore[arg-type]
 
 
-class _RecordSigner(XAdESSigner):
-    """signxml's XAdES signer with the AEAT profile's signed properties.
+class Xades132Signer(XAdESSigner):
+    """signxml's XAdES signer with the signed properties of the XAdES 1.3.2 profiles Spanish
+    administrations publish (the AEAT's for records; Facturae's, used by ``einvoice``).
 
     ``SigningCertificate`` (XAdES 1.3.2: CertDigest with SHA-256 + IssuerSerial of the
     signing certificate) instead of signxml's default ``SigningCertificateV2``, and a
@@ -195,25 +198,50 @@ def sign_record_xml(
     parent = _signature_parent(root)
     if root.find(".//ds:Signature", _NS) is not None:
         raise SignatureProblem("the record is already signed")
-    # The placeholder puts the signature where the XSD expects it (last child of ``parent``).
-    etree.SubElement(parent, f"{{{NS_DS}}}Signature", nsmap={"ds": NS_DS}, Id="placeholder")
-    signer = _RecordSigner(
-        signature_policy=AGE_POLICY,
+    signed = sign_enveloped(
+        root,
+        parent,
+        certificate,
+        policy=AGE_POLICY,
         data_object_format=XAdESDataObjectFormat(
             Description=DESCRIPTIONS[etree.QName(root).localname], MimeType="text/xml"
         ),
+        signing_time=signing_time,
+    )
+    return etree.tostring(signed, encoding="unicode")
+
+
+def sign_enveloped(
+    root: etree._Element,
+    parent: etree._Element,
+    certificate: SigningIdentity,
+    *,
+    policy: XAdESSignaturePolicy | None,
+    data_object_format: XAdESDataObjectFormat,
+    claimed_roles: list[str] | None = None,
+    signing_time: datetime | None = None,
+) -> etree._Element:
+    """``root`` signed in place: an enveloped XAdES-EPES ``ds:Signature`` (RSA-SHA256, SHA-256
+    digests, C14N 1.0, the data reference ``URI=""``) as ``parent``'s last child, under
+    ``policy``, with :class:`Xades132Signer`'s signed properties. The profile of the AEAT's
+    records and of Facturae (``einvoice.signing``)."""
+    # The placeholder puts the signature where the XSD expects it (last child of ``parent``).
+    etree.SubElement(parent, f"{{{NS_DS}}}Signature", nsmap={"ds": NS_DS}, Id="placeholder")
+    signer = Xades132Signer(
+        signature_policy=policy,
+        claimed_roles=claimed_roles,
+        data_object_format=data_object_format,
         signature_algorithm=SignatureMethod.RSA_SHA256,
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=C14N_10,
     )
     signer.signing_time = signing_time
-    signed = signer.sign(
+    return signer.sign(
         root,
         key=certificate.key,
         cert=[certificate.certificate, *certificate.chain],
         exclude_c14n_transform_element=True,
     )
-    return etree.tostring(signed, encoding="unicode")
 
 
 def signed_content(signed_xml: str | bytes) -> bytes:

@@ -238,6 +238,10 @@ CLIENT_EXAMPLE = {
     "postalCode": "28001",
     "country": "ES",
     "taxpayerId": TAXPAYER_UUID,
+    "einvoiceFormat": "",
+    "dir3OficinaContable": "",
+    "dir3OrganoGestor": "",
+    "dir3UnidadTramitadora": "",
 }
 CLIENT_LIST_EXAMPLES = [
     OpenApiExample("Seed 000", value=CLIENT_EXAMPLE, response_only=True, status_codes=["200"])

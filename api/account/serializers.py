@@ -12,7 +12,7 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from clients.models import Client
+from clients.models import Client, EInvoiceFormat
 from expenses.models import Expense, ExpenseCategory
 from factu.text import no_control_characters
 from invoicing import taxes
@@ -20,6 +20,15 @@ from invoicing.draft_lines import DraftLine
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentMethod, Series
 
 MAX_CENTS = 10**13
+EINVOICE_FORMAT_HELP = (
+    "The structured invoice the client asks to receive with the PDF by email: `ubl` (UBL 2.1, "
+    "Peppol BIS Billing 3.0), `facturae` (Facturae 3.2.2), or empty for none."
+)
+DIR3_HELP = (
+    "A public administration's DIR3 code (FACe), e.g. `L01280796`: one or two letters and "
+    "digits, 9 or 10 characters. The three codes (oficina contable, órgano gestor, unidad "
+    "tramitadora) go together or not at all."
+)
 TAX_TYPE_HELP = (
     "An IVA type (general, reducido, …), or for Canarias an IGIC type (igic_*) and for Ceuta "
     "and Melilla an IPSI type (ipsi_*)."
@@ -137,6 +146,19 @@ class ClientInputSerializer(serializers.Serializer):
     idType = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")  # noqa: N815
     foreignId = Text(20, required=False, allow_blank=True, default="")  # noqa: N815
     recargoEquivalencia = serializers.BooleanField(required=False, default=False)  # noqa: N815
+    einvoiceFormat = serializers.ChoiceField(  # noqa: N815
+        choices=["", *EInvoiceFormat.values],
+        required=False,
+        default="",
+        help_text=EINVOICE_FORMAT_HELP,
+    )
+    dir3OficinaContable = Text(
+        10, required=False, allow_blank=True, default="", help_text=DIR3_HELP
+    )  # noqa: N815
+    dir3OrganoGestor = Text(10, required=False, allow_blank=True, default="", help_text=DIR3_HELP)  # noqa: N815
+    dir3UnidadTramitadora = Text(
+        10, required=False, allow_blank=True, default="", help_text=DIR3_HELP
+    )  # noqa: N815
 
 
 @extend_schema_serializer(component_name="AccountExpenseInput")
@@ -331,6 +353,16 @@ class ClientSerializer(serializers.ModelSerializer):
     postalCode = serializers.CharField(source="postal_code", allow_blank=True)  # noqa: N815
     country = serializers.CharField(help_text="ISO 3166-1 alpha-2: ES, PT, FR…")
     taxpayerId = serializers.UUIDField(source="taxpayer_id")  # noqa: N815
+    einvoiceFormat = serializers.ChoiceField(  # noqa: N815
+        source="einvoice_format",
+        choices=["", *EInvoiceFormat.values],
+        help_text=EINVOICE_FORMAT_HELP,
+    )
+    dir3OficinaContable = serializers.CharField(source="dir3_oficina_contable", allow_blank=True)  # noqa: N815
+    dir3OrganoGestor = serializers.CharField(source="dir3_organo_gestor", allow_blank=True)  # noqa: N815
+    dir3UnidadTramitadora = serializers.CharField(
+        source="dir3_unidad_tramitadora", allow_blank=True
+    )  # noqa: N815
 
     class Meta:
         model = Client
@@ -344,6 +376,10 @@ class ClientSerializer(serializers.ModelSerializer):
             "postalCode",
             "country",
             "taxpayerId",
+            "einvoiceFormat",
+            "dir3OficinaContable",
+            "dir3OrganoGestor",
+            "dir3UnidadTramitadora",
         ]
 
 

@@ -361,6 +361,10 @@ class ClientListView(AccountView, generics.ListAPIView):
                 "id_type": data["idType"],
                 "foreign_id": data["foreignId"],
                 "recargo_equivalencia": data["recargoEquivalencia"],
+                "einvoice_format": data["einvoiceFormat"],
+                "dir3_oficina_contable": data["dir3OficinaContable"],
+                "dir3_organo_gestor": data["dir3OrganoGestor"],
+                "dir3_unidad_tramitadora": data["dir3UnidadTramitadora"],
             },
         )
         return Response(s.ClientSerializer(client).data, status=status.HTTP_201_CREATED)

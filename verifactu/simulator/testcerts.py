@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -56,16 +57,19 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.chmod(0o600)
 
 
-def _issue(
+def issue_certificate(
     subject: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
+    key: CertificateIssuerPrivateKeyTypes,
     issuer: x509.Name,
-    issuer_key: ec.EllipticCurvePrivateKey,
+    issuer_key: CertificateIssuerPrivateKeyTypes,
     *,
     ca: bool = False,
     usage: x509.ObjectIdentifier | None = None,
     san: list[x509.GeneralName] | None = None,
+    days: float = 2,
 ) -> x509.Certificate:
+    """A certificate of ``key``'s public key signed by ``issuer_key``, valid from 5 minutes
+    ago for ``days``; a CA's with the key usages a CA needs."""
     now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -74,7 +78,7 @@ def _issue(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
@@ -118,10 +122,10 @@ def generate_test_certs(
     out.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("Factu Test CA")
-    ca_cert = _issue(ca_name, ca_key, ca_name, ca_key, ca=True)
+    ca_cert = issue_certificate(ca_name, ca_key, ca_name, ca_key, ca=True)
 
     server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = _issue(
+    server_cert = issue_certificate(
         _name("localhost"),
         server_key,
         ca_name,
@@ -134,7 +138,7 @@ def generate_test_certs(
         ],
     )
     client_key = ec.generate_private_key(ec.SECP256R1())
-    client_cert = _issue(
+    client_cert = issue_certificate(
         _name(client_common_name, f"IDCES-{client_nif}"),
         client_key,
         ca_name,
