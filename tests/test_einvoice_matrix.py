@@ -17,11 +17,13 @@ from lxml import etree
 
 from clients.services import create_client
 from einvoice.facturae import build_facturae
+from einvoice.signing import signed_facturae
 from einvoice.ubl import CAC, CBC, MixedNotSubject, NoElectronicAddress, build_ubl
 from einvoice.validation import validate_facturae, validate_ubl
 from invoicing.models import Invoice
 from invoicing.services import DraftLine, issue_invoice
 from tests import third_party_einvoice as others
+from tests import xmlsec
 from tests.invoices import (
     BOOKS,
     CONSULTING,
@@ -34,6 +36,8 @@ from tests.invoices import (
     issued_substitution,
     retailer,
 )
+from tests.test_signing import Pki
+from verifactu.certificates import store_certificate
 
 NS = {"cac": CAC, "cbc": CBC}
 
@@ -280,17 +284,33 @@ def test_the_ubl_passes_every_validator_and_carries_the_invoice_s_cents(issuer, 
     )
 
 
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    """Root CA -> intermediate -> the certificate of Estudio Sol SL (B87654323)."""
+    return Pki("ESTUDIO SOL SL - B87654323", nif="B87654323")
+
+
+@pytest.fixture
+def certificate(account, taxpayer, pki):
+    return store_certificate(account, pki.p12("firma-pruebas"), "firma-pruebas", taxpayer=taxpayer)
+
+
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_the_facturae_passes_every_validator_and_carries_the_invoice_s_cents(issuer, case):
+def test_the_facturae_passes_every_validator_and_carries_the_invoice_s_cents(
+    issuer, case, certificate, pki, tmp_path
+):
     invoice = case.build(issuer)
 
-    xml = build_facturae(invoice)
+    signed = signed_facturae(invoice)
 
+    assert signed.signed, signed.reason
+    xml = signed.content
     verdicts = {
         "einvoice.validation": _errors(validate_facturae(xml)),
         "xmlschema": others.xsd_errors(xml, facturae=True),
+        "xmlsec1": xmlsec.verify_xml(xml.decode(), tmp_path, trusted=[pki.ca_pem]),
     }
-    assert verdicts == {"einvoice.validation": [], "xmlschema": []}
+    assert verdicts == {"einvoice.validation": [], "xmlschema": [], "xmlsec1": None}
     root = etree.fromstring(xml)
     totals = "Invoices/Invoice/InvoiceTotals/"
     assert _decimal(root, totals + "TotalGrossAmountBeforeTaxes") == _euros(invoice.subtotal_cents)

@@ -18,14 +18,19 @@ from lxml import etree
 from clients.services import create_client
 from einvoice import outbound
 from einvoice.models import ImmutableEInvoice, IssuedEInvoice
+from einvoice.signing import UNSIGNED_NO_CERTIFICATE
 from einvoice.validation import validate_facturae, validate_ubl
 from invoicing import einvoices
 from invoicing.models import Series
 from invoicing.registration import record_facts
 from invoicing.services import DraftLine, create_draft, issue_invoice
+from tests import xmlsec
 from tests.invoices import ISSUE, exempt_sale_abroad, issued_refund
 from tests.processes import AT_THE_STARTING_LINE, DJANGO_CHILD, run_together
+from tests.test_einvoice_facturae import addresses  # noqa: F401 - the parties' addresses
+from tests.test_signing import Pki
 from verifactu import corrections
+from verifactu.certificates import store_certificate
 from verifactu.models import BillingRecord, RecordStatus
 
 API = "/api/invoices/{}/{}"
@@ -69,12 +74,31 @@ def test_issuing_stores_a_valid_ubl_and_an_unsigned_facturae_once_it_commits(
     assert set(rows) == {"ubl", "facturae"}
     ubl, facturae = bytes(rows["ubl"].content), bytes(rows["facturae"].content)
     assert validate_ubl(ubl).valid and validate_facturae(facturae).valid
-    assert all(row.offered and row.reason == "" for row in rows.values())
+    assert all(row.offered for row in rows.values())
+    assert rows["ubl"].reason == ""
     assert rows["ubl"].sha256 == hashlib.sha256(ubl).hexdigest()
     assert rows["facturae"].signed is False
+    assert rows["facturae"].reason == UNSIGNED_NO_CERTIFICATE
     assert rows["ubl"].filename == f"{invoice.number}.ubl.xml"
     assert rows["ubl"].account_id == invoice.account_id
     assert etree.fromstring(ubl).findtext("{*}ID") == invoice.number
+
+
+def test_a_taxpayer_with_a_certificate_gets_its_stored_facturae_signed_and_verified_by_xmlsec1(
+    draft, actor, account, taxpayer, eager_celery, django_capture_on_commit_callbacks, tmp_path
+):
+    pki = Pki("ESTUDIO SOL SL - B87654323", nif="B87654323")
+    store_certificate(account, pki.p12("clave"), "clave", taxpayer=taxpayer)
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issue_invoice(draft(), actor=actor)
+
+    stored = rows_of(invoice)["facturae"]
+    assert stored.offered and stored.signed and stored.reason == ""
+    content = bytes(stored.content)
+    assert validate_facturae(content).valid
+    complaint = xmlsec.verify_xml(content.decode(), tmp_path, trusted=[pki.ca_pem])
+    assert complaint is None, complaint
+    assert einvoices.stored_file(invoice, "facturae").signed is True
 
 
 def test_a_failing_issue_hook_never_undoes_the_issue(
@@ -190,7 +214,7 @@ def test_a_client_without_a_peppol_address_gets_a_facturae_but_no_ubl(taxpayer, 
 
 
 def test_a_file_the_rules_refuse_is_stored_not_offered_with_the_rules_named(issued, monkeypatch):
-    monkeypatch.setattr(outbound, "facturae_content", lambda invoice: (b"<Facturae/>", False))
+    monkeypatch.setattr(outbound, "facturae_content", lambda invoice: (b"<Facturae/>", False, ""))
 
     row = outbound.stored_einvoice(issued, "facturae")
 
@@ -213,6 +237,7 @@ def test_the_invoice_page_offers_both_downloads_and_says_the_facturae_is_unsigne
     html = page.content.decode()
 
     assert "Factura electrónica" in html and "sin firmar" in html
+    assert "El contribuyente no tiene certificado." in html
     for format in ("ubl", "facturae"):
         url = reverse("invoice_einvoice", args=[issued.account.slug, issued.pk, format])
         assert url in html
