@@ -16,7 +16,7 @@ from einvoice import answers, reporting
 from einvoice.application_response import MAX_BYTES, record_application_response
 from einvoice.forms import AnswerForm, PeriodForm, ResponseUploadForm
 from einvoice.models import AnswerSource
-from einvoice.panel import ANSWER_FORM, UPLOAD_FORM
+from einvoice.panels import ANSWER_FORM, UPLOAD_FORM
 from factu.access import account_view
 from factu.downloads import file_response
 from invoicing.detail_views import _detail_context
