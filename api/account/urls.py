@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.account import payments, quotes, recurring, views
+from api.account import payments, quotes, received, recurring, views
 
 urlpatterns = [
     path("invoices", views.InvoiceListView.as_view(), name="api-invoices"),
@@ -56,6 +56,12 @@ urlpatterns = [
         name="api-recurring-resume",
     ),
     path("recurring/<uuid:plan_id>/end", recurring.PlanEndView.as_view(), name="api-recurring-end"),
+    path("received-invoices", received.ReceivedListView.as_view(), name="api-received-invoices"),
+    path(
+        "received-invoices/<uuid:received_invoice_id>",
+        received.ReceivedDetailView.as_view(),
+        name="api-received-invoice",
+    ),
     path("clients", views.ClientListView.as_view(), name="api-clients"),
     path("series", views.SeriesListView.as_view(), name="api-series"),
     path("expenses", views.ExpenseListView.as_view(), name="api-expenses"),
