@@ -327,20 +327,18 @@ def answer(
     return event
 
 
-def awaiting_answer(taxpayer: Taxpayer, today: dt.date) -> QuerySet[ReceivedInvoice]:
-    """The taxpayer's received invoices still unanswered whose four days have not run out,
-    the most urgent first: what the desk reminds of."""
+def awaiting_answer(
+    account: Account, today: dt.date, taxpayer: Taxpayer | None = None
+) -> QuerySet[ReceivedInvoice]:
+    """The account's (or ``taxpayer``'s) received invoices still unanswered whose four days
+    have not run out, the most urgent first: what the desk reminds of."""
     oldest = today - dt.timedelta(days=ANSWER_DAYS)
-    return (
-        ReceivedInvoice.objects.filter(
-            account=taxpayer.account,
-            taxpayer=taxpayer,
-            status=B2BStatus.RECEIVED,
-            received_on__gte=oldest,
-        )
-        .defer("original")
-        .order_by("received_on", "id")
+    invoices = ReceivedInvoice.objects.filter(
+        account=account, status=B2BStatus.RECEIVED, received_on__gte=oldest
     )
+    if taxpayer is not None:
+        invoices = invoices.filter(taxpayer=taxpayer)
+    return invoices.defer("original").select_related("taxpayer").order_by("received_on", "id")
 
 
 def deadline(invoice: ReceivedInvoice) -> dt.date:

@@ -441,8 +441,8 @@ def test_the_reminder_lists_the_unanswered_within_their_four_days(account, taxpa
     invoice = imported(account, FACTURAE)
     today = timezone.localdate()
 
-    assert list(awaiting_answer(taxpayer, today)) == [invoice]
+    assert list(awaiting_answer(account, today)) == [invoice]
     assert invoice.days_left(today) == 4
-    assert list(awaiting_answer(taxpayer, today + dt.timedelta(days=5))) == []
+    assert list(awaiting_answer(account, today + dt.timedelta(days=5))) == []
     answer(invoice, B2BStatus.ACCEPTED)
-    assert list(awaiting_answer(taxpayer, today)) == []
+    assert list(awaiting_answer(account, today)) == []

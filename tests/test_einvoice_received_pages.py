@@ -114,3 +114,13 @@ def test_a_viewer_sees_but_cannot_answer(login, viewer, received):
 
     assert "Aceptar" not in client.get(f"{BASE}{received.pk}/").content.decode()
     assert client.post(f"{BASE}{received.pk}/respuesta/accepted/").status_code == 403
+
+
+def test_the_desk_reminds_of_the_invoices_still_to_answer(login, owner, received):
+    client = login(owner)
+
+    page = client.get("/c/estudio-sol/mesa/").content.decode()
+    assert 'data-to-answer="1"' in page and "quedan 4 días" in page
+
+    client.post(f"{BASE}{received.pk}/respuesta/accepted/")
+    assert "data-to-answer" not in client.get("/c/estudio-sol/mesa/").content.decode()
