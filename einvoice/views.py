@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -28,14 +28,13 @@ from factu.uploads import accepts_upload
 from invoicing.taxes import format_euros, format_percent
 
 PAGE_SIZE = 50
-ANSWERS = (B2BStatus.ACCEPTED, B2BStatus.REJECTED, B2BStatus.PAID)
 
 
-def _invoice_or_404(request: HttpRequest, invoice_id) -> ReceivedInvoice:
+def _invoice_or_404(request: HttpRequest, received_id) -> ReceivedInvoice:
     return account_object_or_404(
         request,
         ReceivedInvoice.objects.select_related("taxpayer", "expense__category"),
-        invoice_id,
+        received_id,
         "No existe esa factura recibida en esta cuenta.",
     )
 
@@ -118,8 +117,8 @@ def received_list(request: HttpRequest) -> HttpResponse:
 
 
 @account_view()
-def received_detail(request: HttpRequest, invoice_id) -> HttpResponse:
-    invoice = _invoice_or_404(request, invoice_id)
+def received_detail(request: HttpRequest, received_id) -> HttpResponse:
+    invoice = _invoice_or_404(request, received_id)
     return _detail(request, invoice)
 
 
@@ -179,11 +178,9 @@ def _detail(
 
 @account_view(write=True)
 @require_POST
-def received_answer(request: HttpRequest, invoice_id, status: str) -> HttpResponse:
+def received_answer(request: HttpRequest, received_id, status: str) -> HttpResponse:
     require_write(request)
-    if status not in ANSWERS:
-        raise Http404("No existe esa respuesta.")
-    invoice = _invoice_or_404(request, invoice_id)
+    invoice = _invoice_or_404(request, received_id)
     by = request.user.get_full_name() or request.user.get_username()
     forms = {}
     kwargs = {}
@@ -213,14 +210,14 @@ def received_answer(request: HttpRequest, invoice_id, status: str) -> HttpRespon
                     messages.error(request, text)
         return _detail(request, invoice, status=400, **forms)
     messages.success(request, f"Factura {invoice.number}: {B2BStatus(status).label.lower()}.")
-    return redirect("received_detail", account_slug=request.account.slug, invoice_id=invoice.pk)
+    return redirect("received_detail", account_slug=request.account.slug, received_id=invoice.pk)
 
 
 @account_view(write=True)
 @require_POST
-def received_convert(request: HttpRequest, invoice_id) -> HttpResponse:
+def received_convert(request: HttpRequest, received_id) -> HttpResponse:
     require_write(request)
-    invoice = _invoice_or_404(request, invoice_id)
+    invoice = _invoice_or_404(request, received_id)
     form = ConvertForm(request.POST, account=request.account)
     if not form.is_valid():
         return _detail(request, invoice, status=400, convert_form=form)
@@ -231,13 +228,13 @@ def received_convert(request: HttpRequest, invoice_id) -> HttpResponse:
             request, invoice, status=400, convert_form=form, convert_error=" ".join(error.messages)
         )
     messages.success(request, f"Gasto «{expense.description}» creado.")
-    return redirect("received_detail", account_slug=request.account.slug, invoice_id=invoice.pk)
+    return redirect("received_detail", account_slug=request.account.slug, received_id=invoice.pk)
 
 
 @account_view()
-def received_file(request: HttpRequest, invoice_id) -> HttpResponse:
+def received_file(request: HttpRequest, received_id) -> HttpResponse:
     """The file as it was received."""
-    invoice = _invoice_or_404(request, invoice_id)
+    invoice = _invoice_or_404(request, received_id)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{invoice.supplier_nif}-{invoice.number}")
     return file_response(bytes(invoice.original), "application/xml", f"{name}.xml")
 

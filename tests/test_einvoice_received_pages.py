@@ -62,7 +62,7 @@ def test_the_detail_shows_lines_taxes_and_the_clock(login, owner, received):
 
 
 def test_rejecting_without_a_reason_is_a_field_error(login, owner, received):
-    response = login(owner).post(f"{BASE}{received.pk}/respuesta/rejected/", {"reason": ""})
+    response = login(owner).post(f"{BASE}{received.pk}/rechazar/", {"reason": ""})
 
     assert response.status_code == 400
     assert "Indique el motivo del rechazo." in response.content.decode()
@@ -73,7 +73,7 @@ def test_rejecting_without_a_reason_is_a_field_error(login, owner, received):
 def test_paying_with_a_spanish_amount_records_it(login, owner, received):
     client = login(owner)
     response = client.post(
-        f"{BASE}{received.pk}/respuesta/paid/", {"paid_on": "2026-01-20", "amount": "121,00"}
+        f"{BASE}{received.pk}/pagada/", {"paid_on": "2026-01-20", "amount": "121,00"}
     )
 
     assert response.status_code == 302
@@ -113,7 +113,7 @@ def test_a_viewer_sees_but_cannot_answer(login, viewer, received):
     client = login(viewer)
 
     assert "Aceptar" not in client.get(f"{BASE}{received.pk}/").content.decode()
-    assert client.post(f"{BASE}{received.pk}/respuesta/accepted/").status_code == 403
+    assert client.post(f"{BASE}{received.pk}/aceptar/").status_code == 403
 
 
 def test_the_desk_reminds_of_the_invoices_still_to_answer(login, owner, received):
@@ -122,5 +122,5 @@ def test_the_desk_reminds_of_the_invoices_still_to_answer(login, owner, received
     page = client.get("/c/estudio-sol/mesa/").content.decode()
     assert 'data-to-answer="1"' in page and "quedan 4 días" in page
 
-    client.post(f"{BASE}{received.pk}/respuesta/accepted/")
+    client.post(f"{BASE}{received.pk}/aceptar/")
     assert "data-to-answer" not in client.get("/c/estudio-sol/mesa/").content.decode()

@@ -139,7 +139,7 @@ class ReadResult:
     documents: tuple[ReceivedDocument, ...] = ()
     errors: tuple[Finding, ...] = ()
     report: ValidationReport | None = None
-    content: bytes = field(default=b"", repr=False)
+    content: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
