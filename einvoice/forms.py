@@ -23,7 +23,10 @@ class UploadForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label="Motivo del rechazo", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label="Motivo del rechazo",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Indique el motivo del rechazo."},
     )
 
 

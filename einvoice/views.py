@@ -187,7 +187,9 @@ def received_answer(request: HttpRequest, received_id, status: str) -> HttpRespo
     if status == B2BStatus.REJECTED:
         form = RejectForm(request.POST)
         forms["reject_form"] = form
-        kwargs = {"reason": form.data.get("reason", "")}
+        if not form.is_valid():
+            return _detail(request, invoice, status=400, **forms)
+        kwargs = {"reason": form.cleaned_data["reason"]}
     elif status == B2BStatus.PAID:
         form = PaidForm(request.POST, payable_cents=invoice.payable_cents)
         forms["paid_form"] = form

@@ -33,7 +33,7 @@ from einvoice.status import B2BStatus
 from einvoice.ubl import build_ubl
 from expenses.modelo111 import modelo_111
 from expenses.models import Expense, ExpenseCategory
-from expenses.summaries import deductible_expense_cents, modelo_303
+from expenses.summaries import deductible_expense_cents, modelo_303, third_parties_347
 from factu.models import Taxpayer
 from invoicing.services import DraftLine, issue_invoice
 from tests.invoices import issued_refund
@@ -266,6 +266,15 @@ def cii_to_us(supplier_vat: bytes | None = None) -> bytes:
             (b'schemeID="VA">NL8200.98.395.B.01<', b'schemeID="VA">' + supplier_vat + b"<")
         )
     return changed(document, *replacements)
+
+
+def test_an_expense_with_irpf_withheld_is_left_out_of_the_347(issued, draft, actor, other_account):
+    withheld = booked(other_account, build_facturae(issued))
+    plain = booked(other_account, build_facturae(issue_invoice(draft(), actor=actor)))
+
+    parties = third_parties_347([], [withheld, plain], 0)
+
+    assert [(p.nif, p.total_cents) for p in parties] == [("B87654323", 121000)]
 
 
 def test_a_cii_invoice_with_two_rates_adds_both_cuotas_to_the_303(account, taxpayer):

@@ -3,6 +3,8 @@ its clock, the detail with the answers and the expense, the supplier rules; tena
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -65,7 +67,7 @@ def test_rejecting_without_a_reason_is_a_field_error(login, owner, received):
     response = login(owner).post(f"{BASE}{received.pk}/rechazar/", {"reason": ""})
 
     assert response.status_code == 400
-    assert "Indique el motivo del rechazo." in response.content.decode()
+    assert response.content.decode().count("Indique el motivo del rechazo.") == 1
     received.refresh_from_db()
     assert received.status == "received"
 
@@ -124,3 +126,29 @@ def test_the_desk_reminds_of_the_invoices_still_to_answer(login, owner, received
 
     client.post(f"{BASE}{received.pk}/aceptar/")
     assert "data-to-answer" not in client.get("/c/estudio-sol/mesa/").content.decode()
+
+
+def test_the_tax_summary_shows_the_111_when_irpf_was_withheld(login, owner, taxpayer):
+    Expense.objects.create(
+        account=taxpayer.account,
+        taxpayer=taxpayer,
+        date=dt.date(2026, 2, 1),
+        description="Asesoría",
+        supplier_nif="B12345674",
+        amount_cents=121000,
+        base_cents=100000,
+        iva_cents=21000,
+        irpf_base_cents=100000,
+        irpf_withheld_cents=15000,
+    )
+    url = "/c/estudio-sol/gastos/impuestos/?year=2026&quarter=1"
+
+    page = login(owner).get(url).content.decode()
+
+    assert "Modelo 111" in page and "150,00 €" in page and "Casilla 09" in page
+
+
+def test_the_tax_summary_has_no_111_without_withholdings(login, owner, taxpayer):
+    page = login(owner).get("/c/estudio-sol/gastos/impuestos/?year=2026&quarter=1")
+
+    assert "Modelo 111" not in page.content.decode()
