@@ -114,3 +114,48 @@ def test_another_accounts_received_invoice_is_a_404(api_client, taxpayer, other_
 
     assert api_client.get(f"{URL}/{outcome.invoice.pk}").status_code == 404
     assert api_client.get(URL).json()["total"] == 0
+
+
+def test_answers_are_recorded_and_a_rejection_needs_a_reason(api_client, taxpayer):
+    (outcome,) = import_upload(taxpayer.account, FACTURAE, "application/xml")
+    url = f"{URL}/{outcome.invoice.pk}/answers"
+
+    refused = api_client.post(url, {"status": "rejected"}, content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"]["reason"] == ["Indique el motivo del rechazo."]
+
+    accepted = api_client.post(url, {"status": "accepted"}, content_type="application/json")
+    paid = api_client.post(
+        url,
+        {"status": "paid", "paidOn": "2026-01-20", "paidAmount": 12100},
+        content_type="application/json",
+    )
+    assert (accepted.status_code, paid.status_code) == (201, 201)
+    assert paid.json()["status"] == "paid"
+    assert [(e["status"], e["paidAmount"]) for e in paid.json()["events"]] == [
+        ("accepted", None),
+        ("paid", 12100),
+    ]
+
+
+def test_booking_as_an_expense_once_then_a_409(api_client, taxpayer):
+    (outcome,) = import_upload(taxpayer.account, FACTURAE, "application/xml")
+    url = f"{URL}/{outcome.invoice.pk}/expense"
+
+    first = api_client.post(url, {}, content_type="application/json")
+    again = api_client.post(url, {}, content_type="application/json")
+
+    assert first.status_code == 201 and first.json()["amount"] == 12100
+    assert again.status_code == 409
+
+
+def test_another_accounts_invoice_cannot_be_answered(api_client, taxpayer, other_account):
+    other = other_account.taxpayers.get()
+    theirs = FACTURAE.replace(b"B87654323", other.nif.encode())
+    (outcome,) = import_upload(other_account, theirs, "application/xml")
+
+    response = api_client.post(
+        f"{URL}/{outcome.invoice.pk}/answers", {"status": "accepted"}, "application/json"
+    )
+
+    assert response.status_code == 404

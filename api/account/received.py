@@ -5,17 +5,28 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
-from rest_framework import generics, parsers, serializers
+from rest_framework import generics, parsers, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from api import schema as common
 from api.account import schema as doc
+from api.account.serializers import Cents, Text
 from api.account.views import AccountView
+from api.exceptions import Conflict
 from api.pagination import FixedPagePagination
 from einvoice.models import ReceivedInvoice
-from einvoice.received import CREATED, DUPLICATE, INVALID, import_upload, received_invoices
+from einvoice.received import (
+    CREATED,
+    DUPLICATE,
+    INVALID,
+    answer,
+    convert_to_expense,
+    import_upload,
+    received_invoices,
+)
 from einvoice.status import B2BStatus, answer_deadline
+from expenses.services import categories_for
 
 TAGS = ["account: received invoices"]
 
@@ -279,6 +290,96 @@ class ReceivedListView(AccountView, generics.ListAPIView):
         if not uploads:
             raise ValidationError({"files": ["Adjunte uno o más ficheros XML o ZIP."]})
         return [(upload.name or "", upload.read(), upload.content_type or "") for upload in uploads]
+
+
+class AnswerInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[B2BStatus.ACCEPTED, B2BStatus.REJECTED, B2BStatus.PAID],
+        help_text="`accepted`, `rejected` (final) or `paid`; `paid` may follow `accepted`.",
+    )
+    reason = Text(2000, required=False, allow_blank=True, default="", help_text="For `rejected`.")
+    paidOn = serializers.DateField(required=False, allow_null=True, help_text="For `paid`.")  # noqa: N815
+    paidAmount = Cents(required=False, allow_null=True, help_text="For `paid`: cents.")  # noqa: N815
+
+
+class ExpenseInputSerializer(serializers.Serializer):
+    categoryId = serializers.UUIDField(required=False, allow_null=True)  # noqa: N815
+
+
+@extend_schema_serializer(component_name="AccountReceivedExpense")
+class ExpenseCreatedSerializer(serializers.Serializer):
+    expenseId = serializers.UUIDField(source="pk")  # noqa: N815
+    description = serializers.CharField()
+    amount = cents(source="amount_cents", help_text="Euro cents, before withholding.")
+
+
+class ReceivedObjectView(AccountView):
+    """One received invoice of the account (``received_invoice_id`` in the path)."""
+
+    def received(self) -> ReceivedInvoice:
+        invoice = (
+            received_invoices(self.account).filter(pk=self.kwargs["received_invoice_id"]).first()
+        )
+        if invoice is None:
+            raise Http404("No such received invoice.")
+        return invoice
+
+
+class ReceivedAnswerView(ReceivedObjectView):
+    @doc.operation(
+        operation_id="account_received_invoices_answer",
+        tags=TAGS,
+        summary="Answer the supplier: accept, reject or pay",
+        description="Records the answer (kept in `events`) and returns the invoice. A "
+        "rejection needs a `reason`; a payment `paidOn` and `paidAmount` (cents). Reporting "
+        "the answer to the AEAT waits for its technical order.",
+        request=AnswerInputSerializer,
+        responses={201: ReceivedDetailSerializer},
+        errors=[*common.BODY, 404],
+        idempotent=True,
+    )
+    def post(self, request, received_invoice_id):
+        invoice = self.received()
+        data = self.validated(AnswerInputSerializer)
+        by = request.auth.created_by
+        answer(
+            invoice,
+            data["status"],
+            reason=data.get("reason", ""),
+            paid_on=data.get("paidOn"),
+            paid_cents=data.get("paidAmount"),
+            by=f"API ({request.auth.name})" if by is None else f"{by} (API)",
+        )
+        invoice.refresh_from_db()
+        body = ReceivedDetailSerializer(_with_deadline(invoice)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ReceivedExpenseView(ReceivedObjectView):
+    @doc.operation(
+        operation_id="account_received_invoices_expense",
+        tags=TAGS,
+        summary="Book a received invoice as an expense",
+        description="Its base, IVA, recargo, IGIC or IPSI, reverse charge and IRPF withheld as "
+        "the invoice states them (docs/einvoice-mapping.md). Once: a second call is a 409.",
+        request=ExpenseInputSerializer,
+        responses={201: ExpenseCreatedSerializer},
+        errors=[*common.BODY, 404, 409],
+        idempotent=True,
+        error_descriptions={404: "No such received invoice or category."},
+    )
+    def post(self, request, received_invoice_id):
+        invoice = self.received()
+        data = self.validated(ExpenseInputSerializer)
+        category = None
+        if data.get("categoryId"):
+            category = categories_for(self.account).filter(pk=data["categoryId"]).first()
+            if category is None:
+                raise Http404("No such category.")
+        if invoice.expense_id is not None:
+            raise Conflict("This received invoice is already an expense.")
+        expense = convert_to_expense(invoice, category)
+        return Response(ExpenseCreatedSerializer(expense).data, status=status.HTTP_201_CREATED)
 
 
 class ReceivedDetailView(AccountView):

@@ -62,6 +62,16 @@ urlpatterns = [
         received.ReceivedDetailView.as_view(),
         name="api-received-invoice",
     ),
+    path(
+        "received-invoices/<uuid:received_invoice_id>/answers",
+        received.ReceivedAnswerView.as_view(),
+        name="api-received-invoice-answers",
+    ),
+    path(
+        "received-invoices/<uuid:received_invoice_id>/expense",
+        received.ReceivedExpenseView.as_view(),
+        name="api-received-invoice-expense",
+    ),
     path("clients", views.ClientListView.as_view(), name="api-clients"),
     path("series", views.SeriesListView.as_view(), name="api-series"),
     path("expenses", views.ExpenseListView.as_view(), name="api-expenses"),
