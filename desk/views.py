@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from desk import overview, resubmission, services, worklist
 from desk import rows as desk_rows
 from desk.forms import BreakdownFormSet, CorrectionForm, field_label
+from einvoice import received
 from factu import views
 from factu.access import account_view, require_write, taxpayer_or_404
 from factu.redirects import safe_next
@@ -24,6 +25,7 @@ from verifactu.models import Chain, FiscalInvoice
 from verifactu.pacing import retry_now
 
 INBOX_LIMIT = 200
+REMIND_LIMIT = 20
 REFUSALS = services.REFUSALS
 
 
@@ -59,6 +61,16 @@ def _fiscal_invoice_or_404(request: HttpRequest, fiscal_invoice_id) -> FiscalInv
         pk=fiscal_invoice_id,
         account=request.account,
     )
+
+
+def _to_answer(request: HttpRequest, chosen) -> list[dict]:
+    """The received e-invoices still to accept or reject, with the days left of their four:
+    the reminder before the clock runs out (Ley 18/2022)."""
+    today = timezone.localdate()
+    return [
+        {"invoice": invoice, "days_left": invoice.days_left(today)}
+        for invoice in received.awaiting_answer(request.account, today, chosen)[:REMIND_LIMIT]
+    ]
 
 
 @account_view()
@@ -98,6 +110,7 @@ def desk(request: HttpRequest) -> HttpResponse:
             "any_resubmittable": any_resubmittable,
             "blocked": blocked,
             "held": representation.held_taxpayers(request.account.pk, chosen),
+            "to_answer": _to_answer(request, chosen),
         },
     )
 

@@ -36,6 +36,19 @@ def _supplier_nif(raw: str) -> str:
     return validate_nif(raw)
 
 
+# What a received e-invoice can state beyond one IVA rate (see the model): kept when given,
+# left as they are by a caller that does not know them (the expense form, the API).
+PURCHASE_TAX_FIELDS = (
+    "iva_base_cents",
+    "surcharge_cents",
+    "other_tax_cents",
+    "reverse_charge_base_cents",
+    "reverse_charge_cents",
+    "irpf_base_cents",
+    "irpf_withheld_cents",
+)
+
+
 def _validated(taxpayer: Taxpayer, data: Mapping[str, Any]) -> dict[str, Any]:
     """The expense's fields from ``data``, or ``ValidationError`` keyed like the account API."""
     errors: dict[str, list[str]] = {}
@@ -72,6 +85,7 @@ def _validated(taxpayer: Taxpayer, data: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationError(errors)
     supplier_name = (data.get("supplier_name") or "").strip()
     return {
+        **{name: data[name] for name in PURCHASE_TAX_FIELDS if name in data},
         "date": when,
         "description": description,
         "supplier_name": supplier_name,

@@ -20,6 +20,8 @@ What counts:
 * IVA soportado comes from deductible expenses with IVA data (a cuota other than zero): the
   deductible percentage applies to the cuota and, so that box 28 is the base *of the
   deductible cuotas*, to the base too; each rounded per expense, halves away from zero.
+  The IVA an expense self-assesses by reverse charge is accrued (boxes 12-13) and, when the
+  expense is deductible, deducted the same way; recargo, IGIC and IPSI paid never count.
 * Modelo 130 (estimación directa): income is the bases of the invoices; expenses are, per
   deductible expense, its base (its total when no base was given) × its deductible
   percentage. 20 % of a positive net, less the IRPF withheld on the invoices, less the
@@ -29,8 +31,8 @@ What counts:
   withheld need not (art. 109.1 RIRPF), which the summary says next to the figures.
 * Modelo 347: per NIF, the year's total with IVA and recargo (IRPF is not subtracted) of
   clients (key B) and suppliers (key A) when it exceeds the threshold (3.005,06 €).
-  Invoices with IRPF withheld are left out (those operations go in the modelo 190, not the
-  347), and so are third parties without a Spanish NIF.
+  Invoices and expenses with IRPF withheld are left out (those operations go in the modelo
+  190, not the 347), and so are third parties without a Spanish NIF.
 """
 
 from __future__ import annotations
@@ -310,24 +312,44 @@ def vat_303(
         values[f"recargo_{rate}_base"] = total.surcharge_base.get(rate, 0)
         values[f"recargo_{rate}_cuota"] = total.surcharge_cuota.get(rate, 0)
         devengado += total.surcharge_cuota.get(rate, 0)
+    purchases = _purchases_303(expenses)
+    values["isp_base"] = purchases["isp_base"]
+    values["isp_cuota"] = purchases["isp_cuota"]
+    devengado += purchases["isp_cuota"]
     values["total_devengado"] = devengado
-    base = cuota = 0
-    for expense in expenses:
-        if not expense.is_deductible or not expense.iva_cents:
-            continue
-        expense_base = (
-            expense.base_cents
-            if expense.base_cents is not None
-            else expense.amount_cents - expense.iva_cents
-        )
-        base += share_cents(expense_base, expense.deductible_bp)
-        cuota += share_cents(expense.iva_cents, expense.deductible_bp)
-    values["soportado_base"] = base
-    values["soportado_cuota"] = cuota
-    values["total_deducir"] = cuota
-    values["resultado"] = devengado - cuota
+    values["soportado_base"] = purchases["base"]
+    values["soportado_cuota"] = purchases["cuota"]
+    values["total_deducir"] = purchases["cuota"]
+    values["resultado"] = devengado - purchases["cuota"]
     values["otras_bases"] = total.other_base
     return values
+
+
+def _purchases_303(expenses: Iterable[Expense]) -> dict[str, int]:
+    """What the expenses add to the 303: the IVA self-assessed by reverse charge (accrued
+    whether or not the expense is deductible) and the deductible cuotas, reverse charge
+    included, each times its deductible percentage."""
+    sums = {"isp_base": 0, "isp_cuota": 0, "base": 0, "cuota": 0}
+    for expense in expenses:
+        sums["isp_base"] += expense.reverse_charge_base_cents
+        sums["isp_cuota"] += expense.reverse_charge_cents
+        if not expense.is_deductible:
+            continue
+        bp = expense.deductible_bp
+        if expense.reverse_charge_cents:
+            sums["base"] += share_cents(expense.reverse_charge_base_cents, bp)
+            sums["cuota"] += share_cents(expense.reverse_charge_cents, bp)
+        if not expense.iva_cents:
+            continue
+        if expense.iva_base_cents is not None:
+            expense_base = expense.iva_base_cents
+        elif expense.base_cents is not None:
+            expense_base = expense.base_cents
+        else:
+            expense_base = expense.amount_cents - expense.iva_cents
+        sums["base"] += share_cents(expense_base, bp)
+        sums["cuota"] += share_cents(expense.iva_cents, bp)
+    return sums
 
 
 @dataclass(frozen=True)
@@ -367,7 +389,7 @@ def modelo_303(
         if year_invoices is None
         else _dated(year_invoices, start, end)
     )
-    expenses = deductible_expenses(taxpayer, start, end)
+    expenses = taxpayer_expenses(taxpayer, start, end)
     accrued = cash_effects(cash_criterion.cash_invoices(taxpayer, start, end), start, end)
     values = vat_303(invoices, expenses, keep_of_cash=_not_cash, accrued=accrued)
     return Modelo303(year, quarter, values)
@@ -377,10 +399,14 @@ def modelo_303(
 
 
 def deductible_expense_cents(expense: Expense) -> int:
-    """What an expense deducts from the IRPF income: base (or total) × deductible %."""
+    """What an expense deducts from the IRPF income: base (or total) × deductible %; the
+    recargo and the IGIC or IPSI paid are cost too, since the 303 deducts none of them."""
     if not expense.is_deductible:
         return 0
-    amount = expense.base_cents if expense.base_cents is not None else expense.amount_cents
+    if expense.base_cents is None:
+        amount = expense.amount_cents
+    else:
+        amount = expense.base_cents + expense.surcharge_cents + expense.other_tax_cents
     return share_cents(amount, expense.deductible_bp)
 
 
@@ -526,7 +552,7 @@ def third_parties_347(
         names[key] = invoice.client_name or names.get(key, "")
     for expense in expenses:
         nif = _spanish_nif(expense.supplier_nif)
-        if not nif:
+        if not nif or expense.irpf_withheld_cents:
             continue
         key = ("A", nif)
         sums[key][quarter_of(expense.date) - 1] += expense.amount_cents

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from expenses import exports, receipts, summaries
+from expenses import exports, modelo111, receipts, summaries
 from expenses.forms import (
     CategoryForm,
     ExpenseFilterForm,
@@ -272,6 +272,7 @@ def tax_summary(request: HttpRequest) -> HttpResponse:
             "m130": m130,
             "obligation_130": summaries.obligation_130(request.taxpayer, year),
             "m347": m347,
+            "m111": modelo111.modelo_111(request.taxpayer, year, quarter),
             "result_303": format_euros(m303.result),
             "result_130": format_euros(m130.result) if m130 else "",
             "threshold": format_euros(

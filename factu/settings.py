@@ -402,7 +402,7 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": ["draft", "sent", "paid", "overdue", "cancelled"],
         "AccountQuoteStatusInputEnum": ["sent", "accepted", "rejected"],
         "RecurringStatusEnum": "recurring.models.PlanStatus.choices",
-        "B2BStatusEnum": ["received", "accepted", "rejected", "paid"],
+        "B2BStatusEnum": "einvoice.status.B2BStatus.choices",
     },
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)

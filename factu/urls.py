@@ -27,6 +27,7 @@ account_patterns = [
     path("facturas/electronica/", include("einvoice.urls")),
     path("facturas/", include("invoicing.urls")),
     path("presupuestos/", include("quotes.urls")),
+    path("gastos/recibidas/", include("einvoice.received_urls")),
     path("gastos/", include("expenses.urls")),
     path("ajustes/tokens/", include("api.urls_settings")),
     path("ajustes/cuenta/", views.account_settings, name="account_settings"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -40,6 +41,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 pytestmark = pytest.mark.django_db
+
+# A received Facturae whose buyer is the seeded taxpayer (B87654323).
+RECEIVED = (
+    Path(__file__).parent / "fixtures" / "einvoice" / "facturae-3.2.2-minimal.xml"
+).read_bytes()
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "60"))
 SEED = 20260313
@@ -77,6 +83,7 @@ def wsgi_app(settings):
 def seeded(account, taxpayer, owner, computer_system, register):
     """Real objects for path and body ids to point at."""
     from clients.services import create_client
+    from einvoice.received import import_upload
     from expenses.services import create_category
     from invoicing.models import Series
     from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
@@ -111,6 +118,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
         lines=[DraftLine(description="Consultoría", quantity=100, unit_price=100000)],
         actor=Actor(user=owner),
     )
+    (received,) = import_upload(account, RECEIVED, "application/xml", "recibida.xml")
     plan = create_plan(
         taxpayer,
         name="Hosting",
@@ -132,6 +140,7 @@ def seeded(account, taxpayer, owner, computer_system, register):
         "quote_id": str(quote.pk),
         "nif": taxpayer.nif,
         "plan_id": str(plan.pk),
+        "received_invoice_id": str(received.invoice.pk),
     }
 
 
@@ -154,6 +163,8 @@ def with_real_ids(operation, strategy, ids):
             case.path_parameters["nif"] = ids["nif"]
         if "plan_id" in (case.path_parameters or {}):
             case.path_parameters["plan_id"] = ids["plan_id"]
+        if "received_invoice_id" in (case.path_parameters or {}):
+            case.path_parameters["received_invoice_id"] = ids["received_invoice_id"]
         if isinstance(case.body, dict):
             for name in ("seriesId", "clientId", "taxpayerId", "categoryId"):
                 if name in case.body and not path.startswith("/api/v1/"):
@@ -306,6 +317,15 @@ def explicit_cases(ids: dict) -> list[tuple[str, str, dict, int]]:
         ("GET", "/api/invoices/{invoice_id}", {"path_parameters": account_invoice}, 200),
         (
             "POST",
+            "/api/received-invoices",
+            {
+                "body": RECEIVED.replace(b"<InvoiceNumber>0001<", b"<InvoiceNumber>0002<"),
+                "media_type": "application/xml",
+            },
+            200,
+        ),
+        (
+            "POST",
             "/api/quotes",
             {
                 "body": {
@@ -344,7 +364,7 @@ def test_every_operation_conforms_to_the_schema(wsgi_app, seeded, api_token):
     by_route = {(op.method.upper(), op.path): op for op in operations}
     auth = {"Authorization": f"Bearer {api_token}"}
     for method, path, data, expected in explicit_cases(seeded):
-        case = by_route[(method, path)].Case(media_type="application/json", **data)
+        case = by_route[(method, path)].Case(**{"media_type": "application/json", **data})
         response = case.call_and_validate(headers=auth, checks=CHECKS)
         assert response.status_code == expected, (method, path, response.text)
     failures = []

@@ -142,6 +142,7 @@ def world(db, tmp_path, settings):
     )
     if not Series.objects.filter(account=account).exists():  # pragma: no cover - demo has one
         Series.objects.create(account=account, taxpayer=taxpayer, code="C")
+    received = received_invoice_and_rule(account, category)
     payment = Payment.objects.filter(account=account).first()
     assert payment is not None, "the demo should have a paid invoice"
     values = {
@@ -161,12 +162,32 @@ def world(db, tmp_path, settings):
         "quote_id": [quote.pk],
         "plan_id": [Plan.objects.filter(account=account).first().pk],
         "payment_id": [payment.pk],
+        **received,
         "kind": ["clientes", "facturas"],
         "format": ["ubl", "facturae"],
     }
     for model in (ApiToken, Expense, ExpenseCategory, Job):
         assert model.objects.exists()
     return {"account": account, "members": members, "values": values, "draft": drafts.first()}
+
+
+def received_invoice_and_rule(account, category) -> dict[str, list]:
+    """A received e-invoice (the Facturae example, to the demo's Talleres Ebro) and a
+    supplier rule, for the received-invoice URLs of both the pages and the API."""
+    from pathlib import Path
+
+    from einvoice.models import SupplierRule
+    from einvoice.received import import_upload
+
+    facturae = Path(__file__).parent / "fixtures" / "einvoice" / "facturae-3.2.2-minimal.xml"
+    (outcome,) = import_upload(account, facturae.read_bytes(), "application/xml", "f.xml")
+    assert outcome.invoice is not None, outcome.problems
+    rule = SupplierRule.objects.create(account=account, supplier_nif="B12345674", category=category)
+    return {
+        "received_id": [outcome.invoice.pk],
+        "received_invoice_id": [outcome.invoice.pk],
+        "rule_id": [rule.pk],
+    }
 
 
 def _png() -> bytes:

@@ -532,7 +532,7 @@ def test_desk_query_count_is_constant_as_invoices_grow(
     add(5, 45)
     many = _desk_queries(client, account)
     assert many == few, (few, many)
-    assert many <= 12
+    assert many <= 13  # 12, and one for the received e-invoices still to answer
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.account import b2b_status, einvoices, payments, quotes, recurring, views
+from api.account import b2b_status, einvoices, payments, quotes, received, recurring, views
 
 urlpatterns = [
     path("invoices", views.InvoiceListView.as_view(), name="api-invoices"),
@@ -69,6 +69,22 @@ urlpatterns = [
         name="api-recurring-resume",
     ),
     path("recurring/<uuid:plan_id>/end", recurring.PlanEndView.as_view(), name="api-recurring-end"),
+    path("received-invoices", received.ReceivedListView.as_view(), name="api-received-invoices"),
+    path(
+        "received-invoices/<uuid:received_invoice_id>",
+        received.ReceivedDetailView.as_view(),
+        name="api-received-invoice",
+    ),
+    path(
+        "received-invoices/<uuid:received_invoice_id>/answers",
+        received.ReceivedAnswerView.as_view(),
+        name="api-received-invoice-answers",
+    ),
+    path(
+        "received-invoices/<uuid:received_invoice_id>/expense",
+        received.ReceivedExpenseView.as_view(),
+        name="api-received-invoice-expense",
+    ),
     path("clients", views.ClientListView.as_view(), name="api-clients"),
     path("series", views.SeriesListView.as_view(), name="api-series"),
     path("expenses", views.ExpenseListView.as_view(), name="api-expenses"),

@@ -17,7 +17,7 @@ its amounts like any invoice's.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -139,6 +139,7 @@ class ReadResult:
     documents: tuple[ReceivedDocument, ...] = ()
     errors: tuple[Finding, ...] = ()
     report: ValidationReport | None = None
+    content: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ Nothing here raises for a bad file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -50,7 +51,7 @@ def read_received(data: bytes, name: str = "") -> ReadResult:
     A defect of ours met while mapping a valid file is logged and reported as this file's
     error, so that one file never stops the others of an upload."""
     try:
-        return _read(data, name)
+        return dataclasses.replace(_read(data, name), content=data)
     except Exception:
         logger.exception("Reading a received e-invoice failed (%s)", name or "upload")
         return ReadResult(
