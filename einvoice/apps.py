@@ -14,3 +14,4 @@ class EinvoiceConfig(AppConfig):
         einvoices.register_detail_panel(panels.invoice_panel)
         einvoices.register_detail_panel(panels.status_panel)
         reporting.register_source(reporting.issued_answers)
+        reporting.register_source(reporting.received_answers)

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from django.utils import timezone
 
-from einvoice.models import IssuedStatusEvent
+from einvoice.models import IssuedStatusEvent, ReceivedInvoiceEvent
 from einvoice.status import B2BStatus
 from factu.models import Taxpayer
 from factu.spreadsheets import csv_amount, csv_bytes, csv_text
@@ -90,6 +90,28 @@ def issued_answers(taxpayer: Taxpayer, start: dt.date, end: dt.date) -> list[Sta
             invoice_date=e.invoice.issue_date,
             counterpart_nif=e.invoice.client_nif or e.invoice.client_foreign_id,
             counterpart_name=e.invoice.client_name,
+            status=e.status,
+            at=e.at,
+            reason=e.reason,
+            paid_on=e.paid_on,
+            paid_cents=e.paid_cents,
+        )
+        for e in events
+    ]
+
+
+def received_answers(taxpayer: Taxpayer, start: dt.date, end: dt.date) -> list[StatusRecord]:
+    """The source of the received invoices: the answers given to their suppliers."""
+    events = ReceivedInvoiceEvent.objects.filter(
+        invoice__taxpayer=taxpayer, at__date__gte=start, at__date__lte=end
+    ).select_related("invoice")
+    return [
+        StatusRecord(
+            direction=RECEIVED,
+            invoice_number=e.invoice.number,
+            invoice_date=e.invoice.issue_date,
+            counterpart_nif=e.invoice.supplier_nif,
+            counterpart_name=e.invoice.supplier_name,
             status=e.status,
             at=e.at,
             reason=e.reason,

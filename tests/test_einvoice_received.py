@@ -451,3 +451,18 @@ def test_the_reminder_lists_the_unanswered_within_their_four_days(account, taxpa
     assert list(awaiting_answer(account, today + dt.timedelta(days=5))) == []
     answer(invoice, B2BStatus.ACCEPTED)
     assert list(awaiting_answer(account, today)) == []
+
+
+def test_the_answers_to_suppliers_go_into_the_provisional_status_report(account, taxpayer):
+    from einvoice import reporting
+
+    invoice = imported(account, FACTURAE)
+    answer(invoice, B2BStatus.REJECTED, reason="Precio distinto del pedido")
+    today = timezone.localdate()
+
+    records = reporting.status_records(taxpayer, today, today)
+
+    assert [(r.direction, r.invoice_number, r.status, r.reason) for r in records] == [
+        ("recibida", invoice.number, "rejected", "Precio distinto del pedido")
+    ]
+    assert records[0].counterpart_nif == invoice.supplier_nif
