@@ -313,4 +313,10 @@ def taxpayer_overview(request: HttpRequest) -> HttpResponse:
     fragment = request.GET.get("fragment") == "1"
     template = "desk/_overview.html" if fragment else "desk/overview.html"
     held = representation.held_taxpayers(request.account.pk, request.taxpayer)
-    return render(request, template, {"overview": figures, "fragment": fragment, "held": held})
+    context = {
+        "overview": figures,
+        "fragment": fragment,
+        "held": held,
+        "to_answer": _to_answer(request, request.taxpayer),
+    }
+    return render(request, template, context)

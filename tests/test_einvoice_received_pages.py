@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from einvoice.models import ReceivedInvoice, SupplierRule
 from einvoice.received import import_upload
@@ -126,6 +127,17 @@ def test_the_desk_reminds_of_the_invoices_still_to_answer(login, owner, received
 
     client.post(f"{BASE}{received.pk}/aceptar/")
     assert "data-to-answer" not in client.get("/c/estudio-sol/mesa/").content.decode()
+
+
+def test_the_dashboards_overview_reminds_a_one_taxpayer_account_too(login, owner, received):
+    client = login(owner)
+    overview = reverse("taxpayer_overview", args=["estudio-sol"])
+
+    fragment = client.get(overview, {"fragment": "1"}).content.decode()
+    assert 'data-to-answer="1"' in fragment and "quedan 4 días" in fragment
+
+    client.post(f"{BASE}{received.pk}/rechazar/", {"reason": "No es nuestro pedido"})
+    assert "data-to-answer" not in client.get(overview, {"fragment": "1"}).content.decode()
 
 
 def test_the_tax_summary_shows_the_111_when_irpf_was_withheld(login, owner, taxpayer):
