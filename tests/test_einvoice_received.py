@@ -299,11 +299,14 @@ def test_vat_charged_by_a_foreign_supplier_is_cost_not_iva_soportado(account, ta
     assert deductible_expense_cents(expense) == 25033
 
 
-def test_reverse_charge_is_accrued_and_deducted_in_the_303(draft, actor, other_account, buyer):
+@pytest.mark.parametrize("build", [build_ubl, build_facturae], ids=["UBL", "Facturae"])
+def test_reverse_charge_is_accrued_and_deducted_in_the_303(
+    draft, actor, other_account, buyer, build
+):
     works = DraftLine("Obra", 100, 50000, "inversion_sujeto_pasivo")
     invoice = issue_invoice(draft([works]), actor=actor)
 
-    expense = booked(other_account, build_ubl(invoice))
+    expense = booked(other_account, build(invoice))
 
     assert (expense.amount_cents, expense.iva_cents) == (50000, 0)
     assert (expense.reverse_charge_base_cents, expense.reverse_charge_cents) == (50000, 10500)

@@ -4,7 +4,10 @@ Facturae names taxes by its own codes (``TaxTypeCode``), not by EN 16931's categ
 mapping, for the taxes a received Spanish invoice charges:
 
 - ``01`` IVA at a positive rate: ``S``. At 0 %: ``E`` (exempt) when the lines at that rate say
-  ``SpecialTaxableEventCode`` 01, ``O`` (not subject) when 02, otherwise ``Z``.
+  ``SpecialTaxableEventCode`` 01, ``O`` (not subject) when 02; ``AE`` (reverse charge) when a
+  line without an event, or the invoice's ``LegalLiterals``, mentions the inversión del sujeto
+  pasivo (Facturae has no element for it: the mention the law asks for, art. 6.1.m of the
+  Reglamento de facturación, is how a Spanish file says it); otherwise ``Z``.
 - ``02`` IPSI: ``M``; ``03`` IGIC: ``L`` (the codes EN 16931 gives Ceuta/Melilla and Canarias).
 - Its ``EquivalenceSurcharge`` (recargo de equivalencia) becomes a :class:`Surcharge` on the
   same base; ``TaxesWithheld`` (IRPF, code ``04``) a :class:`Withholding`.
@@ -45,6 +48,11 @@ CHARGED_TAXES = {"01": "IVA", "02": "IPSI", "03": "IGIC"}
 WITHHELD_TAXES = {"04": "IRPF"}
 RECTIFICATIVA = frozenset({"OR", "CR"})
 _EVENT_CATEGORY = {"01": "E", "02": "O"}
+_REVERSE_CHARGE = "inversión del sujeto pasivo"
+
+
+def _mentions_reverse_charge(*texts: str | None) -> bool:
+    return any(_REVERSE_CHARGE in (text or "").lower() for text in texts)
 
 
 def read_facturae(root: etree._Element) -> tuple[ReceivedDocument, ...]:
@@ -78,7 +86,8 @@ def _party(node: etree._Element | None) -> Party:
 
 
 def _invoice(node: etree._Element, supplier: Party, buyer: Party, signed: bool) -> ReceivedDocument:
-    lines = tuple(_line(line) for line in F.all(node, "Items/InvoiceLine"))
+    literals = " ".join(text for legal in F.all(node, "LegalLiterals") for text in legal.itertext())
+    lines = tuple(_line(line, literals) for line in F.all(node, "Items/InvoiceLine"))
     taxes, surcharges = _taxes(node, lines)
     withholdings = tuple(_withholding(tax) for tax in F.all(node, "TaxesWithheld/Tax"))
     totals = _totals(node, sum(w.amount_cents for w in withholdings))
@@ -132,15 +141,19 @@ def _category(code: str, rate_bp: int, event: str | None, here: str) -> str:
         return "L"
     if rate_bp:
         return "S"
-    return _EVENT_CATEGORY.get(event or "", "Z")
+    return _EVENT_CATEGORY.get(event or "", "AE" if event == _REVERSE_CHARGE else "Z")
 
 
-def _line(node: etree._Element) -> Line:
+def _line(node: etree._Element, invoice_literals: str) -> Line:
     here = where(node)
     tax = F.first(node, "TaxesOutputs/Tax")
     code = F.required(tax, "TaxTypeCode") if tax is not None else "01"
     rate = basis_points(F.required(tax, "TaxRate"), here) if tax is not None else 0
     event = F.optional(node, "SpecialTaxableEvent/SpecialTaxableEventCode")
+    if event is None and _mentions_reverse_charge(
+        F.optional(node, "AdditionalLineItemInformation"), invoice_literals
+    ):
+        event = _REVERSE_CHARGE
     return Line(
         description=F.required(node, "ItemDescription"),
         quantity=decimal(F.required(node, "Quantity"), here),
@@ -156,8 +169,12 @@ def _taxes(
 ) -> tuple[tuple[TaxSubtotal, ...], tuple[Surcharge, ...]]:
     taxes: list[TaxSubtotal] = []
     surcharges: list[Surcharge] = []
-    at_zero = {line.category for line in lines if line.rate_bp == 0} & {"E", "O", "Z"}
-    event = {"E": "01", "O": "02"}.get(next(iter(at_zero))) if len(at_zero) == 1 else None
+    at_zero = {line.category for line in lines if line.rate_bp == 0} & {"E", "O", "AE", "Z"}
+    event = (
+        {"E": "01", "O": "02", "AE": _REVERSE_CHARGE}.get(next(iter(at_zero)))
+        if len(at_zero) == 1
+        else None
+    )
     for tax in F.all(node, "TaxesOutputs/Tax"):
         here = where(tax)
         rate = basis_points(F.required(tax, "TaxRate"), here)
