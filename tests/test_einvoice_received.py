@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
@@ -234,10 +235,11 @@ def test_a_ubl_invoice_becomes_an_expense_with_its_base_and_iva_in_the_303(
     assert values["resultado"] == -21000
 
 
-def test_a_facturae_with_irpf_books_the_withholding_for_the_111_not_the_303(
-    issued, other_account, buyer
+@pytest.mark.parametrize("build", [build_ubl, build_facturae], ids=["UBL", "Facturae"])
+def test_an_invoice_with_irpf_books_the_withholding_for_the_111_not_the_303(
+    issued, other_account, buyer, build
 ):
-    expense = booked(other_account, build_facturae(issued))
+    expense = booked(other_account, build(issued))
 
     assert (expense.amount_cents, expense.base_cents, expense.iva_cents) == (121000, 100000, 21000)
     assert (expense.irpf_base_cents, expense.irpf_withheld_cents) == (100000, 15000)
@@ -246,6 +248,15 @@ def test_a_facturae_with_irpf_books_the_withholding_for_the_111_not_the_303(
     m111 = modelo_111(buyer, 2026, 1)
     assert m111.perceptores == 1
     assert m111.values == {"base": 100000, "retenciones": 15000, "resultado": 15000}
+
+
+def test_a_ubl_prepaid_amount_without_factus_irpf_note_stays_a_prepayment(issued, other_account):
+    without_note = re.sub(rb"<cbc:Note>[^<]*</cbc:Note>", b"", build_ubl(issued))
+
+    invoice = imported(other_account, without_note)
+
+    assert invoice.withholdings == [] and invoice.irpf_withheld_cents == 0
+    assert invoice.payable_cents == invoice.total_cents - 15000
 
 
 def cii_to_us(supplier_vat: bytes | None = None) -> bytes:

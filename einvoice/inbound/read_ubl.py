@@ -1,10 +1,18 @@
-"""UBL 2.1 Invoice and CreditNote (EN 16931, Peppol BIS Billing 3.0) into a ReceivedDocument."""
+"""UBL 2.1 Invoice and CreditNote (EN 16931, Peppol BIS Billing 3.0) into a ReceivedDocument.
+
+EN 16931 has no withholding. A prepaid amount (BT-113) is read as IRPF withheld only when the
+document's note says so the way Factu writes it (``einvoice.ubl``: "Retención IRPF 15 %: …,
+cargada como importe anticipado."), on the whole net amount as Spanish IRPF is; any other
+prepaid amount is a real prepayment and stays one.
+"""
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
-from einvoice.inbound.amounts import cents, decimal, signed
+from einvoice.inbound.amounts import basis_points, cents, decimal, signed
 from einvoice.inbound.document import (
     DocumentKind,
     Format,
@@ -12,6 +20,7 @@ from einvoice.inbound.document import (
     Party,
     ReceivedDocument,
     Totals,
+    Withholding,
 )
 from einvoice.inbound.xmlpath import Finder, is_signed, iso_date, party, where
 
@@ -32,6 +41,7 @@ def read_ubl(root: etree._Element) -> ReceivedDocument:
     credit = root.tag == CREDIT_NOTE_ROOT
     sign = -1 if credit else 1
     currency = F.required(root, "cbc:DocumentCurrencyCode")
+    totals = _totals(root, currency, sign)
     line_tag = "cac:CreditNoteLine" if credit else "cac:InvoiceLine"
     quantity_tag = "cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity"
     return ReceivedDocument(
@@ -55,7 +65,8 @@ def read_ubl(root: etree._Element) -> ReceivedDocument:
             )
             for node in F.all(root, "cac:TaxTotal/cac:TaxSubtotal")
         ),
-        totals=_totals(root, currency, sign),
+        totals=totals,
+        withholdings=_withholdings(root, totals),
         corrects=F.optional(root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"),
         signed=is_signed(root),
     )
@@ -108,3 +119,15 @@ def _totals(root: etree._Element, currency: str, sign: int) -> Totals:
         prepaid_cents=F.optional_amount(root, f"{monetary}/cbc:PrepaidAmount", sign),
         payable_cents=F.amount(root, f"{monetary}/cbc:PayableAmount", sign),
     )
+
+
+_IRPF_NOTE = re.compile(r"Retención IRPF (\d+(?:,\d{1,2})?) %: .*cargada como importe anticipado")
+
+
+def _withholdings(root: etree._Element, totals: Totals) -> tuple[Withholding, ...]:
+    note = " ".join(F.optional(node, ".") or "" for node in F.all(root, "cbc:Note"))
+    found = _IRPF_NOTE.search(note)
+    if found is None or not totals.prepaid_cents:
+        return ()
+    rate = basis_points(found.group(1).replace(",", "."), where(root))
+    return (Withholding("IRPF", rate, totals.net_cents, totals.prepaid_cents),)
