@@ -403,6 +403,7 @@ SPECTACULAR_SETTINGS = {
         "AccountQuoteStatusInputEnum": ["sent", "accepted", "rejected"],
         "RecurringStatusEnum": "recurring.models.PlanStatus.choices",
         "B2BStatusEnum": "einvoice.status.B2BStatus.choices",
+        "SupplierAnswerStatusEnum": ["accepted", "rejected", "paid"],
     },
 }
 API_RATE_LIMIT = env.env_int("API_RATE_LIMIT", 100, minimum=1)

@@ -25,6 +25,7 @@ from factu.models import Job, Taxpayer
 from invoicing import documents, einvoices
 from invoicing.models import Series
 from invoicing.services import Actor, DraftLine, cancel_invoice, create_draft, issue_invoice
+from tests.invoices import give_addresses
 from transfers import books, quarter_close, services, tasks
 from transfers.housekeeping import purge_files
 from verifactu.models import BillingRecord
@@ -51,9 +52,10 @@ def sent(monkeypatch):
 def issue(taxpayer: Taxpayer, owner, day: date, cents: int, count: int = 1) -> list:
     actor = Actor(user=owner)
     series, _ = Series.objects.get_or_create(account=taxpayer.account, taxpayer=taxpayer, code="A")
-    client = Client.objects.filter(taxpayer=taxpayer, nif="A28045631").first() or create_client(
-        taxpayer, {"name": "Acme SL", "nif": "A28045631"}
-    )
+    client = Client.objects.filter(taxpayer=taxpayer, nif="A28045631").first()
+    if client is None:  # the parties' addresses, which a Facturae needs
+        client = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631"})
+        give_addresses(taxpayer, client)
     issued = []
     for _ in range(count):
         draft = create_draft(

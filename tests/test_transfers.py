@@ -26,6 +26,7 @@ from factu.models import Job, Taxpayer
 from invoicing import einvoices, imported
 from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus, Series
 from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
+from tests.invoices import give_addresses
 from transfers import services, tasks
 from transfers.csvfile import decode, detect_delimiter, normalize_header
 from verifactu.models import BillingRecord, FiscalInvoice
@@ -461,6 +462,7 @@ def quarter_data(taxpayer, owner):
     actor = Actor(user=owner)
     series = Series.objects.create(account=taxpayer.account, taxpayer=taxpayer, code="A")
     acme = create_client(taxpayer, {"name": "Acme SL", "nif": "A28045631"})
+    give_addresses(taxpayer, acme)  # which a Facturae needs
     for day in (date(2025, 2, 10), date(2025, 5, 5)):
         draft = create_draft(
             taxpayer,

@@ -38,7 +38,7 @@ API_FIELDS = {
 
 @extend_schema_serializer(component_name="AccountB2BStatusInput")
 class AnswerInputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=B2BStatus.values)
+    status = serializers.ChoiceField(choices=B2BStatus.choices)
     reason = Text(
         answers.REASON_MAX,
         required=False,
@@ -67,7 +67,7 @@ class AnswerInputSerializer(serializers.Serializer):
 @extend_schema_serializer(component_name="AccountB2BStatusEvent")
 class EventSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=B2BStatus.values)
+    status = serializers.ChoiceField(choices=B2BStatus.choices)
     at = serializers.DateTimeField()
     reason = serializers.CharField()
     paidOn = serializers.DateField(source="paid_on", allow_null=True)  # noqa: N815
@@ -100,7 +100,7 @@ class DeadlineSerializer(serializers.Serializer):
 class B2BStatusSerializer(serializers.Serializer):
     invoiceId = serializers.UUIDField()  # noqa: N815
     status = serializers.ChoiceField(
-        choices=B2BStatus.values, allow_null=True, help_text="The latest answer; null before any."
+        choices=B2BStatus.choices, allow_null=True, help_text="The latest answer; null before any."
     )
     paidAmount = serializers.IntegerField(  # noqa: N815
         help_text="Euro cents the client's `paid` answers add up to."
