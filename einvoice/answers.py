@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from einvoice.models import AnswerSource, IssuedStatusEvent
-from einvoice.status import B2BStatus, answer_deadline, days_left
+from einvoice.status import B2BStatus, answer_deadline, days_left, not_due
 from invoicing import taxes
 from invoicing.actions import Actor
 from invoicing.models import Invoice, InvoiceStatus
@@ -74,12 +74,7 @@ def refusal(invoice: Invoice) -> str:
         return "Solo las facturas emitidas tienen estado de factura electrónica."
     if invoice.status == InvoiceStatus.CANCELLED:
         return "La factura está anulada: no se registran más respuestas del cliente."
-    if not (invoice.client_nif or invoice.client_foreign_id):
-        return (
-            "La factura no tiene un destinatario identificado: no es una factura electrónica "
-            "entre empresas."
-        )
-    return ""
+    return not_due(invoice)
 
 
 def history(invoice: Invoice) -> list[IssuedStatusEvent]:
@@ -141,6 +136,8 @@ def record_client_answer(
         errors = _answer_errors(locked, events, status, reason, paid_on, paid_cents, at)
         if errors:
             raise ValidationError(errors)
+        if events and at < events[-1].at:
+            at = events[-1].at  # the same day as the last answer: it stays after it
         return IssuedStatusEvent.objects.create(
             account_id=locked.account_id,
             invoice=locked,
@@ -181,6 +178,11 @@ def _answer_errors(
         errors["at"] = ["La fecha de la respuesta no puede ser futura."]
     elif answered_on < invoice.issue_date:
         errors["at"] = ["La fecha de la respuesta no puede ser anterior a la de la factura."]
+    elif events and answered_on < timezone.localdate(events[-1].at):
+        last = timezone.localdate(events[-1].at)
+        errors["at"] = [
+            f"La respuesta no puede ser anterior a la última registrada ({last:%d/%m/%Y})."
+        ]
     if status == B2BStatus.REJECTED and not reason:
         errors["reason"] = ["Indique el motivo del rechazo."]
     if len(reason) > REASON_MAX:

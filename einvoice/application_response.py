@@ -158,7 +158,12 @@ def read_application_response(xml: bytes) -> Answer:
 
 
 def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text.strip()[:10])
+    try:
+        return dt.date.fromisoformat(text.strip()[:10])
+    except ValueError:  # xsd:date allows what Python's date does not (a five-digit year)
+        raise _refused(
+            f"La respuesta tiene una fecha que no se puede leer: «{text.strip()}»."
+        ) from None
 
 
 def _optional_date(text: str | None) -> dt.date | None:

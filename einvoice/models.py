@@ -39,6 +39,9 @@ class IssuedEInvoiceQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise ImmutableEInvoice("Una factura electrónica guardada no se modifica.")
 
+    def delete(self):
+        raise ImmutableEInvoice("Una factura electrónica guardada no se borra.")
+
 
 class IssuedEInvoice(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -71,6 +74,10 @@ class IssuedEInvoice(models.Model):
         if not self._state.adding:
             raise ImmutableEInvoice("Una factura electrónica guardada no se modifica.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Never: a deleted row would be made again from today's data on the next request."""
+        raise ImmutableEInvoice("Una factura electrónica guardada no se borra.")
 
 
 class AnswerSource(models.TextChoices):

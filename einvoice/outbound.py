@@ -22,6 +22,7 @@ from clients.models import EInvoiceFormat
 from einvoice import facturae, signing, ubl
 from einvoice.findings import ValidationReport
 from einvoice.models import IssuedEInvoice
+from einvoice.status import not_due
 from einvoice.validation import validate_facturae, validate_ubl
 from factu.queue import enqueue_after_commit
 from invoicing.einvoices import EInvoiceFile
@@ -32,11 +33,6 @@ logger = logging.getLogger(__name__)
 STORE_TASK = "einvoice.store_issued"
 MIMETYPE = "application/xml"
 FORMATS = (EInvoiceFormat.UBL, EInvoiceFormat.FACTURAE)
-SIMPLIFIED_TYPES = ("F2", "R5")
-NOT_DUE = (
-    "Factura simplificada ({type}): no se emite factura electrónica, que solo es obligatoria "
-    "entre empresas con destinatario identificado."
-)
 INVALID = "No supera la validación de {what}, así que no se ofrece: {errors}"
 MAX_ERRORS_NAMED = 3
 
@@ -67,8 +63,9 @@ def _build(invoice: Invoice, format: str) -> tuple[bytes, bool, str, ValidationR
 def _made(invoice: Invoice, format: str) -> IssuedEInvoice:
     """A new, unsaved row of ``invoice`` in ``format``: the file offered, or the reason not."""
     row = IssuedEInvoice(account_id=invoice.account_id, invoice=invoice, format=format)
-    if invoice.invoice_type in SIMPLIFIED_TYPES:
-        row.reason = NOT_DUE.format(type=invoice.invoice_type)
+    why = not_due(invoice)
+    if why:
+        row.reason = why
         return row
     try:
         content, signed, unsigned_reason, report = _build(invoice, format)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -28,6 +29,7 @@ from einvoice.status import ANSWER_DAYS, B2BStatus, answer_deadline
 from expenses.models import Expense, ExpenseCategory
 from expenses.services import categories_for, create_expense
 from factu.models import Account, Taxpayer
+from invoicing import taxes
 
 CREATED = "created"
 DUPLICATE = "duplicate"
@@ -39,6 +41,8 @@ SOURCES = {
     "en16931": "las reglas EN 16931",
     "peppol": "las reglas Peppol BIS 3.0",
 }
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,11 @@ def _signature_fields(document: ReceivedDocument, content: bytes) -> dict:
         return {}
     if document.format.value != "facturae":
         return {"signature_detail": "Solo se verifican las firmas de los ficheros Facturae."}
-    check = verify_signature(content)
+    try:
+        check = verify_signature(content)
+    except Exception:  # a hostile file must cost its signature check, never the upload
+        logger.exception("The signature of a received file could not be checked")
+        return {"signature_detail": "La firma no se ha podido comprobar."}
     signer = f"{check.signer_name} ({check.signer_nif})" if check.signer_nif else check.signer_name
     return {
         "signature_valid": check.valid,
@@ -264,9 +272,12 @@ def convert_to_expense(
     if category is not None and not categories_for(invoice.account).filter(pk=category.pk):
         raise ValidationError({"categoryId": ["Esa categoría no existe en la cuenta."]})
     with transaction.atomic():
-        expense = create_expense(invoice.taxpayer, expense_data(invoice, category))
-        invoice.expense = expense
-        invoice.save(update_fields=["expense"])
+        locked = ReceivedInvoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.expense_id is not None:  # booked meanwhile, by a rule or another click
+            raise ValidationError({"expense": ["Esta factura ya es un gasto."]})
+        expense = create_expense(locked.taxpayer, expense_data(locked, category))
+        locked.expense = invoice.expense = expense
+        locked.save(update_fields=["expense"])
     return expense
 
 
@@ -287,17 +298,29 @@ def save_rule(account: Account, supplier_nif: str, category: ExpenseCategory) ->
 
 # --- answers --------------------------------------------------------------------------------
 
-# What may follow each status: paying implies accepting; a rejection is final.
+# What may follow each status: paying implies accepting; a rejection is final; a partial
+# payment may be followed by another until the amount due is paid.
 NEXT = {
     B2BStatus.RECEIVED: {B2BStatus.ACCEPTED, B2BStatus.REJECTED, B2BStatus.PAID},
     B2BStatus.ACCEPTED: {B2BStatus.PAID},
     B2BStatus.REJECTED: set(),
-    B2BStatus.PAID: set(),
+    B2BStatus.PAID: {B2BStatus.PAID},
 }
 
 
+def paid_so_far(invoice: ReceivedInvoice) -> int:
+    """The cents the user's "paid" answers add up to."""
+    return sum(
+        invoice.events.filter(status=B2BStatus.PAID).values_list("paid_cents", flat=True),
+        0,
+    )
+
+
 def allowed_answers(invoice: ReceivedInvoice) -> set[str]:
-    return {str(s) for s in NEXT[B2BStatus(invoice.status)]}
+    allowed = {str(s) for s in NEXT[B2BStatus(invoice.status)]}
+    if invoice.status == B2BStatus.PAID and paid_so_far(invoice) >= invoice.payable_cents:
+        allowed.discard(B2BStatus.PAID)
+    return allowed
 
 
 def answer(
@@ -310,40 +333,66 @@ def answer(
     by: str = "",
 ) -> ReceivedInvoiceEvent:
     """Record the user's answer to the supplier; ``ValidationError`` per field when it cannot
-    be given (a rejection without a reason, a payment without date or amount, an answer that
-    cannot follow the current one)."""
-    errors: dict[str, list[str]] = {}
-    if status not in allowed_answers(invoice):
-        errors["status"] = [
-            f"Una factura {invoice.get_status_display().lower()} no puede pasar a "
-            f"«{B2BStatus(status).label if status in B2BStatus.values else status}»."
-        ]
+    be given (a rejection without a reason, a payment without date or amount, dated before
+    the invoice or above what is left to pay, an answer that cannot follow the current one).
+    The invoice's row is locked, so two answers at once are checked one after the other."""
     reason = (reason or "").strip()
-    if status == B2BStatus.REJECTED and not reason:
-        errors["reason"] = ["Indique el motivo del rechazo."]
-    if status == B2BStatus.PAID:
-        if paid_on is None:
-            errors["paidOn"] = ["Indique la fecha del pago."]
-        elif paid_on > timezone.localdate():
-            errors["paidOn"] = ["La fecha del pago no puede ser futura."]
-        if not isinstance(paid_cents, int) or isinstance(paid_cents, bool) or paid_cents <= 0:
-            errors["paidAmount"] = ["Indique el importe pagado, en céntimos, mayor que cero."]
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
+        locked = ReceivedInvoice.objects.select_for_update().defer("original").get(pk=invoice.pk)
+        errors = _answer_errors(locked, status, reason, paid_on, paid_cents)
+        if errors:
+            raise ValidationError(errors)
         event = ReceivedInvoiceEvent.objects.create(
-            invoice=invoice,
+            invoice=locked,
             status=status,
             reason=reason[:2000],
             paid_on=paid_on if status == B2BStatus.PAID else None,
             paid_cents=paid_cents if status == B2BStatus.PAID else None,
             by=by[:200],
         )
-        invoice.status = status
-        invoice.save(update_fields=["status"])
-        if status == B2BStatus.PAID and invoice.expense_id:
-            Expense.objects.filter(pk=invoice.expense_id).update(paid=True)
+        locked.status = invoice.status = status
+        locked.save(update_fields=["status"])
+        if status == B2BStatus.PAID and locked.expense_id:
+            Expense.objects.filter(pk=locked.expense_id).update(paid=True)
     return event
+
+
+def _answer_errors(
+    invoice: ReceivedInvoice,
+    status: str,
+    reason: str,
+    paid_on: dt.date | None,
+    paid_cents: int | None,
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if status not in allowed_answers(invoice):
+        errors["status"] = [
+            f"Una factura {invoice.get_status_display().lower()} no puede pasar a "
+            f"«{B2BStatus(status).label if status in B2BStatus.values else status}»."
+        ]
+    if status == B2BStatus.REJECTED and not reason:
+        errors["reason"] = ["Indique el motivo del rechazo."]
+    if status != B2BStatus.PAID:
+        return errors
+    if paid_on is None:
+        errors["paidOn"] = ["Indique la fecha del pago."]
+    elif paid_on > timezone.localdate():
+        errors["paidOn"] = ["La fecha del pago no puede ser futura."]
+    elif paid_on < invoice.issue_date:
+        errors["paidOn"] = ["La fecha del pago no puede ser anterior a la de la factura."]
+    if not isinstance(paid_cents, int) or isinstance(paid_cents, bool) or paid_cents <= 0:
+        errors["paidAmount"] = ["Indique el importe pagado, en céntimos, mayor que cero."]
+    elif invoice.payable_cents <= 0:
+        errors["paidAmount"] = ["Un abono no se paga al proveedor."]
+    else:
+        left = invoice.payable_cents - paid_so_far(invoice)
+        if paid_cents > left:
+            errors["paidAmount"] = [
+                f"El importe pagado ({taxes.format_euros(paid_cents)}) supera lo que queda "
+                f"por pagar ({taxes.format_euros(left)} de "
+                f"{taxes.format_euros(invoice.payable_cents)})."
+            ]
+    return errors
 
 
 def awaiting_answer(

@@ -28,10 +28,20 @@ from django.core.exceptions import ValidationError
 from einvoice.models import ReceivedInvoice
 from factu.money import share_cents
 from factu.nif import validate_nif
+from invoicing import taxes
 
 REVERSE_CHARGE_RATE_BP = 2100
-# IVA + recargo written as one UBL rate: 21 + 5,2, 10 + 1,4, 4 + 0,5 (LIVA arts. 90, 91, 161).
-COMBINED_RATES = {2620: (2100, 520), 1140: (1000, 140), 450: (400, 50)}
+# IVA + recargo written as one UBL rate (LIVA art. 161): each IVA rate with its recargo
+# (21 + 5,2, 10 + 1,4, 4 + 0,5), and tobacco's 21 + 1,75, as invoicing.taxes has them.
+COMBINED_RATES: dict[int, tuple[int, int]] = {
+    taxes.IVA_RATES_BP[iva_type] + surcharge: (taxes.IVA_RATES_BP[iva_type], surcharge)
+    for iva_type, surcharge in taxes.SURCHARGE_RATES_BP.items()
+} | {
+    taxes.IVA_RATES_BP[taxes.GENERAL] + taxes.TOBACCO_SURCHARGE_BP: (
+        taxes.IVA_RATES_BP[taxes.GENERAL],
+        taxes.TOBACCO_SURCHARGE_BP,
+    )
+}
 OTHER_TAXES = frozenset({"L", "M"})
 
 

@@ -6,7 +6,7 @@ supplier and the expense, and the supplier → category rules. Thin: every rule 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -56,9 +56,12 @@ CATEGORIES = {
 def decimal_es(text: str, places: int = 0) -> str:
     """An exact decimal written the Spanish way, trailing zeros dropped down to ``places``:
     ``100.00000000`` → ``100,00`` (``places=2``), ``1.0`` → ``1``."""
-    value = Decimal(text)
-    exponent = min(-places, value.normalize().as_tuple().exponent)
-    fixed = f"{value.quantize(Decimal(1).scaleb(exponent)):f}"
+    try:
+        value = Decimal(text)
+        exponent = min(-places, value.normalize().as_tuple().exponent)
+        fixed = f"{value.quantize(Decimal(1).scaleb(exponent)):f}"
+    except (InvalidOperation, ValueError):  # more digits than a Decimal context holds
+        return text
     whole, _, fraction = fixed.partition(".")
     sign = "-" if whole.startswith("-") else ""
     grouped = f"{int(whole.lstrip('-')):,}".replace(",", ".")

@@ -214,7 +214,10 @@ def verify_signature(xml: bytes) -> SignatureCheck:
         certificate = _carried_certificate(signature)
     except ValueError as error:
         return SignatureCheck(True, False, problem=str(error))
-    identity = certificate_identity(certificate)
+    try:
+        identity = certificate_identity(certificate)
+    except ValueError as error:  # a certificate whose subject or extensions do not parse
+        return SignatureCheck(True, False, problem=f"El certificado de la firma no se lee: {error}")
     signing_time = _signing_time(signature)
     found = {
         "present": True,

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from factu.models import Account, Taxpayer
+from factu.money import share_cents
 
 DEFAULT_CATEGORIES = [
     "Software y tecnología",
@@ -97,3 +98,16 @@ class Expense(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.description}"
+
+    @property
+    def deductible_cents(self) -> int:
+        """What the expense deducts from the IRPF income (the 130, the expense list): base (or
+        total) × deductible %; the recargo and the IGIC or IPSI paid are cost too, since the
+        303 deducts none of them."""
+        if not self.is_deductible:
+            return 0
+        if self.base_cents is None:
+            amount = self.amount_cents
+        else:
+            amount = self.base_cents + self.surcharge_cents + self.other_tax_cents
+        return share_cents(amount, self.deductible_bp)

@@ -116,7 +116,11 @@ def update_expense(expense: Expense, data: Mapping[str, Any]) -> Expense:
 
     The receipt is not touched here: see :mod:`expenses.receipts`.
     """
-    for field, value in _validated(expense.taxpayer, data).items():
+    fields = _validated(expense.taxpayer, data)
+    changed = (fields["base_cents"], fields["iva_cents"]) != (expense.base_cents, expense.iva_cents)
+    if changed and "iva_base_cents" not in data:
+        fields["iva_base_cents"] = None  # the received file's split no longer holds (303, 28)
+    for field, value in fields.items():
         setattr(expense, field, value)
     expense.save()
     return expense
@@ -185,8 +189,7 @@ def filter_expenses(taxpayer: Taxpayer, filters: ExpenseFilters) -> QuerySet[Exp
 def expense_totals(expenses: QuerySet[Expense]) -> dict[str, int]:
     """Count and sums (cents) of a set of expenses: total, base, IVA and deductible amount.
 
-    The deductible amount is, per deductible expense, its base (or its total when it has no
-    base) times its deductible percentage, rounded half away from zero.
+    The deductible amount is the sum of each expense's :attr:`Expense.deductible_cents`.
     """
     sums = expenses.aggregate(
         count=Count("id"),
@@ -194,10 +197,14 @@ def expense_totals(expenses: QuerySet[Expense]) -> dict[str, int]:
         base=Coalesce(Sum("base_cents"), 0),
         iva=Coalesce(Sum("iva_cents"), 0),
     )
-    deductible = 0
-    for base, amount, bp in expenses.filter(is_deductible=True).values_list(
-        "base_cents", "amount_cents", "deductible_bp"
-    ):
-        deductible += share_cents(amount if base is None else base, bp)
-    sums["deductible"] = deductible
+    deductible_fields = (
+        "is_deductible",
+        "base_cents",
+        "amount_cents",
+        "surcharge_cents",
+        "other_tax_cents",
+        "deductible_bp",
+    )
+    deductible = expenses.filter(is_deductible=True).select_related(None).only(*deductible_fields)
+    sums["deductible"] = sum(e.deductible_cents for e in deductible.iterator())
     return sums

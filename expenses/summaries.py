@@ -399,15 +399,8 @@ def modelo_303(
 
 
 def deductible_expense_cents(expense: Expense) -> int:
-    """What an expense deducts from the IRPF income: base (or total) × deductible %; the
-    recargo and the IGIC or IPSI paid are cost too, since the 303 deducts none of them."""
-    if not expense.is_deductible:
-        return 0
-    if expense.base_cents is None:
-        amount = expense.amount_cents
-    else:
-        amount = expense.base_cents + expense.surcharge_cents + expense.other_tax_cents
-    return share_cents(amount, expense.deductible_bp)
+    """What an expense deducts from the IRPF income (:attr:`Expense.deductible_cents`)."""
+    return expense.deductible_cents
 
 
 def irpf_130(

@@ -151,6 +151,16 @@ def test_a_stored_e_invoice_is_never_updated(issued):
     assert bytes(row.content) != b"<otra/>"
 
 
+def test_a_stored_e_invoice_is_never_deleted(issued):
+    row = outbound.stored_einvoice(issued, "ubl")
+
+    with pytest.raises(ImmutableEInvoice):
+        row.delete()
+    with pytest.raises(ImmutableEInvoice):
+        IssuedEInvoice.objects.filter(pk=row.pk).delete()
+    assert IssuedEInvoice.objects.filter(pk=row.pk).exists()
+
+
 def test_a_subsanacion_of_the_billing_record_does_not_make_the_files_again(issued, owner):
     before = {f: bytes(row.content) for f, row in outbound.stored_einvoices(issued).items()}
     fiscal = issued.fiscal_invoice

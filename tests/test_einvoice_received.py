@@ -480,3 +480,87 @@ def test_the_answers_to_suppliers_go_into_the_provisional_status_report(account,
         ("recibida", invoice.number, "rejected", "Precio distinto del pedido")
     ]
     assert records[0].counterpart_nif == invoice.supplier_nif
+
+
+def test_payments_to_a_supplier_may_be_partial_but_never_above_what_is_due(account, taxpayer):
+    invoice = imported(account, FACTURAE)  # 121,00 € due, issued on 15/01/2026
+
+    with pytest.raises(ValidationError) as early:
+        answer(invoice, B2BStatus.PAID, paid_on=dt.date(2026, 1, 14), paid_cents=100)
+    assert "anterior" in early.value.message_dict["paidOn"][0]
+    with pytest.raises(ValidationError) as too_much:
+        answer(invoice, B2BStatus.PAID, paid_on=dt.date(2026, 1, 20), paid_cents=12101)
+    assert "supera" in too_much.value.message_dict["paidAmount"][0]
+
+    answer(invoice, B2BStatus.PAID, paid_on=dt.date(2026, 1, 20), paid_cents=6000)
+    with pytest.raises(ValidationError):
+        answer(invoice, B2BStatus.PAID, paid_on=dt.date(2026, 1, 21), paid_cents=6101)
+    answer(invoice, B2BStatus.PAID, paid_on=dt.date(2026, 1, 21), paid_cents=6100)
+
+    with pytest.raises(ValidationError) as settled:
+        answer(invoice, B2BStatus.PAID, paid_on=dt.date(2026, 1, 22), paid_cents=1)
+    assert "status" in settled.value.message_dict
+    assert list(invoice.events.values_list("paid_cents", flat=True)) == [6000, 6100]
+
+
+def test_a_received_invoice_booked_meanwhile_is_not_booked_twice(account, taxpayer):
+    invoice = imported(account, FACTURAE)
+    stale = ReceivedInvoice.objects.get(pk=invoice.pk)  # as a second click loaded it
+    convert_to_expense(invoice)
+
+    with pytest.raises(ValidationError) as refused:
+        convert_to_expense(stale)
+
+    assert "expense" in refused.value.message_dict
+    assert Expense.objects.filter(taxpayer=taxpayer).count() == 1
+
+
+def test_tobacco_under_recargo_in_a_ubl_is_split_into_iva_and_its_recargo(
+    taxpayer, draft, actor, other_account
+):
+    shop = Taxpayer.objects.create(account=other_account, nif="B12345674", name="Tienda Paz SL")
+    line = DraftLine("Tabaco", 100, 10000, "general", tobacco=True)
+    invoice = issue_invoice(draft([line], client=retailer(taxpayer)), actor=actor)
+
+    expense = booked(other_account, build_ubl(invoice))
+
+    assert expense.taxpayer == shop
+    assert (expense.iva_cents, expense.iva_rate_bp, expense.surcharge_cents) == (2100, 2100, 175)
+    assert q1_303(shop)["soportado_cuota"] == 2100
+
+
+def test_editing_a_booked_expenses_base_drops_the_files_iva_base_for_box_28(account, taxpayer):
+    from expenses.services import update_expense
+
+    expense = booked(account, FACTURAE)
+    Expense.objects.filter(pk=expense.pk).update(iva_base_cents=10000)
+    expense.refresh_from_db()
+    data = {
+        "date": expense.date,
+        "description": expense.description,
+        "amount_cents": 24200,
+        "base_cents": 20000,
+        "iva_rate_bp": 2100,
+    }
+
+    update_expense(expense, data)
+
+    expense.refresh_from_db()
+    assert expense.iva_base_cents is None and expense.iva_cents == 4200
+
+
+def test_the_expense_lists_deductible_total_counts_the_recargo_paid_as_the_130_does(
+    taxpayer, draft, actor, other_account
+):
+    from expenses.services import expense_totals
+
+    shop = Taxpayer.objects.create(account=other_account, nif="B12345674", name="Tienda Paz SL")
+    line = DraftLine("Género", quantity=100, unit_price=100000, iva_type="general")
+    expense = booked(
+        other_account,
+        build_ubl(issue_invoice(draft([line], client=retailer(taxpayer)), actor=actor)),
+    )
+
+    totals = expense_totals(Expense.objects.filter(taxpayer=shop))
+
+    assert totals["deductible"] == deductible_expense_cents(expense) == 105200

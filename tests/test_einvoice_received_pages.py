@@ -164,3 +164,12 @@ def test_the_tax_summary_has_no_111_without_withholdings(login, owner, taxpayer)
     page = login(owner).get("/c/estudio-sol/gastos/impuestos/?year=2026&quarter=1")
 
     assert "Modelo 111" not in page.content.decode()
+
+
+def test_a_quantity_with_more_digits_than_a_decimal_holds_is_shown_as_written():
+    from einvoice.received_views import decimal_es
+
+    huge = "1" * 40 + ".5"
+
+    assert decimal_es(huge, 2) == huge
+    assert decimal_es("1234.5", 2) == "1.234,50"

@@ -254,3 +254,19 @@ def test_a_file_that_is_not_xml_has_no_signature_and_says_why():
 
     assert (check.present, check.valid) == (False, False)
     assert check.problem
+
+
+def test_a_certificate_whose_identity_does_not_parse_is_an_invalid_signature_not_an_error(
+    signed, monkeypatch
+):
+    from einvoice import signing
+
+    def unreadable(certificate):
+        raise ValueError("duplicate extension")
+
+    monkeypatch.setattr(signing, "certificate_identity", unreadable)
+
+    check = verify_signature(signed)
+
+    assert check.present and not check.valid
+    assert "no se lee" in check.problem

@@ -536,3 +536,42 @@ def test_the_report_page_lists_and_downloads_the_provisional_csv(login, owner, i
     refused = client.get(url, {"start": "2026-03-31", "end": "2026-03-01"})
     assert refused.status_code == 400
     assert "no puede ser anterior a la inicial" in refused.content.decode()
+
+
+def test_an_answer_dated_before_the_last_one_is_refused_so_the_order_holds(issued, actor):
+    answer(issued, actor, B2BStatus.RECEIVED, on=dt.date(2026, 3, 17))
+
+    with pytest.raises(ValidationError) as excinfo:
+        answer(issued, actor, B2BStatus.ACCEPTED, on=MARCH_16)
+
+    assert "17/03/2026" in excinfo.value.message_dict["at"][0]
+    answer(issued, actor, B2BStatus.ACCEPTED, on=dt.date(2026, 3, 17))
+    assert answers.current_status(answers.history(issued)) == B2BStatus.ACCEPTED
+
+
+def test_an_answer_on_the_same_day_as_the_last_stays_after_it(issued, actor):
+    record_client_answer(
+        issued,
+        status=B2BStatus.RECEIVED,
+        actor=actor,
+        source=UI,
+        at=noon(MARCH_16) + dt.timedelta(hours=3),
+    )
+    answer(issued, actor, B2BStatus.ACCEPTED, on=MARCH_16)  # noon, before the 15:00 above
+
+    assert answers.current_status(answers.history(issued)) == B2BStatus.ACCEPTED
+
+
+def test_a_response_with_a_date_python_cannot_read_is_refused_not_a_500(issued, actor):
+    xml = response_for(issued, B2BStatus.ACCEPTED, "R-YEAR")
+    xml = xml.replace(
+        b"<cbc:IssueDate>2026-03-16</cbc:IssueDate>",
+        b"<cbc:IssueDate>12026-03-16</cbc:IssueDate>",
+        1,
+    )
+    assert b"12026-03-16" in xml
+
+    with pytest.raises(ValidationError) as excinfo:
+        record_application_response(issued.account_id, xml, actor=actor)
+
+    assert "fecha" in excinfo.value.message_dict["file"][0]

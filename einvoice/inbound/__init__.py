@@ -2,8 +2,8 @@
 
 ``read_received`` reads one XML file (UBL, CII or Facturae): safe parse, the official
 validation, then the mapping to :class:`ReceivedDocument`; ``read_upload`` does it for a raw
-XML or each member of a ZIP, under the limits of ``upload.Limits``. No model yet: what is read
-is not stored.
+XML or each member of a ZIP, under the limits of ``upload.Limits``. What is read is stored
+by ``einvoice.received``.
 """
 
 from einvoice.inbound.document import (

@@ -86,8 +86,19 @@ def _party(node: etree._Element | None) -> Party:
 
 
 def _invoice(node: etree._Element, supplier: Party, buyer: Party, signed: bool) -> ReceivedDocument:
-    literals = " ".join(text for legal in F.all(node, "LegalLiterals") for text in legal.itertext())
-    lines = tuple(_line(line, literals) for line in F.all(node, "Items/InvoiceLine"))
+    line_nodes = F.all(node, "Items/InvoiceLine")
+    # The invoice's legal literal names the reverse charge only when no line says which
+    # lines it is on: then every 0 % line without an event is under it.
+    said_per_line = any(
+        _mentions_reverse_charge(F.optional(line, "AdditionalLineItemInformation"))
+        for line in line_nodes
+    )
+    literals = (
+        ""
+        if said_per_line
+        else " ".join(text for legal in F.all(node, "LegalLiterals") for text in legal.itertext())
+    )
+    lines = tuple(_line(line, literals) for line in line_nodes)
     taxes, surcharges = _taxes(node, lines)
     withholdings = tuple(_withholding(tax) for tax in F.all(node, "TaxesWithheld/Tax"))
     totals = _totals(node, sum(w.amount_cents for w in withholdings))
