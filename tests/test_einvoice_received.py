@@ -564,3 +564,20 @@ def test_the_expense_lists_deductible_total_counts_the_recargo_paid_as_the_130_d
     totals = expense_totals(Expense.objects.filter(taxpayer=shop))
 
     assert totals["deductible"] == deductible_expense_cents(expense) == 105200
+
+
+def test_a_facturae_reverse_charge_line_beside_a_zero_rated_one_keeps_each_its_category(
+    draft, actor
+):
+    from einvoice.inbound import read_received
+
+    works = DraftLine("Obra", 100, 50000, "inversion_sujeto_pasivo")
+    bread = DraftLine("Pan", 100, 1000, "cero")
+    invoice = issue_invoice(draft([works, bread]), actor=actor)
+
+    (document,) = read_received(build_facturae(invoice)).documents
+
+    assert [(line.description, line.category) for line in document.lines] == [
+        ("Obra", "AE"),
+        ("Pan", "Z"),
+    ]
