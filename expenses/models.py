@@ -64,15 +64,15 @@ class Expense(models.Model):
     # cuotas in ``iva_cents`` when it is not the whole ``base_cents`` (303, box 28).
     iva_base_cents = models.BigIntegerField("base con IVA soportado", null=True, blank=True)
     # Recargo de equivalencia paid, and IGIC or IPSI: part of the cost, never in the 303.
-    surcharge_cents = models.BigIntegerField("recargo de equivalencia", default=0)
-    other_tax_cents = models.BigIntegerField("IGIC o IPSI", default=0)
+    surcharge_cents = models.BigIntegerField("recargo de equivalencia", default=0, db_default=0)
+    other_tax_cents = models.BigIntegerField("IGIC o IPSI", default=0, db_default=0)
     # Inversión del sujeto pasivo: the IVA the buyer accrues itself (303, boxes 12-13) and
     # deducts as any IVA soportado; not paid to the supplier, so not in ``amount_cents``.
-    reverse_charge_base_cents = models.BigIntegerField("base con inversión", default=0)
-    reverse_charge_cents = models.BigIntegerField("cuota autorrepercutida", default=0)
+    reverse_charge_base_cents = models.BigIntegerField("base con inversión", default=0, db_default=0)
+    reverse_charge_cents = models.BigIntegerField("cuota autorrepercutida", default=0, db_default=0)
     # IRPF the taxpayer withholds from the supplier and pays to AEAT (modelo 111).
-    irpf_base_cents = models.BigIntegerField("base de retención", default=0)
-    irpf_withheld_cents = models.BigIntegerField("IRPF retenido", default=0)
+    irpf_base_cents = models.BigIntegerField("base de retención", default=0, db_default=0)
+    irpf_withheld_cents = models.BigIntegerField("IRPF retenido", default=0, db_default=0)
     is_deductible = models.BooleanField("deducible", default=True)
     deductible_bp = models.PositiveIntegerField("porcentaje deducible", default=10000)
     category = models.ForeignKey(

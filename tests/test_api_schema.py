@@ -89,12 +89,14 @@ def seeded(account, taxpayer, owner, computer_system, register):
     from invoicing.services import Actor, DraftLine, create_draft, issue_invoice
     from quotes.services import create_quote
     from recurring.services import create_plan
+    from tests.invoices import give_addresses
 
     series = Series.objects.create(account=account, taxpayer=taxpayer, code="A")
     Series.objects.create(account=account, taxpayer=taxpayer, code="R", kind=Series.Kind.RECTIFYING)
     client = create_client(
         taxpayer, {"name": "Acme SL", "nif": "A28045631", "country": "ES", "city": "Madrid"}
     )
+    give_addresses(taxpayer, client)  # a Facturae needs postal code and town
 
     def new_draft():
         return create_draft(

@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='expense',
             name='irpf_base_cents',
-            field=models.BigIntegerField(default=0, verbose_name='base de retención'),
+            field=models.BigIntegerField(db_default=0, default=0, verbose_name='base de retención'),
         ),
         migrations.AddField(
             model_name='expense',
             name='irpf_withheld_cents',
-            field=models.BigIntegerField(default=0, verbose_name='IRPF retenido'),
+            field=models.BigIntegerField(db_default=0, default=0, verbose_name='IRPF retenido'),
         ),
         migrations.AddField(
             model_name='expense',
@@ -28,21 +28,21 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='expense',
             name='other_tax_cents',
-            field=models.BigIntegerField(default=0, verbose_name='IGIC o IPSI'),
+            field=models.BigIntegerField(db_default=0, default=0, verbose_name='IGIC o IPSI'),
         ),
         migrations.AddField(
             model_name='expense',
             name='reverse_charge_base_cents',
-            field=models.BigIntegerField(default=0, verbose_name='base con inversión'),
+            field=models.BigIntegerField(db_default=0, default=0, verbose_name='base con inversión'),
         ),
         migrations.AddField(
             model_name='expense',
             name='reverse_charge_cents',
-            field=models.BigIntegerField(default=0, verbose_name='cuota autorrepercutida'),
+            field=models.BigIntegerField(db_default=0, default=0, verbose_name='cuota autorrepercutida'),
         ),
         migrations.AddField(
             model_name='expense',
             name='surcharge_cents',
-            field=models.BigIntegerField(default=0, verbose_name='recargo de equivalencia'),
+            field=models.BigIntegerField(db_default=0, default=0, verbose_name='recargo de equivalencia'),
         ),
     ]
