@@ -68,7 +68,9 @@ class Expense(models.Model):
     other_tax_cents = models.BigIntegerField("IGIC o IPSI", default=0, db_default=0)
     # Inversión del sujeto pasivo: the IVA the buyer accrues itself (303, boxes 12-13) and
     # deducts as any IVA soportado; not paid to the supplier, so not in ``amount_cents``.
-    reverse_charge_base_cents = models.BigIntegerField("base con inversión", default=0, db_default=0)
+    reverse_charge_base_cents = models.BigIntegerField(
+        "base con inversión", default=0, db_default=0
+    )
     reverse_charge_cents = models.BigIntegerField("cuota autorrepercutida", default=0, db_default=0)
     # IRPF the taxpayer withholds from the supplier and pays to AEAT (modelo 111).
     irpf_base_cents = models.BigIntegerField("base de retención", default=0, db_default=0)
