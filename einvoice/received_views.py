@@ -25,7 +25,7 @@ from factu import views
 from factu.access import account_object_or_404, account_view, require_write
 from factu.downloads import file_response
 from factu.uploads import accepts_upload
-from invoicing.taxes import format_euros, format_percent
+from invoicing.taxes import format_euros, format_percent, group_thousands
 
 PAGE_SIZE = 50
 
@@ -64,7 +64,7 @@ def decimal_es(text: str, places: int = 0) -> str:
         return text
     whole, _, fraction = fixed.partition(".")
     sign = "-" if whole.startswith("-") else ""
-    grouped = f"{int(whole.lstrip('-')):,}".replace(",", ".")
+    grouped = group_thousands(whole.lstrip("-"))
     return sign + grouped + ("," + fraction if fraction else "")
 
 

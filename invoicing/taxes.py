@@ -359,7 +359,8 @@ def percent(bp: int) -> Decimal:
     return Decimal(bp).scaleb(-2)
 
 
-def _group_thousands(digits: str) -> str:
+def group_thousands(digits: str) -> str:
+    """A run of digits grouped the Spanish way: ``"1234567"`` → ``"1.234.567"``."""
     head = len(digits) % 3 or 3
     parts = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
     return ".".join(parts)
@@ -374,7 +375,7 @@ def format_euros(cents: int) -> str:
     _require_int(cents, "cents")
     euros, rest = divmod(abs(cents), 100)
     sign = "-" if cents < 0 else ""
-    return f"{sign}{_group_thousands(str(euros))},{rest:02d} €"
+    return f"{sign}{group_thousands(str(euros))},{rest:02d} €"
 
 
 def format_percent(bp: int) -> str:
